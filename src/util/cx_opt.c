@@ -77,7 +77,7 @@ cx_status_t cx_parse_bytes(const char *s, uint64_t *out_p)
 cx_status_t cx_parse_time_ps(const char *s, int64_t *out_p)
 {
     static const struct { const char *suf; double mul; } tab[] = {
-        {"ps", 1.0}, {"ns", 1e3}, {"us", 1e6}, {"ms", 1e9}, {"s", 1e12},
+        {"ps", 1.0}, {"ns", 1e3}, {"us", 1e6}, {"ms", 1e9}, {"s", 1e12}, {"", 1e12},
     };
     double      v, ps;
     const char *suf;

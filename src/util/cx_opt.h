@@ -9,7 +9,8 @@
  *   CX_OPT_DOUBLE double        CX_OPT_STRING const char * (argv or default)
  *   CX_OPT_FLAG   int (0/1)     CX_OPT_ENUM   int (index into choices)
  *   CX_OPT_BYTES  uint64_t, accepts 4096, 64K, 1M, 2G, 1KiB, 1MB ... (K=1024)
- *   CX_OPT_TIME   int64_t picoseconds, accepts 10us, 2.5ms, 1s, 300ns, 5ps
+ *   CX_OPT_TIME   int64_t picoseconds, accepts 10us, 2.5ms, 1s, 300ns, 5ps;
+ *                 a bare number is seconds
  */
 #ifndef CX_OPT_H
 #define CX_OPT_H

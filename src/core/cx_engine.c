@@ -1,0 +1,582 @@
+/*
+ * The conservative window scheduler (see cx_core.h for the contract).
+ *
+ * One window: pop and handle every local event with time < T + L; events for
+ * other ranks go to per-neighbour outboxes (they are timed >= T + L by the
+ * lookahead guarantee, checked here); exchange outboxes with neighbours only
+ * (MPI_Isend + MPI_Mprobe/MPI_Mrecv: exactly one message per neighbour per
+ * window, possibly empty); then a single MPI_Allreduce carries the next
+ * pending time (min), a stop request (max) and the committed event count
+ * (sum, for progress).  T jumps to the global minimum: idle time is skipped.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cx_core.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CX_EXCHANGE_TAG 7301
+
+typedef struct cx_outbox {
+    cx_event_t *buf;
+    size_t      n;
+    size_t      cap;
+} cx_outbox_t;
+
+struct cx_engine {
+    /* Must match struct cx_engine_pub (used by inline helpers). */
+    cx_eid_t     local_first;
+    cx_entity_t *entities;
+
+    uint64_t   local_count;
+    uint64_t   n_entities;
+    MPI_Comm   comm;
+    int        rank;
+    int        nranks;
+    uint64_t  *range_first;   /* nranks + 1 */
+    cx_time_t  lookahead;
+    cx_time_t  end_time;
+    uint64_t   seed;
+    double     progress_seconds;
+    const char *progress_label;
+
+    cx_pool_t  pool;
+    cx_heap_t  heap;
+    cx_time_t  now;
+    cx_time_t  window_end;
+    int        running;
+
+    /* Neighbour exchange. */
+    int         *send_slot;   /* rank -> index into send_ranks, or -1 */
+    int         *send_ranks;
+    int          n_send;
+    int         *recv_ranks;
+    int          n_recv;
+    cx_outbox_t *out;
+    cx_event_t  *inbuf;
+    size_t       in_cap;
+    MPI_Request *reqs;
+    MPI_Datatype red_type;
+    MPI_Op       red_op;
+
+    /* Local statistics. */
+    uint64_t  n_events;
+    uint64_t  n_remote;
+    uint64_t  digest;
+    uint64_t  windows;
+    cx_time_t last_time;
+    double    sync_seconds;
+
+    volatile sig_atomic_t stop_req;
+    cx_engine_stats_t     stats;
+};
+
+static volatile sig_atomic_t cx_stop_signal = 0;
+
+static void cx_engine_on_signal(int sig)
+{
+    (void)sig;
+    cx_stop_signal = 1;
+}
+
+void cx_engine_install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cx_engine_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+void cx_engine_request_stop(cx_engine_t *eng) { eng->stop_req = 1; }
+
+/* Reduction over {next time: min, stop: max, events: sum}. */
+static void cx_engine_reduce_fn(void *in, void *inout, int *len, MPI_Datatype *dt)
+{
+    const int64_t *a = in;
+    int64_t       *b = inout;
+    int            i;
+    (void)dt;
+    for (i = 0; i < *len; i++, a += 3, b += 3) {
+        if (a[0] < b[0]) b[0] = a[0];
+        if (a[1] > b[1]) b[1] = a[1];
+        b[2] += a[2];
+    }
+}
+
+int       cx_engine_rank(const cx_engine_t *eng) { return eng->rank; }
+int       cx_engine_nranks(const cx_engine_t *eng) { return eng->nranks; }
+MPI_Comm  cx_engine_comm(const cx_engine_t *eng) { return eng->comm; }
+uint64_t  cx_engine_seed(const cx_engine_t *eng) { return eng->seed; }
+cx_eid_t  cx_engine_local_first(const cx_engine_t *eng) { return eng->local_first; }
+uint64_t  cx_engine_local_count(const cx_engine_t *eng) { return eng->local_count; }
+cx_time_t cx_engine_now(const cx_engine_t *eng) { return eng->now; }
+const cx_engine_stats_t *cx_engine_stats(const cx_engine_t *eng) { return &eng->stats; }
+
+int cx_engine_owner(const cx_engine_t *eng, cx_eid_t id)
+{
+    int lo = 0, hi = eng->nranks - 1;
+    /* Largest r with range_first[r] <= id. */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (eng->range_first[mid] <= id) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+static cx_status_t cx_engine_set_all_neighbors(cx_engine_t *eng, cx_err_t *err)
+{
+    int *all = malloc((size_t)eng->nranks * sizeof(int));
+    int  i, n = 0;
+    cx_status_t st;
+    if (all == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    for (i = 0; i < eng->nranks; i++) {
+        if (i != eng->rank) all[n++] = i;
+    }
+    st = cx_engine_set_neighbors(eng, all, n, err);
+    free(all);
+    return st;
+}
+
+cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg, cx_err_t *err)
+{
+    cx_engine_t *eng;
+    int          r;
+    cx_status_t  st;
+
+    if (cfg->n_entities == 0 || cfg->n_entities >= (UINT64_C(1) << 48)) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "entities",
+                          "entity count must be in [1, 2^48)");
+    }
+    if (cfg->lookahead <= 0) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "lookahead",
+                          "lookahead must be > 0 ps");
+    }
+    eng = calloc(1, sizeof(*eng));
+    if (eng == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    eng->comm = cfg->comm;
+    MPI_Comm_rank(eng->comm, &eng->rank);
+    MPI_Comm_size(eng->comm, &eng->nranks);
+    eng->n_entities       = cfg->n_entities;
+    eng->lookahead        = cfg->lookahead;
+    eng->end_time         = cfg->end_time > 0 ? cfg->end_time : CX_TIME_MAX;
+    eng->seed             = cfg->seed;
+    eng->progress_seconds = cfg->progress_seconds;
+    eng->progress_label   = cfg->progress_label != NULL ? cfg->progress_label : "sim";
+    eng->red_type         = MPI_DATATYPE_NULL;
+    eng->red_op           = MPI_OP_NULL;
+
+    eng->range_first = malloc((size_t)(eng->nranks + 1) * sizeof(uint64_t));
+    if (eng->range_first == NULL) goto err_nomem;
+    if (cfg->range_first != NULL) {
+        memcpy(eng->range_first, cfg->range_first, (size_t)(eng->nranks + 1) * sizeof(uint64_t));
+        if (eng->range_first[0] != 0 || eng->range_first[eng->nranks] != cfg->n_entities) {
+            st = cx_err_set(err, CX_ERR_INVALID, NULL, 0, "partition",
+                            "partition must start at 0 and end at the entity count");
+            goto err_free;
+        }
+        for (r = 0; r < eng->nranks; r++) {
+            if (eng->range_first[r] > eng->range_first[r + 1]) {
+                st = cx_err_set(err, CX_ERR_INVALID, NULL, 0, "partition",
+                                "partition boundaries must not decrease (rank %d)", r);
+                goto err_free;
+            }
+        }
+    } else {
+        for (r = 0; r <= eng->nranks; r++) {
+            eng->range_first[r] = (uint64_t)(((unsigned __int128)cfg->n_entities * (unsigned)r) /
+                                             (unsigned)eng->nranks);
+        }
+    }
+    eng->local_first = eng->range_first[eng->rank];
+    eng->local_count = eng->range_first[eng->rank + 1] - eng->local_first;
+    eng->entities    = calloc(eng->local_count > 0 ? eng->local_count : 1, sizeof(cx_entity_t));
+    if (eng->entities == NULL) goto err_nomem;
+
+    cx_pool_init(&eng->pool, sizeof(cx_event_t), 4096);
+    if (cx_heap_init(&eng->heap, 4096) != CX_OK) goto err_nomem;
+    eng->send_slot = malloc((size_t)eng->nranks * sizeof(int));
+    eng->reqs      = malloc((size_t)eng->nranks * sizeof(MPI_Request));
+    if (eng->send_slot == NULL || eng->reqs == NULL) goto err_nomem;
+
+    MPI_Type_contiguous(3, MPI_INT64_T, &eng->red_type);
+    MPI_Type_commit(&eng->red_type);
+    MPI_Op_create(cx_engine_reduce_fn, 1, &eng->red_op);
+
+    st = cx_engine_set_all_neighbors(eng, err);
+    if (st != CX_OK) goto err_free;
+    *eng_p = eng;
+    return CX_OK;
+
+err_nomem:
+    st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory creating the engine");
+err_free:
+    cx_engine_destroy(eng);
+    return st;
+}
+
+static void cx_engine_free_neighbors(cx_engine_t *eng)
+{
+    int i;
+    if (eng->out != NULL) {
+        for (i = 0; i < eng->n_send; i++) free(eng->out[i].buf);
+    }
+    free(eng->out);
+    free(eng->send_ranks);
+    free(eng->recv_ranks);
+    eng->out        = NULL;
+    eng->send_ranks = NULL;
+    eng->recv_ranks = NULL;
+    eng->n_send = eng->n_recv = 0;
+}
+
+void cx_engine_destroy(cx_engine_t *eng)
+{
+    if (eng == NULL) return;
+    cx_engine_free_neighbors(eng);
+    if (eng->red_op != MPI_OP_NULL) MPI_Op_free(&eng->red_op);
+    if (eng->red_type != MPI_DATATYPE_NULL) MPI_Type_free(&eng->red_type);
+    free(eng->inbuf);
+    free(eng->reqs);
+    free(eng->send_slot);
+    cx_heap_destroy(&eng->heap);
+    cx_pool_destroy(&eng->pool);
+    free(eng->entities);
+    free(eng->range_first);
+    free(eng);
+}
+
+cx_status_t cx_engine_set_neighbors(cx_engine_t *eng, const int *ranks, int n, cx_err_t *err)
+{
+    int *sflag = calloc((size_t)eng->nranks, sizeof(int));
+    int *rflag = calloc((size_t)eng->nranks, sizeof(int));
+    int  i;
+    cx_status_t st = CX_OK;
+
+    if (sflag == NULL || rflag == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (ranks[i] < 0 || ranks[i] >= eng->nranks) {
+            st = cx_err_set(err, CX_ERR_INVALID, NULL, 0, "neighbors", "rank %d out of range",
+                            ranks[i]);
+            break;
+        }
+        if (ranks[i] != eng->rank) sflag[ranks[i]] = 1;
+    }
+    /* Collective even on error, so no rank is left waiting. */
+    MPI_Alltoall(sflag, 1, MPI_INT, rflag, 1, MPI_INT, eng->comm);
+    if (st != CX_OK) goto out;
+
+    cx_engine_free_neighbors(eng);
+    for (i = 0; i < eng->nranks; i++) {
+        eng->send_slot[i] = -1;
+        eng->n_send += sflag[i];
+        eng->n_recv += rflag[i];
+    }
+    eng->send_ranks = malloc((size_t)(eng->n_send + 1) * sizeof(int));
+    eng->recv_ranks = malloc((size_t)(eng->n_recv + 1) * sizeof(int));
+    eng->out        = calloc((size_t)(eng->n_send + 1), sizeof(cx_outbox_t));
+    if (eng->send_ranks == NULL || eng->recv_ranks == NULL || eng->out == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        goto out;
+    }
+    eng->n_send = eng->n_recv = 0;
+    for (i = 0; i < eng->nranks; i++) {
+        if (sflag[i]) {
+            eng->send_slot[i]             = eng->n_send;
+            eng->send_ranks[eng->n_send++] = i;
+        }
+        if (rflag[i]) eng->recv_ranks[eng->n_recv++] = i;
+    }
+out:
+    free(sflag);
+    free(rflag);
+    return st;
+}
+
+void cx_engine_set_entity(cx_engine_t *eng, cx_eid_t id, const cx_entity_type_t *type, void *state)
+{
+    cx_entity_t *e = cx_engine_entity(eng, id);
+    if (e == NULL) cx_fatal("entity %llu is not owned by rank %d", (unsigned long long)id, eng->rank);
+    e->type  = type;
+    e->state = state;
+}
+
+cx_entity_t *cx_engine_entity(cx_engine_t *eng, cx_eid_t id)
+{
+    if (id < eng->local_first || id - eng->local_first >= eng->local_count) return NULL;
+    return &eng->entities[id - eng->local_first];
+}
+
+uint64_t cx_entity_rand(cx_engine_t *eng, cx_entity_t *e)
+{
+    return cx_rng_u64(eng->seed, cx_engine_entity_id(eng, e), e->rand_next++);
+}
+
+cx_event_t *cx_event_new(cx_engine_t *eng, cx_entity_t *src, cx_eid_t dst, cx_time_t time,
+                         uint16_t kind, uint16_t prio)
+{
+    cx_event_t *ev = cx_pool_get(&eng->pool);
+    if (ev == NULL) cx_fatal("out of memory for events (%zu pending)", eng->pool.in_use);
+    if (time < eng->now) {
+        cx_fatal("event scheduled in the past: time %lld < now %lld (src %llu -> dst %llu)",
+                 (long long)time, (long long)eng->now,
+                 (unsigned long long)cx_engine_entity_id(eng, src), (unsigned long long)dst);
+    }
+    ev->time = time;
+    ev->seq  = src->send_seq++;
+    ev->src  = cx_engine_entity_id(eng, src);
+    ev->dst  = dst;
+    ev->kind = kind;
+    ev->prio = prio;
+    ev->pad  = 0;
+    return ev;
+}
+
+static inline void cx_engine_push(cx_engine_t *eng, cx_event_t *ev)
+{
+    cx_heap_item_t it;
+    it.k0  = ev->time;
+    it.k1  = ((uint64_t)ev->prio << 48) | ev->src;
+    it.k2  = ev->seq;
+    it.ptr = ev;
+    if (cx_heap_push(&eng->heap, &it) != CX_OK) cx_fatal("out of memory growing the event queue");
+}
+
+void cx_event_send(cx_engine_t *eng, cx_event_t *ev)
+{
+    cx_outbox_t *ob;
+    int          owner, slot;
+
+    if (ev->dst - eng->local_first < eng->local_count) {
+        cx_engine_push(eng, ev);
+        return;
+    }
+    if (ev->dst >= eng->n_entities) {
+        cx_fatal("event to unknown entity %llu (of %llu)", (unsigned long long)ev->dst,
+                 (unsigned long long)eng->n_entities);
+    }
+    if (eng->running && ev->time < eng->window_end) {
+        cx_fatal("lookahead violated: event from entity %llu to %llu at %lld ps crosses ranks "
+                 "inside the window ending at %lld ps (lookahead %lld ps)",
+                 (unsigned long long)ev->src, (unsigned long long)ev->dst, (long long)ev->time,
+                 (long long)eng->window_end, (long long)eng->lookahead);
+    }
+    owner = cx_engine_owner(eng, ev->dst);
+    slot  = eng->send_slot[owner];
+    if (slot < 0) {
+        cx_fatal("event from entity %llu to rank %d, which is not a declared neighbour of rank %d",
+                 (unsigned long long)ev->src, owner, eng->rank);
+    }
+    ob = &eng->out[slot];
+    if (ob->n == ob->cap) {
+        size_t      ncap = ob->cap ? ob->cap * 2 : 256;
+        cx_event_t *nb   = realloc(ob->buf, ncap * sizeof(*nb));
+        if (nb == NULL) cx_fatal("out of memory growing an outbox");
+        ob->buf = nb;
+        ob->cap = ncap;
+    }
+    ob->buf[ob->n++] = *ev;
+    eng->n_remote++;
+    cx_pool_put(&eng->pool, ev);
+}
+
+void cx_engine_send(cx_engine_t *eng, cx_entity_t *src, cx_eid_t dst, cx_time_t time,
+                    uint16_t kind, uint16_t prio, const void *payload, size_t len)
+{
+    cx_event_t *ev = cx_event_new(eng, src, dst, time, kind, prio);
+    if (len > CX_EVENT_PAYLOAD) cx_fatal("payload of %zu bytes exceeds %d", len, CX_EVENT_PAYLOAD);
+    if (len > 0) memcpy(ev->payload, payload, len);
+    cx_event_send(eng, ev);
+}
+
+/* Hash of one committed event; summed, so the total is independent of order. */
+static inline uint64_t cx_event_hash(const cx_event_t *ev)
+{
+    uint64_t h = cx_mix64((uint64_t)ev->time + 0x9E3779B97F4A7C15ULL);
+    h          = cx_mix64(h ^ (ev->dst * 0xD1B54A32D192ED03ULL));
+    h          = cx_mix64(h ^ (ev->src * 0xAEF17502108EF2D9ULL) ^ (ev->seq << 1));
+    return h;
+}
+
+static void cx_engine_process_window(cx_engine_t *eng)
+{
+    cx_heap_item_t it;
+    while (eng->heap.size > 0 && eng->heap.items[0].k0 < eng->window_end) {
+        cx_event_t  *ev;
+        cx_entity_t *ent;
+        cx_heap_pop(&eng->heap, &it);
+        ev       = it.ptr;
+        eng->now = ev->time;
+        ent      = &eng->entities[ev->dst - eng->local_first];
+        if (ent->type == NULL || ev->kind >= ent->type->n_handlers) {
+            cx_fatal("entity %llu has no handler for event kind %u", (unsigned long long)ev->dst,
+                     (unsigned)ev->kind);
+        }
+        ent->type->handlers[ev->kind](eng, ent, ev);
+        eng->digest += cx_event_hash(ev);
+        eng->n_events++;
+        eng->last_time = ev->time;
+        cx_pool_put(&eng->pool, ev);
+    }
+}
+
+static void cx_engine_exchange(cx_engine_t *eng)
+{
+    int i;
+    for (i = 0; i < eng->n_send; i++) {
+        size_t bytes = eng->out[i].n * sizeof(cx_event_t);
+        if (bytes > (size_t)INT_MAX) cx_fatal("window outbox of %zu bytes exceeds one MPI message", bytes);
+        MPI_Isend(eng->out[i].buf, (int)bytes, MPI_BYTE, eng->send_ranks[i], CX_EXCHANGE_TAG,
+                  eng->comm, &eng->reqs[i]);
+    }
+    for (i = 0; i < eng->n_recv; i++) {
+        MPI_Message msg;
+        MPI_Status  status;
+        int         bytes;
+        size_t      n, k;
+        MPI_Mprobe(eng->recv_ranks[i], CX_EXCHANGE_TAG, eng->comm, &msg, &status);
+        MPI_Get_count(&status, MPI_BYTE, &bytes);
+        n = (size_t)bytes / sizeof(cx_event_t);
+        if (n > eng->in_cap) {
+            cx_event_t *nb = realloc(eng->inbuf, n * sizeof(*nb));
+            if (nb == NULL) cx_fatal("out of memory receiving %zu events", n);
+            eng->inbuf  = nb;
+            eng->in_cap = n;
+        }
+        MPI_Mrecv(eng->inbuf, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+        for (k = 0; k < n; k++) {
+            cx_event_t *ev = cx_pool_get(&eng->pool);
+            if (ev == NULL) cx_fatal("out of memory for received events");
+            *ev = eng->inbuf[k];
+            cx_engine_push(eng, ev);
+        }
+    }
+    MPI_Waitall(eng->n_send, eng->reqs, MPI_STATUSES_IGNORE);
+    for (i = 0; i < eng->n_send; i++) eng->out[i].n = 0;
+}
+
+static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_events,
+                               double elapsed, int final)
+{
+    int    tty  = isatty(STDERR_FILENO);
+    double rate = elapsed > 0 ? (double)global_events / elapsed : 0.0;
+    char   eta[64];
+    if (eng->end_time != CX_TIME_MAX && T > 0 && T < eng->end_time) {
+        double frac = (double)T / (double)eng->end_time;
+        snprintf(eta, sizeof(eta), "%5.1f%%  ETA %.0f s", 100.0 * frac, elapsed * (1.0 - frac) / frac);
+    } else {
+        snprintf(eta, sizeof(eta), "%s", final ? "done" : "");
+    }
+    fprintf(stderr, "%s[%s] sim %.6f s  events %llu  %.3g ev/s  wall %.1f s  %s%s",
+            tty ? "\r" : "", eng->progress_label, cx_time_to_s(T > eng->end_time ? eng->end_time : T),
+            (unsigned long long)global_events, rate, elapsed, eta, tty ? "   " : "\n");
+    if (tty && final) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
+{
+    double  t0 = MPI_Wtime(), ts, last_print = t0;
+    int64_t loc[3], glob[3];
+    int     printed = 0;
+    (void)err;
+
+    /* Deliver events scheduled across ranks during set-up. */
+    ts = MPI_Wtime();
+    cx_engine_exchange(eng);
+    eng->sync_seconds += MPI_Wtime() - ts;
+    eng->running = 1;
+    for (;;) {
+        cx_time_t T;
+        ts     = MPI_Wtime();
+        loc[0] = eng->heap.size > 0 ? eng->heap.items[0].k0 : CX_TIME_MAX;
+        loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;
+        loc[2] = (int64_t)eng->n_events;
+        MPI_Allreduce(loc, glob, 1, eng->red_type, eng->red_op, eng->comm);
+        eng->sync_seconds += MPI_Wtime() - ts;
+        T = glob[0];
+        if (eng->rank == 0 && eng->progress_seconds > 0) {
+            double now = MPI_Wtime();
+            if (now - last_print >= eng->progress_seconds) {
+                cx_engine_progress(eng, T, (uint64_t)glob[2], now - t0, 0);
+                last_print = now;
+                printed    = 1;
+            }
+        }
+        if (glob[1] != 0) {
+            eng->stats.stopped = 1;
+            break;
+        }
+        if (T >= eng->end_time || T == CX_TIME_MAX) break;
+        eng->window_end = (T > CX_TIME_MAX - eng->lookahead) ? CX_TIME_MAX : T + eng->lookahead;
+        if (eng->window_end > eng->end_time) eng->window_end = eng->end_time;
+        cx_engine_process_window(eng);
+        eng->windows++;
+        ts = MPI_Wtime();
+        cx_engine_exchange(eng);
+        eng->sync_seconds += MPI_Wtime() - ts;
+    }
+    eng->running = 0;
+
+    {
+        double   wall = MPI_Wtime() - t0;
+        uint64_t u_sum[3], u_in[3];
+        int64_t  i_in[2], i_max[2];
+        double   d_in[2], d_out[2];
+        uint64_t rss = cx_mem_peak_rss();
+        cx_engine_stats_t *s = &eng->stats;
+
+        u_in[0] = eng->n_events;
+        u_in[1] = eng->n_remote;
+        u_in[2] = eng->digest;
+        MPI_Allreduce(u_in, u_sum, 3, MPI_UINT64_T, MPI_SUM, eng->comm);
+        i_in[0] = eng->last_time;
+        i_in[1] = (int64_t)eng->pool.peak_in_use;
+        MPI_Allreduce(i_in, i_max, 2, MPI_INT64_T, MPI_MAX, eng->comm);
+        d_in[0] = wall;
+        d_in[1] = wall > 0 ? eng->sync_seconds / wall : 0.0;
+        MPI_Allreduce(d_in, d_out, 1, MPI_DOUBLE, MPI_MAX, eng->comm);
+        MPI_Allreduce(&d_in[1], &d_out[1], 1, MPI_DOUBLE, MPI_SUM, eng->comm);
+        MPI_Allreduce(&rss, &s->peak_rss_min, 1, MPI_UINT64_T, MPI_MIN, eng->comm);
+        MPI_Allreduce(&rss, &s->peak_rss_max, 1, MPI_UINT64_T, MPI_MAX, eng->comm);
+        MPI_Allreduce(&rss, &s->peak_rss_sum, 1, MPI_UINT64_T, MPI_SUM, eng->comm);
+        s->ranks            = eng->nranks;
+        s->events           = u_sum[0];
+        s->remote_events    = u_sum[1];
+        s->digest           = u_sum[2];
+        s->windows          = eng->windows;
+        s->last_event_time  = i_max[0];
+        s->peak_pending_max = (uint64_t)i_max[1];
+        s->wall_seconds     = d_out[0];
+        s->sync_share       = d_out[1] / eng->nranks;
+        if (eng->rank == 0 && printed) {
+            cx_engine_progress(eng, s->last_event_time, s->events, s->wall_seconds, 1);
+        }
+    }
+    return CX_OK;
+}
+
+void cx_engine_stats_print(const cx_engine_stats_t *s, FILE *out)
+{
+    double mib = 1024.0 * 1024.0;
+    fprintf(out, "engine: ranks %d, events %llu, windows %llu (%.1f events/window), "
+                 "remote %.2f%%, sync %.1f%% of wall, wall %.3f s, %.3g events/s\n",
+            s->ranks, (unsigned long long)s->events, (unsigned long long)s->windows,
+            s->windows ? (double)s->events / (double)s->windows : 0.0,
+            s->events ? 100.0 * (double)s->remote_events / (double)s->events : 0.0,
+            100.0 * s->sync_share, s->wall_seconds,
+            s->wall_seconds > 0 ? (double)s->events / s->wall_seconds : 0.0);
+    fprintf(out, "engine: peak memory per rank min %.1f / mean %.1f / max %.1f MiB, "
+                 "peak pending events %llu, digest %016llx%s\n",
+            (double)s->peak_rss_min / mib, (double)s->peak_rss_sum / mib / s->ranks,
+            (double)s->peak_rss_max / mib, (unsigned long long)s->peak_pending_max,
+            (unsigned long long)s->digest, s->stopped ? " (stopped early)" : "");
+}
