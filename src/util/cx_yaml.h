@@ -79,6 +79,11 @@ cx_status_t cx_yaml_get_time_ps(const cx_yaml_node_t *map, const char *key, int 
 cx_status_t cx_yaml_get_bandwidth(const cx_yaml_node_t *map, const char *key, int required,
                                   double *bytes_per_s, cx_err_t *err);
 
+/* Parse a bandwidth string ("400Gbps", "400 Gb/s", "50GB/s", "1.6Tbps"; a bare
+ * number is bytes/s; bits are divided by 8; K/M/G/T are decimal) into bytes/s.
+ * Returns CX_OK or CX_ERR_INVALID. */
+cx_status_t cx_yaml_parse_bandwidth(const char *s, double *bytes_per_s);
+
 /* Fill err with "FILE:LINE: 'node.path': <message>" for any node. */
 cx_status_t cx_yaml_error(const cx_yaml_node_t *node, cx_status_t st, cx_err_t *err,
                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
