@@ -1190,6 +1190,15 @@ cx_status_t cx_trace_meta_set_text(cx_trace_t *tr, const char *name, const char 
     if (st != CX_OK) {
         return st;
     }
+    /* Same answer on every rank (same metadata): a local refusal that does
+     * not poison the trace. */
+    trace_quiet_begin(&q);
+    ex = H5Lexists(tr->meta, name, H5P_DEFAULT);
+    trace_quiet_end(&q);
+    if (ex > 0) {
+        return cx_err_set(err, CX_ERR_INVALID, tr->partial, 0, name, "/meta/%s already written",
+                          name);
+    }
     st = trace_bcast_string(tr, text, &v, err);
     if (st != CX_OK) {
         return st;
@@ -1201,11 +1210,8 @@ cx_status_t cx_trace_meta_set_text(cx_trace_t *tr, const char *name, const char 
     }
     len = strlen(v);
     trace_quiet_begin(&q);
-    ex = H5Lexists(tr->meta, name, H5P_DEFAULT);
-    if (ex != 0) {
-        st = ex < 0 ? trace_h5_fail(err, tr->partial, name)
-                    : cx_err_set(err, CX_ERR_INVALID, tr->partial, 0, name,
-                                 "/meta/%s already written", name);
+    if (ex < 0) {
+        st = trace_h5_fail(err, tr->partial, name);
         goto out;
     }
     type   = trace_str_type(len + 1, H5T_STR_NULLTERM);
