@@ -17,6 +17,7 @@
 
 #include "cx_trace.h"
 
+#include "cx_log.h"
 #include "cx_version.h"
 
 #include <hdf5.h>
@@ -56,6 +57,7 @@ struct cx_trace_table {
     size_t            n_buf;
     size_t            cap_buf;
     int               failed;      /* local: append ran out of memory */
+    unsigned          broken;      /* writes where HDF5 fell back from collective I/O */
 };
 
 struct cx_trace {
@@ -884,6 +886,11 @@ uint64_t cx_trace_table_rows_written(const cx_trace_table_t *tbl)
     return tbl->written;
 }
 
+unsigned cx_trace_table_independent_writes(const cx_trace_table_t *tbl)
+{
+    return tbl->broken;
+}
+
 size_t cx_trace_table_packed_row_size(const cx_trace_table_t *tbl)
 {
     return tbl->packed_size;
@@ -1002,6 +1009,16 @@ static cx_status_t trace_table_put(cx_trace_table_t *tbl, uint64_t off, uint64_t
         if (H5Dwrite(tbl->dset, tbl->mem_type, mspace, fspace, dxpl,
                      count > 0 ? (const void *)tbl->buf : (const void *)dummy) < 0) {
             st = trace_h5_fail(err, tr->partial, tbl->path);
+        } else {
+            /* The known-good path is collective; say so when HDF5 left it. */
+            uint32_t local_cause = 0, global_cause = 0;
+            if (H5Pget_mpio_no_collective_cause(dxpl, &local_cause, &global_cause) >= 0 &&
+                global_cause != 0) {
+                if (tbl->broken++ == 0 && tr->rank == 0) {
+                    cx_warn("trace %s: HDF5 broke collective I/O (cause 0x%x)", tbl->path,
+                            (unsigned)global_cause);
+                }
+            }
         }
     }
     if (mspace >= 0) {

@@ -132,6 +132,10 @@ cx_status_t cx_trace_table_write_if_over(cx_trace_table_t *tbl, size_t max_rows,
 size_t   cx_trace_table_rows_buffered(const cx_trace_table_t *tbl); /* this rank */
 uint64_t cx_trace_table_rows_written(const cx_trace_table_t *tbl);  /* all ranks, in the file */
 size_t   cx_trace_table_packed_row_size(const cx_trace_table_t *tbl);
+/* Writes in which HDF5 fell back from collective to independent I/O
+ * (H5Pget_mpio_no_collective_cause); 0 on the known-good path.  A warning
+ * is logged on rank 0 the first time. */
+unsigned cx_trace_table_independent_writes(const cx_trace_table_t *tbl);
 
 /*
  * Collective: scalar attributes on /meta (created, or replaced when the name

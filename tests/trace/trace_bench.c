@@ -31,6 +31,16 @@ static const cx_trace_field_t fields[] = {
     CX_TRACE_FIELD(row_t, dur, CX_TRACE_F64, "ps", "duration"),
 };
 
+/* Realistic entropy: sizes and durations from a hash, not a ramp (a ramp
+ * compresses 100x and flatters the rate). */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
 int main(int argc, char **argv)
 {
     int               rank, size, f, flushes;
@@ -70,10 +80,11 @@ int main(int argc, char **argv)
         unsigned long lo = (unsigned long)f * per, n = 0;
         for (i = lo; i < mine && i < lo + per; i++, n++) {
             rows[n].t_start = (int64_t)(i * 1000u + (unsigned long)rank);
-            rows[n].bytes   = 1048576u * (i % 4u + 1u);
+            uint64_t h      = mix((uint64_t)i * 4096u + (uint64_t)rank);
+            rows[n].bytes   = h % (16u << 20);
             rows[n].src     = (uint32_t)rank;
-            rows[n].dst     = (uint32_t)(i % 1024u);
-            rows[n].dur     = 1.0e6 + (double)(i % 977u);
+            rows[n].dst     = (uint32_t)(h >> 40) % 100000u;
+            rows[n].dur     = 1.0e6 + (double)(h % 1000000007u);
         }
         cx_trace_table_append(tbl, rows, n);
         MPI_Barrier(MPI_COMM_WORLD);

@@ -197,6 +197,9 @@ static void write_main(const char *path)
     CHECK(st == CX_ERR_INVALID, "text written twice");
     /* That error was local and identical everywhere; the trace is still fine. */
 
+    CHECK(cx_trace_table_independent_writes(ops) == 0 &&
+              cx_trace_table_independent_writes(bins) == 0,
+          "HDF5 fell back to independent I/O");
     CHECK(file_exists(cx_trace_partial_path(tr)), "no .partial while writing");
     st = cx_trace_close(tr, 1, &err);
     CHECK_OK(st, err);
