@@ -594,6 +594,7 @@ err_close:
         if (tr->rank == 0) {
             unlink(tr->partial);
         }
+        MPI_Barrier(tr->comm);
     }
 err_fapl:
     if (fapl >= 0) {
@@ -1317,8 +1318,11 @@ cx_status_t cx_trace_close(cx_trace_t *tr, int complete, cx_err_t *err)
         }
         st = trace_agree(tr, st, err);
     }
-    if (st != CX_OK && tr->rank == 0) {
-        unlink(tr->partial);
+    if (st != CX_OK) {
+        if (tr->rank == 0) {
+            unlink(tr->partial);
+        }
+        MPI_Barrier(tr->comm); /* gone for everyone when close returns */
     }
     trace_free(tr);
     return st;

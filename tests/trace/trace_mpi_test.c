@@ -439,6 +439,32 @@ static void test_stopped(const char *outdir)
     }
 }
 
+/* Ranks disagree on a table definition: every rank gets the error from the
+ * collective write, close fails on all ranks and neither file remains. */
+static void test_mismatch(const char *outdir)
+{
+    cx_err_t          err;
+    cx_trace_t       *tr = NULL;
+    cx_trace_table_t *bins;
+    char              p[4096], pp[4200];
+    cx_status_t       st;
+
+    snprintf(p, sizeof(p), "%s/mismatch.h5", outdir);
+    snprintf(pp, sizeof(pp), "%s.partial", p);
+    st = cx_trace_open(&tr, MPI_COMM_WORLD, p, &err);
+    CHECK_OK(st, err);
+    st = cx_trace_table_define(tr, "/links/bins", bin_fields, NF(bin_fields), sizeof(bin_row_t),
+                               g_rank == 0 ? "doc A" : "doc B", &bins, &err);
+    CHECK_OK(st, err);
+    st = cx_trace_table_write(bins, &err);
+    CHECK(st == CX_ERR_INTERNAL, "mismatch not detected: %s", cx_status_string(st));
+    st = cx_trace_meta_set_int64(tr, "x", 1, &err);
+    CHECK(st == CX_ERR_IO, "poisoned trace accepted a write");
+    st = cx_trace_close(tr, 1, &err);
+    CHECK(st != CX_OK, "close of a failed trace succeeded");
+    CHECK(!file_exists(p) && !file_exists(pp), "failed close left a file");
+}
+
 int main(int argc, char **argv)
 {
     char path[4096], partial[4200];
@@ -464,6 +490,7 @@ int main(int argc, char **argv)
     test_bad_dir(argv[1]);
     test_abort(argv[1]);
     test_stopped(argv[1]);
+    test_mismatch(argv[1]);
     MPI_Barrier(MPI_COMM_WORLD);
     if (g_rank == 0) {
         printf("trace_mpi_test: OK (%d ranks)\n", g_size);
