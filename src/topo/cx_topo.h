@@ -1,0 +1,161 @@
+/*
+ * Fabric description: a parametric model of a GPU training cluster's
+ * networks, never an enumeration of devices.  A topology holds one or more
+ * disjoint fabrics; each is NVLink domains (HGX board or NVL72 rack, one
+ * NVSWITCH device each) of GPUs whose NICs feed a (rail-optimized or not)
+ * multi-tier Clos of Ethernet switches.  Devices, ports, peers and routes are
+ * computed from the parameters by arithmetic, so every query below is O(1)
+ * or O(log n), allocation-free and safe to call from a hot path.
+ *
+ * Lifecycle: cx_topo_load / cx_topo_load_string -> queries -> cx_topo_destroy.
+ *
+ * Device numbering (contiguous ranges are good partitions): per fabric, a
+ * block tree.  A level-1 block (leaf group) is its NVLink domains in order
+ * (each: its GPUs server by server, then its NVSWITCH), then its leaves (one
+ * per rail); a level-t block is its level-(t-1) blocks then its tier-t
+ * switches; the top tier's switches are spread evenly between the top-level
+ * children instead of being put at the end.  Fabrics follow one another.
+ */
+#ifndef CX_TOPO_H
+#define CX_TOPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cx_status.h"
+
+typedef struct cx_topo cx_topo_t;
+
+typedef enum { CX_DEV_GPU = 0, CX_DEV_NVSWITCH, CX_DEV_SWITCH } cx_dev_kind_t;
+
+typedef enum {
+    CX_PORT_NVLINK = 0, /* GPU <-> NVSwitch */
+    CX_PORT_NIC,        /* GPU's scale-out NIC, towards its leaf */
+    CX_PORT_DOWN,       /* switch port towards the GPUs */
+    CX_PORT_UP          /* switch port towards the top of the Clos */
+} cx_port_role_t;
+
+#define CX_TOPO_MAX_TIERS   4
+#define CX_TOPO_MAX_FABRICS 8
+/* Most equal-cost next hops cx_topo_route can return (= max switch radix). */
+#define CX_TOPO_MAX_ROUTE   512
+
+typedef struct cx_port_info {
+    uint64_t       peer_device;
+    uint32_t       peer_port;
+    cx_port_role_t role;
+    double         bandwidth;   /* bytes/s, per direction */
+    int64_t        latency_ps;  /* transmitter's forwarding latency + cable */
+} cx_port_info_t;
+
+typedef struct cx_gpu_info {
+    int      gpu_type;        /* index into the catalog: cx_topo_gpu_type() */
+    int      fabric;
+    uint64_t gpu_index;       /* global GPU number 0..gpus-1 */
+    uint64_t server;          /* global server index */
+    int      local;           /* index inside the server */
+    uint64_t domain;          /* global NVLink domain id */
+    int      domain_local;    /* index inside the NVLink domain */
+    int      rail;            /* scale-out rail (0 when not rail-optimized) */
+    int      nvlink_port;     /* port to the NVSwitch, -1 if none */
+    int      nic_port;        /* first NIC port */
+    int      n_nic_ports;
+} cx_gpu_info_t;
+
+/* Hardware catalog entry of a GPU type (topologies/hardware.yaml). */
+typedef struct cx_gpu_type {
+    const char *name;
+    double      bf16_flops, fp8_flops;   /* dense, per second */
+    uint64_t    hbm_bytes;
+    double      hbm_bw;                  /* bytes/s */
+    double      nvlink_bw;               /* bytes/s per direction */
+    double      tdp_w;
+} cx_gpu_type_t;
+
+typedef struct cx_topo_summary {
+    uint64_t gpus, servers, racks, nvlink_domains, cpu_nics;
+    uint64_t gpus_by_type[16];           /* indexed by gpu type */
+    uint64_t switches, switches_by_tier[CX_TOPO_MAX_TIERS + 1]; /* [1..max tiers] */
+    uint64_t nvswitches, devices, links, nvlinks, fabric_links;
+    double   injection_bw;               /* per GPU scale-out, bytes/s (min over fabrics) */
+    double   nvlink_bw;                  /* per GPU, bytes/s (min over fabrics) */
+    double   bisection_bw;               /* bytes/s per direction, sum over fabrics */
+    double   oversubscription[CX_TOPO_MAX_TIERS + 1]; /* worst per tier: down bw / up bw */
+    int      tiers;                      /* max over fabrics */
+    int      diameter_hops;
+    int64_t  min_latency_ps;             /* over distinct GPU pairs */
+    int64_t  max_latency_ps;             /* min latency of the farthest pair */
+} cx_topo_summary_t;
+
+/* --- lifecycle ------------------------------------------------------------ */
+cx_status_t cx_topo_load(cx_topo_t **topo_p, const char *path, cx_err_t *err);
+/* name is used in messages and to resolve a relative catalog path. */
+cx_status_t cx_topo_load_string(cx_topo_t **topo_p, const char *name, const char *text,
+                                size_t len, cx_err_t *err);
+void cx_topo_destroy(cx_topo_t *topo);
+
+/* Embedded YAML texts (NUL-terminated, static storage). */
+void cx_topo_default_yaml(const char **text_p, size_t *len_p);
+void cx_topo_catalog_yaml(const char **text_p, size_t *len_p);
+
+/* --- queries -------------------------------------------------------------- */
+const char   *cx_topo_name(const cx_topo_t *t);
+uint64_t      cx_topo_num_devices(const cx_topo_t *t);
+uint64_t      cx_topo_num_gpus(const cx_topo_t *t);
+int           cx_topo_num_fabrics(const cx_topo_t *t);
+const char   *cx_topo_fabric_name(const cx_topo_t *t, int fabric);
+cx_dev_kind_t cx_topo_device_kind(const cx_topo_t *t, uint64_t dev);
+/* Ethernet tier 1..3(4) for SWITCH, 0 otherwise. */
+int           cx_topo_device_tier(const cx_topo_t *t, uint64_t dev);
+uint32_t      cx_topo_num_ports(const cx_topo_t *t, uint64_t dev);
+/* CX_ERR_RANGE for a bad device/port. */
+cx_status_t   cx_topo_port(const cx_topo_t *t, uint64_t dev, uint32_t port, cx_port_info_t *info_p);
+/* Device id of global GPU g, and back. */
+uint64_t      cx_topo_gpu_device(const cx_topo_t *t, uint64_t gpu);
+cx_status_t   cx_topo_gpu_info(const cx_topo_t *t, uint64_t dev, cx_gpu_info_t *info_p);
+/* Device id of the NVSwitch of a global NVLink domain, UINT64_MAX if none. */
+uint64_t      cx_topo_domain_nvswitch(const cx_topo_t *t, uint64_t domain);
+
+int                  cx_topo_num_gpu_types(const cx_topo_t *t);
+const cx_gpu_type_t *cx_topo_gpu_type(const cx_topo_t *t, int type);
+
+/* Equal-cost next-hop ports from `dev` toward GPU device `dst_gpu` (a device
+ * id).  in_port may be -1 (injection) and is not needed by up/down routing.
+ * Up to the lowest common ancestor (all uplinks returned), then down (the
+ * parallel links to the one child on the path).  *n_p = 0 when dev is dst.
+ * CX_ERR_NOT_FOUND if dst is unreachable (another fabric).  out_ports must
+ * hold CX_TOPO_MAX_ROUTE entries. */
+cx_status_t cx_topo_route(const cx_topo_t *t, uint64_t dev, int in_port, uint64_t dst_gpu,
+                          uint32_t *out_ports, uint32_t *n_p);
+
+/* Shortest path between two GPU devices: hop count (links) and the sum of
+ * port latencies along it.  CX_ERR_NOT_FOUND across fabrics. */
+cx_status_t cx_topo_gpu_distance(const cx_topo_t *t, uint64_t src_gpu, uint64_t dst_gpu,
+                                 int *hops_p, int64_t *latency_ps_p);
+
+void cx_topo_summary(const cx_topo_t *t, cx_topo_summary_t *s_p);
+
+typedef struct cx_fabric_info {
+    const char *name;
+    uint64_t    first_device, n_devices, gpus, domains;
+    int         tiers, rail_optimized, rails, server_gpus, domain_gpus;
+    uint64_t    switches_by_tier[CX_TOPO_MAX_TIERS + 1];
+    uint32_t    down_ports[CX_TOPO_MAX_TIERS + 1], up_ports[CX_TOPO_MAX_TIERS + 1];
+} cx_fabric_info_t;
+cx_status_t cx_topo_fabric_info(const cx_topo_t *t, int fabric, cx_fabric_info_t *info_p);
+
+/* Partition devices 0..n-1 over nranks ranks: first[r]..first[r+1]-1 is rank
+ * r's contiguous range (first[] has nranks+1 entries).  Balanced by weight
+ * (GPU 4, NVSwitch 4, Ethernet switch 1); cuts only between NVLink domains or
+ * next to Ethernet switches, so a domain and a server's NIC ports stay on
+ * one rank.  lookahead = minimum latency of any cut link (INT64_MAX if none);
+ * cut_links (optional, nranks entries) = ports of rank r whose peer is on
+ * another rank; weight (optional, nranks entries).  CX_ERR_INVALID if
+ * nranks < 1 or nranks > NVLink domains. */
+cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
+                              int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
+                              cx_err_t *err);
+/* Rank owning dev under a partition (binary search in first[]). */
+int cx_topo_rank_of(const uint64_t *first, int nranks, uint64_t dev);
+
+#endif

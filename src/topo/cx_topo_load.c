@@ -1,0 +1,625 @@
+/*
+ * Loading a topology: the hardware catalog (GPU/NIC/switch figures and link
+ * latencies) and the fabric parameters, validated with file:line:field
+ * errors.  Only integers and figures are kept: nothing per device.
+ */
+#include "cx_topo_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cx_yaml.h"
+
+/* Generated at configure time from topologies/ (see CMakeLists.txt). */
+extern const unsigned char cx_topo_embedded_catalog[];
+extern const size_t        cx_topo_embedded_catalog_len;
+extern const unsigned char cx_topo_embedded_default[];
+extern const size_t        cx_topo_embedded_default_len;
+
+void cx_topo_default_yaml(const char **text_p, size_t *len_p)
+{
+    *text_p = (const char *)cx_topo_embedded_default;
+    *len_p  = cx_topo_embedded_default_len;
+}
+
+void cx_topo_catalog_yaml(const char **text_p, size_t *len_p)
+{
+    *text_p = (const char *)cx_topo_embedded_catalog;
+    *len_p  = cx_topo_embedded_catalog_len;
+}
+
+#define CX_TRY(_e) do { cx_status_t _st = (_e); if (_st != CX_OK) return _st; } while (0)
+
+static void cx_copy_name(char *dst, const char *src)
+{
+    snprintf(dst, CX_NAME_MAX, "%s", src);
+}
+
+/* --- catalog --------------------------------------------------------------- */
+
+static cx_status_t cx_cat_list(const cx_yaml_node_t *root, const char *key,
+                               const cx_yaml_node_t **seq_p, cx_err_t *err)
+{
+    const cx_yaml_node_t *n = cx_yaml_get(root, key);
+    if (n == NULL) {
+        return cx_err_set(err, CX_ERR_INVALID, cx_yaml_file(root->doc), root->line, key,
+                          "missing required field");
+    }
+    CX_TRY(cx_yaml_expect(n, CX_YAML_SEQ, err));
+    if (n->n_children > CX_CAT_MAX) {
+        return cx_yaml_error(n, CX_ERR_RANGE, err, "at most %d entries", CX_CAT_MAX);
+    }
+    *seq_p = n;
+    return CX_OK;
+}
+
+static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *root, cx_err_t *err)
+{
+    static const char *const top_keys[] = {"gpus", "nics", "switches", "cables", NULL};
+    static const char *const gpu_keys[] = {"name", "bf16_tflops", "fp8_tflops", "hbm",
+                                           "hbm_bandwidth", "nvlink_bandwidth", "nvlink_latency",
+                                           "tdp_w", "notes", NULL};
+    static const char *const nic_keys[] = {"name", "bandwidth", "latency", "notes", NULL};
+    static const char *const sw_keys[]  = {"name", "radix", "port_bandwidth", "latency", "notes",
+                                           NULL};
+    static const char *const cab_keys[] = {"tier1", "tier2", "tier3", "tier4", NULL};
+    const cx_yaml_node_t    *seq, *cab;
+    size_t                   i;
+    int                      tt;
+
+    CX_TRY(cx_yaml_check_keys(root, top_keys, err));
+    CX_TRY(cx_cat_list(root, "gpus", &seq, err));
+    for (i = 0; i < seq->n_children; i++) {
+        const cx_yaml_node_t *g = seq->children[i];
+        cx_gpu_type_t        *gt = &cat->gpus[i];
+        const char           *name;
+        double                tf = 0;
+        CX_TRY(cx_yaml_check_keys(g, gpu_keys, err));
+        CX_TRY(cx_yaml_get_string(g, "name", 1, &name, err));
+        cx_copy_name(cat->gpu_names[i], name);
+        gt->name = cat->gpu_names[i];
+        CX_TRY(cx_yaml_get_double(g, "bf16_tflops", 1, 0, 1e6, &tf, err));
+        gt->bf16_flops = tf * 1e12;
+        CX_TRY(cx_yaml_get_double(g, "fp8_tflops", 1, 0, 1e6, &tf, err));
+        gt->fp8_flops = tf * 1e12;
+        CX_TRY(cx_yaml_get_bytes(g, "hbm", 1, &gt->hbm_bytes, err));
+        CX_TRY(cx_yaml_get_bandwidth(g, "hbm_bandwidth", 1, &gt->hbm_bw, err));
+        CX_TRY(cx_yaml_get_bandwidth(g, "nvlink_bandwidth", 1, &gt->nvlink_bw, err));
+        cat->gpu_nvlink_latency_ps[i] = 250000;
+        CX_TRY(cx_yaml_get_time_ps(g, "nvlink_latency", 0, &cat->gpu_nvlink_latency_ps[i], err));
+        CX_TRY(cx_yaml_get_double(g, "tdp_w", 1, 1, 1e5, &gt->tdp_w, err));
+    }
+    cat->n_gpus = (int)seq->n_children;
+    CX_TRY(cx_cat_list(root, "nics", &seq, err));
+    for (i = 0; i < seq->n_children; i++) {
+        const cx_yaml_node_t *g = seq->children[i];
+        const char           *name;
+        CX_TRY(cx_yaml_check_keys(g, nic_keys, err));
+        CX_TRY(cx_yaml_get_string(g, "name", 1, &name, err));
+        cx_copy_name(cat->nics[i].name, name);
+        CX_TRY(cx_yaml_get_bandwidth(g, "bandwidth", 1, &cat->nics[i].bw, err));
+        CX_TRY(cx_yaml_get_time_ps(g, "latency", 1, &cat->nics[i].latency_ps, err));
+    }
+    cat->n_nics = (int)seq->n_children;
+    CX_TRY(cx_cat_list(root, "switches", &seq, err));
+    for (i = 0; i < seq->n_children; i++) {
+        const cx_yaml_node_t *g = seq->children[i];
+        const char           *name;
+        int64_t               radix = 0;
+        CX_TRY(cx_yaml_check_keys(g, sw_keys, err));
+        CX_TRY(cx_yaml_get_string(g, "name", 1, &name, err));
+        cx_copy_name(cat->switches[i].name, name);
+        CX_TRY(cx_yaml_get_int(g, "radix", 1, 1, CX_TOPO_MAX_ROUTE, &radix, err));
+        cat->switches[i].radix = (uint32_t)radix;
+        CX_TRY(cx_yaml_get_bandwidth(g, "port_bandwidth", 1, &cat->switches[i].port_bw, err));
+        CX_TRY(cx_yaml_get_time_ps(g, "latency", 1, &cat->switches[i].latency_ps, err));
+    }
+    cat->n_switches = (int)seq->n_children;
+    for (tt = 0; tt <= CX_TOPO_MAX_TIERS; tt++) cat->cable_ps[tt] = 0;
+    cab = cx_yaml_get(root, "cables");
+    if (cab != NULL) {
+        CX_TRY(cx_yaml_check_keys(cab, cab_keys, err));
+        for (tt = 1; tt <= CX_TOPO_MAX_TIERS; tt++) {
+            CX_TRY(cx_yaml_get_time_ps(cab, cab_keys[tt - 1], 0, &cat->cable_ps[tt], err));
+        }
+    }
+    return CX_OK;
+}
+
+static cx_status_t cx_catalog_load(cx_catalog_t *cat, const char *path, const char *text,
+                                   size_t len, cx_err_t *err)
+{
+    cx_yaml_doc_t *doc;
+    cx_status_t    st;
+    if (path != NULL) {
+        st = cx_yaml_load_file(&doc, path, err);
+    } else {
+        st = cx_yaml_load_string(&doc, "<embedded hardware.yaml>", text, len, err);
+    }
+    if (st != CX_OK) return st;
+    st = cx_catalog_parse(cat, cx_yaml_root(doc), err);
+    cx_yaml_free(doc);
+    return st;
+}
+
+static int cx_cat_find(const cx_yaml_node_t *n, const char *name, int count, size_t stride,
+                       const char *names_base)
+{
+    int i;
+    (void)n;
+    for (i = 0; i < count; i++) {
+        if (strcmp(names_base + (size_t)i * stride, name) == 0) return i;
+    }
+    return -1;
+}
+
+static cx_status_t cx_cat_lookup(const cx_yaml_node_t *map, const char *key, int required,
+                                 int count, size_t stride, const char *names_base,
+                                 const char *what, int *out, cx_err_t *err)
+{
+    const char           *name = NULL;
+    const cx_yaml_node_t *n;
+    int                   i;
+    char                  list[512];
+    size_t                len = 0;
+    CX_TRY(cx_yaml_get_string(map, key, required, &name, err));
+    if (name == NULL) return CX_OK;
+    n = cx_yaml_get(map, key);
+    i = cx_cat_find(n, name, count, stride, names_base);
+    if (i >= 0) {
+        *out = i;
+        return CX_OK;
+    }
+    list[0] = '\0';
+    for (i = 0; i < count && len < sizeof(list) - 1; i++) {
+        int w = snprintf(list + len, sizeof(list) - len, "%s%s", i > 0 ? ", " : "",
+                         names_base + (size_t)i * stride);
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+    return cx_yaml_error(n, CX_ERR_INVALID, err, "unknown %s '%s' (catalog has: %s)", what, name,
+                         list);
+}
+
+/* --- fabric ---------------------------------------------------------------- */
+
+static cx_status_t cx_fabric_gpus(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_node_t *fn,
+                                  uint64_t *ngpus_p, const cx_yaml_node_t **count_node_p,
+                                  cx_err_t *err)
+{
+    static const char *const ent_keys[] = {"type", "count", NULL};
+    const cx_yaml_node_t    *list = cx_yaml_get(fn, "gpus");
+    const cx_catalog_t      *cat  = &t->cat;
+    uint64_t                 total = 0;
+    size_t                   i;
+
+    if (list == NULL) {
+        return cx_err_set(err, CX_ERR_INVALID, cx_yaml_file(fn->doc), fn->line,
+                          fn->path, "missing required field 'gpus' (list of {type, count})");
+    }
+    CX_TRY(cx_yaml_expect(list, CX_YAML_SEQ, err));
+    if (list->n_children == 0 || list->n_children > CX_CAT_MAX) {
+        return cx_yaml_error(list, CX_ERR_INVALID, err, "needs 1..%d entries", CX_CAT_MAX);
+    }
+    *count_node_p = list;
+    for (i = 0; i < list->n_children; i++) {
+        const cx_yaml_node_t *e = list->children[i];
+        int64_t               cnt = 0;
+        int                   ty  = 0;
+        CX_TRY(cx_yaml_check_keys(e, ent_keys, err));
+        CX_TRY(cx_cat_lookup(e, "type", 1, cat->n_gpus, CX_NAME_MAX, cat->gpu_names[0], "GPU",
+                             &ty, err));
+        CX_TRY(cx_yaml_get_int(e, "count", 1, 1, (int64_t)1 << 40, &cnt, err));
+        if ((uint64_t)cnt % f->gpd != 0) {
+            return cx_yaml_error(cx_yaml_get(e, "count"), CX_ERR_INVALID, err,
+                                 "%lld GPUs is not a whole number of NVLink domains of %u GPUs",
+                                 (long long)cnt, f->gpd);
+        }
+        total += (uint64_t)cnt;
+        f->type_idx[i]     = ty;
+        f->type_end_dom[i] = total / f->gpd;
+    }
+    f->n_types = (int)list->n_children;
+    *ngpus_p   = total;
+    return CX_OK;
+}
+
+static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_node_t *fn,
+                                   cx_err_t *err)
+{
+    static const char *const fab_keys[] = {"name", "description", "gpus", "server", "nvlink",
+                                           "nic", "rail_optimized", "rails", "tiers", NULL};
+    static const char *const srv_keys[] = {"gpus", "per_rack", "cpu_nics", "cpu_nic", NULL};
+    static const char *const nvl_keys[] = {"domain_gpus", "switch", "latency", NULL};
+    static const char *const tier_keys[] = {"name", "switch", "radix", "down", "group", "up",
+                                            "oversubscription", "parallel_links",
+                                            "link_bandwidth", "cable_latency", "switch_latency",
+                                            NULL};
+    const cx_catalog_t      *cat = &t->cat;
+    const cx_yaml_node_t    *srv, *nvl, *tiers, *gpus_node = NULL;
+    const char              *name = "fabric";
+    int64_t                  v;
+    int                      tt, T, nic = 0, nvsw = -1;
+    uint64_t                 ngpus = 0;
+
+    CX_TRY(cx_yaml_check_keys(fn, fab_keys, err));
+    CX_TRY(cx_yaml_get_string(fn, "name", 0, &name, err));
+    cx_copy_name(f->name, name);
+
+    srv = cx_yaml_get(fn, "server");
+    if (srv == NULL) {
+        return cx_err_set(err, CX_ERR_INVALID, cx_yaml_file(fn->doc), fn->line, fn->path,
+                          "missing required field 'server'");
+    }
+    CX_TRY(cx_yaml_check_keys(srv, srv_keys, err));
+    CX_TRY(cx_yaml_get_int(srv, "gpus", 1, 1, 1024, &v, err));
+    f->gps = (uint32_t)v;
+    v      = 1;
+    CX_TRY(cx_yaml_get_int(srv, "per_rack", 0, 1, 1024, &v, err));
+    f->per_rack = (uint32_t)v;
+    v           = 0;
+    CX_TRY(cx_yaml_get_int(srv, "cpu_nics", 0, 0, 64, &v, err));
+    f->cpu_nics = (uint32_t)v;
+
+    f->gpd = f->gps;
+    nvl    = cx_yaml_get(fn, "nvlink");
+    if (nvl != NULL) {
+        CX_TRY(cx_yaml_check_keys(nvl, nvl_keys, err));
+        v = f->gps;
+        CX_TRY(cx_yaml_get_int(nvl, "domain_gpus", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
+        f->gpd = (uint32_t)v;
+        if (f->gpd % f->gps != 0) {
+            return cx_yaml_error(cx_yaml_get(nvl, "domain_gpus"), CX_ERR_INVALID, err,
+                                 "an NVLink domain must hold whole servers (%u GPUs each)", f->gps);
+        }
+        CX_TRY(cx_cat_lookup(nvl, "switch", 0, cat->n_switches, sizeof(cx_cat_switch_t),
+                             cat->switches[0].name, "switch", &nvsw, err));
+    }
+    f->ns = f->gpd > 1 ? 1 : 0;
+    if (f->ns != 0 && nvsw < 0) {
+        return cx_err_set(err, CX_ERR_INVALID, cx_yaml_file(fn->doc), fn->line, fn->path,
+                          "nvlink.switch is required (NVLink domain of %u GPUs)", f->gpd);
+    }
+    if (f->ns != 0 && f->gpd > cat->switches[nvsw].radix) {
+        return cx_yaml_error(cx_yaml_get(nvl, "domain_gpus"), CX_ERR_INVALID, err,
+                             "%u GPUs exceed the %u ports of %s", f->gpd,
+                             cat->switches[nvsw].radix, cat->switches[nvsw].name);
+    }
+    f->nvswitch_type = nvsw;
+
+    CX_TRY(cx_fabric_gpus(t, f, fn, &ngpus, &gpus_node, err));
+    f->ngpus = ngpus;
+    f->ndom  = ngpus / f->gpd;
+
+    CX_TRY(cx_cat_lookup(fn, "nic", 1, cat->n_nics, sizeof(cx_cat_nic_t), cat->nics[0].name, "NIC",
+                         &nic, err));
+    f->nic_type = nic;
+
+    f->rail_optimized = 0;
+    CX_TRY(cx_yaml_get_bool(fn, "rail_optimized", 0, &f->rail_optimized, err));
+    v = f->rail_optimized ? f->gps : 1;
+    CX_TRY(cx_yaml_get_int(fn, "rails", 0, 1, 1024, &v, err));
+    f->R = (uint32_t)v;
+    if (!f->rail_optimized) f->R = 1;
+    if (f->gpd % f->R != 0) {
+        return cx_yaml_error(cx_yaml_get(fn, "rails"), CX_ERR_INVALID, err,
+                             "%u rails do not divide the NVLink domain of %u GPUs", f->R, f->gpd);
+    }
+    f->kk = f->gpd / f->R;
+
+    /* NVLink figures: the domain's GPU type (first listed) sets the bandwidth. */
+    f->nvl_bw      = cat->gpus[f->type_idx[0]].nvlink_bw;
+    f->lat_nvl_gpu = cat->gpu_nvlink_latency_ps[f->type_idx[0]];
+    f->lat_nvl_sw  = nvsw >= 0 ? cat->switches[nvsw].latency_ps : 0;
+    if (nvl != NULL) CX_TRY(cx_yaml_get_time_ps(nvl, "latency", 0, &f->lat_nvl_sw, err));
+
+    tiers = cx_yaml_get(fn, "tiers");
+    if (tiers == NULL) {
+        return cx_err_set(err, CX_ERR_INVALID, cx_yaml_file(fn->doc), fn->line, fn->path,
+                          "missing required field 'tiers'");
+    }
+    CX_TRY(cx_yaml_expect(tiers, CX_YAML_SEQ, err));
+    if (tiers->n_children < 1 || tiers->n_children > CX_TOPO_MAX_TIERS) {
+        return cx_yaml_error(tiers, CX_ERR_INVALID, err, "needs 1..%d tiers", CX_TOPO_MAX_TIERS);
+    }
+    T    = (int)tiers->n_children;
+    f->T = T;
+
+    /* First pass: switch, radix, down/group, parallel links, bandwidth. */
+    for (tt = 1; tt <= T; tt++) {
+        const cx_yaml_node_t *tn = tiers->children[tt - 1];
+        cx_tier_t            *ti = &f->tier[tt];
+        const cx_cat_switch_t *sw;
+        double                 bw;
+        CX_TRY(cx_yaml_check_keys(tn, tier_keys, err));
+        CX_TRY(cx_cat_lookup(tn, "switch", 1, cat->n_switches, sizeof(cx_cat_switch_t),
+                             cat->switches[0].name, "switch", &ti->sw_type, err));
+        sw = &cat->switches[ti->sw_type];
+        v  = sw->radix;
+        CX_TRY(cx_yaml_get_int(tn, "radix", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
+        ti->radix  = (uint32_t)v;
+        ti->sw_lat = sw->latency_ps;
+        CX_TRY(cx_yaml_get_time_ps(tn, "switch_latency", 0, &ti->sw_lat, err));
+        ti->cable_below = cat->cable_ps[tt];
+        CX_TRY(cx_yaml_get_time_ps(tn, "cable_latency", 0, &ti->cable_below, err));
+        if (tt == 1) {
+            bw = fmin(cat->nics[nic].bw, sw->port_bw);
+            if (cx_yaml_get(tn, "group") != NULL || cx_yaml_get(tn, "parallel_links") != NULL) {
+                return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                     "tier 1 (leaf) takes 'down', not 'group'/'parallel_links'");
+            }
+            CX_TRY(cx_yaml_get_int(tn, "down", 1, 1, CX_TOPO_MAX_ROUTE, &v, err));
+            ti->down = (uint32_t)v;
+            if (ti->down % f->kk != 0) {
+                return cx_yaml_error(cx_yaml_get(tn, "down"), CX_ERR_INVALID, err,
+                                     "a leaf must serve whole NVLink domains: %u ports is not a "
+                                     "multiple of %u (domain GPUs / rails)", ti->down, f->kk);
+            }
+            f->U1             = ti->down / f->kk;
+            ti->m             = 1;
+            ti->w             = 1;
+            ti->leaves_per_blk = 1;
+        } else {
+            bw = fmin(cat->switches[f->tier[tt - 1].sw_type].port_bw, sw->port_bw);
+            if (cx_yaml_get(tn, "down") != NULL) {
+                return cx_yaml_error(cx_yaml_get(tn, "down"), CX_ERR_INVALID, err,
+                                     "only tier 1 takes 'down'; tier %d uses 'group' "
+                                     "(children per block) x 'parallel_links'", tt);
+            }
+            v = 1;
+            CX_TRY(cx_yaml_get_int(tn, "parallel_links", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
+            ti->w = (uint32_t)v;
+        }
+        CX_TRY(cx_yaml_get_bandwidth(tn, "link_bandwidth", 0, &bw, err));
+        ti->bw_below = bw;
+    }
+
+    /* Leaves. */
+    if (f->ndom % f->U1 != 0) {
+        return cx_yaml_error(gpus_node, CX_ERR_INVALID, err,
+                             "%llu NVLink domains do not fill whole leaf groups of %u domains "
+                             "(tiers[0].down / (domain GPUs / rails))",
+                             (unsigned long long)f->ndom, f->U1);
+    }
+    f->nleaves = f->ndom / f->U1 * f->R;
+    if (T == 1 && f->nleaves != 1) {
+        return cx_yaml_error(tiers, CX_ERR_INVALID, err,
+                             "one tier connects only one leaf, but this fabric needs %llu",
+                             (unsigned long long)f->nleaves);
+    }
+
+    /* Second pass: groups, uplinks, planes. */
+    f->tier[1].nblk = f->nleaves;
+    for (tt = 2; tt <= T; tt++) {
+        const cx_yaml_node_t *tn  = tiers->children[tt - 1];
+        cx_tier_t            *ti  = &f->tier[tt];
+        cx_tier_t            *ch  = &f->tier[tt - 1];
+        uint64_t              nblk_child = ch->nblk;
+        int64_t               g = 0;
+        (void)nblk_child;
+        if (tt < T) {
+            CX_TRY(cx_yaml_get_int(tn, "group", 1, 1, CX_TOPO_MAX_ROUTE, &g, err));
+        } else {
+            g = (int64_t)ch->nblk;
+            if (cx_yaml_get(tn, "group") != NULL) {
+                int64_t gg = 0;
+                CX_TRY(cx_yaml_get_int(tn, "group", 1, 1, CX_TOPO_MAX_ROUTE, &gg, err));
+                if (gg != g) {
+                    return cx_yaml_error(cx_yaml_get(tn, "group"), CX_ERR_INVALID, err,
+                                         "the top tier joins all %lld tier-%d blocks; group %lld "
+                                         "does not match the GPU count", (long long)g, tt - 1,
+                                         (long long)gg);
+                }
+            }
+        }
+        ti->nc = (uint64_t)g;
+        if (ch->nblk % ti->nc != 0) {
+            return cx_yaml_error(cx_yaml_get(tn, "group") != NULL ? cx_yaml_get(tn, "group") : tn,
+                                 CX_ERR_INVALID, err,
+                                 "%llu tier-%d blocks do not divide into groups of %llu",
+                                 (unsigned long long)ch->nblk, tt - 1,
+                                 (unsigned long long)ti->nc);
+        }
+        if (tt == 2 && ti->nc % f->R != 0) {
+            return cx_yaml_error(cx_yaml_get(tn, "group") != NULL ? cx_yaml_get(tn, "group") : tn,
+                                 CX_ERR_INVALID, err,
+                                 "a pod must hold whole leaf groups: %llu leaves is not a "
+                                 "multiple of %u rails", (unsigned long long)ti->nc, f->R);
+        }
+        if ((uint64_t)ti->w * ti->nc > CX_TOPO_MAX_ROUTE) {
+            return cx_yaml_error(tn, CX_ERR_RANGE, err, "%llu down ports exceed the limit of %d",
+                                 (unsigned long long)(ti->w * ti->nc), CX_TOPO_MAX_ROUTE);
+        }
+        ti->down           = (uint32_t)(ti->w * ti->nc);
+        ti->nblk           = ch->nblk / ti->nc;
+        ti->leaves_per_blk = ch->leaves_per_blk * ti->nc;
+    }
+    /* Uplinks of every tier but the top; planes of the tier above. */
+    for (tt = 1; tt <= T; tt++) {
+        const cx_yaml_node_t *tn = tiers->children[tt - 1];
+        cx_tier_t            *ti = &f->tier[tt];
+        double                os = 0.0;
+        if (tt == T) {
+            if (cx_yaml_get(tn, "up") != NULL || cx_yaml_get(tn, "oversubscription") != NULL) {
+                return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                     "the top tier has no uplinks ('up'/'oversubscription')");
+            }
+            ti->up = 0;
+        } else {
+            cx_tier_t *pa = &f->tier[tt + 1];
+            v             = -1;
+            CX_TRY(cx_yaml_get_int(tn, "up", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
+            CX_TRY(cx_yaml_get_double(tn, "oversubscription", 0, 0.01, 1000.0, &os, err));
+            if (v < 0 && os == 0.0) {
+                return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                     "tier %d needs 'up' (uplinks per switch) or "
+                                     "'oversubscription' (down:up bandwidth)", tt);
+            }
+            if (v < 0) {
+                v = llround((double)ti->down * ti->bw_below / (os * pa->bw_below));
+                if (v < 1) v = 1;
+            }
+            ti->up = (uint32_t)v;
+            if (ti->up % pa->w != 0) {
+                return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                     "%u uplinks do not divide into bundles of %u parallel links "
+                                     "(tiers[%d].parallel_links)", ti->up, pa->w, tt);
+            }
+            pa->c = ti->up / pa->w;
+            pa->m = ti->m * pa->c;
+        }
+        if (ti->down + ti->up > ti->radix) {
+            return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                 "tier %d switch needs %u ports (%u down + %u up) but %s has "
+                                 "radix %u", tt, ti->down + ti->up, ti->down, ti->up,
+                                 cat->switches[ti->sw_type].name, ti->radix);
+        }
+    }
+    /* Port latencies: transmitter's forwarding latency + the cable. */
+    for (tt = 1; tt <= T; tt++) {
+        cx_tier_t *ti = &f->tier[tt];
+        ti->lat_down  = ti->sw_lat + ti->cable_below;
+        ti->lat_up    = tt < T ? ti->sw_lat + f->tier[tt + 1].cable_below : 0;
+    }
+    f->lat_nic = cat->nics[nic].latency_ps + f->tier[1].cable_below;
+
+    /* Layout blocks. */
+    f->S[0]  = f->gpd + f->ns;
+    f->k[1]  = f->U1;
+    f->sw[1] = f->R;
+    for (tt = 2; tt <= T; tt++) {
+        f->k[tt]  = tt == 2 ? f->tier[2].nc / f->R : f->tier[tt].nc;
+        f->sw[tt] = f->tier[tt].m;
+    }
+    if (T == 1) f->k[1] = f->ndom;
+    for (tt = 1; tt < T; tt++) f->S[tt] = f->k[tt] * f->S[tt - 1] + f->sw[tt];
+    f->cnt[T] = 1;
+    for (tt = T; tt >= 1; tt--) f->cnt[tt - 1] = f->cnt[tt] * f->k[tt];
+    if (f->cnt[0] != f->ndom) {
+        return cx_yaml_error(fn, CX_ERR_INTERNAL, err, "layout does not cover the domains");
+    }
+    f->ndev = f->k[T] * f->S[T - 1] + f->sw[T];
+    return CX_OK;
+}
+
+static cx_status_t cx_topo_parse(cx_topo_t *t, const cx_yaml_node_t *root, const char *file,
+                                 cx_err_t *err)
+{
+    static const char *const top_keys[] = {"name", "description", "catalog", "fabrics", NULL};
+    const cx_yaml_node_t    *fabs;
+    const char              *name = NULL, *catalog = NULL;
+    char                     cpath[1024];
+    cx_status_t              st;
+    size_t                   i;
+    FILE                    *probe;
+
+    CX_TRY(cx_yaml_expect(root, CX_YAML_MAP, err));
+    CX_TRY(cx_yaml_check_keys(root, top_keys, err));
+    CX_TRY(cx_yaml_get_string(root, "name", 0, &name, err));
+    cx_copy_name(t->name, name != NULL ? name : "topology");
+    CX_TRY(cx_yaml_get_string(root, "catalog", 0, &catalog, err));
+
+    /* Catalog: relative to the topology file; the embedded copy when absent. */
+    cpath[0] = '\0';
+    if (catalog != NULL && file != NULL && file[0] != '<') {
+        const char *slash = strrchr(file, '/');
+        if (catalog[0] == '/' || slash == NULL) {
+            snprintf(cpath, sizeof(cpath), "%s", catalog);
+        } else {
+            snprintf(cpath, sizeof(cpath), "%.*s/%s", (int)(slash - file), file, catalog);
+        }
+        probe = fopen(cpath, "rb");
+        if (probe == NULL) {
+            cpath[0] = '\0';
+        } else {
+            fclose(probe);
+        }
+    }
+    if (cpath[0] != '\0') {
+        st = cx_catalog_load(&t->cat, cpath, NULL, 0, err);
+    } else {
+        st = cx_catalog_load(&t->cat, NULL, (const char *)cx_topo_embedded_catalog,
+                             cx_topo_embedded_catalog_len,
+                             err);
+    }
+    if (st != CX_OK) return st;
+
+    fabs = cx_yaml_get(root, "fabrics");
+    if (fabs == NULL) {
+        return cx_err_set(err, CX_ERR_INVALID, file, root->line, "fabrics",
+                          "missing required field");
+    }
+    CX_TRY(cx_yaml_expect(fabs, CX_YAML_SEQ, err));
+    if (fabs->n_children < 1 || fabs->n_children > CX_TOPO_MAX_FABRICS) {
+        return cx_yaml_error(fabs, CX_ERR_INVALID, err, "needs 1..%d fabrics", CX_TOPO_MAX_FABRICS);
+    }
+    for (i = 0; i < fabs->n_children; i++) {
+        cx_fabric_t *f = &t->fab[i];
+        CX_TRY(cx_fabric_parse(t, f, fabs->children[i], err));
+        f->base        = t->ndev;
+        f->gpu_base    = t->ngpus;
+        f->dom_base    = t->ndom;
+        f->server_base = i == 0 ? 0 : t->fab[i - 1].server_base + t->fab[i - 1].ngpus / t->fab[i - 1].gps;
+        t->ndev += f->ndev;
+        t->ngpus += f->ngpus;
+        t->ndom += f->ndom;
+    }
+    t->n_fabrics = (int)fabs->n_children;
+    return CX_OK;
+}
+
+cx_status_t cx_topo_load_string(cx_topo_t **topo_p, const char *name, const char *text,
+                                size_t len, cx_err_t *err)
+{
+    cx_yaml_doc_t *doc;
+    cx_topo_t     *t;
+    cx_status_t    st;
+
+    st = cx_yaml_load_string(&doc, name, text, len, err);
+    if (st != CX_OK) return st;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        cx_yaml_free(doc);
+        return cx_err_set(err, CX_ERR_NOMEM, name, 0, NULL, "out of memory");
+    }
+    st = cx_topo_parse(t, cx_yaml_root(doc), name, err);
+    cx_yaml_free(doc);
+    if (st != CX_OK) {
+        free(t);
+        return st;
+    }
+    *topo_p = t;
+    return CX_OK;
+}
+
+cx_status_t cx_topo_load(cx_topo_t **topo_p, const char *path, cx_err_t *err)
+{
+    FILE       *fp = fopen(path, "rb");
+    char       *buf;
+    long        sz;
+    size_t      got;
+    cx_status_t st;
+    if (fp == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot open topology file");
+    if (fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+        fclose(fp);
+        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot read topology file");
+    }
+    buf = malloc((size_t)sz + 1);
+    if (buf == NULL) {
+        fclose(fp);
+        return cx_err_set(err, CX_ERR_NOMEM, path, 0, NULL, "out of memory");
+    }
+    got = fread(buf, 1, (size_t)sz, fp);
+    fclose(fp);
+    buf[got] = '\0';
+    st       = cx_topo_load_string(topo_p, path, buf, got, err);
+    free(buf);
+    return st;
+}
+
+void cx_topo_destroy(cx_topo_t *topo)
+{
+    free(topo);
+}

@@ -1,0 +1,35 @@
+# Run CMD with ARGS ('|'-separated).  Golden mode: compare stdout with GOLDEN
+# (set UPDATE_GOLDEN=1 in the environment to rewrite it).  Error mode
+# (EXPECT_FAIL): require a non-zero exit and exactly one stderr line
+# matching REGEX.
+string(REPLACE "|" ";" _args "${ARGS}")
+execute_process(COMMAND ${CMD} ${_args} RESULT_VARIABLE _rc OUTPUT_VARIABLE _out
+                ERROR_VARIABLE _err)
+if(EXPECT_FAIL)
+  if(_rc EQUAL 0)
+    message(FATAL_ERROR "expected failure, got exit 0")
+  endif()
+  string(REGEX MATCHALL "\n" _nl "${_err}")
+  list(LENGTH _nl _lines)
+  if(NOT _lines EQUAL 1)
+    message(FATAL_ERROR "expected one error line, got ${_lines}:\n${_err}")
+  endif()
+  if(NOT _err MATCHES "${REGEX}")
+    message(FATAL_ERROR "stderr does not match '${REGEX}':\n${_err}")
+  endif()
+  return()
+endif()
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "exit ${_rc}: ${_err}")
+endif()
+# Paths differ between checkouts: golden files hold the file name only.
+string(REGEX REPLACE "[^\" \n]*/topologies/" "topologies/" _out "${_out}")
+if("$ENV{UPDATE_GOLDEN}" STREQUAL "1")
+  file(WRITE ${GOLDEN} "${_out}")
+  return()
+endif()
+file(READ ${GOLDEN} _want)
+if(NOT _out STREQUAL _want)
+  file(WRITE ${GOLDEN}.actual "${_out}")
+  message(FATAL_ERROR "output differs from ${GOLDEN} (actual in ${GOLDEN}.actual)")
+endif()
