@@ -1,6 +1,7 @@
 /*
  * colossim bench: engine and fabric benchmarks.
  *   phold       the classic PDES benchmark on the kernel (events/s, digest)
+ *   traffic     synthetic patterns over a fabric (throughput, completion, links)
  */
 #include <json-c/json.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 
 #include "cx_cmd.h"
 #include "cx_phold.h"
+#include "cx_topo.h"
+#include "cx_traffic.h"
 #include "cx_util.h"
 
 typedef struct cx_phold_opts {
@@ -123,15 +126,179 @@ int cx_cmd_bench_phold(int argc, char **argv)
     return 0;
 }
 
+/* Load a topology file, or the embedded default when path is NULL. */
+static cx_status_t cx_cli_load_topo(const char *path, cx_topo_t **t_p, cx_err_t *err)
+{
+    const char *text;
+    size_t      len;
+    if (path != NULL) return cx_topo_load(t_p, path, err);
+    cx_topo_default_yaml(&text, &len);
+    return cx_topo_load_string(t_p, "<embedded colossus1-mini.yaml>", text, len, err);
+}
+
+typedef struct cx_traffic_opts {
+    const char *topology;
+    int         pattern;
+    uint64_t    bytes;
+    int         routing;
+    uint64_t    gpus;
+    uint64_t    chunk;
+    uint64_t    nvlink_chunk;
+    uint64_t    seed;
+    int         format;
+    double      progress;
+    int         help;
+} cx_traffic_opts_t;
+
+static const cx_opt_t cx_traffic_opt_table[] = {
+    {"topology", CX_OPT_STRING, offsetof(cx_traffic_opts_t, topology), NULL, 0, 0, NULL, "FILE",
+     "topology YAML (default: embedded colossus1-mini)"},
+    {"pattern", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, pattern), "permutation", 0, 0,
+     CX_PATTERN_CHOICES, NULL, "who sends to whom"},
+    {"bytes", CX_OPT_BYTES, offsetof(cx_traffic_opts_t, bytes), "64M", 1, 1e15, NULL, "B",
+     "bytes per flow (each GPU to each of its destinations)"},
+    {"routing", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, routing), "adaptive", 0, 0,
+     CX_ROUTING_CHOICES, NULL, "uplink choice"},
+    {"gpus", CX_OPT_UINT, offsetof(cx_traffic_opts_t, gpus), "0", 0, 1e9, NULL, "N",
+     "use the first N GPUs in topology order (0 = all)"},
+    {"chunk-bytes", CX_OPT_BYTES, offsetof(cx_traffic_opts_t, chunk), "1M", 64, 4294967295.0, NULL, "B",
+     "scale-out chunk size (down to an MTU for packet-level studies)"},
+    {"nvlink-chunk-bytes", CX_OPT_BYTES, offsetof(cx_traffic_opts_t, nvlink_chunk), "16M", 64,
+     4294967295.0, NULL, "B", "chunk size inside an NVLink domain"},
+    {"seed", CX_OPT_UINT, offsetof(cx_traffic_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S",
+     "random seed (permutation, tie breaks)"},
+    {"format", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, format), "text", 0, 0, "text|json", NULL,
+     "output format"},
+    {"progress", CX_OPT_DOUBLE, offsetof(cx_traffic_opts_t, progress), "5", 0, 1e6, NULL, "SEC",
+     "progress line period on rank 0 (0 = off)"},
+    {"help", CX_OPT_FLAG, offsetof(cx_traffic_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+};
+
+static int cx_cmd_bench_traffic(int argc, char **argv)
+{
+    cx_traffic_opts_t   o;
+    cx_traffic_config_t cfg;
+    cx_traffic_result_t r;
+    cx_topo_t          *topo = NULL;
+    cx_err_t            err;
+    int                 rank = cx_cli_rank(), c;
+    char                dig[24];
+
+    cx_err_clear(&err);
+    cx_opt_defaults(cx_traffic_opt_table, CX_NOPTS(cx_traffic_opt_table), &o, &err);
+    if (cx_opt_parse(cx_traffic_opt_table, CX_NOPTS(cx_traffic_opt_table), argc, argv, &o, NULL, 0,
+                     NULL, &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        return 2;
+    }
+    if (o.help) {
+        if (rank == 0) {
+            printf("usage: colossim bench traffic [options]\n\n"
+                   "Every GPU of the set sends at t = 0: permutation (to a seeded random other GPU),\n"
+                   "alltoall (to every other GPU), ring (to the next GPU), incast (all to GPU 0).\n"
+                   "throughput_fraction = delivered bytes / last delivery time / (senders x per-GPU\n"
+                   "scale-out injection bandwidth).\n\n");
+            cx_opt_help(stdout, cx_traffic_opt_table, CX_NOPTS(cx_traffic_opt_table));
+        }
+        return 0;
+    }
+    if (cx_cli_load_topo(o.topology, &topo, &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        return 2;
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.pattern = (cx_pattern_t)o.pattern;
+    cfg.bytes   = o.bytes;
+    cfg.gpus    = o.gpus;
+    cfg.seed    = o.seed;
+    cx_net_config_defaults(&cfg.net);
+    cfg.net.routing            = (cx_routing_t)o.routing;
+    cfg.net.chunk_bytes        = o.chunk;
+    cfg.net.nvlink_chunk_bytes = o.nvlink_chunk;
+    cfg.progress_seconds       = o.format == 0 ? o.progress : 0.0;
+    if (cx_traffic_run(topo, &cfg, MPI_COMM_WORLD, &r, &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        cx_topo_destroy(topo);
+        return 2;
+    }
+    cx_topo_destroy(topo);
+    if (rank != 0) return 0;
+    snprintf(dig, sizeof(dig), "%016llx", (unsigned long long)r.engine.digest);
+    if (o.format == 1) {
+        json_object *j = json_object_new_object(), *tiers = json_object_new_array();
+        char         routing[32], pattern[32];
+        cx_opt_format(&cx_traffic_opt_table[3], &o, routing, sizeof(routing));
+        cx_opt_format(&cx_traffic_opt_table[1], &o, pattern, sizeof(pattern));
+        json_object_object_add(j, "benchmark", json_object_new_string("traffic"));
+        json_object_object_add(j, "topology", json_object_new_string(o.topology ? o.topology : "<embedded colossus1-mini>"));
+        json_object_object_add(j, "pattern", json_object_new_string(pattern));
+        json_object_object_add(j, "routing", json_object_new_string(routing));
+        json_object_object_add(j, "ranks", json_object_new_int(r.engine.ranks));
+        json_object_object_add(j, "gpus", json_object_new_uint64(r.gpus));
+        json_object_object_add(j, "flows", json_object_new_uint64(r.flows));
+        json_object_object_add(j, "bytes_per_flow", json_object_new_uint64(o.bytes));
+        json_object_object_add(j, "bytes_total", json_object_new_uint64(r.bytes_total));
+        json_object_object_add(j, "injection_bytes_per_s", json_object_new_double(r.injection_bw));
+        json_object_object_add(j, "makespan_us", json_object_new_double((double)r.makespan * 1e-6));
+        json_object_object_add(j, "throughput_fraction", json_object_new_double(r.throughput_fraction));
+        json_object_object_add(j, "mean_flow_fraction", json_object_new_double(r.mean_flow_fraction));
+        json_object_object_add(j, "completion_p50_us", json_object_new_double(r.p50_us));
+        json_object_object_add(j, "completion_p90_us", json_object_new_double(r.p90_us));
+        json_object_object_add(j, "completion_p99_us", json_object_new_double(r.p99_us));
+        json_object_object_add(j, "completion_max_us", json_object_new_double(r.max_us));
+        for (c = 0; c < CX_NET_CLASSES; c++) {
+            json_object *t = json_object_new_object();
+            if (r.cls[c].ports == 0) {
+                json_object_put(t);
+                continue;
+            }
+            json_object_object_add(t, "class", json_object_new_string(cx_net_class_name(c)));
+            json_object_object_add(t, "ports_used", json_object_new_uint64(r.cls[c].ports));
+            json_object_object_add(t, "bytes", json_object_new_uint64(r.cls[c].bytes));
+            json_object_object_add(t, "utilization_mean", json_object_new_double(r.cls[c].util_mean));
+            json_object_object_add(t, "utilization_max", json_object_new_double(r.cls[c].util_max));
+            json_object_array_add(tiers, t);
+        }
+        json_object_object_add(j, "links", tiers);
+        json_object_object_add(j, "events", json_object_new_uint64(r.engine.events));
+        json_object_object_add(j, "wall_seconds", json_object_new_double(r.engine.wall_seconds));
+        json_object_object_add(j, "events_per_second",
+                               json_object_new_double(r.engine.wall_seconds > 0 ? (double)r.engine.events / r.engine.wall_seconds : 0));
+        json_object_object_add(j, "lookahead_ps", json_object_new_int64(r.lookahead_ps));
+        json_object_object_add(j, "digest", json_object_new_string(dig));
+        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+    } else {
+        printf("traffic: %llu GPUs, %llu flows of %llu bytes, injection %.1f GB/s per GPU\n",
+               (unsigned long long)r.gpus, (unsigned long long)r.flows, (unsigned long long)o.bytes,
+               r.injection_bw * 1e-9);
+        printf("throughput_fraction %.4f  mean_flow_fraction %.4f  makespan %.1f us\n",
+               r.throughput_fraction, r.mean_flow_fraction, (double)r.makespan * 1e-6);
+        printf("completion us: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", r.p50_us, r.p90_us,
+               r.p99_us, r.max_us);
+        printf("%-14s %10s %16s %10s %10s\n", "links", "ports", "bytes", "util mean", "util max");
+        for (c = 0; c < CX_NET_CLASSES; c++) {
+            if (r.cls[c].ports == 0) continue;
+            printf("%-14s %10llu %16llu %10.3f %10.3f\n", cx_net_class_name(c),
+                   (unsigned long long)r.cls[c].ports, (unsigned long long)r.cls[c].bytes,
+                   r.cls[c].util_mean, r.cls[c].util_max);
+        }
+        printf("lookahead %lld ps, digest %s\n", (long long)r.lookahead_ps, dig);
+        cx_engine_stats_print(&r.engine, stdout);
+    }
+    return 0;
+}
+
 int cx_cmd_bench(int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "phold") == 0) return cx_cmd_bench_phold(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "traffic") == 0) return cx_cmd_bench_traffic(argc - 1, argv + 1);
     if (cx_cli_rank() == 0) {
         if (argc >= 1 && strcmp(argv[0], "--help") != 0) {
             fprintf(stderr, "colossim: error: unknown benchmark '%s'\n", argv[0]);
         }
         fprintf(argc >= 1 && strcmp(argv[0], "--help") == 0 ? stdout : stderr,
-                "usage: colossim bench <phold> [options]   (colossim bench phold --help)\n");
+                "usage: colossim bench <phold|traffic> [options]   (e.g. colossim bench phold --help)\n");
     }
     return (argc >= 1 && strcmp(argv[0], "--help") == 0) ? 0 : 2;
 }

@@ -1,0 +1,279 @@
+/*
+ * The chunk-level timing engine (see cx_net.h for the model).
+ *
+ * Hot path: cx_net_transmit (one per chunk per hop).  It reads only the
+ * cached port figures, does integer time arithmetic and schedules one event.
+ * Route choices that need state (adaptive, spray) use only the transmitting
+ * device's own ports, so they are deterministic and rank-count-invariant.
+ */
+#include "cx_net.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cx_net {
+    cx_engine_t      *eng;
+    const cx_topo_t  *topo;
+    cx_net_config_t   cfg;
+    uint64_t          first;     /* first local device */
+    uint64_t          count;     /* local devices */
+    cx_net_dev_t     *devs;
+    cx_net_port_t    *ports;     /* all local ports, devs[i].ports points inside */
+    cx_net_recv_fn    on_recv;
+    cx_net_txdone_fn  on_txdone;
+};
+
+static void cx_net_handle_switch_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
+
+static const cx_handler_fn    cx_net_switch_handlers[] = {cx_net_handle_switch_chunk};
+static const cx_entity_type_t cx_net_switch_type = {"switch", cx_net_switch_handlers, 1};
+
+void cx_net_config_defaults(cx_net_config_t *cfg)
+{
+    cfg->chunk_bytes        = UINT64_C(1) << 20;
+    cfg->nvlink_chunk_bytes = UINT64_C(16) << 20;
+    cfg->routing            = CX_ROUTE_ADAPTIVE;
+}
+
+const cx_topo_t *cx_net_topo(const cx_net_t *net) { return net->topo; }
+uint64_t cx_net_local_first(const cx_net_t *net) { return net->first; }
+uint64_t cx_net_local_count(const cx_net_t *net) { return net->count; }
+
+cx_net_dev_t *cx_net_local_dev(cx_net_t *net, uint64_t dev)
+{
+    if (dev < net->first || dev - net->first >= net->count) return NULL;
+    return &net->devs[dev - net->first];
+}
+
+cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *topo,
+                          const cx_net_config_t *cfg, const cx_entity_type_t *gpu_type,
+                          cx_net_recv_fn on_recv, cx_net_txdone_fn on_txdone, cx_err_t *err)
+{
+    cx_net_t *net;
+    uint64_t  i, n_ports = 0, pi = 0;
+
+    if (cfg->chunk_bytes == 0 || cfg->chunk_bytes > UINT32_MAX ||
+        cfg->nvlink_chunk_bytes == 0 || cfg->nvlink_chunk_bytes > UINT32_MAX) {
+        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "chunk-bytes",
+                          "chunk sizes must be in [1 B, 4 GiB)");
+    }
+    if (gpu_type == NULL || gpu_type->n_handlers < CX_NET_N_KINDS ||
+        gpu_type->handlers[CX_NET_EV_CHUNK] != cx_net_handle_chunk ||
+        gpu_type->handlers[CX_NET_EV_TX_DONE] != cx_net_handle_txdone) {
+        return cx_err_set(err, CX_ERR_INTERNAL, NULL, 0, NULL,
+                          "GPU entity type must start with net's handlers");
+    }
+    net = calloc(1, sizeof(*net));
+    if (net == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    net->eng       = eng;
+    net->topo      = topo;
+    net->cfg       = *cfg;
+    net->first     = cx_engine_local_first(eng);
+    net->count     = cx_engine_local_count(eng);
+    net->on_recv   = on_recv;
+    net->on_txdone = on_txdone;
+
+    for (i = 0; i < net->count; i++) n_ports += cx_topo_num_ports(topo, net->first + i);
+    net->devs  = calloc(net->count > 0 ? net->count : 1, sizeof(*net->devs));
+    net->ports = calloc(n_ports > 0 ? n_ports : 1, sizeof(*net->ports));
+    if (net->devs == NULL || net->ports == NULL) {
+        cx_net_destroy(net);
+        return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory for %llu ports",
+                          (unsigned long long)n_ports);
+    }
+    for (i = 0; i < net->count; i++) {
+        cx_net_dev_t *d = &net->devs[i];
+        uint32_t      p;
+        d->net     = net;
+        d->dev     = net->first + i;
+        d->n_ports = cx_topo_num_ports(topo, d->dev);
+        d->ports   = &net->ports[pi];
+        d->kind    = (uint16_t)cx_topo_device_kind(topo, d->dev);
+        d->tier    = (uint16_t)cx_topo_device_tier(topo, d->dev);
+        pi += d->n_ports;
+        for (p = 0; p < d->n_ports; p++) {
+            cx_port_info_t info;
+            cx_net_port_t *np = &d->ports[p];
+            if (cx_topo_port(topo, d->dev, p, &info) != CX_OK || info.bandwidth <= 0) {
+                cx_net_destroy(net);
+                return cx_err_set(err, CX_ERR_INTERNAL, NULL, 0, NULL,
+                                  "device %llu port %u has no valid link",
+                                  (unsigned long long)d->dev, p);
+            }
+            np->peer_dev    = info.peer_device;
+            np->peer_port   = info.peer_port;
+            np->role        = (uint16_t)info.role;
+            np->ps_per_byte = 1e12 / info.bandwidth;
+            np->latency     = info.latency_ps;
+        }
+        cx_engine_set_entity(eng, d->dev, d->kind == CX_DEV_GPU ? gpu_type : &cx_net_switch_type, d);
+    }
+    *net_p = net;
+    return CX_OK;
+}
+
+void cx_net_destroy(cx_net_t *net)
+{
+    if (net == NULL) return;
+    free(net->ports);
+    free(net->devs);
+    free(net);
+}
+
+/* Put a chunk on port `port` of device d whose tail arrived now (ser_in =
+ * its serialization on the incoming link; 0 at injection).  Returns the tail
+ * departure time. */
+static cx_time_t cx_net_transmit(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d, uint32_t port,
+                                 const cx_net_chunk_t *c)
+{
+    cx_net_port_t  *p   = &d->ports[port];
+    cx_time_t       now = cx_engine_now(eng);
+    cx_time_t       ser = (cx_time_t)llround((double)c->bytes * p->ps_per_byte);
+    cx_time_t       dep = now;
+    cx_event_t     *ev;
+    cx_net_chunk_t *out;
+
+    if (now - c->ser_in_ps + ser > dep) dep = now - c->ser_in_ps + ser;
+    if (p->busy_until + ser > dep) dep = p->busy_until + ser;
+    p->busy_until = dep;
+    p->bytes_tx += c->bytes;
+    p->chunks_tx++;
+
+    ev           = cx_event_new(eng, self, p->peer_dev, dep + p->latency, CX_NET_EV_CHUNK, 0);
+    out          = CX_EVENT_DATA(ev, cx_net_chunk_t);
+    *out         = *c;
+    out->ser_in_ps = ser;
+    out->in_port = p->peer_port;
+    out->hops    = (uint16_t)(c->hops + 1);
+    cx_event_send(eng, ev);
+    return dep;
+}
+
+/* Pick one of n equal-cost ports. */
+static uint32_t cx_net_pick(cx_net_dev_t *d, const uint32_t *ports, uint32_t n, const cx_net_chunk_t *c)
+{
+    uint32_t  i, best, start;
+    cx_time_t best_t;
+    if (n == 1) return ports[0];
+    switch (d->net->cfg.routing) {
+    case CX_ROUTE_ECMP:
+        return ports[cx_mix64(c->flow ^ (d->dev * 0x9E3779B97F4A7C15ULL)) % n];
+    case CX_ROUTE_SPRAY:
+        return ports[(c->index + cx_mix64(c->flow ^ (d->dev * 0x9E3779B97F4A7C15ULL))) % n];
+    case CX_ROUTE_ADAPTIVE:
+    default:
+        /* Least-loaded (earliest free); ties broken from a per-flow start
+         * so equal ports share the load deterministically. */
+        start  = (uint32_t)(cx_mix64(c->flow + c->msg_bytes + d->rr++) % n);
+        best   = ports[start];
+        best_t = d->ports[best].busy_until;
+        for (i = 1; i < n; i++) {
+            uint32_t q = ports[(start + i) % n];
+            if (d->ports[q].busy_until < best_t) {
+                best   = q;
+                best_t = d->ports[q].busy_until;
+            }
+        }
+        return best;
+    }
+}
+
+static void cx_net_forward(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d, const cx_net_chunk_t *c)
+{
+    uint32_t ports[CX_TOPO_MAX_ROUTE];
+    uint32_t n = 0;
+    if (cx_topo_route(d->net->topo, d->dev, (int)c->in_port, c->dst_dev, ports, &n) != CX_OK || n == 0) {
+        cx_fatal("no route from device %llu to GPU device %llu", (unsigned long long)d->dev,
+                 (unsigned long long)c->dst_dev);
+    }
+    cx_net_transmit(eng, self, d, cx_net_pick(d, ports, n, c), c);
+}
+
+static void cx_net_handle_switch_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev)
+{
+    cx_net_forward(eng, self, self->state, CX_EVENT_CDATA(ev, cx_net_chunk_t));
+}
+
+void cx_net_handle_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev)
+{
+    cx_net_dev_t         *d = self->state;
+    const cx_net_chunk_t *c = CX_EVENT_CDATA(ev, cx_net_chunk_t);
+    if (c->dst_dev != d->dev) {
+        cx_fatal("GPU device %llu got a chunk for %llu: GPUs do not forward",
+                 (unsigned long long)d->dev, (unsigned long long)c->dst_dev);
+    }
+    if (d->net->on_recv != NULL) d->net->on_recv(eng, d, c);
+}
+
+void cx_net_handle_txdone(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev)
+{
+    cx_net_dev_t *d = self->state;
+    if (d->net->on_txdone != NULL) d->net->on_txdone(eng, d, CX_EVENT_CDATA(ev, cx_net_txdone_t));
+}
+
+void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
+                 uint64_t tag, uint32_t cookie)
+{
+    cx_net_dev_t   *d = src->state;
+    cx_net_t       *net = d->net;
+    cx_net_chunk_t  c;
+    cx_net_txdone_t td;
+    uint32_t        ports[CX_TOPO_MAX_ROUTE];
+    uint32_t        n = 0;
+    uint64_t        left = bytes, chunk;
+    cx_time_t       last = cx_engine_now(eng);
+
+    memset(&c, 0, sizeof(c));
+    c.src_dev   = d->dev;
+    c.dst_dev   = dst_dev;
+    c.tag       = tag;
+    c.msg_bytes = bytes;
+    c.flow      = cx_mix64(d->dev * 0xD1B54A32D192ED03ULL + dst_dev) ^ cx_mix64(cookie + 1);
+    c.inject_ps = last;
+    c.in_port   = UINT32_MAX;
+    c.cookie    = cookie;
+
+    if (dst_dev == d->dev || bytes == 0) {
+        /* Local (or empty) message: delivered at once as one chunk. */
+        c.bytes = (uint32_t)(bytes > UINT32_MAX ? UINT32_MAX : bytes);
+        cx_engine_send(eng, src, d->dev, last, CX_NET_EV_CHUNK, 0, &c, sizeof(c));
+    } else {
+        if (cx_topo_route(net->topo, d->dev, -1, dst_dev, ports, &n) != CX_OK || n == 0) {
+            cx_fatal("no route from GPU device %llu to GPU device %llu", (unsigned long long)d->dev,
+                     (unsigned long long)dst_dev);
+        }
+        chunk = d->ports[ports[0]].role == CX_PORT_NVLINK ? net->cfg.nvlink_chunk_bytes
+                                                          : net->cfg.chunk_bytes;
+        while (left > 0) {
+            c.bytes = (uint32_t)(left < chunk ? left : chunk);
+            left -= c.bytes;
+            c.index++;
+            last = cx_net_transmit(eng, src, d, cx_net_pick(d, ports, n, &c), &c);
+        }
+    }
+    td.tag       = tag;
+    td.dst_dev   = dst_dev;
+    td.msg_bytes = bytes;
+    td.cookie    = cookie;
+    td.pad       = 0;
+    cx_engine_send(eng, src, d->dev, last, CX_NET_EV_TX_DONE, 0, &td, sizeof(td));
+}
+
+int cx_net_port_class(const cx_net_dev_t *d, const cx_net_port_t *p)
+{
+    switch ((cx_port_role_t)p->role) {
+    case CX_PORT_NVLINK: return d->kind == CX_DEV_GPU ? 0 : 1;
+    case CX_PORT_NIC:    return 2;
+    case CX_PORT_UP:     return 4;
+    case CX_PORT_DOWN:   return d->tier <= 1 ? 3 : 5;
+    }
+    return 5;
+}
+
+const char *cx_net_class_name(int cls)
+{
+    static const char *names[CX_NET_CLASSES] = {"gpu->nvswitch", "nvswitch->gpu", "nic->leaf",
+                                                "leaf->nic", "switch-up", "switch-down"};
+    return cls >= 0 && cls < CX_NET_CLASSES ? names[cls] : "?";
+}

@@ -1,0 +1,141 @@
+/*
+ * net: one timing engine for every link of the fabric.
+ *
+ * Every topology device (GPU, NVSwitch domain, Ethernet switch) is one kernel
+ * entity with the same id as its topo device id, so the topo partition is the
+ * engine partition.  A message is cut into chunks; each unidirectional port
+ * is a FIFO server: a chunk whose tail reaches a device at t leaves on the
+ * chosen out port with its tail at
+ *     max(t, t - ser_in + ser_out, busy_until + ser_out)
+ * (cut-through: it may start leaving once its head has arrived, never
+ * finishes before its tail arrived) and reaches the peer `latency` later.
+ * Knowing the departure at enqueue time, no "port free" events are needed:
+ * one event per chunk per hop.
+ *
+ * Routing is arithmetic (cx_topo_route gives the equal-cost next hops); the
+ * uplink is picked per mode: ECMP (hash of the flow, so flows collide as in
+ * standard Ethernet), adaptive (least-loaded port per chunk, as Spectrum-X),
+ * spray (round-robin per chunk: chunk i of a flow takes port
+ * (i + hash(flow, switch)) mod n, so every flow spreads evenly and flows
+ * that start together do not move in lock-step).
+ *
+ * GPU entities are shared with the layer above: their handler table starts
+ * with net's handlers (kinds 0 .. CX_NET_N_KINDS-1), the upper layer's follow.
+ * The entity state of every device is its cx_net_dev_t; the upper layer hangs
+ * its per-GPU state on dev->upper.
+ */
+#ifndef CX_NET_H
+#define CX_NET_H
+
+#include "cx_core.h"
+#include "cx_topo.h"
+
+/* Event kinds reserved by net on every device entity. */
+enum {
+    CX_NET_EV_CHUNK   = 0,  /* a chunk's tail arrives at this device */
+    CX_NET_EV_TX_DONE = 1,  /* GPU: the last chunk of a message left the GPU */
+    CX_NET_N_KINDS    = 2
+};
+
+typedef enum { CX_ROUTE_ECMP = 0, CX_ROUTE_ADAPTIVE, CX_ROUTE_SPRAY } cx_routing_t;
+#define CX_ROUTING_CHOICES "ecmp|adaptive|spray"
+
+typedef struct cx_net_config {
+    uint64_t     chunk_bytes;         /* scale-out chunk (default 1 MiB) */
+    uint64_t     nvlink_chunk_bytes;  /* chunk inside an NVLink domain (default 16 MiB) */
+    cx_routing_t routing;
+} cx_net_config_t;
+
+void cx_net_config_defaults(cx_net_config_t *cfg);
+
+/* One chunk in flight: the payload of a CX_NET_EV_CHUNK event (80 bytes). */
+typedef struct cx_net_chunk {
+    uint64_t src_dev;     /* sending GPU device */
+    uint64_t dst_dev;     /* receiving GPU device */
+    uint64_t tag;         /* opaque to net: the upper layer's matching key */
+    uint64_t msg_bytes;   /* whole message */
+    uint64_t flow;        /* flow id for ECMP hashing (per message) */
+    int64_t  ser_in_ps;   /* serialization time on the link it arrived on */
+    int64_t  inject_ps;   /* when the message was handed to net */
+    uint32_t bytes;       /* this chunk */
+    uint32_t in_port;     /* port it arrived on */
+    uint16_t hops;
+    uint16_t flags;
+    uint32_t cookie;      /* opaque to net */
+    uint32_t index;       /* chunk number inside its message */
+    uint32_t pad;
+} cx_net_chunk_t;
+
+/* TX_DONE payload. */
+typedef struct cx_net_txdone {
+    uint64_t tag;
+    uint64_t dst_dev;
+    uint64_t msg_bytes;
+    uint32_t cookie;
+    uint32_t pad;
+} cx_net_txdone_t;
+
+typedef struct cx_net     cx_net_t;
+typedef struct cx_net_dev cx_net_dev_t;
+
+/* Per out-port state plus the port's static figures cached from topo. */
+typedef struct cx_net_port {
+    cx_time_t busy_until;   /* tail departure of the last chunk queued */
+    uint64_t  bytes_tx;
+    uint64_t  chunks_tx;
+    uint64_t  peer_dev;
+    uint32_t  peer_port;
+    uint16_t  role;         /* cx_port_role_t */
+    uint16_t  pad;
+    double    ps_per_byte;
+    cx_time_t latency;
+} cx_net_port_t;
+
+struct cx_net_dev {
+    cx_net_t      *net;
+    uint64_t       dev;
+    cx_net_port_t *ports;
+    uint32_t       n_ports;
+    uint32_t       rr;       /* spray round-robin cursor */
+    uint16_t       kind;     /* cx_dev_kind_t */
+    uint16_t       tier;
+    void          *upper;    /* GPU: the upper layer's state */
+};
+
+/* Called on the destination GPU for every chunk delivered to it. */
+typedef void (*cx_net_recv_fn)(cx_engine_t *eng, cx_net_dev_t *gpu, const cx_net_chunk_t *c);
+/* Called on the source GPU when a message's last chunk has left it. */
+typedef void (*cx_net_txdone_fn)(cx_engine_t *eng, cx_net_dev_t *gpu, const cx_net_txdone_t *d);
+
+/* Create net state for every device this rank owns and attach entities:
+ * switches get net's own type, GPUs get `gpu_type`, whose handlers[0..1]
+ * must be cx_net_handle_chunk and cx_net_handle_txdone.  The engine must use
+ * the topo partition.  Not collective. */
+cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *topo,
+                          const cx_net_config_t *cfg, const cx_entity_type_t *gpu_type,
+                          cx_net_recv_fn on_recv, cx_net_txdone_fn on_txdone, cx_err_t *err);
+void cx_net_destroy(cx_net_t *net);
+
+/* Net's handlers for GPU entity types. */
+void cx_net_handle_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
+void cx_net_handle_txdone(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
+
+/* Hand a message to net at the current time from GPU `src` (its entity) to
+ * the GPU device dst_dev.  A send to itself is delivered at once. */
+void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
+                 uint64_t tag, uint32_t cookie);
+
+const cx_topo_t *cx_net_topo(const cx_net_t *net);
+cx_net_dev_t    *cx_net_local_dev(cx_net_t *net, uint64_t dev);
+uint64_t         cx_net_local_first(const cx_net_t *net);
+uint64_t         cx_net_local_count(const cx_net_t *net);
+
+/* Link statistics over this rank's ports, per tier of the transmitting end
+ * (index 0 = GPU/NVLink ports ... see cx_net_port_class). */
+#define CX_NET_CLASSES 6
+/* 0 GPU->NVSwitch, 1 NVSwitch->GPU, 2 GPU NIC->leaf, 3 leaf->GPU (down to NIC),
+ * 4 switch up-links, 5 switch down-links between switches */
+int         cx_net_port_class(const cx_net_dev_t *d, const cx_net_port_t *p);
+const char *cx_net_class_name(int cls);
+
+#endif

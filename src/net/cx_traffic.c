@@ -1,0 +1,354 @@
+/* Synthetic traffic patterns over the fabric model (see cx_traffic.h). */
+#include "cx_traffic.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, MPI_Comm comm,
+                                 uint64_t seed, double progress_seconds, const char *label,
+                                 int64_t *lookahead_ps_p, cx_err_t *err)
+{
+    cx_engine_config_t ecfg = {0};
+    cx_engine_t       *eng  = NULL;
+    uint64_t          *first;
+    int64_t            la = 0;
+    int                nranks, rank, i, n_nb = 0;
+    int               *nb_flag = NULL, *nb = NULL;
+    uint64_t           dev;
+    cx_status_t        st;
+
+    MPI_Comm_size(comm, &nranks);
+    MPI_Comm_rank(comm, &rank);
+    first = malloc((size_t)(nranks + 1) * sizeof(uint64_t));
+    if (first == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    st = cx_topo_partition(topo, nranks, first, &la, NULL, NULL, err);
+    if (st != CX_OK) goto out;
+    /* One rank: no cut link; the window length then only paces progress. */
+    if (la == INT64_MAX || la <= 0) la = CX_PS_PER_US;
+    ecfg.comm             = comm;
+    ecfg.n_entities       = cx_topo_num_devices(topo);
+    ecfg.range_first      = first;
+    ecfg.lookahead        = la;
+    ecfg.end_time         = CX_TIME_MAX;
+    ecfg.seed             = seed;
+    ecfg.progress_seconds = rank == 0 ? progress_seconds : 0.0;
+    ecfg.progress_label   = label;
+    st = cx_engine_create(&eng, &ecfg, err);
+    if (st != CX_OK) goto out;
+
+    /* Neighbours: ranks owning the far end of any local link. */
+    nb_flag = calloc((size_t)nranks, sizeof(int));
+    nb      = malloc((size_t)nranks * sizeof(int));
+    if (nb_flag == NULL || nb == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        goto out;
+    }
+    for (dev = first[rank]; dev < first[rank + 1]; dev++) {
+        uint32_t p, np = cx_topo_num_ports(topo, dev);
+        for (p = 0; p < np; p++) {
+            cx_port_info_t info;
+            if (cx_topo_port(topo, dev, p, &info) == CX_OK) {
+                nb_flag[cx_topo_rank_of(first, nranks, info.peer_device)] = 1;
+            }
+        }
+    }
+    for (i = 0; i < nranks; i++) {
+        if (nb_flag[i] && i != rank) nb[n_nb++] = i;
+    }
+    st = cx_engine_set_neighbors(eng, nb, n_nb, err);
+out:
+    free(nb_flag);
+    free(nb);
+    free(first);
+    if (st != CX_OK) {
+        cx_engine_destroy(eng);
+        return st;
+    }
+    *lookahead_ps_p = la;
+    *eng_p          = eng;
+    return CX_OK;
+}
+
+typedef struct cx_traffic_gpu {
+    uint64_t  expected;   /* bytes this GPU will receive */
+    uint64_t  received;
+    cx_time_t done;       /* when the last expected byte arrived */
+} cx_traffic_gpu_t;
+
+static void cx_traffic_on_recv(cx_engine_t *eng, cx_net_dev_t *gpu, const cx_net_chunk_t *c)
+{
+    cx_traffic_gpu_t *g = gpu->upper;
+    g->received += c->bytes;
+    if (g->received == g->expected) g->done = cx_engine_now(eng);
+}
+
+static void cx_traffic_on_txdone(cx_engine_t *eng, cx_net_dev_t *gpu, const cx_net_txdone_t *d)
+{
+    (void)eng; (void)gpu; (void)d;
+}
+
+static const cx_handler_fn    cx_traffic_gpu_handlers[] = {cx_net_handle_chunk, cx_net_handle_txdone};
+static const cx_entity_type_t cx_traffic_gpu_type       = {"gpu", cx_traffic_gpu_handlers, 2};
+
+static uint64_t cx_traffic_domain(const cx_topo_t *topo, uint64_t gpu)
+{
+    cx_gpu_info_t gi;
+    cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, gpu), &gi);
+    return gi.domain;
+}
+
+/* Destination permutation: a seeded shuffle in which no GPU sends to its own
+ * NVLink domain (so every flow crosses the scale-out fabric), when the set
+ * spans more than one domain; otherwise just no fixed points. */
+static uint64_t *cx_traffic_permutation(const cx_topo_t *topo, uint64_t n, uint64_t seed)
+{
+    uint64_t *perm = malloc(n * sizeof(uint64_t));
+    cx_rng_t  r;
+    uint64_t  i, tries;
+    int       cross = cx_traffic_domain(topo, 0) != cx_traffic_domain(topo, n - 1);
+    if (perm == NULL) return NULL;
+    cx_rng_init(&r, seed, UINT64_C(0xfeedbeef));
+    for (i = 0; i < n; i++) perm[i] = i;
+    for (i = n - 1; i > 0; i--) {
+        uint64_t j = cx_rng_below(&r, i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (i = 0; i < n; i++) {
+        for (tries = 0; tries < 64 * n; tries++) {
+            uint64_t j, t;
+            int bad_i = cross ? cx_traffic_domain(topo, i) == cx_traffic_domain(topo, perm[i]) : perm[i] == i;
+            if (!bad_i) break;
+            /* Swap with a random slot if that fixes i and keeps j valid. */
+            j = cx_rng_below(&r, n);
+            if (cross ? (cx_traffic_domain(topo, i) != cx_traffic_domain(topo, perm[j]) &&
+                         cx_traffic_domain(topo, j) != cx_traffic_domain(topo, perm[i]))
+                      : (perm[j] != i && perm[i] != j)) {
+                t       = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+        }
+    }
+    return perm;
+}
+
+static int cx_cmp_time(const void *a, const void *b)
+{
+    cx_time_t x = *(const cx_time_t *)a, y = *(const cx_time_t *)b;
+    return (x > y) - (x < y);
+}
+
+cx_status_t cx_traffic_run(const cx_topo_t *topo, const cx_traffic_config_t *cfg, MPI_Comm comm,
+                           cx_traffic_result_t *res, cx_err_t *err)
+{
+    cx_engine_t       *eng = NULL;
+    cx_net_t          *net = NULL;
+    cx_traffic_gpu_t  *gs  = NULL;
+    uint64_t          *perm = NULL;
+    cx_time_t         *done_local = NULL, *done_all = NULL;
+    int               *counts = NULL, *displs = NULL;
+    cx_topo_summary_t  sum;
+    uint64_t           n, i, first, count, n_local_recv = 0, ring_step;
+    int                rank, nranks, c;
+    cx_status_t        st;
+
+    memset(res, 0, sizeof(*res));
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    cx_topo_summary(topo, &sum);
+    n = cfg->gpus > 0 ? cfg->gpus : cx_topo_num_gpus(topo);
+    if (n < 2 || n > cx_topo_num_gpus(topo)) {
+        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "gpus",
+                          "need 2 .. %llu GPUs (the topology has %llu)",
+                          (unsigned long long)cx_topo_num_gpus(topo),
+                          (unsigned long long)cx_topo_num_gpus(topo));
+    }
+    if (cfg->bytes == 0) return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "bytes", "must be > 0");
+    /* All GPUs in the set must share one fabric. */
+    {
+        cx_gpu_info_t a, b;
+        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &a);
+        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, n - 1), &b);
+        if (a.fabric != b.fabric) {
+            return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "gpus",
+                              "the first %llu GPUs span two fabrics; pick at most the first fabric's GPUs",
+                              (unsigned long long)n);
+        }
+    }
+    st = cx_net_engine_create(&eng, topo, comm, cfg->seed, cfg->progress_seconds, "traffic",
+                              &res->lookahead_ps, err);
+    if (st != CX_OK) return st;
+    st = cx_net_create(&net, eng, topo, &cfg->net, &cx_traffic_gpu_type, cx_traffic_on_recv,
+                       cx_traffic_on_txdone, err);
+    if (st != CX_OK) goto out;
+    first = cx_net_local_first(net);
+    count = cx_net_local_count(net);
+    gs    = calloc(count > 0 ? count : 1, sizeof(*gs));
+    if (gs == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        goto out;
+    }
+    if (cfg->pattern == CX_PAT_PERMUTATION) {
+        perm = cx_traffic_permutation(topo, n, cfg->seed);
+        if (perm == NULL) {
+            st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+            goto out;
+        }
+    }
+    /* Expected bytes per receiver and the sends at t = 0. */
+    for (i = 0; i < n; i++) {
+        uint64_t      dev = cx_topo_gpu_device(topo, i);
+        cx_net_dev_t *d   = cx_net_local_dev(net, dev);
+        if (d == NULL) continue;
+        d->upper = &gs[dev - first];
+        switch (cfg->pattern) {
+        case CX_PAT_PERMUTATION: case CX_PAT_RING: gs[dev - first].expected = cfg->bytes; break;
+        case CX_PAT_ALLTOALL: gs[dev - first].expected = cfg->bytes * (n - 1); break;
+        case CX_PAT_INCAST: gs[dev - first].expected = i == 0 ? cfg->bytes * (n - 1) : 0; break;
+        }
+        if (gs[dev - first].expected > 0) n_local_recv++;
+    }
+    /* Ring: to the same local GPU of the next NVLink domain (rail-aligned),
+     * or the next GPU when the set is one domain. */
+    ring_step = (sum.nvlink_domains > 0 && n > sum.gpus / sum.nvlink_domains)
+                    ? sum.gpus / sum.nvlink_domains : 1;
+    for (i = 0; i < n; i++) {
+        uint64_t     dev = cx_topo_gpu_device(topo, i);
+        cx_entity_t *e   = cx_engine_entity(eng, dev);
+        uint64_t     k;
+        if (e == NULL) continue;
+        switch (cfg->pattern) {
+        case CX_PAT_PERMUTATION:
+            cx_net_send(eng, e, cx_topo_gpu_device(topo, perm[i]), cfg->bytes, i, 0);
+            break;
+        case CX_PAT_RING:
+            cx_net_send(eng, e, cx_topo_gpu_device(topo, (i + ring_step) % n), cfg->bytes, i, 0);
+            break;
+        case CX_PAT_ALLTOALL:
+            /* Pairwise order (i+k) spreads destinations as NCCL's alltoall does. */
+            for (k = 1; k < n; k++) {
+                cx_net_send(eng, e, cx_topo_gpu_device(topo, (i + k) % n), cfg->bytes, i, (uint32_t)k);
+            }
+            break;
+        case CX_PAT_INCAST:
+            if (i != 0) cx_net_send(eng, e, cx_topo_gpu_device(topo, 0), cfg->bytes, i, 0);
+            break;
+        }
+    }
+    st = cx_engine_run(eng, err);
+    if (st != CX_OK) goto out;
+    res->engine = *cx_engine_stats(eng);
+
+    /* Receiver completion times -> rank 0 for percentiles. */
+    done_local = malloc((n_local_recv > 0 ? n_local_recv : 1) * sizeof(cx_time_t));
+    counts     = malloc((size_t)nranks * sizeof(int));
+    displs     = malloc((size_t)nranks * sizeof(int));
+    if (done_local == NULL || counts == NULL || displs == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        goto out;
+    }
+    {
+        uint64_t k = 0;
+        int      my = 0, total = 0;
+        for (i = 0; i < count; i++) {
+            if (gs[i].expected == 0) continue;
+            if (gs[i].received != gs[i].expected) {
+                cx_fatal("GPU device %llu received %llu of %llu bytes",
+                         (unsigned long long)(first + i), (unsigned long long)gs[i].received,
+                         (unsigned long long)gs[i].expected);
+            }
+            done_local[k++] = gs[i].done;
+        }
+        my = (int)k;
+        MPI_Gather(&my, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
+        if (rank == 0) {
+            for (c = 0; c < nranks; c++) {
+                displs[c] = total;
+                total += counts[c];
+            }
+            done_all = malloc((size_t)(total > 0 ? total : 1) * sizeof(cx_time_t));
+            if (done_all == NULL) cx_fatal("out of memory gathering completion times");
+        }
+        MPI_Gatherv(done_local, my, MPI_INT64_T, done_all, counts, displs, MPI_INT64_T, 0, comm);
+        if (rank == 0 && total > 0) {
+            qsort(done_all, (size_t)total, sizeof(cx_time_t), cx_cmp_time);
+            res->makespan = done_all[total - 1];
+            res->p50_us   = (double)done_all[(size_t)(0.50 * (total - 1))] * 1e-6;
+            res->p90_us   = (double)done_all[(size_t)(0.90 * (total - 1))] * 1e-6;
+            res->p99_us   = (double)done_all[(size_t)(0.99 * (total - 1))] * 1e-6;
+            res->max_us   = (double)res->makespan * 1e-6;
+        }
+        MPI_Bcast(&res->makespan, 1, MPI_INT64_T, 0, comm);
+        MPI_Bcast(&res->p50_us, 4, MPI_DOUBLE, 0, comm);
+    }
+    res->gpus         = n;
+    res->injection_bw = sum.injection_bw;
+    switch (cfg->pattern) {
+    case CX_PAT_PERMUTATION: case CX_PAT_RING: res->flows = n; break;
+    case CX_PAT_ALLTOALL: res->flows = n * (n - 1); break;
+    case CX_PAT_INCAST: res->flows = n - 1; break;
+    }
+    res->bytes_total = res->flows * cfg->bytes;
+    if (res->makespan > 0) {
+        /* Senders inject at most injection_bw each; incast is bound by one receiver. */
+        double senders = cfg->pattern == CX_PAT_INCAST ? 1.0 : (double)n;
+        res->throughput_fraction = (double)res->bytes_total / cx_time_to_s(res->makespan) /
+                                   (senders * res->injection_bw);
+    }
+    {
+        /* Mean over receivers of ideal / actual, ideal = expected / injection_bw. */
+        double   loc[2] = {0, 0}, glob[2];
+        for (i = 0; i < count; i++) {
+            if (gs[i].expected == 0 || gs[i].done <= 0) continue;
+            double ideal = (double)gs[i].expected / res->injection_bw;
+            loc[0] += ideal / cx_time_to_s(gs[i].done);
+            loc[1] += 1.0;
+        }
+        MPI_Allreduce(loc, glob, 2, MPI_DOUBLE, MPI_SUM, comm);
+        res->mean_flow_fraction = glob[1] > 0 ? glob[0] / glob[1] : 0.0;
+    }
+    {
+        /* Link utilization per class over ports that carried traffic. */
+        double loc_sum[CX_NET_CLASSES * 3], glob_sum[CX_NET_CLASSES * 3];
+        double loc_max[CX_NET_CLASSES], glob_max[CX_NET_CLASSES];
+        double span = cx_time_to_s(res->makespan);
+        memset(loc_sum, 0, sizeof(loc_sum));
+        memset(loc_max, 0, sizeof(loc_max));
+        for (i = 0; i < count; i++) {
+            cx_net_dev_t *d = cx_net_local_dev(net, first + i);
+            uint32_t      p;
+            for (p = 0; p < d->n_ports; p++) {
+                cx_net_port_t *pp = &d->ports[p];
+                int            cl;
+                double         u;
+                if (pp->bytes_tx == 0) continue;
+                cl = cx_net_port_class(d, pp);
+                u  = span > 0 ? (double)pp->bytes_tx * pp->ps_per_byte * 1e-12 / span : 0.0;
+                loc_sum[cl * 3 + 0] += 1.0;
+                loc_sum[cl * 3 + 1] += (double)pp->bytes_tx;
+                loc_sum[cl * 3 + 2] += u;
+                if (u > loc_max[cl]) loc_max[cl] = u;
+            }
+        }
+        MPI_Allreduce(loc_sum, glob_sum, CX_NET_CLASSES * 3, MPI_DOUBLE, MPI_SUM, comm);
+        MPI_Allreduce(loc_max, glob_max, CX_NET_CLASSES, MPI_DOUBLE, MPI_MAX, comm);
+        for (c = 0; c < CX_NET_CLASSES; c++) {
+            res->cls[c].ports     = (uint64_t)glob_sum[c * 3 + 0];
+            res->cls[c].bytes     = (uint64_t)glob_sum[c * 3 + 1];
+            res->cls[c].util_mean = glob_sum[c * 3 + 0] > 0 ? glob_sum[c * 3 + 2] / glob_sum[c * 3 + 0] : 0;
+            res->cls[c].util_max  = glob_max[c];
+        }
+    }
+out:
+    free(done_all);
+    free(done_local);
+    free(counts);
+    free(displs);
+    free(perm);
+    free(gs);
+    cx_net_destroy(net);
+    cx_engine_destroy(eng);
+    return st;
+}
