@@ -133,7 +133,7 @@ static void cx_topo_print_text(FILE *out, const cx_topo_t *t, const cx_topo_summ
     fprintf(out, "CPU NICs           %s (not on the GPU fabric)\n", cx_grp(s->cpu_nics, a, sizeof(a)));
     fprintf(out, "switches           %s", cx_grp(s->switches, a, sizeof(a)));
     for (tt = 1; tt <= s->tiers; tt++) {
-        fprintf(out, "%s tier %d: %s", tt == 1 ? "  (" : ",", tt,
+        fprintf(out, "%stier %d: %s", tt == 1 ? "  (" : ", ", tt,
                 cx_grp(s->switches_by_tier[tt], b, sizeof(b)));
     }
     fprintf(out, ")\n");

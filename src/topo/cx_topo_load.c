@@ -357,6 +357,16 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
                                      "a leaf must serve whole NVLink domains: %u ports is not a "
                                      "multiple of %u (domain GPUs / rails)", ti->down, f->kk);
             }
+            {   /* catch an over-radix leaf before the divisibility checks below */
+                int64_t up = 0;
+                CX_TRY(cx_yaml_get_int(tn, "up", 0, 1, CX_TOPO_MAX_ROUTE, &up, err));
+                if ((int64_t)ti->down + up > (int64_t)ti->radix) {
+                    return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                         "tier 1 switch needs %lld ports (%u down + %lld up) but "
+                                         "%s has radix %u", (long long)ti->down + up, ti->down,
+                                         (long long)up, sw->name, ti->radix);
+                }
+            }
             f->U1             = ti->down / f->kk;
             ti->m             = 1;
             ti->w             = 1;

@@ -97,7 +97,8 @@ static cx_status_t cx_yaml_next(cx_yaml_ctx_t *c, yaml_event_t *ev)
         cx_status_t st;
         if (c->parser.context != NULL) {
             st = cx_err_set(c->err, CX_ERR_PARSE, c->doc->file, (int)line, NULL,
-                            "malformed YAML: %s %s", prob, c->parser.context);
+                            "malformed YAML: %s %s (started at line %zu)", prob,
+                            c->parser.context, c->parser.context_mark.line + 1);
         } else {
             st = cx_err_set(c->err, CX_ERR_PARSE, c->doc->file, (int)line, NULL,
                             "malformed YAML: %s", prob);
