@@ -1,0 +1,31 @@
+/*
+ * Compute-time model of a GPU op: a roofline with per-class efficiency.
+ *   t = overhead + max(flops / (peak * eff_flops[class]),
+ *                      bytes / (hbm_bw * eff_mem[class]))
+ * peak = fp8_flops for FP8 GEMMs (CX_OP_F_FP8), bf16_flops otherwise.
+ * One set of constants for every workload (cx_compute_eff_defaults), never
+ * tuned per run; they will move to topologies/hardware.yaml.
+ */
+#ifndef CX_COMPUTE_H
+#define CX_COMPUTE_H
+
+#include <stdint.h>
+
+#include "cx_op.h"
+#include "cx_topo.h"
+
+typedef struct cx_compute_eff {
+    double  flops[CX_CLS_COUNT];      /* fraction of peak FLOP/s per op class (BF16) */
+    double  flops_fp8[CX_CLS_COUNT];  /* same for FP8 GEMMs */
+    double  mem[CX_CLS_COUNT];        /* fraction of HBM bandwidth per op class */
+    int64_t overhead_ps;              /* fixed cost per kernel (launch, tail) */
+} cx_compute_eff_t;
+
+/* The default efficiencies (see cx_compute.c for where they come from). */
+cx_compute_eff_t cx_compute_eff_defaults(void);
+
+/* Duration of a COMPUTE op in picoseconds (0 for any other kind).
+ * eff may be NULL (defaults). */
+int64_t cx_compute_time_ps(const cx_gpu_type_t *gpu, const cx_op_t *op, const cx_compute_eff_t *eff);
+
+#endif

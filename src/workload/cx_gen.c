@@ -1,0 +1,600 @@
+/*
+ * The generator as a state machine: sections (begin, schedule slots with
+ * pre / layer / post parts, optimizer, end), each a fixed list of template
+ * entries; an entry expands into 0..3 ops (0 when it does not apply to this
+ * configuration or GPU: no CP, no MoE in this layer, not the last stage...).
+ * All quantities come from the workload's derived per-GPU numbers, so an op
+ * costs a few branches and multiplications and the state is a few counters.
+ */
+#include "cx_gen.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { S_BEGIN = 0, S_ACT_START, S_PRE, S_LAYER, S_POST, S_OPT, S_END, S_DONE };
+
+enum {
+    E_PP_RECV = 0, E_PP_SEND, E_EMBED, E_FINAL_NORM, E_LM_HEAD, E_LOSS, E_DP_GRAD_EMBED,
+    E_NORM1, E_TP_ATTN_IN, E_QKV, E_CP_KV, E_ATTN_RECOMP, E_ATTN, E_PROJ, E_TP_ATTN_OUT,
+    E_NORM2, E_TP_MLP_IN, E_MLP_UP, E_MLP_ACT, E_MLP_DOWN, E_ROUTER, E_EP_DISPATCH,
+    E_EXP_UP, E_EXP_ACT, E_EXP_DOWN, E_EP_COMBINE, E_SH_UP, E_SH_ACT, E_SH_DOWN,
+    E_TP_MLP_OUT, E_DP_GRAD, E_DP_GRAD_EXP,
+    E_OPT_WAIT, E_OPTIMIZER, E_PARAM_AG, E_PARAM_AG_EXP, E_SYNC
+};
+
+static const uint8_t fwd_pre[]  = {E_PP_RECV, E_EMBED};
+static const uint8_t fwd_post[] = {E_FINAL_NORM, E_LM_HEAD, E_LOSS, E_PP_SEND};
+static const uint8_t bwd_pre[]  = {E_PP_RECV, E_LOSS, E_LM_HEAD, E_FINAL_NORM};
+static const uint8_t bwd_post[] = {E_EMBED, E_DP_GRAD_EMBED, E_PP_SEND};
+static const uint8_t fwd_layer[] = {
+    E_NORM1, E_TP_ATTN_IN, E_QKV, E_CP_KV, E_ATTN, E_PROJ, E_TP_ATTN_OUT, E_NORM2, E_TP_MLP_IN,
+    E_MLP_UP, E_MLP_ACT, E_MLP_DOWN, E_ROUTER, E_EP_DISPATCH, E_EXP_UP, E_EXP_ACT, E_EXP_DOWN,
+    E_EP_COMBINE, E_SH_UP, E_SH_ACT, E_SH_DOWN, E_TP_MLP_OUT};
+static const uint8_t bwd_layer[] = {
+    E_TP_MLP_OUT, E_SH_DOWN, E_SH_ACT, E_SH_UP, E_EP_COMBINE, E_EXP_DOWN, E_EXP_ACT, E_EXP_UP,
+    E_EP_DISPATCH, E_ROUTER, E_MLP_DOWN, E_MLP_ACT, E_MLP_UP, E_TP_MLP_IN, E_NORM2,
+    E_TP_ATTN_OUT, E_PROJ, E_ATTN_RECOMP, E_ATTN, E_CP_KV, E_QKV, E_TP_ATTN_IN, E_NORM1,
+    E_DP_GRAD, E_DP_GRAD_EXP};
+static const uint8_t opt_list[] = {E_OPT_WAIT, E_OPTIMIZER, E_PARAM_AG, E_PARAM_AG_EXP, E_SYNC};
+
+#define N_OF(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
+
+#define EMBED_BUCKET 4094u /* tag layer field of the embedding's gradient bucket */
+
+void cx_gen_coords(const cx_workload_t *w, uint64_t gpu, uint32_t *tp_i, uint32_t *cp_i,
+                   uint32_t *dp_i, uint32_t *pp_i, uint32_t *ep_i)
+{
+    const cx_parallel_t *p = &w->par;
+    uint64_t             r = gpu;
+    uint32_t             t = (uint32_t)(r % p->tp), c, d;
+    r /= p->tp;
+    c = (uint32_t)(r % p->cp);
+    r /= p->cp;
+    d = (uint32_t)(r % p->dp);
+    r /= p->dp;
+    if (tp_i != NULL) *tp_i = t;
+    if (cp_i != NULL) *cp_i = c;
+    if (dp_i != NULL) *dp_i = d;
+    if (pp_i != NULL) *pp_i = (uint32_t)r;
+    if (ep_i != NULL) *ep_i = d % p->ep;
+}
+
+/* Parameters of one layer held by this GPU: dense part (reduced over DP x CP)
+ * and expert part (reduced over expert DP). */
+static void layer_params(const cx_workload_t *w, uint32_t layer, double *dense, double *expert)
+{
+    if (cx_workload_layer_is_moe(w, layer)) {
+        *dense  = w->d.p_moe_layer_dense;
+        *expert = w->d.p_moe_layer_expert;
+    } else {
+        *dense  = w->d.p_dense_layer;
+        *expert = 0.0;
+    }
+}
+
+cx_status_t cx_gen_init(cx_gen_t *g, const cx_workload_t *w, uint64_t gpu, uint32_t iterations,
+                        cx_err_t *err)
+{
+    uint32_t c, l, P, v;
+    double   lay_bytes;
+    if (gpu >= w->gpus)
+        return cx_err_set(err, CX_ERR_RANGE, w->file, 0, "gpus",
+                          "GPU %llu is outside the job's %llu GPUs", (unsigned long long)gpu,
+                          (unsigned long long)w->gpus);
+    memset(g, 0, sizeof(*g));
+    g->w          = w;
+    g->gpu        = gpu;
+    g->iterations = iterations != 0 ? iterations : w->iterations;
+    cx_gen_coords(w, gpu, &g->tp_i, &g->cp_i, &g->dp_i, &g->pp_i, &g->ep_i);
+    P = w->par.pp;
+    v = w->par.virtual_stages;
+    g->n_actions = 2u * w->d.n_micro * v;
+    if (v == 1) {
+        g->warmup = P - g->pp_i - 1;
+        if (g->warmup > w->d.n_micro) g->warmup = w->d.n_micro;
+    } else {
+        g->warmup = (P - g->pp_i - 1) * 2u + (v - 1u) * P;
+        if (g->warmup > w->d.n_micro * v) g->warmup = w->d.n_micro * v;
+    }
+    for (c = 0; c < v; c++) {
+        uint32_t vs = c * P + g->pp_i, lf = cx_workload_vstage_first_layer(w, vs);
+        uint32_t n  = cx_workload_vstage_layers(w, vs);
+        for (l = lf; l < lf + n; l++) {
+            double dn, ex;
+            layer_params(w, l, &dn, &ex);
+            g->p_dense += dn;
+            g->p_expert += ex;
+        }
+        if (vs == 0) g->p_dense += w->d.p_embed;
+        if (vs == w->d.vstages - 1) g->p_dense += w->d.p_head;
+    }
+    /* Gradient bucket: whole layers, about dp_bucket_bytes (at least one layer). */
+    lay_bytes = (w->d.p_dense_layer > w->d.p_moe_layer_dense + w->d.p_moe_layer_expert
+                     ? w->d.p_dense_layer
+                     : w->d.p_moe_layer_dense + w->d.p_moe_layer_expert) *
+                w->d.grad_bytes;
+    g->bucket_layers = (uint32_t)floor((double)w->par.dp_bucket_bytes / lay_bytes);
+    if (g->bucket_layers < 1) g->bucket_layers = 1;
+    g->section = S_BEGIN;
+    return CX_OK;
+}
+
+/* ---- schedule ------------------------------------------------------------ */
+
+static void decode_action(cx_gen_t *g)
+{
+    const cx_workload_t *w  = g->w;
+    uint32_t             M  = w->d.n_micro, v = w->par.virtual_stages, P = w->par.pp;
+    uint32_t             Mv = M * v, a = g->action, k, W = g->warmup;
+    if (a < W) {
+        g->bwd = 0;
+        k      = a;
+    } else if (a < 2u * Mv - W) {
+        uint32_t j = a - W;
+        g->bwd     = (uint8_t)(j & 1u);
+        k          = g->bwd ? j / 2u : W + j / 2u;
+    } else {
+        g->bwd = 1;
+        k      = a - Mv;
+    }
+    if (v == 1) {
+        g->mb    = k;
+        g->chunk = 0;
+    } else {
+        uint32_t in_group = k % (P * v);
+        g->chunk = in_group / P;
+        if (g->bwd) g->chunk = v - 1u - g->chunk;
+        g->mb = (k / (P * v)) * P + k % P;
+    }
+    g->vs          = g->chunk * P + g->pp_i;
+    g->layer_first = cx_workload_vstage_first_layer(w, g->vs);
+    g->layer_n     = cx_workload_vstage_layers(w, g->vs);
+    g->layer_step  = 0;
+    g->last_mb     = (uint8_t)(g->mb == M - 1u);
+    g->phase       = g->bwd ? CX_PHASE_BWD : CX_PHASE_FWD;
+}
+
+static uint32_t cur_layer(const cx_gen_t *g)
+{
+    return g->bwd ? g->layer_first + g->layer_n - 1u - g->layer_step : g->layer_first + g->layer_step;
+}
+
+/* ---- op builders ----------------------------------------------------------- */
+
+static void label(const cx_gen_t *g, cx_op_t *op, uint32_t layer, uint32_t mb, uint32_t phase,
+                  uint32_t block)
+{
+    memset(op, 0, sizeof(*op));
+    op->iteration  = g->iter;
+    op->microbatch = mb;
+    op->layer      = (uint16_t)layer;
+    op->phase      = (uint8_t)phase;
+    op->block      = (uint8_t)block;
+    op->chunk      = (uint16_t)g->chunk;
+}
+
+static void set_wait(const cx_gen_t *g, cx_op_t *op, uint32_t stream, uint32_t on)
+{
+    op->kind         = CX_OP_WAIT;
+    op->stream       = (uint8_t)stream;
+    op->cls          = (uint8_t)on;
+    op->u.wait_count = g->count[on];
+}
+
+static void set_compute(cx_op_t *op, uint32_t cls, double flops, double bytes, int fp8)
+{
+    if (fp8 && cls == CX_CLS_GEMM) op->flags |= CX_OP_F_FP8;
+    op->kind   = CX_OP_COMPUTE;
+    op->stream = CX_STREAM_COMPUTE;
+    op->cls    = (uint8_t)cls;
+    op->flops  = flops;
+    op->bytes  = (uint64_t)llround(bytes);
+}
+
+static void set_coll(cx_op_t *op, uint32_t stream, uint32_t kind, uint64_t bytes, uint64_t base,
+                     uint32_t stride, uint32_t size, uint32_t index)
+{
+    op->kind         = CX_OP_COLLECTIVE;
+    op->stream       = (uint8_t)stream;
+    op->cls          = (uint8_t)kind;
+    op->algo         = kind == CX_COLL_ALLTOALL ? CX_ALGO_PAIRWISE : CX_ALGO_AUTO;
+    op->bytes        = bytes;
+    op->u.group_base = base;
+    op->group_stride = stride;
+    op->group_size   = size;
+    op->group_index  = index;
+    op->tag = cx_op_tag(op->iteration, op->microbatch, op->layer, op->phase, op->block);
+}
+
+/* Which collective a TP / CP / EP entry is in this phase; -1 = none. */
+static int tp_kind(const cx_gen_t *g, int entry, int fwd_like)
+{
+    const cx_parallel_t *p = &g->w->par;
+    int in = entry == E_TP_ATTN_IN || entry == E_TP_MLP_IN;
+    if (p->tp == 1) return -1;
+    if (p->sequence_parallel)
+        return (in == fwd_like) ? CX_COLL_ALLGATHER : CX_COLL_REDUCESCATTER;
+    /* Megatron's f (identity fwd, all-reduce bwd) before a block and g
+     * (all-reduce fwd, identity bwd) after it. */
+    return (in != fwd_like) ? CX_COLL_ALLREDUCE : -1;
+}
+
+static uint64_t dp_base(const cx_gen_t *g)
+{
+    const cx_parallel_t *p = &g->w->par;
+    return g->gpu - (uint64_t)g->cp_i * p->tp - (uint64_t)g->dp_i * p->tp * p->cp;
+}
+
+static uint32_t edp_size(const cx_gen_t *g) { return g->w->par.dp / g->w->par.ep; }
+
+/* Bytes of the gradient bucket that ends at backward step `step` of this
+ * chunk (0 = no bucket ends here); expert = the expert parameters. */
+static double bucket_params(const cx_gen_t *g, int expert)
+{
+    uint32_t s = g->layer_step, bl = g->bucket_layers, first, j;
+    double   sum = 0.0;
+    if (!((s + 1u) % bl == 0 || s + 1u == g->layer_n)) return 0.0;
+    first = s - s % bl;
+    for (j = first; j <= s; j++) {
+        double dn, ex;
+        layer_params(g->w, g->layer_first + g->layer_n - 1u - j, &dn, &ex);
+        sum += expert ? ex : dn;
+    }
+    if (!expert && first == 0 && g->vs == g->w->d.vstages - 1u) sum += g->w->d.p_head;
+    return sum;
+}
+
+static uint64_t grad_bytes(const cx_gen_t *g, double params)
+{
+    return (uint64_t)llround(params * g->w->d.grad_bytes);
+}
+
+/* Number of ops entry e expands to in the current state. */
+static unsigned entry_nsub(const cx_gen_t *g, int e)
+{
+    const cx_workload_t *w   = g->w;
+    const cx_parallel_t *p   = &w->par;
+    int                  fwd = g->phase != CX_PHASE_BWD;
+    int                  last_vs = g->vs == w->d.vstages - 1u;
+    int                  moe = 0;
+    if (g->section == S_LAYER) moe = cx_workload_layer_is_moe(w, cur_layer(g));
+    switch (e) {
+    case E_PP_RECV: return (g->bwd ? !last_vs : g->vs > 0) ? 2u : 0u;
+    case E_PP_SEND: return (g->bwd ? g->vs > 0 : !last_vs) ? 2u : 0u;
+    case E_EMBED: return g->vs == 0 ? 1u : 0u;
+    case E_FINAL_NORM: case E_LM_HEAD: case E_LOSS: return last_vs ? 1u : 0u;
+    case E_DP_GRAD_EMBED:
+        return (g->vs == 0 && g->last_mb && (uint64_t)p->dp * p->cp > 1) ? 2u : 0u;
+    case E_NORM1: case E_QKV: case E_ATTN: case E_PROJ: case E_NORM2: return 1u;
+    case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
+        return tp_kind(g, e, fwd) >= 0 ? 3u : 0u;
+    case E_CP_KV: return p->cp > 1 ? 3u : 0u;
+    case E_ATTN_RECOMP: return (g->phase == CX_PHASE_BWD && w->recompute == CX_RECOMPUTE_SELECTIVE) ? 1u : 0u;
+    case E_MLP_UP: case E_MLP_ACT: case E_MLP_DOWN: return moe ? 0u : 1u;
+    case E_ROUTER: case E_EXP_UP: case E_EXP_ACT: case E_EXP_DOWN: return moe ? 1u : 0u;
+    case E_EP_DISPATCH: case E_EP_COMBINE: return (moe && p->ep > 1) ? 3u : 0u;
+    case E_SH_UP: case E_SH_ACT: case E_SH_DOWN: return (moe && w->model.shared_experts > 0) ? 1u : 0u;
+    case E_DP_GRAD:
+        return (g->phase == CX_PHASE_BWD && g->last_mb && (uint64_t)p->dp * p->cp > 1 &&
+                bucket_params(g, 0) > 0.0) ? 2u : 0u;
+    case E_DP_GRAD_EXP:
+        return (g->phase == CX_PHASE_BWD && g->last_mb && edp_size(g) > 1 &&
+                bucket_params(g, 1) > 0.0) ? 2u : 0u;
+    case E_OPT_WAIT: return (uint64_t)p->dp * p->cp > 1 || edp_size(g) > 1 ? 1u : 0u;
+    case E_OPTIMIZER: return 1u;
+    case E_PARAM_AG: return (p->zero_stage == 1 && (uint64_t)p->dp * p->cp > 1) ? 3u : 0u;
+    case E_PARAM_AG_EXP: return (p->zero_stage == 1 && g->p_expert > 0.0 && edp_size(g) > 1) ? 3u : 0u;
+    case E_SYNC: return 2u;
+    default: return 0u;
+    }
+}
+
+/* A blocking collective on `stream`: WAIT(stream <- compute), the collective,
+ * WAIT(compute <- stream). */
+static void coll3(const cx_gen_t *g, cx_op_t *op, unsigned sub, uint32_t stream, int kind,
+                  uint64_t bytes, uint64_t base, uint32_t stride, uint32_t size, uint32_t index)
+{
+    if (sub == 0) set_wait(g, op, stream, CX_STREAM_COMPUTE);
+    else if (sub == 1) set_coll(op, stream, (uint32_t)kind, bytes, base, stride, size, index);
+    else set_wait(g, op, CX_STREAM_COMPUTE, stream);
+}
+
+static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
+{
+    const cx_workload_t   *w  = g->w;
+    const cx_wl_derived_t *d  = &w->d;
+    const cx_parallel_t   *p  = &w->par;
+    int                    fwd = g->phase != CX_PHASE_BWD;
+    double                 x  = fwd ? 1.0 : 2.0;  /* backward = 2x forward */
+    double                 h  = w->model.hidden;
+    uint32_t               layer = g->section == S_LAYER ? cur_layer(g) : CX_OP_NO_LAYER;
+    uint32_t               tp = p->tp;
+    uint64_t               pp_stride = (uint64_t)p->tp * p->cp * p->dp;
+    uint32_t               blk;
+    int                    FP8 = w->precision == CX_PREC_FP8;
+
+    switch (e) {
+    case E_PP_RECV:
+    case E_PP_SEND: {
+        int      recv = e == E_PP_RECV;
+        /* Activations flow to vs+1, gradients to vs-1. */
+        int      to_next = recv ? g->bwd : !g->bwd;
+        uint32_t boundary = to_next ? g->layer_first + g->layer_n : g->layer_first;
+        uint64_t peer;
+        if (to_next) peer = g->pp_i + 1u < p->pp ? g->gpu + pp_stride : g->gpu - (uint64_t)(p->pp - 1u) * pp_stride;
+        else peer = g->pp_i > 0 ? g->gpu - pp_stride : g->gpu + (uint64_t)(p->pp - 1u) * pp_stride;
+        label(g, op, boundary, g->mb, g->bwd ? CX_PHASE_BWD : CX_PHASE_FWD, CX_BLK_PP);
+        if (recv ? sub == 1 : sub == 0) {
+            set_wait(g, op, recv ? CX_STREAM_COMPUTE : CX_STREAM_PP, recv ? CX_STREAM_PP : CX_STREAM_COMPUTE);
+            return;
+        }
+        op->kind   = (uint8_t)(recv ? CX_OP_RECV : CX_OP_SEND);
+        op->stream = CX_STREAM_PP;
+        op->bytes  = d->pp_bytes;
+        op->u.peer = peer;
+        op->tag    = cx_op_tag(g->iter, g->mb, boundary, op->phase, CX_BLK_PP);
+        return;
+    }
+    case E_EMBED:
+        label(g, op, CX_OP_NO_LAYER, g->mb, g->phase, CX_BLK_EMBED);
+        set_compute(op, CX_CLS_ELEMENTWISE, 0.0, x * d->b_embed, FP8);
+        return;
+    case E_FINAL_NORM:
+        label(g, op, CX_OP_NO_LAYER, g->mb, g->phase, CX_BLK_FINAL_NORM);
+        set_compute(op, CX_CLS_ELEMENTWISE, x * 8.0 * d->tokens_sp * h, x * d->b_norm, FP8);
+        return;
+    case E_LM_HEAD:
+        label(g, op, CX_OP_NO_LAYER, g->mb, g->phase, CX_BLK_LM_HEAD);
+        set_compute(op, CX_CLS_GEMM, x * d->f_lm_head, x * d->b_lm_head, FP8);
+        return;
+    case E_LOSS:
+        label(g, op, CX_OP_NO_LAYER, g->mb, g->phase, CX_BLK_LOSS);
+        set_compute(op, CX_CLS_ELEMENTWISE, x * 5.0 * d->tokens_gpu * w->model.vocab / tp, x * d->b_loss, FP8);
+        return;
+    case E_NORM1:
+    case E_NORM2:
+        label(g, op, layer, g->mb, g->phase, e == E_NORM1 ? CX_BLK_NORM1 : CX_BLK_NORM2);
+        set_compute(op, CX_CLS_ELEMENTWISE, x * 8.0 * d->tokens_sp * h, x * d->b_norm, FP8);
+        return;
+    case E_QKV:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_QKV);
+        set_compute(op, CX_CLS_GEMM, x * d->f_qkv, x * d->b_qkv, FP8);
+        return;
+    case E_ATTN:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_ATTN);
+        set_compute(op, CX_CLS_ATTENTION, x * d->f_attn, x * d->b_attn, FP8);
+        return;
+    case E_ATTN_RECOMP:
+        label(g, op, layer, g->mb, CX_PHASE_RECOMPUTE, CX_BLK_ATTN);
+        set_compute(op, CX_CLS_ATTENTION, d->f_attn, d->b_attn, FP8);
+        return;
+    case E_PROJ:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_PROJ);
+        set_compute(op, CX_CLS_GEMM, x * d->f_proj, x * d->b_proj, FP8);
+        return;
+    case E_MLP_UP:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_MLP_UP);
+        set_compute(op, CX_CLS_GEMM, x * d->f_mlp_up, x * d->b_mlp_up, FP8);
+        return;
+    case E_MLP_ACT:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_MLP_ACT);
+        set_compute(op, CX_CLS_ELEMENTWISE, x * 4.0 * d->tokens_gpu * w->model.ffn_hidden / tp, x * d->b_act, FP8);
+        return;
+    case E_MLP_DOWN:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_MLP_DOWN);
+        set_compute(op, CX_CLS_GEMM, x * d->f_mlp_down, x * d->b_mlp_down, FP8);
+        return;
+    case E_ROUTER:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_ROUTER);
+        set_compute(op, CX_CLS_GEMM, x * d->f_router, x * d->b_router, FP8);
+        return;
+    case E_EXP_UP:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_EXP_UP);
+        set_compute(op, CX_CLS_GEMM, x * d->f_exp_up, x * d->b_exp_up, FP8);
+        return;
+    case E_EXP_ACT:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_EXP_ACT);
+        set_compute(op, CX_CLS_ELEMENTWISE,
+                    x * 4.0 * d->tokens_gpu * w->model.top_k * w->model.moe_ffn_hidden / tp, x * d->b_exp_act, FP8);
+        return;
+    case E_EXP_DOWN:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_EXP_DOWN);
+        set_compute(op, CX_CLS_GEMM, x * d->f_exp_down, x * d->b_exp_down, FP8);
+        return;
+    case E_SH_UP:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_SH_UP);
+        set_compute(op, CX_CLS_GEMM, x * d->f_sh_up, x * d->b_sh_up, FP8);
+        return;
+    case E_SH_ACT:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_SH_ACT);
+        set_compute(op, CX_CLS_ELEMENTWISE,
+                    x * 4.0 * d->tokens_gpu * w->model.shared_experts * w->model.moe_ffn_hidden / tp,
+                    x * d->b_sh_act, FP8);
+        return;
+    case E_SH_DOWN:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_SH_DOWN);
+        set_compute(op, CX_CLS_GEMM, x * d->f_sh_down, x * d->b_sh_down, FP8);
+        return;
+    case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
+        blk = e == E_TP_ATTN_IN ? CX_BLK_TP_ATTN_IN : e == E_TP_ATTN_OUT ? CX_BLK_TP_ATTN_OUT
+            : e == E_TP_MLP_IN ? CX_BLK_TP_MLP_IN : CX_BLK_TP_MLP_OUT;
+        label(g, op, layer, g->mb, g->phase, blk);
+        coll3(g, op, sub, CX_STREAM_TP, tp_kind(g, e, fwd), d->tp_bytes, g->gpu - g->tp_i, 1u, tp, g->tp_i);
+        return;
+    case E_CP_KV:
+        label(g, op, layer, g->mb, g->phase, CX_BLK_CP_KV);
+        coll3(g, op, sub, CX_STREAM_TP, fwd ? CX_COLL_ALLGATHER : CX_COLL_REDUCESCATTER, d->cp_bytes,
+              g->gpu - (uint64_t)g->cp_i * tp, tp, p->cp, g->cp_i);
+        return;
+    case E_EP_DISPATCH:
+    case E_EP_COMBINE:
+        label(g, op, layer, g->mb, g->phase, e == E_EP_DISPATCH ? CX_BLK_EP_DISPATCH : CX_BLK_EP_COMBINE);
+        coll3(g, op, sub, CX_STREAM_TP, CX_COLL_ALLTOALL, d->ep_bytes,
+              g->gpu - (uint64_t)g->ep_i * tp * p->cp, tp * p->cp, p->ep, g->ep_i);
+        return;
+    case E_DP_GRAD:
+    case E_DP_GRAD_EXP:
+    case E_DP_GRAD_EMBED: {
+        int      expert = e == E_DP_GRAD_EXP;
+        uint32_t bucket = e == E_DP_GRAD_EMBED ? EMBED_BUCKET : layer;
+        double   params = e == E_DP_GRAD_EMBED ? d->p_embed : bucket_params(g, expert);
+        label(g, op, bucket, CX_OP_NO_MB, CX_PHASE_BWD, expert ? CX_BLK_DP_GRAD_EXPERT : CX_BLK_DP_GRAD);
+        if (sub == 0) {
+            set_wait(g, op, CX_STREAM_DP, CX_STREAM_COMPUTE);
+            return;
+        }
+        if (expert)
+            set_coll(op, CX_STREAM_DP, p->zero_stage ? CX_COLL_REDUCESCATTER : CX_COLL_ALLREDUCE,
+                     grad_bytes(g, params), g->gpu - (uint64_t)(g->dp_i / p->ep) * tp * p->ep,
+                     tp * p->ep, edp_size(g), g->dp_i / p->ep);
+        else
+            set_coll(op, CX_STREAM_DP, p->zero_stage ? CX_COLL_REDUCESCATTER : CX_COLL_ALLREDUCE,
+                     grad_bytes(g, params), dp_base(g), tp, p->cp * p->dp, g->cp_i + p->cp * g->dp_i);
+        op->algo = CX_ALGO_RING;
+        return;
+    }
+    case E_OPT_WAIT:
+        label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT, CX_BLK_SYNC);
+        set_wait(g, op, CX_STREAM_COMPUTE, CX_STREAM_DP);
+        return;
+    case E_OPTIMIZER: {
+        /* Adam on this GPU's shard (ZeRO-1: 1/(dp*cp) of the dense and 1/(dp/ep)
+         * of the expert parameters): read fp32 param, m, v and the gradient,
+         * write param, m, v and the bf16 copy; ~12 flops per parameter. */
+        double n = p->zero_stage ? g->p_dense / ((double)p->dp * p->cp) + g->p_expert / edp_size(g)
+                                 : g->p_dense + g->p_expert;
+        label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT, CX_BLK_OPTIMIZER);
+        set_compute(op, CX_CLS_OPTIMIZER, 12.0 * n, n * (26.0 + d->grad_bytes), FP8);
+        return;
+    }
+    case E_PARAM_AG:
+    case E_PARAM_AG_EXP: {
+        int expert = e == E_PARAM_AG_EXP;
+        label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT,
+              expert ? CX_BLK_DP_PARAM_EXPERT : CX_BLK_DP_PARAM);
+        if (expert)
+            coll3(g, op, sub, CX_STREAM_DP, CX_COLL_ALLGATHER, (uint64_t)llround(g->p_expert * 2.0),
+                  g->gpu - (uint64_t)(g->dp_i / p->ep) * tp * p->ep, tp * p->ep, edp_size(g), g->dp_i / p->ep);
+        else
+            coll3(g, op, sub, CX_STREAM_DP, CX_COLL_ALLGATHER, (uint64_t)llround(g->p_dense * 2.0),
+                  dp_base(g), tp, p->cp * p->dp, g->cp_i + p->cp * g->dp_i);
+        if (sub == 1) op->algo = CX_ALGO_RING;
+        return;
+    }
+    case E_SYNC:
+        /* Iteration ends when every stream is drained. */
+        label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT, CX_BLK_SYNC);
+        set_wait(g, op, CX_STREAM_COMPUTE, sub == 0 ? CX_STREAM_TP : CX_STREAM_PP);
+        return;
+    default:
+        memset(op, 0, sizeof(*op));
+        return;
+    }
+}
+
+static int emit(cx_gen_t *g, cx_op_t *op)
+{
+    g->count[op->stream]++;
+    g->n_ops++;
+    return 1;
+}
+
+int cx_gen_next(cx_gen_t *g, cx_op_t *op)
+{
+    for (;;) {
+        const uint8_t *list = NULL;
+        unsigned       n = 0, ns;
+        int            e;
+        switch (g->section) {
+        case S_DONE:
+            return 0;
+        case S_BEGIN:
+        case S_END:
+            label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_NONE, CX_BLK_NONE);
+            op->kind   = (uint8_t)(g->section == S_BEGIN ? CX_OP_ITER_BEGIN : CX_OP_ITER_END);
+            op->stream = CX_STREAM_COMPUTE;
+            if (g->section == S_BEGIN) {
+                g->section = S_ACT_START;
+                g->action  = 0;
+            } else {
+                g->iter++;
+                g->section = g->iter == g->iterations ? S_DONE : S_BEGIN;
+            }
+            return emit(g, op);
+        case S_ACT_START:
+            g->entry = 0;
+            g->sub   = 0;
+            if (g->action == g->n_actions) {
+                g->chunk   = 0;
+                g->section = S_OPT;
+            } else {
+                decode_action(g);
+                g->section = S_PRE;
+            }
+            continue;
+        case S_PRE:
+            list = g->bwd ? bwd_pre : fwd_pre;
+            n    = g->bwd ? N_OF(bwd_pre) : N_OF(fwd_pre);
+            break;
+        case S_LAYER:
+            if (g->layer_step == g->layer_n) {
+                g->phase   = g->bwd ? CX_PHASE_BWD : CX_PHASE_FWD;
+                g->section = S_POST;
+                g->entry = 0;
+                g->sub   = 0;
+                continue;
+            }
+            if (g->phase == CX_PHASE_BWD) {
+                list = bwd_layer;
+                n    = N_OF(bwd_layer);
+            } else {
+                list = fwd_layer;
+                n    = N_OF(fwd_layer);
+            }
+            break;
+        case S_POST:
+            list = g->bwd ? bwd_post : fwd_post;
+            n    = g->bwd ? N_OF(bwd_post) : N_OF(fwd_post);
+            break;
+        case S_OPT:
+            list = opt_list;
+            n    = N_OF(opt_list);
+            break;
+        default:
+            return 0;
+        }
+        if (g->entry >= n) {
+            /* This part is finished: move on. */
+            g->entry = 0;
+            g->sub   = 0;
+            if (g->section == S_PRE) {
+                g->section = S_LAYER;
+                /* Full recomputation: each layer's forward again, then its backward. */
+                if (g->bwd && g->w->recompute == CX_RECOMPUTE_FULL) g->phase = CX_PHASE_RECOMPUTE;
+            } else if (g->section == S_LAYER) {
+                if (g->phase == CX_PHASE_RECOMPUTE) {
+                    g->phase = CX_PHASE_BWD;
+                } else {
+                    g->layer_step++;
+                    if (g->bwd && g->w->recompute == CX_RECOMPUTE_FULL) g->phase = CX_PHASE_RECOMPUTE;
+                }
+            } else if (g->section == S_POST) {
+                g->action++;
+                g->section = S_ACT_START;
+            } else {
+                g->section = S_END;
+            }
+            continue;
+        }
+        e  = list[g->entry];
+        ns = entry_nsub(g, e);
+        if (g->sub >= ns) {
+            g->entry++;
+            g->sub = 0;
+            continue;
+        }
+        entry_fill(g, e, g->sub, op);
+        g->sub++;
+        return emit(g, op);
+    }
+}

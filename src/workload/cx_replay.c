@@ -1,0 +1,145 @@
+/* Replay trace writer and streaming reader (format in cx_replay.h). */
+#include "cx_replay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const unsigned char magic[8] = {'C', 'X', 'O', 'P', 'S', 0, 0, 1};
+
+struct cx_replay {
+    FILE    *f;
+    uint64_t gpu, n_ops, read;
+    char     path[CX_ERR_FILE_MAX];
+};
+
+/* The records are the in-memory cx_op_t; the format is little-endian. */
+static int host_is_le(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+static void put_header(unsigned char *h, uint64_t gpu, uint64_t n)
+{
+    uint32_t v = CX_REPLAY_VERSION, rs = (uint32_t)sizeof(cx_op_t);
+    memset(h, 0, 64);
+    memcpy(h, magic, 8);
+    memcpy(h + 8, &v, 4);
+    memcpy(h + 12, &rs, 4);
+    memcpy(h + 16, &gpu, 8);
+    memcpy(h + 24, &n, 8);
+}
+
+typedef struct { const cx_op_t *ops; size_t n, i; cx_gen_t *g; } src_t;
+
+static int src_next(src_t *s, cx_op_t *op)
+{
+    if (s->g != NULL) return cx_gen_next(s->g, op);
+    if (s->i == s->n) return 0;
+    *op = s->ops[s->i++];
+    return 1;
+}
+
+static cx_status_t write_src(const char *path, uint64_t gpu, src_t *s, cx_err_t *err)
+{
+    char          tmp[CX_ERR_FILE_MAX + 16];
+    unsigned char h[64];
+    cx_op_t       op;
+    uint64_t      n = 0;
+    FILE         *f;
+    if (!host_is_le())
+        return cx_err_set(err, CX_ERR_UNSUPPORTED, path, 0, NULL, "replay files need a little-endian host");
+    snprintf(tmp, sizeof(tmp), "%s.partial", path);
+    f = fopen(tmp, "wb");
+    if (f == NULL) return cx_err_set(err, CX_ERR_IO, tmp, 0, NULL, "cannot create: %s", strerror(errno));
+    put_header(h, gpu, 0);
+    if (fwrite(h, 64, 1, f) != 1) goto err_write;
+    while (src_next(s, &op)) {
+        if (fwrite(&op, sizeof(op), 1, f) != 1) goto err_write;
+        n++;
+    }
+    put_header(h, gpu, n);
+    if (fseek(f, 0, SEEK_SET) != 0 || fwrite(h, 64, 1, f) != 1) goto err_write;
+    if (fclose(f) != 0) {
+        f = NULL;
+        goto err_write;
+    }
+    if (rename(tmp, path) != 0) {
+        remove(tmp);
+        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot rename %s: %s", tmp, strerror(errno));
+    }
+    return CX_OK;
+err_write:
+    if (f != NULL) fclose(f);
+    remove(tmp);
+    return cx_err_set(err, CX_ERR_IO, tmp, 0, NULL, "write failed: %s", strerror(errno));
+}
+
+cx_status_t cx_replay_write_ops(const char *path, uint64_t gpu, const cx_op_t *ops, size_t n,
+                                cx_err_t *err)
+{
+    src_t s = {ops, n, 0, NULL};
+    return write_src(path, gpu, &s, err);
+}
+
+cx_status_t cx_replay_write_gen(const char *path, cx_gen_t *g, cx_err_t *err)
+{
+    src_t s = {NULL, 0, 0, g};
+    return write_src(path, g->gpu, &s, err);
+}
+
+cx_status_t cx_replay_open(cx_replay_t **r_p, const char *path, cx_err_t *err)
+{
+    unsigned char h[64];
+    uint32_t      v, rs;
+    cx_replay_t  *r;
+    FILE         *f = fopen(path, "rb");
+    if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot open: %s", strerror(errno));
+    if (fread(h, 64, 1, f) != 1 || memcmp(h, magic, 8) != 0) {
+        fclose(f);
+        return cx_err_set(err, CX_ERR_PARSE, path, 0, "header", "not a colossim replay file (bad magic)");
+    }
+    memcpy(&v, h + 8, 4);
+    memcpy(&rs, h + 12, 4);
+    if (v != CX_REPLAY_VERSION || rs != sizeof(cx_op_t) || !host_is_le()) {
+        fclose(f);
+        return cx_err_set(err, CX_ERR_PARSE, path, 0, "header",
+                          "unsupported replay file: version %u, record size %u (want %u, %u)", v, rs,
+                          CX_REPLAY_VERSION, (unsigned)sizeof(cx_op_t));
+    }
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        fclose(f);
+        return cx_err_set(err, CX_ERR_NOMEM, path, 0, NULL, "out of memory");
+    }
+    r->f = f;
+    memcpy(&r->gpu, h + 16, 8);
+    memcpy(&r->n_ops, h + 24, 8);
+    snprintf(r->path, sizeof(r->path), "%s", path);
+    *r_p = r;
+    return CX_OK;
+}
+
+int cx_replay_next(cx_replay_t *r, cx_op_t *op, cx_err_t *err)
+{
+    if (r->read == r->n_ops) return 0;
+    if (fread(op, sizeof(*op), 1, r->f) != 1) {
+        cx_err_set(err, CX_ERR_PARSE, r->path, 0, "records", "truncated: record %llu of %llu missing",
+                   (unsigned long long)r->read, (unsigned long long)r->n_ops);
+        return -1;
+    }
+    r->read++;
+    return 1;
+}
+
+uint64_t cx_replay_gpu(const cx_replay_t *r) { return r->gpu; }
+uint64_t cx_replay_num_ops(const cx_replay_t *r) { return r->n_ops; }
+
+void cx_replay_close(cx_replay_t *r)
+{
+    if (r == NULL) return;
+    fclose(r->f);
+    free(r);
+}

@@ -1,0 +1,40 @@
+/*
+ * Replay traces: one GPU's op program in a file, so a workload recorded from
+ * a real job (or produced by `colossim gen`) can be replayed instead of
+ * generated.  Format (little-endian, workloads/README.md):
+ *   header, 64 bytes: magic "CXOPS\0\0\1" (8) | version u32 = 1 |
+ *     record_size u32 = 64 | gpu u64 | n_ops u64 | 32 zero bytes
+ *   n_ops records, each exactly a cx_op_t (cx_op.h field order and widths,
+ *     no padding), in program order.
+ * The reader streams (O(1) memory) and checks magic, version, record size
+ * and that the file holds exactly n_ops records.
+ */
+#ifndef CX_REPLAY_H
+#define CX_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cx_gen.h"
+#include "cx_op.h"
+#include "cx_status.h"
+
+#define CX_REPLAY_VERSION 1u
+
+/* Write ops[0..n) as GPU `gpu`'s program.  Written to PATH.partial and
+ * renamed on success, so no half-written file is left behind. */
+cx_status_t cx_replay_write_ops(const char *path, uint64_t gpu, const cx_op_t *ops, size_t n,
+                                cx_err_t *err);
+/* Write everything a generator produces (streamed, O(1) memory). */
+cx_status_t cx_replay_write_gen(const char *path, cx_gen_t *g, cx_err_t *err);
+
+typedef struct cx_replay cx_replay_t;
+
+cx_status_t cx_replay_open(cx_replay_t **r_p, const char *path, cx_err_t *err);
+/* 1: *op filled; 0: end of program; -1: error (err filled: truncated file). */
+int         cx_replay_next(cx_replay_t *r, cx_op_t *op, cx_err_t *err);
+uint64_t    cx_replay_gpu(const cx_replay_t *r);
+uint64_t    cx_replay_num_ops(const cx_replay_t *r);
+void        cx_replay_close(cx_replay_t *r);
+
+#endif
