@@ -392,11 +392,6 @@ static cx_status_t validate(cx_workload_t *w, const cx_yaml_node_t *root, const 
     uint32_t       vst  = p->pp * p->virtual_stages;
     uint64_t       n_micro;
 
-    if (prod != w->gpus)
-        return cx_yaml_error(node_or(root, "gpus"), CX_ERR_INVALID, err,
-                             "gpus is %llu but tp*cp*pp*dp = %u*%u*%u*%u = %llu",
-                             (unsigned long long)w->gpus, p->tp, p->cp, p->pp, p->dp,
-                             (unsigned long long)prod);
     if (m->heads % p->tp != 0)
         return cx_yaml_error(node_or(pm, "tp"), CX_ERR_INVALID, err,
                              "model.heads (%u) is not divisible by tp (%u)", m->heads, p->tp);
@@ -406,6 +401,11 @@ static cx_status_t validate(cx_workload_t *w, const cx_yaml_node_t *root, const 
     if (m->ffn_hidden % p->tp != 0 || (m->experts > 0 && m->moe_ffn_hidden % p->tp != 0))
         return cx_yaml_error(node_or(pm, "tp"), CX_ERR_INVALID, err,
                              "the FFN hidden sizes are not divisible by tp (%u)", p->tp);
+    if (prod != w->gpus)
+        return cx_yaml_error(node_or(root, "gpus"), CX_ERR_INVALID, err,
+                             "gpus is %llu but tp*cp*pp*dp = %u*%u*%u*%u = %llu",
+                             (unsigned long long)w->gpus, p->tp, p->cp, p->pp, p->dp,
+                             (unsigned long long)prod);
     if (p->ep > 1) {
         if (m->experts == 0)
             return cx_yaml_error(node_or(pm, "ep"), CX_ERR_INVALID, err,
