@@ -520,6 +520,8 @@ static cx_status_t load_doc(cx_workload_t *w, const cx_yaml_doc_t *doc, cx_err_t
     TRY(parse_parallel(w, pm, err));
     TRY(parse_training(w, tm, &batch_tokens, err));
     TRY(validate(w, root, pm, tm, batch_tokens, err));
+    w->line_gpus = node_or(root, "gpus")->line;
+    w->line_tp   = node_or(pm, "tp")->line;
     if (w->name[0] == '\0') copy_name(w->name, sizeof(w->name), w->model.name);
     derive(w);
     return CX_OK;
@@ -564,11 +566,11 @@ cx_status_t cx_workload_check_fit(const cx_workload_t *w, uint64_t n_gpus, uint3
                                   cx_err_t *err)
 {
     if (w->gpus > n_gpus)
-        return cx_err_set(err, CX_ERR_INVALID, w->file, 0, "gpus",
+        return cx_err_set(err, CX_ERR_INVALID, w->file, w->line_gpus, "gpus",
                           "workload '%s' needs %llu GPUs but the topology has %llu", w->name,
                           (unsigned long long)w->gpus, (unsigned long long)n_gpus);
     if (gpus_per_domain == 0 || w->par.tp > gpus_per_domain || gpus_per_domain % w->par.tp != 0)
-        return cx_err_set(err, CX_ERR_INVALID, w->file, 0, "parallelism.tp",
+        return cx_err_set(err, CX_ERR_INVALID, w->file, w->line_tp, "parallelism.tp",
                           "TP group of %u GPUs does not fit evenly in NVLink domains of %u GPUs",
                           w->par.tp, gpus_per_domain);
     return CX_OK;

@@ -83,6 +83,7 @@ typedef struct cx_workload {
     cx_precision_t precision;
     cx_recompute_t recompute;
     uint32_t       iterations;
+    int            line_gpus, line_tp;  /* for cx_workload_check_fit messages */
     cx_wl_derived_t d;
 } cx_workload_t;
 

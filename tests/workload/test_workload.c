@@ -64,6 +64,8 @@ static void test_default_yaml_matches_small(void **state)
     assert_int_equal(cx_workload_check_fit(w, 32, 8, &err), CX_ERR_INVALID);
     assert_int_equal(cx_workload_check_fit(w, 64, 4, &err), CX_ERR_INVALID);
     assert_non_null(strstr(err.msg, "NVLink"));
+    assert_string_equal(err.field, "parallelism.tp");
+    assert_true(err.line > 0);
     cx_workload_destroy(w);
 }
 
