@@ -2,6 +2,7 @@
  * colossim bench: engine and fabric benchmarks.
  *   phold       the classic PDES benchmark on the kernel (events/s, digest)
  *   traffic     synthetic patterns over a fabric (throughput, completion, links)
+ *   collective  nccl-tests style size sweep of one collective on the first N GPUs
  */
 #include <json-c/json.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "cx_cmd.h"
+#include "cx_collbench.h"
 #include "cx_phold.h"
 #include "cx_topo.h"
 #include "cx_traffic.h"
@@ -289,8 +291,188 @@ static int cx_cmd_bench_traffic(int argc, char **argv)
     return 0;
 }
 
+typedef struct cx_coll_opts {
+    const char *topology;
+    int         op;
+    uint64_t    gpus;
+    uint64_t    min_bytes, max_bytes;
+    double      step_factor;
+    int         algo;
+    int         routing;
+    uint64_t    iters;
+    uint64_t    chunk, nvlink_chunk;
+    double      nvlink_eff, net_eff, nvls_eff;
+    int64_t     nvlink_lat, net_lat;
+    uint64_t    seed;
+    int         format;
+    int         help;
+} cx_coll_opts_t;
+
+static const cx_opt_t cx_coll_opt_table[] = {
+    {"topology", CX_OPT_STRING, offsetof(cx_coll_opts_t, topology), NULL, 0, 0, NULL, "FILE",
+     "topology YAML (default: embedded colossus1-mini)"},
+    {"op", CX_OPT_ENUM, offsetof(cx_coll_opts_t, op), "allreduce", 0, 0,
+     "allreduce|reducescatter|allgather|alltoall|broadcast", NULL, "collective"},
+    {"gpus", CX_OPT_UINT, offsetof(cx_coll_opts_t, gpus), "8", 1, 1e9, NULL, "N",
+     "the first N GPUs in topology order (server-major)"},
+    {"min-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, min_bytes), "1M", 1, 1e15, NULL, "B", "smallest size"},
+    {"max-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, max_bytes), "1G", 1, 1e15, NULL, "B", "largest size"},
+    {"step-factor", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, step_factor), "2", 1.0001, 1e6, NULL, "F",
+     "size multiplier between rows"},
+    {"algo", CX_OPT_ENUM, offsetof(cx_coll_opts_t, algo), "auto", 0, 0, "auto|ring|tree|nvls", NULL,
+     "algorithm (auto picks by size and layout; tree runs as ring for now)"},
+    {"routing", CX_OPT_ENUM, offsetof(cx_coll_opts_t, routing), "adaptive", 0, 0, CX_ROUTING_CHOICES,
+     NULL, "uplink choice"},
+    {"iters", CX_OPT_UINT, offsetof(cx_coll_opts_t, iters), "1", 1, 1000, NULL, "K",
+     "collectives per size, back to back (time is per collective)"},
+    {"chunk-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, chunk), "1M", 64, 4294967295.0, NULL, "B",
+     "scale-out chunk size"},
+    {"nvlink-chunk-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, nvlink_chunk), "16M", 64, 4294967295.0,
+     NULL, "B", "chunk size inside an NVLink domain"},
+    {"nvlink-efficiency", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, nvlink_eff), "0.82", 0.01, 1, NULL, "E",
+     "share of NVLink bandwidth a ring step reaches (NCCL protocol overhead)"},
+    {"net-efficiency", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, net_eff), "0.94", 0.01, 1, NULL, "E",
+     "share of NIC bandwidth a step across nodes reaches"},
+    {"nvls-efficiency", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, nvls_eff), "0.61", 0.01, 1, NULL, "E",
+     "share of NVLink bandwidth with in-switch reduction (NVLS)"},
+    {"nvlink-step-latency", CX_OPT_TIME, offsetof(cx_coll_opts_t, nvlink_lat), "1us", 0, 1e15, NULL, "T",
+     "software latency per step inside a domain"},
+    {"net-step-latency", CX_OPT_TIME, offsetof(cx_coll_opts_t, net_lat), "3us", 0, 1e15, NULL, "T",
+     "software latency per step across nodes"},
+    {"seed", CX_OPT_UINT, offsetof(cx_coll_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
+    {"format", CX_OPT_ENUM, offsetof(cx_coll_opts_t, format), "text", 0, 0, "text|json", NULL, "output format"},
+    {"help", CX_OPT_FLAG, offsetof(cx_coll_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+};
+
+static const char *cx_algo_label(uint32_t algo)
+{
+    switch (algo) {
+    case CX_ALGO_RING: return "ring";
+    case CX_ALGO_TREE: return "tree";
+    case CX_ALGO_NVLS: return "nvls";
+    case CX_ALGO_PAIRWISE: return "pairwise";
+    default: return "-";
+    }
+}
+
+static int cx_cmd_bench_collective(int argc, char **argv)
+{
+    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS};
+    static const int      kind_map[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCESCATTER, CX_COLL_ALLGATHER,
+                                        CX_COLL_ALLTOALL, CX_COLL_BROADCAST};
+    static const char    *op_names[] = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast"};
+    cx_coll_opts_t        o;
+    cx_collbench_config_t cfg;
+    cx_collbench_row_t   *rows = NULL;
+    size_t                n_rows = 0, i;
+    cx_topo_t            *topo = NULL;
+    cx_err_t              err;
+    int                   rank = cx_cli_rank();
+    double                bus_sum = 0.0, wall = 0.0;
+
+    cx_err_clear(&err);
+    cx_opt_defaults(cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table), &o, &err);
+    if (cx_opt_parse(cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table), argc, argv, &o, NULL, 0, NULL,
+                     &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        return 2;
+    }
+    if (o.help) {
+        if (rank == 0) {
+            printf("usage: colossim bench collective [options]\n\n"
+                   "One collective per size on the first N GPUs, all starting together; prints the\n"
+                   "nccl-tests columns.  busbw = algbw x 2(n-1)/n (allreduce), (n-1)/n (allgather,\n"
+                   "reducescatter, alltoall), 1 (broadcast).  Sizes follow nccl-tests: allgather is\n"
+                   "the gathered output, reducescatter the input, alltoall what one GPU sends.\n\n");
+            cx_opt_help(stdout, cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table));
+        }
+        return 0;
+    }
+    if (cx_cli_load_topo(o.topology, &topo, &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        return 2;
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.kind        = kind_map[o.op];
+    cfg.gpus        = o.gpus;
+    cfg.min_bytes   = o.min_bytes;
+    cfg.max_bytes   = o.max_bytes;
+    cfg.step_factor = o.step_factor;
+    cfg.iters       = (uint32_t)o.iters;
+    cfg.seed        = o.seed;
+    cx_net_config_defaults(&cfg.net);
+    cfg.net.routing            = (cx_routing_t)o.routing;
+    cfg.net.chunk_bytes        = o.chunk;
+    cfg.net.nvlink_chunk_bytes = o.nvlink_chunk;
+    cx_coll_params_defaults(&cfg.coll);
+    cfg.coll.algo                = algo_map[o.algo];
+    cfg.coll.nvlink_efficiency   = o.nvlink_eff;
+    cfg.coll.net_efficiency      = o.net_eff;
+    cfg.coll.nvls_efficiency     = o.nvls_eff;
+    cfg.coll.nvlink_step_latency = o.nvlink_lat;
+    cfg.coll.net_step_latency    = o.net_lat;
+    if (cx_collbench_run(topo, &cfg, MPI_COMM_WORLD, &rows, &n_rows, &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        cx_topo_destroy(topo);
+        return 2;
+    }
+    cx_topo_destroy(topo);
+    for (i = 0; i < n_rows; i++) {
+        bus_sum += rows[i].busbw_gbps;
+        wall += rows[i].wall_seconds;
+    }
+    if (rank == 0 && o.format == 1) {
+        json_object *j = json_object_new_object(), *arr = json_object_new_array();
+        json_object_object_add(j, "benchmark", json_object_new_string("collective"));
+        json_object_object_add(j, "topology", json_object_new_string(o.topology ? o.topology : "<embedded colossus1-mini>"));
+        json_object_object_add(j, "op", json_object_new_string(op_names[o.op]));
+        json_object_object_add(j, "gpus", json_object_new_uint64(o.gpus));
+        json_object_object_add(j, "ranks", json_object_new_int(cx_cli_nranks()));
+        for (i = 0; i < n_rows; i++) {
+            json_object *r = json_object_new_object();
+            char         dig[24];
+            snprintf(dig, sizeof(dig), "%016llx", (unsigned long long)rows[i].digest);
+            json_object_object_add(r, "bytes", json_object_new_uint64(rows[i].bytes));
+            json_object_object_add(r, "count", json_object_new_uint64(rows[i].bytes / 4));
+            json_object_object_add(r, "time_us", json_object_new_double(rows[i].time_us));
+            json_object_object_add(r, "algbw_gbps", json_object_new_double(rows[i].algbw_gbps));
+            json_object_object_add(r, "busbw_gbps", json_object_new_double(rows[i].busbw_gbps));
+            json_object_object_add(r, "algo", json_object_new_string(cx_algo_label(rows[i].algo)));
+            json_object_object_add(r, "channels", json_object_new_int((int)rows[i].channels));
+            json_object_object_add(r, "events", json_object_new_uint64(rows[i].events));
+            json_object_object_add(r, "wall_seconds", json_object_new_double(rows[i].wall_seconds));
+            json_object_object_add(r, "digest", json_object_new_string(dig));
+            json_object_array_add(arr, r);
+        }
+        json_object_object_add(j, "rows", arr);
+        json_object_object_add(j, "avg_busbw_gbps", json_object_new_double(n_rows ? bus_sum / (double)n_rows : 0));
+        json_object_object_add(j, "wall_seconds", json_object_new_double(wall));
+        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+    } else if (rank == 0) {
+        printf("# colossim bench collective: %s on %llu GPUs of %s\n", op_names[o.op],
+               (unsigned long long)o.gpus, o.topology ? o.topology : "<embedded colossus1-mini>");
+        printf("#%13s %14s %7s %6s %8s %12s %9s %9s %9s %3s %10s\n", "size", "count", "type", "redop",
+               "root", "time", "algbw", "busbw", "algo", "ch", "events");
+        printf("#%13s %14s %7s %6s %8s %12s %9s %9s %9s %3s %10s\n", "(B)", "(elements)", "", "", "",
+               "(us)", "(GB/s)", "(GB/s)", "", "", "");
+        for (i = 0; i < n_rows; i++) {
+            printf(" %13llu %14llu %7s %6s %8d %12.2f %9.2f %9.2f %9s %3u %10llu\n",
+                   (unsigned long long)rows[i].bytes, (unsigned long long)(rows[i].bytes / 4), "float",
+                   o.op == 3 || o.op == 2 ? "none" : "sum", o.op == 4 ? 0 : -1, rows[i].time_us,
+                   rows[i].algbw_gbps, rows[i].busbw_gbps, cx_algo_label(rows[i].algo), rows[i].channels,
+                   (unsigned long long)rows[i].events);
+        }
+        printf("# Avg bus bandwidth    : %.3f\n", n_rows ? bus_sum / (double)n_rows : 0.0);
+        printf("# wall time %.3f s\n", wall);
+    }
+    free(rows);
+    return 0;
+}
+
 int cx_cmd_bench(int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "collective") == 0) return cx_cmd_bench_collective(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "phold") == 0) return cx_cmd_bench_phold(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "traffic") == 0) return cx_cmd_bench_traffic(argc - 1, argv + 1);
     if (cx_cli_rank() == 0) {
@@ -298,7 +480,7 @@ int cx_cmd_bench(int argc, char **argv)
             fprintf(stderr, "colossim: error: unknown benchmark '%s'\n", argv[0]);
         }
         fprintf(argc >= 1 && strcmp(argv[0], "--help") == 0 ? stdout : stderr,
-                "usage: colossim bench <phold|traffic> [options]   (e.g. colossim bench phold --help)\n");
+                "usage: colossim bench <phold|traffic|collective> [options]   (e.g. colossim bench phold --help)\n");
     }
     return (argc >= 1 && strcmp(argv[0], "--help") == 0) ? 0 : 2;
 }

@@ -12,5 +12,6 @@ int cx_cmd_bench_phold(int argc, char **argv);
 
 /* Shared by commands: rank of MPI_COMM_WORLD. */
 int cx_cli_rank(void);
+int cx_cli_nranks(void);
 
 #endif

@@ -11,6 +11,12 @@
 
 static int cx_cli_rank_v = 0;
 int cx_cli_rank(void) { return cx_cli_rank_v; }
+int cx_cli_nranks(void)
+{
+    int n = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &n);
+    return n;
+}
 
 typedef struct cx_subcmd {
     const char *name;

@@ -12,6 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* NVLS reductions in progress on one NVSwitch: per member, chunks arrived. */
+#define CX_NVLS_SLOTS   8
+#define CX_NVLS_MEMBERS 72
+typedef struct cx_nvls_slot {
+    uint64_t tag;
+    uint32_t cookie;
+    uint32_t used;
+    uint32_t sent;                       /* chunks multicast so far */
+    uint32_t count[CX_NVLS_MEMBERS];     /* chunks arrived per member */
+} cx_nvls_slot_t;
+
 struct cx_net {
     cx_engine_t      *eng;
     const cx_topo_t  *topo;
@@ -20,6 +31,7 @@ struct cx_net {
     uint64_t          count;     /* local devices */
     cx_net_dev_t     *devs;
     cx_net_port_t    *ports;     /* all local ports, devs[i].ports points inside */
+    cx_nvls_slot_t   *nvls;      /* CX_NVLS_SLOTS per local NVSwitch */
     cx_net_recv_fn    on_recv;
     cx_net_txdone_fn  on_txdone;
 };
@@ -51,7 +63,7 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
                           cx_net_recv_fn on_recv, cx_net_txdone_fn on_txdone, cx_err_t *err)
 {
     cx_net_t *net;
-    uint64_t  i, n_ports = 0, pi = 0;
+    uint64_t  i, n_ports = 0, pi = 0, n_nvs = 0, ni = 0;
 
     if (cfg->chunk_bytes == 0 || cfg->chunk_bytes > UINT32_MAX ||
         cfg->nvlink_chunk_bytes == 0 || cfg->nvlink_chunk_bytes > UINT32_MAX) {
@@ -74,10 +86,14 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
     net->on_recv   = on_recv;
     net->on_txdone = on_txdone;
 
-    for (i = 0; i < net->count; i++) n_ports += cx_topo_num_ports(topo, net->first + i);
+    for (i = 0; i < net->count; i++) {
+        n_ports += cx_topo_num_ports(topo, net->first + i);
+        if (cx_topo_device_kind(topo, net->first + i) == CX_DEV_NVSWITCH) n_nvs++;
+    }
     net->devs  = calloc(net->count > 0 ? net->count : 1, sizeof(*net->devs));
     net->ports = calloc(n_ports > 0 ? n_ports : 1, sizeof(*net->ports));
-    if (net->devs == NULL || net->ports == NULL) {
+    net->nvls  = calloc((n_nvs > 0 ? n_nvs : 1) * CX_NVLS_SLOTS, sizeof(*net->nvls));
+    if (net->devs == NULL || net->ports == NULL || net->nvls == NULL) {
         cx_net_destroy(net);
         return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory for %llu ports",
                           (unsigned long long)n_ports);
@@ -92,6 +108,7 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
         d->kind    = (uint16_t)cx_topo_device_kind(topo, d->dev);
         d->tier    = (uint16_t)cx_topo_device_tier(topo, d->dev);
         pi += d->n_ports;
+        if (d->kind == CX_DEV_NVSWITCH) d->nvls = &net->nvls[CX_NVLS_SLOTS * ni++];
         for (p = 0; p < d->n_ports; p++) {
             cx_port_info_t info;
             cx_net_port_t *np = &d->ports[p];
@@ -116,6 +133,7 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
 void cx_net_destroy(cx_net_t *net)
 {
     if (net == NULL) return;
+    free(net->nvls);
     free(net->ports);
     free(net->devs);
     free(net);
@@ -124,11 +142,10 @@ void cx_net_destroy(cx_net_t *net)
 /* Put a chunk on port `port` of device d whose tail arrived now (ser_in =
  * its serialization on the incoming link; 0 at injection).  Returns the tail
  * departure time. */
-static cx_time_t cx_net_transmit(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d, uint32_t port,
-                                 const cx_net_chunk_t *c)
+static cx_time_t cx_net_transmit_at(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d,
+                                    uint32_t port, const cx_net_chunk_t *c, cx_time_t now)
 {
     cx_net_port_t  *p   = &d->ports[port];
-    cx_time_t       now = cx_engine_now(eng);
     cx_time_t       ser = (cx_time_t)llround((double)c->bytes * p->ps_per_byte);
     cx_time_t       dep = now;
     cx_event_t     *ev;
@@ -148,6 +165,12 @@ static cx_time_t cx_net_transmit(cx_engine_t *eng, cx_entity_t *self, cx_net_dev
     out->hops    = (uint16_t)(c->hops + 1);
     cx_event_send(eng, ev);
     return dep;
+}
+
+static cx_time_t cx_net_transmit(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d, uint32_t port,
+                                 const cx_net_chunk_t *c)
+{
+    return cx_net_transmit_at(eng, self, d, port, c, cx_engine_now(eng));
 }
 
 /* Pick one of n equal-cost ports. */
@@ -190,9 +213,73 @@ static void cx_net_forward(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d,
     cx_net_transmit(eng, self, d, cx_net_pick(d, ports, n, c), c);
 }
 
+/* An NVLS contribution reached the NVSwitch: count it; multicast every chunk
+ * that now has all members' contributions. */
+static void cx_net_nvls_arrive(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d, const cx_net_chunk_t *c)
+{
+    const cx_topo_t *topo   = d->net->topo;
+    uint64_t         base   = c->flow >> 24;
+    uint32_t         stride = (uint32_t)((c->flow >> 12) & 0xFFFu);
+    uint32_t         size   = (uint32_t)(c->flow & 0xFFFu);
+    uint64_t         csize  = d->net->cfg.nvlink_chunk_bytes;
+    uint32_t         n_chunks = (uint32_t)((c->msg_bytes + csize - 1) / csize);
+    cx_nvls_slot_t  *slot = NULL, *free_slot = NULL;
+    cx_gpu_info_t    gi;
+    uint32_t         m, i, lo;
+
+    if (d->nvls == NULL || size == 0 || size > CX_NVLS_MEMBERS) {
+        cx_fatal("NVLS reduction of %u members at device %llu is not possible", size,
+                 (unsigned long long)d->dev);
+    }
+    for (i = 0; i < CX_NVLS_SLOTS; i++) {
+        cx_nvls_slot_t *s = &d->nvls[i];
+        if (s->used && s->tag == c->tag && s->cookie == c->cookie) slot = s;
+        else if (!s->used && free_slot == NULL) free_slot = s;
+    }
+    if (slot == NULL) {
+        if (free_slot == NULL) cx_fatal("NVSwitch %llu: more than %d NVLS reductions at once",
+                                        (unsigned long long)d->dev, CX_NVLS_SLOTS);
+        slot = free_slot;
+        memset(slot, 0, sizeof(*slot));
+        slot->used   = 1;
+        slot->tag    = c->tag;
+        slot->cookie = c->cookie;
+    }
+    cx_topo_gpu_info(topo, c->src_dev, &gi);
+    m = (uint32_t)((gi.gpu_index - base) / (stride > 0 ? stride : 1));
+    if (m >= size) cx_fatal("NVLS contribution from GPU %llu outside its group", (unsigned long long)gi.gpu_index);
+    slot->count[m]++;
+    lo = slot->count[0];
+    for (i = 1; i < size; i++) if (slot->count[i] < lo) lo = slot->count[i];
+    while (slot->sent < lo) {
+        cx_net_chunk_t out = *c;
+        uint64_t       off = (uint64_t)slot->sent * csize;
+        out.flags = 0;
+        out.flow  = 0;
+        out.bytes = (uint32_t)(c->msg_bytes - off < csize ? c->msg_bytes - off : csize);
+        out.index = slot->sent;
+        for (i = 0; i < size; i++) {
+            uint32_t ports[CX_TOPO_MAX_ROUTE], n = 0;
+            out.dst_dev = cx_topo_gpu_device(topo, base + (uint64_t)i * stride);
+            if (cx_topo_route(topo, d->dev, -1, out.dst_dev, ports, &n) != CX_OK || n == 0) {
+                cx_fatal("NVSwitch %llu has no port to GPU device %llu", (unsigned long long)d->dev,
+                         (unsigned long long)out.dst_dev);
+            }
+            cx_net_transmit(eng, self, d, ports[0], &out);
+        }
+        slot->sent++;
+    }
+    if (slot->sent == n_chunks) slot->used = 0;
+}
+
 static void cx_net_handle_switch_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev)
 {
-    cx_net_forward(eng, self, self->state, CX_EVENT_CDATA(ev, cx_net_chunk_t));
+    const cx_net_chunk_t *c = CX_EVENT_CDATA(ev, cx_net_chunk_t);
+    if ((c->flags & CX_NET_FLAG_NVLS) && c->dst_dev == ((cx_net_dev_t *)self->state)->dev) {
+        cx_net_nvls_arrive(eng, self, self->state, c);
+        return;
+    }
+    cx_net_forward(eng, self, self->state, c);
 }
 
 void cx_net_handle_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev)
@@ -212,52 +299,94 @@ void cx_net_handle_txdone(cx_engine_t *eng, cx_entity_t *self, const cx_event_t 
     if (d->net->on_txdone != NULL) d->net->on_txdone(eng, d, CX_EVENT_CDATA(ev, cx_net_txdone_t));
 }
 
-void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
-                 uint64_t tag, uint32_t cookie)
+/* Cut a message into chunks on the GPU's out port(s) toward `route_to`
+ * (a GPU device, or the NVSwitch for NVLS) and schedule TX_DONE. */
+static void cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_t *c, uint64_t route_to,
+                          cx_time_t delay)
 {
-    cx_net_dev_t   *d = src->state;
+    cx_net_dev_t   *d   = src->state;
     cx_net_t       *net = d->net;
-    cx_net_chunk_t  c;
     cx_net_txdone_t td;
     uint32_t        ports[CX_TOPO_MAX_ROUTE];
     uint32_t        n = 0;
-    uint64_t        left = bytes, chunk;
-    cx_time_t       last = cx_engine_now(eng);
+    uint64_t        left = c->msg_bytes, chunk;
+    cx_time_t       start = cx_engine_now(eng) + (delay > 0 ? delay : 0);
+    cx_time_t       last  = start;
 
+    c->inject_ps = start;
+    c->in_port   = UINT32_MAX;
+    if (route_to == d->dev || c->msg_bytes == 0) {
+        /* Local (or empty) message: delivered as one chunk. */
+        c->bytes = (uint32_t)(c->msg_bytes > UINT32_MAX ? UINT32_MAX : c->msg_bytes);
+        cx_engine_send(eng, src, d->dev, start, CX_NET_EV_CHUNK, 0, c, sizeof(*c));
+    } else {
+        if (route_to >= cx_topo_num_devices(net->topo) ||
+            cx_topo_device_kind(net->topo, route_to) == CX_DEV_NVSWITCH) {
+            /* NVLS: straight up the GPU's NVLink port. */
+            cx_gpu_info_t gi;
+            cx_topo_gpu_info(net->topo, d->dev, &gi);
+            if (gi.nvlink_port < 0) cx_fatal("GPU device %llu has no NVLink port for NVLS", (unsigned long long)d->dev);
+            ports[0] = (uint32_t)gi.nvlink_port;
+            n        = 1;
+        } else if (cx_topo_route(net->topo, d->dev, -1, route_to, ports, &n) != CX_OK || n == 0) {
+            cx_fatal("no route from GPU device %llu to GPU device %llu", (unsigned long long)d->dev,
+                     (unsigned long long)route_to);
+        }
+        chunk = d->ports[ports[0]].role == CX_PORT_NVLINK ? net->cfg.nvlink_chunk_bytes
+                                                          : net->cfg.chunk_bytes;
+        while (left > 0) {
+            c->bytes = (uint32_t)(left < chunk ? left : chunk);
+            left -= c->bytes;
+            last = cx_net_transmit_at(eng, src, d, cx_net_pick(d, ports, n, c), c, start);
+            c->index++;
+        }
+    }
+    td.tag       = c->tag;
+    td.dst_dev   = c->dst_dev;
+    td.msg_bytes = c->msg_bytes;
+    td.cookie    = c->cookie;
+    td.pad       = 0;
+    cx_engine_send(eng, src, d->dev, last, CX_NET_EV_TX_DONE, 0, &td, sizeof(td));
+}
+
+void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
+                 uint64_t tag, uint32_t cookie, cx_time_t delay)
+{
+    cx_net_dev_t  *d = src->state;
+    cx_net_chunk_t c;
     memset(&c, 0, sizeof(c));
     c.src_dev   = d->dev;
     c.dst_dev   = dst_dev;
     c.tag       = tag;
     c.msg_bytes = bytes;
-    c.flow      = cx_mix64(d->dev * 0xD1B54A32D192ED03ULL + dst_dev) ^ cx_mix64(cookie + 1);
-    c.inject_ps = last;
-    c.in_port   = UINT32_MAX;
+    c.flow      = cx_mix64(d->dev * 0xD1B54A32D192ED03ULL + dst_dev) ^ cx_mix64((uint64_t)cookie + 1);
     c.cookie    = cookie;
+    cx_net_inject(eng, src, &c, dst_dev, delay);
+}
 
-    if (dst_dev == d->dev || bytes == 0) {
-        /* Local (or empty) message: delivered at once as one chunk. */
-        c.bytes = (uint32_t)(bytes > UINT32_MAX ? UINT32_MAX : bytes);
-        cx_engine_send(eng, src, d->dev, last, CX_NET_EV_CHUNK, 0, &c, sizeof(c));
-    } else {
-        if (cx_topo_route(net->topo, d->dev, -1, dst_dev, ports, &n) != CX_OK || n == 0) {
-            cx_fatal("no route from GPU device %llu to GPU device %llu", (unsigned long long)d->dev,
-                     (unsigned long long)dst_dev);
-        }
-        chunk = d->ports[ports[0]].role == CX_PORT_NVLINK ? net->cfg.nvlink_chunk_bytes
-                                                          : net->cfg.chunk_bytes;
-        while (left > 0) {
-            c.bytes = (uint32_t)(left < chunk ? left : chunk);
-            left -= c.bytes;
-            c.index++;
-            last = cx_net_transmit(eng, src, d, cx_net_pick(d, ports, n, &c), &c);
-        }
+void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,
+                      uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay)
+{
+    cx_net_dev_t  *d = src->state;
+    cx_net_chunk_t c;
+    cx_gpu_info_t  gi;
+    uint64_t       sw;
+    if (stride > 0xFFFu || size > 0xFFFu || group_base >= (UINT64_C(1) << 40)) {
+        cx_fatal("NVLS group (base %llu, stride %u, size %u) out of range",
+                 (unsigned long long)group_base, stride, size);
     }
-    td.tag       = tag;
-    td.dst_dev   = dst_dev;
-    td.msg_bytes = bytes;
-    td.cookie    = cookie;
-    td.pad       = 0;
-    cx_engine_send(eng, src, d->dev, last, CX_NET_EV_TX_DONE, 0, &td, sizeof(td));
+    cx_topo_gpu_info(d->net->topo, d->dev, &gi);
+    sw = cx_topo_domain_nvswitch(d->net->topo, gi.domain);
+    if (sw == UINT64_MAX) cx_fatal("GPU device %llu has no NVSwitch for NVLS", (unsigned long long)d->dev);
+    memset(&c, 0, sizeof(c));
+    c.src_dev   = d->dev;
+    c.dst_dev   = sw;
+    c.tag       = tag;
+    c.msg_bytes = bytes;
+    c.flow      = (group_base << 24) | ((uint64_t)stride << 12) | size;
+    c.cookie    = cookie;
+    c.flags     = CX_NET_FLAG_NVLS;
+    cx_net_inject(eng, src, &c, sw, delay);
 }
 
 int cx_net_port_class(const cx_net_dev_t *d, const cx_net_port_t *p)

@@ -54,7 +54,7 @@ typedef struct cx_net_chunk {
     uint64_t dst_dev;     /* receiving GPU device */
     uint64_t tag;         /* opaque to net: the upper layer's matching key */
     uint64_t msg_bytes;   /* whole message */
-    uint64_t flow;        /* flow id for ECMP hashing (per message) */
+    uint64_t flow;        /* flow id for ECMP hashing; NVLS: packed group */
     int64_t  ser_in_ps;   /* serialization time on the link it arrived on */
     int64_t  inject_ps;   /* when the message was handed to net */
     uint32_t bytes;       /* this chunk */
@@ -96,10 +96,11 @@ struct cx_net_dev {
     uint64_t       dev;
     cx_net_port_t *ports;
     uint32_t       n_ports;
-    uint32_t       rr;       /* spray round-robin cursor */
+    uint32_t       rr;       /* adaptive tie-break cursor */
     uint16_t       kind;     /* cx_dev_kind_t */
     uint16_t       tier;
     void          *upper;    /* GPU: the upper layer's state */
+    struct cx_nvls_slot *nvls; /* NVSwitch: in-switch reductions in progress */
 };
 
 /* Called on the destination GPU for every chunk delivered to it. */
@@ -120,10 +121,22 @@ void cx_net_destroy(cx_net_t *net);
 void cx_net_handle_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
 void cx_net_handle_txdone(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
 
-/* Hand a message to net at the current time from GPU `src` (its entity) to
- * the GPU device dst_dev.  A send to itself is delivered at once. */
+/* Hand a message to net from GPU `src` (its entity) to the GPU device
+ * dst_dev; its first byte may leave `delay` after now (software latency).
+ * A send to itself is delivered at once.  TX_DONE follows when the last
+ * chunk has left the GPU. */
 void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
-                 uint64_t tag, uint32_t cookie);
+                 uint64_t tag, uint32_t cookie, cx_time_t delay);
+
+/* NVLS: send `bytes` from a GPU to its NVLink domain's switch as its share of
+ * an in-switch reduction over the group base + i * stride (global GPU
+ * indices, i < size, all in the sender's domain).  When chunk k has arrived
+ * from every member, the switch sends the reduced chunk k to every member
+ * (a multicast), tagged (tag, cookie).  Each member thus sends `bytes` and
+ * receives `bytes`. */
+#define CX_NET_FLAG_NVLS 1u
+void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,
+                      uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay);
 
 const cx_topo_t *cx_net_topo(const cx_net_t *net);
 cx_net_dev_t    *cx_net_local_dev(cx_net_t *net, uint64_t dev);

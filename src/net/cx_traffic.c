@@ -221,19 +221,19 @@ cx_status_t cx_traffic_run(const cx_topo_t *topo, const cx_traffic_config_t *cfg
         if (e == NULL) continue;
         switch (cfg->pattern) {
         case CX_PAT_PERMUTATION:
-            cx_net_send(eng, e, cx_topo_gpu_device(topo, perm[i]), cfg->bytes, i, 0);
+            cx_net_send(eng, e, cx_topo_gpu_device(topo, perm[i]), cfg->bytes, i, 0, 0);
             break;
         case CX_PAT_RING:
-            cx_net_send(eng, e, cx_topo_gpu_device(topo, (i + ring_step) % n), cfg->bytes, i, 0);
+            cx_net_send(eng, e, cx_topo_gpu_device(topo, (i + ring_step) % n), cfg->bytes, i, 0, 0);
             break;
         case CX_PAT_ALLTOALL:
             /* Pairwise order (i+k) spreads destinations as NCCL's alltoall does. */
             for (k = 1; k < n; k++) {
-                cx_net_send(eng, e, cx_topo_gpu_device(topo, (i + k) % n), cfg->bytes, i, (uint32_t)k);
+                cx_net_send(eng, e, cx_topo_gpu_device(topo, (i + k) % n), cfg->bytes, i, (uint32_t)k, 0);
             }
             break;
         case CX_PAT_INCAST:
-            if (i != 0) cx_net_send(eng, e, cx_topo_gpu_device(topo, 0), cfg->bytes, i, 0);
+            if (i != 0) cx_net_send(eng, e, cx_topo_gpu_device(topo, 0), cfg->bytes, i, 0, 0);
             break;
         }
     }

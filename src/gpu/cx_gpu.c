@@ -1,0 +1,365 @@
+/*
+ * The GPU executor: in-order streams, WAIT dependencies between them, a
+ * roofline compute clock, eager point-to-point messages and collectives
+ * (cx_coll.c), all driven by events on the GPU's entity.
+ *
+ * cx_gpu_kick is the one place ops start and finish: it loops over the
+ * streams until none can move, so ops that take no time (markers, satisfied
+ * WAITs, RECVs whose data is already there) chain without events.
+ */
+#include "cx_gpu_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void cx_gpu_handle_op_done(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
+static void cx_gpu_handle_kick(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
+
+static const cx_handler_fn cx_gpu_handlers[] = {
+    cx_net_handle_chunk, cx_net_handle_txdone, cx_gpu_handle_op_done, cx_gpu_handle_kick,
+};
+const cx_entity_type_t cx_gpu_entity_type = {"gpu", cx_gpu_handlers, CX_GPU_N_KINDS};
+
+typedef struct cx_gpu_done_msg {
+    uint32_t stream;
+    uint32_t pad;
+} cx_gpu_done_msg_t;
+
+void cx_coll_params_defaults(cx_coll_params_t *p)
+{
+    /* NCCL figures (REFERENCE.md, nccl-tests on H100): an NVLink ring reaches
+     * ~370 of 450 GB/s (0.82), NVLS ~480 GB/s of bus bandwidth; across nodes
+     * 46-48 of 50 GB/s per 400G NIC (0.94).  Step latencies are NCCL's
+     * Simple-protocol figures of a few microseconds per hop. */
+    p->nvlink_efficiency   = 0.82;
+    p->net_efficiency      = 0.94;
+    p->nvls_efficiency     = 0.61;
+    p->nvlink_step_latency = 1 * CX_PS_PER_US;
+    p->net_step_latency    = 3 * CX_PS_PER_US;
+    p->max_channels        = 0;
+    p->algo                = 0;
+}
+
+/* ---- mailbox ---------------------------------------------------------- */
+
+static cx_mail_t *cx_mail_find(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src)
+{
+    int i;
+    for (i = 0; i < CX_MAILBOX_CAP; i++) {
+        cx_mail_t *m = &gpu->mail[i];
+        if (m->used && m->tag == tag && m->cookie == cookie && m->src == src) return m;
+    }
+    return NULL;
+}
+
+void cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
+{
+    cx_mail_t *m = cx_mail_find(gpu, tag, cookie, src);
+    int        i;
+    if (m == NULL) {
+        for (i = 0; i < CX_MAILBOX_CAP; i++) {
+            if (!gpu->mail[i].used) {
+                m         = &gpu->mail[i];
+                m->used   = 1;
+                m->tag    = tag;
+                m->cookie = cookie;
+                m->src    = src;
+                m->bytes  = 0;
+                break;
+            }
+        }
+        if (m == NULL) {
+            cx_fatal("GPU %llu: more than %d messages arrived before being consumed "
+                     "(tag %016llx from %llu)", (unsigned long long)gpu->gpu, CX_MAILBOX_CAP,
+                     (unsigned long long)tag, (unsigned long long)src);
+        }
+    }
+    m->bytes += bytes;
+}
+
+uint64_t cx_mail_bytes(const cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src)
+{
+    const cx_mail_t *m = cx_mail_find((cx_gpu_t *)(uintptr_t)gpu, tag, cookie, src);
+    return m != NULL ? m->bytes : 0;
+}
+
+int cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
+{
+    cx_mail_t *m = cx_mail_find(gpu, tag, cookie, src);
+    if (m == NULL || m->bytes < bytes) return 0;
+    m->bytes -= bytes;
+    if (m->bytes == 0) m->used = 0;
+    return 1;
+}
+
+/* ---- executor --------------------------------------------------------- */
+
+static cx_gpu_t *cx_gpu_of(cx_entity_t *ent)
+{
+    cx_net_dev_t *d = ent->state;
+    return d->upper;
+}
+
+static void cx_gpu_complete(cx_engine_t *eng, cx_gpu_t *gpu, int stream)
+{
+    cx_gpu_stream_t *s   = &gpu->s[stream];
+    cx_time_t        now = cx_engine_now(eng);
+    if (gpu->g->cfg.observer != NULL) {
+        cx_op_record_t rec;
+        rec.op       = s->op;
+        rec.gpu      = gpu->gpu;
+        rec.start    = s->start;
+        rec.end      = now;
+        rec.algo     = s->op.kind == CX_OP_COLLECTIVE ? s->coll.algo : 0;
+        rec.channels = s->op.kind == CX_OP_COLLECTIVE ? s->coll.n_ch : 0;
+        gpu->g->cfg.observer(gpu->g->cfg.observer_ctx, &rec);
+    }
+    if (s->op.kind == CX_OP_COMPUTE) gpu->busy_compute += now - s->start;
+    s->coll.active = 0;
+    s->completed++;
+    s->state     = CX_S_FETCH;
+    gpu->last_end = now;
+    gpu->ops++;
+}
+
+/* Try to start or finish the op at the head of a stream.  Returns 1 if the
+ * stream moved (so others may now move too). */
+static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
+{
+    cx_gpu_stream_t *s = &gpu->s[stream];
+    cx_gpus_t       *g = gpu->g;
+    const cx_op_t   *op;
+
+    if (s->state == CX_S_END) return 0;
+    if (s->state == CX_S_FETCH) {
+        if (!g->cfg.source.next(s->src, &s->op)) {
+            s->state = CX_S_END;
+            return 0;
+        }
+        s->start = cx_engine_now(eng);
+        s->state = CX_S_READY;
+    }
+    op = &s->op;
+    if (s->state == CX_S_READY) {
+        switch ((cx_op_kind_t)op->kind) {
+        case CX_OP_WAIT:
+            if (op->cls >= CX_NUM_STREAMS) cx_fatal("WAIT on stream %u", (unsigned)op->cls);
+            if (gpu->s[op->cls].completed < op->u.wait_count) return 0;
+            s->start = cx_engine_now(eng);
+            cx_gpu_complete(eng, gpu, stream);
+            return 1;
+        case CX_OP_ITER_BEGIN:
+        case CX_OP_ITER_END:
+            s->start = cx_engine_now(eng);
+            cx_gpu_complete(eng, gpu, stream);
+            return 1;
+        case CX_OP_COMPUTE: {
+            cx_time_t         t = g->cfg.compute_time(g->cfg.compute_ctx, gpu->type, op);
+            cx_gpu_done_msg_t m = {(uint32_t)stream, 0};
+            s->start = cx_engine_now(eng);
+            s->state = CX_S_RUN;
+            cx_engine_send(eng, ent, gpu->dev->dev, s->start + (t > 0 ? t : 0),
+                           CX_GPU_EV_OP_DONE, 0, &m, sizeof(m));
+            return 1;
+        }
+        case CX_OP_SEND:
+            s->start = cx_engine_now(eng);
+            s->state = CX_S_RUN;
+            cx_net_send(eng, ent, cx_topo_gpu_device(g->topo, op->u.peer), op->bytes, op->tag,
+                        (uint32_t)stream, 0);
+            return 1;
+        case CX_OP_RECV:
+            s->start = cx_engine_now(eng);
+            s->state = CX_S_RUN;
+            break;  /* polled below */
+        case CX_OP_COLLECTIVE:
+            s->start = cx_engine_now(eng);
+            s->state = CX_S_RUN;
+            cx_coll_start(eng, ent, gpu, stream);
+            break;  /* polled below */
+        default:
+            cx_fatal("GPU %llu: unknown op kind %u", (unsigned long long)gpu->gpu, (unsigned)op->kind);
+        }
+    }
+    /* Running ops that complete on their own inputs. */
+    if (op->kind == CX_OP_RECV) {
+        if (cx_mail_take(gpu, op->tag, 0, op->u.peer, op->bytes)) {
+            cx_gpu_complete(eng, gpu, stream);
+            return 1;
+        }
+        return 0;
+    }
+    if (op->kind == CX_OP_COLLECTIVE && s->coll.active) {
+        if (cx_coll_poll(eng, ent, gpu, stream)) {
+            cx_gpu_complete(eng, gpu, stream);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void cx_gpu_kick(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu)
+{
+    int moved;
+    do {
+        int st;
+        moved = 0;
+        for (st = 0; st < CX_NUM_STREAMS; st++) {
+            while (cx_gpu_step(eng, ent, gpu, st)) moved = 1;
+        }
+    } while (moved);
+}
+
+static void cx_gpu_handle_op_done(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev)
+{
+    cx_gpu_t                *gpu = cx_gpu_of(self);
+    const cx_gpu_done_msg_t *m   = CX_EVENT_CDATA(ev, cx_gpu_done_msg_t);
+    cx_gpu_complete(eng, gpu, (int)m->stream);
+    cx_gpu_kick(eng, self, gpu);
+}
+
+static void cx_gpu_handle_kick(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev)
+{
+    (void)ev;
+    cx_gpu_kick(eng, self, cx_gpu_of(self));
+}
+
+void cx_gpu_on_recv(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_chunk_t *c)
+{
+    cx_gpu_t *gpu = dev->upper;
+    uint64_t  src;
+    if (gpu == NULL) return;  /* a GPU outside the job: nothing runs there */
+    if (c->cookie & CX_COOKIE_COLL) {
+        src = CX_SRC_ANY;
+    } else {
+        cx_gpu_info_t gi;
+        cx_topo_gpu_info(gpu->g->topo, c->src_dev, &gi);
+        src = gi.gpu_index;
+    }
+    cx_mail_add(gpu, c->tag, (c->cookie & CX_COOKIE_COLL) ? c->cookie : 0, src, c->bytes);
+    cx_gpu_kick(eng, cx_engine_entity(eng, dev->dev), gpu);
+}
+
+void cx_gpu_on_txdone(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_txdone_t *d)
+{
+    cx_gpu_t *gpu = dev->upper;
+    if (gpu == NULL) return;
+    if (d->cookie & CX_COOKIE_COLL) {
+        cx_coll_txdone(gpu, d->tag, d->cookie);
+    } else {
+        int stream = (int)d->cookie;
+        if (stream < 0 || stream >= CX_NUM_STREAMS || gpu->s[stream].state != CX_S_RUN ||
+            gpu->s[stream].op.kind != CX_OP_SEND) {
+            cx_fatal("GPU %llu: stray send completion (stream %d)", (unsigned long long)gpu->gpu, stream);
+        }
+        cx_gpu_complete(eng, gpu, stream);
+    }
+    cx_gpu_kick(eng, cx_engine_entity(eng, dev->dev), gpu);
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
+                           const cx_gpu_config_t *cfg, cx_err_t *err)
+{
+    cx_gpus_t       *g;
+    const cx_topo_t *topo = cx_net_topo(net);
+    uint64_t         first = cx_net_local_first(net), count = cx_net_local_count(net), i, k = 0;
+    size_t           ss = (cfg->source.state_size + 15u) & ~(size_t)15u;
+    cx_status_t      st;
+
+    g = calloc(1, sizeof(*g));
+    if (g == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    g->eng  = eng;
+    g->net  = net;
+    g->topo = topo;
+    g->cfg  = *cfg;
+    for (i = 0; i < count; i++) {
+        if (cx_topo_device_kind(topo, first + i) == CX_DEV_GPU) g->n++;
+    }
+    g->gpus      = calloc(g->n > 0 ? g->n : 1, sizeof(cx_gpu_t));
+    g->src_arena = calloc((g->n > 0 ? g->n : 1) * CX_NUM_STREAMS, ss > 0 ? ss : 16);
+    if (g->gpus == NULL || g->src_arena == NULL) {
+        uint64_t n = g->n;
+        cx_gpus_destroy(g);
+        return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory for %llu GPUs",
+                          (unsigned long long)n);
+    }
+    for (i = 0; i < count; i++) {
+        uint64_t      dev = first + i;
+        cx_gpu_info_t gi;
+        cx_gpu_t     *gpu;
+        int           s;
+        if (cx_topo_device_kind(topo, dev) != CX_DEV_GPU) continue;
+        cx_topo_gpu_info(topo, dev, &gi);
+        gpu         = &g->gpus[k];
+        gpu->g      = g;
+        gpu->dev    = cx_net_local_dev(net, dev);
+        gpu->gpu    = gi.gpu_index;
+        gpu->domain = gi.domain;
+        gpu->type   = cx_topo_gpu_type(topo, gi.gpu_type);
+        gpu->dev->upper = gpu;
+        for (s = 0; s < CX_NUM_STREAMS; s++) {
+            gpu->s[s].src   = g->src_arena + (k * CX_NUM_STREAMS + (uint64_t)s) * (ss > 0 ? ss : 16);
+            gpu->s[s].state = CX_S_FETCH;
+            st = cfg->source.init(gpu->s[s].src, cfg->source.ctx, gpu->gpu, s, err);
+            if (st != CX_OK) {
+                cx_gpus_destroy(g);
+                return st;
+            }
+        }
+        k++;
+    }
+    /* Start every program at t = 0 through a kick event (handlers run with a
+     * current entity; set-up code does not). */
+    for (k = 0; k < g->n; k++) {
+        cx_entity_t *e = cx_engine_entity(eng, g->gpus[k].dev->dev);
+        cx_engine_send(eng, e, g->gpus[k].dev->dev, 0, CX_GPU_EV_KICK, 0, NULL, 0);
+    }
+    *g_p = g;
+    return CX_OK;
+}
+
+void cx_gpus_destroy(cx_gpus_t *g)
+{
+    if (g == NULL) return;
+    free(g->src_arena);
+    free(g->gpus);
+    free(g);
+}
+
+uint64_t cx_gpus_unfinished(const cx_gpus_t *g, char *buf, size_t len)
+{
+    uint64_t i, n = 0;
+    if (len > 0) buf[0] = '\0';
+    for (i = 0; i < g->n; i++) {
+        const cx_gpu_t *gpu = &g->gpus[i];
+        int             s;
+        for (s = 0; s < CX_NUM_STREAMS; s++) {
+            if (gpu->s[s].state != CX_S_END) {
+                if (n == 0 && len > 0) {
+                    const cx_op_t *op = &gpu->s[s].op;
+                    snprintf(buf, len, "GPU %llu stream %d stuck at op %llu (kind %u, tag %016llx, "
+                             "%llu bytes)", (unsigned long long)gpu->gpu, s,
+                             (unsigned long long)gpu->s[s].completed, (unsigned)op->kind,
+                             (unsigned long long)op->tag, (unsigned long long)op->bytes);
+                }
+                n++;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+void cx_gpus_totals(const cx_gpus_t *g, cx_gpus_totals_t *t)
+{
+    uint64_t i;
+    memset(t, 0, sizeof(*t));
+    t->gpus = g->n;
+    for (i = 0; i < g->n; i++) {
+        t->busy_compute += g->gpus[i].busy_compute;
+        if (g->gpus[i].last_end > t->last_end) t->last_end = g->gpus[i].last_end;
+        t->ops += g->gpus[i].ops;
+    }
+}

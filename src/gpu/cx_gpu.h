@@ -1,0 +1,104 @@
+/*
+ * gpu: the GPU entity.  It runs a program of ops (cx_op.h) on in-order
+ * streams, like CUDA streams: compute kernels take roofline time, SEND/RECV
+ * and collectives move bytes through net/, WAIT ops order streams.
+ *
+ * Ops come from an op source (the workload generator or a replay reader),
+ * one source instance per stream that yields only that stream's ops in
+ * program order, so no look-ahead buffer can deadlock and memory stays O(1)
+ * per GPU.
+ *
+ * Collectives execute here, expanded into point-to-point steps over net the
+ * way NCCL runs them (cx_coll.c): rail-aligned rings with one channel per
+ * rail, NVLS in-switch reduction, pairwise all-to-all.  Congestion is
+ * emergent: the steps' chunks share ports with everything else.
+ *
+ * Arrivals are counted in a small per-GPU mailbox keyed by (tag, cookie,
+ * source), so a message may arrive before the op that consumes it starts.
+ */
+#ifndef CX_GPU_H
+#define CX_GPU_H
+
+#include "cx_net.h"
+#include "cx_op.h"
+
+/* Upper event kinds of GPU entities (after net's). */
+enum {
+    CX_GPU_EV_OP_DONE = CX_NET_N_KINDS, /* a compute op finished: payload stream */
+    CX_GPU_EV_KICK,                     /* delayed collective progress (step latency) */
+    CX_GPU_N_KINDS
+};
+
+/* Op source: yields one stream's ops of one GPU in program order. */
+typedef struct cx_op_source {
+    size_t state_size;
+    /* Prepare state for (gpu, stream).  ctx is the source's shared context. */
+    cx_status_t (*init)(void *state, const void *ctx, uint64_t gpu, int stream, cx_err_t *err);
+    /* 1 with *op filled, 0 at the end of the program. */
+    int (*next)(void *state, cx_op_t *op);
+    const void *ctx;
+} cx_op_source_t;
+
+/* Compute time of a COMPUTE op on this GPU type (roofline). */
+typedef cx_time_t (*cx_compute_time_fn)(const void *ctx, const cx_gpu_type_t *gpu, const cx_op_t *op);
+
+/* Collective protocol parameters (defaults: cx_coll_params_defaults). */
+typedef struct cx_coll_params {
+    double    nvlink_efficiency;   /* share of NVLink bandwidth a ring step achieves */
+    double    net_efficiency;      /* share of NIC bandwidth across nodes */
+    double    nvls_efficiency;     /* share of NVLink bandwidth with in-switch reduction */
+    cx_time_t nvlink_step_latency; /* software latency per ring step inside a domain */
+    cx_time_t net_step_latency;    /* per step across nodes */
+    uint32_t  max_channels;        /* rings per collective across nodes (0 = one per rail) */
+    uint32_t  algo;                /* cx_coll_algo_t override for every collective, 0 = op's hint */
+} cx_coll_params_t;
+
+void cx_coll_params_defaults(cx_coll_params_t *p);
+
+/* Per-op record handed to the observer when an op completes. */
+typedef struct cx_op_record {
+    cx_op_t   op;
+    uint64_t  gpu;          /* global GPU index */
+    cx_time_t start, end;
+    uint32_t  algo;         /* COLLECTIVE: the algorithm used */
+    uint32_t  channels;
+} cx_op_record_t;
+
+typedef void (*cx_op_observer_fn)(void *ctx, const cx_op_record_t *rec);
+
+typedef struct cx_gpu_config {
+    cx_op_source_t     source;
+    cx_compute_time_fn compute_time;
+    const void        *compute_ctx;
+    cx_coll_params_t   coll;
+    cx_op_observer_fn  observer;     /* may be NULL */
+    void              *observer_ctx;
+} cx_gpu_config_t;
+
+typedef struct cx_gpus cx_gpus_t;
+
+/* The GPU entity type to pass to cx_net_create. */
+extern const cx_entity_type_t cx_gpu_entity_type;
+void cx_gpu_on_recv(cx_engine_t *eng, cx_net_dev_t *gpu, const cx_net_chunk_t *c);
+void cx_gpu_on_txdone(cx_engine_t *eng, cx_net_dev_t *gpu, const cx_net_txdone_t *d);
+
+/* Create the state of every local GPU (after cx_net_create) and start their
+ * programs at time 0.  Not collective. */
+cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
+                           const cx_gpu_config_t *cfg, cx_err_t *err);
+void        cx_gpus_destroy(cx_gpus_t *g);
+
+/* After the run: did every local GPU finish its program?  Returns the number
+ * of GPUs that did not, and describes the first in buf. */
+uint64_t cx_gpus_unfinished(const cx_gpus_t *g, char *buf, size_t len);
+
+/* Local figures summed over this rank's GPUs. */
+typedef struct cx_gpus_totals {
+    uint64_t  gpus;
+    cx_time_t busy_compute;     /* sum of compute op time */
+    cx_time_t last_end;         /* latest op end */
+    uint64_t  ops;
+} cx_gpus_totals_t;
+void cx_gpus_totals(const cx_gpus_t *g, cx_gpus_totals_t *t);
+
+#endif

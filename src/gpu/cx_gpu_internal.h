@@ -1,0 +1,105 @@
+/* Internal state shared by the GPU executor (cx_gpu.c) and the collective
+ * engine (cx_coll.c).  Per-GPU state is a few KB: 4 streams with their
+ * current op and collective progress, and a fixed mailbox. */
+#ifndef CX_GPU_INTERNAL_H
+#define CX_GPU_INTERNAL_H
+
+#include "cx_gpu.h"
+
+#define CX_MAILBOX_CAP  48
+#define CX_COLL_MAX_CH  8
+#define CX_SRC_ANY      UINT64_MAX
+
+/* Cookie bits on net messages: collective step messages carry
+ * COLL | channel << 24 | step; SEND ops carry the stream number. */
+#define CX_COOKIE_COLL     0x80000000u
+#define CX_COOKIE_CH_SHIFT 24
+#define CX_COOKIE_STEP     0x00FFFFFFu
+
+typedef struct cx_mail {
+    uint64_t tag;
+    uint64_t src;      /* sending GPU (p2p) or CX_SRC_ANY (collectives) */
+    uint64_t bytes;
+    uint32_t cookie;
+    uint32_t used;
+} cx_mail_t;
+
+typedef enum { CX_COLL_RUN_RING = 0, CX_COLL_RUN_CHAIN, CX_COLL_RUN_PAIRWISE, CX_COLL_RUN_NVLS } cx_coll_shape_t;
+
+/* One collective in progress on one stream. */
+typedef struct cx_coll_run {
+    uint8_t   active;
+    uint8_t   shape;       /* cx_coll_shape_t */
+    uint8_t   algo;        /* cx_coll_algo_t actually used */
+    uint8_t   n_ch;
+    uint32_t  n_send;      /* send steps per channel */
+    uint32_t  n_recv;      /* receive steps per channel */
+    uint32_t  dep;         /* 1: send step s needs receive step s-1 (ring/chain) */
+    uint64_t  send_bytes;  /* NVLS: wire bytes sent */
+    uint64_t  recv_bytes;  /* NVLS, PAIRWISE: wire bytes expected in all */
+    cx_time_t send_delay;  /* NVLS: software latency */
+    /* Ring / chain, per channel: */
+    uint32_t  n_send_ch[CX_COLL_MAX_CH];
+    uint32_t  n_recv_ch[CX_COLL_MAX_CH];
+    uint64_t  send_bytes_ch[CX_COLL_MAX_CH];
+    uint64_t  recv_bytes_ch[CX_COLL_MAX_CH];
+    cx_time_t delay_ch[CX_COLL_MAX_CH];
+    uint32_t  sent[CX_COLL_MAX_CH];
+    uint32_t  txd[CX_COLL_MAX_CH];
+    uint32_t  rcvd[CX_COLL_MAX_CH];
+    uint64_t  next_dev[CX_COLL_MAX_CH];  /* ring/chain: where sends go */
+} cx_coll_run_t;
+
+enum { CX_S_FETCH = 0, CX_S_READY, CX_S_RUN, CX_S_END };
+
+typedef struct cx_gpu_stream {
+    cx_op_t       op;
+    cx_time_t     start;
+    uint64_t      completed;
+    uint8_t       state;
+    void         *src;
+    cx_coll_run_t coll;
+} cx_gpu_stream_t;
+
+typedef struct cx_gpu {
+    cx_gpus_t           *g;
+    cx_net_dev_t        *dev;
+    uint64_t             gpu;       /* global GPU index */
+    uint64_t             domain;
+    const cx_gpu_type_t *type;
+    cx_gpu_stream_t      s[CX_NUM_STREAMS];
+    cx_mail_t            mail[CX_MAILBOX_CAP];
+    cx_time_t            busy_compute;
+    cx_time_t            last_end;
+    uint64_t             ops;
+} cx_gpu_t;
+
+struct cx_gpus {
+    cx_engine_t     *eng;
+    cx_net_t        *net;
+    const cx_topo_t *topo;
+    cx_gpu_config_t  cfg;
+    cx_gpu_t        *gpus;      /* local GPUs */
+    uint64_t         n;
+    unsigned char   *src_arena; /* per GPU per stream source states */
+};
+
+/* Mailbox. */
+void     cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes);
+uint64_t cx_mail_bytes(const cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src);
+/* Take `bytes` out of the entry; 1 on success (entry had at least that much). */
+int      cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes);
+
+/* Collective engine (cx_coll.c). */
+void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream);
+/* Advance the collective of `stream`; 1 when it has completed. */
+int  cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream);
+void cx_coll_txdone(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie);
+
+/* Global GPU index of member i of an op's group. */
+static inline uint64_t cx_coll_member(const cx_op_t *op, uint64_t i)
+{
+    return op->u.group_base + i * (uint64_t)op->group_stride;
+}
+
+#endif
