@@ -557,6 +557,45 @@ static void test_job_variants(void **state)
     t = T_BASIC; t.tp = 1; t.pp = 1; t.dp = 2; run_job_checks(&t, NULL);
 }
 
+/* Every shipped workload: the first and the last GPU's programs end with
+ * ITER_END; the laptop default passes the whole-job checks. */
+static void test_shipped_generate(void **state)
+{
+    int i;
+    (void)state;
+    for (i = 0; shipped[i] != NULL; i++) {
+        char           path[512];
+        cx_workload_t *w = NULL;
+        cx_err_t       err;
+        uint64_t       gpus[2], k;
+        snprintf(path, sizeof(path), "%s/%s", CX_WORKLOADS_DIR, shipped[i]);
+        assert_int_equal(cx_workload_load(&w, path, &err), CX_OK);
+        gpus[0] = 0;
+        gpus[1] = w->gpus - 1;
+        for (k = 0; k < 2; k++) {
+            cx_gen_t g;
+            cx_op_t  op, last;
+            uint64_t n = 0;
+            assert_int_equal(cx_gen_init(&g, w, gpus[k], 1, &err), CX_OK);
+            memset(&last, 0, sizeof(last));
+            while (cx_gen_next(&g, &op)) {
+                last = op;
+                n++;
+            }
+            assert_int_equal(last.kind, CX_OP_ITER_END);
+            if (k == 0) printf("    %-26s %llu ops/iteration on GPU 0\n", shipped[i], (unsigned long long)n);
+        }
+        if (strcmp(shipped[i], "small.yaml") == 0) {
+            prog_t *p = gen_job(w);
+            check_p2p(w, p);
+            check_collectives(w, p, NULL);
+            check_flops(w, p, 2);
+            free_job(w, p);
+        }
+        cx_workload_destroy(w);
+    }
+}
+
 static void test_gen_state_small(void **state)
 {
     (void)state;
@@ -712,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_gen_interleaved_order),
         cmocka_unit_test(test_job_basic),
         cmocka_unit_test(test_job_variants),
+        cmocka_unit_test(test_shipped_generate),
         cmocka_unit_test(test_gen_state_small),
         cmocka_unit_test(test_405b),
         cmocka_unit_test(test_deepseek_active),
