@@ -1,0 +1,149 @@
+/*
+ * On an uncongested fabric a ring all-reduce takes what the alpha-beta model
+ * of that ring says.  Inside one NVLink domain every step waits for the
+ * previous one, so T = 2(n-1) (alpha + beta D) with D the wire bytes of a
+ * step, alpha = step latency + path latency, beta = 1 / link bandwidth, all
+ * read from the topology here, not from the collective engine.  Across
+ * domains the NIC hop is the bottleneck and the rest pipelines behind it:
+ * T = 2(n-1) beta_nic D_nic + one step's latency; checked at large sizes.
+ * Runs as an MPI singleton.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cx_collbench.h"
+
+static cx_topo_t *topo;
+
+static int setup(void **state)
+{
+    const char *text;
+    size_t      len;
+    cx_err_t    err;
+    (void)state;
+    cx_topo_default_yaml(&text, &len);
+    return cx_topo_load_string(&topo, "colossus1-mini", text, len, &err) == CX_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cx_topo_destroy(topo);
+    return 0;
+}
+
+static double run_ring(uint64_t gpus, uint64_t bytes, cx_coll_params_t *p)
+{
+    cx_collbench_config_t cfg;
+    cx_collbench_row_t   *rows = NULL;
+    size_t                n = 0;
+    cx_err_t              err;
+    double                t;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.kind        = CX_COLL_ALLREDUCE;
+    cfg.gpus        = gpus;
+    cfg.min_bytes   = bytes;
+    cfg.max_bytes   = bytes;
+    cfg.step_factor = 2;
+    cfg.iters       = 1;
+    cx_net_config_defaults(&cfg.net);
+    cfg.coll      = *p;
+    cfg.coll.algo = CX_ALGO_RING;
+    assert_int_equal(cx_collbench_run(topo, &cfg, MPI_COMM_WORLD, &rows, &n, &err), CX_OK);
+    assert_int_equal(n, 1);
+    t = rows[0].time_us * 1e-6;
+    free(rows);
+    return t;
+}
+
+static void port_of(uint64_t gpu, int nvlink, double *bw, int64_t *lat)
+{
+    cx_gpu_info_t  gi;
+    cx_port_info_t pi;
+    uint64_t       dev = cx_topo_gpu_device(topo, gpu);
+    cx_topo_gpu_info(topo, dev, &gi);
+    assert_int_equal(cx_topo_port(topo, dev, (uint32_t)(nvlink ? gi.nvlink_port : gi.nic_port), &pi), CX_OK);
+    *bw  = pi.bandwidth;
+    *lat = pi.latency_ps;
+}
+
+static void test_ring_inside_domain(void **state)
+{
+    static const uint64_t sizes[] = {UINT64_C(64) << 20, UINT64_C(256) << 20, UINT64_C(1) << 30};
+    static const uint64_t groups[] = {2, 4, 8};
+    cx_coll_params_t p;
+    size_t           i, k;
+    (void)state;
+    cx_coll_params_defaults(&p);
+    for (k = 0; k < 3; k++) {
+        uint64_t n = groups[k];
+        double   bw;
+        int64_t  lat_unused, path;
+        int      hops;
+        port_of(0, 1, &bw, &lat_unused);
+        assert_int_equal(cx_topo_gpu_distance(topo, cx_topo_gpu_device(topo, 0), cx_topo_gpu_device(topo, 1),
+                                              &hops, &path), CX_OK);
+        for (i = 0; i < 3; i++) {
+            double D     = ceil(ceil((double)sizes[i] / (double)n) / p.nvlink_efficiency);
+            double alpha = (double)(p.nvlink_step_latency + path) * 1e-12;
+            double want  = 2.0 * (double)(n - 1) * (alpha + D / bw);
+            double got   = run_ring(n, sizes[i], &p);
+            double rel   = fabs(got - want) / want;
+            printf("  ring %llu GPUs, %llu MiB: model %.2f us, formula %.2f us (%.3f%%)\n",
+                   (unsigned long long)n, (unsigned long long)(sizes[i] >> 20), got * 1e6, want * 1e6,
+                   100 * rel);
+            assert_true(rel < 0.02);
+        }
+    }
+}
+
+static void test_ring_across_domains(void **state)
+{
+    static const uint64_t sizes[] = {UINT64_C(256) << 20, UINT64_C(1) << 30, UINT64_C(4) << 30};
+    static const uint64_t groups[] = {16, 32, 64};
+    cx_coll_params_t p;
+    size_t           i, k;
+    (void)state;
+    cx_coll_params_defaults(&p);
+    for (k = 0; k < 3; k++) {
+        uint64_t n = groups[k], C = 8;  /* one channel per rail */
+        double   bw;
+        int64_t  lat, path;
+        int      hops;
+        port_of(0, 0, &bw, &lat);
+        /* Same rail, next server: the inter-domain hop of a channel. */
+        assert_int_equal(cx_topo_gpu_distance(topo, cx_topo_gpu_device(topo, 0), cx_topo_gpu_device(topo, 8),
+                                              &hops, &path), CX_OK);
+        for (i = 0; i < 3; i++) {
+            double D     = ceil(ceil((double)sizes[i] / (double)(n * C)) / p.net_efficiency);
+            double alpha = (double)(p.net_step_latency + path) * 1e-12;
+            double want  = 2.0 * (double)(n - 1) * D / bw + alpha;
+            double got   = run_ring(n, sizes[i], &p);
+            double rel   = fabs(got - want) / want;
+            printf("  ring %llu GPUs, %llu MiB: model %.2f us, formula %.2f us (%.3f%%)\n",
+                   (unsigned long long)n, (unsigned long long)(sizes[i] >> 20), got * 1e6, want * 1e6,
+                   100 * rel);
+            assert_true(rel < 0.02);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ring_inside_domain),
+        cmocka_unit_test(test_ring_across_domains),
+    };
+    MPI_Init(&argc, &argv);
+    rc = cmocka_run_group_tests(tests, setup, teardown);
+    MPI_Finalize();
+    return rc;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Collective bandwidth against the published NCCL figures (REFERENCE.md).
+
+usage: collective_reference.py MPIEXEC COLOSSIM
+- 8 x H100 in one HGX board, all-reduce >= 1 GiB: ring busbw 340-400 GB/s,
+  NVLS 440-500 GB/s.
+- 16 and 64 H100 (2 and 8 servers, 8 x 400G NICs each), all-reduce >= 1 GiB:
+  busbw / 8 NICs in 44-49 GB/s.
+- all-to-all on 64 GPUs: adaptive routing not worse than ECMP.
+- identical rows at 1, 2 and 4 ranks.
+"""
+import json
+import subprocess
+import sys
+
+mpiexec, colossim = sys.argv[1], sys.argv[2]
+
+
+def bench(np, *args):
+    cmd = [mpiexec, "--oversubscribe", "-np", str(np), colossim, "bench", "collective",
+           "--format", "json", *args]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600).stdout
+    return json.loads(out)
+
+
+def big_rows(d):
+    return [r for r in d["rows"] if r["bytes"] >= 1 << 30]
+
+
+ok = True
+ring8 = bench(1, "--gpus", "8", "--algo", "ring", "--min-bytes", "1G", "--max-bytes", "4G")
+nvls8 = bench(1, "--gpus", "8", "--algo", "nvls", "--min-bytes", "1G", "--max-bytes", "4G")
+for r in big_rows(ring8):
+    print(f"8 GPUs ring  {r['bytes']:>11} B busbw {r['busbw_gbps']:.1f} GB/s (340-400)")
+    ok &= 340 <= r["busbw_gbps"] <= 400 and r["algo"] == "ring"
+for r in big_rows(nvls8):
+    print(f"8 GPUs nvls  {r['bytes']:>11} B busbw {r['busbw_gbps']:.1f} GB/s (440-500)")
+    ok &= 440 <= r["busbw_gbps"] <= 500 and r["algo"] == "nvls"
+for g in (16, 64):
+    d = bench(1, "--gpus", str(g), "--min-bytes", "1G", "--max-bytes", "2G")
+    for r in big_rows(d):
+        per_nic = r["busbw_gbps"] / 8
+        print(f"{g} GPUs ring {r['bytes']:>11} B busbw {r['busbw_gbps']:.1f} GB/s = {per_nic:.1f} per NIC (44-49)")
+        ok &= 44 <= per_nic <= 49
+a2a = {}
+for routing in ("ecmp", "adaptive"):
+    a2a[routing] = bench(1, "--gpus", "64", "--op", "alltoall", "--routing", routing,
+                         "--min-bytes", "256M", "--max-bytes", "1G", "--step-factor", "4")
+    for r in a2a[routing]["rows"]:
+        print(f"64 GPUs alltoall {routing:8} {r['bytes']:>11} B busbw {r['busbw_gbps']:.2f} GB/s")
+for re_, ra in zip(a2a["ecmp"]["rows"], a2a["adaptive"]["rows"]):
+    ok &= ra["busbw_gbps"] >= re_["busbw_gbps"] * 0.999
+# Rank-count invariance.
+ref = bench(1, "--gpus", "64", "--min-bytes", "64M", "--max-bytes", "256M")
+for np in (2, 4):
+    d = bench(np, "--gpus", "64", "--min-bytes", "64M", "--max-bytes", "256M")
+    assert d["ranks"] == np
+    same = [(a["time_us"], a["digest"]) for a in ref["rows"]] == [(b["time_us"], b["digest"]) for b in d["rows"]]
+    print(f"np {np}: rows identical to np 1: {same}")
+    ok &= same
+sys.exit(0 if ok else 1)
