@@ -1,12 +1,186 @@
-/* colossim run: placeholder until the workload layer lands. */
+/*
+ * colossim run: replay a training workload across a modeled fabric.
+ * With no options: the embedded default (colossus1-mini slice, small job,
+ * one iteration), trace in run.h5.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cx_cmd.h"
+#include "cx_run.h"
+#include "cx_util.h"
+
+typedef struct cx_run_opts {
+    const char *topology;
+    const char *workload;
+    uint64_t    iterations;
+    const char *out;
+    int         level;
+    double      trace_max_gb;
+    const char *summary_json;
+    int         routing;
+    uint64_t    chunk, nvlink_chunk;
+    int         algo;
+    double      nvlink_eff, net_eff, nvls_eff;
+    int64_t     nvlink_lat, net_lat;
+    uint64_t    seed;
+    double      progress;
+    int         dry_run;
+    int         help;
+} cx_run_opts_t;
+
+static const cx_opt_t cx_run_opt_table[] = {
+    {"topology", CX_OPT_STRING, offsetof(cx_run_opts_t, topology), NULL, 0, 0, NULL, "FILE",
+     "topology YAML (default: embedded colossus1-mini)"},
+    {"workload", CX_OPT_STRING, offsetof(cx_run_opts_t, workload), NULL, 0, 0, NULL, "FILE",
+     "workload YAML (default: embedded small job)"},
+    {"iterations", CX_OPT_UINT, offsetof(cx_run_opts_t, iterations), "0", 0, 1e6, NULL, "N",
+     "training iterations (0 = the workload's)"},
+    {"out", CX_OPT_STRING, offsetof(cx_run_opts_t, out), "run.h5", 0, 0, NULL, "FILE",
+     "HDF5 trace (written as FILE.partial, renamed when complete; \"\" = none)"},
+    {"trace-level", CX_OPT_ENUM, offsetof(cx_run_opts_t, level), "summary", 0, 0, CX_TRACE_LEVEL_CHOICES,
+     NULL, "what the trace keeps: summary (iterations, collectives), ops (+ every GPU op)"},
+    {"trace-max-gb", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, trace_max_gb), "0", 0, 1e9, NULL, "GB",
+     "refuse a run whose trace would exceed this (0 = no limit)"},
+    {"summary-json", CX_OPT_STRING, offsetof(cx_run_opts_t, summary_json), NULL, 0, 0, NULL, "FILE",
+     "also write the end-of-run summary as JSON"},
+    {"routing", CX_OPT_ENUM, offsetof(cx_run_opts_t, routing), "adaptive", 0, 0, "ecmp|adaptive|spray",
+     NULL, "uplink choice in the Clos"},
+    {"chunk-bytes", CX_OPT_BYTES, offsetof(cx_run_opts_t, chunk), "1M", 64, 4294967295.0, NULL, "B",
+     "scale-out chunk size"},
+    {"nvlink-chunk-bytes", CX_OPT_BYTES, offsetof(cx_run_opts_t, nvlink_chunk), "16M", 64, 4294967295.0,
+     NULL, "B", "chunk size inside an NVLink domain"},
+    {"algo", CX_OPT_ENUM, offsetof(cx_run_opts_t, algo), "auto", 0, 0, "auto|ring|tree|nvls", NULL,
+     "force one collective algorithm (auto: per collective, as NCCL's tuner)"},
+    {"nvlink-efficiency", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, nvlink_eff), "0.82", 0.01, 1, NULL, "E",
+     "share of NVLink bandwidth a ring step reaches"},
+    {"net-efficiency", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, net_eff), "0.94", 0.01, 1, NULL, "E",
+     "share of NIC bandwidth a step across nodes reaches"},
+    {"nvls-efficiency", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, nvls_eff), "0.61", 0.01, 1, NULL, "E",
+     "share of NVLink bandwidth with in-switch reduction"},
+    {"nvlink-step-latency", CX_OPT_TIME, offsetof(cx_run_opts_t, nvlink_lat), "1us", 0, 1e15, NULL, "T",
+     "software latency per collective step inside a domain"},
+    {"net-step-latency", CX_OPT_TIME, offsetof(cx_run_opts_t, net_lat), "3us", 0, 1e15, NULL, "T",
+     "software latency per collective step across nodes"},
+    {"seed", CX_OPT_UINT, offsetof(cx_run_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
+    {"progress", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, progress), "5", 0, 1e6, NULL, "SEC",
+     "progress line period on rank 0 (0 = off)"},
+    {"dry-run", CX_OPT_FLAG, offsetof(cx_run_opts_t, dry_run), NULL, 0, 0, NULL, NULL,
+     "print the plan (GPUs, entities, events, memory, trace size) and stop"},
+    {"help", CX_OPT_FLAG, offsetof(cx_run_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+};
+#define CX_NOPTS(_t) (sizeof(_t) / sizeof((_t)[0]))
+
+static char *cx_run_join_args(int argc, char **argv)
+{
+    size_t n = 16, i;
+    char  *s;
+    for (i = 0; i < (size_t)argc; i++) n += strlen(argv[i]) + 3;
+    s = malloc(n);
+    if (s == NULL) return NULL;
+    strcpy(s, "colossim run");
+    for (i = 0; i < (size_t)argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+static char *cx_run_dump_options(const cx_run_opts_t *o)
+{
+    char  *buf = NULL;
+    size_t len = 0;
+    FILE  *f   = open_memstream(&buf, &len);
+    if (f == NULL) return NULL;
+    cx_opt_dump(f, cx_run_opt_table, CX_NOPTS(cx_run_opt_table), o);
+    fclose(f);
+    return buf;
+}
 
 int cx_cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    if (cx_cli_rank() == 0) fprintf(stderr, "colossim: error: 'run' is not available yet\n");
-    return 2;
+    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS};
+    cx_run_opts_t    o;
+    cx_run_config_t  cfg;
+    cx_run_summary_t s;
+    cx_err_t         err;
+    int              rank = cx_cli_rank(), rc = 0;
+    char            *cmdline, *opts;
+
+    cx_err_clear(&err);
+    cx_opt_defaults(cx_run_opt_table, CX_NOPTS(cx_run_opt_table), &o, &err);
+    if (cx_opt_parse(cx_run_opt_table, CX_NOPTS(cx_run_opt_table), argc, argv, &o, NULL, 0, NULL, &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        return 2;
+    }
+    if (o.help) {
+        if (rank == 0) {
+            printf("usage: [mpirun -np N] colossim run [options]\n\n"
+                   "Replays a training workload (model + parallelism) across a modeled fabric and\n"
+                   "prints iteration time, tokens/s, TFLOPs/GPU, MFU and where the time went.\n"
+                   "With no options: the embedded default job on the embedded colossus1-mini slice.\n"
+                   "SIGTERM or SIGUSR1 stops at the end of the current window and writes the trace\n"
+                   "flagged incomplete (exit status 3).\n\n");
+            cx_opt_help(stdout, cx_run_opt_table, CX_NOPTS(cx_run_opt_table));
+        }
+        return 0;
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.topology_path    = o.topology;
+    cfg.workload_path    = o.workload;
+    cfg.iterations       = (uint32_t)o.iterations;
+    cfg.out              = o.out;
+    cfg.trace_level      = o.level;
+    cfg.trace_max_gb     = o.trace_max_gb;
+    cfg.seed             = o.seed;
+    cfg.progress_seconds = o.progress;
+    cfg.dry_run          = o.dry_run;
+    cx_net_config_defaults(&cfg.net);
+    cfg.net.routing            = (cx_routing_t)o.routing;
+    cfg.net.chunk_bytes        = o.chunk;
+    cfg.net.nvlink_chunk_bytes = o.nvlink_chunk;
+    cx_coll_params_defaults(&cfg.coll);
+    cfg.coll.algo                = algo_map[o.algo];
+    cfg.coll.nvlink_efficiency   = o.nvlink_eff;
+    cfg.coll.net_efficiency      = o.net_eff;
+    cfg.coll.nvls_efficiency     = o.nvls_eff;
+    cfg.coll.nvlink_step_latency = o.nvlink_lat;
+    cfg.coll.net_step_latency    = o.net_lat;
+    cmdline           = cx_run_join_args(argc, argv);
+    opts              = cx_run_dump_options(&o);
+    cfg.command_line  = cmdline;
+    cfg.options_text  = opts;
+    cx_engine_install_signal_handlers();
+
+    if (cx_run(&cfg, MPI_COMM_WORLD, &s, &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        free(cmdline);
+        free(opts);
+        return 2;
+    }
+    free(cmdline);
+    free(opts);
+    if (o.dry_run) return 0;
+    if (rank == 0) {
+        cx_run_summary_print(&s, stdout);
+        if (o.out != NULL && o.out[0] != '\0') {
+            printf("trace: %s%s\n  summarize it with: colossim-analyze summary %s\n", o.out,
+                   s.complete ? "" : " (flagged incomplete)", o.out);
+        }
+        if (o.summary_json != NULL) {
+            if (cx_run_summary_write_json(&s, o.summary_json, &err) != CX_OK) {
+                cx_err_print(&err);
+                rc = 1;
+            }
+        }
+        if (!s.complete) {
+            fprintf(stderr, "colossim: run stopped by a signal before the workload finished; "
+                            "the trace holds what was done\n");
+        }
+    }
+    if (!s.complete) rc = 3;
+    return rc;
 }

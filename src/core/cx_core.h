@@ -100,6 +100,12 @@ typedef struct cx_engine_config {
     uint64_t  seed;
     double    progress_seconds;  /* rank 0 progress line period; 0 = off */
     const char *progress_label;  /* e.g. "phold" */
+    /* Optional: this rank's units of work done so far (e.g. ops completed),
+     * summed over ranks in the window reduction and shown against
+     * progress_work_total as "done %" with an ETA. */
+    int64_t  (*progress_work)(void *ctx);
+    void      *progress_ctx;
+    int64_t    progress_work_total;
 } cx_engine_config_t;
 
 /* Global statistics, identical on every rank after cx_engine_run. */

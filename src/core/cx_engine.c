@@ -42,6 +42,9 @@ struct cx_engine {
     uint64_t   seed;
     double     progress_seconds;
     const char *progress_label;
+    int64_t  (*progress_work)(void *ctx);
+    void      *progress_ctx;
+    int64_t    progress_work_total;
 
     cx_pool_t  pool;
     cx_heap_t  heap;
@@ -94,17 +97,19 @@ void cx_engine_install_signal_handlers(void)
 
 void cx_engine_request_stop(cx_engine_t *eng) { eng->stop_req = 1; }
 
-/* Reduction over {next time: min, stop: max, events: sum}. */
+/* Reduction over {next time: min, stop: max, events: sum, work: sum}. */
+#define CX_RED_N 4
 static void cx_engine_reduce_fn(void *in, void *inout, int *len, MPI_Datatype *dt)
 {
     const int64_t *a = in;
     int64_t       *b = inout;
     int            i;
     (void)dt;
-    for (i = 0; i < *len; i++, a += 3, b += 3) {
+    for (i = 0; i < *len; i++, a += CX_RED_N, b += CX_RED_N) {
         if (a[0] < b[0]) b[0] = a[0];
         if (a[1] > b[1]) b[1] = a[1];
         b[2] += a[2];
+        b[3] += a[3];
     }
 }
 
@@ -168,6 +173,9 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     eng->seed             = cfg->seed;
     eng->progress_seconds = cfg->progress_seconds;
     eng->progress_label   = cfg->progress_label != NULL ? cfg->progress_label : "sim";
+    eng->progress_work    = cfg->progress_work;
+    eng->progress_ctx     = cfg->progress_ctx;
+    eng->progress_work_total = cfg->progress_work_total;
     eng->red_type         = MPI_DATATYPE_NULL;
     eng->red_op           = MPI_OP_NULL;
 
@@ -204,7 +212,7 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     eng->reqs      = malloc((size_t)eng->nranks * sizeof(MPI_Request));
     if (eng->send_slot == NULL || eng->reqs == NULL) goto err_nomem;
 
-    MPI_Type_contiguous(3, MPI_INT64_T, &eng->red_type);
+    MPI_Type_contiguous(CX_RED_N, MPI_INT64_T, &eng->red_type);
     MPI_Type_commit(&eng->red_type);
     MPI_Op_create(cx_engine_reduce_fn, 1, &eng->red_op);
 
@@ -464,12 +472,20 @@ static void cx_engine_exchange(cx_engine_t *eng)
 }
 
 static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_events,
-                               double elapsed, int final)
+                               int64_t work, double elapsed, int final)
 {
     int    tty  = isatty(STDERR_FILENO);
     double rate = elapsed > 0 ? (double)global_events / elapsed : 0.0;
     char   eta[64];
-    if (eng->end_time != CX_TIME_MAX && T > 0 && T < eng->end_time) {
+    if (eng->progress_work_total > 0 && !final) {
+        double frac = (double)work / (double)eng->progress_work_total;
+        if (frac > 0 && frac < 1) {
+            snprintf(eta, sizeof(eta), "%5.1f%% done  ETA %.0f s", 100.0 * frac,
+                     elapsed * (1.0 - frac) / frac);
+        } else {
+            snprintf(eta, sizeof(eta), "%5.1f%% done", 100.0 * frac);
+        }
+    } else if (eng->end_time != CX_TIME_MAX && T > 0 && T < eng->end_time) {
         double frac = (double)T / (double)eng->end_time;
         snprintf(eta, sizeof(eta), "%5.1f%%  ETA %.0f s", 100.0 * frac, elapsed * (1.0 - frac) / frac);
     } else {
@@ -485,7 +501,7 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
 cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
 {
     double  t0 = MPI_Wtime(), ts, last_print = t0;
-    int64_t loc[3], glob[3];
+    int64_t loc[CX_RED_N], glob[CX_RED_N];
     int     printed = 0;
     (void)err;
 
@@ -500,13 +516,14 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         loc[0] = eng->heap.size > 0 ? eng->heap.items[0].k0 : CX_TIME_MAX;
         loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;
         loc[2] = (int64_t)eng->n_events;
+        loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : 0;
         MPI_Allreduce(loc, glob, 1, eng->red_type, eng->red_op, eng->comm);
         eng->sync_seconds += MPI_Wtime() - ts;
         T = glob[0];
         if (eng->rank == 0 && eng->progress_seconds > 0) {
             double now = MPI_Wtime();
             if (now - last_print >= eng->progress_seconds) {
-                cx_engine_progress(eng, T, (uint64_t)glob[2], now - t0, 0);
+                cx_engine_progress(eng, T, (uint64_t)glob[2], glob[3], now - t0, 0);
                 last_print = now;
                 printed    = 1;
             }
@@ -558,7 +575,7 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         s->wall_seconds     = d_out[0];
         s->sync_share       = d_out[1] / eng->nranks;
         if (eng->rank == 0 && printed) {
-            cx_engine_progress(eng, s->last_event_time, s->events, s->wall_seconds, 1);
+            cx_engine_progress(eng, s->last_event_time, s->events, 0, s->wall_seconds, 1);
         }
     }
     return CX_OK;

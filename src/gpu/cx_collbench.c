@@ -145,7 +145,12 @@ cx_status_t cx_collbench_run(const cx_topo_t *topo, const cx_collbench_config_t 
         gcfg.observer          = cx_cb_observe;
         gcfg.observer_ctx      = &obs;
 
-        st = cx_net_engine_create(&eng, topo, comm, cfg->seed, 0.0, "collective", &la, err);
+        {
+            cx_engine_config_t tmpl = {0};
+            tmpl.seed           = cfg->seed;
+            tmpl.progress_label = "collective";
+            st = cx_net_engine_create(&eng, topo, comm, &tmpl, &la, err);
+        }
         if (st == CX_OK) st = cx_net_create(&net, eng, topo, &cfg->net, &cx_gpu_entity_type,
                                             cx_gpu_on_recv, cx_gpu_on_txdone, err);
         if (st == CX_OK) st = cx_gpus_create(&gpus, eng, net, &gcfg, err);

@@ -145,8 +145,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
         case CX_OP_WAIT:
             if (op->cls >= CX_NUM_STREAMS) cx_fatal("WAIT on stream %u", (unsigned)op->cls);
             if (gpu->s[op->cls].completed < op->u.wait_count) return 0;
-            s->start = cx_engine_now(eng);
-            cx_gpu_complete(eng, gpu, stream);
+            cx_gpu_complete(eng, gpu, stream);  /* duration: time blocked */
             return 1;
         case CX_OP_ITER_BEGIN:
         case CX_OP_ITER_END:

@@ -6,10 +6,10 @@
 #include <string.h>
 
 cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, MPI_Comm comm,
-                                 uint64_t seed, double progress_seconds, const char *label,
-                                 int64_t *lookahead_ps_p, cx_err_t *err)
+                                 const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
+                                 cx_err_t *err)
 {
-    cx_engine_config_t ecfg = {0};
+    cx_engine_config_t ecfg = *tmpl;
     cx_engine_t       *eng  = NULL;
     uint64_t          *first;
     int64_t            la = 0;
@@ -30,10 +30,8 @@ cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, MPI
     ecfg.n_entities       = cx_topo_num_devices(topo);
     ecfg.range_first      = first;
     ecfg.lookahead        = la;
-    ecfg.end_time         = CX_TIME_MAX;
-    ecfg.seed             = seed;
-    ecfg.progress_seconds = rank == 0 ? progress_seconds : 0.0;
-    ecfg.progress_label   = label;
+    if (ecfg.end_time <= 0) ecfg.end_time = CX_TIME_MAX;
+    if (rank != 0) ecfg.progress_seconds = 0.0;
     st = cx_engine_create(&eng, &ecfg, err);
     if (st != CX_OK) goto out;
 
@@ -177,8 +175,13 @@ cx_status_t cx_traffic_run(const cx_topo_t *topo, const cx_traffic_config_t *cfg
                               (unsigned long long)n);
         }
     }
-    st = cx_net_engine_create(&eng, topo, comm, cfg->seed, cfg->progress_seconds, "traffic",
-                              &res->lookahead_ps, err);
+    {
+        cx_engine_config_t tmpl = {0};
+        tmpl.seed             = cfg->seed;
+        tmpl.progress_seconds = cfg->progress_seconds;
+        tmpl.progress_label   = "traffic";
+        st = cx_net_engine_create(&eng, topo, comm, &tmpl, &res->lookahead_ps, err);
+    }
     if (st != CX_OK) return st;
     st = cx_net_create(&net, eng, topo, &cfg->net, &cx_traffic_gpu_type, cx_traffic_on_recv,
                        cx_traffic_on_txdone, err);

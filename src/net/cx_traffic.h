@@ -47,10 +47,13 @@ typedef struct cx_traffic_result {
 cx_status_t cx_traffic_run(const cx_topo_t *topo, const cx_traffic_config_t *cfg, MPI_Comm comm,
                            cx_traffic_result_t *res_p, cx_err_t *err);
 
-/* Shared by fabric-level runs: engine over the topo partition with neighbour
- * ranks derived from cut links.  lookahead_ps_p receives the lookahead. */
+/* Shared by fabric-level runs: an engine over the topo partition, with the
+ * neighbour ranks derived from cut links.  tmpl supplies seed, end time and
+ * progress settings (comm, entities, partition and lookahead are filled
+ * here; progress is printed by rank 0 only).  lookahead_ps_p receives the
+ * lookahead. */
 cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, MPI_Comm comm,
-                                 uint64_t seed, double progress_seconds, const char *label,
-                                 int64_t *lookahead_ps_p, cx_err_t *err);
+                                 const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
+                                 cx_err_t *err);
 
 #endif

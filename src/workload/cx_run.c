@@ -1,0 +1,783 @@
+/*
+ * colossim run: wires topology, workload generator, fabric, GPUs and trace
+ * into one run, then reduces what the GPUs observed into the summary.
+ *
+ * Order matters for "no half-written output": everything that can fail on
+ * input (files, fit, trace size, output directory) is checked before the
+ * trace file is opened; the trace is written as NAME.partial and renamed
+ * only by a successful close.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cx_run.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cx_collbench.h"
+#include "cx_compute.h"
+#include "cx_gen.h"
+#include "cx_topo.h"
+#include "cx_trace.h"
+#include "cx_traffic.h"
+
+/* ---- trace rows ------------------------------------------------------- */
+
+typedef struct cx_row_op {
+    uint64_t gpu;
+    int64_t  start_ps, end_ps;
+    uint64_t bytes;
+    double   flops;
+    uint64_t tag;
+    uint64_t peer;          /* SEND/RECV: peer GPU; COLLECTIVE: group base; WAIT: count */
+    uint32_t microbatch, iteration, group_size, group_stride;
+    uint16_t layer;
+    uint8_t  stream, kind, cls, phase, block, algo;
+} cx_row_op_t;
+
+static const cx_trace_field_t cx_row_op_fields[] = {
+    CX_TRACE_FIELD(cx_row_op_t, gpu, CX_TRACE_U64, "", "global GPU index"),
+    CX_TRACE_FIELD(cx_row_op_t, stream, CX_TRACE_U8, "", "0 compute, 1 TP/CP/EP comm, 2 DP comm, 3 PP send/recv"),
+    CX_TRACE_FIELD(cx_row_op_t, kind, CX_TRACE_U8, "", "0 compute 1 send 2 recv 3 collective 4 wait 5 iter_begin 6 iter_end"),
+    CX_TRACE_FIELD(cx_row_op_t, cls, CX_TRACE_U8, "", "compute: 0 gemm 1 attention 2 elementwise 3 optimizer; collective: 0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast; wait: stream waited for"),
+    CX_TRACE_FIELD(cx_row_op_t, algo, CX_TRACE_U8, "", "collective algorithm used: 1 ring 2 tree 3 nvls 4 pairwise"),
+    CX_TRACE_FIELD(cx_row_op_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),
+    CX_TRACE_FIELD(cx_row_op_t, block, CX_TRACE_U8, "", "model block (cx_op_block_t, see SCHEMA.md)"),
+    CX_TRACE_FIELD(cx_row_op_t, layer, CX_TRACE_U16, "", "layer, PP boundary or DP bucket; 65535 = none"),
+    CX_TRACE_FIELD(cx_row_op_t, microbatch, CX_TRACE_U32, "", "microbatch; 4294967295 = none"),
+    CX_TRACE_FIELD(cx_row_op_t, iteration, CX_TRACE_U32, "", "training iteration"),
+    CX_TRACE_FIELD(cx_row_op_t, start_ps, CX_TRACE_I64, "ps", "op start (simulated time)"),
+    CX_TRACE_FIELD(cx_row_op_t, end_ps, CX_TRACE_I64, "ps", "op end (simulated time)"),
+    CX_TRACE_FIELD(cx_row_op_t, bytes, CX_TRACE_U64, "bytes", "payload (comm) or HBM traffic (compute)"),
+    CX_TRACE_FIELD(cx_row_op_t, flops, CX_TRACE_F64, "FLOP", "floating point operations (compute)"),
+    CX_TRACE_FIELD(cx_row_op_t, tag, CX_TRACE_U64, "", "matching tag of send/recv/collective"),
+    CX_TRACE_FIELD(cx_row_op_t, peer, CX_TRACE_U64, "", "send/recv: peer GPU; collective: group base GPU; wait: op count waited for"),
+    CX_TRACE_FIELD(cx_row_op_t, group_size, CX_TRACE_U32, "", "collective group size"),
+    CX_TRACE_FIELD(cx_row_op_t, group_stride, CX_TRACE_U32, "", "collective group stride (members base + i*stride)"),
+};
+
+typedef struct cx_row_iter {
+    uint64_t gpu;
+    uint32_t iteration;
+    uint32_t pad;
+    int64_t  begin_ps, end_ps;
+    int64_t  compute_ps, exposed_comm_ps, pp_wait_ps;
+} cx_row_iter_t;
+
+static const cx_trace_field_t cx_row_iter_fields[] = {
+    CX_TRACE_FIELD(cx_row_iter_t, gpu, CX_TRACE_U64, "", "global GPU index"),
+    CX_TRACE_FIELD(cx_row_iter_t, iteration, CX_TRACE_U32, "", "training iteration"),
+    CX_TRACE_FIELD(cx_row_iter_t, begin_ps, CX_TRACE_I64, "ps", "iteration begin marker on this GPU"),
+    CX_TRACE_FIELD(cx_row_iter_t, end_ps, CX_TRACE_I64, "ps", "iteration end marker on this GPU (after all its streams drained)"),
+    CX_TRACE_FIELD(cx_row_iter_t, compute_ps, CX_TRACE_I64, "ps", "compute-stream kernel time in this iteration"),
+    CX_TRACE_FIELD(cx_row_iter_t, exposed_comm_ps, CX_TRACE_I64, "ps", "compute stream blocked on TP/CP/EP or DP communication"),
+    CX_TRACE_FIELD(cx_row_iter_t, pp_wait_ps, CX_TRACE_I64, "ps", "compute stream blocked on pipeline send/recv"),
+};
+
+typedef struct cx_row_coll {
+    uint64_t gpu;            /* member 0 */
+    uint64_t group_base;
+    uint64_t bytes;
+    uint64_t tag;
+    int64_t  start_ps, end_ps;
+    double   busbw_gbps;
+    uint32_t group_size, group_stride, iteration, microbatch;
+    uint16_t layer;
+    uint8_t  kind, algo, channels, stream, phase, block;
+} cx_row_coll_t;
+
+static const cx_trace_field_t cx_row_coll_fields[] = {
+    CX_TRACE_FIELD(cx_row_coll_t, gpu, CX_TRACE_U64, "", "the group's member 0 (whose view this row is)"),
+    CX_TRACE_FIELD(cx_row_coll_t, kind, CX_TRACE_U8, "", "0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast"),
+    CX_TRACE_FIELD(cx_row_coll_t, algo, CX_TRACE_U8, "", "1 ring 2 tree 3 nvls 4 pairwise"),
+    CX_TRACE_FIELD(cx_row_coll_t, channels, CX_TRACE_U8, "", "rings used"),
+    CX_TRACE_FIELD(cx_row_coll_t, stream, CX_TRACE_U8, "", "stream of the collective"),
+    CX_TRACE_FIELD(cx_row_coll_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),
+    CX_TRACE_FIELD(cx_row_coll_t, block, CX_TRACE_U8, "", "model block (cx_op_block_t)"),
+    CX_TRACE_FIELD(cx_row_coll_t, layer, CX_TRACE_U16, "", "layer or DP bucket"),
+    CX_TRACE_FIELD(cx_row_coll_t, iteration, CX_TRACE_U32, "", "training iteration"),
+    CX_TRACE_FIELD(cx_row_coll_t, microbatch, CX_TRACE_U32, "", "microbatch"),
+    CX_TRACE_FIELD(cx_row_coll_t, group_base, CX_TRACE_U64, "", "first member GPU"),
+    CX_TRACE_FIELD(cx_row_coll_t, group_size, CX_TRACE_U32, "", "members"),
+    CX_TRACE_FIELD(cx_row_coll_t, group_stride, CX_TRACE_U32, "", "stride between members"),
+    CX_TRACE_FIELD(cx_row_coll_t, bytes, CX_TRACE_U64, "bytes", "size (nccl-tests convention)"),
+    CX_TRACE_FIELD(cx_row_coll_t, tag, CX_TRACE_U64, "", "collective tag"),
+    CX_TRACE_FIELD(cx_row_coll_t, start_ps, CX_TRACE_I64, "ps", "start on member 0"),
+    CX_TRACE_FIELD(cx_row_coll_t, end_ps, CX_TRACE_I64, "ps", "end on member 0"),
+    CX_TRACE_FIELD(cx_row_coll_t, busbw_gbps, CX_TRACE_F64, "GB/s", "bus bandwidth seen by member 0 (nccl-tests definition)"),
+};
+
+#define CX_NFIELDS(_f) (sizeof(_f) / sizeof((_f)[0]))
+
+/* ---- per-rank run state ----------------------------------------------- */
+
+typedef struct cx_run_acc {
+    cx_time_t compute, wait_comm, wait_pp;        /* whole run */
+    cx_time_t it_compute, it_comm, it_pp, it_begin; /* current iteration */
+} cx_run_acc_t;
+
+typedef struct cx_run_ctx {
+    const cx_workload_t *w;
+    uint32_t             iterations;
+    cx_compute_eff_t     eff;
+    int                  level;
+    uint64_t             gpu_lo, gpu_n;   /* local GPUs: [gpu_lo, gpu_lo + gpu_n) */
+    cx_run_acc_t        *acc;
+    cx_time_t           *iter_begin_min;  /* per iteration */
+    cx_time_t           *iter_end_max;
+    int64_t              ops_done;
+    cx_trace_table_t    *t_ops, *t_iter, *t_coll;
+} cx_run_ctx_t;
+
+typedef struct cx_run_src {
+    cx_gen_t gen;
+    int      stream;
+    int      active;
+} cx_run_src_t;
+
+static cx_status_t cx_run_src_init(void *state, const void *ctx, uint64_t gpu, int stream, cx_err_t *err)
+{
+    cx_run_src_t       *s = state;
+    const cx_run_ctx_t *c = ctx;
+    s->stream = stream;
+    s->active = gpu < c->w->gpus;
+    if (!s->active) return CX_OK;
+    return cx_gen_init(&s->gen, c->w, gpu, c->iterations, err);
+}
+
+static int cx_run_src_next(void *state, cx_op_t *op)
+{
+    cx_run_src_t *s = state;
+    if (!s->active) return 0;
+    while (cx_gen_next(&s->gen, op)) {
+        if (op->stream == s->stream) return 1;
+    }
+    s->active = 0;
+    return 0;
+}
+
+static cx_time_t cx_run_compute_time(const void *ctx, const cx_gpu_type_t *gpu, const cx_op_t *op)
+{
+    const cx_run_ctx_t *c = ctx;
+    return cx_compute_time_ps(gpu, op, &c->eff);
+}
+
+static int64_t cx_run_progress_work(void *ctx)
+{
+    return ((const cx_run_ctx_t *)ctx)->ops_done;
+}
+
+static void cx_run_observe(void *vctx, const cx_op_record_t *rec)
+{
+    cx_run_ctx_t  *c  = vctx;
+    const cx_op_t *op = &rec->op;
+    cx_run_acc_t  *a;
+    cx_time_t      dt = rec->end - rec->start;
+    uint32_t       it = op->iteration;
+
+    c->ops_done++;
+    if (rec->gpu < c->gpu_lo || rec->gpu - c->gpu_lo >= c->gpu_n) {
+        cx_fatal("op observed for GPU %llu outside this rank's GPUs", (unsigned long long)rec->gpu);
+    }
+    a = &c->acc[rec->gpu - c->gpu_lo];
+    switch ((cx_op_kind_t)op->kind) {
+    case CX_OP_ITER_BEGIN:
+        a->it_begin   = rec->start;
+        a->it_compute = a->it_comm = a->it_pp = 0;
+        if (it < c->iterations && rec->start < c->iter_begin_min[it]) c->iter_begin_min[it] = rec->start;
+        break;
+    case CX_OP_ITER_END:
+        if (it < c->iterations && rec->end > c->iter_end_max[it]) c->iter_end_max[it] = rec->end;
+        {
+            cx_row_iter_t r;
+            memset(&r, 0, sizeof(r));
+            r.gpu             = rec->gpu;
+            r.iteration       = it;
+            r.begin_ps        = a->it_begin;
+            r.end_ps          = rec->end;
+            r.compute_ps      = a->it_compute;
+            r.exposed_comm_ps = a->it_comm;
+            r.pp_wait_ps      = a->it_pp;
+            if (c->t_iter != NULL) cx_trace_table_append(c->t_iter, &r, 1);
+        }
+        break;
+    case CX_OP_COMPUTE:
+        if (op->stream == CX_STREAM_COMPUTE) {
+            a->compute += dt;
+            a->it_compute += dt;
+        }
+        break;
+    case CX_OP_WAIT:
+        if (op->stream == CX_STREAM_COMPUTE) {
+            if (op->cls == CX_STREAM_TP || op->cls == CX_STREAM_DP) {
+                a->wait_comm += dt;
+                a->it_comm += dt;
+            } else if (op->cls == CX_STREAM_PP) {
+                a->wait_pp += dt;
+                a->it_pp += dt;
+            }
+        }
+        break;
+    case CX_OP_COLLECTIVE:
+        if (op->group_index == 0 && c->t_coll != NULL) {
+            cx_row_coll_t r;
+            double        t = (double)dt * 1e-12;
+            memset(&r, 0, sizeof(r));
+            r.gpu          = rec->gpu;
+            r.kind         = op->cls;
+            r.algo         = (uint8_t)rec->algo;
+            r.channels     = (uint8_t)rec->channels;
+            r.stream       = op->stream;
+            r.phase        = op->phase;
+            r.block        = op->block;
+            r.layer        = op->layer;
+            r.iteration    = op->iteration;
+            r.microbatch   = op->microbatch;
+            r.group_base   = op->u.group_base;
+            r.group_size   = op->group_size;
+            r.group_stride = op->group_stride;
+            r.bytes        = op->bytes;
+            r.tag          = op->tag;
+            r.start_ps     = rec->start;
+            r.end_ps       = rec->end;
+            r.busbw_gbps   = t > 0 ? (double)op->bytes / t * 1e-9 *
+                                         cx_coll_busbw_factor(op->cls, op->group_size) : 0.0;
+            cx_trace_table_append(c->t_coll, &r, 1);
+        }
+        break;
+    default:
+        break;
+    }
+    if (c->level >= CX_TRACE_LEVEL_OPS && c->t_ops != NULL) {
+        cx_row_op_t r;
+        memset(&r, 0, sizeof(r));
+        r.gpu          = rec->gpu;
+        r.start_ps     = rec->start;
+        r.end_ps       = rec->end;
+        r.bytes        = op->bytes;
+        r.flops        = op->flops;
+        r.tag          = op->tag;
+        r.peer         = op->u.peer;
+        r.microbatch   = op->microbatch;
+        r.iteration    = op->iteration;
+        r.group_size   = op->group_size;
+        r.group_stride = op->group_stride;
+        r.layer        = op->layer;
+        r.stream       = op->stream;
+        r.kind         = op->kind;
+        r.cls          = op->cls;
+        r.phase        = op->phase;
+        r.block        = op->block;
+        r.algo         = (uint8_t)rec->algo;
+        cx_trace_table_append(c->t_ops, &r, 1);
+    }
+}
+
+/* ---- set-up helpers ---------------------------------------------------- */
+
+static cx_status_t cx_run_load_topo(const char *path, cx_topo_t **t_p, cx_err_t *err)
+{
+    const char *text;
+    size_t      len;
+    if (path != NULL && path[0] != '\0') return cx_topo_load(t_p, path, err);
+    cx_topo_default_yaml(&text, &len);
+    return cx_topo_load_string(t_p, "<embedded colossus1-mini.yaml>", text, len, err);
+}
+
+static cx_status_t cx_run_load_workload(const char *path, cx_workload_t **w_p, cx_err_t *err)
+{
+    const char *text;
+    size_t      len;
+    if (path != NULL && path[0] != '\0') return cx_workload_load(w_p, path, err);
+    cx_workload_default_yaml(&text, &len);
+    return cx_workload_load_string(w_p, "<embedded small.yaml>", text, len, err);
+}
+
+/* Read a whole file into a NUL-terminated buffer (for /meta); NULL on error. */
+static char *cx_run_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long  n;
+    if (f == NULL) return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    buf = malloc((size_t)n + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf != NULL) buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+typedef struct cx_run_estimate {
+    uint64_t ops_per_gpu;        /* GPU 0's program */
+    uint64_t coll_per_gpu;
+    uint64_t ops_total;          /* all GPUs (GPU 0 x gpus) */
+    uint64_t trace_rows;
+    uint64_t trace_bytes;
+    double   events;             /* rough, see below */
+} cx_run_estimate_t;
+
+/* Size the run from GPU 0's program.  Events: one per compute op, and per
+ * chunk hop for communication (ring steps: 2 hops inside a domain, 4 across,
+ * as on a 2-tier path).  A guide for --dry-run, not a promise. */
+static cx_status_t cx_run_estimate(const cx_workload_t *w, uint32_t iters, int level,
+                                   const cx_net_config_t *net, cx_run_estimate_t *e, cx_err_t *err)
+{
+    cx_gen_t    g;
+    cx_op_t     op;
+    cx_status_t st;
+    double      ev = 0.0;
+    memset(e, 0, sizeof(*e));
+    st = cx_gen_init(&g, w, 0, iters, err);
+    if (st != CX_OK) return st;
+    while (cx_gen_next(&g, &op)) {
+        e->ops_per_gpu++;
+        switch ((cx_op_kind_t)op.kind) {
+        case CX_OP_COMPUTE: ev += 1.0; break;
+        case CX_OP_SEND: ev += 2.0 + 4.0 * ceil((double)op.bytes / (double)net->chunk_bytes); break;
+        case CX_OP_COLLECTIVE: {
+            double n = op.group_size > 0 ? op.group_size : 1;
+            double steps = op.cls == CX_COLL_ALLREDUCE ? 2 * (n - 1) : (n - 1);
+            double intra = op.group_stride == 1 && n <= 8;
+            double chunk = intra ? (double)net->nvlink_chunk_bytes : (double)net->chunk_bytes;
+            e->coll_per_gpu++;
+            ev += steps * (2.0 + (intra ? 2.0 : 4.0) * ceil((double)op.bytes / n / chunk));
+            break;
+        }
+        default: break;
+        }
+    }
+    e->ops_total  = e->ops_per_gpu * w->gpus;
+    e->events     = ev * (double)w->gpus;
+    e->trace_rows = (uint64_t)iters * w->gpus + e->coll_per_gpu * w->gpus / 4;
+    e->trace_bytes = cx_trace_estimate_bytes(sizeof(cx_row_iter_t), (uint64_t)iters * w->gpus) +
+                     cx_trace_estimate_bytes(sizeof(cx_row_coll_t), e->coll_per_gpu * w->gpus);
+    if (level >= CX_TRACE_LEVEL_OPS) {
+        e->trace_rows += e->ops_total;
+        e->trace_bytes += cx_trace_estimate_bytes(sizeof(cx_row_op_t), e->ops_total);
+    }
+    return CX_OK;
+}
+
+static uint32_t cx_run_domain_size(const cx_topo_t *topo)
+{
+    cx_gpu_info_t a, b;
+    uint64_t      i, n = cx_topo_num_gpus(topo);
+    cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &a);
+    for (i = 1; i < n; i++) {
+        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, i), &b);
+        if (b.domain != a.domain) break;
+    }
+    return (uint32_t)i;
+}
+
+static cx_status_t cx_run_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg, const cx_run_summary_t *s,
+                                     const char *topo_text, const char *wl_text, cx_err_t *err)
+{
+    cx_status_t st = CX_OK;
+#define CX_M(_call) do { if (st == CX_OK) st = (_call); } while (0)
+    CX_M(cx_trace_meta_set_text(tr, "topology_yaml", topo_text != NULL ? topo_text : "", "application/yaml", err));
+    CX_M(cx_trace_meta_set_text(tr, "workload_yaml", wl_text != NULL ? wl_text : "", "application/yaml", err));
+    CX_M(cx_trace_meta_set_text(tr, "options", cfg->options_text != NULL ? cfg->options_text : "", "text/plain", err));
+    CX_M(cx_trace_meta_set_string(tr, "command_line", cfg->command_line != NULL ? cfg->command_line : "", err));
+    CX_M(cx_trace_meta_set_string(tr, "topology", s->topology, err));
+    CX_M(cx_trace_meta_set_string(tr, "workload", s->workload, err));
+    CX_M(cx_trace_meta_set_string(tr, "gpu_type", s->gpu_type, err));
+    CX_M(cx_trace_meta_set_int64(tr, "seed", (int64_t)cfg->seed, err));
+    CX_M(cx_trace_meta_set_int64(tr, "trace_level", cfg->trace_level, err));
+    CX_M(cx_trace_meta_set_int64(tr, "gpus", (int64_t)s->gpus, err));
+    CX_M(cx_trace_meta_set_int64(tr, "iterations", s->iterations, err));
+    CX_M(cx_trace_meta_set_double(tr, "iteration_seconds", s->iteration_seconds, err));
+    CX_M(cx_trace_meta_set_double(tr, "first_iteration_seconds", s->first_iteration_seconds, err));
+    CX_M(cx_trace_meta_set_double(tr, "tokens_per_iteration", s->tokens_per_iteration, err));
+    CX_M(cx_trace_meta_set_double(tr, "tokens_per_second", s->tokens_per_second, err));
+    CX_M(cx_trace_meta_set_double(tr, "model_flops_per_iteration", s->model_flops_per_iteration, err));
+    CX_M(cx_trace_meta_set_double(tr, "tflops_per_gpu", s->tflops_per_gpu, err));
+    CX_M(cx_trace_meta_set_double(tr, "peak_flops_per_gpu", s->peak_flops_per_gpu, err));
+    CX_M(cx_trace_meta_set_double(tr, "mfu", s->mfu, err));
+    CX_M(cx_trace_meta_set_double(tr, "compute_share", s->compute_share, err));
+    CX_M(cx_trace_meta_set_double(tr, "exposed_comm_share", s->exposed_comm_share, err));
+    CX_M(cx_trace_meta_set_double(tr, "bubble_share", s->bubble_share, err));
+    CX_M(cx_trace_meta_set_int64(tr, "engine_events", (int64_t)s->engine.events, err));
+    CX_M(cx_trace_meta_set_int64(tr, "engine_windows", (int64_t)s->engine.windows, err));
+    CX_M(cx_trace_meta_set_int64(tr, "engine_remote_events", (int64_t)s->engine.remote_events, err));
+    CX_M(cx_trace_meta_set_double(tr, "wall_seconds", s->engine.wall_seconds, err));
+    CX_M(cx_trace_meta_set_double(tr, "engine_sync_share", s->engine.sync_share, err));
+    CX_M(cx_trace_meta_set_int64(tr, "engine_peak_rss_max_bytes", (int64_t)s->engine.peak_rss_max, err));
+    {
+        char dig[24];
+        snprintf(dig, sizeof(dig), "%016llx", (unsigned long long)s->engine.digest);
+        CX_M(cx_trace_meta_set_string(tr, "engine_digest", dig, err));
+    }
+#undef CX_M
+    return st;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *sum, cx_err_t *err)
+{
+    cx_topo_t        *topo = NULL;
+    cx_workload_t    *w    = NULL;
+    cx_engine_t      *eng  = NULL;
+    cx_net_t         *net  = NULL;
+    cx_gpus_t        *gpus = NULL;
+    cx_trace_t       *tr   = NULL;
+    cx_run_ctx_t      ctx;
+    cx_run_estimate_t est;
+    cx_gpu_config_t   gcfg;
+    cx_engine_config_t tmpl;
+    cx_topo_summary_t ts;
+    char             *topo_text = NULL, *wl_text = NULL;
+    int               rank;
+    int64_t           la = 0;
+    uint32_t          iters, i;
+    cx_status_t       st;
+    const cx_gpu_type_t *gt;
+
+    memset(sum, 0, sizeof(*sum));
+    memset(&ctx, 0, sizeof(ctx));
+    MPI_Comm_rank(comm, &rank);
+
+    st = cx_run_load_topo(cfg->topology_path, &topo, err);
+    if (st != CX_OK) goto out;
+    st = cx_run_load_workload(cfg->workload_path, &w, err);
+    if (st != CX_OK) goto out;
+    iters = cfg->iterations > 0 ? cfg->iterations : (w->iterations > 0 ? w->iterations : 1);
+    if (cfg->trace_level > CX_TRACE_LEVEL_OPS) {
+        st = cx_err_set(err, CX_ERR_UNSUPPORTED, NULL, 0, "trace-level",
+                        "levels 'links' and 'chunks' are not implemented yet; use summary or ops");
+        goto out;
+    }
+    {
+        cx_gpu_info_t a, b;
+        st = cx_workload_check_fit(w, cx_topo_num_gpus(topo), cx_run_domain_size(topo), err);
+        if (st != CX_OK) goto out;
+        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &a);
+        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, w->gpus - 1), &b);
+        if (a.fabric != b.fabric) {
+            st = cx_err_set(err, CX_ERR_INVALID, w->file, 0, "gpus",
+                            "the job's %llu GPUs span two unconnected fabrics of the topology",
+                            (unsigned long long)w->gpus);
+            goto out;
+        }
+        gt = cx_topo_gpu_type(topo, a.gpu_type);
+    }
+    st = cx_run_estimate(w, iters, cfg->trace_level, &cfg->net, &est, err);
+    if (st != CX_OK) goto out;
+    sum->trace_bytes_estimate = est.trace_bytes;
+    cx_topo_summary(topo, &ts);
+    snprintf(sum->gpu_type, sizeof(sum->gpu_type), "%s", gt->name);
+    snprintf(sum->topology, sizeof(sum->topology), "%s", cx_topo_name(topo));
+    snprintf(sum->workload, sizeof(sum->workload), "%s", w->name);
+    sum->gpus                      = w->gpus;
+    sum->iterations                = iters;
+    sum->tokens_per_iteration      = cx_workload_tokens_per_iteration(w);
+    sum->model_flops_per_iteration = cx_workload_model_flops_per_iteration(w);
+    sum->peak_flops_per_gpu        = gt->bf16_flops;
+
+    if (cfg->dry_run) {
+        int       nranks;
+        uint64_t *first;
+        int64_t   lookahead = 0;
+        MPI_Comm_size(comm, &nranks);
+        first = malloc((size_t)(nranks + 1) * sizeof(uint64_t));
+        if (first == NULL) {
+            st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+            goto out;
+        }
+        st = cx_topo_partition(topo, nranks, first, &lookahead, NULL, NULL, err);
+        if (st == CX_OK && rank == 0) {
+            uint64_t dmin = UINT64_MAX, dmax = 0;
+            int      r;
+            double   dev_bytes = 96.0 + 64.0 * (double)ts.links * 2.0 / (double)ts.devices;
+            for (r = 0; r < nranks; r++) {
+                uint64_t d = first[r + 1] - first[r];
+                if (d < dmin) dmin = d;
+                if (d > dmax) dmax = d;
+            }
+            printf("plan: %s on %s (%s), %llu of %llu GPUs, %u iteration(s)\n", w->name,
+                   cx_topo_name(topo), gt->name, (unsigned long long)w->gpus,
+                   (unsigned long long)ts.gpus, iters);
+            printf("  ranks %d, entities (devices) per rank %llu .. %llu of %llu, lookahead %.3f us\n",
+                   nranks, (unsigned long long)dmin, (unsigned long long)dmax,
+                   (unsigned long long)ts.devices,
+                   lookahead == INT64_MAX ? 0.0 : (double)lookahead * 1e-6);
+            printf("  ops per GPU %llu (GPU 0), %llu in all; estimated events %.3g (%.3g per rank)\n",
+                   (unsigned long long)est.ops_per_gpu, (unsigned long long)est.ops_total, est.events,
+                   est.events / nranks);
+            printf("  estimated model memory per rank %.1f MiB (devices and ports %.1f, GPU state %.1f, "
+                   "event queue %.1f)\n",
+                   ((double)dmax * dev_bytes + (double)w->gpus / nranks * 4096.0 +
+                    est.events / nranks * 0.02 * CX_EVENT_SIZE) / 1048576.0,
+                   (double)dmax * dev_bytes / 1048576.0, (double)w->gpus / nranks * 4096.0 / 1048576.0,
+                   est.events / nranks * 0.02 * CX_EVENT_SIZE / 1048576.0);
+            printf("  trace level %s: %llu rows, about %.1f MB uncompressed\n",
+                   cfg->trace_level == 0 ? "summary" : "ops", (unsigned long long)est.trace_rows,
+                   (double)est.trace_bytes / 1e6);
+        }
+        free(first);
+        goto out;
+    }
+    if (cfg->trace_max_gb > 0 && (double)est.trace_bytes > cfg->trace_max_gb * 1e9) {
+        st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "trace-max-gb",
+                        "the trace would take about %.2f GB at level %s, over the limit of %.2f GB "
+                        "(lower --trace-level or raise --trace-max-gb)",
+                        (double)est.trace_bytes / 1e9, cfg->trace_level == 0 ? "summary" : "ops",
+                        cfg->trace_max_gb);
+        goto out;
+    }
+    if (rank == 0 && cfg->out != NULL && cfg->out[0] != '\0') {
+        fprintf(stderr, "colossim: %s on %s: %llu GPUs, trace %s (about %.1f MB before compression)\n",
+                w->name, cx_topo_name(topo), (unsigned long long)w->gpus, cfg->out,
+                (double)est.trace_bytes / 1e6);
+    }
+
+    /* Engine, fabric, GPUs. */
+    memset(&tmpl, 0, sizeof(tmpl));
+    tmpl.seed                = cfg->seed;
+    tmpl.progress_seconds    = cfg->progress_seconds;
+    tmpl.progress_label      = "run";
+    tmpl.progress_work       = cx_run_progress_work;
+    tmpl.progress_ctx        = &ctx;
+    tmpl.progress_work_total = (int64_t)est.ops_total;
+    st = cx_net_engine_create(&eng, topo, comm, &tmpl, &la, err);
+    if (st != CX_OK) goto out;
+    st = cx_net_create(&net, eng, topo, &cfg->net, &cx_gpu_entity_type, cx_gpu_on_recv, cx_gpu_on_txdone, err);
+    if (st != CX_OK) goto out;
+
+    ctx.w          = w;
+    ctx.iterations = iters;
+    ctx.eff        = cx_compute_eff_defaults();
+    ctx.level      = cfg->trace_level;
+    {
+        uint64_t d, lo = UINT64_MAX, hi = 0;
+        for (d = cx_net_local_first(net); d < cx_net_local_first(net) + cx_net_local_count(net); d++) {
+            cx_gpu_info_t gi;
+            if (cx_topo_device_kind(topo, d) != CX_DEV_GPU) continue;
+            cx_topo_gpu_info(topo, d, &gi);
+            if (gi.gpu_index < lo) lo = gi.gpu_index;
+            if (gi.gpu_index > hi) hi = gi.gpu_index;
+        }
+        ctx.gpu_lo = lo == UINT64_MAX ? 0 : lo;
+        ctx.gpu_n  = lo == UINT64_MAX ? 0 : hi - lo + 1;
+    }
+    ctx.acc            = calloc(ctx.gpu_n > 0 ? ctx.gpu_n : 1, sizeof(cx_run_acc_t));
+    ctx.iter_begin_min = malloc(iters * sizeof(cx_time_t));
+    ctx.iter_end_max   = malloc(iters * sizeof(cx_time_t));
+    if (ctx.acc == NULL || ctx.iter_begin_min == NULL || ctx.iter_end_max == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < iters; i++) {
+        ctx.iter_begin_min[i] = CX_TIME_MAX;
+        ctx.iter_end_max[i]   = 0;
+    }
+
+    /* The trace file is opened only now that the input is known good. */
+    if (cfg->out != NULL && cfg->out[0] != '\0') {
+        st = cx_trace_open(&tr, comm, cfg->out, err);
+        if (st != CX_OK) goto out;
+        st = cx_trace_table_define(tr, "/summary/iterations", cx_row_iter_fields, CX_NFIELDS(cx_row_iter_fields),
+                                   sizeof(cx_row_iter_t), "one row per GPU and iteration", &ctx.t_iter, err);
+        if (st == CX_OK)
+            st = cx_trace_table_define(tr, "/summary/collectives", cx_row_coll_fields,
+                                       CX_NFIELDS(cx_row_coll_fields), sizeof(cx_row_coll_t),
+                                       "one row per collective instance, as seen by its member 0", &ctx.t_coll, err);
+        if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_OPS)
+            st = cx_trace_table_define(tr, "/ops/gpu_ops", cx_row_op_fields, CX_NFIELDS(cx_row_op_fields),
+                                       sizeof(cx_row_op_t), "every op of every GPU", &ctx.t_ops, err);
+        if (st != CX_OK) goto out;
+    } else {
+        /* No trace: the observer still needs somewhere to drop rows. */
+        ctx.t_iter = NULL;
+        ctx.t_coll = NULL;
+        ctx.t_ops  = NULL;
+    }
+
+    memset(&gcfg, 0, sizeof(gcfg));
+    gcfg.source.state_size = sizeof(cx_run_src_t);
+    gcfg.source.init       = cx_run_src_init;
+    gcfg.source.next       = cx_run_src_next;
+    gcfg.source.ctx        = &ctx;
+    gcfg.compute_time      = cx_run_compute_time;
+    gcfg.compute_ctx       = &ctx;
+    gcfg.coll              = cfg->coll;
+    gcfg.observer          = cx_run_observe;
+    gcfg.observer_ctx      = &ctx;
+    st = cx_gpus_create(&gpus, eng, net, &gcfg, err);
+    if (st != CX_OK) goto out;
+
+    st = cx_engine_run(eng, err);
+    if (st != CX_OK) goto out;
+    sum->engine   = *cx_engine_stats(eng);
+    sum->complete = !sum->engine.stopped;
+
+    if (sum->complete) {
+        char     why[256];
+        uint64_t stuck = cx_gpus_unfinished(gpus, why, sizeof(why)), stuck_all;
+        MPI_Allreduce(&stuck, &stuck_all, 1, MPI_UINT64_T, MPI_SUM, comm);
+        if (stuck_all > 0) {
+            /* A program that cannot finish is a generator/executor bug. */
+            char msg[300];
+            snprintf(msg, sizeof(msg), "%s", why);
+            cx_fatal("%llu GPUs did not finish their programs (deadlock): %s",
+                     (unsigned long long)stuck_all, stuck > 0 ? msg : "(on another rank)");
+        }
+    }
+
+    /* Reduce the observations. */
+    {
+        double    loc[4] = {0, 0, 0, 0}, glob[4];
+        uint64_t  k;
+        cx_time_t *bmin = malloc(iters * sizeof(cx_time_t)), *emax = malloc(iters * sizeof(cx_time_t));
+        cx_time_t t0, t1;
+        uint64_t  ops = (uint64_t)ctx.ops_done, ops_all = 0;
+        if (bmin == NULL || emax == NULL) cx_fatal("out of memory");
+        for (k = 0; k < ctx.gpu_n; k++) {
+            loc[0] += (double)ctx.acc[k].compute;
+            loc[1] += (double)ctx.acc[k].wait_comm;
+            loc[2] += (double)ctx.acc[k].wait_pp;
+        }
+        MPI_Allreduce(loc, glob, 3, MPI_DOUBLE, MPI_SUM, comm);
+        MPI_Allreduce(ctx.iter_begin_min, bmin, (int)iters, MPI_INT64_T, MPI_MIN, comm);
+        MPI_Allreduce(ctx.iter_end_max, emax, (int)iters, MPI_INT64_T, MPI_MAX, comm);
+        MPI_Allreduce(&ops, &ops_all, 1, MPI_UINT64_T, MPI_SUM, comm);
+        sum->ops = ops_all;
+        /* Iterations that finished everywhere. */
+        for (k = 0; k < iters && emax[k] > 0 && bmin[k] != CX_TIME_MAX; k++) {
+        }
+        if (k == 0) {
+            sum->iteration_seconds = 0.0;
+        } else {
+            t0 = bmin[0];
+            t1 = emax[k - 1];
+            sum->first_iteration_seconds = (double)(emax[0] - bmin[0]) * 1e-12;
+            /* Steady state: from the end of the first to the end of the last
+             * iteration when there are several; else the one iteration. */
+            sum->iteration_seconds = k >= 2 ? (double)(emax[k - 1] - emax[0]) * 1e-12 / (double)(k - 1)
+                                            : sum->first_iteration_seconds;
+            if (t1 > t0) {
+                double span = (double)(t1 - t0) * (double)w->gpus;
+                sum->compute_share      = glob[0] / span;
+                sum->exposed_comm_share = glob[1] / span;
+                sum->bubble_share       = 1.0 - sum->compute_share - sum->exposed_comm_share;
+            }
+        }
+        sum->iterations = (uint32_t)k;
+        if (sum->iteration_seconds > 0) {
+            sum->tokens_per_second = sum->tokens_per_iteration / sum->iteration_seconds;
+            sum->tflops_per_gpu = sum->model_flops_per_iteration / sum->iteration_seconds / (double)w->gpus * 1e-12;
+            sum->mfu = sum->model_flops_per_iteration / (sum->iteration_seconds * (double)w->gpus * gt->bf16_flops);
+        }
+        free(bmin);
+        free(emax);
+    }
+
+    if (tr != NULL) {
+        if (rank == 0) {
+            if (cfg->topology_path != NULL && cfg->topology_path[0] != '\0') topo_text = cx_run_slurp(cfg->topology_path);
+            if (cfg->workload_path != NULL && cfg->workload_path[0] != '\0') wl_text = cx_run_slurp(cfg->workload_path);
+        }
+        if (topo_text == NULL && rank == 0) {
+            const char *t;
+            size_t      n;
+            cx_topo_default_yaml(&t, &n);
+            topo_text = strdup(cfg->topology_path != NULL && cfg->topology_path[0] != '\0' ? "" : t);
+        }
+        if (wl_text == NULL && rank == 0) {
+            const char *t;
+            size_t      n;
+            cx_workload_default_yaml(&t, &n);
+            wl_text = strdup(cfg->workload_path != NULL && cfg->workload_path[0] != '\0' ? "" : t);
+        }
+        st = cx_run_write_meta(tr, cfg, sum, topo_text, wl_text, err);
+        if (st != CX_OK) goto out;
+        st = cx_trace_close(tr, sum->complete, err);
+        tr = NULL;
+        if (st != CX_OK) goto out;
+    }
+
+out:
+    if (tr != NULL) cx_trace_abort(tr);
+    free(topo_text);
+    free(wl_text);
+    free(ctx.acc);
+    free(ctx.iter_begin_min);
+    free(ctx.iter_end_max);
+    cx_gpus_destroy(gpus);
+    cx_net_destroy(net);
+    cx_engine_destroy(eng);
+    cx_workload_destroy(w);
+    cx_topo_destroy(topo);
+    return st;
+}
+
+void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
+{
+    fprintf(out, "run: %s on %s, %llu x %s, %u iteration(s)%s\n", s->workload, s->topology,
+            (unsigned long long)s->gpus, s->gpu_type, s->iterations,
+            s->complete ? "" : "  ** INCOMPLETE: stopped early **");
+    fprintf(out, "  iteration time     %.4f s%s\n", s->iteration_seconds,
+            s->iterations >= 2 ? " (steady state, after the first)" : "");
+    fprintf(out, "  tokens/s           %.4g  (%.4g tokens per iteration)\n", s->tokens_per_second,
+            s->tokens_per_iteration);
+    fprintf(out, "  TFLOPs/GPU         %.1f  (model FLOPs %.4g per iteration)\n", s->tflops_per_gpu,
+            s->model_flops_per_iteration);
+    fprintf(out, "  MFU                %.1f%%  (of %.0f TFLOPs dense BF16)\n", 100.0 * s->mfu,
+            s->peak_flops_per_gpu * 1e-12);
+    fprintf(out, "  time breakdown     compute %.1f%%, exposed communication %.1f%%, pipeline bubble %.1f%%\n",
+            100.0 * s->compute_share, 100.0 * s->exposed_comm_share, 100.0 * s->bubble_share);
+    cx_engine_stats_print(&s->engine, out);
+}
+
+cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *path, cx_err_t *err)
+{
+    json_object *j = json_object_new_object();
+    char         dig[24], tmp[4096];
+    FILE        *f;
+    int          ok;
+    snprintf(dig, sizeof(dig), "%016llx", (unsigned long long)s->engine.digest);
+    json_object_object_add(j, "workload", json_object_new_string(s->workload));
+    json_object_object_add(j, "topology", json_object_new_string(s->topology));
+    json_object_object_add(j, "gpu_type", json_object_new_string(s->gpu_type));
+    json_object_object_add(j, "gpus", json_object_new_uint64(s->gpus));
+    json_object_object_add(j, "iterations", json_object_new_int((int)s->iterations));
+    json_object_object_add(j, "complete", json_object_new_boolean(s->complete));
+    json_object_object_add(j, "iteration_seconds", json_object_new_double(s->iteration_seconds));
+    json_object_object_add(j, "tokens_per_second", json_object_new_double(s->tokens_per_second));
+    json_object_object_add(j, "tflops_per_gpu", json_object_new_double(s->tflops_per_gpu));
+    json_object_object_add(j, "mfu", json_object_new_double(s->mfu));
+    json_object_object_add(j, "compute_share", json_object_new_double(s->compute_share));
+    json_object_object_add(j, "exposed_comm_share", json_object_new_double(s->exposed_comm_share));
+    json_object_object_add(j, "bubble_share", json_object_new_double(s->bubble_share));
+    json_object_object_add(j, "tokens_per_iteration", json_object_new_double(s->tokens_per_iteration));
+    json_object_object_add(j, "model_flops_per_iteration", json_object_new_double(s->model_flops_per_iteration));
+    json_object_object_add(j, "first_iteration_seconds", json_object_new_double(s->first_iteration_seconds));
+    json_object_object_add(j, "ops", json_object_new_uint64(s->ops));
+    json_object_object_add(j, "ranks", json_object_new_int(s->engine.ranks));
+    json_object_object_add(j, "events", json_object_new_uint64(s->engine.events));
+    json_object_object_add(j, "wall_seconds", json_object_new_double(s->engine.wall_seconds));
+    json_object_object_add(j, "digest", json_object_new_string(dig));
+    snprintf(tmp, sizeof(tmp), "%s.partial", path);
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        json_object_put(j);
+        return cx_err_set(err, CX_ERR_IO, path, 0, "summary-json", "cannot write this file");
+    }
+    ok = fprintf(f, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) > 0;
+    ok = (fclose(f) == 0) && ok;
+    json_object_put(j);
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return cx_err_set(err, CX_ERR_IO, path, 0, "summary-json", "cannot write this file");
+    }
+    return CX_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * A training run: a workload's op streams (generator) executed by the GPU
+ * entities across the fabric model, with the per-op observations reduced to
+ * the figures people quote (iteration time, tokens/s, TFLOPs/GPU, MFU, and
+ * where the time went) and written to the HDF5 trace.
+ *
+ * Time accounting, per GPU, over the run (averaged over GPUs):
+ *   compute       time the compute stream spent in kernels
+ *   exposed comm  time the compute stream was blocked in a WAIT on a
+ *                 TP/CP/EP (stream 1) or DP (stream 2) communication op
+ *   bubble        the rest: waiting for pipeline neighbours (WAITs on the PP
+ *                 stream) and idle time before/after the GPU's work
+ * The three shares add up to 1.
+ */
+#ifndef CX_RUN_H
+#define CX_RUN_H
+
+#include "cx_gpu.h"
+#include "cx_workload.h"
+
+typedef enum { CX_TRACE_LEVEL_SUMMARY = 0, CX_TRACE_LEVEL_OPS, CX_TRACE_LEVEL_LINKS,
+               CX_TRACE_LEVEL_CHUNKS } cx_trace_level_t;
+#define CX_TRACE_LEVEL_CHOICES "summary|ops|links|chunks"
+
+typedef struct cx_run_config {
+    const char      *topology_path;   /* NULL: embedded colossus1-mini */
+    const char      *workload_path;   /* NULL: embedded small */
+    uint32_t         iterations;      /* 0: the workload's */
+    const char      *out;             /* trace path; NULL or "" = no trace */
+    int              trace_level;     /* cx_trace_level_t */
+    double           trace_max_gb;    /* refuse a run whose trace would exceed this (0 = no limit) */
+    cx_net_config_t  net;
+    cx_coll_params_t coll;
+    uint64_t         seed;
+    double           progress_seconds;
+    int              dry_run;
+    const char      *options_text;    /* effective options, stored in /meta */
+    const char      *command_line;
+} cx_run_config_t;
+
+typedef struct cx_run_summary {
+    uint64_t  gpus;
+    uint32_t  iterations;
+    double    iteration_seconds;
+    double    tokens_per_iteration;
+    double    tokens_per_second;
+    double    model_flops_per_iteration;
+    double    tflops_per_gpu;
+    double    mfu;
+    double    peak_flops_per_gpu;    /* dense BF16 of the job's GPU type */
+    double    compute_share, exposed_comm_share, bubble_share;
+    double    first_iteration_seconds;
+    int       complete;              /* 0: stopped early (signal) */
+    uint64_t  ops;
+    uint64_t  trace_bytes_estimate;
+    cx_engine_stats_t engine;
+    char      gpu_type[32];
+    char      topology[64];
+    char      workload[64];
+} cx_run_summary_t;
+
+/* Collective over comm.  Bad input: CX_ERR_* with file:line:field in err and
+ * nothing written.  A run stopped by a signal returns CX_OK with
+ * summary->complete == 0 (the trace, if any, is flagged incomplete). */
+cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *summary,
+                   cx_err_t *err);
+
+/* Print the end-of-run summary (rank 0). */
+void cx_run_summary_print(const cx_run_summary_t *s, FILE *out);
+/* Write the summary as JSON (keys documented in analysis/SCHEMA.md). */
+cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *path, cx_err_t *err);
+
+#endif
