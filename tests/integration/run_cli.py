@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""colossim run as users run it.
+
+usage: run_cli.py MPIEXEC COLOSSIM SRCDIR
+- the embedded default runs, writes run.h5 (no .partial left), prints the summary
+- identical summary figures and engine digest at 1, 2 and 4 ranks
+- --summary-json has the documented keys
+- bad input: one error line naming file:line:field, non-zero exit, no trace written
+- --trace-max-gb refuses a run that would exceed it, before writing anything
+- --dry-run prints the plan and writes nothing
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+mpiexec, colossim, src = sys.argv[1], sys.argv[2], sys.argv[3]
+tmp = tempfile.mkdtemp(prefix="cx-run-")
+ok = True
+
+
+def check(cond, what):
+    global ok
+    print(("ok   " if cond else "FAIL ") + what)
+    ok &= bool(cond)
+
+
+def run(np, *args, cwd=tmp, expect=0):
+    cmd = [mpiexec, "--oversubscribe", "-np", str(np), colossim, "run", *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=cwd)
+    if p.returncode != expect and expect is not None:
+        print(p.stdout, p.stderr)
+    return p
+
+
+# Embedded default, as the README runs it.
+p = run(2)
+check(p.returncode == 0, "embedded default runs on 2 ranks")
+check(os.path.exists(os.path.join(tmp, "run.h5")) and not os.path.exists(os.path.join(tmp, "run.h5.partial")),
+      "run.h5 written, no .partial left")
+check("MFU" in p.stdout and "colossim-analyze summary run.h5" in p.stdout, "summary printed with the next command")
+
+# Determinism across rank counts.
+keys = ["iteration_seconds", "tokens_per_second", "tflops_per_gpu", "mfu", "compute_share",
+        "exposed_comm_share", "bubble_share"]
+res = {}
+for np in (1, 2, 4):
+    js = os.path.join(tmp, f"s{np}.json")
+    p = run(np, "--out", os.path.join(tmp, f"d{np}.h5"), "--summary-json", js, "--iterations", "2")
+    check(p.returncode == 0, f"run at {np} ranks")
+    res[np] = json.load(open(js))
+for k in keys:
+    check(k in res[1], f"summary JSON has {k}")
+for np in (2, 4):
+    check(res[np]["ranks"] == np, f"np {np} reports {res[np]['ranks']} ranks")
+    check(all(res[np][k] == res[1][k] for k in keys + ["digest", "events"]),
+          f"np {np}: figures, events and digest identical to np 1 ({res[np]['digest']} vs {res[1]['digest']})")
+check(0.05 < res[1]["mfu"] < 0.7, f"plausible MFU {res[1]['mfu']:.3f}")
+check(abs(res[1]["compute_share"] + res[1]["exposed_comm_share"] + res[1]["bubble_share"] - 1) < 1e-9,
+      "shares add up to 1")
+
+# Bad input: one clear message, non-zero exit, nothing written.
+bad = os.path.join(tmp, "bad.yaml")
+lines = open(os.path.join(src, "workloads", "small.yaml")).read().splitlines()
+at = next(i for i, l in enumerate(lines) if l.strip().startswith("layers:"))
+lines.insert(at + 1, "  colour: blue")
+with open(bad, "w") as f:
+    f.write("\n".join(lines) + "\n")
+out = os.path.join(tmp, "bad.h5")
+p = run(2, "--workload", bad, "--out", out, expect=None)
+err = p.stderr.strip().splitlines()
+check(p.returncode != 0, "unknown key: non-zero exit")
+check(len([l for l in err if "error" in l]) == 1 and f"bad.yaml:{at + 2}" in p.stderr and "colour" in p.stderr,
+      f"unknown key: one message with file:line:field ({err[:1]})")
+check(not os.path.exists(out) and not os.path.exists(out + ".partial"), "unknown key: no trace written")
+
+with open(bad, "w") as f:
+    f.write("name: x\ngpus: [64\n")
+p = run(1, "--workload", bad, "--out", out, expect=None)
+check(p.returncode != 0 and "bad.yaml:" in p.stderr, f"malformed YAML names file:line ({p.stderr.strip()[:120]})")
+
+big = os.path.join(src, "workloads", "llama3-405b-8k.yaml")
+p = run(1, "--workload", big, "--out", out, expect=None)
+check(p.returncode != 0 and "gpus" in p.stderr and not os.path.exists(out),
+      f"a job larger than the fabric is refused ({p.stderr.strip()[:140]})")
+
+p = run(1, "--trace-level", "ops", "--trace-max-gb", "0.0001", "--out", out, expect=None)
+check(p.returncode != 0 and "trace-max-gb" in p.stderr and not os.path.exists(out),
+      "--trace-max-gb refuses an oversized trace")
+
+p = run(1, "--dry-run", "--out", out)
+check(p.returncode == 0 and "plan:" in p.stdout and "estimated events" in p.stdout and not os.path.exists(out),
+      "--dry-run prints the plan and writes nothing")
+
+p = run(1, "--topology", os.path.join(tmp, "missing.yaml"), expect=None)
+check(p.returncode != 0 and "missing.yaml" in p.stderr, "missing topology file named")
+
+sys.exit(0 if ok else 1)
