@@ -1,0 +1,138 @@
+/*
+ * colossim-analyze: reads a colossim HDF5 trace (analysis/SCHEMA.md) with
+ * plain serial HDF5 and reduces it.  Tables are read generically: each is a
+ * 1-D dataset of a packed compound type; rows are read in the file type
+ * (no conversion) and columns are looked up by name, so a table that gains
+ * columns at the end still reads.
+ *
+ * Exit status of every command: 0 success, 1 the file is missing, truncated
+ * or not a colossim trace (one message names the file and what is missing),
+ * 2 usage error or the data the command needs is not in the trace.
+ */
+#ifndef CXA_H
+#define CXA_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CXA_EXIT_OK    0
+#define CXA_EXIT_FILE  1
+#define CXA_EXIT_USAGE 2
+
+/* Paths of the run's tables (src/workload/cx_run.c). */
+#define CXA_T_ITER "/summary/iterations"
+#define CXA_T_COLL "/summary/collectives"
+#define CXA_T_OPS  "/ops/gpu_ops"
+
+typedef enum { CXA_FMT_TABLE = 0, CXA_FMT_JSON, CXA_FMT_CSV } cxa_format_t;
+
+typedef struct cxa_file {
+    hid_t       fid;
+    const char *path;
+} cxa_file_t;
+
+typedef struct cxa_col {
+    char   name[64];
+    size_t off, size;
+    char   cls; /* 'u' unsigned int, 'i' signed int, 'f' float, 's' string, '?' other */
+} cxa_col_t;
+
+typedef struct cxa_table {
+    const cxa_file_t *file;
+    char              path[256];
+    hid_t             dset, ftype;
+    uint64_t          rows;
+    size_t            row_size;
+    int               ncols;
+    cxa_col_t        *cols;
+} cxa_table_t;
+
+/* Errors: "colossim-analyze: error: FILE: message" on stderr. */
+void cxa_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cxa_warn(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open a trace read-only; checks it is HDF5 and has /meta.  Prints the
+ * error and returns -1 on failure. */
+int  cxa_open(cxa_file_t *f, const char *path);
+void cxa_close(cxa_file_t *f);
+int  cxa_exists(const cxa_file_t *f, const char *path); /* link exists (intermediate groups too) */
+
+/* Open a table.  required: print "FILE: missing table PATH (...)" when
+ * absent.  Returns 0 ok, -1 absent or unreadable (error printed if required
+ * or the table is damaged). */
+int  cxa_table_open(const cxa_file_t *f, const char *path, int required, cxa_table_t *t);
+void cxa_table_close(cxa_table_t *t);
+/* Read rows [start, start+n) into buf (n * row_size bytes). 0 ok, -1 error printed. */
+int  cxa_table_read(cxa_table_t *t, uint64_t start, uint64_t n, void *buf);
+/* Whole table into a malloc'd buffer (NULL + error on failure; non-NULL for 0 rows). */
+void *cxa_table_read_all(cxa_table_t *t);
+const cxa_col_t *cxa_col(const cxa_table_t *t, const char *name);
+/* Check the named columns exist (NULL-terminated list); prints the first missing. */
+int  cxa_need_cols(const cxa_table_t *t, const char *const *names);
+
+int64_t  cxa_get_i64(const cxa_col_t *c, const void *row);
+uint64_t cxa_get_u64(const cxa_col_t *c, const void *row);
+double   cxa_get_f64(const cxa_col_t *c, const void *row);
+static inline const void *cxa_row(const cxa_table_t *t, const void *buf, uint64_t i)
+{
+    return (const char *)buf + (size_t)i * t->row_size;
+}
+
+/* /meta attributes.  0 ok, -1 absent (no message). */
+int cxa_meta_i64(const cxa_file_t *f, const char *name, int64_t *v);
+int cxa_meta_f64(const cxa_file_t *f, const char *name, double *v);
+int cxa_meta_str(const cxa_file_t *f, const char *name, char *buf, size_t len);
+
+/* Command-line helpers. */
+typedef struct cxa_args {
+    const char *pos[4];
+    int         npos;
+    const char *format, *out, *gpus, *top, *iteration;
+    int         help;
+    int         no_coll_tracks;
+} cxa_args_t;
+int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const char *allowed);
+int cxa_parse_format(const char *s, cxa_format_t *fmt);
+
+/* Names of op fields (src/gpu/cx_op.c, mirrored: the analyzer reads files
+ * without linking the simulator). */
+const char *cxa_kind_name(unsigned kind);
+const char *cxa_class_name(unsigned cls);
+const char *cxa_coll_name(unsigned kind);
+const char *cxa_algo_name(unsigned algo);
+const char *cxa_phase_name(unsigned phase);
+const char *cxa_block_name(unsigned block);
+const char *cxa_stream_name(unsigned stream);
+
+/* Run figures recomputed from /summary/iterations + /meta. */
+typedef struct cxa_summary {
+    char     workload[64], topology[64], gpu_type[32];
+    uint64_t gpus;
+    uint32_t iterations;          /* contiguous iterations from 0 with rows */
+    uint32_t iterations_meta;     /* /meta/iterations (-1 if absent -> 0) */
+    int      complete;            /* /meta/complete */
+    int64_t  ranks, trace_level;
+    double   iteration_seconds, first_iteration_seconds;
+    double   tokens_per_iteration, tokens_per_second;
+    double   model_flops_per_iteration, tflops_per_gpu, mfu, peak_flops_per_gpu;
+    double   compute_share, exposed_comm_share, bubble_share, pp_wait_share;
+    double   span_seconds;        /* max end of last - min begin of first */
+    double   straggler_seconds;   /* mean over iterations of (max end - min end) */
+    uint64_t rows;
+} cxa_summary_t;
+
+int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s); /* 0 ok, else exit code */
+
+int cxa_cmd_summary(int argc, char **argv);
+int cxa_cmd_diff(int argc, char **argv);
+int cxa_cmd_collectives(int argc, char **argv);
+int cxa_cmd_digest(int argc, char **argv);
+int cxa_cmd_perfetto(int argc, char **argv);
+int cxa_cmd_stragglers(int argc, char **argv);
+
+/* "0-7,16,32-35" -> sorted unique GPU mask of size n (all when spec NULL). */
+int cxa_parse_gpu_set(const char *spec, uint64_t n, unsigned char *mask);
+
+#endif

@@ -1,0 +1,478 @@
+/* Reading colossim traces with serial HDF5: files, tables, columns, /meta. */
+#define _POSIX_C_SOURCE 200809L
+#include "cxa.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void cxa_error(const char *file, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("colossim-analyze: error: ", stderr);
+    if (file != NULL) fprintf(stderr, "%s: ", file);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cxa_warn(const char *file, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("colossim-analyze: warning: ", stderr);
+    if (file != NULL) fprintf(stderr, "%s: ", file);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cxa_open(cxa_file_t *f, const char *path)
+{
+    struct stat st;
+    htri_t      is;
+    size_t      plen = strlen(path);
+
+    f->fid  = H5I_INVALID_HID;
+    f->path = path;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our messages, not HDF5's stack */
+    if (stat(path, &st) != 0) {
+        char partial[4096];
+        snprintf(partial, sizeof(partial), "%s.partial", path);
+        if (stat(partial, &st) == 0)
+            cxa_error(path, "no such file, but %s exists: the writer was killed before closing "
+                            "(the .partial file may be structurally incomplete)", partial);
+        else
+            cxa_error(path, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cxa_error(path, "not a regular file");
+        return -1;
+    }
+    is = H5Fis_hdf5(path);
+    if (is <= 0) {
+        cxa_error(path, "not an HDF5 file (no HDF5 signature; %lld bytes): not a colossim trace",
+                  (long long)st.st_size);
+        return -1;
+    }
+    f->fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f->fid < 0) {
+        cxa_error(path, "HDF5 file cannot be opened: truncated or damaged (%lld bytes on disk; "
+                        "a trace cut short loses its end-of-file and object headers)",
+                  (long long)st.st_size);
+        return -1;
+    }
+    if (plen > 8 && strcmp(path + plen - 8, ".partial") == 0)
+        cxa_warn(path, "a .partial file: the writer did not close it; structure may be incomplete");
+    if (H5Lexists(f->fid, "meta", H5P_DEFAULT) <= 0) {
+        cxa_error(path, "no /meta group: not a colossim trace (SCHEMA.md)");
+        H5Fclose(f->fid);
+        f->fid = H5I_INVALID_HID;
+        return -1;
+    }
+    {
+        int64_t v;
+        if (cxa_meta_i64(f, "schema_version", &v) != 0) {
+            cxa_error(path, "/meta has no schema_version attribute: not a colossim trace");
+            H5Fclose(f->fid);
+            f->fid = H5I_INVALID_HID;
+            return -1;
+        }
+        if (v != 1) cxa_warn(path, "schema_version %lld (this analyzer knows 1); reading anyway", (long long)v);
+    }
+    return 0;
+}
+
+void cxa_close(cxa_file_t *f)
+{
+    if (f->fid >= 0) H5Fclose(f->fid);
+    f->fid = H5I_INVALID_HID;
+}
+
+int cxa_exists(const cxa_file_t *f, const char *path)
+{
+    char   buf[512];
+    size_t i, n = strlen(path);
+    if (n >= sizeof(buf)) return 0;
+    memcpy(buf, path, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (H5Lexists(f->fid, buf, H5P_DEFAULT) <= 0) return 0;
+            buf[i] = c;
+        }
+    }
+    return 1;
+}
+
+int cxa_table_open(const cxa_file_t *f, const char *path, int required, cxa_table_t *t)
+{
+    hid_t    space;
+    hsize_t  dims[1];
+    int      i, n;
+
+    memset(t, 0, sizeof(*t));
+    t->file  = f;
+    t->dset  = H5I_INVALID_HID;
+    t->ftype = H5I_INVALID_HID;
+    snprintf(t->path, sizeof(t->path), "%s", path);
+    if (!cxa_exists(f, path)) {
+        if (required) cxa_error(f->path, "missing table %s (truncated trace, or not written by colossim run)", path);
+        return -1;
+    }
+    t->dset = H5Dopen2(f->fid, path, H5P_DEFAULT);
+    if (t->dset < 0) {
+        cxa_error(f->path, "table %s cannot be opened (damaged object header)", path);
+        return -1;
+    }
+    t->ftype = H5Dget_type(t->dset);
+    space    = H5Dget_space(t->dset);
+    if (t->ftype < 0 || space < 0 || H5Tget_class(t->ftype) != H5T_COMPOUND ||
+        H5Sget_simple_extent_ndims(space) != 1) {
+        cxa_error(f->path, "%s is not a 1-D compound table", path);
+        if (space >= 0) H5Sclose(space);
+        cxa_table_close(t);
+        return -1;
+    }
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    t->rows     = dims[0];
+    t->row_size = H5Tget_size(t->ftype);
+    n           = H5Tget_nmembers(t->ftype);
+    t->cols     = calloc((size_t)(n > 0 ? n : 1), sizeof(cxa_col_t));
+    if (t->cols == NULL) {
+        cxa_error(f->path, "out of memory");
+        cxa_table_close(t);
+        return -1;
+    }
+    t->ncols = n;
+    for (i = 0; i < n; i++) {
+        char       *name = H5Tget_member_name(t->ftype, (unsigned)i);
+        hid_t       mt   = H5Tget_member_type(t->ftype, (unsigned)i);
+        H5T_class_t cl   = H5Tget_class(mt);
+        cxa_col_t  *c    = &t->cols[i];
+        snprintf(c->name, sizeof(c->name), "%s", name != NULL ? name : "?");
+        c->off  = H5Tget_member_offset(t->ftype, (unsigned)i);
+        c->size = H5Tget_size(mt);
+        if (cl == H5T_INTEGER)
+            c->cls = H5Tget_sign(mt) == H5T_SGN_NONE ? 'u' : 'i';
+        else if (cl == H5T_FLOAT)
+            c->cls = 'f';
+        else if (cl == H5T_STRING)
+            c->cls = 's';
+        else
+            c->cls = '?';
+        if (H5Tget_order(mt) == H5T_ORDER_BE && (c->cls == 'u' || c->cls == 'i' || c->cls == 'f'))
+            c->cls = '?'; /* big-endian: not written by colossim */
+        H5Tclose(mt);
+        H5free_memory(name);
+    }
+    return 0;
+}
+
+void cxa_table_close(cxa_table_t *t)
+{
+    if (t->ftype >= 0) H5Tclose(t->ftype);
+    if (t->dset >= 0) H5Dclose(t->dset);
+    free(t->cols);
+    t->cols  = NULL;
+    t->ftype = H5I_INVALID_HID;
+    t->dset  = H5I_INVALID_HID;
+}
+
+int cxa_table_read(cxa_table_t *t, uint64_t start, uint64_t n, void *buf)
+{
+    hid_t   fs, ms;
+    hsize_t off[1] = {start}, cnt[1] = {n};
+    herr_t  rc;
+    if (n == 0) return 0;
+    fs = H5Dget_space(t->dset);
+    ms = H5Screate_simple(1, cnt, NULL);
+    rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
+    if (rc >= 0) rc = H5Dread(t->dset, t->ftype, ms, fs, H5P_DEFAULT, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (rc < 0) {
+        cxa_error(t->file->path, "cannot read rows %llu..%llu of %s: truncated or damaged data",
+                  (unsigned long long)start, (unsigned long long)(start + n), t->path);
+        return -1;
+    }
+    return 0;
+}
+
+void *cxa_table_read_all(cxa_table_t *t)
+{
+    size_t bytes = (size_t)t->rows * t->row_size;
+    void  *buf   = malloc(bytes > 0 ? bytes : 1);
+    if (buf == NULL) {
+        cxa_error(t->file->path, "out of memory reading %s (%zu bytes)", t->path, bytes);
+        return NULL;
+    }
+    if (cxa_table_read(t, 0, t->rows, buf) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+const cxa_col_t *cxa_col(const cxa_table_t *t, const char *name)
+{
+    int i;
+    for (i = 0; i < t->ncols; i++)
+        if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
+    return NULL;
+}
+
+int cxa_need_cols(const cxa_table_t *t, const char *const *names)
+{
+    for (; *names != NULL; names++) {
+        const cxa_col_t *c = cxa_col(t, *names);
+        if (c == NULL || c->cls == 's' || c->cls == '?') {
+            cxa_error(t->file->path, "table %s has no numeric column '%s' (not written by this colossim?)",
+                      t->path, *names);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int64_t cxa_get_i64(const cxa_col_t *c, const void *row)
+{
+    const unsigned char *p = (const unsigned char *)row + c->off;
+    if (c->cls == 'f') return (int64_t)cxa_get_f64(c, row);
+    if (c->cls == 'u') return (int64_t)cxa_get_u64(c, row);
+    switch (c->size) {
+    case 1: { int8_t v; memcpy(&v, p, 1); return v; }
+    case 2: { int16_t v; memcpy(&v, p, 2); return v; }
+    case 4: { int32_t v; memcpy(&v, p, 4); return v; }
+    case 8: { int64_t v; memcpy(&v, p, 8); return v; }
+    default: return 0;
+    }
+}
+
+uint64_t cxa_get_u64(const cxa_col_t *c, const void *row)
+{
+    const unsigned char *p = (const unsigned char *)row + c->off;
+    if (c->cls == 'f') return (uint64_t)cxa_get_f64(c, row);
+    if (c->cls == 'i') {
+        switch (c->size) {
+        case 1: { int8_t v; memcpy(&v, p, 1); return (uint64_t)(int64_t)v; }
+        case 2: { int16_t v; memcpy(&v, p, 2); return (uint64_t)(int64_t)v; }
+        case 4: { int32_t v; memcpy(&v, p, 4); return (uint64_t)(int64_t)v; }
+        default: break;
+        }
+    }
+    switch (c->size) {
+    case 1: { uint8_t v; memcpy(&v, p, 1); return v; }
+    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+    case 8: { uint64_t v; memcpy(&v, p, 8); return v; }
+    default: return 0;
+    }
+}
+
+double cxa_get_f64(const cxa_col_t *c, const void *row)
+{
+    const unsigned char *p = (const unsigned char *)row + c->off;
+    if (c->cls == 'f') {
+        if (c->size == 4) { float v; memcpy(&v, p, 4); return (double)v; }
+        if (c->size == 8) { double v; memcpy(&v, p, 8); return v; }
+        return 0.0;
+    }
+    if (c->cls == 'i') return (double)cxa_get_i64(c, row);
+    return (double)cxa_get_u64(c, row);
+}
+
+/* ---- /meta ---------------------------------------------------------------- */
+
+static hid_t cxa_meta_attr(const cxa_file_t *f, const char *name)
+{
+    if (H5Aexists_by_name(f->fid, "meta", name, H5P_DEFAULT) <= 0) return H5I_INVALID_HID;
+    return H5Aopen_by_name(f->fid, "meta", name, H5P_DEFAULT, H5P_DEFAULT);
+}
+
+int cxa_meta_i64(const cxa_file_t *f, const char *name, int64_t *v)
+{
+    hid_t  a = cxa_meta_attr(f, name);
+    herr_t rc;
+    if (a < 0) return -1;
+    rc = H5Aread(a, H5T_NATIVE_INT64, v);
+    H5Aclose(a);
+    return rc < 0 ? -1 : 0;
+}
+
+int cxa_meta_f64(const cxa_file_t *f, const char *name, double *v)
+{
+    hid_t  a = cxa_meta_attr(f, name);
+    herr_t rc;
+    if (a < 0) return -1;
+    rc = H5Aread(a, H5T_NATIVE_DOUBLE, v);
+    H5Aclose(a);
+    return rc < 0 ? -1 : 0;
+}
+
+int cxa_meta_str(const cxa_file_t *f, const char *name, char *buf, size_t len)
+{
+    hid_t  a = cxa_meta_attr(f, name), t;
+    size_t sz;
+    char  *tmp;
+    herr_t rc;
+    if (len > 0) buf[0] = '\0';
+    if (a < 0) return -1;
+    t = H5Aget_type(a);
+    if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0) {
+        H5Tclose(t);
+        H5Aclose(a);
+        return -1;
+    }
+    sz  = H5Tget_size(t);
+    tmp = calloc(sz + 1, 1);
+    rc  = tmp != NULL ? H5Aread(a, t, tmp) : -1;
+    if (rc >= 0 && len > 0) snprintf(buf, len, "%s", tmp);
+    free(tmp);
+    H5Tclose(t);
+    H5Aclose(a);
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- names (mirror of src/gpu/cx_op.c) -------------------------------------- */
+
+#define CXA_NAME(tab, i) ((i) < sizeof(tab) / sizeof((tab)[0]) ? (tab)[i] : "?")
+static const char *const cxa_kinds[]   = {"compute", "send", "recv", "collective", "wait", "iter_begin", "iter_end"};
+static const char *const cxa_classes[] = {"gemm", "attention", "elementwise", "optimizer"};
+static const char *const cxa_colls[]   = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast"};
+static const char *const cxa_algos[]   = {"auto", "ring", "tree", "nvls", "pairwise"};
+static const char *const cxa_phases[]  = {"-", "fwd", "bwd", "recompute", "opt"};
+static const char *const cxa_streams[] = {"compute", "tp", "dp", "pp"};
+static const char *const cxa_blocks[]  = {
+    "-", "embed", "norm1", "qkv", "attn", "proj", "norm2", "mlp_up", "mlp_act", "mlp_down",
+    "router", "exp_up", "exp_act", "exp_down", "sh_up", "sh_act", "sh_down", "final_norm",
+    "lm_head", "loss", "optimizer", "tp_attn_in", "tp_attn_out", "tp_mlp_in", "tp_mlp_out",
+    "cp_kv", "ep_dispatch", "ep_combine", "pp", "dp_grad", "dp_grad_expert", "dp_param",
+    "dp_param_expert", "sync"};
+
+const char *cxa_kind_name(unsigned kind) { return CXA_NAME(cxa_kinds, kind); }
+const char *cxa_class_name(unsigned cls) { return CXA_NAME(cxa_classes, cls); }
+const char *cxa_coll_name(unsigned kind) { return CXA_NAME(cxa_colls, kind); }
+const char *cxa_algo_name(unsigned algo) { return CXA_NAME(cxa_algos, algo); }
+const char *cxa_phase_name(unsigned phase) { return CXA_NAME(cxa_phases, phase); }
+const char *cxa_block_name(unsigned block) { return CXA_NAME(cxa_blocks, block); }
+const char *cxa_stream_name(unsigned stream) { return CXA_NAME(cxa_streams, stream); }
+
+/* ---- arguments ---------------------------------------------------------------- */
+
+/* allowed: space-separated option names this command takes ("format out"). */
+int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const char *allowed)
+{
+    int i;
+    memset(a, 0, sizeof(*a));
+    for (i = 0; i < argc; i++) {
+        const char *s = argv[i], *val = NULL, *eq;
+        char        name[64];
+        size_t      nlen;
+        if (strncmp(s, "--", 2) != 0 || s[2] == '\0') {
+            if (a->npos >= 4) {
+                cxa_error(NULL, "%s: too many arguments ('%s')", cmd, s);
+                return -1;
+            }
+            a->pos[a->npos++] = s;
+            continue;
+        }
+        s += 2;
+        eq   = strchr(s, '=');
+        nlen = eq != NULL ? (size_t)(eq - s) : strlen(s);
+        if (nlen >= sizeof(name)) nlen = sizeof(name) - 1;
+        memcpy(name, s, nlen);
+        name[nlen] = '\0';
+        if (strcmp(name, "help") == 0) {
+            a->help = 1;
+            continue;
+        }
+        {
+            /* Is it allowed? */
+            const char *p = strstr(allowed, name);
+            size_t      l = strlen(name);
+            int         ok = 0;
+            while (p != NULL) {
+                if ((p == allowed || p[-1] == ' ') && (p[l] == '\0' || p[l] == ' ')) {
+                    ok = 1;
+                    break;
+                }
+                p = strstr(p + 1, name);
+            }
+            if (!ok) {
+                cxa_error(NULL, "%s: unknown option --%s (see colossim-analyze %s --help)", cmd, name, cmd);
+                return -1;
+            }
+        }
+        if (strcmp(name, "no-collective-tracks") == 0) {
+            a->no_coll_tracks = 1;
+            continue;
+        }
+        if (eq != NULL)
+            val = eq + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else {
+            cxa_error(NULL, "%s: option --%s needs a value", cmd, name);
+            return -1;
+        }
+        if (strcmp(name, "format") == 0) a->format = val;
+        else if (strcmp(name, "out") == 0) a->out = val;
+        else if (strcmp(name, "gpus") == 0) a->gpus = val;
+        else if (strcmp(name, "top") == 0) a->top = val;
+        else if (strcmp(name, "iteration") == 0) a->iteration = val;
+    }
+    return 0;
+}
+
+int cxa_parse_format(const char *s, cxa_format_t *fmt)
+{
+    if (s == NULL || strcmp(s, "table") == 0) *fmt = CXA_FMT_TABLE;
+    else if (strcmp(s, "json") == 0) *fmt = CXA_FMT_JSON;
+    else if (strcmp(s, "csv") == 0) *fmt = CXA_FMT_CSV;
+    else {
+        cxa_error(NULL, "--format '%s': expected table, json or csv", s);
+        return -1;
+    }
+    return 0;
+}
+
+int cxa_parse_gpu_set(const char *spec, uint64_t n, unsigned char *mask)
+{
+    const char *p = spec;
+    if (spec == NULL || strcmp(spec, "all") == 0) {
+        memset(mask, 1, (size_t)n);
+        return 0;
+    }
+    memset(mask, 0, (size_t)n);
+    while (*p != '\0') {
+        char              *end;
+        unsigned long long lo = strtoull(p, &end, 10), hi, g;
+        if (end == p) goto bad;
+        hi = lo;
+        p  = end;
+        if (*p == '-') {
+            hi = strtoull(p + 1, &end, 10);
+            if (end == p + 1) goto bad;
+            p = end;
+        }
+        if (hi < lo || hi >= n) {
+            cxa_error(NULL, "--gpus %s: range %llu-%llu outside the job's GPUs 0-%llu", spec, lo, hi,
+                      (unsigned long long)(n > 0 ? n - 1 : 0));
+            return -1;
+        }
+        for (g = lo; g <= hi; g++) mask[g] = 1;
+        if (*p == ',') p++;
+        else if (*p != '\0') goto bad;
+    }
+    return 0;
+bad:
+    cxa_error(NULL, "--gpus '%s': expected a list like 0-7,16,32-35", spec);
+    return -1;
+}

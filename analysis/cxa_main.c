@@ -1,0 +1,154 @@
+/*
+ * colossim-analyze: the command-line front end of the trace analyzer.
+ *   summary | collectives | digest | export-perfetto | stragglers | diff | plot | links
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cxa.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cx_version.h"
+
+#ifndef CXA_PLOT_SCRIPT
+#define CXA_PLOT_SCRIPT "colossim_plot.py"
+#endif
+#ifndef CXA_PLOT_SCRIPT_INSTALLED
+#define CXA_PLOT_SCRIPT_INSTALLED "/usr/local/share/colossim/colossim_plot.py"
+#endif
+
+static void cxa_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: colossim-analyze COMMAND FILE [options]\n\n"
+            "Reads a colossim HDF5 trace (analysis/SCHEMA.md).\n\n"
+            "commands:\n"
+            "  summary FILE [--format table|json|csv]   iteration time, tokens/s, TFLOPs/GPU, MFU, shares\n"
+            "  collectives FILE [--format ...]          per kind and algorithm: count, bytes, time and busbw percentiles\n"
+            "  digest FILE [--format table|json]        row-order independent 64-bit hash of the tables\n"
+            "  export-perfetto FILE --out X.json [--gpus 0-7,16] [--no-collective-tracks]\n"
+            "                                           Chrome trace-event JSON for ui.perfetto.dev\n"
+            "  stragglers FILE [--top N] [--format table|json]\n"
+            "                                           slowest GPUs per iteration and where their time went\n"
+            "  diff A B [--format ...]                  summary figures of two runs side by side, B/A\n"
+            "  plot FILE --out DIR [--gpus LIST] [--iteration I]\n"
+            "                                           PNGs: timeline, breakdown, collective busbw vs size\n"
+            "  links FILE                               link utilisation (needs --trace-level links)\n\n"
+            "exit status: 0 ok, 1 file missing / truncated / not a colossim trace, 2 usage or data absent\n");
+}
+
+static int cxa_cmd_links(int argc, char **argv)
+{
+    cxa_args_t a;
+    cxa_file_t f;
+    int        has;
+    if (cxa_parse_args("links", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
+    if (a.help || a.npos != 1) {
+        fprintf(a.help ? stdout : stderr, "usage: colossim-analyze links FILE\n");
+        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
+    has = cxa_exists(&f, "/links");
+    cxa_close(&f);
+    if (!has)
+        fprintf(stderr, "colossim-analyze: %s: trace has no /links data (run with --trace-level links "
+                        "when available)\n", a.pos[0]);
+    else
+        fprintf(stderr, "colossim-analyze: %s: the trace has /links, but this analyzer cannot read "
+                        "link tables yet\n", a.pos[0]);
+    return CXA_EXIT_USAGE;
+}
+
+static const char *cxa_plot_script(void)
+{
+    const char *env = getenv("COLOSSIM_PLOT_SCRIPT");
+    struct stat st;
+    if (env != NULL && env[0] != '\0') return env;
+    if (stat(CXA_PLOT_SCRIPT, &st) == 0) return CXA_PLOT_SCRIPT;
+    if (stat(CXA_PLOT_SCRIPT_INSTALLED, &st) == 0) return CXA_PLOT_SCRIPT_INSTALLED;
+    return NULL;
+}
+
+static int cxa_cmd_plot(int argc, char **argv)
+{
+    cxa_args_t  a;
+    cxa_file_t  f;
+    const char *script, *py = getenv("COLOSSIM_PYTHON");
+    char       *args[16];
+    int         n = 0;
+    if (cxa_parse_args("plot", argc, argv, &a, "out gpus iteration") != 0) return CXA_EXIT_USAGE;
+    if (a.help || a.npos != 1 || a.out == NULL) {
+        fprintf(a.help ? stdout : stderr,
+                "usage: colossim-analyze plot FILE --out DIR [--gpus 0-7] [--iteration I]\n"
+                "  writes timeline.png (ops of the selected GPUs over one iteration; needs\n"
+                "  --trace-level ops), breakdown.png and coll_busbw.png into DIR, through\n"
+                "  %s (python3 + h5py + matplotlib).\n", CXA_PLOT_SCRIPT);
+        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    /* Check the file here, so the error reads like every other command's. */
+    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
+    if (!cxa_exists(&f, CXA_T_ITER)) {
+        cxa_error(a.pos[0], "missing table %s (truncated trace, or not written by colossim run)", CXA_T_ITER);
+        cxa_close(&f);
+        return CXA_EXIT_FILE;
+    }
+    cxa_close(&f);
+    script = cxa_plot_script();
+    if (script == NULL) {
+        cxa_error(NULL, "plot: cannot find colossim_plot.py (looked at %s and %s; set COLOSSIM_PLOT_SCRIPT)",
+                  CXA_PLOT_SCRIPT, CXA_PLOT_SCRIPT_INSTALLED);
+        return CXA_EXIT_USAGE;
+    }
+    if (py == NULL || py[0] == '\0') py = "/usr/bin/python3";
+    args[n++] = (char *)py;
+    args[n++] = (char *)script;
+    args[n++] = (char *)a.pos[0];
+    args[n++] = (char *)"--out";
+    args[n++] = (char *)a.out;
+    if (a.gpus != NULL) {
+        args[n++] = (char *)"--gpus";
+        args[n++] = (char *)a.gpus;
+    }
+    if (a.iteration != NULL) {
+        args[n++] = (char *)"--iteration";
+        args[n++] = (char *)a.iteration;
+    }
+    args[n] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    execv(py, args);
+    cxa_error(NULL, "plot: cannot run %s: %s (set COLOSSIM_PYTHON)", py, strerror(errno));
+    return CXA_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+    if (argc < 2) {
+        cxa_usage(stderr);
+        return CXA_EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        cxa_usage(stdout);
+        return CXA_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("colossim-analyze %s (%s)\n", CX_VERSION_STRING, CX_GIT_REVISION);
+        return CXA_EXIT_OK;
+    }
+    if (strcmp(cmd, "summary") == 0) return cxa_cmd_summary(argc - 2, argv + 2);
+    if (strcmp(cmd, "collectives") == 0) return cxa_cmd_collectives(argc - 2, argv + 2);
+    if (strcmp(cmd, "digest") == 0) return cxa_cmd_digest(argc - 2, argv + 2);
+    if (strcmp(cmd, "export-perfetto") == 0) return cxa_cmd_perfetto(argc - 2, argv + 2);
+    if (strcmp(cmd, "stragglers") == 0) return cxa_cmd_stragglers(argc - 2, argv + 2);
+    if (strcmp(cmd, "diff") == 0) return cxa_cmd_diff(argc - 2, argv + 2);
+    if (strcmp(cmd, "plot") == 0) return cxa_cmd_plot(argc - 2, argv + 2);
+    if (strcmp(cmd, "links") == 0) return cxa_cmd_links(argc - 2, argv + 2);
+    cxa_error(NULL, "unknown command '%s'", cmd);
+    cxa_usage(stderr);
+    return CXA_EXIT_USAGE;
+}

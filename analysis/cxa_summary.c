@@ -1,0 +1,356 @@
+/*
+ * summary and diff: the run's figures recomputed from /summary/iterations
+ * and the /meta constants, with exactly the definitions of
+ * src/workload/cx_run.c:
+ *   k           = iterations 0..k-1 that have rows (contiguous from 0)
+ *   iteration   = (max end[k-1] - max end[0]) / (k-1)    for k >= 2
+ *               =  max end[0]   - min begin[0]           for k == 1
+ *   shares      = sum over rows of compute_ps (exposed_comm_ps) /
+ *                 (gpus * (max end[k-1] - min begin[0]))
+ *   bubble      = 1 - compute - exposed
+ *   tokens/s    = tokens_per_iteration / iteration
+ *   TFLOPs/GPU  = model_flops_per_iteration / iteration / gpus * 1e-12
+ *   MFU         = model_flops_per_iteration / (iteration * gpus * peak)
+ * Sums are exact int64 picoseconds, converted to double as the run does, so
+ * a complete run's figures match its --summary-json to the last bit.  For a
+ * run stopped early the run's shares also count the unfinished iteration;
+ * here only rows of finished iterations exist, so the shares differ slightly.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cxa.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
+{
+    static const char *const need[] = {"gpu", "iteration", "begin_ps", "end_ps", "compute_ps",
+                                       "exposed_comm_ps", NULL};
+    cxa_table_t      t;
+    void            *buf;
+    const cxa_col_t *c_gpu, *c_it, *c_b, *c_e, *c_c, *c_x, *c_p;
+    uint64_t         i, max_gpu = 0;
+    uint32_t         max_it = 0, k;
+    int64_t         *bmin = NULL, *emax = NULL, *emin = NULL, v;
+    int64_t          sum_c = 0, sum_x = 0, sum_p = 0;
+
+    memset(s, 0, sizeof(*s));
+    cxa_meta_str(f, "workload", s->workload, sizeof(s->workload));
+    cxa_meta_str(f, "topology", s->topology, sizeof(s->topology));
+    cxa_meta_str(f, "gpu_type", s->gpu_type, sizeof(s->gpu_type));
+    if (cxa_meta_i64(f, "complete", &v) != 0) {
+        cxa_error(f->path, "/meta has no 'complete' attribute: trace not closed by colossim");
+        return CXA_EXIT_FILE;
+    }
+    s->complete = v != 0;
+    if (cxa_meta_i64(f, "ranks", &s->ranks) != 0) s->ranks = 0;
+    if (cxa_meta_i64(f, "trace_level", &s->trace_level) != 0) s->trace_level = -1;
+    if (cxa_meta_i64(f, "iterations", &v) == 0) s->iterations_meta = (uint32_t)v;
+    {
+        static const char *const consts[] = {"tokens_per_iteration", "model_flops_per_iteration",
+                                             "peak_flops_per_gpu"};
+        double *dst[3];
+        int     j;
+        dst[0] = &s->tokens_per_iteration;
+        dst[1] = &s->model_flops_per_iteration;
+        dst[2] = &s->peak_flops_per_gpu;
+        for (j = 0; j < 3; j++) {
+            if (cxa_meta_f64(f, consts[j], dst[j]) != 0) {
+                cxa_error(f->path, "/meta has no '%s' attribute: not a trace of 'colossim run'", consts[j]);
+                return CXA_EXIT_FILE;
+            }
+        }
+    }
+    if (cxa_table_open(f, CXA_T_ITER, 1, &t) != 0) return CXA_EXIT_FILE;
+    if (cxa_need_cols(&t, need) != 0) {
+        cxa_table_close(&t);
+        return CXA_EXIT_FILE;
+    }
+    c_gpu = cxa_col(&t, "gpu");
+    c_it  = cxa_col(&t, "iteration");
+    c_b   = cxa_col(&t, "begin_ps");
+    c_e   = cxa_col(&t, "end_ps");
+    c_c   = cxa_col(&t, "compute_ps");
+    c_x   = cxa_col(&t, "exposed_comm_ps");
+    c_p   = cxa_col(&t, "pp_wait_ps");
+    buf   = cxa_table_read_all(&t);
+    if (buf == NULL) {
+        cxa_table_close(&t);
+        return CXA_EXIT_FILE;
+    }
+    s->rows = t.rows;
+    for (i = 0; i < t.rows; i++) {
+        const void *r = cxa_row(&t, buf, i);
+        uint64_t    g = cxa_get_u64(c_gpu, r);
+        uint64_t    it = cxa_get_u64(c_it, r);
+        if (g > max_gpu) max_gpu = g;
+        if (it > max_it) max_it = (uint32_t)it;
+    }
+    if (cxa_meta_i64(f, "gpus", &v) == 0 && v > 0)
+        s->gpus = (uint64_t)v;
+    else
+        s->gpus = t.rows > 0 ? max_gpu + 1 : 0;
+    if (t.rows > 0) {
+        bmin = malloc(((size_t)max_it + 1) * sizeof(int64_t));
+        emax = malloc(((size_t)max_it + 1) * sizeof(int64_t));
+        emin = malloc(((size_t)max_it + 1) * sizeof(int64_t));
+        if (bmin == NULL || emax == NULL || emin == NULL) {
+            cxa_error(f->path, "out of memory");
+            free(bmin);
+            free(emax);
+            free(emin);
+            free(buf);
+            cxa_table_close(&t);
+            return CXA_EXIT_FILE;
+        }
+        for (i = 0; i <= max_it; i++) {
+            bmin[i] = INT64_MAX;
+            emax[i] = INT64_MIN;
+            emin[i] = INT64_MAX;
+        }
+        for (i = 0; i < t.rows; i++) {
+            const void *r  = cxa_row(&t, buf, i);
+            uint32_t    it = (uint32_t)cxa_get_u64(c_it, r);
+            int64_t     b = cxa_get_i64(c_b, r), e = cxa_get_i64(c_e, r);
+            if (b < bmin[it]) bmin[it] = b;
+            if (e > emax[it]) emax[it] = e;
+            if (e < emin[it]) emin[it] = e;
+        }
+        for (k = 0; k <= max_it && emax[k] != INT64_MIN; k++) {
+        }
+        /* Time sums over the rows of the finished iterations. */
+        for (i = 0; i < t.rows; i++) {
+            const void *r  = cxa_row(&t, buf, i);
+            uint32_t    it = (uint32_t)cxa_get_u64(c_it, r);
+            if (it >= k) continue;
+            sum_c += cxa_get_i64(c_c, r);
+            sum_x += cxa_get_i64(c_x, r);
+            if (c_p != NULL) sum_p += cxa_get_i64(c_p, r);
+        }
+        s->iterations = k;
+        if (k > 0) {
+            int64_t t0 = bmin[0], t1 = emax[k - 1];
+            double  strag = 0.0;
+            s->first_iteration_seconds = (double)(emax[0] - bmin[0]) * 1e-12;
+            s->iteration_seconds = k >= 2 ? (double)(emax[k - 1] - emax[0]) * 1e-12 / (double)(k - 1)
+                                          : s->first_iteration_seconds;
+            s->span_seconds = (double)(t1 - t0) * 1e-12;
+            if (t1 > t0 && s->gpus > 0) {
+                double span = (double)(t1 - t0) * (double)s->gpus;
+                s->compute_share      = (double)sum_c / span;
+                s->exposed_comm_share = (double)sum_x / span;
+                s->bubble_share       = 1.0 - s->compute_share - s->exposed_comm_share;
+                s->pp_wait_share      = (double)sum_p / span;
+            }
+            for (i = 0; i < k; i++) strag += (double)(emax[i] - emin[i]) * 1e-12;
+            s->straggler_seconds = strag / (double)k;
+        }
+    }
+    if (s->iteration_seconds > 0 && s->gpus > 0) {
+        s->tokens_per_second = s->tokens_per_iteration / s->iteration_seconds;
+        s->tflops_per_gpu = s->model_flops_per_iteration / s->iteration_seconds / (double)s->gpus * 1e-12;
+        if (s->peak_flops_per_gpu > 0)
+            s->mfu = s->model_flops_per_iteration /
+                     (s->iteration_seconds * (double)s->gpus * s->peak_flops_per_gpu);
+    }
+    free(bmin);
+    free(emax);
+    free(emin);
+    free(buf);
+    cxa_table_close(&t);
+    return CXA_EXIT_OK;
+}
+
+/* The figures as (key, value) pairs, in output order. */
+typedef struct cxa_kv {
+    const char *key;
+    double      v;
+    int         is_int;
+} cxa_kv_t;
+
+static int cxa_summary_kv(const cxa_summary_t *s, cxa_kv_t *kv)
+{
+    int n = 0;
+#define KV(_k, _v, _i) do { kv[n].key = (_k); kv[n].v = (double)(_v); kv[n].is_int = (_i); n++; } while (0)
+    KV("gpus", s->gpus, 1);
+    KV("iterations", s->iterations, 1);
+    KV("iteration_seconds", s->iteration_seconds, 0);
+    KV("tokens_per_second", s->tokens_per_second, 0);
+    KV("tflops_per_gpu", s->tflops_per_gpu, 0);
+    KV("mfu", s->mfu, 0);
+    KV("compute_share", s->compute_share, 0);
+    KV("exposed_comm_share", s->exposed_comm_share, 0);
+    KV("bubble_share", s->bubble_share, 0);
+    KV("pp_wait_share", s->pp_wait_share, 0);
+    KV("tokens_per_iteration", s->tokens_per_iteration, 0);
+    KV("model_flops_per_iteration", s->model_flops_per_iteration, 0);
+    KV("peak_flops_per_gpu", s->peak_flops_per_gpu, 0);
+    KV("first_iteration_seconds", s->first_iteration_seconds, 0);
+    KV("span_seconds", s->span_seconds, 0);
+    KV("straggler_seconds", s->straggler_seconds, 0);
+#undef KV
+    return n;
+}
+
+static void cxa_summary_print_table(const cxa_file_t *f, const cxa_summary_t *s, FILE *out)
+{
+    if (!s->complete)
+        fprintf(out, "INCOMPLETE: run stopped early (/meta/complete = 0); figures cover the %u "
+                     "iteration(s) that finished\n", s->iterations);
+    fprintf(out, "trace: %s (%lld rank(s), trace level %lld)\n", f->path, (long long)s->ranks,
+            (long long)s->trace_level);
+    fprintf(out, "run: %s on %s, %llu x %s, %u iteration(s)%s\n", s->workload, s->topology,
+            (unsigned long long)s->gpus, s->gpu_type, s->iterations,
+            s->complete ? "" : "  ** INCOMPLETE: stopped early **");
+    fprintf(out, "  iteration time     %.4f s%s\n", s->iteration_seconds,
+            s->iterations >= 2 ? " (steady state, after the first)" : "");
+    fprintf(out, "  first iteration    %.4f s\n", s->first_iteration_seconds);
+    fprintf(out, "  tokens/s           %.4g  (%.4g tokens per iteration)\n", s->tokens_per_second,
+            s->tokens_per_iteration);
+    fprintf(out, "  TFLOPs/GPU         %.1f  (model FLOPs %.4g per iteration)\n", s->tflops_per_gpu,
+            s->model_flops_per_iteration);
+    fprintf(out, "  MFU                %.1f%%  (of %.0f TFLOPs dense BF16)\n", 100.0 * s->mfu,
+            s->peak_flops_per_gpu * 1e-12);
+    fprintf(out, "  time breakdown     compute %.1f%%, exposed communication %.1f%%, pipeline bubble %.1f%%\n",
+            100.0 * s->compute_share, 100.0 * s->exposed_comm_share, 100.0 * s->bubble_share);
+    fprintf(out, "                     (of which waiting on pipeline send/recv %.1f%%)\n",
+            100.0 * s->pp_wait_share);
+    fprintf(out, "  straggler spread   %.3f ms mean (last GPU end - first GPU end per iteration)\n",
+            s->straggler_seconds * 1e3);
+}
+
+static json_object *cxa_summary_json(const cxa_file_t *f, const cxa_summary_t *s)
+{
+    json_object *j = json_object_new_object();
+    cxa_kv_t     kv[32];
+    int          n = cxa_summary_kv(s, kv), i;
+    json_object_object_add(j, "file", json_object_new_string(f->path));
+    json_object_object_add(j, "workload", json_object_new_string(s->workload));
+    json_object_object_add(j, "topology", json_object_new_string(s->topology));
+    json_object_object_add(j, "gpu_type", json_object_new_string(s->gpu_type));
+    json_object_object_add(j, "complete", json_object_new_boolean(s->complete));
+    json_object_object_add(j, "ranks", json_object_new_int64(s->ranks));
+    for (i = 0; i < n; i++)
+        json_object_object_add(j, kv[i].key, kv[i].is_int ? json_object_new_int64((int64_t)kv[i].v)
+                                                          : json_object_new_double(kv[i].v));
+    return j;
+}
+
+static void cxa_print_json(json_object *j, FILE *out)
+{
+    fprintf(out, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+int cxa_cmd_summary(int argc, char **argv)
+{
+    cxa_args_t    a;
+    cxa_format_t  fmt;
+    cxa_file_t    f;
+    cxa_summary_t s;
+    int           rc;
+    if (cxa_parse_args("summary", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
+    if (a.help || a.npos != 1) {
+        fprintf(a.help ? stdout : stderr,
+                "usage: colossim-analyze summary FILE [--format table|json|csv]\n"
+                "  iteration time, tokens/s, TFLOPs/GPU, MFU and the compute / exposed comm / bubble\n"
+                "  shares, recomputed from /summary/iterations and the /meta constants.\n");
+        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
+    rc = cxa_summary_compute(&f, &s);
+    if (rc != CXA_EXIT_OK) {
+        cxa_close(&f);
+        return rc;
+    }
+    if (!s.complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
+    if (s.iterations == 0) cxa_warn(f.path, "no iteration finished: the figures are zero");
+    if (fmt == CXA_FMT_TABLE) {
+        cxa_summary_print_table(&f, &s, stdout);
+    } else if (fmt == CXA_FMT_JSON) {
+        json_object *j = cxa_summary_json(&f, &s);
+        cxa_print_json(j, stdout);
+        json_object_put(j);
+    } else {
+        cxa_kv_t kv[32];
+        int      n = cxa_summary_kv(&s, kv), i;
+        printf("file,workload,topology,gpu_type,complete");
+        for (i = 0; i < n; i++) printf(",%s", kv[i].key);
+        printf("\n\"%s\",%s,%s,%s,%d", f.path, s.workload, s.topology, s.gpu_type, s.complete);
+        for (i = 0; i < n; i++) printf(kv[i].is_int ? ",%.0f" : ",%.17g", kv[i].v);
+        printf("\n");
+    }
+    cxa_close(&f);
+    return CXA_EXIT_OK;
+}
+
+int cxa_cmd_diff(int argc, char **argv)
+{
+    cxa_args_t    a;
+    cxa_format_t  fmt;
+    cxa_file_t    f[2];
+    cxa_summary_t s[2];
+    cxa_kv_t      kv[2][32];
+    int           n, i, rc;
+    if (cxa_parse_args("diff", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
+    if (a.help || a.npos != 2) {
+        fprintf(a.help ? stdout : stderr,
+                "usage: colossim-analyze diff A B [--format table|json|csv]\n"
+                "  the summary figures of two runs side by side, with B/A ratios.\n");
+        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    for (i = 0; i < 2; i++) {
+        if (cxa_open(&f[i], a.pos[i]) != 0) {
+            if (i == 1) cxa_close(&f[0]);
+            return CXA_EXIT_FILE;
+        }
+        rc = cxa_summary_compute(&f[i], &s[i]);
+        if (rc != CXA_EXIT_OK) {
+            cxa_close(&f[i]);
+            if (i == 1) cxa_close(&f[0]);
+            return rc;
+        }
+        if (!s[i].complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f[i].path);
+    }
+    n = cxa_summary_kv(&s[0], kv[0]);
+    cxa_summary_kv(&s[1], kv[1]);
+    if (fmt == CXA_FMT_JSON) {
+        json_object *j = json_object_new_object(), *fig = json_object_new_object();
+        json_object_object_add(j, "a", cxa_summary_json(&f[0], &s[0]));
+        json_object_object_add(j, "b", cxa_summary_json(&f[1], &s[1]));
+        for (i = 0; i < n; i++) {
+            double r = kv[0][i].v != 0 ? kv[1][i].v / kv[0][i].v : NAN;
+            json_object_object_add(fig, kv[0][i].key, isfinite(r) ? json_object_new_double(r) : NULL);
+        }
+        json_object_object_add(j, "ratio_b_over_a", fig);
+        cxa_print_json(j, stdout);
+        json_object_put(j);
+    } else if (fmt == CXA_FMT_CSV) {
+        printf("figure,a,b,ratio_b_over_a\n");
+        for (i = 0; i < n; i++) {
+            double r = kv[0][i].v != 0 ? kv[1][i].v / kv[0][i].v : NAN;
+            printf("%s,%.17g,%.17g,%.17g\n", kv[0][i].key, kv[0][i].v, kv[1][i].v, r);
+        }
+    } else {
+        printf("A: %s  (%s on %s, %s%s)\n", f[0].path, s[0].workload, s[0].topology, s[0].gpu_type,
+               s[0].complete ? "" : ", INCOMPLETE: run stopped early");
+        printf("B: %s  (%s on %s, %s%s)\n", f[1].path, s[1].workload, s[1].topology, s[1].gpu_type,
+               s[1].complete ? "" : ", INCOMPLETE: run stopped early");
+        printf("%-28s %16s %16s %10s\n", "figure", "A", "B", "B/A");
+        for (i = 0; i < n; i++) {
+            double r = kv[0][i].v != 0 ? kv[1][i].v / kv[0][i].v : NAN;
+            char   ra[32];
+            if (isfinite(r))
+                snprintf(ra, sizeof(ra), "%.4f", r);
+            else
+                snprintf(ra, sizeof(ra), "-");
+            printf("%-28s %16.6g %16.6g %10s\n", kv[0][i].key, kv[0][i].v, kv[1][i].v, ra);
+        }
+    }
+    cxa_close(&f[0]);
+    cxa_close(&f[1]);
+    return CXA_EXIT_OK;
+}
