@@ -9,7 +9,7 @@
 # usage: slurm_cluster_test.sh REPO_DIR COLOSSIM_BIN
 # exit 77 (skip) when not root or the Slurm/munge binaries are missing.
 # env: CX_SLURM_PORT (slurmctld port, slurmd uses +1) [16817]
-#      CX_SLURM_KEEP=1 keeps the temp dir; CX_SLURM_DEADLINE seconds [270]
+#      CX_SLURM_KEEP=1 keeps the temp dir; CX_SLURM_DEADLINE seconds [240]
 set -u
 repo=$(cd "$1" && pwd); bin=$2
 SKIP=77
@@ -54,6 +54,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
+    [ -n "${bg_pid:-}" ] && kill -TERM "$bg_pid" 2>/dev/null && wait "$bg_pid" 2>/dev/null
     if [ $ok != 1 ] && [ ${#pids[@]} -gt 0 ]; then dump_logs; fi
     if [ ${#pids[@]} -gt 1 ]; then          # slurmctld is up: cancel what is left
         timeout 10 scancel --full --quiet --user=root 2>/dev/null
@@ -78,11 +79,20 @@ trap 'log "interrupted"; exit 1' INT TERM
 # never outlive the ctest timeout: TERM ourselves first, so cleanup runs
 # (the sleep must not hold our stdout open: ctest waits for it to close)
 ( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-  sleep "${CX_SLURM_DEADLINE:-270}" >/dev/null 2>&1 </dev/null & sp=$!
+  sleep "${CX_SLURM_DEADLINE:-240}" >/dev/null 2>&1 </dev/null & sp=$!
   wait "$sp" && { echo "[slurm-test] deadline reached"; kill -TERM $$; } ) &
 watchdog=$!
 
 fail() { log "FAIL: $*"; exit 1; }
+
+# long commands run in the background and are waited for, so that a signal
+# (the deadline) runs the trap at once instead of after the command
+bg_pid=""
+run_to() {   # run_to OUTFILE COMMAND...
+    local out=$1; shift
+    "$@" > "$out" & bg_pid=$!
+    wait "$bg_pid"; local rc=$?; bg_pid=""; return $rc
+}
 
 wait_for() {   # wait_for SECONDS DESCRIPTION COMMAND...
     local secs=$1 what=$2; shift 2
@@ -212,10 +222,10 @@ run_single() {   # run_single LAUNCHER SEED
     local launcher=$1 seed=$2 jobid dir
     local -a largs=()
     [ "$launcher" = mpirun ] && largs=(--export=ALL,COLOSSIM_LAUNCHER_ARGS=--oversubscribe)
-    jobid=$(COLOSSIM_LAUNCHER=$launcher timeout 120 sbatch --parsable --wait --ntasks=2 --time=5 \
-            "${largs[@]}" "$repo/slurm/colossim.sbatch" "${phold[@]}" --seed "$seed") \
-        || fail "colossim.sbatch with $launcher: sbatch --wait failed (job ${jobid:-?})"
-    jobid=${jobid%%;*}
+    COLOSSIM_LAUNCHER=$launcher run_to sbatch.id timeout 90 sbatch --parsable --wait --ntasks=2 --time=5 \
+            "${largs[@]}" "$repo/slurm/colossim.sbatch" "${phold[@]}" --seed "$seed" \
+        || fail "colossim.sbatch with $launcher: sbatch --wait failed (job $(cat sbatch.id))"
+    jobid=$(cat sbatch.id); jobid=${jobid%%;*}
     dir=runs/colossim-$jobid
     [ -d "$dir" ] || fail "no job directory $dir"
     [ "$(cat "$dir/exit_code" 2>/dev/null)" = 0 ] || fail "$dir/exit_code is not 0"
@@ -235,6 +245,40 @@ else
     log "srun offers no pmix plugin here: srun launcher not tested"
 fi
 
+# ---------------------------------------------------------------- graceful stop: SIGUSR1 reaches every rank
+# What --signal=B:USR1@120 does near the time limit, sent now by hand to the
+# batch shell; a stand-in binary answers SIGUSR1 by printing JSON and exiting 0.
+cat > "$tmp/fake-colossim" <<'EOF'
+#!/bin/bash
+trap 'echo "{\"stopped_by\": \"USR1\"}"; exit 0' USR1
+echo "fake colossim started" >&2
+for _ in $(seq 600); do sleep 0.1; done
+echo '{"stopped_by": "nothing"}'; exit 3
+EOF
+chmod +x "$tmp/fake-colossim"
+launchers=(mpirun); echo "$mpi_list" | grep -qw pmix && launchers+=(srun)
+declare -A sig_job
+for l in "${launchers[@]}"; do
+    extra=""; [ "$l" = mpirun ] && extra=--oversubscribe
+    sig_job[$l]=$(COLOSSIM_BIN=$tmp/fake-colossim COLOSSIM_LAUNCHER=$l COLOSSIM_LAUNCHER_ARGS=$extra \
+                  timeout 20 sbatch --parsable --ntasks=2 --time=5 --job-name=usr1-$l "$repo/slurm/colossim.sbatch") \
+        || fail "sbatch (USR1 test, $l)"
+done
+started() { [ "$(grep -c "fake colossim started" "colossim-$1.out" 2>/dev/null)" = 2 ]; }
+gone() { [ -z "$(timeout 5 squeue -h -j "$1" 2>/dev/null)" ]; }
+for l in "${launchers[@]}"; do
+    j=${sig_job[$l]}
+    wait_for 60 "job $j ($l) to start both ranks" started "$j"
+    timeout 10 scancel --batch --signal=USR1 "$j" || fail "scancel --batch --signal=USR1 $j"
+done
+for l in "${launchers[@]}"; do
+    j=${sig_job[$l]}
+    wait_for 60 "job $j ($l) to end after SIGUSR1" gone "$j"
+    [ "$(cat "runs/colossim-$j/exit_code" 2>/dev/null)" = 0 ] || fail "job $j ($l): exit_code $(cat "runs/colossim-$j/exit_code" 2>/dev/null) after SIGUSR1"
+    [ "$(grep -c '"stopped_by": "USR1"' "runs/colossim-$j/stdout.txt")" = 2 ] || fail "job $j ($l): not every rank saw SIGUSR1"
+    log "SIGUSR1 to the batch shell reached both ranks via $l (job $j)"
+done
+
 # ---------------------------------------------------------------- sweep: 3-task array, then collect
 cat > params.txt <<'EOF'
 # a 3-run sweep: the whole line is arguments to colossim
@@ -244,16 +288,18 @@ cat > params.txt <<'EOF'
 --lps 128 --end 10 --seed 2 --remote 0.2
 --lps 64  --end 5  --seed 3
 EOF
-ajob=$(COLOSSIM_LAUNCHER=mpirun COLOSSIM_LAUNCHER_ARGS=--oversubscribe timeout 150 \
-       sbatch --parsable --wait --array=0-2 --ntasks=1 --time=5 "$repo/slurm/sweep.sbatch" params.txt) \
-    || fail "sweep.sbatch: sbatch --wait failed (array job ${ajob:-?})"
-ajob=${ajob%%;*}
+# default launcher (auto: srun --mpi=pmix where offered, else mpirun)
+run_to sbatch.id timeout 120 sbatch --parsable --wait --array=0-2 --ntasks=1 --time=5 "$repo/slurm/sweep.sbatch" params.txt \
+    || fail "sweep.sbatch: sbatch --wait failed (array job $(cat sbatch.id))"
+ajob=$(cat sbatch.id); ajob=${ajob%%;*}
 sdir=runs/sweep-$ajob
 for i in 0 1 2; do
     [ -f "$sdir/task-$i/summary.json" ] || fail "no $sdir/task-$i/summary.json"
     check_json "$sdir/task-$i/summary.json" 1 $((i + 1)) || fail "$sdir/task-$i/summary.json"
     [ -f "colossim-sweep-${ajob}_$i.out" ] || fail "no Slurm output colossim-sweep-${ajob}_$i.out"
 done
+auto=mpirun; echo "$mpi_list" | grep -qw pmix && auto=srun
+grep -q "^$auto " "$sdir/task-0/command.txt" || fail "auto launcher did not pick $auto: $(tail -n 1 "$sdir/task-0/command.txt")"
 log "sweep.sbatch: array job $ajob, 3 tasks ok"
 
 timeout 30 /usr/bin/python3 "$repo/slurm/collect.py" "$sdir" || fail "collect.py failed"
