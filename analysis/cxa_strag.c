@@ -1,0 +1,348 @@
+/*
+ * stragglers: per iteration, the GPUs that finished last (from
+ * /summary/iterations), and, when /ops/gpu_ops is present, where the slowest
+ * and the fastest GPU of the iteration spent their time: busy time per
+ * stream, the compute stream's waits by the stream waited for, and the
+ * compute blocks that took longest.  The ops pass is one read of the table,
+ * reduced with OpenMP.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cxa.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CXA_NSTREAM 4
+#define CXA_NBLOCK  64
+
+typedef struct cxa_irow {
+    uint64_t gpu;
+    int64_t  begin, end, compute, exposed, pp;
+} cxa_irow_t;
+
+/* Where one GPU's iteration went. */
+typedef struct cxa_prof {
+    int64_t  busy[CXA_NSTREAM];              /* non-wait op time per stream */
+    int64_t  wait[CXA_NSTREAM][CXA_NSTREAM]; /* [stream waiting][stream waited for] */
+    int64_t  block[CXA_NBLOCK];              /* compute-stream kernel time per block */
+    uint64_t ops;
+} cxa_prof_t;
+
+static int cxa_irow_cmp(const void *a, const void *b)
+{
+    const cxa_irow_t *x = a, *y = b;
+    if (x->end != y->end) return x->end > y->end ? -1 : 1; /* latest first */
+    return x->gpu < y->gpu ? -1 : x->gpu > y->gpu;
+}
+
+static void cxa_prof_add(cxa_prof_t *d, const cxa_prof_t *s)
+{
+    int i, j;
+    for (i = 0; i < CXA_NSTREAM; i++) {
+        d->busy[i] += s->busy[i];
+        for (j = 0; j < CXA_NSTREAM; j++) d->wait[i][j] += s->wait[i][j];
+    }
+    for (i = 0; i < CXA_NBLOCK; i++) d->block[i] += s->block[i];
+    d->ops += s->ops;
+}
+
+/* Profile GPU slow[it] and fast[it] for every iteration it < k: prof[2*it], prof[2*it+1]. */
+static int cxa_profile(const cxa_file_t *f, uint32_t k, const uint64_t *slow, const uint64_t *fast, cxa_prof_t *prof)
+{
+    static const char *const need[] = {"gpu", "stream", "kind", "cls", "iteration", "start_ps", "end_ps", NULL};
+    cxa_table_t      t;
+    unsigned char   *buf;
+    uint64_t         start, block;
+    const cxa_col_t *c_g, *c_s, *c_k, *c_c, *c_i, *c_b, *c_e, *c_blk;
+    if (cxa_table_open(f, CXA_T_OPS, 1, &t) != 0) return -1;
+    if (cxa_need_cols(&t, need) != 0) {
+        cxa_table_close(&t);
+        return -1;
+    }
+    c_g   = cxa_col(&t, "gpu");
+    c_s   = cxa_col(&t, "stream");
+    c_k   = cxa_col(&t, "kind");
+    c_c   = cxa_col(&t, "cls");
+    c_i   = cxa_col(&t, "iteration");
+    c_b   = cxa_col(&t, "start_ps");
+    c_e   = cxa_col(&t, "end_ps");
+    c_blk = cxa_col(&t, "block");
+    block = t.row_size > 0 ? (uint64_t)(64u << 20) / t.row_size : 1;
+    if (block > t.rows) block = t.rows > 0 ? t.rows : 1;
+    buf = malloc((size_t)block * t.row_size + 1);
+    if (buf == NULL) {
+        cxa_error(f->path, "out of memory");
+        cxa_table_close(&t);
+        return -1;
+    }
+    for (start = 0; start < t.rows; start += block) {
+        uint64_t n = t.rows - start < block ? t.rows - start : block;
+        long     nr = (long)n;
+        if (cxa_table_read(&t, start, n, buf) != 0) {
+            free(buf);
+            cxa_table_close(&t);
+            return -1;
+        }
+#pragma omp parallel
+        {
+            cxa_prof_t *loc = calloc((size_t)k * 2, sizeof(cxa_prof_t));
+            long        r;
+            if (loc != NULL) {
+#pragma omp for schedule(static)
+                for (r = 0; r < nr; r++) {
+                    const void *row = cxa_row(&t, buf, (uint64_t)r);
+                    uint64_t    it  = cxa_get_u64(c_i, row), g;
+                    unsigned    st, kind, cls;
+                    int64_t     dt;
+                    int         w;
+                    if (it >= k) continue;
+                    g = cxa_get_u64(c_g, row);
+                    if (g == slow[it]) w = 0;
+                    else if (g == fast[it]) w = 1;
+                    else continue;
+                    st   = (unsigned)cxa_get_u64(c_s, row) % CXA_NSTREAM;
+                    kind = (unsigned)cxa_get_u64(c_k, row);
+                    cls  = (unsigned)cxa_get_u64(c_c, row) % CXA_NSTREAM;
+                    dt   = cxa_get_i64(c_e, row) - cxa_get_i64(c_b, row);
+                    {
+                        cxa_prof_t *p = &loc[2 * it + (uint64_t)w];
+                        p->ops++;
+                        if (kind == 4)
+                            p->wait[st][cls] += dt;
+                        else if (kind <= 3)
+                            p->busy[st] += dt;
+                        if (kind == 0 && st == 0 && c_blk != NULL)
+                            p->block[cxa_get_u64(c_blk, row) % CXA_NBLOCK] += dt;
+                    }
+                }
+#pragma omp critical
+                {
+                    uint64_t i;
+                    for (i = 0; i < (uint64_t)k * 2; i++) cxa_prof_add(&prof[i], &loc[i]);
+                }
+                free(loc);
+            }
+        }
+    }
+    free(buf);
+    cxa_table_close(&t);
+    return 0;
+}
+
+static void cxa_prof_print(const char *label, uint64_t gpu, const cxa_prof_t *p, FILE *out)
+{
+    unsigned s, c;
+    int      i, shown;
+    fprintf(out, "    %s GPU %llu (%llu ops): busy", label, (unsigned long long)gpu, (unsigned long long)p->ops);
+    for (s = 0; s < CXA_NSTREAM; s++) fprintf(out, " %s %.2f ms%s", cxa_stream_name(s), (double)p->busy[s] * 1e-9, s + 1 < CXA_NSTREAM ? "," : "");
+    fprintf(out, "\n      compute stream waits:");
+    for (c = 0; c < CXA_NSTREAM; c++)
+        if (p->wait[0][c] > 0) fprintf(out, " on %s %.2f ms", cxa_stream_name(c), (double)p->wait[0][c] * 1e-9);
+    fprintf(out, "\n      top compute blocks:");
+    {
+        int64_t blk[CXA_NBLOCK];
+        memcpy(blk, p->block, sizeof(blk));
+        for (shown = 0; shown < 4; shown++) {
+            int best = -1;
+            for (i = 0; i < CXA_NBLOCK; i++)
+                if (blk[i] > 0 && (best < 0 || blk[i] > blk[best])) best = i;
+            if (best < 0) break;
+            fprintf(out, " %s %.2f ms", cxa_block_name((unsigned)best), (double)blk[best] * 1e-9);
+            blk[best] = 0;
+        }
+    }
+    fprintf(out, "\n");
+}
+
+static json_object *cxa_prof_json(uint64_t gpu, const cxa_prof_t *p)
+{
+    json_object *o = json_object_new_object(), *busy = json_object_new_object(), *wait = json_object_new_object(),
+                *blk = json_object_new_object();
+    unsigned     s, c;
+    json_object_object_add(o, "gpu", json_object_new_uint64(gpu));
+    json_object_object_add(o, "ops", json_object_new_uint64(p->ops));
+    for (s = 0; s < CXA_NSTREAM; s++) {
+        json_object *ws = json_object_new_object();
+        json_object_object_add(busy, cxa_stream_name(s), json_object_new_double((double)p->busy[s] * 1e-12));
+        for (c = 0; c < CXA_NSTREAM; c++)
+            if (p->wait[s][c] > 0)
+                json_object_object_add(ws, cxa_stream_name(c), json_object_new_double((double)p->wait[s][c] * 1e-12));
+        json_object_object_add(wait, cxa_stream_name(s), ws);
+    }
+    for (s = 0; s < CXA_NBLOCK; s++)
+        if (p->block[s] > 0) json_object_object_add(blk, cxa_block_name(s), json_object_new_double((double)p->block[s] * 1e-12));
+    json_object_object_add(o, "busy_seconds", busy);
+    json_object_object_add(o, "wait_seconds", wait);
+    json_object_object_add(o, "compute_block_seconds", blk);
+    return o;
+}
+
+int cxa_cmd_stragglers(int argc, char **argv)
+{
+    static const char *const need[] = {"gpu", "iteration", "begin_ps", "end_ps", NULL};
+    cxa_args_t       a;
+    cxa_format_t     fmt;
+    cxa_file_t       f;
+    cxa_table_t      t;
+    void            *buf = NULL;
+    cxa_irow_t      *rows = NULL;
+    uint64_t        *cnt = NULL, *off = NULL, *slow = NULL, *fast = NULL, r;
+    cxa_prof_t      *prof = NULL;
+    uint32_t         max_it = 0, k = 0, it;
+    long             top = 5;
+    int64_t          complete = 1;
+    int              rc = CXA_EXIT_OK, have_ops;
+    const cxa_col_t *c_g, *c_i, *c_b, *c_e, *c_c, *c_x, *c_p;
+    json_object     *jarr = NULL;
+
+    if (cxa_parse_args("stragglers", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
+    if (a.help || a.npos != 1) {
+        fprintf(a.help ? stdout : stderr,
+                "usage: colossim-analyze stragglers FILE [--top N] [--format table|json]\n"
+                "  per iteration the N GPUs that finished last, and (with /ops/gpu_ops) where the\n"
+                "  slowest and the fastest GPU spent their time.\n");
+        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    if (a.top != NULL) {
+        char *end;
+        top = strtol(a.top, &end, 10);
+        if (*end != '\0' || top < 1) {
+            cxa_error(NULL, "--top '%s': expected a positive integer", a.top);
+            return CXA_EXIT_USAGE;
+        }
+    }
+    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
+    cxa_meta_i64(&f, "complete", &complete);
+    if (!complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
+    if (cxa_table_open(&f, CXA_T_ITER, 1, &t) != 0) {
+        cxa_close(&f);
+        return CXA_EXIT_FILE;
+    }
+    if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
+        rc = CXA_EXIT_FILE;
+        goto out;
+    }
+    c_g = cxa_col(&t, "gpu");
+    c_i = cxa_col(&t, "iteration");
+    c_b = cxa_col(&t, "begin_ps");
+    c_e = cxa_col(&t, "end_ps");
+    c_c = cxa_col(&t, "compute_ps");
+    c_x = cxa_col(&t, "exposed_comm_ps");
+    c_p = cxa_col(&t, "pp_wait_ps");
+    for (r = 0; r < t.rows; r++) {
+        uint64_t i = cxa_get_u64(c_i, cxa_row(&t, buf, r));
+        if (i > max_it) max_it = (uint32_t)i;
+    }
+    if (t.rows == 0) {
+        printf("%s: no iteration finished%s\n", f.path, complete ? "" : " (INCOMPLETE: run stopped early)");
+        goto out;
+    }
+    k    = max_it + 1;
+    cnt  = calloc(k, sizeof(uint64_t));
+    off  = calloc((size_t)k + 1, sizeof(uint64_t));
+    slow = calloc(k, sizeof(uint64_t));
+    fast = calloc(k, sizeof(uint64_t));
+    rows = malloc((size_t)t.rows * sizeof(cxa_irow_t));
+    prof = calloc((size_t)k * 2, sizeof(cxa_prof_t));
+    if (cnt == NULL || off == NULL || slow == NULL || fast == NULL || rows == NULL || prof == NULL) {
+        cxa_error(f.path, "out of memory");
+        rc = CXA_EXIT_FILE;
+        goto out;
+    }
+    /* Bucket rows by iteration, then sort each bucket latest end first. */
+    for (r = 0; r < t.rows; r++) cnt[cxa_get_u64(c_i, cxa_row(&t, buf, r))]++;
+    for (it = 0; it < k; it++) off[it + 1] = off[it] + cnt[it];
+    memset(cnt, 0, k * sizeof(uint64_t));
+    for (r = 0; r < t.rows; r++) {
+        const void *row = cxa_row(&t, buf, r);
+        uint64_t    i   = cxa_get_u64(c_i, row);
+        cxa_irow_t *x   = &rows[off[i] + cnt[i]++];
+        x->gpu     = cxa_get_u64(c_g, row);
+        x->begin   = cxa_get_i64(c_b, row);
+        x->end     = cxa_get_i64(c_e, row);
+        x->compute = c_c ? cxa_get_i64(c_c, row) : 0;
+        x->exposed = c_x ? cxa_get_i64(c_x, row) : 0;
+        x->pp      = c_p ? cxa_get_i64(c_p, row) : 0;
+    }
+    for (it = 0; it < k; it++) {
+        if (cnt[it] == 0) continue;
+        qsort(rows + off[it], (size_t)cnt[it], sizeof(cxa_irow_t), cxa_irow_cmp);
+        slow[it] = rows[off[it]].gpu;
+        fast[it] = rows[off[it] + cnt[it] - 1].gpu;
+    }
+    have_ops = cxa_exists(&f, CXA_T_OPS);
+    if (have_ops && cxa_profile(&f, k, slow, fast, prof) != 0) {
+        rc = CXA_EXIT_FILE;
+        goto out;
+    }
+    if (fmt == CXA_FMT_JSON) jarr = json_object_new_array();
+    else {
+        if (!complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
+        printf("stragglers in %s (times in ms; lag = end - first GPU's end)%s\n", f.path,
+               have_ops ? "" : "\n  (no /ops/gpu_ops: run with --trace-level ops for the breakdown)");
+    }
+    for (it = 0; it < k; it++) {
+        const cxa_irow_t *b = rows + off[it];
+        uint64_t          n = cnt[it], i, show = (uint64_t)top < n ? (uint64_t)top : n;
+        int64_t           bmin = INT64_MAX, emin = b[n > 0 ? n - 1 : 0].end;
+        if (n == 0) continue;
+        for (i = 0; i < n; i++)
+            if (b[i].begin < bmin) bmin = b[i].begin;
+        if (jarr != NULL) {
+            json_object *o = json_object_new_object(), *sl = json_object_new_array();
+            json_object_object_add(o, "iteration", json_object_new_int64(it));
+            json_object_object_add(o, "gpus", json_object_new_uint64(n));
+            json_object_object_add(o, "spread_seconds", json_object_new_double((double)(b[0].end - emin) * 1e-12));
+            for (i = 0; i < show; i++) {
+                json_object *g = json_object_new_object();
+                json_object_object_add(g, "gpu", json_object_new_uint64(b[i].gpu));
+                json_object_object_add(g, "end_seconds", json_object_new_double((double)(b[i].end - bmin) * 1e-12));
+                json_object_object_add(g, "lag_seconds", json_object_new_double((double)(b[i].end - emin) * 1e-12));
+                json_object_object_add(g, "compute_seconds", json_object_new_double((double)b[i].compute * 1e-12));
+                json_object_object_add(g, "exposed_comm_seconds", json_object_new_double((double)b[i].exposed * 1e-12));
+                json_object_object_add(g, "pp_wait_seconds", json_object_new_double((double)b[i].pp * 1e-12));
+                json_object_array_add(sl, g);
+            }
+            json_object_object_add(o, "slowest", sl);
+            if (have_ops) {
+                json_object_object_add(o, "slowest_profile", cxa_prof_json(slow[it], &prof[2 * it]));
+                json_object_object_add(o, "fastest_profile", cxa_prof_json(fast[it], &prof[2 * it + 1]));
+            }
+            json_object_array_add(jarr, o);
+            continue;
+        }
+        printf("iteration %u: %llu GPUs, first end %.3f, last end %.3f, spread %.3f\n", it,
+               (unsigned long long)n, (double)(emin - bmin) * 1e-9, (double)(b[0].end - bmin) * 1e-9,
+               (double)(b[0].end - emin) * 1e-9);
+        printf("    %6s %10s %9s %10s %10s %10s\n", "gpu", "end", "lag", "compute", "exp.comm", "pp wait");
+        for (i = 0; i < show; i++)
+            printf("    %6llu %10.3f %9.3f %10.3f %10.3f %10.3f\n", (unsigned long long)b[i].gpu,
+                   (double)(b[i].end - bmin) * 1e-9, (double)(b[i].end - emin) * 1e-9, (double)b[i].compute * 1e-9,
+                   (double)b[i].exposed * 1e-9, (double)b[i].pp * 1e-9);
+        if (have_ops) {
+            cxa_prof_print("slowest", slow[it], &prof[2 * it], stdout);
+            cxa_prof_print("fastest", fast[it], &prof[2 * it + 1], stdout);
+        }
+    }
+    if (jarr != NULL) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "file", json_object_new_string(f.path));
+        json_object_object_add(j, "complete", json_object_new_boolean(complete != 0));
+        json_object_object_add(j, "iterations", jarr);
+        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+    }
+out:
+    free(buf);
+    free(rows);
+    free(cnt);
+    free(off);
+    free(slow);
+    free(fast);
+    free(prof);
+    cxa_table_close(&t);
+    cxa_close(&f);
+    return rc;
+}
