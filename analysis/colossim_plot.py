@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""Plots of a colossim trace (analysis/SCHEMA.md), run by `colossim-analyze plot`.
+
+    colossim_plot.py FILE --out DIR [--gpus 0-7] [--iteration I]
+
+Writes into DIR:
+  timeline.png    ops of the selected GPUs over one iteration, one row per
+                  (GPU, stream), coloured by kind (needs /ops/gpu_ops)
+  breakdown.png   per GPU: compute / exposed comm / pipeline wait / other
+                  share of the steady-state iterations (/summary/iterations)
+  coll_busbw.png  collective bus bandwidth vs size, per kind and algorithm
+                  (/summary/collectives)
+Needs only h5py, numpy and matplotlib (Agg backend, no display).
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import h5py  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+KINDS = ["compute", "send", "recv", "collective", "wait", "iter_begin", "iter_end"]
+COLLS = ["allreduce", "reducescatter", "allgather", "alltoall", "broadcast"]
+ALGOS = ["auto", "ring", "tree", "nvls", "pairwise"]
+STREAMS = ["compute", "tp", "dp", "pp"]
+KIND_COLOURS = {0: "#4c72b0", 1: "#dd8452", 2: "#c44e52", 3: "#55a868", 4: "#bbbbbb"}
+
+
+def fail(path, msg):
+    sys.stderr.write("colossim-analyze: error: %s: %s\n" % (path, msg))
+    sys.exit(1)
+
+
+def parse_gpus(spec, n):
+    sel = set()
+    for part in spec.split(","):
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            sel.update(range(int(lo), int(hi) + 1))
+        elif part:
+            sel.add(int(part))
+    bad = [g for g in sel if g < 0 or g >= n]
+    if bad:
+        raise ValueError("GPU %d outside 0-%d" % (bad[0], n - 1))
+    return sorted(sel)
+
+
+def timeline(f, out, gpus, iteration):
+    if "ops/gpu_ops" not in f:
+        print("timeline.png skipped: no /ops/gpu_ops (run with --trace-level ops)")
+        return None
+    ops = f["ops/gpu_ops"][:]
+    sel = np.isin(ops["gpu"], np.array(gpus, dtype=ops["gpu"].dtype)) & (ops["iteration"] == iteration)
+    ops = ops[sel]
+    if len(ops) == 0:
+        print("timeline.png skipped: no ops for GPUs %s in iteration %d" % (gpus, iteration))
+        return None
+    t0 = ops["start_ps"].min()
+    rows = []
+    for g in gpus:
+        for s in range(4):
+            if np.any((ops["gpu"] == g) & (ops["stream"] == s)):
+                rows.append((g, s))
+    fig, ax = plt.subplots(figsize=(14, max(3.0, 0.28 * len(rows) + 1.5)))
+    for y, (g, s) in enumerate(rows):
+        m = (ops["gpu"] == g) & (ops["stream"] == s) & (ops["kind"] <= 4)
+        sub = ops[m]
+        for k, colour in KIND_COLOURS.items():
+            kk = sub[sub["kind"] == k]
+            if len(kk) == 0:
+                continue
+            starts = (kk["start_ps"] - t0) * 1e-9
+            widths = np.maximum((kk["end_ps"] - kk["start_ps"]) * 1e-9, 1e-6)
+            ax.broken_barh(list(zip(starts, widths)), (y - 0.4, 0.8), facecolors=colour,
+                           edgecolor="none")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(["GPU %d %s" % (g, STREAMS[s] if s < 4 else s) for g, s in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("time in iteration %d (ms)" % iteration)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in KIND_COLOURS.values()]
+    ax.legend(handles, [KINDS[k] for k in KIND_COLOURS], loc="upper right", fontsize=7, ncol=5)
+    ax.set_title("ops timeline")
+    fig.tight_layout()
+    path = os.path.join(out, "timeline.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def breakdown(f, out):
+    it = f["summary/iterations"][:]
+    if len(it) == 0:
+        print("breakdown.png skipped: no iteration finished")
+        return None
+    gpus = np.unique(it["gpu"])
+    comp = np.zeros(len(gpus))
+    exp = np.zeros(len(gpus))
+    pp = np.zeros(len(gpus))
+    tot = np.zeros(len(gpus))
+    idx = {g: i for i, g in enumerate(gpus)}
+    for r in it:
+        i = idx[r["gpu"]]
+        comp[i] += r["compute_ps"]
+        exp[i] += r["exposed_comm_ps"]
+        pp[i] += r["pp_wait_ps"]
+        tot[i] += r["end_ps"] - r["begin_ps"]
+    tot[tot == 0] = 1
+    other = np.maximum(tot - comp - exp - pp, 0)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.15 * len(gpus) + 2), 4))
+    x = np.arange(len(gpus))
+    bottom = np.zeros(len(gpus))
+    for vals, label, colour in ((comp, "compute", "#4c72b0"), (exp, "exposed comm", "#55a868"),
+                                (pp, "pipeline wait", "#c44e52"), (other, "other idle", "#bbbbbb")):
+        ax.bar(x, vals / tot, bottom=bottom, label=label, color=colour, width=0.85)
+        bottom += vals / tot
+    ax.set_xlabel("GPU")
+    ax.set_ylabel("share of its iteration time")
+    ax.set_ylim(0, 1)
+    step = max(1, len(gpus) // 16)
+    ax.set_xticks(x[::step])
+    ax.set_xticklabels([str(g) for g in gpus[::step]], fontsize=7)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("time breakdown per GPU (all finished iterations)")
+    fig.tight_layout()
+    path = os.path.join(out, "breakdown.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def coll_busbw(f, out):
+    c = f["summary/collectives"][:]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if len(c) == 0:
+        ax.text(0.5, 0.5, "no collectives", ha="center", va="center", transform=ax.transAxes)
+    for k in np.unique(c["kind"]) if len(c) else []:
+        for a in np.unique(c["algo"][c["kind"] == k]):
+            m = (c["kind"] == k) & (c["algo"] == a)
+            label = "%s/%s" % (COLLS[k] if k < len(COLLS) else k, ALGOS[a] if a < len(ALGOS) else a)
+            ax.scatter(c["bytes"][m], c["busbw_gbps"][m], s=8, alpha=0.5, label=label)
+    if len(c):
+        ax.set_xscale("log", base=2)
+        ax.legend(fontsize=7)
+    ax.set_xlabel("size (bytes, nccl-tests convention)")
+    ax.set_ylabel("bus bandwidth (GB/s)")
+    ax.set_title("collective bus bandwidth vs size")
+    fig.tight_layout()
+    path = os.path.join(out, "coll_busbw.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("file")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--gpus", default=None, help="GPUs on the timeline (default: up to 8, first of each stage)")
+    ap.add_argument("--iteration", type=int, default=None, help="iteration on the timeline (default: last)")
+    a = ap.parse_args()
+    try:
+        f = h5py.File(a.file, "r")
+    except OSError as e:
+        fail(a.file, "cannot open as HDF5 (%s)" % e)
+    for t in ("meta", "summary/iterations", "summary/collectives"):
+        if t not in f:
+            fail(a.file, "missing /%s: not a complete colossim trace" % t)
+    os.makedirs(a.out, exist_ok=True)
+    meta = f["meta"].attrs
+    if int(meta.get("complete", 1)) == 0:
+        print("INCOMPLETE: run stopped early")
+    ngpus = int(meta.get("gpus", 0)) or int(f["summary/iterations"]["gpu"].max()) + 1
+    if a.gpus:
+        try:
+            gpus = parse_gpus(a.gpus, ngpus)
+        except ValueError as e:
+            fail(a.file, "--gpus %s: %s" % (a.gpus, e))
+    else:
+        step = max(1, ngpus // 8)
+        gpus = list(range(0, ngpus, step))[:8]
+    its = f["summary/iterations"]["iteration"]
+    iteration = a.iteration if a.iteration is not None else (int(its.max()) if len(its) else 0)
+    written = [p for p in (timeline(f, a.out, gpus, iteration), breakdown(f, a.out), coll_busbw(f, a.out)) if p]
+    for p in written:
+        print("wrote %s (%d bytes)" % (p, os.path.getsize(p)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
