@@ -203,44 +203,50 @@ mpi_list=$(timeout 10 srun --mpi=list 2>&1)
 log "srun --mpi=list: $(echo "$mpi_list" | tr '\n\t' '  ')"
 
 cd "$tmp/submit" || fail "cd"
-export COLOSSIM_BIN=$bin COLOSSIM_SUBCMD="bench phold --format json"
-phold=(--lps 256 --end 10 --mean 1 --lookahead 0.1 --remote 0.5)
+export COLOSSIM_BIN=$bin
+# the topology as a path relative to the submit directory: colossim.sbatch
+# must make it absolute before it enters the job directory
+mkdir -p topo && cp "$repo/topologies/colossus1-mini.yaml" topo/mini.yaml || fail "no topologies/colossus1-mini.yaml"
 
-check_json() {   # check_json FILE RANKS SEED
+check_summary() {   # check_summary FILE RANKS [TRACE]
     /usr/bin/python3 - "$@" <<'PY'
-import json, sys
-f, ranks, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+import json, os, sys
+f, ranks = sys.argv[1], int(sys.argv[2])
 r = json.load(open(f))
 assert r["ranks"] == ranks, f"{f}: ranks {r['ranks']} != {ranks}"
-assert r["seed"] == seed, f"{f}: seed {r['seed']} != {seed}"
-assert r["events_committed"] > 0, f"{f}: no events"
-print(f"{f}: ranks {r['ranks']} seed {r['seed']} events {r['events_committed']} digest {r['digest']}")
+assert r["complete"] is True, f"{f}: run not complete"
+assert r["gpus"] > 0 and r["events"] > 0 and r["iteration_seconds"] > 0, f"{f}: empty run"
+if len(sys.argv) > 3:
+    assert os.path.getsize(sys.argv[3]) > 0, f"no trace {sys.argv[3]}"
+print(f"{f}: ranks {r['ranks']}, {r['gpus']} GPUs on {r['topology']}, events {r['events']}, "
+      f"iteration {r['iteration_seconds']:.4f} s, digest {r['digest']}")
 PY
 }
 
-run_single() {   # run_single LAUNCHER SEED
-    local launcher=$1 seed=$2 jobid dir
+run_single() {   # run_single LAUNCHER: colossim.sbatch, 2 ranks, default subcommand (run)
+    local launcher=$1 jobid dir
     local -a largs=()
     [ "$launcher" = mpirun ] && largs=(--export=ALL,COLOSSIM_LAUNCHER_ARGS=--oversubscribe)
     COLOSSIM_LAUNCHER=$launcher run_to sbatch.id timeout 90 sbatch --parsable --wait --ntasks=2 --time=5 \
-            "${largs[@]}" "$repo/slurm/colossim.sbatch" "${phold[@]}" --seed "$seed" \
+            "${largs[@]}" "$repo/slurm/colossim.sbatch" --topology topo/mini.yaml --routing ecmp \
         || fail "colossim.sbatch with $launcher: sbatch --wait failed (job $(cat sbatch.id))"
     jobid=$(cat sbatch.id); jobid=${jobid%%;*}
     dir=runs/colossim-$jobid
     [ -d "$dir" ] || fail "no job directory $dir"
     [ "$(cat "$dir/exit_code" 2>/dev/null)" = 0 ] || fail "$dir/exit_code is not 0"
-    grep -q -- "$launcher" "$dir/command.txt" || fail "$dir/command.txt does not use $launcher"
-    check_json "$dir/stdout.txt" 2 "$seed" || fail "$dir/stdout.txt"
-    [ -f "colossim-$jobid.out" ] || fail "no Slurm output file colossim-$jobid.out"
+    grep -q "^$launcher .* run --topology $PWD/topo/mini.yaml " "$dir/command.txt" \
+        || fail "$dir/command.txt: not '$launcher ... run --topology <absolute path>': $(tail -n 1 "$dir/command.txt")"
+    check_summary "$dir/summary.json" 2 "$dir/run.h5" || fail "$dir/summary.json"
+    grep -q "iteration time" "colossim-$jobid.out" || fail "colossim-$jobid.out lacks colossim's report"
     log "colossim.sbatch via $launcher: job $jobid ok"
 }
 
 # ---------------------------------------------------------------- one run: mpirun inside the allocation
-run_single mpirun 11
+run_single mpirun
 
 # ---------------------------------------------------------------- one run: srun --mpi=pmix (when offered)
 if echo "$mpi_list" | grep -qw pmix; then
-    run_single srun 12
+    run_single srun
 else
     log "srun offers no pmix plugin here: srun launcher not tested"
 fi
@@ -281,21 +287,21 @@ done
 
 # ---------------------------------------------------------------- sweep: 3-task array, then collect
 cat > params.txt <<'EOF'
-# a 3-run sweep: the whole line is arguments to colossim
---lps 256 --end 10 --seed 1
+# a 3-run sweep: the whole line is arguments to colossim run
+--routing ecmp --seed 1
 
   # indented comment, and a blank line above
---lps 128 --end 10 --seed 2 --remote 0.2
---lps 64  --end 5  --seed 3
+--routing adaptive --seed 2 --topology topo/mini.yaml
+--routing "spray" --seed 3 --out trace.h5
 EOF
 # default launcher (auto: srun --mpi=pmix where offered, else mpirun)
 run_to sbatch.id timeout 120 sbatch --parsable --wait --array=0-2 --ntasks=1 --time=5 "$repo/slurm/sweep.sbatch" params.txt \
     || fail "sweep.sbatch: sbatch --wait failed (array job $(cat sbatch.id))"
 ajob=$(cat sbatch.id); ajob=${ajob%%;*}
 sdir=runs/sweep-$ajob
+traces=(run.h5 run.h5 trace.h5)
 for i in 0 1 2; do
-    [ -f "$sdir/task-$i/summary.json" ] || fail "no $sdir/task-$i/summary.json"
-    check_json "$sdir/task-$i/summary.json" 1 $((i + 1)) || fail "$sdir/task-$i/summary.json"
+    check_summary "$sdir/task-$i/summary.json" 1 "$sdir/task-$i/${traces[i]}" || fail "$sdir/task-$i"
     [ -f "colossim-sweep-${ajob}_$i.out" ] || fail "no Slurm output colossim-sweep-${ajob}_$i.out"
 done
 auto=mpirun; echo "$mpi_list" | grep -qw pmix && auto=srun
@@ -307,11 +313,11 @@ timeout 30 /usr/bin/python3 "$repo/slurm/collect.py" "$sdir" || fail "collect.py
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert len(rows) == 3, f"{len(rows)} rows, want 3"
+routing = ["ecmp", "adaptive", "spray"]
 for i, r in enumerate(rows):
-    assert r["task"] == str(i) and r["status"] == "ok", r
-    assert f"--seed {i + 1}" in r["args"], r["args"]
-    assert r["seed"] == str(i + 1) and int(r["events_committed"]) > 0, r
-    assert r["lps"] == ["256", "128", "64"][i], r["lps"]
+    assert r["task"] == str(i) and r["status"] == "ok" and r["exit_code"] == "0", r
+    assert f"--routing" in r["args"] and routing[i] in r["args"] and f"--seed {i + 1}" in r["args"], r["args"]
+    assert r["complete"] == "True" and int(r["events"]) > 0 and r["digest"], r
 print(f"{sys.argv[1]}: {len(rows)} rows, columns: {', '.join(rows[0].keys())}")
 PY
 log "collect.py: summary.csv has 3 rows"
