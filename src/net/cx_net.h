@@ -14,10 +14,17 @@
  *
  * Routing is arithmetic (cx_topo_route gives the equal-cost next hops); the
  * uplink is picked per mode: ECMP (hash of the flow, so flows collide as in
- * standard Ethernet), adaptive (least-loaded port per chunk, as Spectrum-X),
- * spray (round-robin per chunk: chunk i of a flow takes port
- * (i + hash(flow, switch)) mod n, so every flow spreads evenly and flows
- * that start together do not move in lock-step).
+ * standard Ethernet), spray (round-robin per chunk: each switch keeps a
+ * round-robin cursor per flow in a CX_NET_RR_SLOTS-entry table (probing
+ * CX_NET_RR_PROBE slots; when all are taken the least recently used flow
+ * is evicted), started at a
+ * per-switch, per-flow phase, so every flow spreads evenly over the equal
+ * paths at every hop and flows that start together do not move in
+ * lock-step), adaptive (as Spectrum-X: the least-loaded port per chunk,
+ * i.e. the one that can start sending it first; among ports within
+ * adaptive_slack_chunks chunk times of the least loaded, the flow's
+ * round-robin order decides, so a flow's chunks spread over the paths as per-packet adaptive
+ * routing spreads packets).
  *
  * GPU entities are shared with the layer above: their handler table starts
  * with net's handlers (kinds 0 .. CX_NET_N_KINDS-1), the upper layer's follow.
@@ -38,12 +45,17 @@ enum {
 };
 
 typedef enum { CX_ROUTE_ECMP = 0, CX_ROUTE_ADAPTIVE, CX_ROUTE_SPRAY } cx_routing_t;
+#define CX_NET_RR_SLOTS 256
+#define CX_NET_RR_PROBE 8
 #define CX_ROUTING_CHOICES "ecmp|adaptive|spray"
 
 typedef struct cx_net_config {
     uint64_t     chunk_bytes;         /* scale-out chunk (default 1 MiB) */
     uint64_t     nvlink_chunk_bytes;  /* chunk inside an NVLink domain (default 16 MiB) */
     cx_routing_t routing;
+    /* adaptive: a port counts as busier only when it frees up more than this
+     * many chunk times after the least loaded one (default 2). */
+    double       adaptive_slack_chunks;
 } cx_net_config_t;
 
 void cx_net_config_defaults(cx_net_config_t *cfg);
@@ -96,7 +108,8 @@ struct cx_net_dev {
     uint64_t       dev;
     cx_net_port_t *ports;
     uint32_t       n_ports;
-    uint32_t       rr;       /* adaptive tie-break cursor */
+    uint32_t       rr;       /* unused */
+    struct cx_net_rr *rr_slots; /* switches: CX_NET_RR_SLOTS per-flow round-robin cursors */
     uint16_t       kind;     /* cx_dev_kind_t */
     uint16_t       tier;
     void          *upper;    /* GPU: the upper layer's state */

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""bench traffic: identical at 1, 2 and 4 ranks for each routing mode, sane
-throughput (0 < fraction <= 1), and adaptive routing beats ECMP on a
-permutation across the fabric (ECMP flows collide, as in standard Ethernet).
+"""bench traffic on colossus1-mini (1,024 H100), a random permutation with one
+256 MiB flow per GPU across the fabric, as the Spectrum-X claim is stated
+(REFERENCE.md: ~60% with standard ECMP, 95% with adaptive routing):
+throughput_fraction <= 0.70 with ecmp, >= 0.90 with adaptive and spray, and
+the same digest at 1, 2 and 4 ranks for each mode.  Other patterns: sane.
 usage: traffic_determinism.py MPIEXEC COLOSSIM"""
 import json
 import subprocess
@@ -18,7 +20,7 @@ def run(np, *args):
 ok = True
 res = {}
 for routing in ("ecmp", "adaptive", "spray"):
-    args = ("--pattern", "permutation", "--bytes", "16M", "--gpus", "256", "--routing", routing)
+    args = ("--pattern", "permutation", "--bytes", "256M", "--routing", routing)
     runs = [run(np, *args) for np in (1, 2, 4)]
     digests = {r["digest"] for r in runs}
     res[routing] = runs[0]
@@ -26,7 +28,9 @@ for routing in ("ecmp", "adaptive", "spray"):
           f"p99 {runs[0]['completion_p99_us']:.1f} us digests {sorted(digests)}")
     ok &= len(digests) == 1 and [r["ranks"] for r in runs] == [1, 2, 4]
     ok &= 0 < runs[0]["throughput_fraction"] <= 1.0
-ok &= res["adaptive"]["throughput_fraction"] > res["ecmp"]["throughput_fraction"]
+ok &= res["ecmp"]["throughput_fraction"] <= 0.70
+ok &= res["adaptive"]["throughput_fraction"] >= 0.90
+ok &= res["spray"]["throughput_fraction"] >= 0.90
 for pattern in ("alltoall", "ring", "incast"):
     r = run(2, "--pattern", pattern, "--bytes", "1M", "--gpus", "64")
     print(f"{pattern:8} throughput {r['throughput_fraction']:.3f} events {r['events']}")
