@@ -34,8 +34,8 @@ tmp=$(mktemp -d /tmp/cx-slurm.XXXXXX)
 chmod 755 "$tmp"                    # munged wants o+x on its socket's directories
 pids=()                             # daemons we started, in start order
 ok=0
+for v in $(compgen -e | grep '^SLURM_'); do unset "$v"; done   # not inside some other allocation
 export SLURM_CONF=$tmp/etc/slurm.conf
-unset SLURM_JOB_ID SLURM_JOBID SLURM_NODELIST SLURM_NTASKS SLURM_SUBMIT_DIR   # not inside some other allocation
 
 dump_logs() {
     for f in "$tmp"/log/slurmctld.log "$tmp"/log/slurmd.log "$tmp"/log/munged.log; do
