@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cxa.h"
+#include "cxa_cpath.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -178,6 +179,48 @@ static json_object *cxa_prof_json(uint64_t gpu, const cxa_prof_t *p)
     return o;
 }
 
+static const char *const cxa_cp_names[CXA_CP_NCAT] = {"compute", "collective", "p2p", "wait", "idle"};
+
+static void cxa_cpath_print(const cxa_cpath_t *cp, FILE *out)
+{
+    int64_t len = cp->end_ps - cp->start_ps;
+    int     c, shown, i;
+    int64_t blk[CXA_CP_NBLOCK];
+    fprintf(out, "    critical path %.3f ms, ends on GPU %u, starts on GPU %u, %llu GPU hop(s):", (double)len * 1e-9,
+            cp->end_gpu, cp->start_gpu, (unsigned long long)cp->gpu_hops);
+    for (c = 0; c < CXA_CP_NCAT; c++)
+        if (cp->cat[c] > 0)
+            fprintf(out, " %s %.1f%%", cxa_cp_names[c], len > 0 ? 100.0 * (double)cp->cat[c] / (double)len : 0.0);
+    fprintf(out, "\n      compute on the path:");
+    memcpy(blk, cp->block, sizeof(blk));
+    for (shown = 0; shown < 4; shown++) {
+        int best = -1;
+        for (i = 0; i < CXA_CP_NBLOCK; i++)
+            if (blk[i] > 0 && (best < 0 || blk[i] > blk[best])) best = i;
+        if (best < 0) break;
+        fprintf(out, " %s %.2f ms", cxa_block_name((unsigned)best), (double)blk[best] * 1e-9);
+        blk[best] = 0;
+    }
+    fprintf(out, "\n");
+}
+
+static json_object *cxa_cpath_json(const cxa_cpath_t *cp)
+{
+    json_object *o = json_object_new_object(), *cat = json_object_new_object(), *blk = json_object_new_object();
+    int          c;
+    json_object_object_add(o, "seconds", json_object_new_double((double)(cp->end_ps - cp->start_ps) * 1e-12));
+    json_object_object_add(o, "end_gpu", json_object_new_int64(cp->end_gpu));
+    json_object_object_add(o, "start_gpu", json_object_new_int64(cp->start_gpu));
+    json_object_object_add(o, "gpu_hops", json_object_new_uint64(cp->gpu_hops));
+    for (c = 0; c < CXA_CP_NCAT; c++)
+        json_object_object_add(cat, cxa_cp_names[c], json_object_new_double((double)cp->cat[c] * 1e-12));
+    for (c = 0; c < CXA_CP_NBLOCK; c++)
+        if (cp->block[c] > 0) json_object_object_add(blk, cxa_block_name((unsigned)c), json_object_new_double((double)cp->block[c] * 1e-12));
+    json_object_object_add(o, "category_seconds", cat);
+    json_object_object_add(o, "compute_block_seconds", blk);
+    return o;
+}
+
 int cxa_cmd_stragglers(int argc, char **argv)
 {
     static const char *const need[] = {"gpu", "iteration", "begin_ps", "end_ps", NULL};
@@ -195,6 +238,7 @@ int cxa_cmd_stragglers(int argc, char **argv)
     int              rc = CXA_EXIT_OK, have_ops;
     const cxa_col_t *c_g, *c_i, *c_b, *c_e, *c_c, *c_x, *c_p;
     json_object     *jarr = NULL;
+    cxa_ops_t       *ops  = NULL;
 
     if (cxa_parse_args("stragglers", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1) {
@@ -277,6 +321,17 @@ int cxa_cmd_stragglers(int argc, char **argv)
         rc = CXA_EXIT_FILE;
         goto out;
     }
+    if (have_ops) {
+        int64_t ng = 0;
+        uint64_t maxg = 0;
+        for (r = 0; r < t.rows; r++) if (rows[r].gpu > maxg) maxg = rows[r].gpu;
+        if (cxa_meta_i64(&f, "gpus", &ng) != 0 || ng <= 0) ng = (int64_t)maxg + 1;
+        ops = cxa_ops_load(&f, (uint32_t)ng);
+        if (ops == NULL) {
+            rc = CXA_EXIT_FILE;
+            goto out;
+        }
+    }
     if (fmt == CXA_FMT_JSON) jarr = json_object_new_array();
     else {
         if (!complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
@@ -307,8 +362,11 @@ int cxa_cmd_stragglers(int argc, char **argv)
             }
             json_object_object_add(o, "slowest", sl);
             if (have_ops) {
+                cxa_cpath_t cp;
                 json_object_object_add(o, "slowest_profile", cxa_prof_json(slow[it], &prof[2 * it]));
                 json_object_object_add(o, "fastest_profile", cxa_prof_json(fast[it], &prof[2 * it + 1]));
+                if (cxa_cpath_walk(ops, (uint32_t)slow[it], it, bmin, &cp) == 0)
+                    json_object_object_add(o, "critical_path", cxa_cpath_json(&cp));
             }
             json_object_array_add(jarr, o);
             continue;
@@ -324,6 +382,10 @@ int cxa_cmd_stragglers(int argc, char **argv)
         if (have_ops) {
             cxa_prof_print("slowest", slow[it], &prof[2 * it], stdout);
             cxa_prof_print("fastest", fast[it], &prof[2 * it + 1], stdout);
+            {
+                cxa_cpath_t cp;
+                if (cxa_cpath_walk(ops, (uint32_t)slow[it], it, bmin, &cp) == 0) cxa_cpath_print(&cp, stdout);
+            }
         }
     }
     if (jarr != NULL) {
@@ -335,6 +397,7 @@ int cxa_cmd_stragglers(int argc, char **argv)
         json_object_put(j);
     }
 out:
+    cxa_ops_free(ops);
     free(buf);
     free(rows);
     free(cnt);

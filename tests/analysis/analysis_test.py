@@ -287,6 +287,12 @@ def case_commands():
     s = json.loads(run([ANALYZE, "stragglers", trace(1), "--top", "3", "--format", "json"]).stdout)
     if len(s["iterations"]) != 2 or len(s["iterations"][0]["slowest"]) != 3 or "slowest_profile" not in s["iterations"][0]:
         fail("stragglers: %r" % s)
+    for it in s["iterations"]:
+        cp = it["critical_path"]
+        if not close(sum(cp["category_seconds"].values()), cp["seconds"]) or cp["seconds"] <= 0:
+            fail("critical path categories do not add up: %r" % cp)
+        if cp["seconds"] < cp["category_seconds"]["compute"]:
+            fail("critical path shorter than its compute: %r" % cp)
     run([ANALYZE, "stragglers", trace(1)])
     d = json.loads(run([ANALYZE, "diff", trace(1), trace(4), "--format", "json"]).stdout)
     if not close(d["ratio_b_over_a"]["mfu"], 1.0):
