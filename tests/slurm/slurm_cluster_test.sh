@@ -12,6 +12,7 @@
 #      CX_SLURM_KEEP=1 keeps the temp dir; CX_SLURM_DEADLINE seconds [240]
 set -u
 repo=$(cd "$1" && pwd); bin=$2
+case "$bin" in /*) ;; *) bin=$PWD/$bin ;; esac
 SKIP=77
 t0=$(date +%s)
 log() { printf '[slurm-test %3ds] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
