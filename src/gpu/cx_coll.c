@@ -251,7 +251,7 @@ int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
         moved = 0;
         for (ch = 0; ch < run->n_ch; ch++) {
             while (run->rcvd[ch] < run->n_recv_ch[ch]) {
-                uint32_t cookie = CX_COOKIE_COLL | (ch << CX_COOKIE_CH_SHIFT) | run->rcvd[ch];
+                uint32_t cookie = CX_COOKIE_COLL | (ch << CX_COOKIE_CH_SHIFT);
                 if (!cx_mail_take(gpu, op->tag, cookie, CX_SRC_ANY, run->recv_bytes_ch[ch])) break;
                 run->rcvd[ch]++;
                 moved = 1;

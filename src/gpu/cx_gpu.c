@@ -235,7 +235,10 @@ void cx_gpu_on_recv(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_chunk_t *c
         cx_topo_gpu_info(gpu->g->topo, c->src_dev, &gi);
         src = gi.gpu_index;
     }
-    cx_mail_add(gpu, c->tag, (c->cookie & CX_COOKIE_COLL) ? c->cookie : 0, src, c->bytes);
+    /* Collective steps of one channel share a key: a step has arrived once
+     * the channel's byte count covers it (steps are equal-sized and come from
+     * one sender), so a neighbour running many steps ahead costs one entry. */
+    cx_mail_add(gpu, c->tag, (c->cookie & CX_COOKIE_COLL) ? (c->cookie & ~CX_COOKIE_STEP) : 0, src, c->bytes);
     cx_gpu_kick(eng, cx_engine_entity(eng, dev->dev), gpu);
 }
 

@@ -6,12 +6,13 @@
 
 #include "cx_gpu.h"
 
-#define CX_MAILBOX_CAP  48
+#define CX_MAILBOX_CAP  64
 #define CX_COLL_MAX_CH  8
 #define CX_SRC_ANY      UINT64_MAX
 
 /* Cookie bits on net messages: collective step messages carry
- * COLL | channel << 24 | step; SEND ops carry the stream number. */
+ * COLL | channel << 24 | step (the mailbox keys them by channel only);
+ * SEND ops carry the stream number. */
 #define CX_COOKIE_COLL     0x80000000u
 #define CX_COOKIE_CH_SHIFT 24
 #define CX_COOKIE_STEP     0x00FFFFFFu
