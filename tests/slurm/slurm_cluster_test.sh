@@ -228,7 +228,7 @@ run_single() {   # run_single LAUNCHER: colossim.sbatch, 2 ranks, default subcom
     local launcher=$1 jobid dir
     local -a largs=()
     [ "$launcher" = mpirun ] && largs=(--export=ALL,COLOSSIM_LAUNCHER_ARGS=--oversubscribe)
-    COLOSSIM_LAUNCHER=$launcher run_to sbatch.id timeout 90 sbatch --parsable --wait --ntasks=2 --time=5 \
+    COLOSSIM_LAUNCHER=$launcher run_to sbatch.id timeout 90 sbatch --parsable --wait --ntasks-per-node=2 --time=5 \
             "${largs[@]}" "$repo/slurm/colossim.sbatch" --topology topo/mini.yaml --routing ecmp \
         || fail "colossim.sbatch with $launcher: sbatch --wait failed (job $(cat sbatch.id))"
     jobid=$(cat sbatch.id); jobid=${jobid%%;*}
@@ -268,7 +268,7 @@ declare -A sig_job
 for l in "${launchers[@]}"; do
     extra=""; [ "$l" = mpirun ] && extra=--oversubscribe
     sig_job[$l]=$(COLOSSIM_BIN=$tmp/fake-colossim COLOSSIM_LAUNCHER=$l COLOSSIM_LAUNCHER_ARGS=$extra \
-                  timeout 20 sbatch --parsable --ntasks=2 --time=5 --job-name=usr1-$l "$repo/slurm/colossim.sbatch") \
+                  timeout 20 sbatch --parsable --ntasks-per-node=2 --time=5 --job-name=usr1-$l "$repo/slurm/colossim.sbatch") \
         || fail "sbatch (USR1 test, $l)"
 done
 started() { [ "$(grep -c "fake colossim started" "colossim-$1.out" 2>/dev/null)" = 2 ]; }
@@ -296,7 +296,7 @@ cat > params.txt <<'EOF'
 --routing "spray" --seed 3 --out trace.h5
 EOF
 # default launcher (auto: srun --mpi=pmix where offered, else mpirun)
-run_to sbatch.id timeout 120 sbatch --parsable --wait --array=0-2 --ntasks=1 --time=5 "$repo/slurm/sweep.sbatch" params.txt \
+run_to sbatch.id timeout 120 sbatch --parsable --wait --array=0-2 --ntasks-per-node=1 --time=5 "$repo/slurm/sweep.sbatch" params.txt \
     || fail "sweep.sbatch: sbatch --wait failed (array job $(cat sbatch.id))"
 ajob=$(cat sbatch.id); ajob=${ajob%%;*}
 sdir=runs/sweep-$ajob
