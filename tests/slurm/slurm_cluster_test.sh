@@ -2,8 +2,10 @@
 # A real single-node Slurm cluster on loopback, private to this test: its own
 # munged (own key and socket), slurmctld and slurmd from Debian's packages, a
 # generated slurm.conf (SLURM_CONF) with non-default ports, everything under
-# one temp dir. Then slurm/colossim.sbatch and a 3-task slurm/sweep.sbatch
-# array go through sbatch --wait, and slurm/collect.py gathers the sweep.
+# one temp dir. Then slurm/colossim.sbatch runs `colossim run` on 2 ranks via
+# mpirun and via srun --mpi=pmix (when offered), SIGUSR1 sent to the batch
+# shell must reach every rank through both launchers, a 3-task
+# slurm/sweep.sbatch array runs, and slurm/collect.py gathers it into a CSV.
 # On exit it cancels its jobs and stops exactly the daemons it started.
 #
 # usage: slurm_cluster_test.sh REPO_DIR COLOSSIM_BIN
