@@ -27,12 +27,6 @@
 
 static uint64_t cx_ceil_div(uint64_t a, uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
 
-static uint64_t cx_coll_domain(const cx_topo_t *topo, uint64_t gpu)
-{
-    cx_gpu_info_t gi;
-    cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, gpu), &gi);
-    return gi.domain;
-}
 
 /* Member index at ring position pos of channel c (snake over domains). */
 static uint32_t cx_ring_member(uint32_t pos, uint32_t g, uint32_t n, uint32_t c)
@@ -61,8 +55,7 @@ static uint32_t cx_ring_pos(uint32_t member, uint32_t g, uint32_t n, uint32_t c)
 static void cx_coll_link(const cx_gpu_t *gpu, const cx_coll_params_t *p, uint64_t a, uint64_t b,
                          uint64_t payload, uint64_t *wire_p, cx_time_t *lat_p)
 {
-    const cx_topo_t *topo  = gpu->g->topo;
-    int              intra = cx_coll_domain(topo, a) == cx_coll_domain(topo, b);
+    int              intra = cx_gpus_domain(gpu->g, a) == cx_gpus_domain(gpu->g, b);
     double           eff   = intra ? p->nvlink_efficiency : p->net_efficiency;
     *wire_p = (uint64_t)ceil((double)payload / (eff > 0 ? eff : 1.0));
     if (lat_p != NULL) *lat_p = intra ? p->nvlink_step_latency : p->net_step_latency;
@@ -70,17 +63,17 @@ static void cx_coll_link(const cx_gpu_t *gpu, const cx_coll_params_t *p, uint64_
 
 /* Members per NVLink domain when the group is laid out domain by domain
  * with the same count in each; 1 otherwise. */
-static uint32_t cx_coll_per_domain(const cx_topo_t *topo, const cx_op_t *op)
+static uint32_t cx_coll_per_domain(const cx_gpus_t *gs, const cx_op_t *op)
 {
     uint32_t n = op->group_size, g = 1, d;
-    uint64_t d0 = cx_coll_domain(topo, cx_coll_member(op, 0));
-    while (g < n && cx_coll_domain(topo, cx_coll_member(op, g)) == d0) g++;
+    uint64_t d0 = cx_gpus_domain(gs, cx_coll_member(op, 0));
+    while (g < n && cx_gpus_domain(gs, cx_coll_member(op, g)) == d0) g++;
     if (n % g != 0) return 1;
     /* Check the boundaries of every domain block. */
     for (d = 1; d < n / g; d++) {
-        uint64_t dd = cx_coll_domain(topo, cx_coll_member(op, (uint64_t)d * g));
-        if (cx_coll_domain(topo, cx_coll_member(op, (uint64_t)d * g + g - 1)) != dd ||
-            dd == cx_coll_domain(topo, cx_coll_member(op, (uint64_t)d * g - 1))) {
+        uint64_t dd = cx_gpus_domain(gs, cx_coll_member(op, (uint64_t)d * g));
+        if (cx_gpus_domain(gs, cx_coll_member(op, (uint64_t)d * g + g - 1)) != dd ||
+            dd == cx_gpus_domain(gs, cx_coll_member(op, (uint64_t)d * g - 1))) {
             return 1;
         }
     }
@@ -109,7 +102,7 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
         cx_fatal("GPU %llu is not member %u of its collective's group (base %llu stride %u)",
                  (unsigned long long)gpu->gpu, me, (unsigned long long)op->u.group_base, op->group_stride);
     }
-    g = cx_coll_per_domain(topo, op);
+    g = cx_coll_per_domain(gpu->g, op);
 
     if (algo == CX_ALGO_AUTO) {
         if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;

@@ -40,41 +40,47 @@ void cx_coll_params_defaults(cx_coll_params_t *p)
     p->algo                = 0;
 }
 
-/* ---- mailbox ---------------------------------------------------------- */
+/* ---- mailbox ----------------------------------------------------------
+ * Open addressing with linear probing over CX_MAILBOX_CAP slots (a power of
+ * two) and backward-shift deletion, so a lookup touches a few entries. */
+
+static uint32_t cx_mail_home(uint64_t tag, uint32_t cookie, uint64_t src)
+{
+    return (uint32_t)(cx_mix64(tag ^ cx_mix64(src + cookie)) & (CX_MAILBOX_CAP - 1));
+}
 
 static cx_mail_t *cx_mail_find(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src)
 {
-    int i;
-    for (i = 0; i < CX_MAILBOX_CAP; i++) {
+    uint32_t i = cx_mail_home(tag, cookie, src), k;
+    for (k = 0; k < CX_MAILBOX_CAP; k++, i = (i + 1) & (CX_MAILBOX_CAP - 1)) {
         cx_mail_t *m = &gpu->mail[i];
-        if (m->used && m->tag == tag && m->cookie == cookie && m->src == src) return m;
+        if (!m->used) return NULL;
+        if (m->tag == tag && m->cookie == cookie && m->src == src) return m;
     }
     return NULL;
 }
 
 void cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
 {
-    cx_mail_t *m = cx_mail_find(gpu, tag, cookie, src);
-    int        i;
-    if (m == NULL) {
-        for (i = 0; i < CX_MAILBOX_CAP; i++) {
-            if (!gpu->mail[i].used) {
-                m         = &gpu->mail[i];
-                m->used   = 1;
-                m->tag    = tag;
-                m->cookie = cookie;
-                m->src    = src;
-                m->bytes  = 0;
-                break;
-            }
+    uint32_t i = cx_mail_home(tag, cookie, src), k;
+    for (k = 0; k < CX_MAILBOX_CAP; k++, i = (i + 1) & (CX_MAILBOX_CAP - 1)) {
+        cx_mail_t *m = &gpu->mail[i];
+        if (!m->used) {
+            m->used   = 1;
+            m->tag    = tag;
+            m->cookie = cookie;
+            m->src    = src;
+            m->bytes  = bytes;
+            return;
         }
-        if (m == NULL) {
-            cx_fatal("GPU %llu: more than %d messages arrived before being consumed "
-                     "(tag %016llx from %llu)", (unsigned long long)gpu->gpu, CX_MAILBOX_CAP,
-                     (unsigned long long)tag, (unsigned long long)src);
+        if (m->tag == tag && m->cookie == cookie && m->src == src) {
+            m->bytes += bytes;
+            return;
         }
     }
-    m->bytes += bytes;
+    cx_fatal("GPU %llu: more than %d messages arrived before being consumed "
+             "(tag %016llx from device %llu)", (unsigned long long)gpu->gpu, CX_MAILBOX_CAP,
+             (unsigned long long)tag, (unsigned long long)src);
 }
 
 uint64_t cx_mail_bytes(const cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src)
@@ -86,9 +92,23 @@ uint64_t cx_mail_bytes(const cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint6
 int cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
 {
     cx_mail_t *m = cx_mail_find(gpu, tag, cookie, src);
+    uint32_t   hole, j;
     if (m == NULL || m->bytes < bytes) return 0;
     m->bytes -= bytes;
-    if (m->bytes == 0) m->used = 0;
+    if (m->bytes > 0) return 1;
+    /* Delete: shift later entries of the probe run back into the hole. */
+    hole    = (uint32_t)(m - gpu->mail);
+    m->used = 0;
+    for (j = (hole + 1) & (CX_MAILBOX_CAP - 1); gpu->mail[j].used; j = (j + 1) & (CX_MAILBOX_CAP - 1)) {
+        cx_mail_t *e    = &gpu->mail[j];
+        uint32_t   home = cx_mail_home(e->tag, e->cookie, e->src);
+        /* e may move to the hole if its home is not in (hole, j]. */
+        if (((j - home) & (CX_MAILBOX_CAP - 1)) >= ((j - hole) & (CX_MAILBOX_CAP - 1))) {
+            gpu->mail[hole] = *e;
+            e->used         = 0;
+            hole            = j;
+        }
+    }
     return 1;
 }
 
@@ -182,7 +202,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
     }
     /* Running ops that complete on their own inputs. */
     if (op->kind == CX_OP_RECV) {
-        if (cx_mail_take(gpu, op->tag, 0, op->u.peer, op->bytes)) {
+        if (cx_mail_take(gpu, op->tag, 0, cx_topo_gpu_device(g->topo, op->u.peer), op->bytes)) {
             cx_gpu_complete(eng, gpu, stream);
             return 1;
         }
@@ -228,13 +248,8 @@ void cx_gpu_on_recv(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_chunk_t *c
     cx_gpu_t *gpu = dev->upper;
     uint64_t  src;
     if (gpu == NULL) return;  /* a GPU outside the job: nothing runs there */
-    if (c->cookie & CX_COOKIE_COLL) {
-        src = CX_SRC_ANY;
-    } else {
-        cx_gpu_info_t gi;
-        cx_topo_gpu_info(gpu->g->topo, c->src_dev, &gi);
-        src = gi.gpu_index;
-    }
+    /* Point-to-point messages are keyed by the sending device. */
+    src = (c->cookie & CX_COOKIE_COLL) ? CX_SRC_ANY : c->src_dev;
     /* Collective steps of one channel share a key: a step has arrived once
      * the channel's byte count covers it (steps are equal-sized and come from
      * one sender), so a neighbour running many steps ahead costs one entry. */
@@ -261,6 +276,44 @@ void cx_gpu_on_txdone(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_txdone_t
 
 /* ---- set-up ----------------------------------------------------------- */
 
+uint64_t cx_gpus_domain(const cx_gpus_t *g, uint64_t gpu)
+{
+    cx_gpu_info_t gi;
+    if (g->gpd > 0 && gpu < g->gpd_gpus) return gpu / g->gpd;
+    cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, gpu), &gi);
+    return gi.domain;
+}
+
+/* If the first fabric's GPUs form NVLink domains of one size in GPU order
+ * (domain = gpu / size), remember the size: the hot path then divides
+ * instead of decoding device ids. */
+static void cx_gpus_find_domain_size(cx_gpus_t *g)
+{
+    cx_gpu_info_t gi, first;
+    uint64_t      n = cx_topo_num_gpus(g->topo), gpd = 1, i, f0 = 0;
+    cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, 0), &first);
+    while (gpd < n) {
+        cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, gpd), &gi);
+        if (gi.domain != first.domain) break;
+        gpd++;
+    }
+    /* GPUs of the first fabric. */
+    for (f0 = gpd; f0 < n; f0 += gpd) {
+        cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, f0), &gi);
+        if (gi.fabric != first.fabric) break;
+    }
+    for (i = 0; i < f0; i += gpd) {
+        uint64_t j;
+        for (j = 0; j < 2; j++) {
+            uint64_t k = j == 0 ? i : i + gpd - 1;
+            cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, k), &gi);
+            if (gi.domain != first.domain + k / gpd || gi.fabric != first.fabric) return;
+        }
+    }
+    g->gpd      = gpd;
+    g->gpd_gpus = f0;
+}
+
 cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
                            const cx_gpu_config_t *cfg, cx_err_t *err)
 {
@@ -276,6 +329,7 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
     g->net  = net;
     g->topo = topo;
     g->cfg  = *cfg;
+    cx_gpus_find_domain_size(g);
     for (i = 0; i < count; i++) {
         if (cx_topo_device_kind(topo, first + i) == CX_DEV_GPU) g->n++;
     }

@@ -19,7 +19,7 @@
 
 typedef struct cx_mail {
     uint64_t tag;
-    uint64_t src;      /* sending GPU (p2p) or CX_SRC_ANY (collectives) */
+    uint64_t src;      /* sending GPU device (p2p) or CX_SRC_ANY (collectives) */
     uint64_t bytes;
     uint32_t cookie;
     uint32_t used;
@@ -81,6 +81,9 @@ struct cx_gpus {
     const cx_topo_t *topo;
     cx_gpu_config_t  cfg;
     cx_gpu_t        *gpus;      /* local GPUs */
+    uint64_t         gpd;       /* GPUs per NVLink domain when domain = gpu / gpd
+                                 * holds for GPUs < gpd_gpus; 0: ask topo */
+    uint64_t         gpd_gpus;
     uint64_t         n;
     unsigned char   *src_arena; /* per GPU per stream source states */
 };
@@ -96,6 +99,9 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
 /* Advance the collective of `stream`; 1 when it has completed. */
 int  cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream);
 void cx_coll_txdone(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie);
+
+/* NVLink domain of a global GPU. */
+uint64_t cx_gpus_domain(const cx_gpus_t *g, uint64_t gpu);
 
 /* Global GPU index of member i of an op's group. */
 static inline uint64_t cx_coll_member(const cx_op_t *op, uint64_t i)
