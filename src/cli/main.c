@@ -26,6 +26,7 @@ typedef struct cx_subcmd {
 
 static const cx_subcmd_t cx_subcmds[] = {
     {"run",   cx_cmd_run,   "replay a training workload across a modeled fabric (default: embedded demo)"},
+    {"gen",   cx_cmd_gen,   "write a job's per-GPU op programs as replay files (run --workload DIR replays)"},
     {"topo",  cx_cmd_topo,  "describe a fabric: GPUs, switches, links, bisection, diameter, partition"},
     {"bench", cx_cmd_bench, "benchmarks: phold (engine), traffic (fabric), collective (nccl-tests style)"},
 };

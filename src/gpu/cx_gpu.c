@@ -408,6 +408,15 @@ uint64_t cx_gpus_unfinished(const cx_gpus_t *g, char *buf, size_t len)
     return n;
 }
 
+void cx_gpus_foreach_source(cx_gpus_t *g, void (*fn)(void *state))
+{
+    uint64_t i;
+    int      s;
+    for (i = 0; i < g->n; i++) {
+        for (s = 0; s < CX_NUM_STREAMS; s++) fn(g->gpus[i].s[s].src);
+    }
+}
+
 void cx_gpus_totals(const cx_gpus_t *g, cx_gpus_totals_t *t)
 {
     uint64_t i;

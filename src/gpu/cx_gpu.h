@@ -92,6 +92,10 @@ void        cx_gpus_destroy(cx_gpus_t *g);
  * of GPUs that did not, and describes the first in buf. */
 uint64_t cx_gpus_unfinished(const cx_gpus_t *g, char *buf, size_t len);
 
+/* Call fn on every op-source state of every local GPU (e.g. to release
+ * files a source holds when a run stops early). */
+void cx_gpus_foreach_source(cx_gpus_t *g, void (*fn)(void *state));
+
 /* Local figures summed over this rank's GPUs. */
 typedef struct cx_gpus_totals {
     uint64_t  gpus;

@@ -10,14 +10,18 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cx_run.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "cx_collbench.h"
 #include "cx_compute.h"
 #include "cx_gen.h"
+#include "cx_replay.h"
 #include "cx_topo.h"
 #include "cx_trace.h"
 #include "cx_traffic.h"
@@ -120,6 +124,7 @@ typedef struct cx_run_acc {
 typedef struct cx_run_ctx {
     const cx_workload_t *w;
     uint32_t             iterations;
+    const char          *replay_dir;      /* non-NULL: ops come from replay files */
     cx_compute_eff_t     eff;
     int                  level;
     uint64_t             gpu_lo, gpu_n;   /* local GPUs: [gpu_lo, gpu_lo + gpu_n) */
@@ -130,19 +135,42 @@ typedef struct cx_run_ctx {
     cx_trace_table_t    *t_ops, *t_iter, *t_coll;
 } cx_run_ctx_t;
 
+/* One stream's op source: the generator, or a replay file, filtered to the
+ * stream (each stream reads the GPU's program on its own, so no stream waits
+ * on a look-ahead buffer). */
 typedef struct cx_run_src {
-    cx_gen_t gen;
-    int      stream;
-    int      active;
+    cx_gen_t     gen;
+    cx_replay_t *replay;
+    uint64_t     gpu;
+    int          stream;
+    int          active;
 } cx_run_src_t;
+
+static void cx_run_replay_path(char *buf, size_t len, const char *dir, uint64_t gpu)
+{
+    snprintf(buf, len, "%s/gpu-%06llu.ops", dir, (unsigned long long)gpu);
+}
 
 static cx_status_t cx_run_src_init(void *state, const void *ctx, uint64_t gpu, int stream, cx_err_t *err)
 {
     cx_run_src_t       *s = state;
     const cx_run_ctx_t *c = ctx;
     s->stream = stream;
+    s->gpu    = gpu;
+    s->replay = NULL;
     s->active = gpu < c->w->gpus;
     if (!s->active) return CX_OK;
+    if (c->replay_dir != NULL) {
+        char path[4096];
+        cx_status_t st;
+        cx_run_replay_path(path, sizeof(path), c->replay_dir, gpu);
+        st = cx_replay_open(&s->replay, path, err);
+        if (st == CX_OK && cx_replay_gpu(s->replay) != gpu) {
+            st = cx_err_set(err, CX_ERR_INVALID, path, 0, "gpu", "holds the program of GPU %llu, not %llu",
+                            (unsigned long long)cx_replay_gpu(s->replay), (unsigned long long)gpu);
+        }
+        return st;
+    }
     return cx_gen_init(&s->gen, c->w, gpu, c->iterations, err);
 }
 
@@ -150,12 +178,38 @@ static int cx_run_src_next(void *state, cx_op_t *op)
 {
     cx_run_src_t *s = state;
     if (!s->active) return 0;
+    if (s->replay != NULL) {
+        cx_err_t err;
+        int      r;
+        while ((r = cx_replay_next(s->replay, op, &err)) == 1) {
+            if (op->stream == s->stream) return 1;
+        }
+        if (r < 0) {
+            char msg[CX_ERR_FILE_MAX + CX_ERR_MSG_MAX + 64];
+            cx_err_format(&err, msg, sizeof(msg));
+            cx_fatal("replay of GPU %llu failed mid-run: %s", (unsigned long long)s->gpu, msg);
+        }
+        cx_replay_close(s->replay);
+        s->replay = NULL;
+        s->active = 0;
+        return 0;
+    }
     while (cx_gen_next(&s->gen, op)) {
         if (op->stream == s->stream) return 1;
     }
     s->active = 0;
     return 0;
 }
+
+/* Replay files still open at the end (a stopped run): close them. */
+static void cx_run_src_close_one(void *state)
+{
+    cx_run_src_t *s = state;
+    if (s->replay != NULL) cx_replay_close(s->replay);
+    s->replay = NULL;
+    s->active = 0;
+}
+static void cx_run_src_close_all(cx_gpus_t *g);
 
 static cx_time_t cx_run_compute_time(const void *ctx, const cx_gpu_type_t *gpu, const cx_op_t *op)
 {
@@ -285,10 +339,52 @@ static cx_status_t cx_run_load_topo(const char *path, cx_topo_t **t_p, cx_err_t 
     return cx_topo_load_string(t_p, "<embedded colossus1-mini.yaml>", text, len, err);
 }
 
-static cx_status_t cx_run_load_workload(const char *path, cx_workload_t **w_p, cx_err_t *err)
+static int cx_run_is_dir(const char *path)
+{
+    struct stat sb;
+    return path != NULL && path[0] != '\0' && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* A workload file, the embedded default, or a `colossim gen` directory
+ * (then *iters_p = the iterations its files hold). */
+static cx_status_t cx_run_load_workload(const char *path, cx_workload_t **w_p, uint32_t *iters_p,
+                                        cx_err_t *err)
 {
     const char *text;
     size_t      len;
+    *iters_p = 0;
+    if (cx_run_is_dir(path)) {
+        char           f[4096];
+        cx_yaml_doc_t *doc = NULL;
+        int64_t        it = 0, gpus = 0;
+        const char    *fmt = NULL;
+        static const char *const keys[] = {"format", "workload", "iterations", "gpus", NULL};
+        cx_status_t    st;
+        snprintf(f, sizeof(f), "%s/replay.yaml", path);
+        st = cx_yaml_load_file(&doc, f, err);
+        if (st == CX_OK) st = cx_yaml_check_keys(cx_yaml_root(doc), keys, err);
+        if (st == CX_OK) st = cx_yaml_get_string(cx_yaml_root(doc), "format", 1, &fmt, err);
+        if (st == CX_OK && strcmp(fmt, "colossim-ops-v1") != 0) {
+            st = cx_yaml_error(cx_yaml_get(cx_yaml_root(doc), "format"), CX_ERR_UNSUPPORTED, err,
+                               "unknown replay format '%s' (expected colossim-ops-v1)", fmt);
+        }
+        if (st == CX_OK) st = cx_yaml_get_int(cx_yaml_root(doc), "iterations", 1, 1, 1000000, &it, err);
+        if (st == CX_OK) st = cx_yaml_get_int(cx_yaml_root(doc), "gpus", 1, 1, INT64_C(1) << 40, &gpus, err);
+        cx_yaml_free(doc);
+        if (st != CX_OK) return st;
+        snprintf(f, sizeof(f), "%s/workload.yaml", path);
+        st = cx_workload_load(w_p, f, err);
+        if (st != CX_OK) return st;
+        if ((uint64_t)gpus != (*w_p)->gpus) {
+            uint64_t wg = (*w_p)->gpus;
+            cx_workload_destroy(*w_p);
+            *w_p = NULL;
+            return cx_err_set(err, CX_ERR_INVALID, f, 0, "gpus", "replay.yaml says %lld GPUs, the workload %llu",
+                              (long long)gpus, (unsigned long long)wg);
+        }
+        *iters_p = (uint32_t)it;
+        return CX_OK;
+    }
     if (path != NULL && path[0] != '\0') return cx_workload_load(w_p, path, err);
     cx_workload_default_yaml(&text, &len);
     return cx_workload_load_string(w_p, "<embedded small.yaml>", text, len, err);
@@ -438,7 +534,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
     char             *topo_text = NULL, *wl_text = NULL;
     int               rank;
     int64_t           la = 0;
-    uint32_t          iters, i;
+    uint32_t          iters, i, replay_iters = 0;
     cx_status_t       st;
     const cx_gpu_type_t *gt;
 
@@ -448,9 +544,19 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
 
     st = cx_run_load_topo(cfg->topology_path, &topo, err);
     if (st != CX_OK) goto out;
-    st = cx_run_load_workload(cfg->workload_path, &w, err);
+    st = cx_run_load_workload(cfg->workload_path, &w, &replay_iters, err);
     if (st != CX_OK) goto out;
     iters = cfg->iterations > 0 ? cfg->iterations : (w->iterations > 0 ? w->iterations : 1);
+    if (replay_iters > 0) {
+        if (cfg->iterations > 0 && cfg->iterations != replay_iters) {
+            st = cx_err_set(err, CX_ERR_INVALID, cfg->workload_path, 0, "iterations",
+                            "the replay holds %u iteration(s); --iterations %u differs", replay_iters,
+                            cfg->iterations);
+            goto out;
+        }
+        iters          = replay_iters;
+        ctx.replay_dir = cfg->workload_path;
+    }
     if (cfg->trace_level > CX_TRACE_LEVEL_OPS) {
         st = cx_err_set(err, CX_ERR_UNSUPPORTED, NULL, 0, "trace-level",
                         "levels 'links' and 'chunks' are not implemented yet; use summary or ops");
@@ -612,7 +718,33 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
     gcfg.coll              = cfg->coll;
     gcfg.observer          = cx_run_observe;
     gcfg.observer_ctx      = &ctx;
+    if (ctx.replay_dir != NULL) {
+        /* Each local GPU keeps one replay file open per stream. */
+        struct rlimit rl;
+        uint64_t      need = ctx.gpu_n * CX_NUM_STREAMS + 64;
+        int           bad = 0, any_bad = 0;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+            rl.rlim_cur = need <= rl.rlim_max ? need : rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            bad = rl.rlim_cur < need;
+        }
+        MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
+        if (any_bad) {
+            st = cx_err_set(err, CX_ERR_RANGE, cfg->workload_path, 0, NULL,
+                            "replaying needs %llu open files per rank (4 per GPU); raise 'ulimit -n' "
+                            "or use more ranks", (unsigned long long)need);
+            goto out;
+        }
+    }
     st = cx_gpus_create(&gpus, eng, net, &gcfg, err);
+    {
+        int bad = st != CX_OK, any_bad = 0;
+        MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
+        if (st == CX_OK && any_bad) {
+            st = cx_err_set(err, CX_ERR_INVALID, cfg->workload_path, 0, NULL,
+                            "another rank could not open its replay files");
+        }
+    }
     if (st != CX_OK) goto out;
 
     st = cx_engine_run(eng, err);
@@ -712,9 +844,118 @@ out:
     free(ctx.acc);
     free(ctx.iter_begin_min);
     free(ctx.iter_end_max);
+    if (gpus != NULL && ctx.replay_dir != NULL) cx_run_src_close_all(gpus);
     cx_gpus_destroy(gpus);
     cx_net_destroy(net);
     cx_engine_destroy(eng);
+    cx_workload_destroy(w);
+    cx_topo_destroy(topo);
+    return st;
+}
+
+static void cx_run_src_close_all(cx_gpus_t *g)
+{
+    cx_gpus_foreach_source(g, cx_run_src_close_one);
+}
+
+/* ---- colossim gen ------------------------------------------------------ */
+
+static cx_status_t cx_gen_write_text(const char *path, const char *text, cx_err_t *err)
+{
+    char  tmp[4096];
+    FILE *f;
+    int   ok;
+    snprintf(tmp, sizeof(tmp), "%s.partial", path);
+    f = fopen(tmp, "w");
+    if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
+    ok = fputs(text, f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
+    }
+    return CX_OK;
+}
+
+cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_path, uint32_t iterations,
+                             const char *dir, MPI_Comm comm, uint64_t *n_files_p, cx_err_t *err)
+{
+    cx_topo_t     *topo = NULL;
+    cx_workload_t *w    = NULL;
+    char          *wl_text = NULL;
+    int            rank, nranks, bad = 0, any_bad = 0;
+    uint32_t       iters, replay_iters = 0;
+    uint64_t       g, lo, hi, mine = 0;
+    cx_status_t    st;
+
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    st = cx_run_load_topo(topology_path, &topo, err);
+    if (st == CX_OK) st = cx_run_load_workload(workload_path, &w, &replay_iters, err);
+    if (st == CX_OK && replay_iters > 0) {
+        st = cx_err_set(err, CX_ERR_INVALID, workload_path, 0, "workload",
+                        "is already a replay directory; give a workload YAML");
+    }
+    if (st == CX_OK) st = cx_workload_check_fit(w, cx_topo_num_gpus(topo), cx_run_domain_size(topo), err);
+    if (st != CX_OK) goto out;
+    iters = iterations > 0 ? iterations : (w->iterations > 0 ? w->iterations : 1);
+    if (rank == 0) {
+        const char *t;
+        size_t      n;
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+            st = cx_err_set(err, CX_ERR_IO, dir, 0, "out", "cannot create the directory: %s", strerror(errno));
+        }
+        if (workload_path != NULL && workload_path[0] != '\0') {
+            wl_text = cx_run_slurp(workload_path);
+        } else {
+            cx_workload_default_yaml(&t, &n);
+            wl_text = strdup(t);
+        }
+        if (st == CX_OK && wl_text == NULL) {
+            st = cx_err_set(err, CX_ERR_IO, workload_path, 0, NULL, "cannot read the workload file again");
+        }
+        if (st == CX_OK) {
+            char path[4096];
+            snprintf(path, sizeof(path), "%s/workload.yaml", dir);
+            st = cx_gen_write_text(path, wl_text, err);
+        }
+    }
+    bad = st != CX_OK;
+    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
+    if (any_bad) {
+        if (st == CX_OK) st = cx_err_set(err, CX_ERR_IO, dir, 0, "out", "rank 0 could not prepare the directory");
+        goto out;
+    }
+    /* Each rank writes a contiguous share of the GPUs. */
+    lo = w->gpus * (uint64_t)rank / (uint64_t)nranks;
+    hi = w->gpus * (uint64_t)(rank + 1) / (uint64_t)nranks;
+    for (g = lo; g < hi && st == CX_OK; g++) {
+        cx_gen_t gen;
+        char     path[4096];
+        cx_run_replay_path(path, sizeof(path), dir, g);
+        st = cx_gen_init(&gen, w, g, iters, err);
+        if (st == CX_OK) st = cx_replay_write_gen(path, &gen, err);
+        if (st == CX_OK) mine++;
+    }
+    bad = st != CX_OK;
+    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
+    if (any_bad && st == CX_OK) st = cx_err_set(err, CX_ERR_IO, dir, 0, "out", "another rank failed to write its files");
+    /* replay.yaml last: its presence marks a complete directory. */
+    if (st == CX_OK && rank == 0) {
+        char path[4096], text[256];
+        snprintf(path, sizeof(path), "%s/replay.yaml", dir);
+        snprintf(text, sizeof(text),
+                 "# Written by colossim gen: per-GPU op programs (gpu-NNNNNN.ops, workloads/README.md)\n"
+                 "format: colossim-ops-v1\nworkload: workload.yaml\niterations: %u\ngpus: %llu\n",
+                 iters, (unsigned long long)w->gpus);
+        st = cx_gen_write_text(path, text, err);
+    }
+    bad = st != CX_OK;
+    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
+    if (any_bad && st == CX_OK) st = cx_err_set(err, CX_ERR_IO, dir, 0, "out", "rank 0 failed to finish the directory");
+    MPI_Allreduce(&mine, n_files_p, 1, MPI_UINT64_T, MPI_SUM, comm);
+out:
+    free(wl_text);
     cx_workload_destroy(w);
     cx_topo_destroy(topo);
     return st;

@@ -24,7 +24,8 @@ typedef enum { CX_TRACE_LEVEL_SUMMARY = 0, CX_TRACE_LEVEL_OPS, CX_TRACE_LEVEL_LI
 
 typedef struct cx_run_config {
     const char      *topology_path;   /* NULL: embedded colossus1-mini */
-    const char      *workload_path;   /* NULL: embedded small */
+    const char      *workload_path;   /* NULL: embedded small; a directory made by
+                                       * `colossim gen`: replay its op files */
     uint32_t         iterations;      /* 0: the workload's */
     const char      *out;             /* trace path; NULL or "" = no trace */
     int              trace_level;     /* cx_trace_level_t */
@@ -64,6 +65,13 @@ typedef struct cx_run_summary {
  * summary->complete == 0 (the trace, if any, is flagged incomplete). */
 cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *summary,
                    cx_err_t *err);
+
+/* `colossim gen`: write every GPU's program of a job to DIR as replay files
+ * (DIR/gpu-NNNNNN.ops, the format of cx_replay.h) plus DIR/workload.yaml (the
+ * job) and DIR/replay.yaml (iterations, GPUs).  Collective: each rank writes
+ * the GPUs of its share.  *n_files_p = files written by all ranks. */
+cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_path, uint32_t iterations,
+                             const char *dir, MPI_Comm comm, uint64_t *n_files_p, cx_err_t *err);
 
 /* Print the end-of-run summary (rank 0). */
 void cx_run_summary_print(const cx_run_summary_t *s, FILE *out);
