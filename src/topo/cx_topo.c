@@ -120,6 +120,7 @@ uint64_t cx_topo_num_devices(const cx_topo_t *t) { return t->ndev; }
 uint64_t cx_topo_num_gpus(const cx_topo_t *t) { return t->ngpus; }
 int cx_topo_num_fabrics(const cx_topo_t *t) { return t->n_fabrics; }
 int cx_topo_num_gpu_types(const cx_topo_t *t) { return t->cat.n_gpus; }
+const cx_compute_catalog_t *cx_topo_compute_efficiency(const cx_topo_t *t) { return &t->cat.eff; }
 
 const char *cx_topo_fabric_name(const cx_topo_t *t, int fabric)
 {

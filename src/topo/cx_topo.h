@@ -72,6 +72,15 @@ typedef struct cx_gpu_type {
     double      tdp_w;
 } cx_gpu_type_t;
 
+/* Compute-model efficiencies from the catalog's `compute_efficiency:`
+ * section: one set for every GPU type and workload (shares of the dense
+ * peak FLOP/s or of HBM bandwidth a kernel class reaches). */
+typedef struct cx_compute_catalog {
+    double  gemm_bf16, gemm_fp8, attention, elementwise, optimizer;   /* FLOP/s shares */
+    double  gemm_memory, attention_memory, elementwise_memory, optimizer_memory; /* HBM shares */
+    int64_t kernel_overhead_ps;                                       /* per kernel */
+} cx_compute_catalog_t;
+
 typedef struct cx_topo_summary {
     uint64_t gpus, servers, racks, nvlink_domains, cpu_nics;
     uint64_t gpus_by_type[16];           /* indexed by gpu type */
@@ -117,6 +126,7 @@ cx_status_t   cx_topo_gpu_info(const cx_topo_t *t, uint64_t dev, cx_gpu_info_t *
 uint64_t      cx_topo_domain_nvswitch(const cx_topo_t *t, uint64_t domain);
 
 int                  cx_topo_num_gpu_types(const cx_topo_t *t);
+const cx_compute_catalog_t *cx_topo_compute_efficiency(const cx_topo_t *t);
 const cx_gpu_type_t *cx_topo_gpu_type(const cx_topo_t *t, int type);
 
 /* Equal-cost next-hop ports from `dev` toward GPU device `dst_gpu` (a device

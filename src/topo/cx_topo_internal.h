@@ -32,6 +32,7 @@ typedef struct cx_catalog {
     cx_cat_nic_t    nics[CX_CAT_MAX];
     cx_cat_switch_t switches[CX_CAT_MAX];
     int64_t         cable_ps[CX_TOPO_MAX_TIERS + 1];   /* [t]: cable below tier t */
+    cx_compute_catalog_t eff;
 } cx_catalog_t;
 
 typedef struct cx_tier {

@@ -57,7 +57,13 @@ static cx_status_t cx_cat_list(const cx_yaml_node_t *root, const char *key,
 
 static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *root, cx_err_t *err)
 {
-    static const char *const top_keys[] = {"gpus", "nics", "switches", "cables", NULL};
+    static const char *const top_keys[] = {"gpus", "nics", "switches", "cables",
+                                           "compute_efficiency", NULL};
+    static const char *const eff_keys[] = {"gemm_bf16", "gemm_fp8", "attention", "elementwise",
+                                           "optimizer", "gemm_memory", "attention_memory",
+                                           "elementwise_memory", "optimizer_memory",
+                                           "kernel_overhead", NULL};
+    const cx_yaml_node_t    *effn;
     static const char *const gpu_keys[] = {"name", "bf16_tflops", "fp8_tflops", "hbm",
                                            "hbm_bandwidth", "nvlink_bandwidth", "nvlink_latency",
                                            "tdp_w", "notes", NULL};
@@ -117,6 +123,32 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
         CX_TRY(cx_yaml_get_time_ps(g, "latency", 1, &cat->switches[i].latency_ps, err));
     }
     cat->n_switches = (int)seq->n_children;
+    /* Compute efficiencies: built-in defaults, overridden by the catalog. */
+    cat->eff.gemm_bf16          = 0.70;
+    cat->eff.gemm_fp8           = 0.60;
+    cat->eff.attention          = 0.55;
+    cat->eff.elementwise        = 0.50;
+    cat->eff.optimizer          = 0.50;
+    cat->eff.gemm_memory        = 0.85;
+    cat->eff.attention_memory   = 0.85;
+    cat->eff.elementwise_memory = 0.80;
+    cat->eff.optimizer_memory   = 0.75;
+    cat->eff.kernel_overhead_ps = 2000000;
+    effn = cx_yaml_get(root, "compute_efficiency");
+    if (effn != NULL) {
+        CX_TRY(cx_yaml_expect(effn, CX_YAML_MAP, err));
+        CX_TRY(cx_yaml_check_keys(effn, eff_keys, err));
+        CX_TRY(cx_yaml_get_double(effn, "gemm_bf16", 0, 0.01, 1.0, &cat->eff.gemm_bf16, err));
+        CX_TRY(cx_yaml_get_double(effn, "gemm_fp8", 0, 0.01, 1.0, &cat->eff.gemm_fp8, err));
+        CX_TRY(cx_yaml_get_double(effn, "attention", 0, 0.01, 1.0, &cat->eff.attention, err));
+        CX_TRY(cx_yaml_get_double(effn, "elementwise", 0, 0.01, 1.0, &cat->eff.elementwise, err));
+        CX_TRY(cx_yaml_get_double(effn, "optimizer", 0, 0.01, 1.0, &cat->eff.optimizer, err));
+        CX_TRY(cx_yaml_get_double(effn, "gemm_memory", 0, 0.01, 1.0, &cat->eff.gemm_memory, err));
+        CX_TRY(cx_yaml_get_double(effn, "attention_memory", 0, 0.01, 1.0, &cat->eff.attention_memory, err));
+        CX_TRY(cx_yaml_get_double(effn, "elementwise_memory", 0, 0.01, 1.0, &cat->eff.elementwise_memory, err));
+        CX_TRY(cx_yaml_get_double(effn, "optimizer_memory", 0, 0.01, 1.0, &cat->eff.optimizer_memory, err));
+        CX_TRY(cx_yaml_get_time_ps(effn, "kernel_overhead", 0, &cat->eff.kernel_overhead_ps, err));
+    }
     for (tt = 0; tt <= CX_TOPO_MAX_TIERS; tt++) cat->cable_ps[tt] = 0;
     cab = cx_yaml_get(root, "cables");
     if (cab != NULL) {

@@ -1,5 +1,7 @@
 /*
- * Roofline compute model.  Default efficiencies, chosen once from public
+ * Roofline compute model.  The efficiencies live in the hardware catalog
+ * (topologies/hardware.yaml); these built-in defaults are the same figures,
+ * for callers without a topology (tests).  Chosen once from public
  * measurements on H100 SXM and used for every GPU type and workload:
  *  - GEMM BF16 0.70: large cuBLAS BF16 GEMMs reach ~650-750 TFLOP/s of the
  *    989 dense peak (NVIDIA / community GEMM benchmarks), i.e. 0.65-0.75.
@@ -33,6 +35,24 @@ cx_compute_eff_t cx_compute_eff_defaults(void)
     e.mem[CX_CLS_ELEMENTWISE]       = 0.80;
     e.mem[CX_CLS_OPTIMIZER]         = 0.75;
     e.overhead_ps                   = 2000000;
+    return e;
+}
+
+cx_compute_eff_t cx_compute_eff_from_catalog(const cx_compute_catalog_t *c)
+{
+    cx_compute_eff_t e = cx_compute_eff_defaults();
+    int              k;
+    e.flops[CX_CLS_GEMM]        = c->gemm_bf16;
+    e.flops[CX_CLS_ATTENTION]   = c->attention;
+    e.flops[CX_CLS_ELEMENTWISE] = c->elementwise;
+    e.flops[CX_CLS_OPTIMIZER]   = c->optimizer;
+    for (k = 0; k < CX_CLS_COUNT; k++) e.flops_fp8[k] = e.flops[k];
+    e.flops_fp8[CX_CLS_GEMM]    = c->gemm_fp8;
+    e.mem[CX_CLS_GEMM]          = c->gemm_memory;
+    e.mem[CX_CLS_ATTENTION]     = c->attention_memory;
+    e.mem[CX_CLS_ELEMENTWISE]   = c->elementwise_memory;
+    e.mem[CX_CLS_OPTIMIZER]     = c->optimizer_memory;
+    e.overhead_ps               = c->kernel_overhead_ps;
     return e;
 }
 

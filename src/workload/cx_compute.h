@@ -3,8 +3,8 @@
  *   t = overhead + max(flops / (peak * eff_flops[class]),
  *                      bytes / (hbm_bw * eff_mem[class]))
  * peak = fp8_flops for FP8 GEMMs (CX_OP_F_FP8), bf16_flops otherwise.
- * One set of constants for every workload (cx_compute_eff_defaults), never
- * tuned per run; they will move to topologies/hardware.yaml.
+ * One set of constants for every workload, kept in the hardware catalog
+ * (topologies/hardware.yaml, `compute_efficiency:`), never tuned per run.
  */
 #ifndef CX_COMPUTE_H
 #define CX_COMPUTE_H
@@ -23,6 +23,9 @@ typedef struct cx_compute_eff {
 
 /* The default efficiencies (see cx_compute.c for where they come from). */
 cx_compute_eff_t cx_compute_eff_defaults(void);
+
+/* The efficiencies of a topology's hardware catalog. */
+cx_compute_eff_t cx_compute_eff_from_catalog(const cx_compute_catalog_t *c);
 
 /* Duration of a COMPUTE op in picoseconds (0 for any other kind).
  * eff may be NULL (defaults). */

@@ -420,38 +420,46 @@ typedef struct cx_run_estimate {
     double   events;             /* rough, see below */
 } cx_run_estimate_t;
 
-/* Size the run from GPU 0's program.  Events: one per compute op, and per
- * chunk hop for communication (ring steps: 2 hops inside a domain, 4 across,
- * as on a 2-tier path).  A guide for --dry-run, not a promise. */
+/* Size the run from one GPU of every pipeline stage (PP is the outermost
+ * coordinate, so stage s starts at GPU s * gpus / pp; stages differ, the
+ * GPUs of one stage nearly do not).  Events: one per compute op, and per
+ * chunk hop for communication (ring steps: 2 hops inside a domain, 4
+ * across, as on a 2-tier path).  A guide for --dry-run and the progress
+ * line, not a promise. */
 static cx_status_t cx_run_estimate(const cx_workload_t *w, uint32_t iters, int level,
                                    const cx_net_config_t *net, cx_run_estimate_t *e, cx_err_t *err)
 {
     cx_gen_t    g;
     cx_op_t     op;
     cx_status_t st;
-    double      ev = 0.0;
+    double      ev = 0.0, ops = 0.0, colls = 0.0;
+    uint32_t    pp = w->par.pp > 0 ? w->par.pp : 1, s;
     memset(e, 0, sizeof(*e));
-    st = cx_gen_init(&g, w, 0, iters, err);
-    if (st != CX_OK) return st;
-    while (cx_gen_next(&g, &op)) {
-        e->ops_per_gpu++;
-        switch ((cx_op_kind_t)op.kind) {
-        case CX_OP_COMPUTE: ev += 1.0; break;
-        case CX_OP_SEND: ev += 2.0 + 4.0 * ceil((double)op.bytes / (double)net->chunk_bytes); break;
-        case CX_OP_COLLECTIVE: {
-            double n = op.group_size > 0 ? op.group_size : 1;
-            double steps = op.cls == CX_COLL_ALLREDUCE ? 2 * (n - 1) : (n - 1);
-            double intra = op.group_stride == 1 && n <= 8;
-            double chunk = intra ? (double)net->nvlink_chunk_bytes : (double)net->chunk_bytes;
-            e->coll_per_gpu++;
-            ev += steps * (2.0 + (intra ? 2.0 : 4.0) * ceil((double)op.bytes / n / chunk));
-            break;
-        }
-        default: break;
+    for (s = 0; s < pp; s++) {
+        st = cx_gen_init(&g, w, (uint64_t)s * (w->gpus / pp), iters, err);
+        if (st != CX_OK) return st;
+        while (cx_gen_next(&g, &op)) {
+            ops += 1.0;
+            switch ((cx_op_kind_t)op.kind) {
+            case CX_OP_COMPUTE: ev += 1.0; break;
+            case CX_OP_SEND: ev += 2.0 + 4.0 * ceil((double)op.bytes / (double)net->chunk_bytes); break;
+            case CX_OP_COLLECTIVE: {
+                double n = op.group_size > 0 ? op.group_size : 1;
+                double steps = op.cls == CX_COLL_ALLREDUCE ? 2 * (n - 1) : (n - 1);
+                double intra = op.group_stride == 1 && n <= 8;
+                double chunk = intra ? (double)net->nvlink_chunk_bytes : (double)net->chunk_bytes;
+                colls += 1.0;
+                ev += steps * (2.0 + (intra ? 2.0 : 4.0) * ceil((double)op.bytes / n / chunk));
+                break;
+            }
+            default: break;
+            }
         }
     }
-    e->ops_total  = e->ops_per_gpu * w->gpus;
-    e->events     = ev * (double)w->gpus;
+    e->ops_per_gpu  = (uint64_t)(ops / pp);
+    e->coll_per_gpu = (uint64_t)(colls / pp);
+    e->ops_total    = (uint64_t)(ops / pp * (double)w->gpus);
+    e->events       = ev / pp * (double)w->gpus;
     e->trace_rows = (uint64_t)iters * w->gpus + e->coll_per_gpu * w->gpus / 4;
     e->trace_bytes = cx_trace_estimate_bytes(sizeof(cx_row_iter_t), (uint64_t)iters * w->gpus) +
                      cx_trace_estimate_bytes(sizeof(cx_row_coll_t), e->coll_per_gpu * w->gpus);
@@ -616,7 +624,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
                    nranks, (unsigned long long)dmin, (unsigned long long)dmax,
                    (unsigned long long)ts.devices,
                    lookahead == INT64_MAX ? 0.0 : (double)lookahead * 1e-6);
-            printf("  ops per GPU %llu (GPU 0), %llu in all; estimated events %.3g (%.3g per rank)\n",
+            printf("  ops per GPU %llu (mean over stages), %llu in all; estimated events %.3g (%.3g per rank)\n",
                    (unsigned long long)est.ops_per_gpu, (unsigned long long)est.ops_total, est.events,
                    est.events / nranks);
             printf("  estimated model memory per rank %.1f MiB (devices and ports %.1f, GPU state %.1f, "
@@ -661,7 +669,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
 
     ctx.w          = w;
     ctx.iterations = iters;
-    ctx.eff        = cx_compute_eff_defaults();
+    ctx.eff        = cx_compute_eff_from_catalog(cx_topo_compute_efficiency(topo));
     ctx.level      = cfg->trace_level;
     {
         uint64_t d, lo = UINT64_MAX, hi = 0;
