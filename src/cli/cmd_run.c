@@ -20,6 +20,7 @@ typedef struct cx_run_opts {
     const char *out;
     int         level;
     double      trace_max_gb;
+    int64_t     link_bin;
     const char *summary_json;
     int         routing;
     uint64_t    chunk, nvlink_chunk;
@@ -42,9 +43,11 @@ static const cx_opt_t cx_run_opt_table[] = {
     {"out", CX_OPT_STRING, offsetof(cx_run_opts_t, out), "run.h5", 0, 0, NULL, "FILE",
      "HDF5 trace (written as FILE.partial, renamed when complete; \"\" = none)"},
     {"trace-level", CX_OPT_ENUM, offsetof(cx_run_opts_t, level), "summary", 0, 0, CX_TRACE_LEVEL_CHOICES,
-     NULL, "what the trace keeps: summary (iterations, collectives), ops (+ every GPU op)"},
+     NULL, "what the trace keeps: summary (iterations, collectives), ops (+ every GPU op), links (+ time-binned bytes per link)"},
     {"trace-max-gb", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, trace_max_gb), "0", 0, 1e9, NULL, "GB",
      "refuse a run whose trace would exceed this (0 = no limit)"},
+    {"link-bin", CX_OPT_TIME, offsetof(cx_run_opts_t, link_bin), "100us", 1000, 1e15, NULL, "T",
+     "trace level links: width of the time bins of link bytes"},
     {"summary-json", CX_OPT_STRING, offsetof(cx_run_opts_t, summary_json), NULL, 0, 0, NULL, "FILE",
      "also write the end-of-run summary as JSON"},
     {"routing", CX_OPT_ENUM, offsetof(cx_run_opts_t, routing), "adaptive", 0, 0, "ecmp|adaptive|spray",
@@ -135,6 +138,7 @@ int cx_cmd_run(int argc, char **argv)
     cfg.out              = o.out;
     cfg.trace_level      = o.level;
     cfg.trace_max_gb     = o.trace_max_gb;
+    cfg.link_bin_ps      = o.link_bin;
     cfg.seed             = o.seed;
     cfg.progress_seconds = o.progress;
     cfg.dry_run          = o.dry_run;

@@ -43,6 +43,9 @@ struct cx_net {
     struct cx_net_rr *rr;        /* CX_NET_RR_SLOTS per local Ethernet switch */
     cx_net_recv_fn    on_recv;
     cx_net_txdone_fn  on_txdone;
+    cx_time_t         bin_ps;    /* link binning width, 0 = off */
+    cx_net_bin_fn     bin_fn;
+    void             *bin_ctx;
 };
 
 static void cx_net_handle_switch_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
@@ -172,6 +175,17 @@ static cx_time_t cx_net_transmit_at(cx_engine_t *eng, cx_entity_t *self, cx_net_
     p->busy_until = dep;
     p->bytes_tx += c->bytes;
     p->chunks_tx++;
+    if (d->net->bin_ps > 0) {
+        int64_t b = dep / d->net->bin_ps;
+        if (b != p->bin) {
+            if (p->bin >= 0 && p->bin_bytes > 0) {
+                d->net->bin_fn(d->net->bin_ctx, d, port, p->bin, p->bin_bytes);
+            }
+            p->bin       = b;
+            p->bin_bytes = 0;
+        }
+        p->bin_bytes += c->bytes;
+    }
 
     ev           = cx_event_new(eng, self, p->peer_dev, dep + p->latency, CX_NET_EV_CHUNK, 0);
     out          = CX_EVENT_DATA(ev, cx_net_chunk_t);
@@ -433,6 +447,36 @@ void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, u
     c.cookie    = cookie;
     c.flags     = CX_NET_FLAG_NVLS;
     cx_net_inject(eng, src, &c, sw, delay);
+}
+
+void cx_net_set_link_bins(cx_net_t *net, cx_time_t width_ps, cx_net_bin_fn fn, void *ctx)
+{
+    uint64_t i;
+    uint32_t p;
+    net->bin_ps  = fn != NULL && width_ps > 0 ? width_ps : 0;
+    net->bin_fn  = fn;
+    net->bin_ctx = ctx;
+    for (i = 0; i < net->count; i++) {
+        for (p = 0; p < net->devs[i].n_ports; p++) {
+            net->devs[i].ports[p].bin       = -1;
+            net->devs[i].ports[p].bin_bytes = 0;
+        }
+    }
+}
+
+void cx_net_flush_link_bins(cx_net_t *net)
+{
+    uint64_t i;
+    uint32_t p;
+    if (net->bin_ps <= 0) return;
+    for (i = 0; i < net->count; i++) {
+        for (p = 0; p < net->devs[i].n_ports; p++) {
+            cx_net_port_t *pp = &net->devs[i].ports[p];
+            if (pp->bin >= 0 && pp->bin_bytes > 0) net->bin_fn(net->bin_ctx, &net->devs[i], p, pp->bin, pp->bin_bytes);
+            pp->bin       = -1;
+            pp->bin_bytes = 0;
+        }
+    }
 }
 
 int cx_net_port_class(const cx_net_dev_t *d, const cx_net_port_t *p)

@@ -95,6 +95,8 @@ typedef struct cx_net_port {
     cx_time_t busy_until;   /* tail departure of the last chunk queued */
     uint64_t  bytes_tx;
     uint64_t  chunks_tx;
+    int64_t   bin;          /* link binning: current time bin, -1 = none yet */
+    uint64_t  bin_bytes;    /* bytes whose tail left in that bin */
     uint64_t  peer_dev;
     uint32_t  peer_port;
     uint16_t  role;         /* cx_port_role_t */
@@ -155,6 +157,15 @@ const cx_topo_t *cx_net_topo(const cx_net_t *net);
 cx_net_dev_t    *cx_net_local_dev(cx_net_t *net, uint64_t dev);
 uint64_t         cx_net_local_first(const cx_net_t *net);
 uint64_t         cx_net_local_count(const cx_net_t *net);
+
+/* Time-binned link bytes: every chunk's bytes count in the bin of the time
+ * its tail leaves the port; when a port moves on to a later bin, the closed
+ * bin is handed to fn (only bins with traffic).  width_ps > 0.  Set before
+ * the run; cx_net_flush_link_bins hands over the bins still open. */
+typedef void (*cx_net_bin_fn)(void *ctx, const cx_net_dev_t *d, uint32_t port, int64_t bin,
+                              uint64_t bytes);
+void cx_net_set_link_bins(cx_net_t *net, cx_time_t width_ps, cx_net_bin_fn fn, void *ctx);
+void cx_net_flush_link_bins(cx_net_t *net);
 
 /* Link statistics over this rank's ports, per tier of the transmitting end
  * (index 0 = GPU/NVLink ports ... see cx_net_port_class). */

@@ -112,6 +112,47 @@ static const cx_trace_field_t cx_row_coll_fields[] = {
     CX_TRACE_FIELD(cx_row_coll_t, busbw_gbps, CX_TRACE_F64, "GB/s", "bus bandwidth seen by member 0 (nccl-tests definition)"),
 };
 
+typedef struct cx_row_bin {
+    uint64_t dev;
+    int64_t  start_ps;
+    uint64_t bytes;
+    uint32_t port;
+    uint8_t  cls;
+    uint8_t  tier;
+    uint16_t pad;
+} cx_row_bin_t;
+
+static const cx_trace_field_t cx_row_bin_fields[] = {
+    CX_TRACE_FIELD(cx_row_bin_t, dev, CX_TRACE_U64, "", "transmitting device (topology device id)"),
+    CX_TRACE_FIELD(cx_row_bin_t, port, CX_TRACE_U32, "", "port of that device"),
+    CX_TRACE_FIELD(cx_row_bin_t, cls, CX_TRACE_U8, "", "link class: 0 gpu->nvswitch 1 nvswitch->gpu 2 nic->leaf 3 leaf->nic 4 switch-up 5 switch-down"),
+    CX_TRACE_FIELD(cx_row_bin_t, tier, CX_TRACE_U8, "", "tier of the transmitting switch (0 for GPUs and NVSwitches)"),
+    CX_TRACE_FIELD(cx_row_bin_t, start_ps, CX_TRACE_I64, "ps", "bin start (bins are /meta/link_bin_ps wide)"),
+    CX_TRACE_FIELD(cx_row_bin_t, bytes, CX_TRACE_U64, "bytes", "bytes whose last byte left the port in this bin"),
+};
+
+typedef struct cx_row_port {
+    uint64_t dev, peer_dev;
+    uint64_t bytes, chunks;
+    double   bandwidth;
+    int64_t  latency_ps;
+    uint32_t port, peer_port;
+    uint8_t  cls, tier, pad[6];
+} cx_row_port_t;
+
+static const cx_trace_field_t cx_row_port_fields[] = {
+    CX_TRACE_FIELD(cx_row_port_t, dev, CX_TRACE_U64, "", "transmitting device"),
+    CX_TRACE_FIELD(cx_row_port_t, port, CX_TRACE_U32, "", "port"),
+    CX_TRACE_FIELD(cx_row_port_t, peer_dev, CX_TRACE_U64, "", "device at the other end"),
+    CX_TRACE_FIELD(cx_row_port_t, peer_port, CX_TRACE_U32, "", "its port"),
+    CX_TRACE_FIELD(cx_row_port_t, cls, CX_TRACE_U8, "", "link class (as /links/bins)"),
+    CX_TRACE_FIELD(cx_row_port_t, tier, CX_TRACE_U8, "", "tier of the transmitting switch"),
+    CX_TRACE_FIELD(cx_row_port_t, bandwidth, CX_TRACE_F64, "bytes/s", "per direction"),
+    CX_TRACE_FIELD(cx_row_port_t, latency_ps, CX_TRACE_I64, "ps", "port latency"),
+    CX_TRACE_FIELD(cx_row_port_t, bytes, CX_TRACE_U64, "bytes", "bytes sent over the run"),
+    CX_TRACE_FIELD(cx_row_port_t, chunks, CX_TRACE_U64, "", "chunks sent over the run"),
+};
+
 #define CX_NFIELDS(_f) (sizeof(_f) / sizeof((_f)[0]))
 
 /* ---- per-rank run state ----------------------------------------------- */
@@ -132,8 +173,23 @@ typedef struct cx_run_ctx {
     cx_time_t           *iter_begin_min;  /* per iteration */
     cx_time_t           *iter_end_max;
     int64_t              ops_done;
-    cx_trace_table_t    *t_ops, *t_iter, *t_coll;
+    cx_trace_table_t    *t_ops, *t_iter, *t_coll, *t_bins, *t_ports;
+    cx_time_t            bin_ps;
 } cx_run_ctx_t;
+
+static void cx_run_on_link_bin(void *vctx, const cx_net_dev_t *d, uint32_t port, int64_t bin, uint64_t bytes)
+{
+    cx_run_ctx_t *c = vctx;
+    cx_row_bin_t  r;
+    memset(&r, 0, sizeof(r));
+    r.dev      = d->dev;
+    r.port     = port;
+    r.cls      = (uint8_t)cx_net_port_class(d, &d->ports[port]);
+    r.tier     = (uint8_t)d->tier;
+    r.start_ps = bin * c->bin_ps;
+    r.bytes    = bytes;
+    cx_trace_table_append(c->t_bins, &r, 1);
+}
 
 /* One stream's op source: the generator, or a replay file, filtered to the
  * stream (each stream reads the GPU's program on its own, so no stream waits
@@ -470,6 +526,17 @@ static cx_status_t cx_run_estimate(const cx_workload_t *w, uint32_t iters, int l
     return CX_OK;
 }
 
+/* Link bins: ~8 busy ports per GPU (its NVLink and NIC, and its share of
+ * switch ports both ways), each with a bin per width over an iteration
+ * estimated at 40% MFU. */
+static uint64_t cx_run_estimate_link_rows(const cx_workload_t *w, uint32_t iters, double peak,
+                                          cx_time_t width)
+{
+    double t = cx_workload_model_flops_per_iteration(w) / ((double)w->gpus * peak * 0.4) * iters;
+    double bins = ceil(t * 1e12 / (double)width);
+    return (uint64_t)(8.0 * (double)w->gpus * bins);
+}
+
 static uint32_t cx_run_domain_size(const cx_topo_t *topo)
 {
     cx_gpu_info_t a, b;
@@ -496,6 +563,7 @@ static cx_status_t cx_run_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg,
     CX_M(cx_trace_meta_set_string(tr, "gpu_type", s->gpu_type, err));
     CX_M(cx_trace_meta_set_int64(tr, "seed", (int64_t)cfg->seed, err));
     CX_M(cx_trace_meta_set_int64(tr, "trace_level", cfg->trace_level, err));
+    CX_M(cx_trace_meta_set_int64(tr, "link_bin_ps", cfg->trace_level >= CX_TRACE_LEVEL_LINKS ? cfg->link_bin_ps : 0, err));
     CX_M(cx_trace_meta_set_int64(tr, "gpus", (int64_t)s->gpus, err));
     CX_M(cx_trace_meta_set_int64(tr, "iterations", s->iterations, err));
     CX_M(cx_trace_meta_set_double(tr, "iteration_seconds", s->iteration_seconds, err));
@@ -565,9 +633,13 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         iters          = replay_iters;
         ctx.replay_dir = cfg->workload_path;
     }
-    if (cfg->trace_level > CX_TRACE_LEVEL_OPS) {
+    if (cfg->trace_level > CX_TRACE_LEVEL_LINKS) {
         st = cx_err_set(err, CX_ERR_UNSUPPORTED, NULL, 0, "trace-level",
-                        "levels 'links' and 'chunks' are not implemented yet; use summary or ops");
+                        "level 'chunks' is not implemented yet; use summary, ops or links");
+        goto out;
+    }
+    if (cfg->trace_level >= CX_TRACE_LEVEL_LINKS && cfg->link_bin_ps <= 0) {
+        st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "link-bin", "must be > 0");
         goto out;
     }
     {
@@ -586,6 +658,11 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
     }
     st = cx_run_estimate(w, iters, cfg->trace_level, &cfg->net, &est, err);
     if (st != CX_OK) goto out;
+    if (cfg->trace_level >= CX_TRACE_LEVEL_LINKS) {
+        uint64_t rows = cx_run_estimate_link_rows(w, iters, gt->bf16_flops, cfg->link_bin_ps);
+        est.trace_rows += rows;
+        est.trace_bytes += cx_trace_estimate_bytes(sizeof(cx_row_bin_t), rows);
+    }
     sum->trace_bytes_estimate = est.trace_bytes;
     cx_topo_summary(topo, &ts);
     snprintf(sum->gpu_type, sizeof(sum->gpu_type), "%s", gt->name);
@@ -634,7 +711,8 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
                    (double)dmax * dev_bytes / 1048576.0, (double)w->gpus / nranks * 4096.0 / 1048576.0,
                    est.events / nranks * 0.02 * CX_EVENT_SIZE / 1048576.0);
             printf("  trace level %s: %llu rows, about %.1f MB uncompressed\n",
-                   cfg->trace_level == 0 ? "summary" : "ops", (unsigned long long)est.trace_rows,
+                   cfg->trace_level == 0 ? "summary" : cfg->trace_level == 1 ? "ops" : "links",
+                   (unsigned long long)est.trace_rows,
                    (double)est.trace_bytes / 1e6);
         }
         free(first);
@@ -644,7 +722,8 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "trace-max-gb",
                         "the trace would take about %.2f GB at level %s, over the limit of %.2f GB "
                         "(lower --trace-level or raise --trace-max-gb)",
-                        (double)est.trace_bytes / 1e9, cfg->trace_level == 0 ? "summary" : "ops",
+                        (double)est.trace_bytes / 1e9,
+                        cfg->trace_level == 0 ? "summary" : cfg->trace_level == 1 ? "ops" : "links",
                         cfg->trace_max_gb);
         goto out;
     }
@@ -708,6 +787,16 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_OPS)
             st = cx_trace_table_define(tr, "/ops/gpu_ops", cx_row_op_fields, CX_NFIELDS(cx_row_op_fields),
                                        sizeof(cx_row_op_t), "every op of every GPU", &ctx.t_ops, err);
+        if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_LINKS) {
+            st = cx_trace_table_define(tr, "/links/bins", cx_row_bin_fields, CX_NFIELDS(cx_row_bin_fields),
+                                       sizeof(cx_row_bin_t), "bytes per port per time bin (bins with traffic)",
+                                       &ctx.t_bins, err);
+            if (st == CX_OK)
+                st = cx_trace_table_define(tr, "/links/ports", cx_row_port_fields, CX_NFIELDS(cx_row_port_fields),
+                                           sizeof(cx_row_port_t), "every port that carried traffic", &ctx.t_ports, err);
+            ctx.bin_ps = cfg->link_bin_ps;
+            cx_net_set_link_bins(net, cfg->link_bin_ps, cx_run_on_link_bin, &ctx);
+        }
         if (st != CX_OK) goto out;
     } else {
         /* No trace: the observer still needs somewhere to drop rows. */
@@ -759,6 +848,31 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
     if (st != CX_OK) goto out;
     sum->engine   = *cx_engine_stats(eng);
     sum->complete = !sum->engine.stopped;
+    if (ctx.t_bins != NULL) {
+        uint64_t d;
+        cx_net_flush_link_bins(net);
+        for (d = cx_net_local_first(net); d < cx_net_local_first(net) + cx_net_local_count(net); d++) {
+            cx_net_dev_t *nd = cx_net_local_dev(net, d);
+            uint32_t      p;
+            for (p = 0; p < nd->n_ports; p++) {
+                cx_net_port_t *pp = &nd->ports[p];
+                cx_row_port_t  r;
+                if (pp->bytes_tx == 0) continue;
+                memset(&r, 0, sizeof(r));
+                r.dev        = d;
+                r.port       = p;
+                r.peer_dev   = pp->peer_dev;
+                r.peer_port  = pp->peer_port;
+                r.cls        = (uint8_t)cx_net_port_class(nd, pp);
+                r.tier       = (uint8_t)nd->tier;
+                r.bandwidth  = 1e12 / pp->ps_per_byte;
+                r.latency_ps = pp->latency;
+                r.bytes      = pp->bytes_tx;
+                r.chunks     = pp->chunks_tx;
+                cx_trace_table_append(ctx.t_ports, &r, 1);
+            }
+        }
+    }
 
     if (sum->complete) {
         char     why[256];

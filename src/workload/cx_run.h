@@ -30,6 +30,7 @@ typedef struct cx_run_config {
     const char      *out;             /* trace path; NULL or "" = no trace */
     int              trace_level;     /* cx_trace_level_t */
     double           trace_max_gb;    /* refuse a run whose trace would exceed this (0 = no limit) */
+    int64_t          link_bin_ps;     /* trace level links: bin width */
     cx_net_config_t  net;
     cx_coll_params_t coll;
     uint64_t         seed;
