@@ -131,6 +131,9 @@ int cxa_cmd_collectives(int argc, char **argv);
 int cxa_cmd_digest(int argc, char **argv);
 int cxa_cmd_perfetto(int argc, char **argv);
 int cxa_cmd_stragglers(int argc, char **argv);
+int cxa_cmd_links(int argc, char **argv);        /* cxa_links.c */
+/* Link class names of /links tables (src/net/cx_net.c, mirrored). */
+const char *cxa_link_class_name(unsigned cls);
 
 /* "0-7,16,32-35" -> sorted unique GPU mask of size n (all when spec NULL). */
 int cxa_parse_gpu_set(const char *spec, uint64_t n, unsigned char *mask);

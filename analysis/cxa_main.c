@@ -36,30 +36,10 @@ static void cxa_usage(FILE *out)
             "  diff A B [--format ...]                  summary figures of two runs side by side, B/A\n"
             "  plot FILE --out DIR [--gpus LIST] [--iteration I]\n"
             "                                           PNGs: timeline, breakdown, collective busbw vs size\n"
-            "  links FILE                               link utilisation (needs --trace-level links)\n\n"
+            "  links FILE [--top N] [--format table|json]\n"
+            "                                           link utilisation percentiles, hottest links, ECMP imbalance\n"
+            "                                           (needs --trace-level links)\n\n"
             "exit status: 0 ok, 1 file missing / truncated / not a colossim trace, 2 usage or data absent\n");
-}
-
-static int cxa_cmd_links(int argc, char **argv)
-{
-    cxa_args_t a;
-    cxa_file_t f;
-    int        has;
-    if (cxa_parse_args("links", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
-    if (a.help || a.npos != 1) {
-        fprintf(a.help ? stdout : stderr, "usage: colossim-analyze links FILE\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
-    }
-    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
-    has = cxa_exists(&f, "/links");
-    cxa_close(&f);
-    if (!has)
-        fprintf(stderr, "colossim-analyze: %s: trace has no /links data (run with --trace-level links "
-                        "when available)\n", a.pos[0]);
-    else
-        fprintf(stderr, "colossim-analyze: %s: the trace has /links, but this analyzer cannot read "
-                        "link tables yet\n", a.pos[0]);
-    return CXA_EXIT_USAGE;
 }
 
 static const char *cxa_plot_script(void)

@@ -1,0 +1,794 @@
+/*
+ * links: link utilisation from /links/bins and /links/ports (a run with
+ * --trace-level links).
+ *
+ *   - per (link class, tier): utilisation of every bin with traffic,
+ *     bytes / (bandwidth x bin width), and of every port over the run,
+ *     bytes / (bandwidth x run span), as nearest-rank p50/p90/p99/max;
+ *   - the N hottest ports (mean = run utilisation, peak = hottest bin);
+ *   - ECMP imbalance: per switch, max/mean bytes over its up ports that
+ *     carried traffic, and per (switch, peer) the same over parallel down
+ *     links; the distribution of that ratio per tier.
+ *
+ * Bin attribution.  The run puts all bytes of a chunk in the bin in which
+ * its last byte left the port, so a bin can hold up to one chunk more than
+ * the link can carry in a bin (16 MiB NVLink chunks in 100 us bins: +37%).
+ * A port serialises its chunks one after the other, so the bytes above a
+ * bin's capacity left in the bins before it: they are moved back ("spilled")
+ * bin by bin, latest first, into the preceding bins up to their capacity.
+ * This keeps every byte, keeps per-bin utilisation <= 1, and may turn empty
+ * bins into bins with traffic.  The unspilled maximum is reported as
+ * raw_max.
+ *
+ * The bins table is read once in blocks; the (dev, port) -> port lookup and
+ * the per-port spill run under OpenMP.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cxa.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CXA_T_BINS  "/links/bins"
+#define CXA_T_PORTS "/links/ports"
+#define CXA_LCLS    6
+
+const char *cxa_link_class_name(unsigned cls)
+{
+    static const char *const names[CXA_LCLS] = {"gpu->nvswitch", "nvswitch->gpu", "nic->leaf",
+                                                "leaf->nic",     "switch-up",     "switch-down"};
+    return cls < CXA_LCLS ? names[cls] : "?";
+}
+
+typedef struct cxa_lport {
+    uint64_t dev, peer_dev, bytes, chunks;
+    double   bw;                /* bytes/s */
+    uint32_t port, peer_port;
+    unsigned cls, tier;
+    uint64_t nrows, off;        /* its bins in the sorted bin array */
+    uint64_t bin_bytes;         /* sum of its /links/bins rows */
+    uint64_t nout, out_off;     /* spilled bin utilisations */
+    double   run_util, peak, raw_peak;
+} cxa_lport_t;
+
+typedef struct cxa_lbin {
+    int64_t  bin;               /* start_ps / bin_ps */
+    uint64_t bytes;
+} cxa_lbin_t;
+
+/* Open-addressing map (dev, port) -> port index. */
+typedef struct cxa_lmap {
+    uint64_t *key;
+    uint32_t *val;
+    uint64_t  mask;
+} cxa_lmap_t;
+
+static uint64_t cxa_lkey(uint64_t dev, uint64_t port)
+{
+    return dev * UINT64_C(0x100000000) + port;
+}
+
+static uint64_t cxa_lhash(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+static int cxa_lmap_init(cxa_lmap_t *m, uint64_t n)
+{
+    uint64_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    m->mask = cap - 1;
+    m->key  = malloc(cap * sizeof(uint64_t));
+    m->val  = malloc(cap * sizeof(uint32_t));
+    if (m->key == NULL || m->val == NULL) return -1;
+    memset(m->key, 0xff, cap * sizeof(uint64_t)); /* UINT64_MAX = empty */
+    return 0;
+}
+
+/* 0 inserted, 1 duplicate key. */
+static int cxa_lmap_put(cxa_lmap_t *m, uint64_t k, uint32_t v)
+{
+    uint64_t h = cxa_lhash(k) & m->mask;
+    while (m->key[h] != UINT64_MAX) {
+        if (m->key[h] == k) return 1;
+        h = (h + 1) & m->mask;
+    }
+    m->key[h] = k;
+    m->val[h] = v;
+    return 0;
+}
+
+static int64_t cxa_lmap_get(const cxa_lmap_t *m, uint64_t k)
+{
+    uint64_t h = cxa_lhash(k) & m->mask;
+    while (m->key[h] != UINT64_MAX) {
+        if (m->key[h] == k) return m->val[h];
+        h = (h + 1) & m->mask;
+    }
+    return -1;
+}
+
+static void cxa_lmap_free(cxa_lmap_t *m)
+{
+    free(m->key);
+    free(m->val);
+}
+
+static int cxa_lport_cmp(const void *a, const void *b)
+{
+    const cxa_lport_t *x = a, *y = b;
+    if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
+    if (x->tier != y->tier) return x->tier < y->tier ? -1 : 1;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    return x->port < y->port ? -1 : x->port > y->port;
+}
+
+static int cxa_lbin_cmp(const void *a, const void *b)
+{
+    const cxa_lbin_t *x = a, *y = b;
+    return x->bin < y->bin ? -1 : x->bin > y->bin;
+}
+
+static int cxa_ldcmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest rank of sorted v. */
+static double cxa_lpct(const double *v, uint64_t n, double q)
+{
+    uint64_t i;
+    if (n == 0) return 0.0;
+    i = (uint64_t)ceil(q * (double)n);
+    if (i < 1) i = 1;
+    if (i > n) i = n;
+    return v[i - 1];
+}
+
+typedef struct cxa_lstat {
+    uint64_t n;
+    double   p50, p90, p99, max, mean;
+} cxa_lstat_t;
+
+static void cxa_lstats(double *v, uint64_t n, cxa_lstat_t *s)
+{
+    double   sum = 0;
+    uint64_t i;
+    memset(s, 0, sizeof(*s));
+    s->n = n;
+    if (n == 0) return;
+    qsort(v, (size_t)n, sizeof(double), cxa_ldcmp);
+    for (i = 0; i < n; i++) sum += v[i];
+    s->p50  = cxa_lpct(v, n, 0.50);
+    s->p90  = cxa_lpct(v, n, 0.90);
+    s->p99  = cxa_lpct(v, n, 0.99);
+    s->max  = v[n - 1];
+    s->mean = sum / (double)n;
+}
+
+/* Spill a port's bins (sorted by bin, distinct) latest first: bytes above
+ * cap move to the preceding bins.  Writes the utilisations (latest first)
+ * to out when non-NULL; returns how many there are.  *peak = the largest. */
+static uint64_t cxa_spill(const cxa_lbin_t *b, uint64_t n, double cap, double *out, double *peak)
+{
+    double   carry = 0.0, pk = 0.0;
+    uint64_t k     = 0, i;
+    int64_t  next  = 0, j;
+    for (i = n; i-- > 0;) {
+        double load;
+        if (carry > 0.0) {
+            for (j = next - 1; j > b[i].bin && carry > 0.0; j--) {
+                double v = carry < cap ? carry : cap;
+                if (out != NULL) out[k] = v / cap;
+                if (v / cap > pk) pk = v / cap;
+                k++;
+                carry -= v;
+            }
+        }
+        load = (double)b[i].bytes + carry;
+        carry = load > cap ? load - cap : 0.0;
+        if (carry > 0.0) load = cap;
+        if (out != NULL) out[k] = load / cap;
+        if (load / cap > pk) pk = load / cap;
+        k++;
+        next = b[i].bin;
+    }
+    for (j = next - 1; j >= 0 && carry > 0.0; j--) {
+        double v = carry < cap ? carry : cap;
+        if (out != NULL) out[k] = v / cap;
+        if (v / cap > pk) pk = v / cap;
+        k++;
+        carry -= v;
+    }
+    if (carry > 0.0 && k > 0) {
+        /* More bytes than the link could carry since time 0: keep them in
+         * the earliest bin (shows as utilisation > 1). */
+        if (out != NULL) out[k - 1] += carry / cap;
+        pk = fmax(pk, (out != NULL ? out[k - 1] : 1.0 + carry / cap));
+    }
+    *peak = pk;
+    return k;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static int cxa_read_ports(const cxa_file_t *f, cxa_lport_t **ports_out, uint64_t *n_out)
+{
+    static const char *const need[] = {"dev", "port", "peer_dev", "peer_port", "cls", "tier", "bandwidth", "bytes", NULL};
+    cxa_table_t      t;
+    void            *buf;
+    cxa_lport_t     *p;
+    uint64_t         r;
+    const cxa_col_t *c_d, *c_p, *c_pd, *c_pp, *c_c, *c_t, *c_bw, *c_b, *c_ch;
+    if (cxa_table_open(f, CXA_T_PORTS, 1, &t) != 0) return -1;
+    if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
+        cxa_table_close(&t);
+        return -1;
+    }
+    c_d  = cxa_col(&t, "dev");
+    c_p  = cxa_col(&t, "port");
+    c_pd = cxa_col(&t, "peer_dev");
+    c_pp = cxa_col(&t, "peer_port");
+    c_c  = cxa_col(&t, "cls");
+    c_t  = cxa_col(&t, "tier");
+    c_bw = cxa_col(&t, "bandwidth");
+    c_b  = cxa_col(&t, "bytes");
+    c_ch = cxa_col(&t, "chunks");
+    p    = calloc(t.rows > 0 ? (size_t)t.rows : 1, sizeof(cxa_lport_t));
+    if (p == NULL) {
+        cxa_error(f->path, "out of memory");
+        free(buf);
+        cxa_table_close(&t);
+        return -1;
+    }
+    for (r = 0; r < t.rows; r++) {
+        const void *row = cxa_row(&t, buf, r);
+        p[r].dev       = cxa_get_u64(c_d, row);
+        p[r].port      = (uint32_t)cxa_get_u64(c_p, row);
+        p[r].peer_dev  = cxa_get_u64(c_pd, row);
+        p[r].peer_port = (uint32_t)cxa_get_u64(c_pp, row);
+        p[r].cls       = (unsigned)cxa_get_u64(c_c, row);
+        p[r].tier      = (unsigned)cxa_get_u64(c_t, row);
+        p[r].bw        = cxa_get_f64(c_bw, row);
+        p[r].bytes     = cxa_get_u64(c_b, row);
+        p[r].chunks    = c_ch != NULL ? cxa_get_u64(c_ch, row) : 0;
+        if (!(p[r].bw > 0.0)) {
+            cxa_error(f->path, "%s row %llu: bandwidth %g is not positive", CXA_T_PORTS, (unsigned long long)r, p[r].bw);
+            free(p);
+            free(buf);
+            cxa_table_close(&t);
+            return -1;
+        }
+    }
+    free(buf);
+    *n_out = t.rows;
+    cxa_table_close(&t);
+    qsort(p, (size_t)*n_out, sizeof(cxa_lport_t), cxa_lport_cmp);
+    *ports_out = p;
+    return 0;
+}
+
+/* Bins into one array sorted by (port index, bin).  Fills nrows / off /
+ * bin_bytes of the ports; *last_bin = the latest bin with traffic. */
+static int cxa_read_bins(const cxa_file_t *f, cxa_lport_t *ports, uint64_t np, int64_t bin_ps, cxa_lbin_t **bins_out,
+                         uint64_t *nb_out, int64_t *last_bin)
+{
+    static const char *const need[] = {"dev", "port", "start_ps", "bytes", NULL};
+    cxa_table_t      t;
+    cxa_lmap_t       map;
+    unsigned char   *buf = NULL;
+    uint32_t        *pidx = NULL;
+    cxa_lbin_t      *tmp = NULL, *bins = NULL;
+    uint64_t        *fill = NULL, start, block, i, bad = UINT64_MAX;
+    int64_t          last = -1;
+    int              rc = -1;
+    const cxa_col_t *c_d, *c_p, *c_s, *c_b;
+    if (cxa_table_open(f, CXA_T_BINS, 1, &t) != 0) return -1;
+    memset(&map, 0, sizeof(map));
+    if (cxa_need_cols(&t, need) != 0) goto out;
+    c_d = cxa_col(&t, "dev");
+    c_p = cxa_col(&t, "port");
+    c_s = cxa_col(&t, "start_ps");
+    c_b = cxa_col(&t, "bytes");
+    if (cxa_lmap_init(&map, np) != 0) {
+        cxa_error(f->path, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < np; i++) {
+        if (cxa_lmap_put(&map, cxa_lkey(ports[i].dev, ports[i].port), (uint32_t)i) != 0) {
+            cxa_error(f->path, "%s: device %llu port %u appears twice", CXA_T_PORTS, (unsigned long long)ports[i].dev,
+                      ports[i].port);
+            goto out;
+        }
+    }
+    block = t.row_size > 0 ? (uint64_t)(64u << 20) / t.row_size : 1;
+    if (block > t.rows) block = t.rows > 0 ? t.rows : 1;
+    buf  = malloc((size_t)block * t.row_size + 1);
+    tmp  = malloc(((size_t)t.rows + 1) * sizeof(cxa_lbin_t));
+    pidx = malloc(((size_t)t.rows + 1) * sizeof(uint32_t));
+    bins = malloc(((size_t)t.rows + 1) * sizeof(cxa_lbin_t));
+    fill = calloc((size_t)np + 1, sizeof(uint64_t));
+    if (buf == NULL || tmp == NULL || pidx == NULL || bins == NULL || fill == NULL) {
+        cxa_error(f->path, "out of memory (%llu bin rows)", (unsigned long long)t.rows);
+        goto out;
+    }
+    for (start = 0; start < t.rows; start += block) {
+        uint64_t n  = t.rows - start < block ? t.rows - start : block;
+        long     nr = (long)n, r;
+        uint64_t bad_loc = UINT64_MAX;
+        int64_t  last_loc = -1;
+        if (cxa_table_read(&t, start, n, buf) != 0) goto out;
+#pragma omp parallel for schedule(static) reduction(min : bad_loc) reduction(max : last_loc)
+        for (r = 0; r < nr; r++) {
+            const void *row = cxa_row(&t, buf, (uint64_t)r);
+            uint64_t    g   = start + (uint64_t)r;
+            int64_t     s   = cxa_get_i64(c_s, row), b;
+            int64_t     pi  = cxa_lmap_get(&map, cxa_lkey(cxa_get_u64(c_d, row), cxa_get_u64(c_p, row)));
+            b               = s >= 0 ? s / bin_ps : -1;
+            if (pi < 0 || b < 0) {
+                if (g < bad_loc) bad_loc = g;
+                pidx[g] = 0;
+                continue;
+            }
+            pidx[g]      = (uint32_t)pi;
+            tmp[g].bin   = b;
+            tmp[g].bytes = cxa_get_u64(c_b, row);
+            if (b > last_loc) last_loc = b;
+        }
+        if (bad_loc < bad) bad = bad_loc;
+        if (last_loc > last) last = last_loc;
+    }
+    if (bad != UINT64_MAX) {
+        const void *row;
+        if (cxa_table_read(&t, bad, 1, buf) != 0) goto out;
+        row = buf;
+        cxa_error(f->path, "%s row %llu (device %llu port %llu, start %lld ps): no such port in %s, or negative start",
+                  CXA_T_BINS, (unsigned long long)bad, (unsigned long long)cxa_get_u64(c_d, row),
+                  (unsigned long long)cxa_get_u64(c_p, row), (long long)cxa_get_i64(c_s, row), CXA_T_PORTS);
+        goto out;
+    }
+    /* Counting sort by port, rows of a port keep their order. */
+    for (i = 0; i < t.rows; i++) ports[pidx[i]].nrows++;
+    for (i = 0; i < np; i++) {
+        ports[i].off = i > 0 ? ports[i - 1].off + ports[i - 1].nrows : 0;
+        fill[i]      = ports[i].off;
+    }
+    for (i = 0; i < t.rows; i++) bins[fill[pidx[i]]++] = tmp[i];
+    *bins_out = bins;
+    *nb_out   = t.rows;
+    *last_bin = last;
+    bins      = NULL;
+    rc        = 0;
+out:
+    free(buf);
+    free(tmp);
+    free(pidx);
+    free(bins);
+    free(fill);
+    cxa_lmap_free(&map);
+    cxa_table_close(&t);
+    return rc;
+}
+
+/* Latest end_ps in /summary/iterations (-1 when absent or empty). */
+static int64_t cxa_run_end(const cxa_file_t *f)
+{
+    cxa_table_t      t;
+    void            *buf;
+    const cxa_col_t *c;
+    int64_t          end = -1;
+    uint64_t         r;
+    if (!cxa_exists(f, CXA_T_ITER) || cxa_table_open(f, CXA_T_ITER, 0, &t) != 0) return -1;
+    c = cxa_col(&t, "end_ps");
+    if (c != NULL && (buf = cxa_table_read_all(&t)) != NULL) {
+        for (r = 0; r < t.rows; r++) {
+            int64_t e = cxa_get_i64(c, cxa_row(&t, buf, r));
+            if (e > end) end = e;
+        }
+        free(buf);
+    }
+    cxa_table_close(&t);
+    return end;
+}
+
+/* ---- reductions ------------------------------------------------------- */
+
+typedef struct cxa_lgroup {
+    unsigned    cls, tier;
+    uint64_t    first, n;            /* ports [first, first + n) */
+    uint64_t    bytes, bin_bytes, rows;
+    double      raw_max;
+    cxa_lstat_t bin, run;
+} cxa_lgroup_t;
+
+typedef struct cxa_limb {
+    unsigned    tier;
+    uint64_t    ports;               /* summed over the groups */
+    cxa_lstat_t ratio;               /* n = groups */
+} cxa_limb_t;
+
+static int cxa_lport_hot_cmp(const void *a, const void *b)
+{
+    const cxa_lport_t *x = *(const cxa_lport_t *const *)a, *y = *(const cxa_lport_t *const *)b;
+    if (x->run_util != y->run_util) return x->run_util > y->run_util ? -1 : 1;
+    if (x->peak != y->peak) return x->peak > y->peak ? -1 : 1;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    return x->port < y->port ? -1 : x->port > y->port;
+}
+
+static int cxa_lport_peer_cmp(const void *a, const void *b)
+{
+    const cxa_lport_t *x = *(const cxa_lport_t *const *)a, *y = *(const cxa_lport_t *const *)b;
+    if (x->tier != y->tier) return x->tier < y->tier ? -1 : 1;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    if (x->peer_dev != y->peer_dev) return x->peer_dev < y->peer_dev ? -1 : 1;
+    return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/* Imbalance per tier over groups of ports: a group = consecutive entries of
+ * ps (sorted by tier first) with equal key.  Groups of fewer than min_n
+ * ports are skipped. */
+static int cxa_imbalance(cxa_lport_t *const *ps, uint64_t n, int by_peer, uint64_t min_n, cxa_limb_t **out, int *nout)
+{
+    double    *ratio = malloc((n + 1) * sizeof(double));
+    cxa_limb_t *res  = NULL;
+    int        nres  = 0;
+    uint64_t   i = 0;
+    if (ratio == NULL) return -1;
+    while (i < n) {
+        unsigned tier = ps[i]->tier;
+        uint64_t ng = 0, nports = 0;
+        while (i < n && ps[i]->tier == tier) {
+            uint64_t j = i, sum = 0, mx = 0;
+            while (j < n && ps[j]->tier == tier && ps[j]->dev == ps[i]->dev &&
+                   (!by_peer || ps[j]->peer_dev == ps[i]->peer_dev)) {
+                sum += ps[j]->bytes;
+                if (ps[j]->bytes > mx) mx = ps[j]->bytes;
+                j++;
+            }
+            if (j - i >= min_n && sum > 0) {
+                ratio[ng++] = (double)mx / ((double)sum / (double)(j - i));
+                nports += j - i;
+            }
+            i = j;
+        }
+        if (ng > 0) {
+            cxa_limb_t *r2 = realloc(res, (size_t)(nres + 1) * sizeof(cxa_limb_t));
+            if (r2 == NULL) {
+                free(ratio);
+                free(res);
+                return -1;
+            }
+            res = r2;
+            res[nres].tier  = tier;
+            res[nres].ports = nports;
+            cxa_lstats(ratio, ng, &res[nres].ratio);
+            nres++;
+        }
+    }
+    free(ratio);
+    *out  = res;
+    *nout = nres;
+    return 0;
+}
+
+static json_object *cxa_lstat_json(const cxa_lstat_t *s, int with_mean)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "p50", json_object_new_double(s->p50));
+    json_object_object_add(o, "p90", json_object_new_double(s->p90));
+    json_object_object_add(o, "p99", json_object_new_double(s->p99));
+    json_object_object_add(o, "max", json_object_new_double(s->max));
+    if (with_mean) json_object_object_add(o, "mean", json_object_new_double(s->mean));
+    return o;
+}
+
+static json_object *cxa_limb_json(const cxa_limb_t *v, int n, const char *what, const char *per)
+{
+    json_object *a = json_object_new_array();
+    int          i;
+    for (i = 0; i < n; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "tier", json_object_new_int64(v[i].tier));
+        json_object_object_add(o, what, json_object_new_uint64(v[i].ratio.n));
+        json_object_object_add(o, per, json_object_new_double((double)v[i].ports / (double)v[i].ratio.n));
+        json_object_object_add(o, "mean", json_object_new_double(v[i].ratio.mean));
+        json_object_object_add(o, "p99", json_object_new_double(v[i].ratio.p99));
+        json_object_object_add(o, "max", json_object_new_double(v[i].ratio.max));
+        json_object_array_add(a, o);
+    }
+    return a;
+}
+
+static void cxa_limb_print(const cxa_limb_t *v, int n, const char *what, const char *per)
+{
+    int i;
+    printf("  %4s %9s %10s %8s %8s %8s\n", "tier", what, per, "mean", "p99", "max");
+    for (i = 0; i < n; i++)
+        printf("  %4u %9llu %10.2f %8.3f %8.3f %8.3f\n", v[i].tier, (unsigned long long)v[i].ratio.n,
+               (double)v[i].ports / (double)v[i].ratio.n, v[i].ratio.mean, v[i].ratio.p99, v[i].ratio.max);
+    if (n == 0) printf("  (none)\n");
+}
+
+int cxa_cmd_links(int argc, char **argv)
+{
+    cxa_args_t     a;
+    cxa_format_t   fmt;
+    cxa_file_t     f;
+    cxa_lport_t   *ports = NULL, **hot = NULL, **up = NULL, **down = NULL;
+    cxa_lbin_t    *bins  = NULL;
+    cxa_lgroup_t  *groups = NULL;
+    cxa_limb_t    *imb_up = NULL, *imb_down = NULL;
+    double        *out = NULL, *runv = NULL;
+    uint64_t       np = 0, nb = 0, nout = 0, i, nup = 0, ndown = 0;
+    int64_t        bin_ps = 0, complete = 1, run_end, last_bin = -1, span_ps;
+    long           top = 10, lp;
+    int            rc = CXA_EXIT_FILE, ng = 0, nimb_up = 0, nimb_down = 0, g, match = 1;
+    double         bin_s, span_s;
+
+    if (cxa_parse_args("links", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
+    if (a.help || a.npos != 1) {
+        fprintf(a.help ? stdout : stderr,
+                "usage: colossim-analyze links FILE [--top N] [--format table|json]\n"
+                "  link utilisation of a run with --trace-level links: per link class and tier,\n"
+                "  p50/p90/p99/max of bytes / (bandwidth x bin) over the bins with traffic and of\n"
+                "  bytes / (bandwidth x run span) over the ports; the N hottest links (default 10);\n"
+                "  ECMP imbalance (max/mean bytes over a switch's up ports, and over parallel\n"
+                "  down links to one peer) per tier.\n");
+        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    if (fmt == CXA_FMT_CSV) {
+        cxa_error(NULL, "links: --format csv is not supported (table or json)");
+        return CXA_EXIT_USAGE;
+    }
+    if (a.top != NULL) {
+        char *end;
+        top = strtol(a.top, &end, 10);
+        if (*end != '\0' || top < 1) {
+            cxa_error(NULL, "--top '%s': expected a positive integer", a.top);
+            return CXA_EXIT_USAGE;
+        }
+    }
+    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
+    if (!cxa_exists(&f, "/links")) {
+        fprintf(stderr, "colossim-analyze: %s: trace has no /links data (run with --trace-level links)\n", f.path);
+        cxa_close(&f);
+        return CXA_EXIT_USAGE;
+    }
+    cxa_meta_i64(&f, "complete", &complete);
+    if (!complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
+    if (cxa_meta_i64(&f, "link_bin_ps", &bin_ps) != 0 || bin_ps <= 0) {
+        cxa_error(f.path, "/meta/link_bin_ps missing or not positive (trace written without --trace-level links?)");
+        goto out;
+    }
+    if (cxa_read_ports(&f, &ports, &np) != 0) goto out;
+    if (cxa_read_bins(&f, ports, np, bin_ps, &bins, &nb, &last_bin) != 0) goto out;
+    run_end = cxa_run_end(&f);
+    span_ps = run_end > 0 ? run_end : 0;
+    if (last_bin >= 0 && last_bin * bin_ps >= span_ps) span_ps = (last_bin + 1) * bin_ps;
+    bin_s  = (double)bin_ps * 1e-12;
+    span_s = (double)span_ps * 1e-12;
+
+    /* Per port: sort its bins if needed, merge equal bins, count the spilled bins. */
+    lp = (long)np;
+    {
+        long k;
+#pragma omp parallel for schedule(dynamic, 16)
+        for (k = 0; k < lp; k++) {
+            cxa_lport_t *p = &ports[k];
+            cxa_lbin_t  *b = bins + p->off;
+            uint64_t     j, m = 0, sorted = 1;
+            double       cap = p->bw * bin_s, pk;
+            for (j = 1; j < p->nrows; j++)
+                if (b[j].bin < b[j - 1].bin) sorted = 0;
+            if (!sorted) qsort(b, (size_t)p->nrows, sizeof(cxa_lbin_t), cxa_lbin_cmp);
+            p->raw_peak = 0.0;
+            for (j = 0; j < p->nrows; j++) {
+                double u = (double)b[j].bytes / cap;
+                p->bin_bytes += b[j].bytes;
+                if (u > p->raw_peak) p->raw_peak = u;
+                if (m > 0 && b[m - 1].bin == b[j].bin) b[m - 1].bytes += b[j].bytes;
+                else b[m++] = b[j];
+            }
+            p->nrows    = m;
+            p->nout     = cxa_spill(b, m, cap, NULL, &pk);
+            p->run_util = span_s > 0 ? (double)p->bytes / (p->bw * span_s) : 0.0;
+        }
+    }
+    for (i = 0; i < np; i++) {
+        ports[i].out_off = nout;
+        nout += ports[i].nout;
+    }
+    out  = malloc(((size_t)nout + 1) * sizeof(double));
+    runv = malloc(((size_t)np + 1) * sizeof(double));
+    if (out == NULL || runv == NULL) {
+        cxa_error(f.path, "out of memory");
+        goto out;
+    }
+    {
+        long k;
+#pragma omp parallel for schedule(dynamic, 16)
+        for (k = 0; k < lp; k++) {
+            cxa_lport_t *p = &ports[k];
+            cxa_spill(bins + p->off, p->nrows, p->bw * bin_s, out + p->out_off, &p->peak);
+            runv[k] = p->run_util;
+        }
+    }
+
+    /* Groups of (class, tier): ports are sorted by them. */
+    for (i = 0; i < np; i++)
+        if (i == 0 || ports[i].cls != ports[i - 1].cls || ports[i].tier != ports[i - 1].tier) ng++;
+    groups = calloc((size_t)ng + 1, sizeof(cxa_lgroup_t));
+    if (groups == NULL) {
+        cxa_error(f.path, "out of memory");
+        goto out;
+    }
+    g = -1;
+    for (i = 0; i < np; i++) {
+        if (i == 0 || ports[i].cls != ports[i - 1].cls || ports[i].tier != ports[i - 1].tier) {
+            g++;
+            groups[g].cls   = ports[i].cls;
+            groups[g].tier  = ports[i].tier;
+            groups[g].first = i;
+        }
+        groups[g].n++;
+        groups[g].bytes += ports[i].bytes;
+        groups[g].bin_bytes += ports[i].bin_bytes;
+        groups[g].rows += ports[i].nrows;
+        if (ports[i].raw_peak > groups[g].raw_max) groups[g].raw_max = ports[i].raw_peak;
+    }
+    {
+        long k;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (k = 0; k < ng; k++) {
+            cxa_lgroup_t      *gr = &groups[k];
+            const cxa_lport_t *p0 = &ports[gr->first], *pl = &ports[gr->first + gr->n - 1];
+            uint64_t           o = p0->out_off, n = pl->out_off + pl->nout - o;
+            cxa_lstats(out + o, n, &gr->bin);
+            cxa_lstats(runv + gr->first, gr->n, &gr->run);
+        }
+    }
+    /* Per class: bytes of the bins equal those of the ports. */
+    {
+        uint64_t cb[256], cp[256];
+        memset(cb, 0, sizeof(cb));
+        memset(cp, 0, sizeof(cp));
+        for (g = 0; g < ng; g++) {
+            cb[groups[g].cls & 255] += groups[g].bin_bytes;
+            cp[groups[g].cls & 255] += groups[g].bytes;
+        }
+        for (g = 0; g < 256; g++)
+            if (cb[g] != cp[g]) {
+                match = 0;
+                cxa_warn(f.path, "class %d (%s): %llu bytes in %s but %llu in %s", g, cxa_link_class_name((unsigned)g),
+                         (unsigned long long)cb[g], CXA_T_BINS, (unsigned long long)cp[g], CXA_T_PORTS);
+            }
+    }
+
+    /* Hottest links; ECMP imbalance. */
+    hot  = malloc(((size_t)np + 1) * sizeof(*hot));
+    up   = malloc(((size_t)np + 1) * sizeof(*up));
+    down = malloc(((size_t)np + 1) * sizeof(*down));
+    if (hot == NULL || up == NULL || down == NULL) {
+        cxa_error(f.path, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < np; i++) {
+        hot[i] = &ports[i];
+        if (ports[i].cls == 4) up[nup++] = &ports[i];
+        if (ports[i].cls == 3 || ports[i].cls == 5) down[ndown++] = &ports[i];
+    }
+    qsort(hot, (size_t)np, sizeof(*hot), cxa_lport_hot_cmp);
+    qsort(up, (size_t)nup, sizeof(*up), cxa_lport_peer_cmp);
+    qsort(down, (size_t)ndown, sizeof(*down), cxa_lport_peer_cmp);
+    if (cxa_imbalance(up, nup, 0, 1, &imb_up, &nimb_up) != 0 ||
+        cxa_imbalance(down, ndown, 1, 2, &imb_down, &nimb_down) != 0) {
+        cxa_error(f.path, "out of memory");
+        goto out;
+    }
+    if ((uint64_t)top > np) top = (long)np;
+
+    if (fmt == CXA_FMT_JSON) {
+        json_object *j = json_object_new_object(), *cls = json_object_new_array(), *tp = json_object_new_array(),
+                    *imb = json_object_new_object();
+        json_object_object_add(j, "file", json_object_new_string(f.path));
+        json_object_object_add(j, "complete", json_object_new_boolean(complete != 0));
+        json_object_object_add(j, "link_bin_seconds", json_object_new_double(bin_s));
+        json_object_object_add(j, "span_seconds", json_object_new_double(span_s));
+        json_object_object_add(j, "ports", json_object_new_uint64(np));
+        json_object_object_add(j, "bin_rows", json_object_new_uint64(nb));
+        json_object_object_add(j, "bytes_match", json_object_new_boolean(match));
+        for (g = 0; g < ng; g++) {
+            const cxa_lgroup_t *gr = &groups[g];
+            json_object        *o  = json_object_new_object(), *bu = cxa_lstat_json(&gr->bin, 1);
+            json_object_object_add(bu, "raw_max", json_object_new_double(gr->raw_max));
+            json_object_object_add(o, "cls", json_object_new_int64(gr->cls));
+            json_object_object_add(o, "class", json_object_new_string(cxa_link_class_name(gr->cls)));
+            json_object_object_add(o, "tier", json_object_new_int64(gr->tier));
+            json_object_object_add(o, "ports", json_object_new_uint64(gr->n));
+            json_object_object_add(o, "bytes", json_object_new_uint64(gr->bytes));
+            json_object_object_add(o, "bin_bytes", json_object_new_uint64(gr->bin_bytes));
+            json_object_object_add(o, "bin_rows", json_object_new_uint64(gr->rows));
+            json_object_object_add(o, "bins", json_object_new_uint64(gr->bin.n));
+            json_object_object_add(o, "bin_utilization", bu);
+            json_object_object_add(o, "run_utilization", cxa_lstat_json(&gr->run, 1));
+            json_object_array_add(cls, o);
+        }
+        json_object_object_add(j, "classes", cls);
+        for (lp = 0; lp < top; lp++) {
+            const cxa_lport_t *p = hot[lp];
+            json_object       *o = json_object_new_object();
+            json_object_object_add(o, "dev", json_object_new_uint64(p->dev));
+            json_object_object_add(o, "port", json_object_new_int64(p->port));
+            json_object_object_add(o, "cls", json_object_new_int64(p->cls));
+            json_object_object_add(o, "class", json_object_new_string(cxa_link_class_name(p->cls)));
+            json_object_object_add(o, "tier", json_object_new_int64(p->tier));
+            json_object_object_add(o, "peer_dev", json_object_new_uint64(p->peer_dev));
+            json_object_object_add(o, "peer_port", json_object_new_int64(p->peer_port));
+            json_object_object_add(o, "bandwidth", json_object_new_double(p->bw));
+            json_object_object_add(o, "bytes", json_object_new_uint64(p->bytes));
+            json_object_object_add(o, "mean_utilization", json_object_new_double(p->run_util));
+            json_object_object_add(o, "peak_utilization", json_object_new_double(p->peak));
+            json_object_array_add(tp, o);
+        }
+        json_object_object_add(j, "top", tp);
+        json_object_object_add(imb, "up", cxa_limb_json(imb_up, nimb_up, "switches", "ports_mean"));
+        json_object_object_add(imb, "down_parallel", cxa_limb_json(imb_down, nimb_down, "groups", "links_mean"));
+        json_object_object_add(j, "ecmp_imbalance", imb);
+        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+    } else {
+        if (!complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
+        printf("links in %s: %llu ports with traffic, %llu bin rows, bins %.3f ms, run span %.6f s\n", f.path,
+               (unsigned long long)np, (unsigned long long)nb, bin_s * 1e3, span_s);
+        printf("utilisation: bin = bytes / (bandwidth x bin) over bins with traffic (chunks spilled back, "
+               "raw = as written);\n             run = bytes / (bandwidth x span) per port; nearest-rank percentiles\n");
+        printf("%-14s %4s %6s %12s %9s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s\n", "class", "tier", "ports", "GB",
+               "bins", "p50", "p90", "p99", "max", "raw max", "run50", "run90", "run99", "runmax");
+        for (g = 0; g < ng; g++) {
+            const cxa_lgroup_t *gr = &groups[g];
+            printf("%-14s %4u %6llu %12.3f %9llu | %6.3f %6.3f %6.3f %6.3f %7.3f | %6.3f %6.3f %6.3f %6.3f\n",
+                   cxa_link_class_name(gr->cls), gr->tier, (unsigned long long)gr->n, (double)gr->bytes * 1e-9,
+                   (unsigned long long)gr->bin.n, gr->bin.p50, gr->bin.p90, gr->bin.p99, gr->bin.max, gr->raw_max,
+                   gr->run.p50, gr->run.p90, gr->run.p99, gr->run.max);
+        }
+        if (!match) printf("WARNING: bytes in %s differ from %s (see stderr)\n", CXA_T_BINS, CXA_T_PORTS);
+        printf("\ntop %ld links by mean utilisation over the run:\n", top);
+        printf("  %8s %5s %-14s %4s %14s %12s %7s %7s\n", "dev", "port", "class", "tier", "peer dev:port", "GB", "mean",
+               "peak");
+        for (lp = 0; lp < top; lp++) {
+            const cxa_lport_t *p = hot[lp];
+            char               peer[48];
+            snprintf(peer, sizeof(peer), "%llu:%u", (unsigned long long)p->peer_dev, p->peer_port);
+            printf("  %8llu %5u %-14s %4u %14s %12.3f %7.3f %7.3f\n", (unsigned long long)p->dev, p->port,
+                   cxa_link_class_name(p->cls), p->tier, peer, (double)p->bytes * 1e-9, p->run_util, p->peak);
+        }
+        printf("\nECMP imbalance, up ports (per switch: max / mean bytes over its up ports that carried traffic):\n");
+        cxa_limb_print(imb_up, nimb_up, "switches", "ports/sw");
+        printf("ECMP imbalance, parallel down links (per switch and peer reached over >= 2 links):\n");
+        cxa_limb_print(imb_down, nimb_down, "groups", "links/grp");
+    }
+    rc = CXA_EXIT_OK;
+out:
+    free(ports);
+    free(bins);
+    free(groups);
+    free(imb_up);
+    free(imb_down);
+    free(out);
+    free(runv);
+    free(hot);
+    free(up);
+    free(down);
+    cxa_close(&f);
+    return rc;
+}
