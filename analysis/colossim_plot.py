@@ -10,6 +10,10 @@ Writes into DIR:
                   share of the steady-state iterations (/summary/iterations)
   coll_busbw.png  collective bus bandwidth vs size, per kind and algorithm
                   (/summary/collectives)
+  links_heatmap.png  only when the trace has /links (--trace-level links):
+                  one panel per link class, ports (grouped when many) x time
+                  bins, colour = bytes / (bandwidth x bin) as written
+                  (saturates at 1; a bin can exceed 1 by up to one chunk)
 Needs only h5py, numpy and matplotlib (Agg backend, no display).
 """
 import argparse
@@ -155,6 +159,61 @@ def coll_busbw(f, out):
     return path
 
 
+LINK_CLASSES = ["gpu->nvswitch", "nvswitch->gpu", "nic->leaf", "leaf->nic", "switch-up", "switch-down"]
+
+
+def links_heatmap(f, out, max_rows=256):
+    if "links/bins" not in f or "links/ports" not in f:
+        print("links_heatmap.png skipped: no /links (run with --trace-level links)")
+        return None
+    bin_ps = int(f["meta"].attrs.get("link_bin_ps", 0))
+    ports = f["links/ports"][:]
+    bins = f["links/bins"][:]
+    if len(ports) == 0 or len(bins) == 0 or bin_ps <= 0:
+        print("links_heatmap.png skipped: no link traffic")
+        return None
+    ports = ports[np.lexsort((ports["port"], ports["dev"], ports["tier"], ports["cls"]))]
+    shift = np.uint64(1 << 32)
+    key = ports["dev"].astype(np.uint64) * shift + ports["port"].astype(np.uint64)
+    bkey = bins["dev"].astype(np.uint64) * shift + bins["port"].astype(np.uint64)
+    sorter = np.argsort(key, kind="stable")
+    pos = np.searchsorted(key, bkey, sorter=sorter)
+    pos[pos >= len(key)] = 0
+    idx = sorter[pos]
+    if np.any(key[idx] != bkey):
+        fail(f.filename, "/links/bins has rows for ports missing from /links/ports")
+    tb = (bins["start_ps"] // bin_ps).astype(np.int64)
+    nb = int(tb.max()) + 1
+    util = bins["bytes"] / (ports["bandwidth"][idx] * (bin_ps * 1e-12))
+    classes = [c for c in range(len(LINK_CLASSES)) if np.any(ports["cls"] == c)]
+    fig, axes = plt.subplots(len(classes), 1, figsize=(12, 1.9 * len(classes) + 1.2), squeeze=False, sharex=True)
+    im = None
+    for ax, c in zip(axes[:, 0], classes):
+        sel = np.nonzero(ports["cls"] == c)[0]  # contiguous: ports sorted by class first
+        lo, n = int(sel[0]), len(sel)
+        group = -(-n // max_rows)
+        rows = -(-n // group)
+        m = (idx >= lo) & (idx < lo + n)
+        grid = np.zeros((rows, nb))
+        np.add.at(grid, ((idx[m] - lo) // group, tb[m]), util[m])
+        per_row = np.full(rows, float(group))
+        per_row[-1] = n - group * (rows - 1)
+        grid /= per_row[:, None]
+        im = ax.imshow(grid, aspect="auto", interpolation="nearest", vmin=0.0, vmax=1.0, cmap="viridis",
+                       extent=[0, nb * bin_ps * 1e-9, rows, 0])
+        tiers = sorted(set(int(t) for t in ports["tier"][sel]))
+        ax.set_ylabel("%s\ntier %s\n%d ports%s" % (LINK_CLASSES[c], ",".join(map(str, tiers)), n,
+                                                   "" if group == 1 else " (/%d)" % group), fontsize=7)
+        ax.set_yticks([])
+    axes[-1, 0].set_xlabel("simulated time (ms), bins of %.3g ms" % (bin_ps * 1e-9))
+    fig.colorbar(im, ax=axes[:, 0].tolist(), label="utilisation (bytes / bandwidth x bin)", fraction=0.03)
+    fig.suptitle("link utilisation per class over time")
+    path = os.path.join(out, "links_heatmap.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file")
@@ -184,7 +243,8 @@ def main():
         gpus = list(range(0, ngpus, step))[:8]
     its = f["summary/iterations"]["iteration"]
     iteration = a.iteration if a.iteration is not None else (int(its.max()) if len(its) else 0)
-    written = [p for p in (timeline(f, a.out, gpus, iteration), breakdown(f, a.out), coll_busbw(f, a.out)) if p]
+    written = [p for p in (timeline(f, a.out, gpus, iteration), breakdown(f, a.out), coll_busbw(f, a.out),
+                           links_heatmap(f, a.out)) if p]
     for p in written:
         print("wrote %s (%d bytes)" % (p, os.path.getsize(p)))
     return 0
