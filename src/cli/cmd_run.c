@@ -21,6 +21,7 @@ typedef struct cx_run_opts {
     int         level;
     double      trace_max_gb;
     int64_t     link_bin;
+    int64_t     power_bin;   /* power model */
     const char *summary_json;
     int         routing;
     uint64_t    chunk, nvlink_chunk;
@@ -48,6 +49,8 @@ static const cx_opt_t cx_run_opt_table[] = {
      "refuse a run whose trace would exceed this (0 = no limit)"},
     {"link-bin", CX_OPT_TIME, offsetof(cx_run_opts_t, link_bin), "100us", 1000, 1e15, NULL, "T",
      "trace level links: width of the time bins of link bytes"},
+    {"power-bin", CX_OPT_TIME, offsetof(cx_run_opts_t, power_bin), "10ms", 0, 1e15, NULL, "T",
+     "power model: width of the time bins of GPU / rack / site power (0 = no power model)"},
     {"summary-json", CX_OPT_STRING, offsetof(cx_run_opts_t, summary_json), NULL, 0, 0, NULL, "FILE",
      "also write the end-of-run summary as JSON"},
     {"routing", CX_OPT_ENUM, offsetof(cx_run_opts_t, routing), "adaptive", 0, 0, "ecmp|adaptive|spray",
@@ -139,6 +142,7 @@ int cx_cmd_run(int argc, char **argv)
     cfg.trace_level      = o.level;
     cfg.trace_max_gb     = o.trace_max_gb;
     cfg.link_bin_ps      = o.link_bin;
+    cfg.power_bin_ps     = o.power_bin;
     cfg.seed             = o.seed;
     cfg.progress_seconds = o.progress;
     cfg.dry_run          = o.dry_run;

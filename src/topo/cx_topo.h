@@ -154,6 +154,30 @@ typedef struct cx_fabric_info {
 } cx_fabric_info_t;
 cx_status_t cx_topo_fabric_info(const cx_topo_t *t, int fabric, cx_fabric_info_t *info_p);
 
+/* --- site (power and facility) ---------------------------------------------
+ * The optional `site:` section of a topology file (src/power/cx_power.h
+ * documents every parameter, its default and its source).  The loader only
+ * validates and stores what the file says: a double < 0 (and units 0) means
+ * "not given, use the power model's default". */
+typedef struct cx_site {
+    int      given;                    /* 1: the file has a site: section */
+    char     name[64];
+    uint64_t gpus;                     /* GPUs the site is sized for; 0 = the topology's */
+    double   gpu_compute, gpu_memory, gpu_comm, gpu_idle, gpu_floor; /* shares of TDP */
+    double   nic_w, switch_w, nvswitch_w_per_gpu, cpu_w_per_server, other_w_per_server, rack_w;
+    double   cooling_cop, pue, chillers_mw, distribution_loss;
+    double   grid_mw, grid_ramp_mw_per_s;
+    int64_t  turbine_units;            /* -1 = not given */
+    double   turbine_mw_each, turbine_ramp_mw_per_s_each, turbine_min_load;
+    double   battery_mw, battery_mwh, battery_rte, battery_soc_min, battery_soc_max, battery_soc_initial;
+    double   smoothing_s, recharge_s;
+} cx_site_t;
+
+const cx_site_t *cx_topo_site(const cx_topo_t *t);
+/* Servers per rack and CPU NICs per server of a fabric (0 for a bad fabric). */
+uint32_t cx_topo_fabric_servers_per_rack(const cx_topo_t *t, int fabric);
+uint32_t cx_topo_fabric_cpu_nics(const cx_topo_t *t, int fabric);
+
 /* Partition devices 0..n-1 over nranks ranks: first[r]..first[r+1]-1 is rank
  * r's contiguous range (first[] has nranks+1 entries).  Balanced by weight
  * (GPU 4, NVSwitch 4, Ethernet switch 1); cuts only between NVLink domains or

@@ -77,6 +77,7 @@ struct cx_topo {
     int          n_fabrics;
     cx_fabric_t  fab[CX_TOPO_MAX_FABRICS];
     uint64_t     ndev, ngpus, ndom;
+    cx_site_t    site;          /* optional site: section (power) */
 };
 
 #endif

@@ -546,10 +546,129 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
     return CX_OK;
 }
 
+/* --- site: (power and facility, src/power/cx_power.h) ---------------------- */
+
+const cx_site_t *cx_topo_site(const cx_topo_t *t) { return &t->site; }
+uint32_t cx_topo_fabric_servers_per_rack(const cx_topo_t *t, int fabric)
+{
+    return fabric >= 0 && fabric < t->n_fabrics ? t->fab[fabric].per_rack : 0;
+}
+uint32_t cx_topo_fabric_cpu_nics(const cx_topo_t *t, int fabric)
+{
+    return fabric >= 0 && fabric < t->n_fabrics ? t->fab[fabric].cpu_nics : 0;
+}
+
+/* Optional sub-map of site:, checked against its keys; NULL when absent. */
+static cx_status_t cx_site_sub(const cx_yaml_node_t *site, const char *key, const char *const *keys,
+                               const cx_yaml_node_t **sub_p, cx_err_t *err)
+{
+    const cx_yaml_node_t *n = cx_yaml_get(site, key);
+    *sub_p = NULL;
+    if (n == NULL) return CX_OK;
+    CX_TRY(cx_yaml_expect(n, CX_YAML_MAP, err));
+    CX_TRY(cx_yaml_check_keys(n, keys, err));
+    *sub_p = n;
+    return CX_OK;
+}
+
+#define CX_SITE_D(_map, _key, _lo, _hi, _dst) \
+    do { if ((_map) != NULL) CX_TRY(cx_yaml_get_double((_map), (_key), 0, (_lo), (_hi), &(_dst), err)); } while (0)
+
+static cx_status_t cx_site_parse(cx_site_t *s, const cx_yaml_node_t *root, cx_err_t *err)
+{
+    static const char *const site_keys[] = {"name", "gpus", "gpu_power", "it", "cooling", "grid",
+                                            "turbines", "battery", "dispatch", "notes", NULL};
+    static const char *const gpu_keys[]  = {"compute", "memory", "comm", "idle", "floor", NULL};
+    static const char *const it_keys[]   = {"nic_w", "switch_w", "nvswitch_w_per_gpu", "cpu_w_per_server",
+                                            "other_w_per_server", "rack_w", NULL};
+    static const char *const cool_keys[] = {"cop", "pue", "chillers_mw", "distribution_loss", NULL};
+    static const char *const grid_keys[] = {"mw", "ramp_mw_per_s", NULL};
+    static const char *const turb_keys[] = {"units", "mw_each", "ramp_mw_per_s_each", "min_load", NULL};
+    static const char *const bat_keys[]  = {"mw", "mwh", "round_trip_efficiency", "soc_min", "soc_max",
+                                            "soc_initial", NULL};
+    static const char *const dis_keys[]  = {"smoothing", "recharge", NULL};
+    const cx_yaml_node_t *n = cx_yaml_get(root, "site"), *m;
+    const char           *name = NULL;
+    int64_t               v;
+    double               *all[] = {&s->gpu_compute, &s->gpu_memory, &s->gpu_comm, &s->gpu_idle, &s->gpu_floor,
+                                   &s->nic_w, &s->switch_w, &s->nvswitch_w_per_gpu, &s->cpu_w_per_server,
+                                   &s->other_w_per_server, &s->rack_w, &s->cooling_cop, &s->pue,
+                                   &s->chillers_mw, &s->distribution_loss, &s->grid_mw, &s->grid_ramp_mw_per_s,
+                                   &s->turbine_mw_each, &s->turbine_ramp_mw_per_s_each, &s->turbine_min_load,
+                                   &s->battery_mw, &s->battery_mwh, &s->battery_rte, &s->battery_soc_min,
+                                   &s->battery_soc_max, &s->battery_soc_initial, &s->smoothing_s,
+                                   &s->recharge_s};
+    size_t                i;
+
+    memset(s, 0, sizeof(*s));
+    for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) *all[i] = -1.0;
+    s->turbine_units = -1;
+    if (n == NULL) return CX_OK;
+    CX_TRY(cx_yaml_expect(n, CX_YAML_MAP, err));
+    CX_TRY(cx_yaml_check_keys(n, site_keys, err));
+    s->given = 1;
+    CX_TRY(cx_yaml_get_string(n, "name", 0, &name, err));
+    snprintf(s->name, sizeof(s->name), "%s", name != NULL ? name : "");
+    v = 0;
+    CX_TRY(cx_yaml_get_int(n, "gpus", 0, 0, INT64_C(1) << 40, &v, err));
+    s->gpus = (uint64_t)v;
+    CX_TRY(cx_site_sub(n, "gpu_power", gpu_keys, &m, err));
+    CX_SITE_D(m, "compute", 0.0, 2.0, s->gpu_compute);
+    CX_SITE_D(m, "memory", 0.0, 2.0, s->gpu_memory);
+    CX_SITE_D(m, "comm", 0.0, 2.0, s->gpu_comm);
+    CX_SITE_D(m, "idle", 0.0, 2.0, s->gpu_idle);
+    CX_SITE_D(m, "floor", 0.0, 2.0, s->gpu_floor);
+    CX_TRY(cx_site_sub(n, "it", it_keys, &m, err));
+    CX_SITE_D(m, "nic_w", 0.0, 1e4, s->nic_w);
+    CX_SITE_D(m, "switch_w", 0.0, 1e5, s->switch_w);
+    CX_SITE_D(m, "nvswitch_w_per_gpu", 0.0, 1e4, s->nvswitch_w_per_gpu);
+    CX_SITE_D(m, "cpu_w_per_server", 0.0, 1e5, s->cpu_w_per_server);
+    CX_SITE_D(m, "other_w_per_server", 0.0, 1e5, s->other_w_per_server);
+    CX_SITE_D(m, "rack_w", 0.0, 1e6, s->rack_w);
+    CX_TRY(cx_site_sub(n, "cooling", cool_keys, &m, err));
+    CX_SITE_D(m, "cop", 0.1, 100.0, s->cooling_cop);
+    CX_SITE_D(m, "pue", 1.0, 5.0, s->pue);
+    CX_SITE_D(m, "chillers_mw", 0.0, 1e6, s->chillers_mw);
+    CX_SITE_D(m, "distribution_loss", 0.0, 0.5, s->distribution_loss);
+    if (m != NULL && cx_yaml_get(m, "cop") != NULL && cx_yaml_get(m, "pue") != NULL) {
+        return cx_yaml_error(cx_yaml_get(m, "pue"), CX_ERR_INVALID, err, "give either cop or pue, not both");
+    }
+    CX_TRY(cx_site_sub(n, "grid", grid_keys, &m, err));
+    CX_SITE_D(m, "mw", 0.0, 1e6, s->grid_mw);
+    CX_SITE_D(m, "ramp_mw_per_s", 0.0, 1e9, s->grid_ramp_mw_per_s);
+    CX_TRY(cx_site_sub(n, "turbines", turb_keys, &m, err));
+    if (m != NULL) CX_TRY(cx_yaml_get_int(m, "units", 0, 0, 100000, &s->turbine_units, err));
+    CX_SITE_D(m, "mw_each", 0.0, 1e4, s->turbine_mw_each);
+    CX_SITE_D(m, "ramp_mw_per_s_each", 0.0, 1e6, s->turbine_ramp_mw_per_s_each);
+    CX_SITE_D(m, "min_load", 0.0, 1.0, s->turbine_min_load);
+    CX_TRY(cx_site_sub(n, "battery", bat_keys, &m, err));
+    CX_SITE_D(m, "mw", 0.0, 1e6, s->battery_mw);
+    CX_SITE_D(m, "mwh", 0.0, 1e7, s->battery_mwh);
+    CX_SITE_D(m, "round_trip_efficiency", 0.01, 1.0, s->battery_rte);
+    CX_SITE_D(m, "soc_min", 0.0, 1.0, s->battery_soc_min);
+    CX_SITE_D(m, "soc_max", 0.0, 1.0, s->battery_soc_max);
+    CX_SITE_D(m, "soc_initial", 0.0, 1.0, s->battery_soc_initial);
+    if (s->battery_soc_min >= 0 && s->battery_soc_max >= 0 && s->battery_soc_min >= s->battery_soc_max) {
+        return cx_yaml_error(cx_yaml_get(m, "soc_max"), CX_ERR_INVALID, err, "must be above soc_min");
+    }
+    CX_TRY(cx_site_sub(n, "dispatch", dis_keys, &m, err));
+    if (m != NULL) {
+        int64_t ps = -1;
+        CX_TRY(cx_yaml_get_time_ps(m, "smoothing", 0, &ps, err));
+        if (ps >= 0) s->smoothing_s = (double)ps * 1e-12;
+        ps = -1;
+        CX_TRY(cx_yaml_get_time_ps(m, "recharge", 0, &ps, err));
+        if (ps >= 0) s->recharge_s = (double)ps * 1e-12;
+    }
+    return CX_OK;
+}
+#undef CX_SITE_D
+
 static cx_status_t cx_topo_parse(cx_topo_t *t, const cx_yaml_node_t *root, const char *file,
                                  cx_err_t *err)
 {
-    static const char *const top_keys[] = {"name", "description", "catalog", "fabrics", NULL};
+    static const char *const top_keys[] = {"name", "description", "catalog", "fabrics",
+                                           "site" /* power: cx_site_parse */, NULL};
     const cx_yaml_node_t    *fabs;
     const char              *name = NULL, *catalog = NULL;
     char                     cpath[1024];
@@ -562,6 +681,7 @@ static cx_status_t cx_topo_parse(cx_topo_t *t, const cx_yaml_node_t *root, const
     CX_TRY(cx_yaml_get_string(root, "name", 0, &name, err));
     cx_copy_name(t->name, name != NULL ? name : "topology");
     CX_TRY(cx_yaml_get_string(root, "catalog", 0, &catalog, err));
+    CX_TRY(cx_site_parse(&t->site, root, err));
 
     /* Catalog: relative to the topology file; the embedded copy when absent. */
     cpath[0] = '\0';

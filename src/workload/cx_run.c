@@ -175,6 +175,7 @@ typedef struct cx_run_ctx {
     int64_t              ops_done;
     cx_trace_table_t    *t_ops, *t_iter, *t_coll, *t_bins, *t_ports;
     cx_time_t            bin_ps;
+    cx_power_t          *power;           /* power hook: src/power, NULL when off */
 } cx_run_ctx_t;
 
 static void cx_run_on_link_bin(void *vctx, const cx_net_dev_t *d, uint32_t port, int64_t bin, uint64_t bytes)
@@ -291,6 +292,7 @@ static void cx_run_observe(void *vctx, const cx_op_record_t *rec)
         cx_fatal("op observed for GPU %llu outside this rank's GPUs", (unsigned long long)rec->gpu);
     }
     a = &c->acc[rec->gpu - c->gpu_lo];
+    if (c->power != NULL) cx_power_observe(c->power, rec); /* power hook */
     switch ((cx_op_kind_t)op->kind) {
     case CX_OP_ITER_BEGIN:
         a->it_begin   = rec->start;
@@ -805,6 +807,15 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         ctx.t_ops  = NULL;
     }
 
+    /* Power hook: binned GPU state -> rack / site power (src/power). */
+    if (cfg->power_bin_ps > 0) {
+        cx_power_config_t pc;
+        pc.bin_ps   = cfg->power_bin_ps;
+        pc.job_gpus = w->gpus;
+        st = cx_power_create(&ctx.power, topo, &pc, ctx.gpu_lo, ctx.gpu_n, err);
+        if (st != CX_OK) goto out;
+    }
+
     memset(&gcfg, 0, sizeof(gcfg));
     gcfg.source.state_size = sizeof(cx_run_src_t);
     gcfg.source.init       = cx_run_src_init;
@@ -935,6 +946,14 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         free(emax);
     }
 
+    /* Power hook: reduce the power bins, /power tables, power summary. */
+    if (ctx.power != NULL) {
+        st = cx_power_finish(ctx.power, comm, tr, sum->tokens_per_iteration, sum->iteration_seconds,
+                             sum->iterations, &sum->power, err);
+        if (st != CX_OK) goto out;
+        sum->has_power = 1;
+    }
+
     if (tr != NULL) {
         if (rank == 0) {
             if (cfg->topology_path != NULL && cfg->topology_path[0] != '\0') topo_text = cx_run_slurp(cfg->topology_path);
@@ -966,6 +985,7 @@ out:
     free(ctx.acc);
     free(ctx.iter_begin_min);
     free(ctx.iter_end_max);
+    cx_power_destroy(ctx.power); /* power hook */
     if (gpus != NULL && ctx.replay_dir != NULL) cx_run_src_close_all(gpus);
     cx_gpus_destroy(gpus);
     cx_net_destroy(net);
@@ -1098,6 +1118,7 @@ void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
             s->peak_flops_per_gpu * 1e-12);
     fprintf(out, "  time breakdown     compute %.1f%%, exposed communication %.1f%%, pipeline bubble %.1f%%\n",
             100.0 * s->compute_share, 100.0 * s->exposed_comm_share, 100.0 * s->bubble_share);
+    if (s->has_power) cx_power_summary_print(&s->power, out); /* power hook */
     cx_engine_stats_print(&s->engine, out);
 }
 
@@ -1129,6 +1150,32 @@ cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *pat
     json_object_object_add(j, "events", json_object_new_uint64(s->engine.events));
     json_object_object_add(j, "wall_seconds", json_object_new_double(s->engine.wall_seconds));
     json_object_object_add(j, "digest", json_object_new_string(dig));
+    if (s->has_power) { /* power hook: keys documented in analysis/SCHEMA.md (/power) */
+        const cx_power_summary_t *pw = &s->power;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "job_gpus", json_object_new_uint64(pw->job_gpus));
+        json_object_object_add(o, "site_gpus", json_object_new_uint64(pw->site_gpus));
+        json_object_object_add(o, "extrapolated", json_object_new_boolean(pw->extrapolated));
+        json_object_object_add(o, "site_scale", json_object_new_double(pw->site_scale));
+        json_object_object_add(o, "bin_seconds", json_object_new_double(pw->bin_seconds));
+        json_object_object_add(o, "mean_it_mw", json_object_new_double(pw->mean_it_mw));
+        json_object_object_add(o, "peak_it_mw", json_object_new_double(pw->peak_it_mw));
+        json_object_object_add(o, "mean_facility_mw", json_object_new_double(pw->mean_facility_mw));
+        json_object_object_add(o, "peak_facility_mw", json_object_new_double(pw->peak_facility_mw));
+        json_object_object_add(o, "site_mean_facility_mw", json_object_new_double(pw->site_mean_facility_mw));
+        json_object_object_add(o, "site_peak_facility_mw", json_object_new_double(pw->site_peak_facility_mw));
+        json_object_object_add(o, "swing_mw", json_object_new_double(pw->swing_mw));
+        json_object_object_add(o, "site_swing_mw", json_object_new_double(pw->site_swing_mw));
+        json_object_object_add(o, "max_ramp_mw_per_s", json_object_new_double(pw->max_ramp_mw_per_s));
+        json_object_object_add(o, "site_max_ramp_mw_per_s", json_object_new_double(pw->site_max_ramp_mw_per_s));
+        json_object_object_add(o, "energy_j_per_iteration", json_object_new_double(pw->energy_j_per_iteration));
+        json_object_object_add(o, "energy_j_per_token", json_object_new_double(pw->energy_j_per_token));
+        json_object_object_add(o, "it_energy_j_per_token", json_object_new_double(pw->it_energy_j_per_token));
+        json_object_object_add(o, "battery_cycles", json_object_new_double(pw->battery_cycles));
+        json_object_object_add(o, "violations", json_object_new_uint64(pw->violations));
+        json_object_object_add(o, "overlap_truncated", json_object_new_uint64(pw->overlap_truncated));
+        json_object_object_add(j, "power", o);
+    }
     snprintf(tmp, sizeof(tmp), "%s.partial", path);
     f = fopen(tmp, "w");
     if (f == NULL) {

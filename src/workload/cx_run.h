@@ -16,6 +16,7 @@
 #define CX_RUN_H
 
 #include "cx_gpu.h"
+#include "cx_power.h"   /* power model (src/power) */
 #include "cx_workload.h"
 
 typedef enum { CX_TRACE_LEVEL_SUMMARY = 0, CX_TRACE_LEVEL_OPS, CX_TRACE_LEVEL_LINKS,
@@ -31,6 +32,7 @@ typedef struct cx_run_config {
     int              trace_level;     /* cx_trace_level_t */
     double           trace_max_gb;    /* refuse a run whose trace would exceed this (0 = no limit) */
     int64_t          link_bin_ps;     /* trace level links: bin width */
+    int64_t          power_bin_ps;    /* power model bin width; 0 = no power model */
     cx_net_config_t  net;
     cx_coll_params_t coll;
     uint64_t         seed;
@@ -59,6 +61,8 @@ typedef struct cx_run_summary {
     char      gpu_type[32];
     char      topology[64];
     char      workload[64];
+    int       has_power;             /* power model ran (src/power) */
+    cx_power_summary_t power;
 } cx_run_summary_t;
 
 /* Collective over comm.  Bad input: CX_ERR_* with file:line:field in err and

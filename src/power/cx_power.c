@@ -1,0 +1,691 @@
+/*
+ * Power binning: per-GPU state intervals -> integer busy picoseconds per
+ * (bin, rack, state) -> exact MPI reduction -> rack / job / site power,
+ * dispatch, /power tables and the power summary.  See cx_power.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cx_power.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cx_iv {
+    cx_time_t s, e;
+} cx_iv_t;
+
+/* Sorted, disjoint interval list of at most CX_POWER_RING entries. */
+typedef struct cx_ivlist {
+    cx_iv_t   v[CX_POWER_RING];
+    uint32_t  n;
+    cx_time_t dropped_end;    /* latest end of an interval dropped when full */
+} cx_ivlist_t;
+
+typedef struct cx_pw_gpu {
+    cx_ivlist_t c;   /* compute-stream kernels (compute- or memory-bound) */
+    cx_ivlist_t k;   /* communication, union over streams */
+} cx_pw_gpu_t;
+
+/* States accumulated per bin and rack (idle is the rest). */
+#define CX_PW_ACC 3
+
+struct cx_power {
+    const cx_topo_t  *topo;
+    cx_power_config_t cfg;
+    cx_power_params_t par;
+    uint64_t          gpu_lo, gpu_n;          /* local job GPUs */
+    uint64_t          rack0;                  /* rack id (fabric servers / per_rack) of job GPU 0 */
+    uint64_t          n_racks;                /* job racks */
+    uint64_t          lrack_lo, n_lracks;     /* local racks: [lrack_lo, lrack_lo + n_lracks) */
+    uint32_t         *gpu_rack;               /* local GPU -> job rack */
+    cx_pw_gpu_t      *g;
+    int64_t          *acc;                    /* [bin][local rack][CX_PW_ACC] */
+    uint64_t          cap_bins;
+    cx_time_t         t_end;
+    cx_time_t        *it_begin, *it_end;      /* per iteration: min begin, max end (local) */
+    uint32_t          cap_iters, n_iters;
+    uint64_t          truncated;
+    int               oom;
+};
+
+static uint64_t cx_pw_rack_of(const cx_topo_t *topo, uint64_t gpu, uint32_t per_rack)
+{
+    cx_gpu_info_t gi;
+    cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, gpu), &gi);
+    return gi.server / (per_rack > 0 ? per_rack : 1);
+}
+
+cx_status_t cx_power_create(cx_power_t **p_p, const cx_topo_t *topo, const cx_power_config_t *cfg,
+                            uint64_t local_gpu_lo, uint64_t local_gpu_n, cx_err_t *err)
+{
+    cx_power_t   *p;
+    cx_gpu_info_t gi;
+    uint64_t      i, hi;
+    uint32_t      per_rack;
+
+    if (cfg->bin_ps <= 0) return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "power-bin", "must be > 0");
+    if (cfg->job_gpus == 0 || cfg->job_gpus > cx_topo_num_gpus(topo))
+        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "gpus", "job GPUs out of range for the power model");
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    p->topo = topo;
+    p->cfg  = *cfg;
+    cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &gi);
+    cx_power_params_init(&p->par, topo, gi.fabric);
+    per_rack   = p->par.servers_per_rack;
+    p->rack0   = cx_pw_rack_of(topo, 0, per_rack);
+    p->n_racks = cx_pw_rack_of(topo, cfg->job_gpus - 1, per_rack) - p->rack0 + 1;
+    /* Local job GPUs. */
+    hi = local_gpu_lo + local_gpu_n;
+    if (hi > cfg->job_gpus) hi = cfg->job_gpus;
+    p->gpu_lo = local_gpu_lo;
+    p->gpu_n  = hi > local_gpu_lo ? hi - local_gpu_lo : 0;
+    p->g        = calloc(p->gpu_n > 0 ? p->gpu_n : 1, sizeof(cx_pw_gpu_t));
+    p->gpu_rack = calloc(p->gpu_n > 0 ? p->gpu_n : 1, sizeof(uint32_t));
+    if (p->g == NULL || p->gpu_rack == NULL) {
+        cx_power_destroy(p);
+        return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    }
+    for (i = 0; i < p->gpu_n; i++) {
+        p->gpu_rack[i] = (uint32_t)(cx_pw_rack_of(topo, p->gpu_lo + i, per_rack) - p->rack0);
+    }
+    if (p->gpu_n > 0) {
+        p->lrack_lo = p->gpu_rack[0];
+        p->n_lracks = (uint64_t)p->gpu_rack[p->gpu_n - 1] - p->lrack_lo + 1;
+    }
+    *p_p = p;
+    return CX_OK;
+}
+
+void cx_power_destroy(cx_power_t *p)
+{
+    if (p == NULL) return;
+    free(p->g);
+    free(p->gpu_rack);
+    free(p->acc);
+    free(p->it_begin);
+    free(p->it_end);
+    free(p);
+}
+
+/* Make room for bins [0, nb). */
+static int cx_pw_grow(cx_power_t *p, uint64_t nb)
+{
+    uint64_t ncap;
+    int64_t *a;
+    size_t   row = (size_t)p->n_lracks * CX_PW_ACC;
+    if (nb <= p->cap_bins) return 0;
+    ncap = p->cap_bins > 0 ? p->cap_bins : 256;
+    while (ncap < nb) ncap *= 2;
+    a = realloc(p->acc, (size_t)ncap * row * sizeof(int64_t));
+    if (a == NULL) {
+        p->oom = 1;
+        return -1;
+    }
+    memset(a + (size_t)p->cap_bins * row, 0, (size_t)(ncap - p->cap_bins) * row * sizeof(int64_t));
+    p->acc      = a;
+    p->cap_bins = ncap;
+    return 0;
+}
+
+/* Add sign x [a, b) to (local rack lr, state st) bins. */
+static void cx_pw_add(cx_power_t *p, uint64_t lr, int st, cx_time_t a, cx_time_t b, int sign)
+{
+    cx_time_t w = p->cfg.bin_ps;
+    uint64_t  k, k0, k1;
+    if (b <= a) return;
+    k0 = (uint64_t)(a / w);
+    k1 = (uint64_t)((b - 1) / w);
+    if (cx_pw_grow(p, k1 + 1) != 0) return;
+    for (k = k0; k <= k1; k++) {
+        cx_time_t lo = (cx_time_t)k * w, hi = lo + w;
+        cx_time_t d  = (b < hi ? b : hi) - (a > lo ? a : lo);
+        p->acc[((size_t)k * p->n_lracks + lr) * CX_PW_ACC + (size_t)st] += sign * d;
+    }
+}
+
+/* Insert [s, e) into a sorted disjoint list, merging; the oldest interval is
+ * dropped when full. */
+static void cx_ivlist_insert(cx_ivlist_t *l, cx_time_t s, cx_time_t e)
+{
+    uint32_t i = 0, j, n = l->n;
+    while (i < n && l->v[i].e < s) i++;          /* v[i] is the first that may touch */
+    j = i;
+    while (j < n && l->v[j].s <= e) {             /* v[i..j) overlap or touch [s, e) */
+        if (l->v[j].s < s) s = l->v[j].s;
+        if (l->v[j].e > e) e = l->v[j].e;
+        j++;
+    }
+    if (j > i) {                                  /* replace v[i..j) by one */
+        l->v[i].s = s;
+        l->v[i].e = e;
+        memmove(&l->v[i + 1], &l->v[j], (size_t)(n - j) * sizeof(cx_iv_t));
+        l->n = n - (j - i) + 1;
+        return;
+    }
+    if (n == CX_POWER_RING) {                     /* full: drop the oldest */
+        if (i == 0) {                             /* older than everything kept */
+            if (e > l->dropped_end) l->dropped_end = e;
+            return;
+        }
+        if (l->v[0].e > l->dropped_end) l->dropped_end = l->v[0].e;
+        memmove(&l->v[0], &l->v[1], (size_t)(n - 1) * sizeof(cx_iv_t));
+        n--;
+        i--;
+    }
+    memmove(&l->v[i + 1], &l->v[i], (size_t)(n - i) * sizeof(cx_iv_t));
+    l->v[i].s = s;
+    l->v[i].e = e;
+    l->n      = n + 1;
+}
+
+static void cx_pw_iter(cx_power_t *p, uint32_t it, cx_time_t b, cx_time_t e)
+{
+    if (it >= p->cap_iters) {
+        uint32_t   ncap = p->cap_iters > 0 ? p->cap_iters : 16, i;
+        cx_time_t *nb, *ne;
+        while (ncap <= it) ncap *= 2;
+        nb = realloc(p->it_begin, ncap * sizeof(cx_time_t));
+        if (nb == NULL) {
+            p->oom = 1;
+            return;
+        }
+        p->it_begin = nb;
+        ne          = realloc(p->it_end, ncap * sizeof(cx_time_t));
+        if (ne == NULL) {
+            p->oom = 1;
+            return;
+        }
+        p->it_end = ne;
+        for (i = p->cap_iters; i < ncap; i++) {
+            p->it_begin[i] = CX_TIME_MAX;
+            p->it_end[i]   = -1;
+        }
+        p->cap_iters = ncap;
+    }
+    if (it + 1 > p->n_iters) p->n_iters = it + 1;
+    if (b >= 0 && b < p->it_begin[it]) p->it_begin[it] = b;
+    if (e >= 0 && e > p->it_end[it]) p->it_end[it] = e;
+}
+
+void cx_power_observe(cx_power_t *p, const cx_op_record_t *rec)
+{
+    const cx_op_t *op = &rec->op;
+    cx_pw_gpu_t   *g;
+    uint64_t       lr, li;
+    cx_time_t      s = rec->start, e = rec->end;
+    int            st;
+
+    if (p == NULL || rec->gpu < p->gpu_lo || rec->gpu - p->gpu_lo >= p->gpu_n) return;
+    li = rec->gpu - p->gpu_lo;
+    if (op->kind == CX_OP_ITER_BEGIN) {
+        cx_pw_iter(p, op->iteration, s, -1);
+        return;
+    }
+    if (op->kind == CX_OP_ITER_END) {
+        cx_pw_iter(p, op->iteration, -1, e);
+        return;
+    }
+    if (e <= s) return;
+    if (op->kind == CX_OP_COMPUTE) {
+        st = (op->cls == CX_CLS_GEMM || op->cls == CX_CLS_ATTENTION) ? CX_PW_COMPUTE : CX_PW_MEMORY;
+    } else if (op->kind == CX_OP_SEND || op->kind == CX_OP_RECV || op->kind == CX_OP_COLLECTIVE) {
+        st = CX_PW_COMM;
+    } else {
+        return;
+    }
+    if (e > p->t_end) p->t_end = e;
+    g  = &p->g[li];
+    /* An op reaching back before intervals dropped from a full list may
+     * overlap them unseen: counted, the summary says "approximate". */
+    if (s < g->k.dropped_end || (st == CX_PW_COMM && s < g->c.dropped_end)) p->truncated++;
+    lr = p->gpu_rack[li] - p->lrack_lo;
+    if (st != CX_PW_COMM) {
+        uint32_t i;
+        /* Kernel time counts in full; communication it covers stops being
+         * "communicating only". */
+        cx_pw_add(p, lr, st, s, e, 1);
+        for (i = 0; i < g->k.n; i++) {
+            cx_time_t a = g->k.v[i].s > s ? g->k.v[i].s : s, b = g->k.v[i].e < e ? g->k.v[i].e : e;
+            if (a < b) cx_pw_add(p, lr, CX_PW_COMM, a, b, -1);
+        }
+        cx_ivlist_insert(&g->c, s, e);
+    } else {
+        /* [s, e) minus the union of known communication and kernels. */
+        cx_iv_t  tmp[2 * CX_POWER_RING];
+        uint32_t n = 0, i = 0, j = 0;
+        cx_time_t t = s;
+        while (i < g->c.n || j < g->k.n) {         /* merge two sorted lists */
+            const cx_iv_t *x;
+            if (j >= g->k.n || (i < g->c.n && g->c.v[i].s <= g->k.v[j].s))
+                x = &g->c.v[i++];
+            else
+                x = &g->k.v[j++];
+            if (x->e > s && x->s < e) tmp[n++] = *x;
+        }
+        for (i = 0; i < n && t < e; i++) {
+            if (tmp[i].s > t) cx_pw_add(p, lr, CX_PW_COMM, t, tmp[i].s < e ? tmp[i].s : e, 1);
+            if (tmp[i].e > t) t = tmp[i].e;
+        }
+        if (t < e) cx_pw_add(p, lr, CX_PW_COMM, t, e, 1);
+        cx_ivlist_insert(&g->k, s, e);
+    }
+}
+
+/* ---- finish ------------------------------------------------------------- */
+
+typedef struct cx_row_pw_rack {
+    uint32_t rack;
+    uint32_t gpus;
+    int64_t  start_ps;
+    double   it_w, gpu_w;
+    float    compute_share, memory_share, comm_share, idle_share;
+} cx_row_pw_rack_t;
+
+static const cx_trace_field_t cx_row_pw_rack_fields[] = {
+    CX_TRACE_FIELD(cx_row_pw_rack_t, rack, CX_TRACE_U32, "", "job rack (0 = the rack of job GPU 0)"),
+    CX_TRACE_FIELD(cx_row_pw_rack_t, gpus, CX_TRACE_U32, "", "job GPUs in the rack"),
+    CX_TRACE_FIELD(cx_row_pw_rack_t, start_ps, CX_TRACE_I64, "ps", "bin start (bins are /meta/power_bin_ps wide)"),
+    CX_TRACE_FIELD(cx_row_pw_rack_t, it_w, CX_TRACE_F64, "W", "rack IT power (GPUs, NICs, NVSwitch, CPUs, other, rack)"),
+    CX_TRACE_FIELD(cx_row_pw_rack_t, gpu_w, CX_TRACE_F64, "W", "GPU power of the rack"),
+    CX_TRACE_FIELD(cx_row_pw_rack_t, compute_share, CX_TRACE_F32, "", "share of GPU time compute-bound"),
+    CX_TRACE_FIELD(cx_row_pw_rack_t, memory_share, CX_TRACE_F32, "", "share of GPU time memory-bound"),
+    CX_TRACE_FIELD(cx_row_pw_rack_t, comm_share, CX_TRACE_F32, "", "share of GPU time communicating only"),
+    CX_TRACE_FIELD(cx_row_pw_rack_t, idle_share, CX_TRACE_F32, "", "share of GPU time idle"),
+};
+
+typedef struct cx_row_pw_site {
+    int64_t start_ps;
+    int64_t width_ps;
+    double  job_it_mw, job_facility_mw, site_it_mw, cooling_mw, facility_mw;
+    double  grid_mw, turbines_mw, battery_mw, battery_soc, unserved_mw, excess_mw;
+    uint8_t extrapolated;
+    uint8_t pad[7];
+} cx_row_pw_site_t;
+
+static const cx_trace_field_t cx_row_pw_site_fields[] = {
+    CX_TRACE_FIELD(cx_row_pw_site_t, start_ps, CX_TRACE_I64, "ps", "bin start"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, width_ps, CX_TRACE_I64, "ps", "bin width (the last bin ends at the run's end)"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, job_it_mw, CX_TRACE_F64, "MW", "IT power of the job's racks and its share of switches"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, job_facility_mw, CX_TRACE_F64, "MW", "job IT + losses + cooling"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, site_it_mw, CX_TRACE_F64, "MW", "site IT power (job x site_scale when extrapolated)"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, cooling_mw, CX_TRACE_F64, "MW", "site cooling power"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, facility_mw, CX_TRACE_F64, "MW", "site facility power (IT + losses + cooling)"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, grid_mw, CX_TRACE_F64, "MW", "supplied by the grid"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, turbines_mw, CX_TRACE_F64, "MW", "supplied by gas turbines"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, battery_mw, CX_TRACE_F64, "MW", "battery: > 0 discharging, < 0 charging"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, battery_soc, CX_TRACE_F64, "", "battery state of charge at the bin's end (0..1)"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, unserved_mw, CX_TRACE_F64, "MW", "load no source could supply (violation)"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, excess_mw, CX_TRACE_F64, "MW", "supply no sink could take (ramp-down violation)"),
+    CX_TRACE_FIELD(cx_row_pw_site_t, extrapolated, CX_TRACE_U8, "", "1: site columns scaled from the job (/meta/power_site_scale)"),
+};
+
+typedef struct cx_row_pw_iter {
+    uint32_t iteration;
+    uint32_t pad;
+    int64_t  begin_ps, end_ps;
+    double   peak_it_mw, trough_it_mw, swing_mw, max_ramp_mw_per_s;
+    double   it_energy_j, facility_energy_j;
+    double   site_swing_mw;
+} cx_row_pw_iter_t;
+
+static const cx_trace_field_t cx_row_pw_iter_fields[] = {
+    CX_TRACE_FIELD(cx_row_pw_iter_t, iteration, CX_TRACE_U32, "", "training iteration"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, begin_ps, CX_TRACE_I64, "ps", "first GPU's begin marker"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, end_ps, CX_TRACE_I64, "ps", "last GPU's end marker"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, peak_it_mw, CX_TRACE_F64, "MW", "job IT, highest bin inside the iteration"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, trough_it_mw, CX_TRACE_F64, "MW", "job IT, lowest bin inside the iteration"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, swing_mw, CX_TRACE_F64, "MW", "peak - trough (job IT)"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, max_ramp_mw_per_s, CX_TRACE_F64, "MW/s", "largest bin-to-bin change of job IT / bin width"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, it_energy_j, CX_TRACE_F64, "J", "job IT energy from begin to end"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, facility_energy_j, CX_TRACE_F64, "J", "job facility energy from begin to end"),
+    CX_TRACE_FIELD(cx_row_pw_iter_t, site_swing_mw, CX_TRACE_F64, "MW", "site facility swing (extrapolated when site_scale != 1)"),
+};
+
+#define CX_NF(_f) (sizeof(_f) / sizeof((_f)[0]))
+
+/* Energy (J) of a per-bin power series (MW) over [a, b) ps. */
+static double cx_pw_energy(const double *mw, uint64_t nb, cx_time_t w, cx_time_t t_end, cx_time_t a, cx_time_t b)
+{
+    double   e = 0;
+    uint64_t k;
+    if (b > t_end) b = t_end;
+    if (a < 0) a = 0;
+    for (k = (uint64_t)(a / w); k < nb && (cx_time_t)k * w < b; k++) {
+        cx_time_t lo = (cx_time_t)k * w, hi = lo + w;
+        cx_time_t d  = (b < hi ? b : hi) - (a > lo ? a : lo);
+        if (d > 0) e += mw[k] * 1e6 * (double)d * 1e-12;
+    }
+    return e;
+}
+
+static char *cx_pw_params_text(const cx_power_params_t *par)
+{
+    char  *buf = NULL;
+    size_t len = 0;
+    FILE  *f   = open_memstream(&buf, &len);
+    if (f == NULL) return NULL;
+    cx_power_params_print(par, f);
+    fclose(f);
+    return buf;
+}
+
+cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double tokens_per_iteration,
+                            double iteration_seconds, uint32_t iterations, cx_power_summary_t *sum,
+                            cx_err_t *err)
+{
+    const cx_power_params_t *par = &p->par;
+    cx_time_t  w = p->cfg.bin_ps, t_end = 0;
+    uint64_t   nb, k, r, nr = p->n_racks, trunc = 0;
+    int64_t   *tot = NULL;
+    uint32_t  *rack_gpus = NULL;
+    double    *job_it = NULL, *job_fac = NULL, *site_it = NULL, *site_cool = NULL, *site_fac = NULL,
+              *site_heat = NULL, *disp = NULL;
+    cx_time_t *ib = NULL, *ie = NULL;
+    uint32_t   ni = 0, i;
+    int        rank, oom = p->oom, any_oom = 0;
+    double     scale, switch_w, tdp = par->tdp_w, pst[CX_PW_NSTATES];
+    cx_power_dispatch_t d;
+    cx_status_t st = CX_OK;
+    cx_topo_summary_t ts;
+
+    (void)iteration_seconds;
+    memset(sum, 0, sizeof(*sum));
+    memset(&d, 0, sizeof(d));
+    MPI_Comm_rank(comm, &rank);
+    MPI_Allreduce(&p->t_end, &t_end, 1, MPI_INT64_T, MPI_MAX, comm);
+    MPI_Allreduce(&p->truncated, &trunc, 1, MPI_UINT64_T, MPI_SUM, comm);
+    MPI_Allreduce(&p->n_iters, &ni, 1, MPI_UINT32_T, MPI_MAX, comm);
+    if (ni < iterations) ni = iterations;
+    nb = t_end > 0 ? (uint64_t)((t_end + w - 1) / w) : 0;
+    if (cx_pw_grow(p, nb > 0 ? nb : 1) != 0) oom = 1;
+    if (ni > 0) cx_pw_iter(p, ni - 1, -1, -1);
+    tot       = calloc((size_t)(nb > 0 ? nb : 1) * nr * CX_PW_ACC, sizeof(int64_t));
+    rack_gpus = calloc(nr, sizeof(uint32_t));
+    job_it    = calloc(nb + 1, sizeof(double));
+    job_fac   = calloc(nb + 1, sizeof(double));
+    site_it   = calloc(nb + 1, sizeof(double));
+    site_cool = calloc(nb + 1, sizeof(double));
+    site_fac  = calloc(nb + 1, sizeof(double));
+    site_heat = calloc(nb + 1, sizeof(double));
+    disp      = calloc(6 * (nb + 1), sizeof(double));
+    ib        = malloc((ni + 1) * sizeof(cx_time_t));
+    ie        = malloc((ni + 1) * sizeof(cx_time_t));
+    if (tot == NULL || rack_gpus == NULL || job_it == NULL || job_fac == NULL || site_it == NULL ||
+        site_cool == NULL || site_fac == NULL || site_heat == NULL || disp == NULL || ib == NULL || ie == NULL || p->oom)
+        oom = 1;
+    MPI_Allreduce(&oom, &any_oom, 1, MPI_INT, MPI_MAX, comm);
+    if (any_oom) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, "power-bin",
+                        "out of memory for %llu power bins x %llu racks (use a wider --power-bin)",
+                        (unsigned long long)nb, (unsigned long long)nr);
+        goto out;
+    }
+    /* Exact reduction: local racks into the job-wide array, integer sum. */
+    for (k = 0; k < nb; k++) {
+        memcpy(tot + ((size_t)k * nr + p->lrack_lo) * CX_PW_ACC, p->acc + (size_t)k * p->n_lracks * CX_PW_ACC,
+               (size_t)p->n_lracks * CX_PW_ACC * sizeof(int64_t));
+    }
+    if (nb > 0) {
+        /* In slices below 2^31 elements. */
+        size_t n = (size_t)nb * nr * CX_PW_ACC, off = 0;
+        while (off < n) {
+            size_t c = n - off < ((size_t)1 << 30) ? n - off : ((size_t)1 << 30);
+            MPI_Allreduce(MPI_IN_PLACE, tot + off, (int)c, MPI_INT64_T, MPI_SUM, comm);
+            off += c;
+        }
+    }
+    for (i = 0; i < ni; i++) {
+        ib[i] = i < p->cap_iters ? p->it_begin[i] : CX_TIME_MAX;
+        ie[i] = i < p->cap_iters ? p->it_end[i] : -1;
+    }
+    if (ni > 0) {
+        MPI_Allreduce(MPI_IN_PLACE, ib, (int)ni, MPI_INT64_T, MPI_MIN, comm);
+        MPI_Allreduce(MPI_IN_PLACE, ie, (int)ni, MPI_INT64_T, MPI_MAX, comm);
+    }
+
+    /* From here every rank computes the same figures from the same integers. */
+    for (k = 0; k < p->cfg.job_gpus; k++) {
+        uint64_t rk = cx_pw_rack_of(p->topo, k, par->servers_per_rack) - p->rack0;
+        if (rk < nr) rack_gpus[rk]++;
+    }
+    for (i = 0; i < CX_PW_NSTATES; i++) {
+        double s = par->gpu_share[i] > par->gpu_floor ? par->gpu_share[i] : par->gpu_floor;
+        pst[i]   = s * tdp;
+    }
+    cx_topo_summary(p->topo, &ts);
+    /* Ethernet switches at the job's share of the topology's GPUs. */
+    switch_w = (double)ts.switches * par->switch_w * (double)p->cfg.job_gpus / (double)cx_topo_num_gpus(p->topo);
+    scale    = (double)par->site_gpus / (double)p->cfg.job_gpus;
+    sum->job_gpus     = p->cfg.job_gpus;
+    sum->site_gpus    = par->site_gpus;
+    sum->site_scale   = scale;
+    sum->extrapolated = par->site_gpus != p->cfg.job_gpus;
+    sum->bin_seconds  = (double)w * 1e-12;
+    sum->overlap_truncated = trunc;
+
+    {
+        cx_trace_table_t *t_rack = NULL, *t_site = NULL, *t_iter = NULL;
+        if (tr != NULL) {
+            st = cx_trace_table_define(tr, "/power/racks", cx_row_pw_rack_fields, CX_NF(cx_row_pw_rack_fields),
+                                       sizeof(cx_row_pw_rack_t), "IT power per job rack per time bin", &t_rack, err);
+            if (st == CX_OK)
+                st = cx_trace_table_define(tr, "/power/site", cx_row_pw_site_fields, CX_NF(cx_row_pw_site_fields),
+                                           sizeof(cx_row_pw_site_t),
+                                           "job and site power, cooling and supply per time bin", &t_site, err);
+            if (st == CX_OK)
+                st = cx_trace_table_define(tr, "/power/iterations", cx_row_pw_iter_fields,
+                                           CX_NF(cx_row_pw_iter_fields), sizeof(cx_row_pw_iter_t),
+                                           "power figures per training iteration", &t_iter, err);
+            if (st != CX_OK) goto out;
+        }
+        for (k = 0; k < nb; k++) {
+            cx_time_t lo = (cx_time_t)k * w, wid = (lo + w < t_end ? w : t_end - lo);
+            double    it_w = switch_w;
+            for (r = 0; r < nr; r++) {
+                const int64_t *a = tot + ((size_t)k * nr + r) * CX_PW_ACC;
+                double  gt = (double)wid * rack_gpus[r];
+                double  idle = gt - (double)a[0] - (double)a[1] - (double)a[2];
+                double  gpu_w, rw;
+                if (idle < 0) idle = 0;
+                gpu_w = ((double)a[0] * pst[CX_PW_COMPUTE] + (double)a[1] * pst[CX_PW_MEMORY] +
+                         (double)a[2] * pst[CX_PW_COMM] + idle * pst[CX_PW_IDLE]) / (double)wid;
+                rw = gpu_w + cx_power_rack_static_w(par, rack_gpus[r]);
+                it_w += rw;
+                if (t_rack != NULL && rank == 0) {
+                    cx_row_pw_rack_t row;
+                    memset(&row, 0, sizeof(row));
+                    row.rack          = (uint32_t)r;
+                    row.gpus          = rack_gpus[r];
+                    row.start_ps      = lo;
+                    row.it_w          = rw;
+                    row.gpu_w         = gpu_w;
+                    row.compute_share = (float)((double)a[0] / gt);
+                    row.memory_share  = (float)((double)a[1] / gt);
+                    row.comm_share    = (float)((double)a[2] / gt);
+                    row.idle_share    = (float)(idle / gt);
+                    cx_trace_table_append(t_rack, &row, 1);
+                }
+            }
+            job_it[k]  = it_w * 1e-6;
+            job_fac[k] = cx_power_facility_mw(par, job_it[k], NULL);
+            site_it[k] = job_it[k] * scale;
+            site_fac[k] = cx_power_facility_mw(par, site_it[k], &site_cool[k]);
+            site_heat[k] = site_it[k] * (1.0 + par->distribution_loss);
+        }
+        d.grid     = disp;
+        d.turbines = disp + (nb + 1);
+        d.battery  = disp + 2 * (nb + 1);
+        d.soc      = disp + 3 * (nb + 1);
+        d.unserved = disp + 4 * (nb + 1);
+        d.excess   = disp + 5 * (nb + 1);
+        cx_power_dispatch_run(par, site_fac, site_heat, nb, (double)w * 1e-12, &d);
+        if (t_site != NULL && rank == 0) {
+            for (k = 0; k < nb; k++) {
+                cx_row_pw_site_t row;
+                cx_time_t        lo = (cx_time_t)k * w;
+                memset(&row, 0, sizeof(row));
+                row.start_ps        = lo;
+                row.width_ps        = lo + w < t_end ? w : t_end - lo;
+                row.job_it_mw       = job_it[k];
+                row.job_facility_mw = job_fac[k];
+                row.site_it_mw      = site_it[k];
+                row.cooling_mw      = site_cool[k];
+                row.facility_mw     = site_fac[k];
+                row.grid_mw         = d.grid[k];
+                row.turbines_mw     = d.turbines[k];
+                row.battery_mw      = d.battery[k];
+                row.battery_soc     = d.soc[k];
+                row.unserved_mw     = d.unserved[k];
+                row.excess_mw       = d.excess[k];
+                row.extrapolated    = (uint8_t)sum->extrapolated;
+                cx_trace_table_append(t_site, &row, 1);
+            }
+        }
+        /* Per iteration. */
+        for (i = 0; i < ni; i++) {
+            cx_row_pw_iter_t row;
+            uint64_t         k0, k1;
+            double           pk = 0, tr_ = INFINITY, spk = 0, str = INFINITY, ramp = 0;
+            if (ib[i] == CX_TIME_MAX || ie[i] <= ib[i] || nb == 0) continue;
+            /* Bins wholly inside the iteration (else every bin it touches). */
+            k0 = (uint64_t)((ib[i] + w - 1) / w);
+            k1 = (uint64_t)(ie[i] / w);
+            if (k1 <= k0) {
+                k0 = (uint64_t)(ib[i] / w);
+                k1 = (uint64_t)((ie[i] - 1) / w) + 1;
+            }
+            if (k1 > nb) k1 = nb;
+            for (k = k0; k < k1; k++) {
+                if (job_it[k] > pk) pk = job_it[k];
+                if (job_it[k] < tr_) tr_ = job_it[k];
+                if (site_fac[k] > spk) spk = site_fac[k];
+                if (site_fac[k] < str) str = site_fac[k];
+                if (k > k0) {
+                    double rr = fabs(job_it[k] - job_it[k - 1]) / ((double)w * 1e-12);
+                    if (rr > ramp) ramp = rr;
+                }
+            }
+            memset(&row, 0, sizeof(row));
+            row.iteration         = i;
+            row.begin_ps          = ib[i];
+            row.end_ps            = ie[i];
+            row.peak_it_mw        = pk;
+            row.trough_it_mw      = tr_ == INFINITY ? 0 : tr_;
+            row.swing_mw          = pk - row.trough_it_mw;
+            row.max_ramp_mw_per_s = ramp;
+            row.it_energy_j       = cx_pw_energy(job_it, nb, w, t_end, ib[i], ie[i]);
+            row.facility_energy_j = cx_pw_energy(job_fac, nb, w, t_end, ib[i], ie[i]);
+            row.site_swing_mw     = str == INFINITY ? 0 : spk - str;
+            if (row.swing_mw > sum->swing_mw) sum->swing_mw = row.swing_mw;
+            if (row.site_swing_mw > sum->site_swing_mw) sum->site_swing_mw = row.site_swing_mw;
+            if (t_iter != NULL && rank == 0) cx_trace_table_append(t_iter, &row, 1);
+        }
+        /* Whole-run figures over the steady state (as iteration_seconds: from
+         * the end of the first iteration to the end of the last when there
+         * are several, else the one iteration). */
+        {
+            uint32_t  n_ok = 0;
+            cx_time_t a, b;
+            double    e_it, e_fac;
+            while (n_ok < ni && ie[n_ok] > 0 && ib[n_ok] != CX_TIME_MAX) n_ok++;
+            if (n_ok >= 2) {
+                a = ie[0];
+                b = ie[n_ok - 1];
+            } else if (n_ok == 1) {
+                a = ib[0];
+                b = ie[0];
+            } else {
+                a = 0;
+                b = t_end;
+            }
+            e_it  = cx_pw_energy(job_it, nb, w, t_end, a, b);
+            e_fac = cx_pw_energy(job_fac, nb, w, t_end, a, b);
+            if (b > a) {
+                double secs = (double)(b - a) * 1e-12, per = n_ok >= 2 ? (double)(n_ok - 1) : 1.0;
+                sum->mean_it_mw             = e_it / secs * 1e-6;
+                sum->mean_facility_mw       = e_fac / secs * 1e-6;
+                sum->site_mean_facility_mw  = cx_power_facility_mw(par, sum->mean_it_mw * scale, NULL);
+                sum->energy_j_per_iteration = e_fac / per;
+                if (tokens_per_iteration > 0) {
+                    sum->energy_j_per_token    = e_fac / per / tokens_per_iteration;
+                    sum->it_energy_j_per_token = e_it / per / tokens_per_iteration;
+                }
+            }
+            for (k = 0; k < nb; k++) {
+                if (job_it[k] > sum->peak_it_mw) sum->peak_it_mw = job_it[k];
+                if (job_fac[k] > sum->peak_facility_mw) sum->peak_facility_mw = job_fac[k];
+                if (site_fac[k] > sum->site_peak_facility_mw) sum->site_peak_facility_mw = site_fac[k];
+                if (k > 0) {
+                    double rr = fabs(job_it[k] - job_it[k - 1]) / ((double)w * 1e-12);
+                    double sr = fabs(site_fac[k] - site_fac[k - 1]) / ((double)w * 1e-12);
+                    if (rr > sum->max_ramp_mw_per_s) sum->max_ramp_mw_per_s = rr;
+                    if (sr > sum->site_max_ramp_mw_per_s) sum->site_max_ramp_mw_per_s = sr;
+                }
+            }
+        }
+        sum->battery_cycles = d.battery_cycles;
+        sum->violations     = d.unserved_bins + d.excess_bins + d.chiller_bins;
+    }
+
+    if (tr != NULL) {
+        char *txt = cx_pw_params_text(par);
+#define CX_M(_call) do { if (st == CX_OK) st = (_call); } while (0)
+        CX_M(cx_trace_meta_set_text(tr, "power_params", txt != NULL ? txt : "", "text/plain", err));
+        free(txt);
+        CX_M(cx_trace_meta_set_int64(tr, "power_bin_ps", (int64_t)w, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_job_gpus", (int64_t)p->cfg.job_gpus, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_site_gpus", (int64_t)par->site_gpus, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_site_scale", scale, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_extrapolated", sum->extrapolated, err));
+        CX_M(cx_trace_meta_set_string(tr, "power_site", par->site_name, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_job_racks", (int64_t)nr, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_turbines_committed", d.turbines_committed, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_ramp_limit_mw_per_s", d.ramp_limit_mw_per_s, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_battery_mw", par->battery_mw, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_battery_mwh", par->battery_mwh, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_battery_rte", par->battery_rte, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_battery_soc_min", par->battery_soc_min, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_battery_soc_max", par->battery_soc_max, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_chillers_mw", par->chillers_mw, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_unserved_bins", (int64_t)d.unserved_bins, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_excess_bins", (int64_t)d.excess_bins, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_chiller_bins", (int64_t)d.chiller_bins, err));
+        CX_M(cx_trace_meta_set_int64(tr, "power_overlap_truncated", (int64_t)trunc, err));
+        CX_M(cx_trace_meta_set_double(tr, "power_tokens_per_iteration", tokens_per_iteration, err));
+#undef CX_M
+    }
+out:
+    free(tot);
+    free(rack_gpus);
+    free(job_it);
+    free(job_fac);
+    free(site_it);
+    free(site_cool);
+    free(site_fac);
+    free(site_heat);
+    free(disp);
+    free(ib);
+    free(ie);
+    return st;
+}
+
+void cx_power_summary_print(const cx_power_summary_t *s, FILE *out)
+{
+    fprintf(out, "  power (job, %llu GPUs) IT mean %.3f MW, peak %.3f MW; facility mean %.3f MW, peak %.3f MW\n",
+            (unsigned long long)s->job_gpus, s->mean_it_mw, s->peak_it_mw, s->mean_facility_mw,
+            s->peak_facility_mw);
+    fprintf(out, "  power swing        %.3f MW within an iteration (job IT), largest ramp %.4g MW/s at %.3g ms bins\n",
+            s->swing_mw, s->max_ramp_mw_per_s, s->bin_seconds * 1e3);
+    fprintf(out, "  energy             %.4g J per iteration, %.4g J per token (facility; IT %.4g J/token)\n",
+            s->energy_j_per_iteration, s->energy_j_per_token, s->it_energy_j_per_token);
+    fprintf(out, "  site power         facility mean %.2f MW, peak %.2f MW, swing %.2f MW%s\n",
+            s->site_mean_facility_mw, s->site_peak_facility_mw, s->site_swing_mw,
+            s->extrapolated ? "" : " (the job is the whole site)");
+    if (s->extrapolated)
+        fprintf(out, "                     ** EXTRAPOLATED: job x %.4g (%llu site GPUs / %llu job GPUs, all in lockstep) **\n",
+                s->site_scale, (unsigned long long)s->site_gpus, (unsigned long long)s->job_gpus);
+    fprintf(out, "  supply             battery %.3g cycles, %llu bin(s) violating ramp/capacity limits%s\n",
+            s->battery_cycles, (unsigned long long)s->violations,
+            s->overlap_truncated > 0 ? " (GPU state overlaps truncated: approximate)" : "");
+}
