@@ -121,8 +121,11 @@ int main(int argc, char **argv)
     printf("  cooling            %8.2f MW   (%s)\n", f.cooling_mw, par.use_pue ? "from PUE" : "heat / COP");
     printf("  facility           %8.2f MW\n", f.facility_mw);
     if (par.chillers_mw > 0) {
+        double racks_heat = (f.it_mw - f.switch_mw) * (1.0 + par.distribution_loss);
         printf("  vs chillers        %8.2f MW   heat is %.1f%% of the chiller capacity (%+.1f%%)\n", par.chillers_mw,
                100.0 * f.heat_mw / par.chillers_mw, 100.0 * (f.heat_mw / par.chillers_mw - 1.0));
+        printf("                                racks alone (no Ethernet fabric): %.2f MW heat, %.1f%% (%+.1f%%)\n",
+               racks_heat, 100.0 * racks_heat / par.chillers_mw, 100.0 * (racks_heat / par.chillers_mw - 1.0));
     }
     {
         double supply = (par.grid_ideal ? 0.0 : par.grid_mw) + par.turbine_units * par.turbine_mw_each + par.battery_mw;
