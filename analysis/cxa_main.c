@@ -1,6 +1,6 @@
 /*
  * colossim-analyze: the command-line front end of the trace analyzer.
- *   summary | collectives | digest | export-perfetto | stragglers | diff | plot | links
+ *   summary | collectives | digest | export-perfetto | stragglers | diff | plot | links | power
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cxa.h"
@@ -38,7 +38,9 @@ static void cxa_usage(FILE *out)
             "                                           PNGs: timeline, breakdown, collective busbw vs size\n"
             "  links FILE [--top N] [--format table|json]\n"
             "                                           link utilisation percentiles, hottest links, ECMP imbalance\n"
-            "                                           (needs --trace-level links)\n\n"
+            "                                           (needs --trace-level links)\n"
+            "  power FILE [--format table|json] [--size-battery] [--ramp MW/s]\n"
+            "                                           job / site power, swing, ramp, J/token, battery, violations\n\n"
             "exit status: 0 ok, 1 file missing / truncated / not a colossim trace, 2 usage or data absent\n");
 }
 
@@ -104,6 +106,8 @@ static int cxa_cmd_plot(int argc, char **argv)
     return CXA_EXIT_USAGE;
 }
 
+int cxa_cmd_power(int argc, char **argv); /* cxa_power.c */
+
 int main(int argc, char **argv)
 {
     const char *cmd;
@@ -128,6 +132,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "diff") == 0) return cxa_cmd_diff(argc - 2, argv + 2);
     if (strcmp(cmd, "plot") == 0) return cxa_cmd_plot(argc - 2, argv + 2);
     if (strcmp(cmd, "links") == 0) return cxa_cmd_links(argc - 2, argv + 2);
+    if (strcmp(cmd, "power") == 0) return cxa_cmd_power(argc - 2, argv + 2);
     cxa_error(NULL, "unknown command '%s'", cmd);
     cxa_usage(stderr);
     return CXA_EXIT_USAGE;
