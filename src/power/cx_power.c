@@ -606,8 +606,8 @@ cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double
                 sum->mean_it_mw             = e_it / secs * 1e-6;
                 sum->mean_facility_mw       = e_fac / secs * 1e-6;
                 sum->site_mean_facility_mw  = cx_power_facility_mw(par, sum->mean_it_mw * scale, NULL);
-                sum->energy_j_per_iteration = e_fac / per;
-                if (tokens_per_iteration > 0) {
+                sum->energy_j_per_iteration = n_ok > 0 ? e_fac / per : 0.0; /* no iteration done: none */
+                if (n_ok > 0 && tokens_per_iteration > 0) {
                     sum->energy_j_per_token    = e_fac / per / tokens_per_iteration;
                     sum->it_energy_j_per_token = e_it / per / tokens_per_iteration;
                 }
