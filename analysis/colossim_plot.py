@@ -14,6 +14,11 @@ Writes into DIR:
                   one panel per link class, ports (grouped when many) x time
                   bins, colour = bytes / (bandwidth x bin) as written
                   (saturates at 1; a bin can exceed 1 by up to one chunk)
+  site_power.png  only when the trace has /power (--power-bin > 0): job IT
+                  and facility power over time with iteration boundaries;
+                  site facility, cooling and the supply stack (grid,
+                  turbines, battery) with unserved load; battery state of
+                  charge.  Titled EXTRAPOLATED when scaled from the job.
 Needs only h5py, numpy and matplotlib (Agg backend, no display).
 """
 import argparse
@@ -214,6 +219,64 @@ def links_heatmap(f, out, max_rows=256):
     return path
 
 
+def site_power(f, out):
+    """Site-power picture from /power/site and /power/iterations."""
+    if "power/site" not in f:
+        print("site_power.png skipped: no /power (run with --power-bin > 0)")
+        return None
+    s = f["power/site"][:]
+    if len(s) == 0:
+        print("site_power.png skipped: no power bins")
+        return None
+    s = s[np.argsort(s["start_ps"], kind="stable")]
+    meta = f["meta"].attrs
+    extrap = int(meta.get("power_extrapolated", 0))
+    scale = float(meta.get("power_site_scale", 1.0))
+    site = meta.get("power_site", b"")
+    site = site.decode() if isinstance(site, bytes) else str(site)
+    t = (s["start_ps"] + s["width_ps"] / 2) * 1e-12
+    fig, axes = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True,
+                             gridspec_kw={"height_ratios": [1.1, 1.6, 0.8]})
+    ax = axes[0]
+    ax.plot(t, s["job_it_mw"], lw=1.0, label="job IT")
+    ax.plot(t, s["job_facility_mw"], lw=1.0, label="job facility (IT + losses + cooling)")
+    if "power/iterations" in f:
+        for r in f["power/iterations"][:]:
+            ax.axvline(r["begin_ps"] * 1e-12, color="#999999", lw=0.6, ls="--")
+            ax.axvline(r["end_ps"] * 1e-12, color="#999999", lw=0.6, ls=":")
+    ax.set_ylabel("MW")
+    ax.set_title("job power (%d GPUs); dashed/dotted: iteration begin/end" % int(meta.get("power_job_gpus", 0)))
+    ax.legend(fontsize=7, loc="lower right")
+    ax = axes[1]
+    grid, turb, bat = s["grid_mw"], s["turbines_mw"], s["battery_mw"]
+    dis = np.clip(bat, 0, None)
+    ax.stackplot(t, grid, turb, dis, labels=["grid", "gas turbines", "battery discharge"],
+                 colors=["#8172b2", "#dd8452", "#55a868"], alpha=0.6)
+    ax.plot(t, s["facility_mw"], color="k", lw=1.0, label="site facility load")
+    ax.plot(t, s["site_it_mw"], color="#4c72b0", lw=0.8, label="site IT")
+    ax.plot(t, s["cooling_mw"], color="#64b5cd", lw=0.8, label="cooling")
+    if np.any(bat < 0):
+        ax.plot(t, -np.clip(bat, None, 0), color="#2ca02c", lw=0.8, ls="--", label="battery charge")
+    if np.any(s["unserved_mw"] > 0):
+        ax.plot(t, s["unserved_mw"], color="#c44e52", lw=1.0, label="unserved (violation)")
+    if np.any(s["excess_mw"] > 0):
+        ax.plot(t, s["excess_mw"], color="#e377c2", lw=1.0, label="excess (violation)")
+    ax.set_ylabel("MW")
+    ax.set_title("site %s%s" % (site, ("  EXTRAPOLATED: job x %.4g, every site GPU in lockstep" % scale)
+                                 if extrap else ""), color="#c44e52" if extrap else "k")
+    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    ax = axes[2]
+    ax.plot(t, s["battery_soc"], color="#55a868")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("battery SoC")
+    ax.set_xlabel("simulated time (s), bins of %.3g ms" % (int(meta.get("power_bin_ps", 0)) * 1e-9))
+    fig.tight_layout()
+    path = os.path.join(out, "site_power.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file")
@@ -244,7 +307,7 @@ def main():
     its = f["summary/iterations"]["iteration"]
     iteration = a.iteration if a.iteration is not None else (int(its.max()) if len(its) else 0)
     written = [p for p in (timeline(f, a.out, gpus, iteration), breakdown(f, a.out), coll_busbw(f, a.out),
-                           links_heatmap(f, a.out)) if p]
+                           links_heatmap(f, a.out), site_power(f, a.out)) if p]
     for p in written:
         print("wrote %s (%d bytes)" % (p, os.path.getsize(p)))
     return 0
