@@ -149,7 +149,7 @@ cx_status_t cx_collbench_run(const cx_topo_t *topo, const cx_collbench_config_t 
             cx_engine_config_t tmpl = {0};
             tmpl.seed           = cfg->seed;
             tmpl.progress_label = "collective";
-            st = cx_net_engine_create(&eng, topo, comm, &tmpl, &la, err);
+            st = cx_net_engine_create(&eng, topo, cfg->gpus, comm, &tmpl, &la, err);
         }
         if (st == CX_OK) st = cx_net_create(&net, eng, topo, &cfg->net, &cx_gpu_entity_type,
                                             cx_gpu_on_recv, cx_gpu_on_txdone, err);

@@ -56,7 +56,8 @@ static const cx_entity_type_t cx_net_switch_type = {"switch", cx_net_switch_hand
 void cx_net_config_defaults(cx_net_config_t *cfg)
 {
     cfg->chunk_bytes        = UINT64_C(1) << 20;
-    cfg->nvlink_chunk_bytes = UINT64_C(16) << 20;
+    cfg->nvlink_chunk_bytes = 0;
+    cfg->nvls_chunk_bytes   = UINT64_C(16) << 20;
     cfg->routing            = CX_ROUTE_ADAPTIVE;
     /* Sweep on colossus1-mini, permutation of 256 MiB flows, 1,024 GPUs:
      * throughput 0.87 / 0.95 / 0.95 / 0.94 for 1 / 2 / 4 / 8 chunks. */
@@ -81,9 +82,10 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
     uint64_t  i, n_ports = 0, pi = 0, n_nvs = 0, ni = 0, n_sw = 0, si = 0;
 
     if (cfg->chunk_bytes == 0 || cfg->chunk_bytes > UINT32_MAX ||
-        cfg->nvlink_chunk_bytes == 0 || cfg->nvlink_chunk_bytes > UINT32_MAX) {
+        cfg->nvlink_chunk_bytes > UINT32_MAX || cfg->nvls_chunk_bytes == 0 ||
+        cfg->nvls_chunk_bytes > UINT32_MAX) {
         return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "chunk-bytes",
-                          "chunk sizes must be in [1 B, 4 GiB)");
+                          "chunk sizes must be in [1 B, 4 GiB) (NVLink: 0 = whole message)");
     }
     if (gpu_type == NULL || gpu_type->n_handlers < CX_NET_N_KINDS ||
         gpu_type->handlers[CX_NET_EV_CHUNK] != cx_net_handle_chunk ||
@@ -96,6 +98,7 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
     net->eng       = eng;
     net->topo      = topo;
     net->cfg       = *cfg;
+    if (net->cfg.nvlink_chunk_bytes == 0) net->cfg.nvlink_chunk_bytes = UINT32_MAX;
     net->first     = cx_engine_local_first(eng);
     net->count     = cx_engine_local_count(eng);
     net->on_recv   = on_recv;
@@ -158,6 +161,43 @@ void cx_net_destroy(cx_net_t *net)
     free(net);
 }
 
+/* Link binning: the chunk occupies the port over [start, end); its bytes go
+ * to the bins it overlaps, in proportion.  Bins only move forward on a port
+ * (each chunk starts after the previous one ended), so one open bin per port
+ * suffices; a bin is handed over when the port moves past it. */
+static void cx_net_bin_add(cx_net_dev_t *d, uint32_t port, int64_t b, uint64_t bytes)
+{
+    cx_net_port_t *p = &d->ports[port];
+    if (b != p->bin) {
+        if (p->bin >= 0 && p->bin_bytes > 0) d->net->bin_fn(d->net->bin_ctx, d, port, p->bin, p->bin_bytes);
+        p->bin       = b;
+        p->bin_bytes = 0;
+    }
+    p->bin_bytes += bytes;
+}
+
+static void cx_net_bin_chunk(cx_net_dev_t *d, uint32_t port, cx_time_t start, cx_time_t end, uint64_t bytes)
+{
+    cx_time_t w = d->net->bin_ps;
+    int64_t   b, b_end;
+    uint64_t  left = bytes;
+    if (start < 0) start = 0;
+    if (end <= start) {
+        cx_net_bin_add(d, port, end / w, bytes);
+        return;
+    }
+    b     = start / w;
+    b_end = (end - 1) / w;
+    for (; b < b_end; b++) {
+        cx_time_t lo   = b * w > start ? b * w : start;
+        uint64_t  part = (uint64_t)((double)bytes * (double)((b + 1) * w - lo) / (double)(end - start));
+        if (part > left) part = left;
+        cx_net_bin_add(d, port, b, part);
+        left -= part;
+    }
+    cx_net_bin_add(d, port, b_end, left);
+}
+
 /* Put a chunk on port `port` of device d whose tail arrived now (ser_in =
  * its serialization on the incoming link; 0 at injection).  Returns the tail
  * departure time. */
@@ -175,17 +215,7 @@ static cx_time_t cx_net_transmit_at(cx_engine_t *eng, cx_entity_t *self, cx_net_
     p->busy_until = dep;
     p->bytes_tx += c->bytes;
     p->chunks_tx++;
-    if (d->net->bin_ps > 0) {
-        int64_t b = dep / d->net->bin_ps;
-        if (b != p->bin) {
-            if (p->bin >= 0 && p->bin_bytes > 0) {
-                d->net->bin_fn(d->net->bin_ctx, d, port, p->bin, p->bin_bytes);
-            }
-            p->bin       = b;
-            p->bin_bytes = 0;
-        }
-        p->bin_bytes += c->bytes;
-    }
+    if (d->net->bin_ps > 0) cx_net_bin_chunk(d, port, dep - ser, dep, c->bytes);
 
     ev           = cx_event_new(eng, self, p->peer_dev, dep + p->latency, CX_NET_EV_CHUNK, 0);
     out          = CX_EVENT_DATA(ev, cx_net_chunk_t);
@@ -281,7 +311,7 @@ static void cx_net_nvls_arrive(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t
     uint64_t         base   = c->flow >> 24;
     uint32_t         stride = (uint32_t)((c->flow >> 12) & 0xFFFu);
     uint32_t         size   = (uint32_t)(c->flow & 0xFFFu);
-    uint64_t         csize  = d->net->cfg.nvlink_chunk_bytes;
+    uint64_t         csize  = d->net->cfg.nvls_chunk_bytes;
     uint32_t         n_chunks = (uint32_t)((c->msg_bytes + csize - 1) / csize);
     cx_nvls_slot_t  *slot = NULL, *free_slot = NULL;
     cx_gpu_info_t    gi;
@@ -392,8 +422,9 @@ static void cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_t *c,
             cx_fatal("no route from GPU device %llu to GPU device %llu", (unsigned long long)d->dev,
                      (unsigned long long)route_to);
         }
-        chunk = d->ports[ports[0]].role == CX_PORT_NVLINK ? net->cfg.nvlink_chunk_bytes
-                                                          : net->cfg.chunk_bytes;
+        chunk = d->ports[ports[0]].role != CX_PORT_NVLINK ? net->cfg.chunk_bytes
+                : (c->flags & CX_NET_FLAG_NVLS)           ? net->cfg.nvls_chunk_bytes
+                                                          : net->cfg.nvlink_chunk_bytes;
         while (left > 0) {
             c->bytes = (uint32_t)(left < chunk ? left : chunk);
             left -= c->bytes;

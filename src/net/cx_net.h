@@ -51,7 +51,12 @@ typedef enum { CX_ROUTE_ECMP = 0, CX_ROUTE_ADAPTIVE, CX_ROUTE_SPRAY } cx_routing
 
 typedef struct cx_net_config {
     uint64_t     chunk_bytes;         /* scale-out chunk (default 1 MiB) */
-    uint64_t     nvlink_chunk_bytes;  /* chunk inside an NVLink domain (default 16 MiB) */
+    uint64_t     nvlink_chunk_bytes;  /* chunk inside an NVLink domain; 0 (default) = the
+                                       * whole message: exact for one flow through a
+                                       * non-blocking NVSwitch, and no event per slice */
+    uint64_t     nvls_chunk_bytes;    /* NVLS reduction pipeline unit (default 16 MiB):
+                                       * the switch multicasts chunk k once every member's
+                                       * chunk k has arrived */
     cx_routing_t routing;
     /* adaptive: a port counts as busier only when it frees up more than this
      * many chunk times after the least loaded one (default 2). */

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, MPI_Comm comm,
-                                 const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
+cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uint64_t job_gpus,
+                                 MPI_Comm comm, const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
                                  cx_err_t *err)
 {
     cx_engine_config_t ecfg = *tmpl;
@@ -22,7 +22,7 @@ cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, MPI
     MPI_Comm_rank(comm, &rank);
     first = malloc((size_t)(nranks + 1) * sizeof(uint64_t));
     if (first == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    st = cx_topo_partition(topo, nranks, first, &la, NULL, NULL, err);
+    st = cx_topo_partition_job(topo, nranks, job_gpus > 0 ? job_gpus : UINT64_MAX, first, &la, NULL, NULL, err);
     if (st != CX_OK) goto out;
     /* One rank: no cut link; the window length then only paces progress. */
     if (la == INT64_MAX || la <= 0) la = CX_PS_PER_US;
@@ -180,7 +180,7 @@ cx_status_t cx_traffic_run(const cx_topo_t *topo, const cx_traffic_config_t *cfg
         tmpl.seed             = cfg->seed;
         tmpl.progress_seconds = cfg->progress_seconds;
         tmpl.progress_label   = "traffic";
-        st = cx_net_engine_create(&eng, topo, comm, &tmpl, &res->lookahead_ps, err);
+        st = cx_net_engine_create(&eng, topo, n, comm, &tmpl, &res->lookahead_ps, err);
     }
     if (st != CX_OK) return st;
     st = cx_net_create(&net, eng, topo, &cfg->net, &cx_traffic_gpu_type, cx_traffic_on_recv,

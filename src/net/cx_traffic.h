@@ -50,10 +50,11 @@ cx_status_t cx_traffic_run(const cx_topo_t *topo, const cx_traffic_config_t *cfg
 /* Shared by fabric-level runs: an engine over the topo partition, with the
  * neighbour ranks derived from cut links.  tmpl supplies seed, end time and
  * progress settings (comm, entities, partition and lookahead are filled
- * here; progress is printed by rank 0 only).  lookahead_ps_p receives the
- * lookahead. */
-cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, MPI_Comm comm,
-                                 const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
+ * here; progress is printed by rank 0 only).  The partition balances the
+ * GPUs 0..job_gpus-1 that run something (0 = all).  lookahead_ps_p receives
+ * the lookahead. */
+cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uint64_t job_gpus,
+                                 MPI_Comm comm, const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
                                  cx_err_t *err);
 
 #endif

@@ -509,6 +509,13 @@ cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
                               int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
                               cx_err_t *err)
 {
+    return cx_topo_partition_job(t, nranks, UINT64_MAX, first, lookahead_ps, cut_links, weight, err);
+}
+
+cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_gpus, uint64_t *first,
+                                  int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
+                                  cx_err_t *err)
+{
     uint64_t total = 0, cum = 0, dev, units_left = 0;
     int      r = 0, i;
     int64_t  la = INT64_MAX;
@@ -521,8 +528,14 @@ cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
     }
     for (i = 0; i < t->n_fabrics; i++) {
         const cx_fabric_t *f = &t->fab[i];
-        uint64_t           nsw = f->ndev - f->ndom * (f->gpd + f->ns);
-        total += CX_W_GPU * f->ngpus + CX_W_NVSWITCH * f->ndom * f->ns + CX_W_SWITCH * nsw;
+        uint64_t           nsw = f->ndev - f->ndom * (f->gpd + f->ns), dm;
+        /* Domains whose GPUs run no job weigh as one switch: they hold
+         * entities but see no events. */
+        for (dm = 0; dm < f->ndom; dm++) {
+            total += f->gpu_base + dm * f->gpd < job_gpus ? CX_W_GPU * f->gpd + CX_W_NVSWITCH * f->ns
+                                                          : CX_W_SWITCH;
+        }
+        total += CX_W_SWITCH * nsw;
         units_left += f->ndom + nsw;
     }
     if (weight != NULL) memset(weight, 0, (size_t)nranks * sizeof(*weight));
@@ -540,7 +553,8 @@ cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
             w   = CX_W_SWITCH;
         } else {
             len = f->gpd + f->ns;
-            w   = CX_W_GPU * f->gpd + CX_W_NVSWITCH * f->ns;
+            w   = f->gpu_base + d.index * f->gpd < job_gpus ? CX_W_GPU * f->gpd + CX_W_NVSWITCH * f->ns
+                                                           : CX_W_SWITCH;
         }
         /* Cut before this unit when that lands closer to the target. */
         if (r < nranks - 1 && dev > first[r]) {

@@ -189,6 +189,11 @@ uint32_t cx_topo_fabric_cpu_nics(const cx_topo_t *t, int fabric);
 cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
                               int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
                               cx_err_t *err);
+/* The same for a job on GPUs 0..job_gpus-1: domains of other GPUs weigh
+ * as little as a switch (they hold entities but see no events). */
+cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_gpus, uint64_t *first,
+                                  int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
+                                  cx_err_t *err);
 /* Rank owning dev under a partition (binary search in first[]). */
 int cx_topo_rank_of(const uint64_t *first, int nranks, uint64_t dev);
 

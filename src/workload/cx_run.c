@@ -128,7 +128,7 @@ static const cx_trace_field_t cx_row_bin_fields[] = {
     CX_TRACE_FIELD(cx_row_bin_t, cls, CX_TRACE_U8, "", "link class: 0 gpu->nvswitch 1 nvswitch->gpu 2 nic->leaf 3 leaf->nic 4 switch-up 5 switch-down"),
     CX_TRACE_FIELD(cx_row_bin_t, tier, CX_TRACE_U8, "", "tier of the transmitting switch (0 for GPUs and NVSwitches)"),
     CX_TRACE_FIELD(cx_row_bin_t, start_ps, CX_TRACE_I64, "ps", "bin start (bins are /meta/link_bin_ps wide)"),
-    CX_TRACE_FIELD(cx_row_bin_t, bytes, CX_TRACE_U64, "bytes", "bytes whose last byte left the port in this bin"),
+    CX_TRACE_FIELD(cx_row_bin_t, bytes, CX_TRACE_U64, "bytes", "bytes sent in this bin (a chunk's bytes are split over the bins its transmission overlaps)"),
 };
 
 typedef struct cx_row_port {
@@ -505,7 +505,8 @@ static cx_status_t cx_run_estimate(const cx_workload_t *w, uint32_t iters, int l
                 double n = op.group_size > 0 ? op.group_size : 1;
                 double steps = op.cls == CX_COLL_ALLREDUCE ? 2 * (n - 1) : (n - 1);
                 double intra = op.group_stride == 1 && n <= 8;
-                double chunk = intra ? (double)net->nvlink_chunk_bytes : (double)net->chunk_bytes;
+                double chunk = intra ? (net->nvlink_chunk_bytes > 0 ? (double)net->nvlink_chunk_bytes : 4e9)
+                                     : (double)net->chunk_bytes;
                 colls += 1.0;
                 ev += steps * (2.0 + (intra ? 2.0 : 4.0) * ceil((double)op.bytes / n / chunk));
                 break;
@@ -686,7 +687,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
             st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
             goto out;
         }
-        st = cx_topo_partition(topo, nranks, first, &lookahead, NULL, NULL, err);
+        st = cx_topo_partition_job(topo, nranks, w->gpus, first, &lookahead, NULL, NULL, err);
         if (st == CX_OK && rank == 0) {
             uint64_t dmin = UINT64_MAX, dmax = 0;
             int      r;
@@ -743,7 +744,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
     tmpl.progress_work       = cx_run_progress_work;
     tmpl.progress_ctx        = &ctx;
     tmpl.progress_work_total = (int64_t)est.ops_total;
-    st = cx_net_engine_create(&eng, topo, comm, &tmpl, &la, err);
+    st = cx_net_engine_create(&eng, topo, w->gpus, comm, &tmpl, &la, err);
     if (st != CX_OK) goto out;
     st = cx_net_create(&net, eng, topo, &cfg->net, &cx_gpu_entity_type, cx_gpu_on_recv, cx_gpu_on_txdone, err);
     if (st != CX_OK) goto out;
@@ -795,7 +796,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
                                        &ctx.t_bins, err);
             if (st == CX_OK)
                 st = cx_trace_table_define(tr, "/links/ports", cx_row_port_fields, CX_NFIELDS(cx_row_port_fields),
-                                           sizeof(cx_row_port_t), "every port that carried traffic", &ctx.t_ports, err);
+                                           sizeof(cx_row_port_t), "every Ethernet switch port, and every other port that carried traffic", &ctx.t_ports, err);
             ctx.bin_ps = cfg->link_bin_ps;
             cx_net_set_link_bins(net, cfg->link_bin_ps, cx_run_on_link_bin, &ctx);
         }
@@ -868,7 +869,9 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
             for (p = 0; p < nd->n_ports; p++) {
                 cx_net_port_t *pp = &nd->ports[p];
                 cx_row_port_t  r;
-                if (pp->bytes_tx == 0) continue;
+                /* Switch ports always (idle uplinks matter for ECMP
+                 * imbalance); other ports when they carried traffic. */
+                if (pp->bytes_tx == 0 && nd->kind != CX_DEV_SWITCH) continue;
                 memset(&r, 0, sizeof(r));
                 r.dev        = d;
                 r.port       = p;

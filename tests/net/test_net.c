@@ -68,7 +68,7 @@ static cx_time_t send_one(uint64_t a, uint64_t b, uint64_t bytes, const cx_net_c
     int64_t            la;
     memset(&tmpl, 0, sizeof(tmpl));
     tmpl.seed = 1;
-    assert_int_equal(cx_net_engine_create(&eng, topo, MPI_COMM_WORLD, &tmpl, &la, &err), CX_OK);
+    assert_int_equal(cx_net_engine_create(&eng, topo, 0, MPI_COMM_WORLD, &tmpl, &la, &err), CX_OK);
     assert_int_equal(cx_net_create(&net, eng, topo, cfg, &gpu_type, on_recv, on_txdone, &err), CX_OK);
     last_arrival  = -1;
     bytes_arrived = 0;
@@ -120,7 +120,7 @@ static void test_one_message_exact(void **state)
     for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
             int       hops;
-            uint64_t  chunk = paths[i].b / 8 == paths[i].a / 8 ? cfg.nvlink_chunk_bytes : cfg.chunk_bytes;
+            uint64_t  chunk = paths[i].b / 8 == paths[i].a / 8 ? UINT32_MAX /* whole message */ : cfg.chunk_bytes;
             cx_time_t want  = analytic(paths[i].a, paths[i].b, sizes[k], chunk, &hops);
             cx_time_t got   = send_one(paths[i].a, paths[i].b, sizes[k], &cfg);
             printf("  %-32s %2d hops %9llu B: %lld ps (analytic %lld)\n", paths[i].what, hops,
@@ -158,7 +158,7 @@ static void test_two_flows_share_a_link(void **state)
     cx_net_config_defaults(&cfg);
     one = analytic(0, 16, bytes, cfg.chunk_bytes, &hops);
     memset(&tmpl, 0, sizeof(tmpl));
-    assert_int_equal(cx_net_engine_create(&eng, topo, MPI_COMM_WORLD, &tmpl, &la, &err), CX_OK);
+    assert_int_equal(cx_net_engine_create(&eng, topo, 0, MPI_COMM_WORLD, &tmpl, &la, &err), CX_OK);
     assert_int_equal(cx_net_create(&net, eng, topo, &cfg, &gpu_type, on_recv, on_txdone, &err), CX_OK);
     bytes_arrived = 0;
     cx_net_send(eng, cx_engine_entity(eng, cx_topo_gpu_device(topo, 0)), cx_topo_gpu_device(topo, 16), bytes, 1, 0, 0);
