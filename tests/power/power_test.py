@@ -23,7 +23,9 @@ def traces():
     for np in (1, 2):
         h5 = os.path.join(work, f"p{np}.h5")
         js = os.path.join(work, f"p{np}.json")
-        if not (os.path.exists(h5) and os.path.exists(js)):
+        stale = not (os.path.exists(h5) and os.path.exists(js)) or \
+            min(os.path.getmtime(h5), os.path.getmtime(js)) < os.path.getmtime(colossim)
+        if stale:
             r = run([mpiexec, "--oversubscribe", "-np", str(np), colossim, "run", "--out", h5, "--summary-json", js,
                      "--power-bin", "2ms", "--progress", "0"])
             assert r.returncode == 0, r.stderr + r.stdout
