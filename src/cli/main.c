@@ -28,6 +28,7 @@ static const cx_subcmd_t cx_subcmds[] = {
     {"run",   cx_cmd_run,   "replay a training workload across a modeled fabric (default: embedded demo)"},
     {"gen",   cx_cmd_gen,   "write a job's per-GPU op programs as replay files (run --workload DIR replays)"},
     {"topo",  cx_cmd_topo,  "describe a fabric: GPUs, switches, links, bisection, diameter, partition"},
+    {"power", cx_cmd_power, "site power from a topology alone: full-load IT, cooling, supply; parameters"},
     {"bench", cx_cmd_bench, "benchmarks: phold (engine), traffic (fabric), collective (nccl-tests style)"},
 };
 

@@ -4,12 +4,13 @@ usage: power_test.py MPIEXEC COLOSSIM ANALYZE POWER SRCDIR WORKDIR CASE
   ranks    default job at 1 and 2 ranks: /power tables and the summary's power
            object are identical (exact integer reduction)
   analyze  colossim-analyze power: table + json, --size-battery, no /power -> exit 2
-  cli      colossim-power site colossus2: full load vs 200 MW chillers printed
+  cli      colossim power site colossus2: full load vs 200 MW chillers printed
   parse    bad site: keys -> file:line error, exit 1
 """
 import json, os, subprocess, sys
 
-mpiexec, colossim, analyze, power, src, work, case = sys.argv[1:8]
+mpiexec, colossim, analyze, _colossim, src, work, case = sys.argv[1:8]
+power = [colossim, "power"]
 os.makedirs(work, exist_ok=True)
 
 
@@ -99,16 +100,16 @@ def case_analyze():
 
 
 def case_cli():
-    r = run([power, "site", os.path.join(src, "topologies/colossus2.yaml")])
+    r = run([*power, "site", os.path.join(src, "topologies/colossus2.yaml")])
     assert r.returncode == 0, r.stderr
     assert "110592 GPUs" in r.stdout and "vs chillers" in r.stdout and "200.00 MW" in r.stdout, r.stdout
     assert "[U]" in r.stdout and "COP 3.50" in r.stdout, r.stdout
-    r = run([power, "site", os.path.join(src, "topologies/colossus2.yaml"), "--format", "json"])
+    r = run([*power, "site", os.path.join(src, "topologies/colossus2.yaml"), "--format", "json"])
     j = json.loads(r.stdout)
     assert 0.7 < j["heat_over_chillers"] < 1.5 and j["chillers_mw"] == 200, j
-    r = run([power, "params", os.path.join(src, "topologies/colossus1.yaml")])
+    r = run([*power, "params", os.path.join(src, "topologies/colossus1.yaml")])
     assert r.returncode == 0 and "150 MW" in r.stdout and "811 MWh" in r.stdout, r.stdout
-    r = run([power, "site"])
+    r = run([*power, "site"])
     assert r.returncode == 2
 
 
@@ -120,11 +121,11 @@ def case_parse():
                       ("site:\n  gpu_power: {compute: -1}\n", "compute")):
         p = os.path.join(work, "bad.yaml")
         open(p, "w").write(base + bad)
-        r = run([power, "params", p])
+        r = run([*power, "params", p])
         assert r.returncode == 1 and what in r.stderr and "bad.yaml:" in r.stderr, (bad, r.stderr)
     p = os.path.join(work, "good.yaml")
     open(p, "w").write(base + "site:\n  gpus: 2048\n  gpu_power: {floor: 0.5}\n  dispatch: {smoothing: 5s}\n")
-    r = run([power, "params", p])
+    r = run([*power, "params", p])
     assert r.returncode == 0 and "2048" in r.stdout and "smoothing 5 s" in r.stdout, r.stdout
 
 

@@ -1,11 +1,11 @@
 /*
- * colossim-power: site power from a topology alone, no run needed.
+ * colossim power: site power from a topology alone, no run needed.
  *
- *   colossim-power site TOPOLOGY [--load SHARE] [--format table|json]
+ *   colossim power site TOPOLOGY [--load SHARE] [--format table|json]
  *       every GPU of the topology at SHARE of full load (default 1 =
  *       compute-bound): IT by component, heat, cooling, facility power,
  *       compared with the site's chillers and supply; assumptions printed.
- *   colossim-power params TOPOLOGY
+ *   colossim power params TOPOLOGY
  *       every power parameter, its value and its source.
  *
  * Exit status: 0 ok, 1 bad topology, 2 usage.
@@ -15,18 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cx_cmd.h"
 #include "cx_power.h"
 
 static void cx_pm_usage(FILE *out)
 {
-    fprintf(out, "usage: colossim-power site TOPOLOGY [--load SHARE] [--format table|json]\n"
-                 "       colossim-power params TOPOLOGY\n\n"
+    fprintf(out, "usage: colossim power site TOPOLOGY [--load SHARE] [--format table|json]\n"
+                 "       colossim power params TOPOLOGY\n\n"
                  "site:   IT, heat, cooling and facility power of every GPU of the topology at SHARE of\n"
                  "        full load (1 = all GPUs compute-bound), against the site's chillers and supply\n"
                  "params: the power parameters (topology site: section + defaults) and their sources\n");
 }
 
-int main(int argc, char **argv)
+/* argv[0] is "power"'s first argument's predecessor: the parsing below
+ * counts from argv[1] like a main(). */
+static int cx_power_cli(int argc, char **argv)
 {
     const char          *cmd, *path = NULL, *fmt = "table";
     double               load = 1.0;
@@ -46,17 +49,17 @@ int main(int argc, char **argv)
             char *end;
             load = strtod(argv[++i], &end);
             if (*end != '\0' || load < 0 || load > 1) {
-                fprintf(stderr, "colossim-power: --load takes a share 0..1\n");
+                fprintf(stderr, "colossim power: --load takes a share 0..1\n");
                 return 2;
             }
         } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
             fmt = argv[++i];
             if (strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0) {
-                fprintf(stderr, "colossim-power: --format table|json\n");
+                fprintf(stderr, "colossim power: --format table|json\n");
                 return 2;
             }
         } else if (argv[i][0] == '-' || path != NULL) {
-            fprintf(stderr, "colossim-power: unexpected argument '%s'\n", argv[i]);
+            fprintf(stderr, "colossim power: unexpected argument '%s'\n", argv[i]);
             cx_pm_usage(stderr);
             return 2;
         } else {
@@ -146,4 +149,12 @@ int main(int argc, char **argv)
     }
     cx_topo_destroy(topo);
     return 0;
+}
+
+int cx_cmd_power(int argc, char **argv)
+{
+    /* argv[-1] is the word "power" in the process's argv (main passes
+     * argv + 2): hand the parser a main()-style view. */
+    if (cx_cli_rank() != 0) return 0;
+    return cx_power_cli(argc + 1, argv - 1);
 }
