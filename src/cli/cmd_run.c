@@ -44,7 +44,7 @@ static const cx_opt_t cx_run_opt_table[] = {
     {"out", CX_OPT_STRING, offsetof(cx_run_opts_t, out), "run.h5", 0, 0, NULL, "FILE",
      "HDF5 trace (written as FILE.partial, renamed when complete; \"\" = none)"},
     {"trace-level", CX_OPT_ENUM, offsetof(cx_run_opts_t, level), "summary", 0, 0, CX_TRACE_LEVEL_CHOICES,
-     NULL, "what the trace keeps: summary (iterations, collectives), ops (+ every GPU op), links (+ time-binned bytes per link)"},
+     NULL, "what the trace keeps: summary (iterations, collectives), ops (+ every GPU op), links (+ time-binned bytes per link), chunks (+ every chunk hop: small debug runs)"},
     {"trace-max-gb", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, trace_max_gb), "0", 0, 1e9, NULL, "GB",
      "refuse a run whose trace would exceed this (0 = no limit)"},
     {"link-bin", CX_OPT_TIME, offsetof(cx_run_opts_t, link_bin), "100us", 1000, 1e15, NULL, "T",

@@ -46,6 +46,8 @@ struct cx_net {
     cx_time_t         bin_ps;    /* link binning width, 0 = off */
     cx_net_bin_fn     bin_fn;
     void             *bin_ctx;
+    cx_net_hop_fn     hop_fn;    /* debug: every chunk hop */
+    void             *hop_ctx;
 };
 
 static void cx_net_handle_switch_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev);
@@ -216,6 +218,7 @@ static cx_time_t cx_net_transmit_at(cx_engine_t *eng, cx_entity_t *self, cx_net_
     p->bytes_tx += c->bytes;
     p->chunks_tx++;
     if (d->net->bin_ps > 0) cx_net_bin_chunk(d, port, dep - ser, dep, c->bytes);
+    if (d->net->hop_fn != NULL) d->net->hop_fn(d->net->hop_ctx, d, port, c, dep - ser, dep, dep + p->latency);
 
     ev           = cx_event_new(eng, self, p->peer_dev, dep + p->latency, CX_NET_EV_CHUNK, 0);
     out          = CX_EVENT_DATA(ev, cx_net_chunk_t);
@@ -493,6 +496,12 @@ void cx_net_set_link_bins(cx_net_t *net, cx_time_t width_ps, cx_net_bin_fn fn, v
             net->devs[i].ports[p].bin_bytes = 0;
         }
     }
+}
+
+void cx_net_set_hop_hook(cx_net_t *net, cx_net_hop_fn fn, void *ctx)
+{
+    net->hop_fn  = fn;
+    net->hop_ctx = ctx;
 }
 
 void cx_net_flush_link_bins(cx_net_t *net)

@@ -172,6 +172,12 @@ typedef void (*cx_net_bin_fn)(void *ctx, const cx_net_dev_t *d, uint32_t port, i
 void cx_net_set_link_bins(cx_net_t *net, cx_time_t width_ps, cx_net_bin_fn fn, void *ctx);
 void cx_net_flush_link_bins(cx_net_t *net);
 
+/* Debug: called for every chunk put on a port (every hop), with the time
+ * its first byte starts leaving, its last byte leaves, and it arrives. */
+typedef void (*cx_net_hop_fn)(void *ctx, const cx_net_dev_t *d, uint32_t port, const cx_net_chunk_t *c,
+                              cx_time_t start, cx_time_t end, cx_time_t arrive);
+void cx_net_set_hop_hook(cx_net_t *net, cx_net_hop_fn fn, void *ctx);
+
 /* Link statistics over this rank's ports, per tier of the transmitting end
  * (index 0 = GPU/NVLink ports ... see cx_net_port_class). */
 #define CX_NET_CLASSES 6

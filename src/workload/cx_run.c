@@ -153,6 +153,26 @@ static const cx_trace_field_t cx_row_port_fields[] = {
     CX_TRACE_FIELD(cx_row_port_t, chunks, CX_TRACE_U64, "", "chunks sent over the run"),
 };
 
+typedef struct cx_row_hop {
+    uint64_t dev, src_dev, dst_dev, tag;
+    int64_t  start_ps, end_ps, arrive_ps;
+    uint32_t port, index, bytes, cookie;
+} cx_row_hop_t;
+
+static const cx_trace_field_t cx_row_hop_fields[] = {
+    CX_TRACE_FIELD(cx_row_hop_t, dev, CX_TRACE_U64, "", "transmitting device"),
+    CX_TRACE_FIELD(cx_row_hop_t, port, CX_TRACE_U32, "", "port it leaves on"),
+    CX_TRACE_FIELD(cx_row_hop_t, src_dev, CX_TRACE_U64, "", "message source (GPU device)"),
+    CX_TRACE_FIELD(cx_row_hop_t, dst_dev, CX_TRACE_U64, "", "message destination (GPU device, or the NVSwitch for NVLS)"),
+    CX_TRACE_FIELD(cx_row_hop_t, tag, CX_TRACE_U64, "", "message tag (op tag)"),
+    CX_TRACE_FIELD(cx_row_hop_t, cookie, CX_TRACE_U32, "", "collective channel/step bits or stream"),
+    CX_TRACE_FIELD(cx_row_hop_t, index, CX_TRACE_U32, "", "chunk number in its message"),
+    CX_TRACE_FIELD(cx_row_hop_t, bytes, CX_TRACE_U32, "bytes", "chunk size"),
+    CX_TRACE_FIELD(cx_row_hop_t, start_ps, CX_TRACE_I64, "ps", "first byte starts leaving the port"),
+    CX_TRACE_FIELD(cx_row_hop_t, end_ps, CX_TRACE_I64, "ps", "last byte leaves the port"),
+    CX_TRACE_FIELD(cx_row_hop_t, arrive_ps, CX_TRACE_I64, "ps", "last byte arrives at the next device"),
+};
+
 #define CX_NFIELDS(_f) (sizeof(_f) / sizeof((_f)[0]))
 
 /* ---- per-rank run state ----------------------------------------------- */
@@ -173,10 +193,29 @@ typedef struct cx_run_ctx {
     cx_time_t           *iter_begin_min;  /* per iteration */
     cx_time_t           *iter_end_max;
     int64_t              ops_done;
-    cx_trace_table_t    *t_ops, *t_iter, *t_coll, *t_bins, *t_ports;
+    cx_trace_table_t    *t_ops, *t_iter, *t_coll, *t_bins, *t_ports, *t_hops;
     cx_time_t            bin_ps;
     cx_power_t          *power;           /* power hook: src/power, NULL when off */
 } cx_run_ctx_t;
+
+static void cx_run_on_hop(void *vctx, const cx_net_dev_t *d, uint32_t port, const cx_net_chunk_t *ch,
+                          cx_time_t start, cx_time_t end, cx_time_t arrive)
+{
+    cx_run_ctx_t *c = vctx;
+    cx_row_hop_t  r;
+    r.dev       = d->dev;
+    r.port      = port;
+    r.src_dev   = ch->src_dev;
+    r.dst_dev   = ch->dst_dev;
+    r.tag       = ch->tag;
+    r.cookie    = ch->cookie;
+    r.index     = ch->index;
+    r.bytes     = ch->bytes;
+    r.start_ps  = start;
+    r.end_ps    = end;
+    r.arrive_ps = arrive;
+    cx_trace_table_append(c->t_hops, &r, 1);
+}
 
 static void cx_run_on_link_bin(void *vctx, const cx_net_dev_t *d, uint32_t port, int64_t bin, uint64_t bytes)
 {
@@ -540,6 +579,12 @@ static uint64_t cx_run_estimate_link_rows(const cx_workload_t *w, uint32_t iters
     return (uint64_t)(8.0 * (double)w->gpus * bins);
 }
 
+static const char *cx_run_level_name(int level)
+{
+    static const char *names[] = {"summary", "ops", "links", "chunks"};
+    return level >= 0 && level < 4 ? names[level] : "?";
+}
+
 static uint32_t cx_run_domain_size(const cx_topo_t *topo)
 {
     cx_gpu_info_t a, b;
@@ -636,11 +681,6 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         iters          = replay_iters;
         ctx.replay_dir = cfg->workload_path;
     }
-    if (cfg->trace_level > CX_TRACE_LEVEL_LINKS) {
-        st = cx_err_set(err, CX_ERR_UNSUPPORTED, NULL, 0, "trace-level",
-                        "level 'chunks' is not implemented yet; use summary, ops or links");
-        goto out;
-    }
     if (cfg->trace_level >= CX_TRACE_LEVEL_LINKS && cfg->link_bin_ps <= 0) {
         st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "link-bin", "must be > 0");
         goto out;
@@ -665,6 +705,11 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         uint64_t rows = cx_run_estimate_link_rows(w, iters, gt->bf16_flops, cfg->link_bin_ps);
         est.trace_rows += rows;
         est.trace_bytes += cx_trace_estimate_bytes(sizeof(cx_row_bin_t), rows);
+    }
+    if (cfg->trace_level >= CX_TRACE_LEVEL_CHUNKS) {
+        /* About one row per event. */
+        est.trace_rows += (uint64_t)est.events;
+        est.trace_bytes += cx_trace_estimate_bytes(sizeof(cx_row_hop_t), (uint64_t)est.events);
     }
     sum->trace_bytes_estimate = est.trace_bytes;
     cx_topo_summary(topo, &ts);
@@ -714,8 +759,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
                    (double)dmax * dev_bytes / 1048576.0, (double)w->gpus / nranks * 4096.0 / 1048576.0,
                    est.events / nranks * 0.02 * CX_EVENT_SIZE / 1048576.0);
             printf("  trace level %s: %llu rows, about %.1f MB uncompressed\n",
-                   cfg->trace_level == 0 ? "summary" : cfg->trace_level == 1 ? "ops" : "links",
-                   (unsigned long long)est.trace_rows,
+                   cx_run_level_name(cfg->trace_level), (unsigned long long)est.trace_rows,
                    (double)est.trace_bytes / 1e6);
         }
         free(first);
@@ -726,7 +770,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
                         "the trace would take about %.2f GB at level %s, over the limit of %.2f GB "
                         "(lower --trace-level or raise --trace-max-gb)",
                         (double)est.trace_bytes / 1e9,
-                        cfg->trace_level == 0 ? "summary" : cfg->trace_level == 1 ? "ops" : "links",
+                        cx_run_level_name(cfg->trace_level),
                         cfg->trace_max_gb);
         goto out;
     }
@@ -799,6 +843,12 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
                                            sizeof(cx_row_port_t), "every Ethernet switch port, and every other port that carried traffic", &ctx.t_ports, err);
             ctx.bin_ps = cfg->link_bin_ps;
             cx_net_set_link_bins(net, cfg->link_bin_ps, cx_run_on_link_bin, &ctx);
+        }
+        if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_CHUNKS) {
+            st = cx_trace_table_define(tr, "/chunks/hops", cx_row_hop_fields, CX_NFIELDS(cx_row_hop_fields),
+                                       sizeof(cx_row_hop_t), "every chunk on every port (debug level)",
+                                       &ctx.t_hops, err);
+            cx_net_set_hop_hook(net, cx_run_on_hop, &ctx);
         }
         if (st != CX_OK) goto out;
     } else {

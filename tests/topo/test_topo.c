@@ -317,6 +317,14 @@ static void test_errors(void **state)
     snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16, speed: 1}\n",
              "1024");
     expect_error(buf, 9, "fabrics[0].tiers[0].speed", "unknown key");
+    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16, link_bandwidth: -400Gbps}\n"
+                                    "      - {switch: SN5600-400G}\n", "1024");
+    expect_error(buf, 9, "fabrics[0].tiers[0].link_bandwidth", "is not a bandwidth");
+    snprintf(buf, sizeof(buf), "fabrics:\n  - name: f\n    gpus: [{type: H900, count: 1024}]\n"
+                               "    server: {gpus: 8}\n    nvlink: {domain_gpus: 8, switch: NVSwitch-gen3}\n"
+                               "    nic: ConnectX-7\n    rail_optimized: true\n    tiers:\n"
+                               "      - {switch: SN5600-400G, down: 16, up: 16}\n      - {switch: SN5600-400G}\n");
+    expect_error(buf, 3, "fabrics[0].gpus[0].type", "unknown GPU 'H900'");
 }
 
 int main(void)
