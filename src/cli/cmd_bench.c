@@ -319,8 +319,8 @@ static const cx_opt_t cx_coll_opt_table[] = {
     {"max-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, max_bytes), "1G", 1, 1e15, NULL, "B", "largest size"},
     {"step-factor", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, step_factor), "2", 1.0001, 1e6, NULL, "F",
      "size multiplier between rows"},
-    {"algo", CX_OPT_ENUM, offsetof(cx_coll_opts_t, algo), "auto", 0, 0, "auto|ring|tree|nvls", NULL,
-     "algorithm (auto picks by size and layout; tree runs as ring for now)"},
+    {"algo", CX_OPT_ENUM, offsetof(cx_coll_opts_t, algo), "auto", 0, 0, "auto|ring|tree|nvls|hier", NULL,
+     "algorithm: auto picks by size and layout as NCCL's tuner; tree = double binary tree (across domains, hierarchical inside); hier = ring inside, ring across"},
     {"routing", CX_OPT_ENUM, offsetof(cx_coll_opts_t, routing), "adaptive", 0, 0, CX_ROUTING_CHOICES,
      NULL, "uplink choice"},
     {"iters", CX_OPT_UINT, offsetof(cx_coll_opts_t, iters), "1", 1, 1000, NULL, "K",
@@ -351,13 +351,14 @@ static const char *cx_algo_label(uint32_t algo)
     case CX_ALGO_TREE: return "tree";
     case CX_ALGO_NVLS: return "nvls";
     case CX_ALGO_PAIRWISE: return "pairwise";
+    case CX_ALGO_HIER: return "hier";
     default: return "-";
     }
 }
 
 static int cx_cmd_bench_collective(int argc, char **argv)
 {
-    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS};
+    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_HIER};
     static const int      kind_map[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCESCATTER, CX_COLL_ALLGATHER,
                                         CX_COLL_ALLTOALL, CX_COLL_BROADCAST};
     static const char    *op_names[] = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast"};

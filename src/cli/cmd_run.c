@@ -59,7 +59,7 @@ static const cx_opt_t cx_run_opt_table[] = {
      "scale-out chunk size"},
     {"nvlink-chunk-bytes", CX_OPT_BYTES, offsetof(cx_run_opts_t, nvlink_chunk), "0", 0,  4294967295.0,
      NULL, "B", "chunk size inside an NVLink domain (0 = whole message, exact in a non-blocking NVSwitch)"},
-    {"algo", CX_OPT_ENUM, offsetof(cx_run_opts_t, algo), "auto", 0, 0, "auto|ring|tree|nvls", NULL,
+    {"algo", CX_OPT_ENUM, offsetof(cx_run_opts_t, algo), "auto", 0, 0, "auto|ring|tree|nvls|hier", NULL,
      "force one collective algorithm (auto: per collective, as NCCL's tuner)"},
     {"nvlink-efficiency", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, nvlink_eff), "0.82", 0.01, 1, NULL, "E",
      "share of NVLink bandwidth a ring step reaches"},
@@ -108,7 +108,7 @@ static char *cx_run_dump_options(const cx_run_opts_t *o)
 
 int cx_cmd_run(int argc, char **argv)
 {
-    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS};
+    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_HIER};
     cx_run_opts_t    o;
     cx_run_config_t  cfg;
     cx_run_summary_t s;

@@ -14,6 +14,15 @@
  * PAIRWISE (all-to-all): every member sends bytes/n to every other at once.
  * NVLS (all-reduce inside one NVLink domain): each member sends its buffer
  * to the NVSwitch, which reduces and multicasts the result (cx_net_send_nvls).
+ * TREE (all-reduce): NCCL's double binary tree: half the data on each of two
+ * binary trees over the members, the second the first shifted by one, so a
+ * leaf of one is an inner node of the other; each half goes up the tree
+ * (reduce) and back down (broadcast) in pipelined pieces.
+ * HIERARCHICAL (all-reduce over several domains of g members): reduce-
+ * scatter inside each domain (ring), all-reduce of the 1/g shard across
+ * domains among the GPUs of one rail (ring for HIER, double binary tree for
+ * TREE), all-gather inside each domain.  Phases run one after the other
+ * (no pipelining between them).
  *
  * Protocol overhead: a step of B payload bytes puts B / efficiency bytes on
  * the wire (efficiency per link class, cx_coll_params_t), plus a per-step
@@ -26,7 +35,6 @@
 #include <string.h>
 
 static uint64_t cx_ceil_div(uint64_t a, uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
-
 
 /* Member index at ring position pos of channel c (snake over domains). */
 static uint32_t cx_ring_member(uint32_t pos, uint32_t g, uint32_t n, uint32_t c)
@@ -55,8 +63,8 @@ static uint32_t cx_ring_pos(uint32_t member, uint32_t g, uint32_t n, uint32_t c)
 static void cx_coll_link(const cx_gpu_t *gpu, const cx_coll_params_t *p, uint64_t a, uint64_t b,
                          uint64_t payload, uint64_t *wire_p, cx_time_t *lat_p)
 {
-    int              intra = cx_gpus_domain(gpu->g, a) == cx_gpus_domain(gpu->g, b);
-    double           eff   = intra ? p->nvlink_efficiency : p->net_efficiency;
+    int    intra = cx_gpus_domain(gpu->g, a) == cx_gpus_domain(gpu->g, b);
+    double eff   = intra ? p->nvlink_efficiency : p->net_efficiency;
     *wire_p = (uint64_t)ceil((double)payload / (eff > 0 ? eff : 1.0));
     if (lat_p != NULL) *lat_p = intra ? p->nvlink_step_latency : p->net_step_latency;
 }
@@ -80,45 +88,48 @@ static uint32_t cx_coll_per_domain(const cx_gpus_t *gs, const cx_op_t *op)
     return g;
 }
 
-void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
+/* Binary tree over positions 0..m-1 (root at the middle, recursively):
+ * parent and children of position p, -1 when absent. */
+static void cx_tree_links(uint32_t m, uint32_t p, int64_t *parent, int64_t *c0, int64_t *c1)
 {
-    cx_gpu_stream_t        *s    = &gpu->s[stream];
-    const cx_op_t          *op   = &s->op;
-    cx_coll_run_t          *run  = &s->coll;
-    const cx_coll_params_t *p    = &gpu->g->cfg.coll;
+    uint32_t lo = 0, hi = m;
+    int64_t  par = -1;
+    for (;;) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p == mid) {
+            *parent = par;
+            *c0     = mid > lo ? (int64_t)(lo + (mid - lo) / 2) : -1;
+            *c1     = mid + 1 < hi ? (int64_t)(mid + 1 + (hi - mid - 1) / 2) : -1;
+            return;
+        }
+        par = (int64_t)mid;
+        if (p < mid) hi = mid;
+        else lo = mid + 1;
+    }
+}
+
+/* Set up one collective (or one phase of a hierarchical one) described by
+ * run->cur with algorithm algo (not AUTO, not HIER). */
+static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
+{
+    const cx_op_t          *op = &run->cur;
+    const cx_coll_params_t *p  = &gpu->g->cfg.coll;
     const cx_topo_t        *topo = gpu->g->topo;
-    uint32_t                n    = op->group_size, me = op->group_index, g, C, ch;
-    uint32_t                algo = p->algo != 0 ? p->algo : op->algo;
+    uint32_t                n = op->group_size, me = op->group_index, g, C, ch;
     uint64_t                bytes = op->bytes, data;
-    (void)eng;
-    (void)ent;
 
-    memset(run, 0, sizeof(*run));
-    run->active = 1;
-    run->n_ch   = 1;
-    if (n <= 1) return;  /* nothing to exchange: completes at the first poll */
-    if (me >= n) cx_fatal("GPU %llu: group index %u of %u", (unsigned long long)gpu->gpu, me, n);
-    if (cx_coll_member(op, me) != gpu->gpu) {
-        cx_fatal("GPU %llu is not member %u of its collective's group (base %llu stride %u)",
-                 (unsigned long long)gpu->gpu, me, (unsigned long long)op->u.group_base, op->group_stride);
-    }
+    run->shape = 0;
+    run->n_ch  = 1;
+    run->dep   = 0;
+    run->n_send = run->n_recv = 0;
+    run->send_bytes = run->recv_bytes = 0;
+    memset(run->n_send_ch, 0, sizeof(run->n_send_ch));
+    memset(run->n_recv_ch, 0, sizeof(run->n_recv_ch));
+    memset(run->sent, 0, sizeof(run->sent));
+    memset(run->txd, 0, sizeof(run->txd));
+    memset(run->rcvd, 0, sizeof(run->rcvd));
+    if (n <= 1) return;
     g = cx_coll_per_domain(gpu->g, op);
-
-    if (algo == CX_ALGO_AUTO) {
-        if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
-        else if (op->cls == CX_COLL_ALLREDUCE && g == n && n > 2 && bytes >= (UINT64_C(1) << 20) &&
-                 cx_topo_domain_nvswitch(topo, gpu->domain) != UINT64_MAX)
-            algo = CX_ALGO_NVLS;
-        else algo = CX_ALGO_RING;
-    }
-    if (algo == CX_ALGO_NVLS && (op->cls != CX_COLL_ALLREDUCE || g != n ||
-                                 cx_topo_domain_nvswitch(topo, gpu->domain) == UINT64_MAX)) {
-        algo = CX_ALGO_RING;  /* NVLS here: single-domain all-reduce only */
-    }
-    if (algo == CX_ALGO_PAIRWISE && op->cls != CX_COLL_ALLTOALL) algo = CX_ALGO_RING;
-    if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
-    if (algo == CX_ALGO_TREE) algo = CX_ALGO_RING;  /* tree: not modelled yet, ring instead */
-    run->algo = (uint8_t)algo;
 
     if (algo == CX_ALGO_NVLS) {
         run->shape      = CX_COLL_RUN_NVLS;
@@ -139,6 +150,59 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
         for (j = 1; j < n; j++) {
             cx_coll_link(gpu, p, cx_coll_member(op, (me + n - j) % n), gpu->gpu, data, &w, NULL);
             run->recv_bytes += w;
+        }
+        return;
+    }
+    if (algo == CX_ALGO_TREE) {
+        /* Two trees (channels 2t: up = reduce, 2t+1: down = broadcast), each
+         * with half the data in pieces of <= 4 MiB (at most 64). */
+        uint64_t half   = cx_ceil_div(bytes, 2);
+        uint64_t pieces = cx_ceil_div(half, UINT64_C(1) << 22);
+        uint32_t t;
+        if (pieces < 1) pieces = 1;
+        if (pieces > 64) pieces = 64;
+        data       = cx_ceil_div(half, pieces);
+        run->shape = CX_COLL_RUN_TREE;
+        run->n_ch  = 4;
+        run->n_send = run->n_recv = (uint32_t)pieces;
+        for (t = 0; t < 2; t++) {
+            uint32_t  pos = t == 0 ? me : (me + 1) % n;
+            int64_t   par, c[2];
+            uint32_t  k;
+            uint64_t  w;
+            cx_time_t lat;
+            cx_tree_links(n, pos, &par, &c[0], &c[1]);
+            /* Back from tree positions to members. */
+            if (t == 1) {
+                if (par >= 0) par = (par + n - 1) % n;
+                for (k = 0; k < 2; k++) if (c[k] >= 0) c[k] = (c[k] + n - 1) % n;
+            }
+            run->tree_parent[t] = par;
+            run->tree_child[t][0] = c[0];
+            run->tree_child[t][1] = c[1];
+            run->tree_nchild[t] = (uint8_t)((c[0] >= 0) + (c[1] >= 0));
+            /* Up: receive every child's piece, send to the parent. */
+            run->recv_bytes_ch[2 * t] = 0;
+            for (k = 0; k < 2; k++) {
+                if (c[k] < 0) continue;
+                cx_coll_link(gpu, p, cx_coll_member(op, (uint64_t)c[k]), gpu->gpu, data, &w, NULL);
+                run->recv_bytes_ch[2 * t] += w;
+            }
+            run->n_recv_ch[2 * t] = run->tree_nchild[t] > 0 ? (uint32_t)pieces : 0;
+            run->n_send_ch[2 * t] = par >= 0 ? (uint32_t)pieces : 0;
+            if (par >= 0) {
+                cx_coll_link(gpu, p, gpu->gpu, cx_coll_member(op, (uint64_t)par), data, &w, &lat);
+                run->send_bytes_ch[2 * t] = w;
+                run->delay_ch[2 * t]      = lat;
+                run->next_dev[2 * t]      = cx_topo_gpu_device(topo, cx_coll_member(op, (uint64_t)par));
+                /* Down: receive from the parent. */
+                cx_coll_link(gpu, p, cx_coll_member(op, (uint64_t)par), gpu->gpu, data, &w, NULL);
+                run->recv_bytes_ch[2 * t + 1] = w;
+                run->n_recv_ch[2 * t + 1]     = (uint32_t)pieces;
+            }
+            /* Down: send each piece to every child (counted per child). */
+            run->n_send_ch[2 * t + 1] = (uint32_t)pieces * run->tree_nchild[t];
+            run->tree_piece = data;
         }
         return;
     }
@@ -201,13 +265,94 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
     }
 }
 
-int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
+/* Phase ph (0..2) of a hierarchical all-reduce of op over domains of g. */
+static void cx_coll_hier_phase(const cx_op_t *op, uint32_t g, uint32_t ph, cx_op_t *sub)
 {
-    cx_gpu_stream_t *s   = &gpu->s[stream];
-    const cx_op_t   *op  = &s->op;
-    cx_coll_run_t   *run = &s->coll;
-    uint32_t         ch, n = op->group_size, me = op->group_index;
-    int              moved = 1, done;
+    uint32_t me = op->group_index, n = op->group_size;
+    *sub = *op;
+    sub->tag = op->tag | (uint64_t)(ph + 1);   /* low tag bits are free (cx_op_tag) */
+    if (ph == 1) {
+        /* The 1/g shard, across domains, among the GPUs of this rail. */
+        sub->cls          = CX_COLL_ALLREDUCE;
+        sub->bytes        = cx_ceil_div(op->bytes, g);
+        sub->u.group_base = cx_coll_member(op, me % g);
+        sub->group_stride = op->group_stride * g;
+        sub->group_size   = n / g;
+        sub->group_index  = me / g;
+    } else {
+        sub->cls          = ph == 0 ? CX_COLL_REDUCESCATTER : CX_COLL_ALLGATHER;
+        sub->u.group_base = cx_coll_member(op, (uint64_t)(me / g) * g);
+        sub->group_size   = g;
+        sub->group_index  = me % g;
+    }
+}
+
+void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
+{
+    cx_gpu_stream_t        *s    = &gpu->s[stream];
+    const cx_op_t          *op   = &s->op;
+    cx_coll_run_t          *run  = &s->coll;
+    const cx_coll_params_t *p    = &gpu->g->cfg.coll;
+    const cx_topo_t        *topo = gpu->g->topo;
+    uint32_t                n    = op->group_size, me = op->group_index, g;
+    uint32_t                algo = p->algo != 0 ? p->algo : op->algo;
+    uint64_t                bytes = op->bytes;
+    int                     nvls_ok;
+    (void)eng;
+    (void)ent;
+
+    memset(run, 0, sizeof(*run));
+    run->active   = 1;
+    run->n_ch     = 1;
+    run->cur      = *op;
+    run->n_phases = 1;
+    if (n <= 1) return;  /* nothing to exchange: completes at the first poll */
+    if (me >= n) cx_fatal("GPU %llu: group index %u of %u", (unsigned long long)gpu->gpu, me, n);
+    if (cx_coll_member(op, me) != gpu->gpu) {
+        cx_fatal("GPU %llu is not member %u of its collective's group (base %llu stride %u)",
+                 (unsigned long long)gpu->gpu, me, (unsigned long long)op->u.group_base, op->group_stride);
+    }
+    g       = cx_coll_per_domain(gpu->g, op);
+    nvls_ok = g == n && n > 2 && cx_topo_domain_nvswitch(topo, gpu->domain) != UINT64_MAX;
+
+    /* Choose as NCCL's tuner would: NVLS for large all-reduces inside an
+     * NVLink domain, the double binary tree for small all-reduces across
+     * domains (latency grows with log n, not n), rings otherwise. */
+    if (algo == CX_ALGO_AUTO) {
+        if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
+        else if (op->cls == CX_COLL_ALLREDUCE && nvls_ok && bytes >= (UINT64_C(1) << 20)) algo = CX_ALGO_NVLS;
+        else if (op->cls == CX_COLL_ALLREDUCE && g < n && n / g > 2 && bytes < (UINT64_C(1) << 20) * (n / g))
+            algo = CX_ALGO_TREE;  /* crossover measured on colossus1-mini: ~1 MiB per domain */
+        else algo = CX_ALGO_RING;
+    }
+    /* What each algorithm covers here; otherwise the ring. */
+    if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
+    if (algo == CX_ALGO_PAIRWISE && op->cls != CX_COLL_ALLTOALL) algo = CX_ALGO_RING;
+    if (algo == CX_ALGO_NVLS && (op->cls != CX_COLL_ALLREDUCE || !nvls_ok)) algo = CX_ALGO_RING;
+    if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && (op->cls != CX_COLL_ALLREDUCE || g == n)) {
+        algo = CX_ALGO_RING;
+    }
+    if (algo == CX_ALGO_HIER && g == 1) algo = CX_ALGO_RING;
+    run->algo = (uint8_t)algo;
+
+    if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && g > 1) {
+        /* Hierarchical: RS inside the domain, all-reduce across, AG inside. */
+        run->n_phases = 3;
+        run->inner    = (uint8_t)(algo == CX_ALGO_TREE ? CX_ALGO_TREE : CX_ALGO_RING);
+        run->g        = g;
+        cx_coll_hier_phase(op, g, 0, &run->cur);
+        cx_coll_setup(gpu, run, CX_ALGO_RING);
+        return;
+    }
+    cx_coll_setup(gpu, run, algo);
+}
+
+/* Advance the current phase; 1 when it has completed. */
+static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, cx_coll_run_t *run)
+{
+    const cx_op_t *op = &run->cur;
+    uint32_t       ch, n = op->group_size, me = op->group_index;
+    int            moved = 1, done;
 
     if (n <= 1) return 1;
     switch ((cx_coll_shape_t)run->shape) {
@@ -236,6 +381,60 @@ int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
             run->rcvd[0] = 1;
         }
         return run->txd[0] == n - 1 && run->rcvd[0] == 1;
+    case CX_COLL_RUN_TREE:
+        while (moved) {
+            uint32_t t;
+            moved = 0;
+            for (t = 0; t < 2; t++) {
+                uint32_t up = 2 * t, dn = 2 * t + 1, k;
+                uint32_t P  = run->n_send;   /* pieces */
+                /* Up: children's pieces in, then to the parent. */
+                while (run->rcvd[up] < run->n_recv_ch[up] &&
+                       cx_mail_take(gpu, op->tag, CX_COOKIE_COLL | (up << CX_COOKIE_CH_SHIFT), CX_SRC_ANY,
+                                    run->recv_bytes_ch[up])) {
+                    run->rcvd[up]++;
+                    moved = 1;
+                }
+                while (run->sent[up] < run->n_send_ch[up] &&
+                       (run->tree_nchild[t] == 0 || run->rcvd[up] > run->sent[up])) {
+                    cx_net_send(eng, ent, run->next_dev[up], run->send_bytes_ch[up], op->tag,
+                                CX_COOKIE_COLL | (up << CX_COOKIE_CH_SHIFT) | run->sent[up], run->delay_ch[up]);
+                    run->sent[up]++;
+                    moved = 1;
+                }
+                /* Down: from the parent (the root has the result once its
+                 * children's pieces are in), then to every child. */
+                while (run->rcvd[dn] < run->n_recv_ch[dn] &&
+                       cx_mail_take(gpu, op->tag, CX_COOKIE_COLL | (dn << CX_COOKIE_CH_SHIFT), CX_SRC_ANY,
+                                    run->recv_bytes_ch[dn])) {
+                    run->rcvd[dn]++;
+                    moved = 1;
+                }
+                if (run->tree_nchild[t] > 0) {
+                    for (;;) {
+                        uint32_t piece = run->sent[dn] / run->tree_nchild[t];
+                        uint32_t avail = run->tree_parent[t] >= 0 ? run->rcvd[dn] : run->rcvd[up];
+                        if (piece >= P || piece >= avail) break;
+                        for (k = 0; k < 2; k++) {
+                            uint64_t  peer, w;
+                            cx_time_t lat;
+                            if (run->tree_child[t][k] < 0) continue;
+                            peer = cx_coll_member(op, (uint64_t)run->tree_child[t][k]);
+                            cx_coll_link(gpu, &gpu->g->cfg.coll, gpu->gpu, peer, run->tree_piece, &w, &lat);
+                            cx_net_send(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w, op->tag,
+                                        CX_COOKIE_COLL | (dn << CX_COOKIE_CH_SHIFT) | piece, lat);
+                            run->sent[dn]++;
+                        }
+                        moved = 1;
+                    }
+                }
+            }
+        }
+        done = 1;
+        for (ch = 0; ch < 4 && done; ch++) {
+            if (run->txd[ch] < run->n_send_ch[ch] || run->rcvd[ch] < run->n_recv_ch[ch]) done = 0;
+        }
+        return done;
     case CX_COLL_RUN_RING:
     case CX_COLL_RUN_CHAIN:
         break;
@@ -269,13 +468,25 @@ int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
     return done;
 }
 
+int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
+{
+    cx_gpu_stream_t *s   = &gpu->s[stream];
+    cx_coll_run_t   *run = &s->coll;
+    for (;;) {
+        if (!cx_coll_poll_phase(eng, ent, gpu, run)) return 0;
+        if (++run->phase >= run->n_phases) return 1;
+        cx_coll_hier_phase(&s->op, run->g, run->phase, &run->cur);
+        cx_coll_setup(gpu, run, run->phase == 1 ? run->inner : CX_ALGO_RING);
+    }
+}
+
 void cx_coll_txdone(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie)
 {
     int      st;
     uint32_t ch = (cookie & ~CX_COOKIE_COLL) >> CX_COOKIE_CH_SHIFT;
     for (st = 0; st < CX_NUM_STREAMS; st++) {
         cx_gpu_stream_t *s = &gpu->s[st];
-        if (s->state == CX_S_RUN && s->op.kind == CX_OP_COLLECTIVE && s->coll.active && s->op.tag == tag) {
+        if (s->state == CX_S_RUN && s->op.kind == CX_OP_COLLECTIVE && s->coll.active && s->coll.cur.tag == tag) {
             if (ch >= CX_COLL_MAX_CH) break;
             s->coll.txd[ch]++;
             return;

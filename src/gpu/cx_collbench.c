@@ -50,7 +50,7 @@ static int cx_cb_next(void *state, cx_op_t *op)
     op->group_stride = 1;
     op->group_size   = (uint32_t)c->gpus;
     op->group_index  = (uint32_t)s->gpu;
-    op->tag          = ((uint64_t)s->done << 44) | 0x5A5A;
+    op->tag          = ((uint64_t)s->done << 44) | (UINT64_C(0x5A) << 8);  /* low 7 bits: phases */
     s->done++;
     return 1;
 }

@@ -25,10 +25,23 @@ typedef struct cx_mail {
     uint32_t used;
 } cx_mail_t;
 
-typedef enum { CX_COLL_RUN_RING = 0, CX_COLL_RUN_CHAIN, CX_COLL_RUN_PAIRWISE, CX_COLL_RUN_NVLS } cx_coll_shape_t;
+typedef enum { CX_COLL_RUN_RING = 0, CX_COLL_RUN_CHAIN, CX_COLL_RUN_PAIRWISE, CX_COLL_RUN_NVLS,
+               CX_COLL_RUN_TREE } cx_coll_shape_t;
 
-/* One collective in progress on one stream. */
+/* One collective in progress on one stream.  A hierarchical one runs as
+ * phases, each a collective of its own (cur) on a sub-group. */
 typedef struct cx_coll_run {
+    cx_op_t   cur;         /* the collective (phase) being run */
+    uint8_t   phase, n_phases;
+    uint8_t   inner;       /* algorithm of the cross-domain phase */
+    uint8_t   pad8;
+    uint32_t  g;           /* members per domain (hierarchical) */
+    /* Double binary tree: per tree, parent and children (member indices,
+     * -1 = none), and the payload of one piece. */
+    int64_t   tree_parent[2];
+    int64_t   tree_child[2][2];
+    uint8_t   tree_nchild[2];
+    uint64_t  tree_piece;
     uint8_t   active;
     uint8_t   shape;       /* cx_coll_shape_t */
     uint8_t   algo;        /* cx_coll_algo_t actually used */

@@ -8,7 +8,7 @@ static const char *const kind_names[] = {"compute", "send", "recv", "collective"
 static const char *const class_names[] = {"gemm", "attention", "elementwise", "optimizer"};
 static const char *const coll_names[]  = {"allreduce", "reducescatter", "allgather", "alltoall",
                                           "broadcast"};
-static const char *const algo_names[]  = {"auto", "ring", "tree", "nvls", "pairwise"};
+static const char *const algo_names[]  = {"auto", "ring", "tree", "nvls", "pairwise", "hier"};
 static const char *const phase_names[] = {"-", "fwd", "bwd", "recompute", "opt"};
 static const char *const block_names[] = {
     "-", "embed", "norm1", "qkv", "attn", "proj", "norm2", "mlp_up", "mlp_act", "mlp_down",

@@ -79,7 +79,8 @@ typedef enum {
 
 /* algo: a hint; the collective engine may ignore it. */
 typedef enum {
-    CX_ALGO_AUTO = 0, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_PAIRWISE, CX_ALGO_COUNT
+    CX_ALGO_AUTO = 0, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_PAIRWISE, CX_ALGO_HIER,
+    CX_ALGO_COUNT
 } cx_coll_algo_t;
 
 typedef enum {

@@ -50,6 +50,20 @@ for routing in ("ecmp", "adaptive"):
         print(f"64 GPUs alltoall {routing:8} {r['bytes']:>11} B busbw {r['busbw_gbps']:.2f} GB/s")
 for re_, ra in zip(a2a["ecmp"]["rows"], a2a["adaptive"]["rows"]):
     ok &= ra["busbw_gbps"] >= re_["busbw_gbps"] * 0.999
+# Double binary tree: log-depth latency wins for small all-reduces across
+# domains; hierarchical (ring inside, ring across) completes; both are
+# rank-count invariant.
+tree = bench(1, "--gpus", "64", "--algo", "tree", "--min-bytes", "64K", "--max-bytes", "64K")
+ring = bench(1, "--gpus", "64", "--algo", "ring", "--min-bytes", "64K", "--max-bytes", "64K")
+t, r = tree["rows"][0], ring["rows"][0]
+print(f"64 GPUs 64 KiB all-reduce: tree {t['time_us']:.1f} us ({t['algo']}), ring {r['time_us']:.1f} us")
+ok &= t["algo"] == "tree" and t["time_us"] < r["time_us"]
+for algo in ("tree", "hier"):
+    a = bench(1, "--gpus", "32", "--algo", algo, "--min-bytes", "1M", "--max-bytes", "16M", "--step-factor", "16")
+    b = bench(2, "--gpus", "32", "--algo", algo, "--min-bytes", "1M", "--max-bytes", "16M", "--step-factor", "16")
+    same = [(x["time_us"], x["digest"]) for x in a["rows"]] == [(y["time_us"], y["digest"]) for y in b["rows"]]
+    print(f"{algo}: {[round(x['busbw_gbps'], 1) for x in a['rows']]} GB/s busbw, np 2 identical: {same}")
+    ok &= same and all(x["algo"] == algo and x["busbw_gbps"] > 0 for x in a["rows"])
 # Rank-count invariance.
 ref = bench(1, "--gpus", "64", "--min-bytes", "64M", "--max-bytes", "256M")
 for np in (2, 4):
