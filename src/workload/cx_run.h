@@ -49,8 +49,10 @@ typedef struct cx_run_summary {
     double    tokens_per_iteration;
     double    tokens_per_second;
     double    model_flops_per_iteration;
+    double    model_flops_causal_per_iteration;
     double    tflops_per_gpu;
     double    mfu;
+    double    mfu_causal;            /* MFU with the causal-halved attention convention */
     double    peak_flops_per_gpu;    /* dense BF16 of the job's GPU type */
     double    compute_share, exposed_comm_share, bubble_share;
     double    first_iteration_seconds;

@@ -135,6 +135,15 @@ double cx_workload_model_flops_per_iteration(const cx_workload_t *w)
     return cx_workload_tokens_per_iteration(w) * per_token;
 }
 
+double cx_workload_model_flops_causal_per_iteration(const cx_workload_t *w)
+{
+    const cx_model_t *m     = &w->model;
+    double            h_att = (double)m->heads * (qk_dim(m) + v_dim(m)) * 0.5;
+    double            per_token = 6.0 * active_matmul_params(w) +
+                       6.0 * (double)m->layers * h_att * (double)w->seq_len;
+    return cx_workload_tokens_per_iteration(w) * per_token;
+}
+
 double cx_workload_exec_flops_per_iteration(const cx_workload_t *w)
 {
     const cx_model_t *m    = &w->model;

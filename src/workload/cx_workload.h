@@ -131,6 +131,12 @@ double cx_workload_model_flops_per_iteration(const cx_workload_t *w);
  * optimizer. */
 double cx_workload_exec_flops_per_iteration(const cx_workload_t *w);
 
+/* The same model FLOPs with the attention term halved for the causal mask
+ * (tokens * (6N + 6 * L * h_att * s)): the other convention in use; papers
+ * often do not say which they report.  For short sequences the two differ
+ * by a few percent, at 131k tokens by ~40%. */
+double cx_workload_model_flops_causal_per_iteration(const cx_workload_t *w);
+
 /* Layers of virtual stage vs (0..vstages-1) and its first layer. */
 uint32_t cx_workload_vstage_layers(const cx_workload_t *w, uint32_t vs);
 uint32_t cx_workload_vstage_first_layer(const cx_workload_t *w, uint32_t vs);
