@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cx_cli_fabric.h"
 #include "cx_cmd.h"
 #include "cx_collbench.h"
 #include "cx_phold.h"
@@ -142,10 +143,8 @@ typedef struct cx_traffic_opts {
     const char *topology;
     int         pattern;
     uint64_t    bytes;
-    int         routing;
     uint64_t    gpus;
-    uint64_t    chunk;
-    uint64_t    nvlink_chunk;
+    cx_cli_net_opts_t net;
     uint64_t    seed;
     int         format;
     double      progress;
@@ -159,14 +158,9 @@ static const cx_opt_t cx_traffic_opt_table[] = {
      CX_PATTERN_CHOICES, NULL, "who sends to whom"},
     {"bytes", CX_OPT_BYTES, offsetof(cx_traffic_opts_t, bytes), "64M", 1, 1e15, NULL, "B",
      "bytes per flow (each GPU to each of its destinations)"},
-    {"routing", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, routing), "adaptive", 0, 0,
-     CX_ROUTING_CHOICES, NULL, "uplink choice"},
     {"gpus", CX_OPT_UINT, offsetof(cx_traffic_opts_t, gpus), "0", 0, 1e9, NULL, "N",
      "use the first N GPUs in topology order (0 = all)"},
-    {"chunk-bytes", CX_OPT_BYTES, offsetof(cx_traffic_opts_t, chunk), "1M", 64, 4294967295.0, NULL, "B",
-     "scale-out chunk size (down to an MTU for packet-level studies)"},
-    {"nvlink-chunk-bytes", CX_OPT_BYTES, offsetof(cx_traffic_opts_t, nvlink_chunk), "0", 0,
-      4294967295.0, NULL, "B", "chunk size inside an NVLink domain (0 = whole message, exact in a non-blocking NVSwitch)"},
+    CX_CLI_NET_OPTS(cx_traffic_opts_t, net),
     {"seed", CX_OPT_UINT, offsetof(cx_traffic_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S",
      "random seed (permutation, tie breaks)"},
     {"format", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, format), "text", 0, 0, "text|json", NULL,
@@ -213,10 +207,7 @@ static int cx_cmd_bench_traffic(int argc, char **argv)
     cfg.bytes   = o.bytes;
     cfg.gpus    = o.gpus;
     cfg.seed    = o.seed;
-    cx_net_config_defaults(&cfg.net);
-    cfg.net.routing            = (cx_routing_t)o.routing;
-    cfg.net.chunk_bytes        = o.chunk;
-    cfg.net.nvlink_chunk_bytes = o.nvlink_chunk;
+    cx_cli_net_apply(&o.net, &cfg.net);
     cfg.progress_seconds       = o.format == 0 ? o.progress : 0.0;
     if (cx_traffic_run(topo, &cfg, MPI_COMM_WORLD, &r, &err) != CX_OK) {
         if (rank == 0) cx_err_print(&err);
@@ -229,7 +220,7 @@ static int cx_cmd_bench_traffic(int argc, char **argv)
     if (o.format == 1) {
         json_object *j = json_object_new_object(), *tiers = json_object_new_array();
         char         routing[32], pattern[32];
-        cx_opt_format(&cx_traffic_opt_table[3], &o, routing, sizeof(routing));
+        snprintf(routing, sizeof(routing), "%s", cx_routing_name(cfg.net.routing));
         cx_opt_format(&cx_traffic_opt_table[1], &o, pattern, sizeof(pattern));
         json_object_object_add(j, "benchmark", json_object_new_string("traffic"));
         json_object_object_add(j, "topology", json_object_new_string(o.topology ? o.topology : "<embedded colossus1-mini>"));
@@ -297,12 +288,9 @@ typedef struct cx_coll_opts {
     uint64_t    gpus;
     uint64_t    min_bytes, max_bytes;
     double      step_factor;
-    int         algo;
-    int         routing;
     uint64_t    iters;
-    uint64_t    chunk, nvlink_chunk;
-    double      nvlink_eff, net_eff, nvls_eff;
-    int64_t     nvlink_lat, net_lat;
+    cx_cli_net_opts_t  net;
+    cx_cli_coll_opts_t coll;
     uint64_t    seed;
     int         format;
     int         help;
@@ -319,26 +307,10 @@ static const cx_opt_t cx_coll_opt_table[] = {
     {"max-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, max_bytes), "1G", 1, 1e15, NULL, "B", "largest size"},
     {"step-factor", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, step_factor), "2", 1.0001, 1e6, NULL, "F",
      "size multiplier between rows"},
-    {"algo", CX_OPT_ENUM, offsetof(cx_coll_opts_t, algo), "auto", 0, 0, "auto|ring|tree|nvls|hier", NULL,
-     "algorithm: auto picks by size and layout as NCCL's tuner; tree = double binary tree (across domains, hierarchical inside); hier = ring inside, ring across"},
-    {"routing", CX_OPT_ENUM, offsetof(cx_coll_opts_t, routing), "adaptive", 0, 0, CX_ROUTING_CHOICES,
-     NULL, "uplink choice"},
     {"iters", CX_OPT_UINT, offsetof(cx_coll_opts_t, iters), "1", 1, 1000, NULL, "K",
      "collectives per size, back to back (time is per collective)"},
-    {"chunk-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, chunk), "1M", 64, 4294967295.0, NULL, "B",
-     "scale-out chunk size"},
-    {"nvlink-chunk-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, nvlink_chunk), "0", 0,  4294967295.0,
-     NULL, "B", "chunk size inside an NVLink domain (0 = whole message, exact in a non-blocking NVSwitch)"},
-    {"nvlink-efficiency", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, nvlink_eff), "0.82", 0.01, 1, NULL, "E",
-     "share of NVLink bandwidth a ring step reaches (NCCL protocol overhead)"},
-    {"net-efficiency", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, net_eff), "0.94", 0.01, 1, NULL, "E",
-     "share of NIC bandwidth a step across nodes reaches"},
-    {"nvls-efficiency", CX_OPT_DOUBLE, offsetof(cx_coll_opts_t, nvls_eff), "0.61", 0.01, 1, NULL, "E",
-     "share of NVLink bandwidth with in-switch reduction (NVLS)"},
-    {"nvlink-step-latency", CX_OPT_TIME, offsetof(cx_coll_opts_t, nvlink_lat), "1us", 0, 1e15, NULL, "T",
-     "software latency per step inside a domain"},
-    {"net-step-latency", CX_OPT_TIME, offsetof(cx_coll_opts_t, net_lat), "3us", 0, 1e15, NULL, "T",
-     "software latency per step across nodes"},
+    CX_CLI_NET_OPTS(cx_coll_opts_t, net),
+    CX_CLI_COLL_OPTS(cx_coll_opts_t, coll),
     {"seed", CX_OPT_UINT, offsetof(cx_coll_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
     {"format", CX_OPT_ENUM, offsetof(cx_coll_opts_t, format), "text", 0, 0, "text|json", NULL, "output format"},
     {"help", CX_OPT_FLAG, offsetof(cx_coll_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
@@ -358,7 +330,6 @@ static const char *cx_algo_label(uint32_t algo)
 
 static int cx_cmd_bench_collective(int argc, char **argv)
 {
-    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_HIER};
     static const int      kind_map[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCESCATTER, CX_COLL_ALLGATHER,
                                         CX_COLL_ALLTOALL, CX_COLL_BROADCAST};
     static const char    *op_names[] = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast"};
@@ -401,17 +372,8 @@ static int cx_cmd_bench_collective(int argc, char **argv)
     cfg.step_factor = o.step_factor;
     cfg.iters       = (uint32_t)o.iters;
     cfg.seed        = o.seed;
-    cx_net_config_defaults(&cfg.net);
-    cfg.net.routing            = (cx_routing_t)o.routing;
-    cfg.net.chunk_bytes        = o.chunk;
-    cfg.net.nvlink_chunk_bytes = o.nvlink_chunk;
-    cx_coll_params_defaults(&cfg.coll);
-    cfg.coll.algo                = algo_map[o.algo];
-    cfg.coll.nvlink_efficiency   = o.nvlink_eff;
-    cfg.coll.net_efficiency      = o.net_eff;
-    cfg.coll.nvls_efficiency     = o.nvls_eff;
-    cfg.coll.nvlink_step_latency = o.nvlink_lat;
-    cfg.coll.net_step_latency    = o.net_lat;
+    cx_cli_net_apply(&o.net, &cfg.net);
+    cx_cli_coll_apply(&o.coll, &cfg.coll);
     if (cx_collbench_run(topo, &cfg, MPI_COMM_WORLD, &rows, &n_rows, &err) != CX_OK) {
         if (rank == 0) cx_err_print(&err);
         cx_topo_destroy(topo);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cx_cli_fabric.h"
 #include "cx_cmd.h"
 #include "cx_run.h"
 #include "cx_util.h"
@@ -23,11 +24,8 @@ typedef struct cx_run_opts {
     int64_t     link_bin;
     int64_t     power_bin;   /* power model */
     const char *summary_json;
-    int         routing;
-    uint64_t    chunk, nvlink_chunk;
-    int         algo;
-    double      nvlink_eff, net_eff, nvls_eff;
-    int64_t     nvlink_lat, net_lat;
+    cx_cli_net_opts_t  net;
+    cx_cli_coll_opts_t coll;
     uint64_t    seed;
     double      progress;
     int         dry_run;
@@ -53,24 +51,8 @@ static const cx_opt_t cx_run_opt_table[] = {
      "power model: width of the time bins of GPU / rack / site power (0 = no power model)"},
     {"summary-json", CX_OPT_STRING, offsetof(cx_run_opts_t, summary_json), NULL, 0, 0, NULL, "FILE",
      "also write the end-of-run summary as JSON"},
-    {"routing", CX_OPT_ENUM, offsetof(cx_run_opts_t, routing), "adaptive", 0, 0, "ecmp|adaptive|spray",
-     NULL, "uplink choice in the Clos"},
-    {"chunk-bytes", CX_OPT_BYTES, offsetof(cx_run_opts_t, chunk), "1M", 64, 4294967295.0, NULL, "B",
-     "scale-out chunk size"},
-    {"nvlink-chunk-bytes", CX_OPT_BYTES, offsetof(cx_run_opts_t, nvlink_chunk), "0", 0,  4294967295.0,
-     NULL, "B", "chunk size inside an NVLink domain (0 = whole message, exact in a non-blocking NVSwitch)"},
-    {"algo", CX_OPT_ENUM, offsetof(cx_run_opts_t, algo), "auto", 0, 0, "auto|ring|tree|nvls|hier", NULL,
-     "force one collective algorithm (auto: per collective, as NCCL's tuner)"},
-    {"nvlink-efficiency", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, nvlink_eff), "0.82", 0.01, 1, NULL, "E",
-     "share of NVLink bandwidth a ring step reaches"},
-    {"net-efficiency", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, net_eff), "0.94", 0.01, 1, NULL, "E",
-     "share of NIC bandwidth a step across nodes reaches"},
-    {"nvls-efficiency", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, nvls_eff), "0.61", 0.01, 1, NULL, "E",
-     "share of NVLink bandwidth with in-switch reduction"},
-    {"nvlink-step-latency", CX_OPT_TIME, offsetof(cx_run_opts_t, nvlink_lat), "1us", 0, 1e15, NULL, "T",
-     "software latency per collective step inside a domain"},
-    {"net-step-latency", CX_OPT_TIME, offsetof(cx_run_opts_t, net_lat), "3us", 0, 1e15, NULL, "T",
-     "software latency per collective step across nodes"},
+    CX_CLI_NET_OPTS(cx_run_opts_t, net),
+    CX_CLI_COLL_OPTS(cx_run_opts_t, coll),
     {"seed", CX_OPT_UINT, offsetof(cx_run_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
     {"progress", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, progress), "5", 0, 1e6, NULL, "SEC",
      "progress line period on rank 0 (0 = off)"},
@@ -108,7 +90,6 @@ static char *cx_run_dump_options(const cx_run_opts_t *o)
 
 int cx_cmd_run(int argc, char **argv)
 {
-    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_HIER};
     cx_run_opts_t    o;
     cx_run_config_t  cfg;
     cx_run_summary_t s;
@@ -146,17 +127,8 @@ int cx_cmd_run(int argc, char **argv)
     cfg.seed             = o.seed;
     cfg.progress_seconds = o.progress;
     cfg.dry_run          = o.dry_run;
-    cx_net_config_defaults(&cfg.net);
-    cfg.net.routing            = (cx_routing_t)o.routing;
-    cfg.net.chunk_bytes        = o.chunk;
-    cfg.net.nvlink_chunk_bytes = o.nvlink_chunk;
-    cx_coll_params_defaults(&cfg.coll);
-    cfg.coll.algo                = algo_map[o.algo];
-    cfg.coll.nvlink_efficiency   = o.nvlink_eff;
-    cfg.coll.net_efficiency      = o.net_eff;
-    cfg.coll.nvls_efficiency     = o.nvls_eff;
-    cfg.coll.nvlink_step_latency = o.nvlink_lat;
-    cfg.coll.net_step_latency    = o.net_lat;
+    cx_cli_net_apply(&o.net, &cfg.net);
+    cx_cli_coll_apply(&o.coll, &cfg.coll);
     cmdline           = cx_run_join_args(argc, argv);
     opts              = cx_run_dump_options(&o);
     cfg.command_line  = cmdline;

@@ -31,11 +31,11 @@ void cx_coll_params_defaults(cx_coll_params_t *p)
      * ~370 of 450 GB/s (0.82), NVLS ~480 GB/s of bus bandwidth; across nodes
      * 46-48 of 50 GB/s per 400G NIC (0.94).  Step latencies are NCCL's
      * Simple-protocol figures of a few microseconds per hop. */
-    p->nvlink_efficiency   = 0.82;
-    p->net_efficiency      = 0.94;
-    p->nvls_efficiency     = 0.61;
-    p->nvlink_step_latency = 1 * CX_PS_PER_US;
-    p->net_step_latency    = 3 * CX_PS_PER_US;
+    p->nvlink_efficiency   = CX_COLL_DEFAULT_NVLINK_EFF;
+    p->net_efficiency      = CX_COLL_DEFAULT_NET_EFF;
+    p->nvls_efficiency     = CX_COLL_DEFAULT_NVLS_EFF;
+    p->nvlink_step_latency = CX_COLL_DEFAULT_NVLINK_LAT_NS * CX_PS_PER_NS;
+    p->net_step_latency    = CX_COLL_DEFAULT_NET_LAT_NS * CX_PS_PER_NS;
     p->max_channels        = 0;
     p->algo                = 0;
 }

@@ -53,6 +53,12 @@ typedef struct cx_coll_params {
     uint32_t  algo;                /* cx_coll_algo_t override for every collective, 0 = op's hint */
 } cx_coll_params_t;
 
+/* Defaults (NCCL figures, REFERENCE.md; see cx_coll_params_defaults). */
+#define CX_COLL_DEFAULT_NVLINK_EFF    0.82
+#define CX_COLL_DEFAULT_NET_EFF       0.94
+#define CX_COLL_DEFAULT_NVLS_EFF      0.61
+#define CX_COLL_DEFAULT_NVLINK_LAT_NS 1000
+#define CX_COLL_DEFAULT_NET_LAT_NS    3000
 void cx_coll_params_defaults(cx_coll_params_t *p);
 
 /* Per-op record handed to the observer when an op completes. */

@@ -55,9 +55,15 @@ static void cx_net_handle_switch_chunk(cx_engine_t *eng, cx_entity_t *self, cons
 static const cx_handler_fn    cx_net_switch_handlers[] = {cx_net_handle_switch_chunk};
 static const cx_entity_type_t cx_net_switch_type = {"switch", cx_net_switch_handlers, 1};
 
+const char *cx_routing_name(cx_routing_t r)
+{
+    static const char *names[] = {"ecmp", "adaptive", "spray"};
+    return (unsigned)r < 3 ? names[r] : "?";
+}
+
 void cx_net_config_defaults(cx_net_config_t *cfg)
 {
-    cfg->chunk_bytes        = UINT64_C(1) << 20;
+    cfg->chunk_bytes        = CX_NET_DEFAULT_CHUNK_BYTES;
     cfg->nvlink_chunk_bytes = 0;
     cfg->nvls_chunk_bytes   = UINT64_C(16) << 20;
     cfg->routing            = CX_ROUTE_ADAPTIVE;

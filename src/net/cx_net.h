@@ -48,6 +48,7 @@ typedef enum { CX_ROUTE_ECMP = 0, CX_ROUTE_ADAPTIVE, CX_ROUTE_SPRAY } cx_routing
 #define CX_NET_RR_SLOTS 256
 #define CX_NET_RR_PROBE 8
 #define CX_ROUTING_CHOICES "ecmp|adaptive|spray"
+const char *cx_routing_name(cx_routing_t r);
 
 typedef struct cx_net_config {
     uint64_t     chunk_bytes;         /* scale-out chunk (default 1 MiB) */
@@ -63,6 +64,7 @@ typedef struct cx_net_config {
     double       adaptive_slack_chunks;
 } cx_net_config_t;
 
+#define CX_NET_DEFAULT_CHUNK_BYTES 1048576
 void cx_net_config_defaults(cx_net_config_t *cfg);
 
 /* One chunk in flight: the payload of a CX_NET_EV_CHUNK event (80 bytes). */

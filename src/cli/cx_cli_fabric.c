@@ -1,0 +1,22 @@
+/* Shared fabric / collective options (see cx_cli_fabric.h). */
+#include "cx_cli_fabric.h"
+
+void cx_cli_net_apply(const cx_cli_net_opts_t *o, cx_net_config_t *net)
+{
+    cx_net_config_defaults(net);
+    net->routing            = (cx_routing_t)o->routing;
+    net->chunk_bytes        = o->chunk;
+    net->nvlink_chunk_bytes = o->nvlink_chunk;
+}
+
+void cx_cli_coll_apply(const cx_cli_coll_opts_t *o, cx_coll_params_t *coll)
+{
+    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_HIER};
+    cx_coll_params_defaults(coll);
+    coll->algo                = algo_map[o->algo];
+    coll->nvlink_efficiency   = o->nvlink_eff;
+    coll->net_efficiency      = o->net_eff;
+    coll->nvls_efficiency     = o->nvls_eff;
+    coll->nvlink_step_latency = o->nvlink_lat;
+    coll->net_step_latency    = o->net_lat;
+}

@@ -1,0 +1,73 @@
+/*
+ * Fabric and collective options shared by `run` and the benchmarks: one
+ * place for their names, defaults, bounds and help, and for turning them
+ * into the net and collective configuration.  Defaults come from the
+ * libraries' own default macros, so the command line and the library
+ * cannot disagree.
+ *
+ * Use: embed cx_cli_net_opts_t (and cx_cli_coll_opts_t) in a command's
+ * option struct and put CX_CLI_NET_OPTS(type, member) (and
+ * CX_CLI_COLL_OPTS) in its option table.
+ */
+#ifndef CX_CLI_FABRIC_H
+#define CX_CLI_FABRIC_H
+
+#include <stddef.h>
+
+#include "cx_gpu.h"
+#include "cx_net.h"
+#include "cx_util.h"
+
+#define CX_CLI_STR_(_x) #_x
+#define CX_CLI_STR(_x)  CX_CLI_STR_(_x)
+
+typedef struct cx_cli_net_opts {
+    int      routing;
+    uint64_t chunk, nvlink_chunk;
+} cx_cli_net_opts_t;
+
+typedef struct cx_cli_coll_opts {
+    int     algo;
+    double  nvlink_eff, net_eff, nvls_eff;
+    int64_t nvlink_lat, net_lat;
+} cx_cli_coll_opts_t;
+
+#define CX_CLI_OFF(_type, _member, _sub, _field) (offsetof(_type, _member) + offsetof(_sub, _field))
+
+#define CX_CLI_NET_OPTS(_type, _m)                                                                     \
+    {"routing", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_net_opts_t, routing), "adaptive", 0, 0,       \
+     CX_ROUTING_CHOICES, NULL, "uplink choice in the Clos (ecmp: per-flow hash; adaptive: least loaded, "\
+     "as Spectrum-X; spray: per-flow round robin)"},                                                  \
+    {"chunk-bytes", CX_OPT_BYTES, CX_CLI_OFF(_type, _m, cx_cli_net_opts_t, chunk),                      \
+     CX_CLI_STR(CX_NET_DEFAULT_CHUNK_BYTES), 64, 4294967295.0, NULL, "B",                              \
+     "scale-out chunk size (down to an MTU for packet-level studies)"},                               \
+    {"nvlink-chunk-bytes", CX_OPT_BYTES, CX_CLI_OFF(_type, _m, cx_cli_net_opts_t, nvlink_chunk), "0", 0, \
+     4294967295.0, NULL, "B", "chunk size inside an NVLink domain (0 = whole message, exact in a "     \
+     "non-blocking NVSwitch)"}
+
+#define CX_CLI_COLL_OPTS(_type, _m)                                                                    \
+    {"algo", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, algo), "auto", 0, 0,                \
+     "auto|ring|tree|nvls|hier", NULL,                                                                 \
+     "collective algorithm: auto picks per collective as NCCL's tuner; tree = double binary tree "     \
+     "(hierarchical inside domains); hier = ring inside, ring across"},                                \
+    {"nvlink-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvlink_eff),         \
+     CX_CLI_STR(CX_COLL_DEFAULT_NVLINK_EFF), 0.01, 1, NULL, "E",                                       \
+     "share of NVLink bandwidth a ring step reaches (NCCL protocol overhead)"},                       \
+    {"net-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, net_eff),               \
+     CX_CLI_STR(CX_COLL_DEFAULT_NET_EFF), 0.01, 1, NULL, "E",                                          \
+     "share of NIC bandwidth a step across nodes reaches"},                                           \
+    {"nvls-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvls_eff),             \
+     CX_CLI_STR(CX_COLL_DEFAULT_NVLS_EFF), 0.01, 1, NULL, "E",                                         \
+     "share of NVLink bandwidth with in-switch reduction (NVLS)"},                                    \
+    {"nvlink-step-latency", CX_OPT_TIME, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvlink_lat),         \
+     CX_CLI_STR(CX_COLL_DEFAULT_NVLINK_LAT_NS) "ns", 0, 1e15, NULL, "T",                               \
+     "software latency per collective step inside a domain"},                                         \
+    {"net-step-latency", CX_OPT_TIME, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, net_lat),               \
+     CX_CLI_STR(CX_COLL_DEFAULT_NET_LAT_NS) "ns", 0, 1e15, NULL, "T",                                  \
+     "software latency per collective step across nodes"}
+
+/* Library defaults, then the options on top. */
+void cx_cli_net_apply(const cx_cli_net_opts_t *o, cx_net_config_t *net);
+void cx_cli_coll_apply(const cx_cli_coll_opts_t *o, cx_coll_params_t *coll);
+
+#endif
