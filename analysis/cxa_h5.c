@@ -345,7 +345,7 @@ int cxa_meta_str(const cxa_file_t *f, const char *name, char *buf, size_t len)
 #define CXA_NAME(tab, i) ((i) < sizeof(tab) / sizeof((tab)[0]) ? (tab)[i] : "?")
 static const char *const cxa_kinds[]   = {"compute", "send", "recv", "collective", "wait", "iter_begin", "iter_end"};
 static const char *const cxa_classes[] = {"gemm", "attention", "elementwise", "optimizer"};
-static const char *const cxa_colls[]   = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast"};
+static const char *const cxa_colls[]   = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast", "reduce"};
 static const char *const cxa_algos[]   = {"auto", "ring", "tree", "nvls", "pairwise"};
 static const char *const cxa_phases[]  = {"-", "fwd", "bwd", "recompute", "opt"};
 static const char *const cxa_streams[] = {"compute", "tp", "dp", "pp"};

@@ -300,7 +300,7 @@ static const cx_opt_t cx_coll_opt_table[] = {
     {"topology", CX_OPT_STRING, offsetof(cx_coll_opts_t, topology), NULL, 0, 0, NULL, "FILE",
      "topology YAML (default: embedded colossus1-mini)"},
     {"op", CX_OPT_ENUM, offsetof(cx_coll_opts_t, op), "allreduce", 0, 0,
-     "allreduce|reducescatter|allgather|alltoall|broadcast", NULL, "collective"},
+     "allreduce|reducescatter|allgather|alltoall|broadcast|reduce", NULL, "collective (broadcast from / reduce to GPU 0)"},
     {"gpus", CX_OPT_UINT, offsetof(cx_coll_opts_t, gpus), "8", 1, 1e9, NULL, "N",
      "the first N GPUs in topology order (server-major)"},
     {"min-bytes", CX_OPT_BYTES, offsetof(cx_coll_opts_t, min_bytes), "1M", 1, 1e15, NULL, "B", "smallest size"},
@@ -331,8 +331,8 @@ static const char *cx_algo_label(uint32_t algo)
 static int cx_cmd_bench_collective(int argc, char **argv)
 {
     static const int      kind_map[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCESCATTER, CX_COLL_ALLGATHER,
-                                        CX_COLL_ALLTOALL, CX_COLL_BROADCAST};
-    static const char    *op_names[] = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast"};
+                                        CX_COLL_ALLTOALL, CX_COLL_BROADCAST, CX_COLL_REDUCE};
+    static const char    *op_names[] = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast", "reduce"};
     cx_coll_opts_t        o;
     cx_collbench_config_t cfg;
     cx_collbench_row_t   *rows = NULL;
@@ -422,7 +422,7 @@ static int cx_cmd_bench_collective(int argc, char **argv)
         for (i = 0; i < n_rows; i++) {
             printf(" %13llu %14llu %7s %6s %8d %12.2f %9.2f %9.2f %9s %3u %10llu\n",
                    (unsigned long long)rows[i].bytes, (unsigned long long)(rows[i].bytes / 4), "float",
-                   o.op == 3 || o.op == 2 ? "none" : "sum", o.op == 4 ? 0 : -1, rows[i].time_us,
+                   o.op == 3 || o.op == 2 || o.op == 4 ? "none" : "sum", o.op >= 4 ? 0 : -1, rows[i].time_us,
                    rows[i].algbw_gbps, rows[i].busbw_gbps, cx_algo_label(rows[i].algo), rows[i].channels,
                    (unsigned long long)rows[i].events);
         }

@@ -10,7 +10,9 @@
  * rail-aligned rings do.  There is one channel per rail, so every NIC
  * carries one channel.  Step s+1 of a channel may leave only when step s has
  * arrived (the data must be reduced or forwarded first).
- * CHAIN (broadcast): a pipeline from member 0 along the ring, in pieces.
+ * CHAIN (broadcast, reduce): a pipeline along the ring in pieces, from
+ * member 0 (broadcast) or ending at member 0 (reduce: each member adds its
+ * part to a piece before passing it on).
  * PAIRWISE (all-to-all): every member sends bytes/n to every other at once.
  * NVLS (all-reduce inside one NVLink domain): each member sends its buffer
  * to the NVSwitch, which reduces and multicasts the result (cx_net_send_nvls).
@@ -155,12 +157,12 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
     }
     if (algo == CX_ALGO_TREE) {
         /* Two trees (channels 2t: up = reduce, 2t+1: down = broadcast), each
-         * with half the data in pieces of <= 4 MiB (at most 64). */
+         * with half the data in pieces of <= 1 MiB (at most 1024). */
         uint64_t half   = cx_ceil_div(bytes, 2);
-        uint64_t pieces = cx_ceil_div(half, UINT64_C(1) << 22);
+        uint64_t pieces = cx_ceil_div(half, UINT64_C(1) << 20);
         uint32_t t;
         if (pieces < 1) pieces = 1;
-        if (pieces > 64) pieces = 64;
+        if (pieces > 1024) pieces = 1024;
         data       = cx_ceil_div(half, pieces);
         run->shape = CX_COLL_RUN_TREE;
         run->n_ch  = 4;
@@ -229,11 +231,13 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
         data        = cx_ceil_div(bytes, (uint64_t)n * C);
         break;
     case CX_COLL_BROADCAST:
+    case CX_COLL_REDUCE:
     default: {
-        /* Pipelined chain from member 0 in pieces of <= 4 MiB (at most 64). */
-        uint64_t pieces = cx_ceil_div(bytes, (uint64_t)C << 22);
+        /* Pipelined chain in pieces of <= 1 MiB per channel (at most 1024):
+         * filling the pipe costs (n - 1) pieces. */
+        uint64_t pieces = cx_ceil_div(bytes, (uint64_t)C << 20);
         if (pieces < 1) pieces = 1;
-        if (pieces > 64) pieces = 64;
+        if (pieces > 1024) pieces = 1024;
         run->shape = CX_COLL_RUN_CHAIN;
         run->dep   = 2;
         data       = cx_ceil_div(bytes, pieces * C);
@@ -254,8 +258,10 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
         cx_coll_link(gpu, p, prev, gpu->gpu, data, &w, NULL);
         run->recv_bytes_ch[ch] = w;
         if (run->shape == CX_COLL_RUN_CHAIN) {
+            /* Broadcast starts at member 0; reduce ends there. */
             uint32_t root = cx_ring_pos(0, g, n, ch);
-            uint32_t idx  = (pos + n - root) % n;   /* place in the chain */
+            uint32_t head = op->cls == CX_COLL_REDUCE ? (root + 1) % n : root;
+            uint32_t idx  = (pos + n - head) % n;   /* place in the chain */
             run->n_send_ch[ch] = idx == n - 1 ? 0 : run->n_send;
             run->n_recv_ch[ch] = idx == 0 ? 0 : run->n_recv;
         } else {

@@ -7,7 +7,7 @@ static const char *const kind_names[] = {"compute", "send", "recv", "collective"
                                          "iter_begin", "iter_end"};
 static const char *const class_names[] = {"gemm", "attention", "elementwise", "optimizer"};
 static const char *const coll_names[]  = {"allreduce", "reducescatter", "allgather", "alltoall",
-                                          "broadcast"};
+                                          "broadcast", "reduce"};
 static const char *const algo_names[]  = {"auto", "ring", "tree", "nvls", "pairwise", "hier"};
 static const char *const phase_names[] = {"-", "fwd", "bwd", "recompute", "opt"};
 static const char *const block_names[] = {

@@ -74,6 +74,7 @@ typedef enum {
     CX_COLL_ALLGATHER,
     CX_COLL_ALLTOALL,
     CX_COLL_BROADCAST,
+    CX_COLL_REDUCE,       /* to member 0 */
     CX_COLL_COUNT
 } cx_coll_kind_t;
 
