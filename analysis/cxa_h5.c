@@ -1,5 +1,6 @@
 /* Reading colossim traces with serial HDF5: files, tables, columns, /meta. */
 #define _POSIX_C_SOURCE 200809L
+#include "cx_op.h"
 #include "cxa.h"
 
 #include <errno.h>
@@ -340,28 +341,17 @@ int cxa_meta_str(const cxa_file_t *f, const char *name, char *buf, size_t len)
     return rc < 0 ? -1 : 0;
 }
 
-/* ---- names (mirror of src/gpu/cx_op.c) -------------------------------------- */
+/* ---- names: the op format's own tables (src/gpu/cx_op.c, compiled in) ---- */
 
 #define CXA_NAME(tab, i) ((i) < sizeof(tab) / sizeof((tab)[0]) ? (tab)[i] : "?")
-static const char *const cxa_kinds[]   = {"compute", "send", "recv", "collective", "wait", "iter_begin", "iter_end"};
-static const char *const cxa_classes[] = {"gemm", "attention", "elementwise", "optimizer"};
-static const char *const cxa_colls[]   = {"allreduce", "reducescatter", "allgather", "alltoall", "broadcast", "reduce"};
-static const char *const cxa_algos[]   = {"auto", "ring", "tree", "nvls", "pairwise"};
-static const char *const cxa_phases[]  = {"-", "fwd", "bwd", "recompute", "opt"};
 static const char *const cxa_streams[] = {"compute", "tp", "dp", "pp"};
-static const char *const cxa_blocks[]  = {
-    "-", "embed", "norm1", "qkv", "attn", "proj", "norm2", "mlp_up", "mlp_act", "mlp_down",
-    "router", "exp_up", "exp_act", "exp_down", "sh_up", "sh_act", "sh_down", "final_norm",
-    "lm_head", "loss", "optimizer", "tp_attn_in", "tp_attn_out", "tp_mlp_in", "tp_mlp_out",
-    "cp_kv", "ep_dispatch", "ep_combine", "pp", "dp_grad", "dp_grad_expert", "dp_param",
-    "dp_param_expert", "sync"};
 
-const char *cxa_kind_name(unsigned kind) { return CXA_NAME(cxa_kinds, kind); }
-const char *cxa_class_name(unsigned cls) { return CXA_NAME(cxa_classes, cls); }
-const char *cxa_coll_name(unsigned kind) { return CXA_NAME(cxa_colls, kind); }
-const char *cxa_algo_name(unsigned algo) { return CXA_NAME(cxa_algos, algo); }
-const char *cxa_phase_name(unsigned phase) { return CXA_NAME(cxa_phases, phase); }
-const char *cxa_block_name(unsigned block) { return CXA_NAME(cxa_blocks, block); }
+const char *cxa_kind_name(unsigned kind) { return cx_op_kind_name((int)kind); }
+const char *cxa_class_name(unsigned cls) { return cx_op_class_name((int)cls); }
+const char *cxa_coll_name(unsigned kind) { return cx_coll_kind_name((int)kind); }
+const char *cxa_algo_name(unsigned algo) { return cx_coll_algo_name((int)algo); }
+const char *cxa_phase_name(unsigned phase) { return cx_phase_name((int)phase); }
+const char *cxa_block_name(unsigned block) { return cx_block_name((int)block); }
 const char *cxa_stream_name(unsigned stream) { return CXA_NAME(cxa_streams, stream); }
 
 /* ---- arguments ---------------------------------------------------------------- */

@@ -83,12 +83,6 @@ void cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uin
              (unsigned long long)tag, (unsigned long long)src);
 }
 
-uint64_t cx_mail_bytes(const cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src)
-{
-    const cx_mail_t *m = cx_mail_find((cx_gpu_t *)(uintptr_t)gpu, tag, cookie, src);
-    return m != NULL ? m->bytes : 0;
-}
-
 int cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
 {
     cx_mail_t *m = cx_mail_find(gpu, tag, cookie, src);

@@ -103,7 +103,6 @@ struct cx_gpus {
 
 /* Mailbox. */
 void     cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes);
-uint64_t cx_mail_bytes(const cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src);
 /* Take `bytes` out of the entry; 1 on success (entry had at least that much). */
 int      cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes);
 

@@ -117,7 +117,7 @@ struct cx_net_dev {
     uint64_t       dev;
     cx_net_port_t *ports;
     uint32_t       n_ports;
-    uint32_t       rr;       /* unused */
+    uint32_t       pad;
     struct cx_net_rr *rr_slots; /* switches: CX_NET_RR_SLOTS per-flow round-robin cursors */
     uint16_t       kind;     /* cx_dev_kind_t */
     uint16_t       tier;
