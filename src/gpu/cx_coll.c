@@ -14,14 +14,17 @@
  * member 0 (broadcast) or ending at member 0 (reduce: each member adds its
  * part to a piece before passing it on).
  * PAIRWISE (all-to-all): every member sends bytes/n to every other at once.
- * NVLS (all-reduce inside one NVLink domain): each member sends its buffer
- * to the NVSwitch, which reduces and multicasts the result (cx_net_send_nvls).
+ * NVLS (inside one NVLink domain): all-reduce: each member sends its buffer
+ * to the NVSwitch, which reduces and multicasts the result; reduce-scatter:
+ * the switch sends each reduced chunk to its owner only; all-gather: each
+ * member's part is multicast (cx_net_send_nvls).
  * TREE (all-reduce): NCCL's double binary tree: half the data on each of two
  * binary trees over the members, the second the first shifted by one, so a
  * leaf of one is an inner node of the other; each half goes up the tree
  * (reduce) and back down (broadcast) in pipelined pieces.
  * HIERARCHICAL (all-reduce over several domains of g members): reduce-
- * scatter inside each domain (ring), all-reduce of the 1/g shard across
+ * scatter inside each domain (NVLS where the NVSwitch has it, else ring),
+ * all-reduce of the 1/g shard across
  * domains among the GPUs of one rail (ring for HIER, double binary tree for
  * TREE), all-gather inside each domain.  Phases run one after the other
  * (no pipelining between them).
@@ -134,12 +137,33 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
     g = cx_coll_per_domain(gpu->g, op);
 
     if (algo == CX_ALGO_NVLS) {
+        /* All-reduce: the buffer up, the reduced buffer down to everyone.
+         * Reduce-scatter: the buffer up, each reduced chunk down to its
+         * owner only.  All-gather: each member's part up, multicast down. */
         run->shape      = CX_COLL_RUN_NVLS;
         run->n_send     = 1;
         run->n_recv     = 1;
-        run->send_bytes = (uint64_t)ceil((double)bytes / p->nvls_efficiency);
-        run->recv_bytes = run->send_bytes;
         run->send_delay = p->nvlink_step_latency;
+        if (op->cls == CX_COLL_ALLGATHER) {
+            run->nvls_mode  = CX_NET_FLAG_NVLS_MC;
+            run->send_bytes = (uint64_t)ceil((double)cx_ceil_div(bytes, n) / p->nvls_efficiency);
+            run->recv_bytes = run->send_bytes * n;
+        } else if (op->cls == CX_COLL_REDUCESCATTER) {
+            uint64_t csize = cx_net_get_config(gpu->g->net)->nvls_chunk_bytes, k, nk;
+            run->nvls_mode  = CX_NET_FLAG_NVLS_RS;
+            run->send_bytes = (uint64_t)ceil((double)bytes / p->nvls_efficiency);
+            nk              = cx_ceil_div(run->send_bytes, csize);
+            run->recv_bytes = 0;
+            for (k = 0; k < nk; k++) {
+                if (cx_net_nvls_owner((uint32_t)k, (uint32_t)nk, n) != me) continue;
+                run->recv_bytes += run->send_bytes - k * csize < csize ? run->send_bytes - k * csize : csize;
+            }
+            if (run->recv_bytes == 0) run->n_recv = 0;  /* more members than chunks */
+        } else {
+            run->nvls_mode  = CX_NET_FLAG_NVLS;
+            run->send_bytes = (uint64_t)ceil((double)bytes / p->nvls_efficiency);
+            run->recv_bytes = run->send_bytes;
+        }
         return;
     }
     if (algo == CX_ALGO_PAIRWISE) {
@@ -334,7 +358,10 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
     /* What each algorithm covers here; otherwise the ring. */
     if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
     if (algo == CX_ALGO_PAIRWISE && op->cls != CX_COLL_ALLTOALL) algo = CX_ALGO_RING;
-    if (algo == CX_ALGO_NVLS && (op->cls != CX_COLL_ALLREDUCE || !nvls_ok)) algo = CX_ALGO_RING;
+    if (algo == CX_ALGO_NVLS && (!nvls_ok || (op->cls != CX_COLL_ALLREDUCE && op->cls != CX_COLL_REDUCESCATTER &&
+                                               op->cls != CX_COLL_ALLGATHER))) {
+        algo = CX_ALGO_RING;
+    }
     if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && (op->cls != CX_COLL_ALLREDUCE || g == n)) {
         algo = CX_ALGO_RING;
     }
@@ -346,8 +373,11 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
         run->n_phases = 3;
         run->inner    = (uint8_t)(algo == CX_ALGO_TREE ? CX_ALGO_TREE : CX_ALGO_RING);
         run->g        = g;
+        /* NVLS reduce-scatter / all-gather inside the domain where the
+         * NVSwitch offers it (NCCL's NVLS tree), rings otherwise. */
+        run->nvls_in  = (uint8_t)(g > 2 && cx_topo_domain_nvswitch(topo, gpu->domain) != UINT64_MAX);
         cx_coll_hier_phase(op, g, 0, &run->cur);
-        cx_coll_setup(gpu, run, CX_ALGO_RING);
+        cx_coll_setup(gpu, run, run->nvls_in ? CX_ALGO_NVLS : CX_ALGO_RING);
         return;
     }
     cx_coll_setup(gpu, run, algo);
@@ -365,13 +395,13 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
     case CX_COLL_RUN_NVLS:
         if (run->sent[0] == 0) {
             cx_net_send_nvls(eng, ent, op->u.group_base, op->group_stride, n, run->send_bytes, op->tag,
-                             CX_COOKIE_COLL, run->send_delay);
+                             CX_COOKIE_COLL, run->send_delay, run->nvls_mode);
             run->sent[0] = 1;
         }
-        if (run->rcvd[0] == 0 && cx_mail_take(gpu, op->tag, CX_COOKIE_COLL, CX_SRC_ANY, run->recv_bytes)) {
+        if (run->rcvd[0] < run->n_recv && cx_mail_take(gpu, op->tag, CX_COOKIE_COLL, CX_SRC_ANY, run->recv_bytes)) {
             run->rcvd[0] = 1;
         }
-        return run->txd[0] == 1 && run->rcvd[0] == 1;
+        return run->txd[0] == 1 && run->rcvd[0] == run->n_recv;
     case CX_COLL_RUN_PAIRWISE:
         if (run->sent[0] == 0) {
             uint32_t j;
@@ -482,7 +512,7 @@ int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
         if (!cx_coll_poll_phase(eng, ent, gpu, run)) return 0;
         if (++run->phase >= run->n_phases) return 1;
         cx_coll_hier_phase(&s->op, run->g, run->phase, &run->cur);
-        cx_coll_setup(gpu, run, run->phase == 1 ? run->inner : CX_ALGO_RING);
+        cx_coll_setup(gpu, run, run->phase == 1 ? run->inner : run->nvls_in ? CX_ALGO_NVLS : CX_ALGO_RING);
     }
 }
 

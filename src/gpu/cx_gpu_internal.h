@@ -34,7 +34,8 @@ typedef struct cx_coll_run {
     cx_op_t   cur;         /* the collective (phase) being run */
     uint8_t   phase, n_phases;
     uint8_t   inner;       /* algorithm of the cross-domain phase */
-    uint8_t   pad8;
+    uint8_t   nvls_in;     /* hierarchical: NVLS inside the domain */
+    uint16_t  nvls_mode;   /* CX_NET_FLAG_NVLS, _RS or _MC */
     uint32_t  g;           /* members per domain (hierarchical) */
     /* Double binary tree: per tree, parent and children (member indices,
      * -1 = none), and the payload of one piece. */

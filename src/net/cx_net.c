@@ -73,6 +73,7 @@ void cx_net_config_defaults(cx_net_config_t *cfg)
 }
 
 const cx_topo_t *cx_net_topo(const cx_net_t *net) { return net->topo; }
+const cx_net_config_t *cx_net_get_config(const cx_net_t *net) { return &net->cfg; }
 uint64_t cx_net_local_first(const cx_net_t *net) { return net->first; }
 uint64_t cx_net_local_count(const cx_net_t *net) { return net->count; }
 
@@ -330,6 +331,22 @@ static void cx_net_nvls_arrive(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t
         cx_fatal("NVLS reduction of %u members at device %llu is not possible", size,
                  (unsigned long long)d->dev);
     }
+    if (c->flags & CX_NET_FLAG_NVLS_MC) {
+        /* All-gather: nothing to wait for; multicast this chunk now. */
+        cx_net_chunk_t out = *c;
+        out.flags = 0;
+        out.flow  = 0;
+        for (i = 0; i < size; i++) {
+            uint32_t ports[CX_TOPO_MAX_ROUTE], n = 0;
+            out.dst_dev = cx_topo_gpu_device(topo, base + (uint64_t)i * stride);
+            if (cx_topo_route(topo, d->dev, -1, out.dst_dev, ports, &n) != CX_OK || n == 0) {
+                cx_fatal("NVSwitch %llu has no port to GPU device %llu", (unsigned long long)d->dev,
+                         (unsigned long long)out.dst_dev);
+            }
+            cx_net_transmit(eng, self, d, ports[0], &out);
+        }
+        return;
+    }
     for (i = 0; i < CX_NVLS_SLOTS; i++) {
         cx_nvls_slot_t *s = &d->nvls[i];
         if (s->used && s->tag == c->tag && s->cookie == c->cookie) slot = s;
@@ -359,6 +376,8 @@ static void cx_net_nvls_arrive(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t
         out.index = slot->sent;
         for (i = 0; i < size; i++) {
             uint32_t ports[CX_TOPO_MAX_ROUTE], n = 0;
+            /* Reduce-scatter: only the chunk's owner gets it. */
+            if ((c->flags & CX_NET_FLAG_NVLS_RS) && i != cx_net_nvls_owner(slot->sent, n_chunks, size)) continue;
             out.dst_dev = cx_topo_gpu_device(topo, base + (uint64_t)i * stride);
             if (cx_topo_route(topo, d->dev, -1, out.dst_dev, ports, &n) != CX_OK || n == 0) {
                 cx_fatal("NVSwitch %llu has no port to GPU device %llu", (unsigned long long)d->dev,
@@ -374,7 +393,7 @@ static void cx_net_nvls_arrive(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t
 static void cx_net_handle_switch_chunk(cx_engine_t *eng, cx_entity_t *self, const cx_event_t *ev)
 {
     const cx_net_chunk_t *c = CX_EVENT_CDATA(ev, cx_net_chunk_t);
-    if ((c->flags & CX_NET_FLAG_NVLS) && c->dst_dev == ((cx_net_dev_t *)self->state)->dev) {
+    if ((c->flags & CX_NET_FLAG_NVLS_ANY) && c->dst_dev == ((cx_net_dev_t *)self->state)->dev) {
         cx_net_nvls_arrive(eng, self, self->state, c);
         return;
     }
@@ -432,7 +451,7 @@ static void cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_t *c,
                      (unsigned long long)route_to);
         }
         chunk = d->ports[ports[0]].role != CX_PORT_NVLINK ? net->cfg.chunk_bytes
-                : (c->flags & CX_NET_FLAG_NVLS)           ? net->cfg.nvls_chunk_bytes
+                : (c->flags & CX_NET_FLAG_NVLS_ANY)       ? net->cfg.nvls_chunk_bytes
                                                           : net->cfg.nvlink_chunk_bytes;
         while (left > 0) {
             c->bytes = (uint32_t)(left < chunk ? left : chunk);
@@ -465,7 +484,8 @@ void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t 
 }
 
 void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,
-                      uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay)
+                      uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay,
+                      uint16_t mode)
 {
     cx_net_dev_t  *d = src->state;
     cx_net_chunk_t c;
@@ -485,7 +505,7 @@ void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, u
     c.msg_bytes = bytes;
     c.flow      = (group_base << 24) | ((uint64_t)stride << 12) | size;
     c.cookie    = cookie;
-    c.flags     = CX_NET_FLAG_NVLS;
+    c.flags     = mode;
     cx_net_inject(eng, src, &c, sw, delay);
 }
 

@@ -156,11 +156,24 @@ void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t 
  * from every member, the switch sends the reduced chunk k to every member
  * (a multicast), tagged (tag, cookie).  Each member thus sends `bytes` and
  * receives `bytes`. */
-#define CX_NET_FLAG_NVLS 1u
+#define CX_NET_FLAG_NVLS    1u  /* reduce, result to every member (all-reduce) */
+#define CX_NET_FLAG_NVLS_RS 2u  /* reduce, chunk k only to its owner (reduce-scatter) */
+#define CX_NET_FLAG_NVLS_MC 4u  /* no reduction: each chunk multicast at once (all-gather) */
+#define CX_NET_FLAG_NVLS_ANY (CX_NET_FLAG_NVLS | CX_NET_FLAG_NVLS_RS | CX_NET_FLAG_NVLS_MC)
+/* Owner of NVLS chunk k of n in a group of size members (reduce-scatter):
+ * chunks are split into size equal runs. */
+static inline uint32_t cx_net_nvls_owner(uint32_t k, uint32_t n_chunks, uint32_t size)
+{
+    return (uint32_t)(((uint64_t)k * size) / (n_chunks > 0 ? n_chunks : 1));
+}
+/* mode: one of the CX_NET_FLAG_NVLS* flags. */
 void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,
-                      uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay);
+                      uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay,
+                      uint16_t mode);
 
 const cx_topo_t *cx_net_topo(const cx_net_t *net);
+/* The effective configuration (NVLink whole-message chunking resolved). */
+const cx_net_config_t *cx_net_get_config(const cx_net_t *net);
 cx_net_dev_t    *cx_net_local_dev(cx_net_t *net, uint64_t dev);
 uint64_t         cx_net_local_first(const cx_net_t *net);
 uint64_t         cx_net_local_count(const cx_net_t *net);

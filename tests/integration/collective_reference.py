@@ -64,6 +64,14 @@ for algo in ("tree", "hier"):
     same = [(x["time_us"], x["digest"]) for x in a["rows"]] == [(y["time_us"], y["digest"]) for y in b["rows"]]
     print(f"{algo}: {[round(x['busbw_gbps'], 1) for x in a['rows']]} GB/s busbw, np 2 identical: {same}")
     ok &= same and all(x["algo"] == algo and x["busbw_gbps"] > 0 for x in a["rows"])
+# NVLS reduce-scatter (reduced chunks to their owners only) and all-gather
+# (multicast) inside one HGX board: complete, and identical at 2 ranks.
+for op in ("reducescatter", "allgather"):
+    a = bench(1, "--gpus", "8", "--op", op, "--algo", "nvls", "--min-bytes", "256M", "--max-bytes", "256M")
+    b = bench(2, "--gpus", "8", "--op", op, "--algo", "nvls", "--min-bytes", "256M", "--max-bytes", "256M")
+    r = a["rows"][0]
+    print(f"8 GPUs nvls {op} 256 MiB busbw {r['busbw_gbps']:.1f} GB/s")
+    ok &= r["algo"] == "nvls" and r["busbw_gbps"] > 100 and r["digest"] == b["rows"][0]["digest"]
 # Rank-count invariance.
 ref = bench(1, "--gpus", "64", "--min-bytes", "64M", "--max-bytes", "256M")
 for np in (2, 4):
