@@ -14,6 +14,7 @@ void cx_cli_coll_apply(const cx_cli_coll_opts_t *o, cx_coll_params_t *coll)
     static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_HIER};
     cx_coll_params_defaults(coll);
     coll->algo                = algo_map[o->algo];
+    coll->pxn                 = o->pxn == 0;
     coll->nvlink_efficiency   = o->nvlink_eff;
     coll->net_efficiency      = o->net_eff;
     coll->nvls_efficiency     = o->nvls_eff;

@@ -28,6 +28,7 @@ typedef struct cx_cli_net_opts {
 
 typedef struct cx_cli_coll_opts {
     int     algo;
+    int     pxn;    /* 0 on, 1 off */
     double  nvlink_eff, net_eff, nvls_eff;
     int64_t nvlink_lat, net_lat;
 } cx_cli_coll_opts_t;
@@ -50,6 +51,8 @@ typedef struct cx_cli_coll_opts {
      "auto|ring|tree|nvls|hier", NULL,                                                                 \
      "collective algorithm: auto picks per collective as NCCL's tuner; tree = double binary tree "     \
      "(hierarchical inside domains); hier = ring inside, ring across"},                                \
+    {"pxn", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, pxn), "on", 0, 0, "on|off", NULL,      \
+     "all-to-all across rails through NVLink to the peer's rail GPU first (NCCL PXN)"},               \
     {"nvlink-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvlink_eff),         \
      CX_CLI_STR(CX_COLL_DEFAULT_NVLINK_EFF), 0.01, 1, NULL, "E",                                       \
      "share of NVLink bandwidth a ring step reaches (NCCL protocol overhead)"},                       \

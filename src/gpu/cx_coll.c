@@ -93,6 +93,22 @@ static uint32_t cx_coll_per_domain(const cx_gpus_t *gs, const cx_op_t *op)
     return g;
 }
 
+/* PXN (NCCL's PCI x NVLink): traffic to a GPU of another NVLink domain on
+ * another rail first crosses NVLink to the GPU of this domain on the
+ * destination's rail, which sends it over its NIC, so the scale-out hop
+ * stays on one rail.  Returns the GPU to send to (this GPU when direct).
+ * Needs NVLink domains laid out as gpu / gpd and GPU indices < 2^32. */
+static uint64_t cx_coll_pxn_via(const cx_gpu_t *gpu, uint64_t peer)
+{
+    const cx_gpus_t *g   = gpu->g;
+    uint64_t         gpd = g->gpd;
+    if (!g->cfg.coll.pxn || gpd <= 1 || peer >= g->gpd_gpus || gpu->gpu >= g->gpd_gpus || peer > UINT32_MAX) {
+        return gpu->gpu;
+    }
+    if (peer / gpd == gpu->gpu / gpd || peer % gpd == gpu->gpu % gpd) return gpu->gpu;
+    return (gpu->gpu / gpd) * gpd + peer % gpd;
+}
+
 /* Binary tree over positions 0..m-1 (root at the middle, recursively):
  * parent and children of position p, -1 when absent. */
 static void cx_tree_links(uint32_t m, uint32_t p, int64_t *parent, int64_t *c0, int64_t *c1)
@@ -406,10 +422,18 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
         if (run->sent[0] == 0) {
             uint32_t j;
             for (j = 1; j < n; j++) {
-                uint64_t  peer = cx_coll_member(op, (me + j) % n), w;
+                uint64_t  peer = cx_coll_member(op, (me + j) % n), w, via;
                 cx_time_t lat;
                 cx_coll_link(gpu, &gpu->g->cfg.coll, gpu->gpu, peer, cx_ceil_div(op->bytes, n), &w, &lat);
-                cx_net_send(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w, op->tag, CX_COOKIE_COLL, lat);
+                via = cx_coll_pxn_via(gpu, peer);
+                if (via != gpu->gpu) {
+                    /* PXN: over NVLink to the GPU of this domain on the
+                     * peer's rail, which sends it on over its NIC. */
+                    cx_net_send_aux(eng, ent, cx_topo_gpu_device(gpu->g->topo, via), w, op->tag,
+                                    CX_COOKIE_COLL | CX_COOKIE_RELAY, lat, (uint32_t)peer);
+                } else {
+                    cx_net_send(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w, op->tag, CX_COOKIE_COLL, lat);
+                }
             }
             run->sent[0] = n - 1;
         }
@@ -519,7 +543,7 @@ int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
 void cx_coll_txdone(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie)
 {
     int      st;
-    uint32_t ch = (cookie & ~CX_COOKIE_COLL) >> CX_COOKIE_CH_SHIFT;
+    uint32_t ch = (cookie >> CX_COOKIE_CH_SHIFT) & CX_COOKIE_CH_MASK;
     for (st = 0; st < CX_NUM_STREAMS; st++) {
         cx_gpu_stream_t *s = &gpu->s[st];
         if (s->state == CX_S_RUN && s->op.kind == CX_OP_COLLECTIVE && s->coll.active && s->coll.cur.tag == tag) {

@@ -38,6 +38,7 @@ void cx_coll_params_defaults(cx_coll_params_t *p)
     p->net_step_latency    = CX_COLL_DEFAULT_NET_LAT_NS * CX_PS_PER_NS;
     p->max_channels        = 0;
     p->algo                = 0;
+    p->pxn                 = 1;
 }
 
 /* ---- mailbox ----------------------------------------------------------
@@ -241,13 +242,21 @@ void cx_gpu_on_recv(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_chunk_t *c
 {
     cx_gpu_t *gpu = dev->upper;
     uint64_t  src;
+    if (c->cookie & CX_COOKIE_RELAY) {
+        /* PXN: this GPU sits on the destination's rail; pass the chunk on
+         * over its own NIC (also when it runs no part of the job).  The
+         * forwarded copy's TX_DONE is not this GPU's. */
+        cx_net_send(eng, cx_engine_entity(eng, dev->dev), cx_topo_gpu_device(cx_net_topo(dev->net), c->aux),
+                    c->bytes, c->tag, (c->cookie & ~CX_COOKIE_RELAY) | CX_COOKIE_FWD, 0);
+        return;
+    }
     if (gpu == NULL) return;  /* a GPU outside the job: nothing runs there */
-    /* Point-to-point messages are keyed by the sending device. */
-    src = (c->cookie & CX_COOKIE_COLL) ? CX_SRC_ANY : c->src_dev;
-    /* Collective steps of one channel share a key: a step has arrived once
-     * the channel's byte count covers it (steps are equal-sized and come from
+    /* Point-to-point messages are keyed by the sending device; collective
+     * steps of one channel share a key: a step has arrived once the
+     * channel's byte count covers it (steps are equal-sized and come from
      * one sender), so a neighbour running many steps ahead costs one entry. */
-    cx_mail_add(gpu, c->tag, (c->cookie & CX_COOKIE_COLL) ? (c->cookie & ~CX_COOKIE_STEP) : 0, src, c->bytes);
+    src = (c->cookie & CX_COOKIE_COLL) ? CX_SRC_ANY : c->src_dev;
+    cx_mail_add(gpu, c->tag, (c->cookie & CX_COOKIE_COLL) ? CX_COOKIE_KEY(c->cookie) : 0, src, c->bytes);
     cx_gpu_kick(eng, cx_engine_entity(eng, dev->dev), gpu);
 }
 
@@ -255,6 +264,7 @@ void cx_gpu_on_txdone(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_txdone_t
 {
     cx_gpu_t *gpu = dev->upper;
     if (gpu == NULL) return;
+    if (d->cookie & CX_COOKIE_FWD) return;  /* a PXN relay's forwarded copy */
     if (d->cookie & CX_COOKIE_COLL) {
         cx_coll_txdone(gpu, d->tag, d->cookie);
     } else {

@@ -51,6 +51,7 @@ typedef struct cx_coll_params {
     cx_time_t net_step_latency;    /* per step across nodes */
     uint32_t  max_channels;        /* rings per collective across nodes (0 = one per rail) */
     uint32_t  algo;                /* cx_coll_algo_t override for every collective, 0 = op's hint */
+    int       pxn;                 /* all-to-all across rails via NVLink to the peer's rail (default 1) */
 } cx_coll_params_t;
 
 /* Defaults (NCCL figures, REFERENCE.md; see cx_coll_params_defaults). */

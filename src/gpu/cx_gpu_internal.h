@@ -14,8 +14,12 @@
  * COLL | channel << 24 | step (the mailbox keys them by channel only);
  * SEND ops carry the stream number. */
 #define CX_COOKIE_COLL     0x80000000u
+#define CX_COOKIE_RELAY    0x40000000u  /* PXN: forward to GPU chunk.aux over the NIC */
+#define CX_COOKIE_FWD      0x20000000u  /* PXN: the forwarded copy (its TX_DONE is not ours) */
 #define CX_COOKIE_CH_SHIFT 24
+#define CX_COOKIE_CH_MASK  0x1Fu
 #define CX_COOKIE_STEP     0x00FFFFFFu
+#define CX_COOKIE_KEY(_c)  ((_c) & ~(CX_COOKIE_STEP | CX_COOKIE_RELAY | CX_COOKIE_FWD))
 
 typedef struct cx_mail {
     uint64_t tag;

@@ -471,6 +471,12 @@ static void cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_t *c,
 void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
                  uint64_t tag, uint32_t cookie, cx_time_t delay)
 {
+    cx_net_send_aux(eng, src, dst_dev, bytes, tag, cookie, delay, 0);
+}
+
+void cx_net_send_aux(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
+                     uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux)
+{
     cx_net_dev_t  *d = src->state;
     cx_net_chunk_t c;
     memset(&c, 0, sizeof(c));
@@ -480,6 +486,7 @@ void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t 
     c.msg_bytes = bytes;
     c.flow      = cx_mix64(d->dev * 0xD1B54A32D192ED03ULL + dst_dev) ^ cx_mix64((uint64_t)cookie + 1);
     c.cookie    = cookie;
+    c.aux       = aux;
     cx_net_inject(eng, src, &c, dst_dev, delay);
 }
 

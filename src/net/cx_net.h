@@ -82,7 +82,7 @@ typedef struct cx_net_chunk {
     uint16_t flags;
     uint32_t cookie;      /* opaque to net */
     uint32_t index;       /* chunk number inside its message */
-    uint32_t pad;
+    uint32_t aux;         /* opaque to net (cx_net_send_aux) */
 } cx_net_chunk_t;
 
 /* TX_DONE payload. */
@@ -149,6 +149,10 @@ void cx_net_handle_txdone(cx_engine_t *eng, cx_entity_t *self, const cx_event_t 
  * chunk has left the GPU. */
 void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
                  uint64_t tag, uint32_t cookie, cx_time_t delay);
+/* The same with a 32-bit word for the upper layer carried in every chunk
+ * (cx_net_chunk_t.aux), e.g. where a relaying GPU should forward it. */
+void cx_net_send_aux(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
+                     uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux);
 
 /* NVLS: send `bytes` from a GPU to its NVLink domain's switch as its share of
  * an in-switch reduction over the group base + i * stride (global GPU
