@@ -478,10 +478,14 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
     double rate = elapsed > 0 ? (double)global_events / elapsed : 0.0;
     char   eta[64];
     if (eng->progress_work_total > 0 && !final) {
+        /* The total is an estimate: past it, say "finishing" rather than
+         * a share above 100%. */
         double frac = (double)work / (double)eng->progress_work_total;
-        if (frac > 0 && frac < 1) {
+        if (frac > 0 && frac < 0.995) {
             snprintf(eta, sizeof(eta), "%5.1f%% done  ETA %.0f s", 100.0 * frac,
                      elapsed * (1.0 - frac) / frac);
+        } else if (frac >= 0.995) {
+            snprintf(eta, sizeof(eta), "finishing");
         } else {
             snprintf(eta, sizeof(eta), "%5.1f%% done", 100.0 * frac);
         }
