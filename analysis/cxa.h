@@ -117,7 +117,7 @@ typedef struct cxa_summary {
     double   iteration_seconds, first_iteration_seconds;
     double   tokens_per_iteration, tokens_per_second;
     double   model_flops_per_iteration, tflops_per_gpu, mfu, peak_flops_per_gpu;
-    double   model_flops_causal_per_iteration, mfu_causal; /* 0 if the trace predates it */
+    double   model_flops_noncausal_per_iteration, mfu_noncausal; /* 0 if the trace predates it */
     double   compute_share, exposed_comm_share, bubble_share, pp_wait_share;
     double   span_seconds;        /* max end of last - min begin of first */
     double   straggler_seconds;   /* mean over iterations of (max end - min end) */

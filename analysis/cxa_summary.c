@@ -63,9 +63,9 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
             }
         }
     }
-    /* Optional: the causal-attention convention (older traces lack it). */
-    if (cxa_meta_f64(f, "model_flops_causal_per_iteration", &s->model_flops_causal_per_iteration) != 0) {
-        s->model_flops_causal_per_iteration = 0.0;
+    /* Optional: the full-attention (PaLM) convention (older traces lack it). */
+    if (cxa_meta_f64(f, "model_flops_noncausal_per_iteration", &s->model_flops_noncausal_per_iteration) != 0) {
+        s->model_flops_noncausal_per_iteration = 0.0;
     }
     if (cxa_table_open(f, CXA_T_ITER, 1, &t) != 0) return CXA_EXIT_FILE;
     if (cxa_need_cols(&t, need) != 0) {
@@ -158,7 +158,7 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
         if (s->peak_flops_per_gpu > 0) {
             s->mfu = s->model_flops_per_iteration /
                      (s->iteration_seconds * (double)s->gpus * s->peak_flops_per_gpu);
-            s->mfu_causal = s->model_flops_causal_per_iteration /
+            s->mfu_noncausal = s->model_flops_noncausal_per_iteration /
                             (s->iteration_seconds * (double)s->gpus * s->peak_flops_per_gpu);
         }
     }
@@ -187,7 +187,7 @@ static int cxa_summary_kv(const cxa_summary_t *s, cxa_kv_t *kv)
     KV("tokens_per_second", s->tokens_per_second, 0);
     KV("tflops_per_gpu", s->tflops_per_gpu, 0);
     KV("mfu", s->mfu, 0);
-    KV("mfu_causal", s->mfu_causal, 0);
+    KV("mfu_noncausal", s->mfu_noncausal, 0);
     KV("compute_share", s->compute_share, 0);
     KV("exposed_comm_share", s->exposed_comm_share, 0);
     KV("bubble_share", s->bubble_share, 0);
@@ -219,9 +219,9 @@ static void cxa_summary_print_table(const cxa_file_t *f, const cxa_summary_t *s,
             s->tokens_per_iteration);
     fprintf(out, "  TFLOPs/GPU         %.1f  (model FLOPs %.4g per iteration)\n", s->tflops_per_gpu,
             s->model_flops_per_iteration);
-    if (s->model_flops_causal_per_iteration > 0) {
-        fprintf(out, "  MFU                %.1f%%  (of %.0f TFLOPs dense BF16; %.1f%% counting causal attention as half)\n",
-                100.0 * s->mfu, s->peak_flops_per_gpu * 1e-12, 100.0 * s->mfu_causal);
+    if (s->model_flops_noncausal_per_iteration > 0) {
+        fprintf(out, "  MFU                %.1f%%  (of %.0f TFLOPs dense BF16; %.1f%% counting attention in full)\n",
+                100.0 * s->mfu, s->peak_flops_per_gpu * 1e-12, 100.0 * s->mfu_noncausal);
     } else {
         fprintf(out, "  MFU                %.1f%%  (of %.0f TFLOPs dense BF16)\n", 100.0 * s->mfu,
                 s->peak_flops_per_gpu * 1e-12);

@@ -124,7 +124,7 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
     }
     cat->n_switches = (int)seq->n_children;
     /* Compute efficiencies: built-in defaults, overridden by the catalog. */
-    cat->eff.gemm_bf16          = 0.57;  /* as topologies/hardware.yaml */
+    cat->eff.gemm_bf16          = 0.61;  /* as topologies/hardware.yaml */
     cat->eff.gemm_fp8           = 0.60;
     cat->eff.attention          = 0.55;
     cat->eff.elementwise        = 0.50;

@@ -3,7 +3,7 @@
  * (topologies/hardware.yaml); these built-in defaults are the same figures,
  * for callers without a topology (tests).  Chosen once from public
  * measurements on H100 SXM and used for every GPU type and workload:
- *  - GEMM BF16 0.57 (calibrated on Llama 3 405B, see hardware.yaml); isolated
+ *  - GEMM BF16 0.61 (calibrated on Llama 3 405B, see hardware.yaml); isolated
  *    cuBLAS BF16 GEMMs reach ~650-750 TFLOP/s of the
  *    989 dense peak (NVIDIA / community GEMM benchmarks), i.e. 0.65-0.75.
  *  - GEMM FP8 0.60: FP8 GEMMs reach ~1.1-1.3 PFLOP/s of 1979 (0.55-0.65).
@@ -23,7 +23,7 @@
 cx_compute_eff_t cx_compute_eff_defaults(void)
 {
     cx_compute_eff_t e;
-    e.flops[CX_CLS_GEMM]            = 0.57;  /* as topologies/hardware.yaml (calibrated) */
+    e.flops[CX_CLS_GEMM]            = 0.61;  /* as topologies/hardware.yaml (calibrated) */
     e.flops[CX_CLS_ATTENTION]       = 0.55;
     e.flops[CX_CLS_ELEMENTWISE]     = 0.50;
     e.flops[CX_CLS_OPTIMIZER]       = 0.50;

@@ -48,11 +48,11 @@ typedef struct cx_run_summary {
     double    iteration_seconds;
     double    tokens_per_iteration;
     double    tokens_per_second;
-    double    model_flops_per_iteration;
-    double    model_flops_causal_per_iteration;
+    double    model_flops_per_iteration;          /* causal attention counted as half (Llama 3) */
+    double    model_flops_noncausal_per_iteration; /* attention in full (PaLM / Megatron-LM) */
     double    tflops_per_gpu;
     double    mfu;
-    double    mfu_causal;            /* MFU with the causal-halved attention convention */
+    double    mfu_noncausal;         /* MFU with attention counted in full */
     double    peak_flops_per_gpu;    /* dense BF16 of the job's GPU type */
     double    compute_share, exposed_comm_share, bubble_share;
     double    first_iteration_seconds;
