@@ -80,6 +80,14 @@ with open(bad, "w") as f:
 p = run(1, "--workload", bad, "--out", out, expect=None)
 check(p.returncode != 0 and "bad.yaml:" in p.stderr, f"malformed YAML names file:line ({p.stderr.strip()[:120]})")
 
+# Experts that do not split over the expert-parallel group.
+g6 = os.path.join(tmp, "grok-6-experts.yaml")
+with open(g6, "w") as f:
+    f.write(open(os.path.join(src, "workloads", "grok-1.yaml")).read().replace("    experts: 8", "    experts: 6"))
+p = run(1, "--workload", g6, "--out", out, expect=None)
+check(p.returncode != 0 and "grok-6-experts.yaml:" in p.stderr and "parallelism.ep" in p.stderr
+      and "not divisible" in p.stderr, f"experts not divisible by EP ({p.stderr.strip()[:140]})")
+
 big = os.path.join(src, "workloads", "llama3-405b-8k.yaml")
 p = run(1, "--workload", big, "--out", out, expect=None)
 check(p.returncode != 0 and "gpus" in p.stderr and not os.path.exists(out),
