@@ -1146,12 +1146,12 @@ cx_status_t cx_trace_meta_set_string(cx_trace_t *tr, const char *name, const cha
     return trace_agree(tr, st, err);
 }
 
-cx_status_t cx_trace_meta_set_int64(cx_trace_t *tr, const char *name, int64_t value, cx_err_t *err)
+/* Collective: rank 0's scalar, broadcast, written as an attribute of /meta. */
+static cx_status_t trace_meta_set_scalar(cx_trace_t *tr, const char *name, MPI_Datatype mpi_type,
+                                         hid_t h5_type, void *value, cx_err_t *err)
 {
     cx_err_t      local_err;
     trace_quiet_t q;
-    long long     v = value;
-    int64_t       w;
     cx_status_t   st;
 
     if (err == NULL) {
@@ -1161,32 +1161,21 @@ cx_status_t cx_trace_meta_set_int64(cx_trace_t *tr, const char *name, int64_t va
     if (st != CX_OK) {
         return st;
     }
-    MPI_Bcast(&v, 1, MPI_LONG_LONG, 0, tr->comm);
-    w = v;
+    MPI_Bcast(value, 1, mpi_type, 0, tr->comm);
     trace_quiet_begin(&q);
-    st = trace_attr_scalar(tr, tr->meta, name, H5T_NATIVE_INT64, &w, err);
+    st = trace_attr_scalar(tr, tr->meta, name, h5_type, value, err);
     trace_quiet_end(&q);
     return trace_agree(tr, st, err);
 }
 
+cx_status_t cx_trace_meta_set_int64(cx_trace_t *tr, const char *name, int64_t value, cx_err_t *err)
+{
+    return trace_meta_set_scalar(tr, name, MPI_INT64_T, H5T_NATIVE_INT64, &value, err);
+}
+
 cx_status_t cx_trace_meta_set_double(cx_trace_t *tr, const char *name, double value, cx_err_t *err)
 {
-    cx_err_t      local_err;
-    trace_quiet_t q;
-    cx_status_t   st;
-
-    if (err == NULL) {
-        err = &local_err;
-    }
-    st = trace_meta_check(tr, name, err);
-    if (st != CX_OK) {
-        return st;
-    }
-    MPI_Bcast(&value, 1, MPI_DOUBLE, 0, tr->comm);
-    trace_quiet_begin(&q);
-    st = trace_attr_scalar(tr, tr->meta, name, H5T_NATIVE_DOUBLE, &value, err);
-    trace_quiet_end(&q);
-    return trace_agree(tr, st, err);
+    return trace_meta_set_scalar(tr, name, MPI_DOUBLE, H5T_NATIVE_DOUBLE, &value, err);
 }
 
 cx_status_t cx_trace_meta_set_text(cx_trace_t *tr, const char *name, const char *text,
