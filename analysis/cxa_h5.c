@@ -260,14 +260,7 @@ uint64_t cxa_get_u64(const cxa_col_t *c, const void *row)
 {
     const unsigned char *p = (const unsigned char *)row + c->off;
     if (c->cls == 'f') return (uint64_t)cxa_get_f64(c, row);
-    if (c->cls == 'i') {
-        switch (c->size) {
-        case 1: { int8_t v; memcpy(&v, p, 1); return (uint64_t)(int64_t)v; }
-        case 2: { int16_t v; memcpy(&v, p, 2); return (uint64_t)(int64_t)v; }
-        case 4: { int32_t v; memcpy(&v, p, 4); return (uint64_t)(int64_t)v; }
-        default: break;
-        }
-    }
+    if (c->cls == 'i') return (uint64_t)cxa_get_i64(c, row);  /* sign-extended */
     switch (c->size) {
     case 1: { uint8_t v; memcpy(&v, p, 1); return v; }
     case 2: { uint16_t v; memcpy(&v, p, 2); return v; }

@@ -106,15 +106,9 @@ cx_status_t cx_collbench_run(const cx_topo_t *topo, const cx_collbench_config_t 
     if (cfg->step_factor <= 1.0) {
         return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "step-factor", "must be > 1");
     }
-    {
-        cx_gpu_info_t a, b;
-        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &a);
-        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, cfg->gpus - 1), &b);
-        if (a.fabric != b.fabric) {
-            return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "gpus",
-                              "the first %llu GPUs span two unconnected fabrics",
-                              (unsigned long long)cfg->gpus);
-        }
+    if (!cx_topo_gpus_one_fabric(topo, cfg->gpus)) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "gpus", "the first %llu GPUs span two unconnected fabrics",
+                          (unsigned long long)cfg->gpus);
     }
     for (bytes = cfg->min_bytes; bytes <= cfg->max_bytes;) {
         cx_engine_t     *eng  = NULL;

@@ -293,20 +293,15 @@ uint64_t cx_gpus_domain(const cx_gpus_t *g, uint64_t gpu)
  * instead of decoding device ids. */
 static void cx_gpus_find_domain_size(cx_gpus_t *g)
 {
-    cx_gpu_info_t gi, first;
-    uint64_t      n = cx_topo_num_gpus(g->topo), gpd = 1, i, f0 = 0;
+    cx_gpu_info_t    gi, first;
+    cx_fabric_info_t fi;
+    uint64_t         gpd, i, f0;
     cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, 0), &first);
-    while (gpd < n) {
-        cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, gpd), &gi);
-        if (gi.domain != first.domain) break;
-        gpd++;
-    }
-    /* GPUs of the first fabric. */
-    for (f0 = gpd; f0 < n; f0 += gpd) {
-        cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, f0), &gi);
-        if (gi.fabric != first.fabric) break;
-    }
-    for (i = 0; i < f0; i += gpd) {
+    if (cx_topo_fabric_info(g->topo, first.fabric, &fi) != CX_OK || fi.domain_gpus < 1) return;
+    gpd = (uint64_t)fi.domain_gpus;
+    f0  = fi.gpus;
+    /* Check the layout at every domain's first and last GPU. */
+    for (i = 0; i + gpd <= f0; i += gpd) {
         uint64_t j;
         for (j = 0; j < 2; j++) {
             uint64_t k = j == 0 ? i : i + gpd - 1;

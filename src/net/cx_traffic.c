@@ -165,15 +165,10 @@ cx_status_t cx_traffic_run(const cx_topo_t *topo, const cx_traffic_config_t *cfg
     }
     if (cfg->bytes == 0) return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "bytes", "must be > 0");
     /* All GPUs in the set must share one fabric. */
-    {
-        cx_gpu_info_t a, b;
-        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &a);
-        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, n - 1), &b);
-        if (a.fabric != b.fabric) {
-            return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "gpus",
-                              "the first %llu GPUs span two fabrics; pick at most the first fabric's GPUs",
-                              (unsigned long long)n);
-        }
+    if (!cx_topo_gpus_one_fabric(topo, n)) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "gpus",
+                          "the first %llu GPUs span two fabrics; pick at most the first fabric's GPUs",
+                          (unsigned long long)n);
     }
     {
         cx_engine_config_t tmpl = {0};

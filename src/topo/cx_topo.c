@@ -598,6 +598,15 @@ cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_g
     return CX_OK;
 }
 
+int cx_topo_gpus_one_fabric(const cx_topo_t *t, uint64_t n)
+{
+    cx_gpu_info_t a, b;
+    if (n == 0 || n > cx_topo_num_gpus(t)) return 0;
+    cx_topo_gpu_info(t, cx_topo_gpu_device(t, 0), &a);
+    cx_topo_gpu_info(t, cx_topo_gpu_device(t, n - 1), &b);
+    return a.fabric == b.fabric;
+}
+
 cx_status_t cx_topo_fabric_info(const cx_topo_t *t, int fabric, cx_fabric_info_t *fi)
 {
     const cx_fabric_t *f;

@@ -153,6 +153,9 @@ typedef struct cx_fabric_info {
     uint32_t    down_ports[CX_TOPO_MAX_TIERS + 1], up_ports[CX_TOPO_MAX_TIERS + 1];
 } cx_fabric_info_t;
 cx_status_t cx_topo_fabric_info(const cx_topo_t *t, int fabric, cx_fabric_info_t *info_p);
+/* 1 if global GPUs 0..n-1 all belong to one fabric (a job or benchmark on
+ * the first n GPUs must not span unconnected fabrics). */
+int cx_topo_gpus_one_fabric(const cx_topo_t *t, uint64_t n);
 
 /* --- site (power and facility) ---------------------------------------------
  * The optional `site:` section of a topology file (src/power/cx_power.h

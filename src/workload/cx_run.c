@@ -585,16 +585,14 @@ static const char *cx_run_level_name(int level)
     return level >= 0 && level < 4 ? names[level] : "?";
 }
 
+/* GPUs per NVLink domain of the fabric the job starts in. */
 static uint32_t cx_run_domain_size(const cx_topo_t *topo)
 {
-    cx_gpu_info_t a, b;
-    uint64_t      i, n = cx_topo_num_gpus(topo);
-    cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &a);
-    for (i = 1; i < n; i++) {
-        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, i), &b);
-        if (b.domain != a.domain) break;
-    }
-    return (uint32_t)i;
+    cx_fabric_info_t fi;
+    cx_gpu_info_t    g0;
+    cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &g0);
+    if (cx_topo_fabric_info(topo, g0.fabric, &fi) != CX_OK) return 1;
+    return (uint32_t)fi.domain_gpus;
 }
 
 static cx_status_t cx_run_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg, const cx_run_summary_t *s,
@@ -688,12 +686,11 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         goto out;
     }
     {
-        cx_gpu_info_t a, b;
+        cx_gpu_info_t a;
         st = cx_workload_check_fit(w, cx_topo_num_gpus(topo), cx_run_domain_size(topo), err);
         if (st != CX_OK) goto out;
         cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &a);
-        cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, w->gpus - 1), &b);
-        if (a.fabric != b.fabric) {
+        if (!cx_topo_gpus_one_fabric(topo, w->gpus)) {
             st = cx_err_set(err, CX_ERR_INVALID, w->file, 0, "gpus",
                             "the job's %llu GPUs span two unconnected fabrics of the topology",
                             (unsigned long long)w->gpus);
