@@ -51,7 +51,7 @@ static const cx_opt_t cx_run_opt_table[] = {
      "power model: width of the time bins of GPU / rack / site power (0 = no power model)"},
     {"summary-json", CX_OPT_STRING, offsetof(cx_run_opts_t, summary_json), NULL, 0, 0, NULL, "FILE",
      "also write the end-of-run summary as JSON"},
-    CX_CLI_NET_OPTS(cx_run_opts_t, net),
+    CX_CLI_NET_OPTS(cx_run_opts_t, net, CX_NET_DEFAULT_CHUNK_BYTES),
     CX_CLI_COLL_OPTS(cx_run_opts_t, coll),
     {"seed", CX_OPT_UINT, offsetof(cx_run_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
     {"progress", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, progress), "5", 0, 1e6, NULL, "SEC",

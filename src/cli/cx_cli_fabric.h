@@ -35,13 +35,14 @@ typedef struct cx_cli_coll_opts {
 
 #define CX_CLI_OFF(_type, _member, _sub, _field) (offsetof(_type, _member) + offsetof(_sub, _field))
 
-#define CX_CLI_NET_OPTS(_type, _m)                                                                     \
+/* _chunk: the default scale-out chunk (a macro from cx_net.h). */
+#define CX_CLI_NET_OPTS(_type, _m, _chunk)                                                             \
     {"routing", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_net_opts_t, routing), "adaptive", 0, 0,       \
      CX_ROUTING_CHOICES, NULL, "uplink choice in the Clos (ecmp: per-flow hash; adaptive: least loaded, "\
      "as Spectrum-X; spray: per-flow round robin)"},                                                  \
     {"chunk-bytes", CX_OPT_BYTES, CX_CLI_OFF(_type, _m, cx_cli_net_opts_t, chunk),                      \
-     CX_CLI_STR(CX_NET_DEFAULT_CHUNK_BYTES), 64, 4294967295.0, NULL, "B",                              \
-     "scale-out chunk size (down to an MTU for packet-level studies)"},                               \
+     CX_CLI_STR(_chunk), 64, 4294967295.0, NULL, "B",                                                  \
+     "scale-out chunk size: the speed/fidelity knob (down to an MTU for packet-level studies)"},      \
     {"nvlink-chunk-bytes", CX_OPT_BYTES, CX_CLI_OFF(_type, _m, cx_cli_net_opts_t, nvlink_chunk), "0", 0, \
      4294967295.0, NULL, "B", "chunk size inside an NVLink domain (0 = whole message, exact in a "     \
      "non-blocking NVSwitch)"}

@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #define CX_EXCHANGE_TAG 7301
+/* Window length on a single rank (simulated time between progress and stop
+ * checks). */
+#define CX_ENGINE_SOLO_WINDOW (100 * CX_PS_PER_US)
 
 typedef struct cx_outbox {
     cx_event_t *buf;
@@ -169,6 +172,9 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     MPI_Comm_size(eng->comm, &eng->nranks);
     eng->n_entities       = cfg->n_entities;
     eng->lookahead        = cfg->lookahead;
+    /* Alone, no event crosses ranks: the window only paces the progress
+     * line and the stop check. */
+    if (eng->nranks == 1 && eng->lookahead < CX_ENGINE_SOLO_WINDOW) eng->lookahead = CX_ENGINE_SOLO_WINDOW;
     eng->end_time         = cfg->end_time > 0 ? cfg->end_time : CX_TIME_MAX;
     eng->seed             = cfg->seed;
     eng->progress_seconds = cfg->progress_seconds;
