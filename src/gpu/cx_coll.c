@@ -147,7 +147,7 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
     memset(run->n_send_ch, 0, sizeof(run->n_send_ch));
     memset(run->n_recv_ch, 0, sizeof(run->n_recv_ch));
     memset(run->sent, 0, sizeof(run->sent));
-    memset(run->txd, 0, sizeof(run->txd));
+    run->tx_until = 0;
     memset(run->rcvd, 0, sizeof(run->rcvd));
     if (n <= 1) return;
     g = cx_coll_per_domain(gpu->g, op);
@@ -399,6 +399,24 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
     cx_coll_setup(gpu, run, algo);
 }
 
+/* Sends of a collective cost no TX_DONE event: net says when each one's
+ * last byte leaves, and the phase is done once that time has come. */
+static void cx_coll_sent(cx_coll_run_t *run, cx_time_t tx_end)
+{
+    if (tx_end > run->tx_until) run->tx_until = tx_end;
+}
+
+/* 1 if every send has left; else wake this GPU when the last one has. */
+static int cx_coll_tx_clear(cx_engine_t *eng, cx_entity_t *ent, cx_coll_run_t *run)
+{
+    if (run->tx_until <= cx_engine_now(eng)) return 1;
+    if (run->kick_at != run->tx_until) {
+        run->kick_at = run->tx_until;
+        cx_engine_send(eng, ent, cx_engine_entity_id(eng, ent), run->tx_until, CX_GPU_EV_KICK, 0, NULL, 0);
+    }
+    return 0;
+}
+
 /* Advance the current phase; 1 when it has completed. */
 static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, cx_coll_run_t *run)
 {
@@ -410,14 +428,14 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
     switch ((cx_coll_shape_t)run->shape) {
     case CX_COLL_RUN_NVLS:
         if (run->sent[0] == 0) {
-            cx_net_send_nvls(eng, ent, op->u.group_base, op->group_stride, n, run->send_bytes, op->tag,
-                             CX_COOKIE_COLL, run->send_delay, run->nvls_mode);
+            cx_coll_sent(run, cx_net_send_nvls(eng, ent, op->u.group_base, op->group_stride, n, run->send_bytes,
+                                               op->tag, CX_COOKIE_COLL, run->send_delay, run->nvls_mode));
             run->sent[0] = 1;
         }
         if (run->rcvd[0] < run->n_recv && cx_mail_take(gpu, op->tag, CX_COOKIE_COLL, CX_SRC_ANY, run->recv_bytes)) {
             run->rcvd[0] = 1;
         }
-        return run->txd[0] == 1 && run->rcvd[0] == run->n_recv;
+        return run->rcvd[0] == run->n_recv && cx_coll_tx_clear(eng, ent, run);
     case CX_COLL_RUN_PAIRWISE:
         if (run->sent[0] == 0) {
             uint32_t j;
@@ -429,10 +447,11 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
                 if (via != gpu->gpu) {
                     /* PXN: over NVLink to the GPU of this domain on the
                      * peer's rail, which sends it on over its NIC. */
-                    cx_net_send_aux(eng, ent, cx_topo_gpu_device(gpu->g->topo, via), w, op->tag,
-                                    CX_COOKIE_COLL | CX_COOKIE_RELAY, lat, (uint32_t)peer);
+                    cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_topo_gpu_device(gpu->g->topo, via), w, op->tag,
+                                                     CX_COOKIE_COLL | CX_COOKIE_RELAY, lat, (uint32_t)peer, 0));
                 } else {
-                    cx_net_send(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w, op->tag, CX_COOKIE_COLL, lat);
+                    cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w, op->tag,
+                                                     CX_COOKIE_COLL, lat, 0, 0));
                 }
             }
             run->sent[0] = n - 1;
@@ -440,7 +459,7 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
         if (run->rcvd[0] == 0 && cx_mail_take(gpu, op->tag, CX_COOKIE_COLL, CX_SRC_ANY, run->recv_bytes)) {
             run->rcvd[0] = 1;
         }
-        return run->txd[0] == n - 1 && run->rcvd[0] == 1;
+        return run->rcvd[0] == 1 && cx_coll_tx_clear(eng, ent, run);
     case CX_COLL_RUN_TREE:
         while (moved) {
             uint32_t t;
@@ -457,8 +476,9 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
                 }
                 while (run->sent[up] < run->n_send_ch[up] &&
                        (run->tree_nchild[t] == 0 || run->rcvd[up] > run->sent[up])) {
-                    cx_net_send(eng, ent, run->next_dev[up], run->send_bytes_ch[up], op->tag,
-                                CX_COOKIE_COLL | (up << CX_COOKIE_CH_SHIFT) | run->sent[up], run->delay_ch[up]);
+                    cx_coll_sent(run, cx_net_send_ex(eng, ent, run->next_dev[up], run->send_bytes_ch[up], op->tag,
+                                                     CX_COOKIE_COLL | (up << CX_COOKIE_CH_SHIFT) | run->sent[up],
+                                                     run->delay_ch[up], 0, 0));
                     run->sent[up]++;
                     moved = 1;
                 }
@@ -481,8 +501,9 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
                             if (run->tree_child[t][k] < 0) continue;
                             peer = cx_coll_member(op, (uint64_t)run->tree_child[t][k]);
                             cx_coll_link(gpu, &gpu->g->cfg.coll, gpu->gpu, peer, run->tree_piece, &w, &lat);
-                            cx_net_send(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w, op->tag,
-                                        CX_COOKIE_COLL | (dn << CX_COOKIE_CH_SHIFT) | piece, lat);
+                            cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w,
+                                                             op->tag, CX_COOKIE_COLL | (dn << CX_COOKIE_CH_SHIFT) | piece,
+                                                             lat, 0, 0));
                             run->sent[dn]++;
                         }
                         moved = 1;
@@ -492,9 +513,9 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
         }
         done = 1;
         for (ch = 0; ch < 4 && done; ch++) {
-            if (run->txd[ch] < run->n_send_ch[ch] || run->rcvd[ch] < run->n_recv_ch[ch]) done = 0;
+            if (run->sent[ch] < run->n_send_ch[ch] || run->rcvd[ch] < run->n_recv_ch[ch]) done = 0;
         }
-        return done;
+        return done && cx_coll_tx_clear(eng, ent, run);
     case CX_COLL_RUN_RING:
     case CX_COLL_RUN_CHAIN:
         break;
@@ -514,8 +535,9 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
                  * leaves a non-root member after it has arrived. */
                 if (run->dep == 1 && run->rcvd[ch] < st) break;
                 if (run->dep == 2 && run->n_recv_ch[ch] > 0 && run->rcvd[ch] <= st) break;
-                cx_net_send(eng, ent, run->next_dev[ch], run->send_bytes_ch[ch], op->tag,
-                            CX_COOKIE_COLL | (ch << CX_COOKIE_CH_SHIFT) | st, run->delay_ch[ch]);
+                cx_coll_sent(run, cx_net_send_ex(eng, ent, run->next_dev[ch], run->send_bytes_ch[ch], op->tag,
+                                                 CX_COOKIE_COLL | (ch << CX_COOKIE_CH_SHIFT) | st, run->delay_ch[ch],
+                                                 0, 0));
                 run->sent[ch]++;
                 moved = 1;
             }
@@ -523,9 +545,9 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
     }
     done = 1;
     for (ch = 0; ch < run->n_ch && done; ch++) {
-        if (run->txd[ch] < run->n_send_ch[ch] || run->rcvd[ch] < run->n_recv_ch[ch]) done = 0;
+        if (run->sent[ch] < run->n_send_ch[ch] || run->rcvd[ch] < run->n_recv_ch[ch]) done = 0;
     }
-    return done;
+    return done && cx_coll_tx_clear(eng, ent, run);
 }
 
 int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
@@ -538,20 +560,4 @@ int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
         cx_coll_hier_phase(&s->op, run->g, run->phase, &run->cur);
         cx_coll_setup(gpu, run, run->phase == 1 ? run->inner : run->nvls_in ? CX_ALGO_NVLS : CX_ALGO_RING);
     }
-}
-
-void cx_coll_txdone(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie)
-{
-    int      st;
-    uint32_t ch = (cookie >> CX_COOKIE_CH_SHIFT) & CX_COOKIE_CH_MASK;
-    for (st = 0; st < CX_NUM_STREAMS; st++) {
-        cx_gpu_stream_t *s = &gpu->s[st];
-        if (s->state == CX_S_RUN && s->op.kind == CX_OP_COLLECTIVE && s->coll.active && s->coll.cur.tag == tag) {
-            if (ch >= CX_COLL_MAX_CH) break;
-            s->coll.txd[ch]++;
-            return;
-        }
-    }
-    cx_fatal("GPU %llu: send completion for no active collective (tag %016llx)",
-             (unsigned long long)gpu->gpu, (unsigned long long)tag);
 }

@@ -246,8 +246,8 @@ void cx_gpu_on_recv(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_chunk_t *c
         /* PXN: this GPU sits on the destination's rail; pass the chunk on
          * over its own NIC (also when it runs no part of the job).  The
          * forwarded copy's TX_DONE is not this GPU's. */
-        cx_net_send(eng, cx_engine_entity(eng, dev->dev), cx_topo_gpu_device(cx_net_topo(dev->net), c->aux),
-                    c->bytes, c->tag, (c->cookie & ~CX_COOKIE_RELAY) | CX_COOKIE_FWD, 0);
+        cx_net_send_ex(eng, cx_engine_entity(eng, dev->dev), cx_topo_gpu_device(cx_net_topo(dev->net), c->aux),
+                       c->bytes, c->tag, (c->cookie & ~CX_COOKIE_RELAY) | CX_COOKIE_FWD, 0, 0, 0);
         return;
     }
     if (gpu == NULL) return;  /* a GPU outside the job: nothing runs there */
@@ -264,10 +264,8 @@ void cx_gpu_on_txdone(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_txdone_t
 {
     cx_gpu_t *gpu = dev->upper;
     if (gpu == NULL) return;
-    if (d->cookie & CX_COOKIE_FWD) return;  /* a PXN relay's forwarded copy */
-    if (d->cookie & CX_COOKIE_COLL) {
-        cx_coll_txdone(gpu, d->tag, d->cookie);
-    } else {
+    {
+        /* Only SEND ops ask for TX_DONE (collectives and PXN relays do not). */
         int stream = (int)d->cookie;
         if (stream < 0 || stream >= CX_NUM_STREAMS || gpu->s[stream].state != CX_S_RUN ||
             gpu->s[stream].op.kind != CX_OP_SEND) {

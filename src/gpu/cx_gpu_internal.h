@@ -64,9 +64,10 @@ typedef struct cx_coll_run {
     uint64_t  recv_bytes_ch[CX_COLL_MAX_CH];
     cx_time_t delay_ch[CX_COLL_MAX_CH];
     uint32_t  sent[CX_COLL_MAX_CH];
-    uint32_t  txd[CX_COLL_MAX_CH];
     uint32_t  rcvd[CX_COLL_MAX_CH];
     uint64_t  next_dev[CX_COLL_MAX_CH];  /* ring/chain: where sends go */
+    cx_time_t tx_until;    /* when the last byte of the phase's sends so far leaves */
+    cx_time_t kick_at;     /* a wake-up is scheduled at this time */
 } cx_coll_run_t;
 
 enum { CX_S_FETCH = 0, CX_S_READY, CX_S_RUN, CX_S_END };
@@ -115,7 +116,6 @@ int      cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src
 void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream);
 /* Advance the collective of `stream`; 1 when it has completed. */
 int  cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream);
-void cx_coll_txdone(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie);
 
 /* NVLink domain of a global GPU. */
 uint64_t cx_gpus_domain(const cx_gpus_t *g, uint64_t gpu);

@@ -419,9 +419,10 @@ void cx_net_handle_txdone(cx_engine_t *eng, cx_entity_t *self, const cx_event_t 
 }
 
 /* Cut a message into chunks on the GPU's out port(s) toward `route_to`
- * (a GPU device, or the NVSwitch for NVLS) and schedule TX_DONE. */
-static void cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_t *c, uint64_t route_to,
-                          cx_time_t delay)
+ * (a GPU device, or the NVSwitch for NVLS); schedule TX_DONE if asked.
+ * Returns when the last chunk leaves the GPU. */
+static cx_time_t cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_t *c, uint64_t route_to,
+                               cx_time_t delay, int txdone)
 {
     cx_net_dev_t   *d   = src->state;
     cx_net_t       *net = d->net;
@@ -461,12 +462,15 @@ static void cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_t *c,
             c->index++;
         }
     }
-    td.tag       = c->tag;
-    td.dst_dev   = c->dst_dev;
-    td.msg_bytes = c->msg_bytes;
-    td.cookie    = c->cookie;
-    td.pad       = 0;
-    cx_engine_send(eng, src, d->dev, last, CX_NET_EV_TX_DONE, 0, &td, sizeof(td));
+    if (txdone) {
+        td.tag       = c->tag;
+        td.dst_dev   = c->dst_dev;
+        td.msg_bytes = c->msg_bytes;
+        td.cookie    = c->cookie;
+        td.pad       = 0;
+        cx_engine_send(eng, src, d->dev, last, CX_NET_EV_TX_DONE, 0, &td, sizeof(td));
+    }
+    return last;
 }
 
 void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
@@ -478,6 +482,12 @@ void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t 
 void cx_net_send_aux(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
                      uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux)
 {
+    cx_net_send_ex(eng, src, dst_dev, bytes, tag, cookie, delay, aux, 1);
+}
+
+cx_time_t cx_net_send_ex(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
+                         uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux, int txdone)
+{
     cx_net_dev_t  *d = src->state;
     cx_net_chunk_t c;
     memset(&c, 0, sizeof(c));
@@ -488,12 +498,12 @@ void cx_net_send_aux(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint6
     c.flow      = cx_mix64(d->dev * 0xD1B54A32D192ED03ULL + dst_dev) ^ cx_mix64((uint64_t)cookie + 1);
     c.cookie    = cookie;
     c.aux       = aux;
-    cx_net_inject(eng, src, &c, dst_dev, delay);
+    return cx_net_inject(eng, src, &c, dst_dev, delay, txdone);
 }
 
-void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,
-                      uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay,
-                      uint16_t mode)
+cx_time_t cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,
+                           uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay,
+                           uint16_t mode)
 {
     cx_net_dev_t  *d = src->state;
     cx_net_chunk_t c;
@@ -514,7 +524,7 @@ void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, u
     c.flow      = (group_base << 24) | ((uint64_t)stride << 12) | size;
     c.cookie    = cookie;
     c.flags     = mode;
-    cx_net_inject(eng, src, &c, sw, delay);
+    return cx_net_inject(eng, src, &c, sw, delay, 0);
 }
 
 void cx_net_set_link_bins(cx_net_t *net, cx_time_t width_ps, cx_net_bin_fn fn, void *ctx)

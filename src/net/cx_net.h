@@ -163,13 +163,18 @@ void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t 
  * (cx_net_chunk_t.aux), e.g. where a relaying GPU should forward it. */
 void cx_net_send_aux(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
                      uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux);
+/* The same; TX_DONE only if txdone != 0.  Returns when the last chunk
+ * leaves the GPU, so a sender that only needs that time to decide when it
+ * is done costs no event (it wakes itself if it has to wait for it). */
+cx_time_t cx_net_send_ex(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
+                         uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux, int txdone);
 
 /* NVLS: send `bytes` from a GPU to its NVLink domain's switch as its share of
  * an in-switch reduction over the group base + i * stride (global GPU
  * indices, i < size, all in the sender's domain).  When chunk k has arrived
  * from every member, the switch sends the reduced chunk k to every member
  * (a multicast), tagged (tag, cookie).  Each member thus sends `bytes` and
- * receives `bytes`. */
+ * receives `bytes`.  No TX_DONE: returns when the last byte leaves the GPU. */
 #define CX_NET_FLAG_NVLS    1u  /* reduce, result to every member (all-reduce) */
 #define CX_NET_FLAG_NVLS_RS 2u  /* reduce, chunk k only to its owner (reduce-scatter) */
 #define CX_NET_FLAG_NVLS_MC 4u  /* no reduction: each chunk multicast at once (all-gather) */
@@ -181,9 +186,9 @@ static inline uint32_t cx_net_nvls_owner(uint32_t k, uint32_t n_chunks, uint32_t
     return (uint32_t)(((uint64_t)k * size) / (n_chunks > 0 ? n_chunks : 1));
 }
 /* mode: one of the CX_NET_FLAG_NVLS* flags. */
-void cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,
-                      uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay,
-                      uint16_t mode);
+cx_time_t cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,
+                           uint32_t size, uint64_t bytes, uint64_t tag, uint32_t cookie, cx_time_t delay,
+                           uint16_t mode);
 
 const cx_topo_t *cx_net_topo(const cx_net_t *net);
 /* The effective configuration (NVLink whole-message chunking resolved). */
