@@ -537,7 +537,7 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
                 if (run->dep == 2 && run->n_recv_ch[ch] > 0 && run->rcvd[ch] <= st) break;
                 cx_coll_sent(run, cx_net_send_ex(eng, ent, run->next_dev[ch], run->send_bytes_ch[ch], op->tag,
                                                  CX_COOKIE_COLL | (ch << CX_COOKIE_CH_SHIFT) | st, run->delay_ch[ch],
-                                                 0, 0));
+                                                 0, CX_NET_SEND_SOLE));
                 run->sent[ch]++;
                 moved = 1;
             }

@@ -211,14 +211,15 @@ static void cx_net_bin_chunk(cx_net_dev_t *d, uint32_t port, cx_time_t start, cx
 /* Put a chunk on port `port` of device d whose tail arrived now (ser_in =
  * its serialization on the incoming link; 0 at injection).  Returns the tail
  * departure time. */
-static cx_time_t cx_net_transmit_at(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d,
-                                    uint32_t port, const cx_net_chunk_t *c, cx_time_t now)
+/* Queue a chunk whose tail reached d at `now` on port `port`: the port's
+ * FIFO state, link bins and hop hook.  Returns the tail departure; *ser_p
+ * = its serialization on the port. */
+static cx_time_t cx_net_book(cx_net_dev_t *d, uint32_t port, const cx_net_chunk_t *c, cx_time_t now,
+                             cx_time_t *ser_p)
 {
-    cx_net_port_t  *p   = &d->ports[port];
-    cx_time_t       ser = (cx_time_t)llround((double)c->bytes * p->ps_per_byte);
-    cx_time_t       dep = now;
-    cx_event_t     *ev;
-    cx_net_chunk_t *out;
+    cx_net_port_t *p   = &d->ports[port];
+    cx_time_t      ser = (cx_time_t)llround((double)c->bytes * p->ps_per_byte);
+    cx_time_t      dep = now;
 
     if (now - c->ser_in_ps + ser > dep) dep = now - c->ser_in_ps + ser;
     if (p->busy_until + ser > dep) dep = p->busy_until + ser;
@@ -227,14 +228,55 @@ static cx_time_t cx_net_transmit_at(cx_engine_t *eng, cx_entity_t *self, cx_net_
     p->chunks_tx++;
     if (d->net->bin_ps > 0) cx_net_bin_chunk(d, port, dep - ser, dep, c->bytes);
     if (d->net->hop_fn != NULL) d->net->hop_fn(d->net->hop_ctx, d, port, c, dep - ser, dep, dep + p->latency);
+    *ser_p = ser;
+    return dep;
+}
 
-    ev           = cx_event_new(eng, self, p->peer_dev, dep + p->latency, CX_NET_EV_CHUNK, 0);
-    out          = CX_EVENT_DATA(ev, cx_net_chunk_t);
-    *out         = *c;
+/* The chunk as it reaches the peer of port p after serialization ser. */
+static void cx_net_hop(cx_net_chunk_t *out, const cx_net_chunk_t *c, const cx_net_port_t *p, cx_time_t ser)
+{
+    *out           = *c;
     out->ser_in_ps = ser;
-    out->in_port = p->peer_port;
-    out->hops    = (uint16_t)(c->hops + 1);
+    out->in_port   = p->peer_port;
+    out->hops      = (uint16_t)(c->hops + 1);
+}
+
+static cx_time_t cx_net_transmit_at(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d,
+                                    uint32_t port, const cx_net_chunk_t *c, cx_time_t now)
+{
+    cx_net_port_t *p = &d->ports[port];
+    cx_time_t      ser;
+    cx_time_t      dep = cx_net_book(d, port, c, now, &ser);
+    cx_event_t    *ev  = cx_event_new(eng, self, p->peer_dev, dep + p->latency, CX_NET_EV_CHUNK, 0);
+    cx_net_hop(CX_EVENT_DATA(ev, cx_net_chunk_t), c, p, ser);
     cx_event_send(eng, ev);
+    return dep;
+}
+
+/* A GPU-to-GPU chunk inside an NVLink domain sent with CX_NET_SEND_SOLE:
+ * the NVSwitch is a non-blocking crossbar on the GPU's own rank, so its
+ * out port is booked now for the time the chunk will reach it, and the
+ * chunk travels to the peer GPU as one event instead of two.  Exact when
+ * the peer receives from this GPU only (a ring's neighbour); were other
+ * GPUs sending to it at once, its NVSwitch port would serve them in the
+ * order they were sent rather than the order they arrive.  Returns the
+ * tail departure from the GPU; a plain hop when the switch is not local. */
+static cx_time_t cx_net_transmit_nvlink(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d,
+                                        uint32_t port, const cx_net_chunk_t *c, cx_time_t now)
+{
+    cx_net_port_t  *p  = &d->ports[port];
+    cx_net_dev_t   *sw = cx_net_local_dev(d->net, p->peer_dev);
+    cx_net_chunk_t  at_sw;
+    cx_time_t       ser, dep;
+    uint32_t        ports[CX_TOPO_MAX_ROUTE], n = 0;
+
+    if (sw == NULL || sw->kind != CX_DEV_NVSWITCH ||
+        cx_topo_route(d->net->topo, sw->dev, (int)p->peer_port, c->dst_dev, ports, &n) != CX_OK || n != 1) {
+        return cx_net_transmit_at(eng, self, d, port, c, now);
+    }
+    dep = cx_net_book(d, port, c, now, &ser);
+    cx_net_hop(&at_sw, c, p, ser);
+    cx_net_transmit_at(eng, cx_engine_entity(eng, sw->dev), sw, ports[0], &at_sw, dep + p->latency);
     return dep;
 }
 
@@ -422,7 +464,7 @@ void cx_net_handle_txdone(cx_engine_t *eng, cx_entity_t *self, const cx_event_t 
  * (a GPU device, or the NVSwitch for NVLS); schedule TX_DONE if asked.
  * Returns when the last chunk leaves the GPU. */
 static cx_time_t cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_t *c, uint64_t route_to,
-                               cx_time_t delay, int txdone)
+                               cx_time_t delay, unsigned flags)
 {
     cx_net_dev_t   *d   = src->state;
     cx_net_t       *net = d->net;
@@ -456,13 +498,18 @@ static cx_time_t cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_
                 : (c->flags & CX_NET_FLAG_NVLS_ANY)       ? net->cfg.nvls_chunk_bytes
                                                           : net->cfg.nvlink_chunk_bytes;
         while (left > 0) {
+            uint32_t port;
             c->bytes = (uint32_t)(left < chunk ? left : chunk);
             left -= c->bytes;
-            last = cx_net_transmit_at(eng, src, d, cx_net_pick(d, ports, n, c, start), c, start);
+            port = cx_net_pick(d, ports, n, c, start);
+            last = (flags & CX_NET_SEND_SOLE) && d->ports[port].role == CX_PORT_NVLINK &&
+                           !(c->flags & CX_NET_FLAG_NVLS_ANY)
+                       ? cx_net_transmit_nvlink(eng, src, d, port, c, start)
+                       : cx_net_transmit_at(eng, src, d, port, c, start);
             c->index++;
         }
     }
-    if (txdone) {
+    if (flags & CX_NET_SEND_TXDONE) {
         td.tag       = c->tag;
         td.dst_dev   = c->dst_dev;
         td.msg_bytes = c->msg_bytes;
@@ -482,11 +529,11 @@ void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t 
 void cx_net_send_aux(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
                      uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux)
 {
-    cx_net_send_ex(eng, src, dst_dev, bytes, tag, cookie, delay, aux, 1);
+    cx_net_send_ex(eng, src, dst_dev, bytes, tag, cookie, delay, aux, CX_NET_SEND_TXDONE);
 }
 
 cx_time_t cx_net_send_ex(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
-                         uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux, int txdone)
+                         uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux, unsigned flags)
 {
     cx_net_dev_t  *d = src->state;
     cx_net_chunk_t c;
@@ -498,7 +545,7 @@ cx_time_t cx_net_send_ex(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, u
     c.flow      = cx_mix64(d->dev * 0xD1B54A32D192ED03ULL + dst_dev) ^ cx_mix64((uint64_t)cookie + 1);
     c.cookie    = cookie;
     c.aux       = aux;
-    return cx_net_inject(eng, src, &c, dst_dev, delay, txdone);
+    return cx_net_inject(eng, src, &c, dst_dev, delay, flags);
 }
 
 cx_time_t cx_net_send_nvls(cx_engine_t *eng, cx_entity_t *src, uint64_t group_base, uint32_t stride,

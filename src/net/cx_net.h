@@ -163,11 +163,18 @@ void cx_net_send(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t 
  * (cx_net_chunk_t.aux), e.g. where a relaying GPU should forward it. */
 void cx_net_send_aux(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
                      uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux);
-/* The same; TX_DONE only if txdone != 0.  Returns when the last chunk
- * leaves the GPU, so a sender that only needs that time to decide when it
- * is done costs no event (it wakes itself if it has to wait for it). */
+/* The same with flags:
+ *   CX_NET_SEND_TXDONE  schedule TX_DONE.  Without it the send costs no
+ *       such event: the return value says when the last chunk leaves the
+ *       GPU, and a sender that must wait for that wakes itself.
+ *   CX_NET_SEND_SOLE    the receiver gets nothing from any other GPU while
+ *       this message is in flight (a ring's or a chain's neighbour): inside
+ *       an NVLink domain the NVSwitch hop is then booked at send time and
+ *       the message costs one event per chunk instead of two. */
+#define CX_NET_SEND_TXDONE 1u
+#define CX_NET_SEND_SOLE   2u
 cx_time_t cx_net_send_ex(cx_engine_t *eng, cx_entity_t *src, uint64_t dst_dev, uint64_t bytes,
-                         uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux, int txdone);
+                         uint64_t tag, uint32_t cookie, cx_time_t delay, uint32_t aux, unsigned flags);
 
 /* NVLS: send `bytes` from a GPU to its NVLink domain's switch as its share of
  * an in-switch reduction over the group base + i * stride (global GPU
