@@ -84,6 +84,29 @@ cx_net_dev_t *cx_net_local_dev(cx_net_t *net, uint64_t dev)
     return &net->devs[dev - net->first];
 }
 
+/* Where a GPU's NVLink domain lies, so that routes inside it need no topo
+ * query on the hot path (cx_net_inject, cx_net_transmit_nvlink). */
+static void cx_net_cache_domain(const cx_topo_t *topo, cx_net_dev_t *d)
+{
+    uint32_t p;
+    d->nvl_port = -1;
+    if (d->kind == CX_DEV_GPU) {
+        cx_gpu_info_t    gi;
+        cx_fabric_info_t fi;
+        cx_topo_gpu_info(topo, d->dev, &gi);
+        if (gi.nvlink_port < 0 || cx_topo_fabric_info(topo, gi.fabric, &fi) != CX_OK) return;
+        d->nvl_port  = gi.nvlink_port;
+        d->dom_first = d->dev - (uint64_t)gi.domain_local;
+        d->dom_n     = (uint32_t)fi.domain_gpus;
+    } else if (d->kind == CX_DEV_NVSWITCH && d->n_ports > 0) {
+        for (p = 0; p < d->n_ports; p++) {
+            if (d->ports[p].peer_dev != d->ports[0].peer_dev + p) return;
+        }
+        d->dom_first = d->ports[0].peer_dev;
+        d->dom_n     = d->n_ports;
+    }
+}
+
 cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *topo,
                           const cx_net_config_t *cfg, const cx_entity_type_t *gpu_type,
                           cx_net_recv_fn on_recv, cx_net_txdone_fn on_txdone, cx_err_t *err)
@@ -155,6 +178,7 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
             np->ps_per_byte = 1e12 / info.bandwidth;
             np->latency     = info.latency_ps;
         }
+        cx_net_cache_domain(topo, d);
         cx_engine_set_entity(eng, d->dev, d->kind == CX_DEV_GPU ? gpu_type : &cx_net_switch_type, d);
     }
     *net_p = net;
@@ -270,8 +294,11 @@ static cx_time_t cx_net_transmit_nvlink(cx_engine_t *eng, cx_entity_t *self, cx_
     cx_time_t       ser, dep;
     uint32_t        ports[CX_TOPO_MAX_ROUTE], n = 0;
 
-    if (sw == NULL || sw->kind != CX_DEV_NVSWITCH ||
-        cx_topo_route(d->net->topo, sw->dev, (int)p->peer_port, c->dst_dev, ports, &n) != CX_OK || n != 1) {
+    if (sw != NULL && sw->kind == CX_DEV_NVSWITCH && c->dst_dev - sw->dom_first < sw->dom_n) {
+        ports[0] = (uint32_t)(c->dst_dev - sw->dom_first);
+    } else if (sw == NULL || sw->kind != CX_DEV_NVSWITCH ||
+               cx_topo_route(d->net->topo, sw->dev, (int)p->peer_port, c->dst_dev, ports, &n) != CX_OK ||
+               n != 1) {
         return cx_net_transmit_at(eng, self, d, port, c, now);
     }
     dep = cx_net_book(d, port, c, now, &ser);
@@ -482,13 +509,13 @@ static cx_time_t cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_
         c->bytes = (uint32_t)(c->msg_bytes > UINT32_MAX ? UINT32_MAX : c->msg_bytes);
         cx_engine_send(eng, src, d->dev, start, CX_NET_EV_CHUNK, 0, c, sizeof(*c));
     } else {
-        if (route_to >= cx_topo_num_devices(net->topo) ||
-            cx_topo_device_kind(net->topo, route_to) == CX_DEV_NVSWITCH) {
+        if (c->flags & CX_NET_FLAG_NVLS_ANY) {
             /* NVLS: straight up the GPU's NVLink port. */
-            cx_gpu_info_t gi;
-            cx_topo_gpu_info(net->topo, d->dev, &gi);
-            if (gi.nvlink_port < 0) cx_fatal("GPU device %llu has no NVLink port for NVLS", (unsigned long long)d->dev);
-            ports[0] = (uint32_t)gi.nvlink_port;
+            if (d->nvl_port < 0) cx_fatal("GPU device %llu has no NVLink port for NVLS", (unsigned long long)d->dev);
+            ports[0] = (uint32_t)d->nvl_port;
+            n        = 1;
+        } else if (route_to - d->dom_first < d->dom_n) {
+            ports[0] = (uint32_t)d->nvl_port;  /* a GPU of its own NVLink domain */
             n        = 1;
         } else if (cx_topo_route(net->topo, d->dev, -1, route_to, ports, &n) != CX_OK || n == 0) {
             cx_fatal("no route from GPU device %llu to GPU device %llu", (unsigned long long)d->dev,

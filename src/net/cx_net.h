@@ -131,6 +131,11 @@ struct cx_net_dev {
     struct cx_net_rr *rr_slots; /* switches: CX_NET_RR_SLOTS per-flow round-robin cursors */
     uint16_t       kind;     /* cx_dev_kind_t */
     uint16_t       tier;
+    int32_t        nvl_port; /* GPU: port to its NVSwitch, -1 if none */
+    uint32_t       dom_n;    /* GPU / NVSwitch: GPUs of its NVLink domain, device ids
+                              * dom_first .. + dom_n - 1 (NVSwitch: port i leads to
+                              * dom_first + i); 0 = ask topo */
+    uint64_t       dom_first;
     void          *upper;    /* GPU: the upper layer's state */
     struct cx_nvls_slot *nvls; /* NVSwitch: in-switch reductions in progress */
 };
