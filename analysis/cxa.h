@@ -21,7 +21,7 @@
 #define CXA_EXIT_FILE  1
 #define CXA_EXIT_USAGE 2
 
-/* Paths of the run's tables (src/workload/cx_run.c). */
+/* Paths of the run's tables (src/workload/cx_run_trace.c). */
 #define CXA_T_ITER "/summary/iterations"
 #define CXA_T_COLL "/summary/collectives"
 #define CXA_T_OPS  "/ops/gpu_ops"

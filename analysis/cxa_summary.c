@@ -1,7 +1,7 @@
 /*
  * summary and diff: the run's figures recomputed from /summary/iterations
  * and the /meta constants, with exactly the definitions of
- * src/workload/cx_run.c:
+ * src/workload/cx_run_summary.c:
  *   k           = iterations 0..k-1 that have rows (contiguous from 0)
  *   iteration   = (max end[k-1] - max end[0]) / (k-1)    for k >= 2
  *               =  max end[0]   - min begin[0]           for k == 1

@@ -1,10 +1,19 @@
-/* Replay trace writer and streaming reader (format in cx_replay.h). */
+/*
+ * Replay traces (format in cx_replay.h): the writer, the streaming reader,
+ * replay directories, and the op sources a run's GPUs read their programs
+ * from, the generator or replay files.  A source instance serves one stream
+ * of one GPU and reads the whole program, keeping that stream's ops, so no
+ * stream waits on another's look-ahead (cx_gpu.h, cx_op_source_t).
+ */
 #include "cx_replay.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cx_run_internal.h"
+#include "cx_yaml.h"
 
 static const unsigned char magic[8] = {'C', 'X', 'O', 'P', 'S', 0, 0, 1};
 
@@ -142,4 +151,130 @@ void cx_replay_close(cx_replay_t *r)
     if (r == NULL) return;
     fclose(r->f);
     free(r);
+}
+
+/* ---- replay directories ------------------------------------------------- */
+
+void cx_replay_file_path(char *buf, size_t len, const char *dir, uint64_t gpu)
+{
+    snprintf(buf, len, "%s/gpu-%06llu.ops", dir, (unsigned long long)gpu);
+}
+
+cx_status_t cx_replay_dir_load(const char *dir, cx_workload_t **w_p, uint32_t *iterations_p,
+                               cx_err_t *err)
+{
+    char           f[4096];
+    cx_yaml_doc_t *doc = NULL;
+    int64_t        it = 0, gpus = 0;
+    const char    *fmt = NULL;
+    static const char *const keys[] = {"format", "workload", "iterations", "gpus", NULL};
+    cx_status_t    st;
+    snprintf(f, sizeof(f), "%s/replay.yaml", dir);
+    st = cx_yaml_load_file(&doc, f, err);
+    if (st == CX_OK) st = cx_yaml_check_keys(cx_yaml_root(doc), keys, err);
+    if (st == CX_OK) st = cx_yaml_get_string(cx_yaml_root(doc), "format", 1, &fmt, err);
+    if (st == CX_OK && strcmp(fmt, "colossim-ops-v1") != 0) {
+        st = cx_yaml_error(cx_yaml_get(cx_yaml_root(doc), "format"), CX_ERR_UNSUPPORTED, err,
+                           "unknown replay format '%s' (expected colossim-ops-v1)", fmt);
+    }
+    if (st == CX_OK) st = cx_yaml_get_int(cx_yaml_root(doc), "iterations", 1, 1, 1000000, &it, err);
+    if (st == CX_OK) st = cx_yaml_get_int(cx_yaml_root(doc), "gpus", 1, 1, INT64_C(1) << 40, &gpus, err);
+    cx_yaml_free(doc);
+    if (st != CX_OK) return st;
+    snprintf(f, sizeof(f), "%s/workload.yaml", dir);
+    st = cx_workload_load(w_p, f, err);
+    if (st != CX_OK) return st;
+    if ((uint64_t)gpus != (*w_p)->gpus) {
+        uint64_t wg = (*w_p)->gpus;
+        cx_workload_destroy(*w_p);
+        *w_p = NULL;
+        return cx_err_set(err, CX_ERR_INVALID, f, 0, "gpus", "replay.yaml says %lld GPUs, the workload %llu",
+                          (long long)gpus, (unsigned long long)wg);
+    }
+    *iterations_p = (uint32_t)it;
+    return CX_OK;
+}
+
+/* ---- op sources of a run ------------------------------------------------ */
+
+/* One stream's op source: the generator, or a replay file, filtered to the
+ * stream. */
+typedef struct cx_run_src {
+    cx_gen_t     gen;
+    cx_replay_t *replay;
+    uint64_t     gpu;
+    int          stream;
+    int          active;
+} cx_run_src_t;
+
+static cx_status_t cx_run_src_init(void *state, const void *ctx, uint64_t gpu, int stream, cx_err_t *err)
+{
+    cx_run_src_t       *s = state;
+    const cx_run_ctx_t *c = ctx;
+    s->stream = stream;
+    s->gpu    = gpu;
+    s->replay = NULL;
+    s->active = gpu < c->w->gpus;
+    if (!s->active) return CX_OK;
+    if (c->replay_dir != NULL) {
+        char path[4096];
+        cx_status_t st;
+        cx_replay_file_path(path, sizeof(path), c->replay_dir, gpu);
+        st = cx_replay_open(&s->replay, path, err);
+        if (st == CX_OK && cx_replay_gpu(s->replay) != gpu) {
+            st = cx_err_set(err, CX_ERR_INVALID, path, 0, "gpu", "holds the program of GPU %llu, not %llu",
+                            (unsigned long long)cx_replay_gpu(s->replay), (unsigned long long)gpu);
+        }
+        return st;
+    }
+    return cx_gen_init(&s->gen, c->w, gpu, c->iterations, err);
+}
+
+static int cx_run_src_next(void *state, cx_op_t *op)
+{
+    cx_run_src_t *s = state;
+    if (!s->active) return 0;
+    if (s->replay != NULL) {
+        cx_err_t err;
+        int      r;
+        while ((r = cx_replay_next(s->replay, op, &err)) == 1) {
+            if (op->stream == s->stream) return 1;
+        }
+        if (r < 0) {
+            char msg[CX_ERR_FILE_MAX + CX_ERR_MSG_MAX + 64];
+            cx_err_format(&err, msg, sizeof(msg));
+            cx_fatal("replay of GPU %llu failed mid-run: %s", (unsigned long long)s->gpu, msg);
+        }
+        cx_replay_close(s->replay);
+        s->replay = NULL;
+        s->active = 0;
+        return 0;
+    }
+    while (cx_gen_next(&s->gen, op)) {
+        if (op->stream == s->stream) return 1;
+    }
+    s->active = 0;
+    return 0;
+}
+
+/* Replay files still open at the end (a stopped run). */
+static void cx_run_src_close_one(void *state)
+{
+    cx_run_src_t *s = state;
+    if (s->replay != NULL) cx_replay_close(s->replay);
+    s->replay = NULL;
+    s->active = 0;
+}
+
+void cx_run_src_setup(cx_op_source_t *src, const cx_run_ctx_t *c)
+{
+    src->state_size = sizeof(cx_run_src_t);
+    src->init       = cx_run_src_init;
+    src->next       = cx_run_src_next;
+    src->ctx        = c;
+}
+
+void cx_run_src_close_all(cx_gpus_t *g)
+{
+    cx_gpus_foreach_source(g, cx_run_src_close_one);
 }

@@ -8,6 +8,7 @@
  *     no padding), in program order.
  * The reader streams (O(1) memory) and checks magic, version, record size
  * and that the file holds exactly n_ops records.
+ * A directory of them, one per GPU, is a whole job (cx_replay_dir_load).
  */
 #ifndef CX_REPLAY_H
 #define CX_REPLAY_H
@@ -36,5 +37,17 @@ int         cx_replay_next(cx_replay_t *r, cx_op_t *op, cx_err_t *err);
 uint64_t    cx_replay_gpu(const cx_replay_t *r);
 uint64_t    cx_replay_num_ops(const cx_replay_t *r);
 void        cx_replay_close(cx_replay_t *r);
+
+/* A replay directory (`colossim gen`, cx_run.h): DIR/gpu-NNNNNN.ops per GPU,
+ * DIR/workload.yaml (the job) and DIR/replay.yaml (format, iterations, GPUs;
+ * written last, so it marks a complete directory). */
+
+/* buf = the path of GPU gpu's program in dir. */
+void        cx_replay_file_path(char *buf, size_t len, const char *dir, uint64_t gpu);
+/* Read dir's replay.yaml and load its workload.yaml into *w_p (the caller
+ * destroys it); *iterations_p = the iterations the files hold.  The format
+ * must be colossim-ops-v1 and both files must agree on the GPUs. */
+cx_status_t cx_replay_dir_load(const char *dir, cx_workload_t **w_p, uint32_t *iterations_p,
+                               cx_err_t *err);
 
 #endif

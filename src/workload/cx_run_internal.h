@@ -1,0 +1,175 @@
+/*
+ * Internals of `colossim run` and `colossim gen`, shared by their files and
+ * not part of the workload module's API (that is cx_run.h):
+ *   cx_run.c          the phases of a run: load, plan, build, run, finish, write
+ *   cx_run_trace.c    trace tables and their rows, the op / link observers, /meta
+ *   cx_plan.c         the size estimate and the --dry-run plan
+ *   cx_run_summary.c  summary figures: set-up, reduction over ranks, text, JSON
+ *   cx_replay.c       per-stream op sources (generator or replay file) and
+ *                     `colossim gen` directories (cx_replay.h)
+ *   cx_gen_dir.c      `colossim gen`
+ * The per-rank run context (cx_run_ctx_t) is what the GPU engine hands back
+ * to the observers and op sources as their ctx.
+ */
+#ifndef CX_RUN_INTERNAL_H
+#define CX_RUN_INTERNAL_H
+
+#include "cx_compute.h"
+#include "cx_run.h"
+#include "cx_topo.h"
+#include "cx_trace.h"
+
+/* ---- trace rows (field descriptors in cx_run_trace.c) ----------------- */
+
+typedef struct cx_row_op {
+    uint64_t gpu;
+    int64_t  start_ps, end_ps;
+    uint64_t bytes;
+    double   flops;
+    uint64_t tag;
+    uint64_t peer;          /* SEND/RECV: peer GPU; COLLECTIVE: group base; WAIT: count */
+    uint32_t microbatch, iteration, group_size, group_stride;
+    uint16_t layer;
+    uint8_t  stream, kind, cls, phase, block, algo;
+} cx_row_op_t;
+
+typedef struct cx_row_iter {
+    uint64_t gpu;
+    uint32_t iteration;
+    uint32_t pad;
+    int64_t  begin_ps, end_ps;
+    int64_t  compute_ps, exposed_comm_ps, pp_wait_ps;
+} cx_row_iter_t;
+
+typedef struct cx_row_coll {
+    uint64_t gpu;            /* member 0 */
+    uint64_t group_base;
+    uint64_t bytes;
+    uint64_t tag;
+    int64_t  start_ps, end_ps;
+    double   busbw_gbps;
+    uint32_t group_size, group_stride, iteration, microbatch;
+    uint16_t layer;
+    uint8_t  kind, algo, channels, stream, phase, block;
+} cx_row_coll_t;
+
+typedef struct cx_row_bin {
+    uint64_t dev;
+    int64_t  start_ps;
+    uint64_t bytes;
+    uint32_t port;
+    uint8_t  cls;
+    uint8_t  tier;
+    uint16_t pad;
+} cx_row_bin_t;
+
+typedef struct cx_row_port {
+    uint64_t dev, peer_dev;
+    uint64_t bytes, chunks;
+    double   bandwidth;
+    int64_t  latency_ps;
+    uint32_t port, peer_port;
+    uint8_t  cls, tier, pad[6];
+} cx_row_port_t;
+
+typedef struct cx_row_hop {
+    uint64_t dev, src_dev, dst_dev, tag;
+    int64_t  start_ps, end_ps, arrive_ps;
+    uint32_t port, index, bytes, cookie;
+} cx_row_hop_t;
+
+/* ---- per-rank run state ----------------------------------------------- */
+
+typedef struct cx_run_acc {
+    cx_time_t compute, wait_comm, wait_pp;        /* whole run */
+    cx_time_t it_compute, it_comm, it_pp, it_begin; /* current iteration */
+} cx_run_acc_t;
+
+typedef struct cx_run_ctx {
+    const cx_workload_t *w;
+    uint32_t             iterations;
+    const char          *replay_dir;      /* non-NULL: ops come from replay files */
+    cx_compute_eff_t     eff;
+    int                  level;
+    uint64_t             gpu_lo, gpu_n;   /* local GPUs: [gpu_lo, gpu_lo + gpu_n) */
+    cx_run_acc_t        *acc;
+    cx_time_t           *iter_begin_min;  /* per iteration */
+    cx_time_t           *iter_end_max;
+    int64_t              ops_done;
+    cx_trace_table_t    *t_ops, *t_iter, *t_coll, *t_bins, *t_ports, *t_hops;
+    cx_time_t            bin_ps;
+    cx_power_t          *power;           /* power hook: src/power, NULL when off */
+} cx_run_ctx_t;
+
+/* ---- inputs (cx_run.c) ------------------------------------------------ */
+
+/* path NULL or "": the embedded colossus1-mini. */
+cx_status_t cx_run_load_topo(const char *path, cx_topo_t **t_p, cx_err_t *err);
+/* A workload file, the embedded default (path NULL or ""), or a `colossim
+ * gen` directory (then *iters_p = the iterations its files hold, else 0). */
+cx_status_t cx_run_load_workload(const char *path, cx_workload_t **w_p, uint32_t *iters_p,
+                                 cx_err_t *err);
+/* GPUs per NVLink domain of the fabric the job starts in. */
+uint32_t    cx_run_domain_size(const cx_topo_t *topo);
+
+/* ---- trace (cx_run_trace.c) ------------------------------------------- */
+
+/* "summary", "ops", ... for a cx_trace_level_t; "?" when out of range. */
+const char *cx_run_level_name(int level);
+/* The op observer (cx_gpu_config_t.observer, ctx a cx_run_ctx_t): per-GPU
+ * time accounting, and rows for the tables c holds (NULL ones are skipped). */
+void        cx_run_observe(void *vctx, const cx_op_record_t *rec);
+/* Define the tables of cfg->trace_level in tr (all ranks, same order) into
+ * c->t_*, and hook the link-bin and chunk-hop observers into net. */
+cx_status_t cx_run_trace_define(cx_trace_t *tr, const cx_run_config_t *cfg, cx_net_t *net,
+                                cx_run_ctx_t *c, cx_err_t *err);
+/* After the run, with link tables defined: flush the open bins, and a
+ * /links/ports row per local switch port and per port that carried traffic. */
+void        cx_run_trace_ports(cx_run_ctx_t *c, cx_net_t *net);
+/* /meta: configuration, the input files as given (rank 0 reads them) and the
+ * summary.  Collective over the trace's communicator. */
+cx_status_t cx_run_trace_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg,
+                                    const cx_run_summary_t *s, int rank, cx_err_t *err);
+/* Read a whole file into a NUL-terminated buffer (free it); NULL on error. */
+char       *cx_run_slurp(const char *path);
+
+/* ---- plan (cx_plan.c) ------------------------------------------------- */
+
+typedef struct cx_run_estimate {
+    uint64_t ops_per_gpu;        /* GPU 0's program */
+    uint64_t coll_per_gpu;
+    uint64_t ops_total;          /* all GPUs (GPU 0 x gpus) */
+    uint64_t trace_rows;
+    uint64_t trace_bytes;
+    double   events;             /* rough, see cx_plan.c */
+} cx_run_estimate_t;
+
+/* Size a run of w over iters iterations at cfg's trace level (peak_flops:
+ * the GPU's dense BF16, to guess the run's length for link bins). */
+cx_status_t cx_plan_estimate(const cx_workload_t *w, uint32_t iters, const cx_run_config_t *cfg,
+                             double peak_flops, cx_run_estimate_t *e, cx_err_t *err);
+/* --dry-run: partition the job over comm's ranks and print the plan (rank
+ * 0, stdout).  Collective. */
+cx_status_t cx_plan_print(const cx_topo_t *topo, const cx_workload_t *w, const cx_gpu_type_t *gt,
+                          uint32_t iters, int trace_level, const cx_run_estimate_t *e, MPI_Comm comm,
+                          cx_err_t *err);
+
+/* ---- summary (cx_run_summary.c) --------------------------------------- */
+
+/* The figures known before the run: names, sizes, tokens, model FLOPs. */
+void cx_run_summary_describe(cx_run_summary_t *s, const cx_topo_t *topo, const cx_workload_t *w,
+                             const cx_gpu_type_t *gt, uint32_t iters);
+/* After the run: reduce c's observations over comm into the timing figures
+ * (iteration time, tokens/s, MFU, time shares).  Collective. */
+void cx_run_summary_reduce(cx_run_summary_t *s, const cx_run_ctx_t *c, uint32_t iters,
+                           uint64_t gpus, double peak_flops, MPI_Comm comm);
+
+/* ---- op sources (cx_replay.c) ----------------------------------------- */
+
+/* Point src at the run's op sources: the generator, or c->replay_dir's
+ * files; each stream instance yields only its stream's ops. */
+void cx_run_src_setup(cx_op_source_t *src, const cx_run_ctx_t *c);
+/* Replay files still open at the end (a stopped run): close them. */
+void cx_run_src_close_all(cx_gpus_t *g);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * The end-of-run summary of colossim run: the figures known from the inputs
+ * (names, sizes, tokens and model FLOPs per iteration), the reduction of
+ * what every rank's GPUs observed into iteration time, throughput, MFU and
+ * where the time went (definitions in cx_run.h), and its two renderings:
+ * text for the terminal and JSON for scripts (analysis/SCHEMA.md).
+ */
+#include "cx_run_internal.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cx_run_summary_describe(cx_run_summary_t *s, const cx_topo_t *topo, const cx_workload_t *w,
+                             const cx_gpu_type_t *gt, uint32_t iters)
+{
+    snprintf(s->gpu_type, sizeof(s->gpu_type), "%s", gt->name);
+    snprintf(s->topology, sizeof(s->topology), "%s", cx_topo_name(topo));
+    snprintf(s->workload, sizeof(s->workload), "%s", w->name);
+    s->gpus                 = w->gpus;
+    s->iterations           = iters;
+    s->tokens_per_iteration = cx_workload_tokens_per_iteration(w);
+    /* MFU as the Llama 3 paper reports it: its Table 4 rows only agree on
+     * the hardware throughput achieved if causal attention counts as half
+     * (at 131k tokens the full count would mean a third less throughput for
+     * the same kernels); the full (PaLM) count is reported alongside. */
+    s->model_flops_per_iteration           = cx_workload_model_flops_causal_per_iteration(w);
+    s->model_flops_noncausal_per_iteration = cx_workload_model_flops_per_iteration(w);
+    s->peak_flops_per_gpu                  = gt->bf16_flops;
+}
+
+void cx_run_summary_reduce(cx_run_summary_t *s, const cx_run_ctx_t *c, uint32_t iters,
+                           uint64_t gpus, double peak_flops, MPI_Comm comm)
+{
+    double    loc[4] = {0, 0, 0, 0}, glob[4];
+    uint64_t  k;
+    cx_time_t *bmin = malloc(iters * sizeof(cx_time_t)), *emax = malloc(iters * sizeof(cx_time_t));
+    cx_time_t t0, t1;
+    uint64_t  ops = (uint64_t)c->ops_done, ops_all = 0;
+    if (bmin == NULL || emax == NULL) cx_fatal("out of memory");
+    for (k = 0; k < c->gpu_n; k++) {
+        loc[0] += (double)c->acc[k].compute;
+        loc[1] += (double)c->acc[k].wait_comm;
+        loc[2] += (double)c->acc[k].wait_pp;
+    }
+    MPI_Allreduce(loc, glob, 3, MPI_DOUBLE, MPI_SUM, comm);
+    MPI_Allreduce(c->iter_begin_min, bmin, (int)iters, MPI_INT64_T, MPI_MIN, comm);
+    MPI_Allreduce(c->iter_end_max, emax, (int)iters, MPI_INT64_T, MPI_MAX, comm);
+    MPI_Allreduce(&ops, &ops_all, 1, MPI_UINT64_T, MPI_SUM, comm);
+    s->ops = ops_all;
+    /* Iterations that finished everywhere. */
+    for (k = 0; k < iters && emax[k] > 0 && bmin[k] != CX_TIME_MAX; k++) {
+    }
+    if (k == 0) {
+        s->iteration_seconds = 0.0;
+    } else {
+        t0 = bmin[0];
+        t1 = emax[k - 1];
+        s->first_iteration_seconds = (double)(emax[0] - bmin[0]) * 1e-12;
+        /* Steady state: from the end of the first to the end of the last
+         * iteration when there are several; else the one iteration. */
+        s->iteration_seconds = k >= 2 ? (double)(emax[k - 1] - emax[0]) * 1e-12 / (double)(k - 1)
+                                      : s->first_iteration_seconds;
+        if (t1 > t0) {
+            double span = (double)(t1 - t0) * (double)gpus;
+            s->compute_share      = glob[0] / span;
+            s->exposed_comm_share = glob[1] / span;
+            s->bubble_share       = 1.0 - s->compute_share - s->exposed_comm_share;
+        }
+    }
+    s->iterations = (uint32_t)k;
+    if (s->iteration_seconds > 0) {
+        s->tokens_per_second = s->tokens_per_iteration / s->iteration_seconds;
+        s->tflops_per_gpu = s->model_flops_per_iteration / s->iteration_seconds / (double)gpus * 1e-12;
+        s->mfu = s->model_flops_per_iteration / (s->iteration_seconds * (double)gpus * peak_flops);
+        s->mfu_noncausal = s->model_flops_noncausal_per_iteration /
+                           (s->iteration_seconds * (double)gpus * peak_flops);
+    }
+    free(bmin);
+    free(emax);
+}
+
+void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
+{
+    fprintf(out, "run: %s on %s, %llu x %s, %u iteration(s)%s\n", s->workload, s->topology,
+            (unsigned long long)s->gpus, s->gpu_type, s->iterations,
+            s->complete ? "" : "  ** INCOMPLETE: stopped early **");
+    fprintf(out, "  iteration time     %.4f s%s\n", s->iteration_seconds,
+            s->iterations >= 2 ? " (steady state, after the first)" : "");
+    fprintf(out, "  tokens/s           %.4g  (%.4g tokens per iteration)\n", s->tokens_per_second,
+            s->tokens_per_iteration);
+    fprintf(out, "  TFLOPs/GPU         %.1f  (model FLOPs %.4g per iteration)\n", s->tflops_per_gpu,
+            s->model_flops_per_iteration);
+    fprintf(out, "  MFU                %.1f%%  (of %.0f TFLOPs dense BF16; %.1f%% counting attention in full)\n",
+            100.0 * s->mfu, s->peak_flops_per_gpu * 1e-12, 100.0 * s->mfu_noncausal);
+    fprintf(out, "  time breakdown     compute %.1f%%, exposed communication %.1f%%, pipeline bubble %.1f%%\n",
+            100.0 * s->compute_share, 100.0 * s->exposed_comm_share, 100.0 * s->bubble_share);
+    if (s->has_power) cx_power_summary_print(&s->power, out); /* power hook */
+    cx_engine_stats_print(&s->engine, out);
+}
+
+cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *path, cx_err_t *err)
+{
+    json_object *j = json_object_new_object();
+    char         dig[24], tmp[4096];
+    FILE        *f;
+    int          ok;
+    snprintf(dig, sizeof(dig), "%016llx", (unsigned long long)s->engine.digest);
+    json_object_object_add(j, "workload", json_object_new_string(s->workload));
+    json_object_object_add(j, "topology", json_object_new_string(s->topology));
+    json_object_object_add(j, "gpu_type", json_object_new_string(s->gpu_type));
+    json_object_object_add(j, "gpus", json_object_new_uint64(s->gpus));
+    json_object_object_add(j, "iterations", json_object_new_int((int)s->iterations));
+    json_object_object_add(j, "complete", json_object_new_boolean(s->complete));
+    json_object_object_add(j, "iteration_seconds", json_object_new_double(s->iteration_seconds));
+    json_object_object_add(j, "tokens_per_second", json_object_new_double(s->tokens_per_second));
+    json_object_object_add(j, "tflops_per_gpu", json_object_new_double(s->tflops_per_gpu));
+    json_object_object_add(j, "mfu", json_object_new_double(s->mfu));
+    json_object_object_add(j, "mfu_noncausal", json_object_new_double(s->mfu_noncausal));
+    json_object_object_add(j, "compute_share", json_object_new_double(s->compute_share));
+    json_object_object_add(j, "exposed_comm_share", json_object_new_double(s->exposed_comm_share));
+    json_object_object_add(j, "bubble_share", json_object_new_double(s->bubble_share));
+    json_object_object_add(j, "tokens_per_iteration", json_object_new_double(s->tokens_per_iteration));
+    json_object_object_add(j, "model_flops_per_iteration", json_object_new_double(s->model_flops_per_iteration));
+    json_object_object_add(j, "first_iteration_seconds", json_object_new_double(s->first_iteration_seconds));
+    json_object_object_add(j, "ops", json_object_new_uint64(s->ops));
+    json_object_object_add(j, "ranks", json_object_new_int(s->engine.ranks));
+    json_object_object_add(j, "events", json_object_new_uint64(s->engine.events));
+    json_object_object_add(j, "wall_seconds", json_object_new_double(s->engine.wall_seconds));
+    json_object_object_add(j, "digest", json_object_new_string(dig));
+    if (s->has_power) { /* power hook: keys documented in analysis/SCHEMA.md (/power) */
+        const cx_power_summary_t *pw = &s->power;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "job_gpus", json_object_new_uint64(pw->job_gpus));
+        json_object_object_add(o, "site_gpus", json_object_new_uint64(pw->site_gpus));
+        json_object_object_add(o, "extrapolated", json_object_new_boolean(pw->extrapolated));
+        json_object_object_add(o, "site_scale", json_object_new_double(pw->site_scale));
+        json_object_object_add(o, "bin_seconds", json_object_new_double(pw->bin_seconds));
+        json_object_object_add(o, "mean_it_mw", json_object_new_double(pw->mean_it_mw));
+        json_object_object_add(o, "peak_it_mw", json_object_new_double(pw->peak_it_mw));
+        json_object_object_add(o, "mean_facility_mw", json_object_new_double(pw->mean_facility_mw));
+        json_object_object_add(o, "peak_facility_mw", json_object_new_double(pw->peak_facility_mw));
+        json_object_object_add(o, "site_mean_facility_mw", json_object_new_double(pw->site_mean_facility_mw));
+        json_object_object_add(o, "site_peak_facility_mw", json_object_new_double(pw->site_peak_facility_mw));
+        json_object_object_add(o, "swing_mw", json_object_new_double(pw->swing_mw));
+        json_object_object_add(o, "site_swing_mw", json_object_new_double(pw->site_swing_mw));
+        json_object_object_add(o, "max_ramp_mw_per_s", json_object_new_double(pw->max_ramp_mw_per_s));
+        json_object_object_add(o, "site_max_ramp_mw_per_s", json_object_new_double(pw->site_max_ramp_mw_per_s));
+        json_object_object_add(o, "energy_j_per_iteration", json_object_new_double(pw->energy_j_per_iteration));
+        json_object_object_add(o, "energy_j_per_token", json_object_new_double(pw->energy_j_per_token));
+        json_object_object_add(o, "it_energy_j_per_token", json_object_new_double(pw->it_energy_j_per_token));
+        json_object_object_add(o, "battery_cycles", json_object_new_double(pw->battery_cycles));
+        json_object_object_add(o, "violations", json_object_new_uint64(pw->violations));
+        json_object_object_add(o, "overlap_truncated", json_object_new_uint64(pw->overlap_truncated));
+        json_object_object_add(j, "power", o);
+    }
+    snprintf(tmp, sizeof(tmp), "%s.partial", path);
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        json_object_put(j);
+        return cx_err_set(err, CX_ERR_IO, path, 0, "summary-json", "cannot write this file");
+    }
+    ok = fprintf(f, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) > 0;
+    ok = (fclose(f) == 0) && ok;
+    json_object_put(j);
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return cx_err_set(err, CX_ERR_IO, path, 0, "summary-json", "cannot write this file");
+    }
+    return CX_OK;
+}

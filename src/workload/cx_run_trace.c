@@ -1,0 +1,417 @@
+/*
+ * colossim run's trace: the tables a run writes (one row struct and field
+ * descriptor table each; the structs are in cx_run_internal.h), the
+ * observers that fill them while the engine runs (per op, per link bin, per
+ * chunk hop), and /meta, which makes a trace self-describing: the
+ * configuration, the input files as given, and the summary.
+ *
+ * The observers run inside event handlers: they only append rows to
+ * per-rank buffers (cx_trace_table_append), no allocation of their own.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cx_run_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cx_collbench.h"
+
+/* ---- trace rows ------------------------------------------------------- */
+
+static const cx_trace_field_t cx_row_op_fields[] = {
+    CX_TRACE_FIELD(cx_row_op_t, gpu, CX_TRACE_U64, "", "global GPU index"),
+    CX_TRACE_FIELD(cx_row_op_t, stream, CX_TRACE_U8, "", "0 compute, 1 TP/CP/EP comm, 2 DP comm, 3 PP send/recv"),
+    CX_TRACE_FIELD(cx_row_op_t, kind, CX_TRACE_U8, "", "0 compute 1 send 2 recv 3 collective 4 wait 5 iter_begin 6 iter_end"),
+    CX_TRACE_FIELD(cx_row_op_t, cls, CX_TRACE_U8, "", "compute: 0 gemm 1 attention 2 elementwise 3 optimizer; collective: 0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast; wait: stream waited for"),
+    CX_TRACE_FIELD(cx_row_op_t, algo, CX_TRACE_U8, "", "collective algorithm used: 1 ring 2 tree 3 nvls 4 pairwise"),
+    CX_TRACE_FIELD(cx_row_op_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),
+    CX_TRACE_FIELD(cx_row_op_t, block, CX_TRACE_U8, "", "model block (cx_op_block_t, see SCHEMA.md)"),
+    CX_TRACE_FIELD(cx_row_op_t, layer, CX_TRACE_U16, "", "layer, PP boundary or DP bucket; 65535 = none"),
+    CX_TRACE_FIELD(cx_row_op_t, microbatch, CX_TRACE_U32, "", "microbatch; 4294967295 = none"),
+    CX_TRACE_FIELD(cx_row_op_t, iteration, CX_TRACE_U32, "", "training iteration"),
+    CX_TRACE_FIELD(cx_row_op_t, start_ps, CX_TRACE_I64, "ps", "op start (simulated time)"),
+    CX_TRACE_FIELD(cx_row_op_t, end_ps, CX_TRACE_I64, "ps", "op end (simulated time)"),
+    CX_TRACE_FIELD(cx_row_op_t, bytes, CX_TRACE_U64, "bytes", "payload (comm) or HBM traffic (compute)"),
+    CX_TRACE_FIELD(cx_row_op_t, flops, CX_TRACE_F64, "FLOP", "floating point operations (compute)"),
+    CX_TRACE_FIELD(cx_row_op_t, tag, CX_TRACE_U64, "", "matching tag of send/recv/collective"),
+    CX_TRACE_FIELD(cx_row_op_t, peer, CX_TRACE_U64, "", "send/recv: peer GPU; collective: group base GPU; wait: op count waited for"),
+    CX_TRACE_FIELD(cx_row_op_t, group_size, CX_TRACE_U32, "", "collective group size"),
+    CX_TRACE_FIELD(cx_row_op_t, group_stride, CX_TRACE_U32, "", "collective group stride (members base + i*stride)"),
+};
+
+static const cx_trace_field_t cx_row_iter_fields[] = {
+    CX_TRACE_FIELD(cx_row_iter_t, gpu, CX_TRACE_U64, "", "global GPU index"),
+    CX_TRACE_FIELD(cx_row_iter_t, iteration, CX_TRACE_U32, "", "training iteration"),
+    CX_TRACE_FIELD(cx_row_iter_t, begin_ps, CX_TRACE_I64, "ps", "iteration begin marker on this GPU"),
+    CX_TRACE_FIELD(cx_row_iter_t, end_ps, CX_TRACE_I64, "ps", "iteration end marker on this GPU (after all its streams drained)"),
+    CX_TRACE_FIELD(cx_row_iter_t, compute_ps, CX_TRACE_I64, "ps", "compute-stream kernel time in this iteration"),
+    CX_TRACE_FIELD(cx_row_iter_t, exposed_comm_ps, CX_TRACE_I64, "ps", "compute stream blocked on TP/CP/EP or DP communication"),
+    CX_TRACE_FIELD(cx_row_iter_t, pp_wait_ps, CX_TRACE_I64, "ps", "compute stream blocked on pipeline send/recv"),
+};
+
+static const cx_trace_field_t cx_row_coll_fields[] = {
+    CX_TRACE_FIELD(cx_row_coll_t, gpu, CX_TRACE_U64, "", "the group's member 0 (whose view this row is)"),
+    CX_TRACE_FIELD(cx_row_coll_t, kind, CX_TRACE_U8, "", "0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast"),
+    CX_TRACE_FIELD(cx_row_coll_t, algo, CX_TRACE_U8, "", "1 ring 2 tree 3 nvls 4 pairwise"),
+    CX_TRACE_FIELD(cx_row_coll_t, channels, CX_TRACE_U8, "", "rings used"),
+    CX_TRACE_FIELD(cx_row_coll_t, stream, CX_TRACE_U8, "", "stream of the collective"),
+    CX_TRACE_FIELD(cx_row_coll_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),
+    CX_TRACE_FIELD(cx_row_coll_t, block, CX_TRACE_U8, "", "model block (cx_op_block_t)"),
+    CX_TRACE_FIELD(cx_row_coll_t, layer, CX_TRACE_U16, "", "layer or DP bucket"),
+    CX_TRACE_FIELD(cx_row_coll_t, iteration, CX_TRACE_U32, "", "training iteration"),
+    CX_TRACE_FIELD(cx_row_coll_t, microbatch, CX_TRACE_U32, "", "microbatch"),
+    CX_TRACE_FIELD(cx_row_coll_t, group_base, CX_TRACE_U64, "", "first member GPU"),
+    CX_TRACE_FIELD(cx_row_coll_t, group_size, CX_TRACE_U32, "", "members"),
+    CX_TRACE_FIELD(cx_row_coll_t, group_stride, CX_TRACE_U32, "", "stride between members"),
+    CX_TRACE_FIELD(cx_row_coll_t, bytes, CX_TRACE_U64, "bytes", "size (nccl-tests convention)"),
+    CX_TRACE_FIELD(cx_row_coll_t, tag, CX_TRACE_U64, "", "collective tag"),
+    CX_TRACE_FIELD(cx_row_coll_t, start_ps, CX_TRACE_I64, "ps", "start on member 0"),
+    CX_TRACE_FIELD(cx_row_coll_t, end_ps, CX_TRACE_I64, "ps", "end on member 0"),
+    CX_TRACE_FIELD(cx_row_coll_t, busbw_gbps, CX_TRACE_F64, "GB/s", "bus bandwidth seen by member 0 (nccl-tests definition)"),
+};
+
+static const cx_trace_field_t cx_row_bin_fields[] = {
+    CX_TRACE_FIELD(cx_row_bin_t, dev, CX_TRACE_U64, "", "transmitting device (topology device id)"),
+    CX_TRACE_FIELD(cx_row_bin_t, port, CX_TRACE_U32, "", "port of that device"),
+    CX_TRACE_FIELD(cx_row_bin_t, cls, CX_TRACE_U8, "", "link class: 0 gpu->nvswitch 1 nvswitch->gpu 2 nic->leaf 3 leaf->nic 4 switch-up 5 switch-down"),
+    CX_TRACE_FIELD(cx_row_bin_t, tier, CX_TRACE_U8, "", "tier of the transmitting switch (0 for GPUs and NVSwitches)"),
+    CX_TRACE_FIELD(cx_row_bin_t, start_ps, CX_TRACE_I64, "ps", "bin start (bins are /meta/link_bin_ps wide)"),
+    CX_TRACE_FIELD(cx_row_bin_t, bytes, CX_TRACE_U64, "bytes", "bytes sent in this bin (a chunk's bytes are split over the bins its transmission overlaps)"),
+};
+
+static const cx_trace_field_t cx_row_port_fields[] = {
+    CX_TRACE_FIELD(cx_row_port_t, dev, CX_TRACE_U64, "", "transmitting device"),
+    CX_TRACE_FIELD(cx_row_port_t, port, CX_TRACE_U32, "", "port"),
+    CX_TRACE_FIELD(cx_row_port_t, peer_dev, CX_TRACE_U64, "", "device at the other end"),
+    CX_TRACE_FIELD(cx_row_port_t, peer_port, CX_TRACE_U32, "", "its port"),
+    CX_TRACE_FIELD(cx_row_port_t, cls, CX_TRACE_U8, "", "link class (as /links/bins)"),
+    CX_TRACE_FIELD(cx_row_port_t, tier, CX_TRACE_U8, "", "tier of the transmitting switch"),
+    CX_TRACE_FIELD(cx_row_port_t, bandwidth, CX_TRACE_F64, "bytes/s", "per direction"),
+    CX_TRACE_FIELD(cx_row_port_t, latency_ps, CX_TRACE_I64, "ps", "port latency"),
+    CX_TRACE_FIELD(cx_row_port_t, bytes, CX_TRACE_U64, "bytes", "bytes sent over the run"),
+    CX_TRACE_FIELD(cx_row_port_t, chunks, CX_TRACE_U64, "", "chunks sent over the run"),
+};
+
+static const cx_trace_field_t cx_row_hop_fields[] = {
+    CX_TRACE_FIELD(cx_row_hop_t, dev, CX_TRACE_U64, "", "transmitting device"),
+    CX_TRACE_FIELD(cx_row_hop_t, port, CX_TRACE_U32, "", "port it leaves on"),
+    CX_TRACE_FIELD(cx_row_hop_t, src_dev, CX_TRACE_U64, "", "message source (GPU device)"),
+    CX_TRACE_FIELD(cx_row_hop_t, dst_dev, CX_TRACE_U64, "", "message destination (GPU device, or the NVSwitch for NVLS)"),
+    CX_TRACE_FIELD(cx_row_hop_t, tag, CX_TRACE_U64, "", "message tag (op tag)"),
+    CX_TRACE_FIELD(cx_row_hop_t, cookie, CX_TRACE_U32, "", "collective channel/step bits or stream"),
+    CX_TRACE_FIELD(cx_row_hop_t, index, CX_TRACE_U32, "", "chunk number in its message"),
+    CX_TRACE_FIELD(cx_row_hop_t, bytes, CX_TRACE_U32, "bytes", "chunk size"),
+    CX_TRACE_FIELD(cx_row_hop_t, start_ps, CX_TRACE_I64, "ps", "first byte starts leaving the port"),
+    CX_TRACE_FIELD(cx_row_hop_t, end_ps, CX_TRACE_I64, "ps", "last byte leaves the port"),
+    CX_TRACE_FIELD(cx_row_hop_t, arrive_ps, CX_TRACE_I64, "ps", "last byte arrives at the next device"),
+};
+
+#define CX_NFIELDS(_f) (sizeof(_f) / sizeof((_f)[0]))
+
+const char *cx_run_level_name(int level)
+{
+    static const char *names[] = {"summary", "ops", "links", "chunks"};
+    return level >= 0 && level < 4 ? names[level] : "?";
+}
+
+/* ---- observers ---------------------------------------------------------- */
+
+static void cx_run_on_hop(void *vctx, const cx_net_dev_t *d, uint32_t port, const cx_net_chunk_t *ch,
+                          cx_time_t start, cx_time_t end, cx_time_t arrive)
+{
+    cx_run_ctx_t *c = vctx;
+    cx_row_hop_t  r;
+    r.dev       = d->dev;
+    r.port      = port;
+    r.src_dev   = ch->src_dev;
+    r.dst_dev   = ch->dst_dev;
+    r.tag       = ch->tag;
+    r.cookie    = ch->cookie;
+    r.index     = ch->index;
+    r.bytes     = ch->bytes;
+    r.start_ps  = start;
+    r.end_ps    = end;
+    r.arrive_ps = arrive;
+    cx_trace_table_append(c->t_hops, &r, 1);
+}
+
+static void cx_run_on_link_bin(void *vctx, const cx_net_dev_t *d, uint32_t port, int64_t bin, uint64_t bytes)
+{
+    cx_run_ctx_t *c = vctx;
+    cx_row_bin_t  r;
+    memset(&r, 0, sizeof(r));
+    r.dev      = d->dev;
+    r.port     = port;
+    r.cls      = (uint8_t)cx_net_port_class(d, &d->ports[port]);
+    r.tier     = (uint8_t)d->tier;
+    r.start_ps = bin * c->bin_ps;
+    r.bytes    = bytes;
+    cx_trace_table_append(c->t_bins, &r, 1);
+}
+
+
+void cx_run_observe(void *vctx, const cx_op_record_t *rec)
+{
+    cx_run_ctx_t  *c  = vctx;
+    const cx_op_t *op = &rec->op;
+    cx_run_acc_t  *a;
+    cx_time_t      dt = rec->end - rec->start;
+    uint32_t       it = op->iteration;
+
+    c->ops_done++;
+    if (rec->gpu < c->gpu_lo || rec->gpu - c->gpu_lo >= c->gpu_n) {
+        cx_fatal("op observed for GPU %llu outside this rank's GPUs", (unsigned long long)rec->gpu);
+    }
+    a = &c->acc[rec->gpu - c->gpu_lo];
+    if (c->power != NULL) cx_power_observe(c->power, rec); /* power hook */
+    switch ((cx_op_kind_t)op->kind) {
+    case CX_OP_ITER_BEGIN:
+        a->it_begin   = rec->start;
+        a->it_compute = a->it_comm = a->it_pp = 0;
+        if (it < c->iterations && rec->start < c->iter_begin_min[it]) c->iter_begin_min[it] = rec->start;
+        break;
+    case CX_OP_ITER_END:
+        if (it < c->iterations && rec->end > c->iter_end_max[it]) c->iter_end_max[it] = rec->end;
+        {
+            cx_row_iter_t r;
+            memset(&r, 0, sizeof(r));
+            r.gpu             = rec->gpu;
+            r.iteration       = it;
+            r.begin_ps        = a->it_begin;
+            r.end_ps          = rec->end;
+            r.compute_ps      = a->it_compute;
+            r.exposed_comm_ps = a->it_comm;
+            r.pp_wait_ps      = a->it_pp;
+            if (c->t_iter != NULL) cx_trace_table_append(c->t_iter, &r, 1);
+        }
+        break;
+    case CX_OP_COMPUTE:
+        if (op->stream == CX_STREAM_COMPUTE) {
+            a->compute += dt;
+            a->it_compute += dt;
+        }
+        break;
+    case CX_OP_WAIT:
+        if (op->stream == CX_STREAM_COMPUTE) {
+            if (op->cls == CX_STREAM_TP || op->cls == CX_STREAM_DP) {
+                a->wait_comm += dt;
+                a->it_comm += dt;
+            } else if (op->cls == CX_STREAM_PP) {
+                a->wait_pp += dt;
+                a->it_pp += dt;
+            }
+        }
+        break;
+    case CX_OP_COLLECTIVE:
+        if (op->group_index == 0 && c->t_coll != NULL) {
+            cx_row_coll_t r;
+            double        t = (double)dt * 1e-12;
+            memset(&r, 0, sizeof(r));
+            r.gpu          = rec->gpu;
+            r.kind         = op->cls;
+            r.algo         = (uint8_t)rec->algo;
+            r.channels     = (uint8_t)rec->channels;
+            r.stream       = op->stream;
+            r.phase        = op->phase;
+            r.block        = op->block;
+            r.layer        = op->layer;
+            r.iteration    = op->iteration;
+            r.microbatch   = op->microbatch;
+            r.group_base   = op->u.group_base;
+            r.group_size   = op->group_size;
+            r.group_stride = op->group_stride;
+            r.bytes        = op->bytes;
+            r.tag          = op->tag;
+            r.start_ps     = rec->start;
+            r.end_ps       = rec->end;
+            r.busbw_gbps   = t > 0 ? (double)op->bytes / t * 1e-9 *
+                                         cx_coll_busbw_factor(op->cls, op->group_size) : 0.0;
+            cx_trace_table_append(c->t_coll, &r, 1);
+        }
+        break;
+    default:
+        break;
+    }
+    if (c->level >= CX_TRACE_LEVEL_OPS && c->t_ops != NULL) {
+        cx_row_op_t r;
+        memset(&r, 0, sizeof(r));
+        r.gpu          = rec->gpu;
+        r.start_ps     = rec->start;
+        r.end_ps       = rec->end;
+        r.bytes        = op->bytes;
+        r.flops        = op->flops;
+        r.tag          = op->tag;
+        r.peer         = op->u.peer;
+        r.microbatch   = op->microbatch;
+        r.iteration    = op->iteration;
+        r.group_size   = op->group_size;
+        r.group_stride = op->group_stride;
+        r.layer        = op->layer;
+        r.stream       = op->stream;
+        r.kind         = op->kind;
+        r.cls          = op->cls;
+        r.phase        = op->phase;
+        r.block        = op->block;
+        r.algo         = (uint8_t)rec->algo;
+        cx_trace_table_append(c->t_ops, &r, 1);
+    }
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+cx_status_t cx_run_trace_define(cx_trace_t *tr, const cx_run_config_t *cfg, cx_net_t *net,
+                                cx_run_ctx_t *c, cx_err_t *err)
+{
+    cx_status_t st;
+    st = cx_trace_table_define(tr, "/summary/iterations", cx_row_iter_fields, CX_NFIELDS(cx_row_iter_fields),
+                               sizeof(cx_row_iter_t), "one row per GPU and iteration", &c->t_iter, err);
+    if (st == CX_OK)
+        st = cx_trace_table_define(tr, "/summary/collectives", cx_row_coll_fields,
+                                   CX_NFIELDS(cx_row_coll_fields), sizeof(cx_row_coll_t),
+                                   "one row per collective instance, as seen by its member 0", &c->t_coll, err);
+    if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_OPS)
+        st = cx_trace_table_define(tr, "/ops/gpu_ops", cx_row_op_fields, CX_NFIELDS(cx_row_op_fields),
+                                   sizeof(cx_row_op_t), "every op of every GPU", &c->t_ops, err);
+    if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_LINKS) {
+        st = cx_trace_table_define(tr, "/links/bins", cx_row_bin_fields, CX_NFIELDS(cx_row_bin_fields),
+                                   sizeof(cx_row_bin_t), "bytes per port per time bin (bins with traffic)",
+                                   &c->t_bins, err);
+        if (st == CX_OK)
+            st = cx_trace_table_define(tr, "/links/ports", cx_row_port_fields, CX_NFIELDS(cx_row_port_fields),
+                                       sizeof(cx_row_port_t), "every Ethernet switch port, and every other port that carried traffic", &c->t_ports, err);
+        c->bin_ps = cfg->link_bin_ps;
+        cx_net_set_link_bins(net, cfg->link_bin_ps, cx_run_on_link_bin, c);
+    }
+    if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_CHUNKS) {
+        st = cx_trace_table_define(tr, "/chunks/hops", cx_row_hop_fields, CX_NFIELDS(cx_row_hop_fields),
+                                   sizeof(cx_row_hop_t), "every chunk on every port (debug level)",
+                                   &c->t_hops, err);
+        cx_net_set_hop_hook(net, cx_run_on_hop, c);
+    }
+    return st;
+}
+
+void cx_run_trace_ports(cx_run_ctx_t *c, cx_net_t *net)
+{
+    uint64_t d;
+    cx_net_flush_link_bins(net);
+    for (d = cx_net_local_first(net); d < cx_net_local_first(net) + cx_net_local_count(net); d++) {
+        cx_net_dev_t *nd = cx_net_local_dev(net, d);
+        uint32_t      p;
+        for (p = 0; p < nd->n_ports; p++) {
+            cx_net_port_t *pp = &nd->ports[p];
+            cx_row_port_t  r;
+            /* Switch ports always (idle uplinks matter for ECMP
+             * imbalance); other ports when they carried traffic. */
+            if (pp->bytes_tx == 0 && nd->kind != CX_DEV_SWITCH) continue;
+            memset(&r, 0, sizeof(r));
+            r.dev        = d;
+            r.port       = p;
+            r.peer_dev   = pp->peer_dev;
+            r.peer_port  = pp->peer_port;
+            r.cls        = (uint8_t)cx_net_port_class(nd, pp);
+            r.tier       = (uint8_t)nd->tier;
+            r.bandwidth  = 1e12 / pp->ps_per_byte;
+            r.latency_ps = pp->latency;
+            r.bytes      = pp->bytes_tx;
+            r.chunks     = pp->chunks_tx;
+            cx_trace_table_append(c->t_ports, &r, 1);
+        }
+    }
+}
+
+/* ---- /meta -------------------------------------------------------------- */
+
+/* Also used by `colossim gen` to copy the workload file. */
+char *cx_run_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long  n;
+    if (f == NULL) return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    buf = malloc((size_t)n + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf != NULL) buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static cx_status_t cx_run_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg, const cx_run_summary_t *s,
+                                     const char *topo_text, const char *wl_text, cx_err_t *err)
+{
+    cx_status_t st = CX_OK;
+#define CX_M(_call) do { if (st == CX_OK) st = (_call); } while (0)
+    CX_M(cx_trace_meta_set_text(tr, "topology_yaml", topo_text != NULL ? topo_text : "", "application/yaml", err));
+    CX_M(cx_trace_meta_set_text(tr, "workload_yaml", wl_text != NULL ? wl_text : "", "application/yaml", err));
+    CX_M(cx_trace_meta_set_text(tr, "options", cfg->options_text != NULL ? cfg->options_text : "", "text/plain", err));
+    CX_M(cx_trace_meta_set_string(tr, "command_line", cfg->command_line != NULL ? cfg->command_line : "", err));
+    CX_M(cx_trace_meta_set_string(tr, "topology", s->topology, err));
+    CX_M(cx_trace_meta_set_string(tr, "workload", s->workload, err));
+    CX_M(cx_trace_meta_set_string(tr, "gpu_type", s->gpu_type, err));
+    CX_M(cx_trace_meta_set_int64(tr, "seed", (int64_t)cfg->seed, err));
+    CX_M(cx_trace_meta_set_int64(tr, "trace_level", cfg->trace_level, err));
+    CX_M(cx_trace_meta_set_int64(tr, "link_bin_ps", cfg->trace_level >= CX_TRACE_LEVEL_LINKS ? cfg->link_bin_ps : 0, err));
+    CX_M(cx_trace_meta_set_int64(tr, "gpus", (int64_t)s->gpus, err));
+    CX_M(cx_trace_meta_set_int64(tr, "iterations", s->iterations, err));
+    CX_M(cx_trace_meta_set_double(tr, "iteration_seconds", s->iteration_seconds, err));
+    CX_M(cx_trace_meta_set_double(tr, "first_iteration_seconds", s->first_iteration_seconds, err));
+    CX_M(cx_trace_meta_set_double(tr, "tokens_per_iteration", s->tokens_per_iteration, err));
+    CX_M(cx_trace_meta_set_double(tr, "tokens_per_second", s->tokens_per_second, err));
+    CX_M(cx_trace_meta_set_double(tr, "model_flops_per_iteration", s->model_flops_per_iteration, err));
+    CX_M(cx_trace_meta_set_double(tr, "model_flops_noncausal_per_iteration", s->model_flops_noncausal_per_iteration, err));
+    CX_M(cx_trace_meta_set_double(tr, "tflops_per_gpu", s->tflops_per_gpu, err));
+    CX_M(cx_trace_meta_set_double(tr, "peak_flops_per_gpu", s->peak_flops_per_gpu, err));
+    CX_M(cx_trace_meta_set_double(tr, "mfu", s->mfu, err));
+    CX_M(cx_trace_meta_set_double(tr, "mfu_noncausal", s->mfu_noncausal, err));
+    CX_M(cx_trace_meta_set_double(tr, "compute_share", s->compute_share, err));
+    CX_M(cx_trace_meta_set_double(tr, "exposed_comm_share", s->exposed_comm_share, err));
+    CX_M(cx_trace_meta_set_double(tr, "bubble_share", s->bubble_share, err));
+    CX_M(cx_trace_meta_set_int64(tr, "engine_events", (int64_t)s->engine.events, err));
+    CX_M(cx_trace_meta_set_int64(tr, "engine_windows", (int64_t)s->engine.windows, err));
+    CX_M(cx_trace_meta_set_int64(tr, "engine_remote_events", (int64_t)s->engine.remote_events, err));
+    CX_M(cx_trace_meta_set_double(tr, "wall_seconds", s->engine.wall_seconds, err));
+    CX_M(cx_trace_meta_set_double(tr, "engine_sync_share", s->engine.sync_share, err));
+    CX_M(cx_trace_meta_set_int64(tr, "engine_peak_rss_max_bytes", (int64_t)s->engine.peak_rss_max, err));
+    {
+        char dig[24];
+        snprintf(dig, sizeof(dig), "%016llx", (unsigned long long)s->engine.digest);
+        CX_M(cx_trace_meta_set_string(tr, "engine_digest", dig, err));
+    }
+#undef CX_M
+    return st;
+}
+
+cx_status_t cx_run_trace_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg,
+                                    const cx_run_summary_t *s, int rank, cx_err_t *err)
+{
+    char       *topo_text = NULL, *wl_text = NULL;
+    cx_status_t st;
+    if (rank == 0) {
+        if (cfg->topology_path != NULL && cfg->topology_path[0] != '\0') topo_text = cx_run_slurp(cfg->topology_path);
+        if (cfg->workload_path != NULL && cfg->workload_path[0] != '\0') wl_text = cx_run_slurp(cfg->workload_path);
+    }
+    if (topo_text == NULL && rank == 0) {
+        const char *t;
+        size_t      n;
+        cx_topo_default_yaml(&t, &n);
+        topo_text = strdup(cfg->topology_path != NULL && cfg->topology_path[0] != '\0' ? "" : t);
+    }
+    if (wl_text == NULL && rank == 0) {
+        const char *t;
+        size_t      n;
+        cx_workload_default_yaml(&t, &n);
+        wl_text = strdup(cfg->workload_path != NULL && cfg->workload_path[0] != '\0' ? "" : t);
+    }
+    st = cx_run_write_meta(tr, cfg, s, topo_text, wl_text, err);
+    free(topo_text);
+    free(wl_text);
+    return st;
+}
