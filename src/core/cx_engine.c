@@ -65,6 +65,7 @@ struct cx_engine {
     cx_event_t  *inbuf;
     size_t       in_cap;
     MPI_Request *reqs;
+    cx_time_t    out_min;     /* earliest event in the outboxes */
     MPI_Datatype red_type;
     MPI_Op       red_op;
 
@@ -184,6 +185,7 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     eng->progress_work_total = cfg->progress_work_total;
     eng->red_type         = MPI_DATATYPE_NULL;
     eng->red_op           = MPI_OP_NULL;
+    eng->out_min          = CX_TIME_MAX;
 
     eng->range_first = malloc((size_t)(eng->nranks + 1) * sizeof(uint64_t));
     if (eng->range_first == NULL) goto err_nomem;
@@ -398,6 +400,7 @@ void cx_event_send(cx_engine_t *eng, cx_event_t *ev)
         ob->cap = ncap;
     }
     ob->buf[ob->n++] = *ev;
+    if (ev->time < eng->out_min) eng->out_min = ev->time;
     eng->n_remote++;
     cx_pool_put(&eng->pool, ev);
 }
@@ -508,28 +511,39 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
     fflush(stderr);
 }
 
+/* End a window: exchange the outboxes with the neighbours while one
+ * reduction finds the next window start.  Every event pending after the
+ * exchange was in some rank's heap or outbox before it, so the minimum over
+ * (heap, outbox) of every rank is the global next time, and the reduction
+ * need not wait for the exchange. */
+static void cx_engine_sync(cx_engine_t *eng, int64_t *loc, int64_t *glob)
+{
+    MPI_Request req;
+    double      ts = MPI_Wtime();
+    loc[0] = eng->heap.size > 0 ? eng->heap.items[0].k0 : CX_TIME_MAX;
+    if (eng->out_min < loc[0]) loc[0] = eng->out_min;
+    eng->out_min = CX_TIME_MAX;
+    loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;
+    loc[2] = (int64_t)eng->n_events;
+    loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : 0;
+    MPI_Iallreduce(loc, glob, 1, eng->red_type, eng->red_op, eng->comm, &req);
+    cx_engine_exchange(eng);
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
+    eng->sync_seconds += MPI_Wtime() - ts;
+}
+
 cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
 {
-    double  t0 = MPI_Wtime(), ts, last_print = t0;
+    double  t0 = MPI_Wtime(), last_print = t0;
     int64_t loc[CX_RED_N], glob[CX_RED_N];
     int     printed = 0;
     (void)err;
 
     /* Deliver events scheduled across ranks during set-up. */
-    ts = MPI_Wtime();
-    cx_engine_exchange(eng);
-    eng->sync_seconds += MPI_Wtime() - ts;
+    cx_engine_sync(eng, loc, glob);
     eng->running = 1;
     for (;;) {
-        cx_time_t T;
-        ts     = MPI_Wtime();
-        loc[0] = eng->heap.size > 0 ? eng->heap.items[0].k0 : CX_TIME_MAX;
-        loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;
-        loc[2] = (int64_t)eng->n_events;
-        loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : 0;
-        MPI_Allreduce(loc, glob, 1, eng->red_type, eng->red_op, eng->comm);
-        eng->sync_seconds += MPI_Wtime() - ts;
-        T = glob[0];
+        cx_time_t T = glob[0];
         if (eng->rank == 0 && eng->progress_seconds > 0) {
             double now = MPI_Wtime();
             if (now - last_print >= eng->progress_seconds) {
@@ -547,9 +561,7 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         if (eng->window_end > eng->end_time) eng->window_end = eng->end_time;
         cx_engine_process_window(eng);
         eng->windows++;
-        ts = MPI_Wtime();
-        cx_engine_exchange(eng);
-        eng->sync_seconds += MPI_Wtime() - ts;
+        cx_engine_sync(eng, loc, glob);
     }
     eng->running = 0;
 

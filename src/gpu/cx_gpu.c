@@ -311,6 +311,16 @@ static void cx_gpus_find_domain_size(cx_gpus_t *g)
     g->gpd_gpus = f0;
 }
 
+/* Does device dev hold a GPU that runs part of the job? */
+static int cx_gpus_runs(const cx_gpus_t *g, uint64_t dev)
+{
+    cx_gpu_info_t gi;
+    if (cx_topo_device_kind(g->topo, dev) != CX_DEV_GPU) return 0;
+    if (g->cfg.job_gpus == 0) return 1;
+    cx_topo_gpu_info(g->topo, dev, &gi);
+    return gi.gpu_index < g->cfg.job_gpus;
+}
+
 cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
                            const cx_gpu_config_t *cfg, cx_err_t *err)
 {
@@ -328,7 +338,7 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
     g->cfg  = *cfg;
     cx_gpus_find_domain_size(g);
     for (i = 0; i < count; i++) {
-        if (cx_topo_device_kind(topo, first + i) == CX_DEV_GPU) g->n++;
+        if (cx_gpus_runs(g, first + i)) g->n++;
     }
     g->gpus      = calloc(g->n > 0 ? g->n : 1, sizeof(cx_gpu_t));
     g->src_arena = calloc((g->n > 0 ? g->n : 1) * CX_NUM_STREAMS, ss > 0 ? ss : 16);
@@ -343,7 +353,7 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
         cx_gpu_info_t gi;
         cx_gpu_t     *gpu;
         int           s;
-        if (cx_topo_device_kind(topo, dev) != CX_DEV_GPU) continue;
+        if (!cx_gpus_runs(g, dev)) continue;
         cx_topo_gpu_info(topo, dev, &gi);
         gpu         = &g->gpus[k];
         gpu->g      = g;

@@ -80,6 +80,9 @@ typedef struct cx_gpu_config {
     cx_coll_params_t   coll;
     cx_op_observer_fn  observer;     /* may be NULL */
     void              *observer_ctx;
+    /* GPUs with a global index >= job_gpus run nothing and hold no state
+     * (a PXN relay through them still works); 0 = every GPU runs. */
+    uint64_t           job_gpus;
 } cx_gpu_config_t;
 
 typedef struct cx_gpus cx_gpus_t;
