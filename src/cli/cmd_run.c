@@ -21,6 +21,7 @@ typedef struct cx_run_opts {
     const char *out;
     int         level;
     double      trace_max_gb;
+    uint64_t    trace_buffer;
     int64_t     link_bin;
     int64_t     power_bin;   /* power model */
     const char *summary_json;
@@ -45,6 +46,8 @@ static const cx_opt_t cx_run_opt_table[] = {
      NULL, "what the trace keeps: summary (iterations, collectives), ops (+ every GPU op), links (+ time-binned bytes per link), chunks (+ every chunk hop: small debug runs)"},
     {"trace-max-gb", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, trace_max_gb), "0", 0, 1e9, NULL, "GB",
      "refuse a run whose trace would exceed this (0 = no limit)"},
+    {"trace-buffer", CX_OPT_BYTES, offsetof(cx_run_opts_t, trace_buffer), "64M", 4096, 1099511627776.0, NULL,
+     "B", "trace rows a rank holds before all ranks append theirs to the file (bounds trace memory)"},
     {"link-bin", CX_OPT_TIME, offsetof(cx_run_opts_t, link_bin), "100us", 1000, 1e15, NULL, "T",
      "trace level links: width of the time bins of link bytes"},
     {"power-bin", CX_OPT_TIME, offsetof(cx_run_opts_t, power_bin), "10ms", 0, 1e15, NULL, "T",
@@ -122,6 +125,7 @@ int cx_cmd_run(int argc, char **argv)
     cfg.out              = o.out;
     cfg.trace_level      = o.level;
     cfg.trace_max_gb     = o.trace_max_gb;
+    cfg.trace_buffer_bytes = o.trace_buffer;
     cfg.link_bin_ps      = o.link_bin;
     cfg.power_bin_ps     = o.power_bin;
     cfg.seed             = o.seed;

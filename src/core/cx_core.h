@@ -106,6 +106,17 @@ typedef struct cx_engine_config {
     int64_t  (*progress_work)(void *ctx);
     void      *progress_ctx;
     int64_t    progress_work_total;
+    /* Optional end-of-window hook, e.g. to flush trace buffers as the run
+     * goes.  window_pending reports this rank's backlog (e.g. bytes
+     * buffered); it travels in the window reduction (max), and when it has
+     * reached window_threshold on some rank, window_hook runs on every rank
+     * at the same window boundary, so it may make collective calls.  A
+     * non-zero return from the hook on any rank stops the run there (as a
+     * stop request does, agreed at the next reduction). */
+    uint64_t (*window_pending)(void *ctx);
+    int      (*window_hook)(void *ctx);
+    void      *window_ctx;
+    uint64_t   window_threshold;
 } cx_engine_config_t;
 
 /* Global statistics, identical on every rank after cx_engine_run. */

@@ -48,6 +48,10 @@ struct cx_engine {
     int64_t  (*progress_work)(void *ctx);
     void      *progress_ctx;
     int64_t    progress_work_total;
+    uint64_t (*window_pending)(void *ctx);
+    int      (*window_hook)(void *ctx);
+    void      *window_ctx;
+    uint64_t   window_threshold;
 
     cx_pool_t  pool;
     cx_heap_t  heap;
@@ -101,8 +105,9 @@ void cx_engine_install_signal_handlers(void)
 
 void cx_engine_request_stop(cx_engine_t *eng) { eng->stop_req = 1; }
 
-/* Reduction over {next time: min, stop: max, events: sum, work: sum}. */
-#define CX_RED_N 4
+/* Reduction over {next time: min, stop: max, events: sum, work: sum,
+ * hook backlog: max}. */
+#define CX_RED_N 5
 static void cx_engine_reduce_fn(void *in, void *inout, int *len, MPI_Datatype *dt)
 {
     const int64_t *a = in;
@@ -114,6 +119,7 @@ static void cx_engine_reduce_fn(void *in, void *inout, int *len, MPI_Datatype *d
         if (a[1] > b[1]) b[1] = a[1];
         b[2] += a[2];
         b[3] += a[3];
+        if (a[4] > b[4]) b[4] = a[4];
     }
 }
 
@@ -183,6 +189,10 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     eng->progress_work    = cfg->progress_work;
     eng->progress_ctx     = cfg->progress_ctx;
     eng->progress_work_total = cfg->progress_work_total;
+    eng->window_pending   = cfg->window_pending;
+    eng->window_hook      = cfg->window_hook;
+    eng->window_ctx       = cfg->window_ctx;
+    eng->window_threshold = cfg->window_threshold;
     eng->red_type         = MPI_DATATYPE_NULL;
     eng->red_op           = MPI_OP_NULL;
     eng->out_min          = CX_TIME_MAX;
@@ -526,6 +536,7 @@ static void cx_engine_sync(cx_engine_t *eng, int64_t *loc, int64_t *glob)
     loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;
     loc[2] = (int64_t)eng->n_events;
     loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : 0;
+    loc[4] = eng->window_pending != NULL ? (int64_t)(eng->window_pending(eng->window_ctx) >> 1) : 0;
     MPI_Iallreduce(loc, glob, 1, eng->red_type, eng->red_op, eng->comm, &req);
     cx_engine_exchange(eng);
     MPI_Wait(&req, MPI_STATUS_IGNORE);
@@ -555,6 +566,11 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         if (glob[1] != 0) {
             eng->stats.stopped = 1;
             break;
+        }
+        /* Halved so the backlog fits the signed reduction. */
+        if (eng->window_hook != NULL && (uint64_t)glob[4] >= eng->window_threshold / 2 &&
+            eng->window_hook(eng->window_ctx) != 0) {
+            eng->stop_req = 1;
         }
         if (T >= eng->end_time || T == CX_TIME_MAX) break;
         eng->window_end = (T > CX_TIME_MAX - eng->lookahead) ? CX_TIME_MAX : T + eng->lookahead;

@@ -183,6 +183,10 @@ static cx_status_t cx_run_build(cx_run_state_t *r, cx_err_t *err)
     tmpl.progress_work       = cx_run_progress_work;
     tmpl.progress_ctx        = c;
     tmpl.progress_work_total = (int64_t)r->est.ops_total;
+    tmpl.window_pending      = cx_run_trace_pending;
+    tmpl.window_hook         = cx_run_trace_flush;
+    tmpl.window_ctx          = c;
+    tmpl.window_threshold    = r->cfg->trace_buffer_bytes > 0 ? r->cfg->trace_buffer_bytes : CX_RUN_FLUSH_BYTES;
     st = cx_net_engine_create(&r->eng, r->topo, r->w->gpus, r->comm, &tmpl, &la, err);
     if (st != CX_OK) return st;
     st = cx_net_create(&r->net, r->eng, r->topo, &r->cfg->net, &cx_gpu_entity_type, cx_gpu_on_recv,
@@ -269,6 +273,7 @@ static cx_status_t cx_run_build_gpus(cx_run_state_t *r, cx_err_t *err)
     gcfg.coll         = r->cfg->coll;
     gcfg.observer     = cx_run_observe;
     gcfg.observer_ctx = &r->ctx;
+    gcfg.job_gpus     = r->w->gpus;
     if (r->ctx.replay_dir != NULL) {
         st = cx_run_replay_file_limit(r, err);
         if (st != CX_OK) return st;
@@ -290,8 +295,14 @@ static cx_status_t cx_run_execute(cx_run_state_t *r, cx_err_t *err)
     cx_run_summary_t *sum = r->sum;
     cx_status_t       st  = cx_engine_run(r->eng, err);
     if (st != CX_OK) return st;
+    if (r->ctx.flush_err.status != CX_OK) {
+        /* The trace is poisoned: cx_trace_close removes the partial file. */
+        *err = r->ctx.flush_err;
+        return r->ctx.flush_err.status;
+    }
     sum->engine   = *cx_engine_stats(r->eng);
     sum->complete = !sum->engine.stopped;
+    sum->trace_flushes = r->ctx.flushes;
     if (r->ctx.t_bins != NULL) cx_run_trace_ports(&r->ctx, r->net);
 
     if (sum->complete) {

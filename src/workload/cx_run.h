@@ -31,6 +31,8 @@ typedef struct cx_run_config {
     const char      *out;             /* trace path; NULL or "" = no trace */
     int              trace_level;     /* cx_trace_level_t */
     double           trace_max_gb;    /* refuse a run whose trace would exceed this (0 = no limit) */
+    uint64_t         trace_buffer_bytes; /* rows a rank buffers before every rank appends its
+                                          * rows to the file (0 = CX_RUN_FLUSH_BYTES) */
     int64_t          link_bin_ps;     /* trace level links: bin width */
     int64_t          power_bin_ps;    /* power model bin width; 0 = no power model */
     cx_net_config_t  net;
@@ -59,6 +61,7 @@ typedef struct cx_run_summary {
     int       complete;              /* 0: stopped early (signal) */
     uint64_t  ops;
     uint64_t  trace_bytes_estimate;
+    uint64_t  trace_flushes;         /* times the trace tables were appended to during the run */
     cx_engine_stats_t engine;
     char      gpu_type[32];
     char      topology[64];

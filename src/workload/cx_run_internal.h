@@ -99,7 +99,14 @@ typedef struct cx_run_ctx {
     cx_trace_table_t    *t_ops, *t_iter, *t_coll, *t_bins, *t_ports, *t_hops;
     cx_time_t            bin_ps;
     cx_power_t          *power;           /* power hook: src/power, NULL when off */
+    cx_err_t             flush_err;       /* a failed flush during the run */
+    uint64_t             flushes;         /* tables written during the run */
 } cx_run_ctx_t;
+
+/* Trace rows buffered on a rank before every rank appends its rows to the
+ * file (the engine's end-of-window hook), so a long run's trace memory stays
+ * bounded. */
+#define CX_RUN_FLUSH_BYTES (UINT64_C(64) << 20)
 
 /* ---- inputs (cx_run.c) ------------------------------------------------ */
 
@@ -126,6 +133,11 @@ cx_status_t cx_run_trace_define(cx_trace_t *tr, const cx_run_config_t *cfg, cx_n
 /* After the run, with link tables defined: flush the open bins, and a
  * /links/ports row per local switch port and per port that carried traffic. */
 void        cx_run_trace_ports(cx_run_ctx_t *c, cx_net_t *net);
+/* The engine's end-of-window hook (ctx a cx_run_ctx_t): bytes of rows this
+ * rank holds in its tables, and the flush that appends every rank's rows to
+ * the file (collective; non-zero on failure, kept in c->flush_err). */
+uint64_t    cx_run_trace_pending(void *vctx);
+int         cx_run_trace_flush(void *vctx);
 /* /meta: configuration, the input files as given (rank 0 reads them) and the
  * summary.  Collective over the trace's communicator. */
 cx_status_t cx_run_trace_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg,

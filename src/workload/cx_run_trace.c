@@ -292,6 +292,47 @@ cx_status_t cx_run_trace_define(cx_trace_t *tr, const cx_run_config_t *cfg, cx_n
     return st;
 }
 
+/* The tables the run appends to while it goes (/links/ports is written
+ * after the run); NULL where the trace level has none. */
+#define CX_RUN_LIVE_TABLES 5
+static void cx_run_trace_live(const cx_run_ctx_t *c, cx_trace_table_t *live[CX_RUN_LIVE_TABLES])
+{
+    live[0] = c->t_iter;
+    live[1] = c->t_coll;
+    live[2] = c->t_ops;
+    live[3] = c->t_bins;
+    live[4] = c->t_hops;
+}
+
+uint64_t cx_run_trace_pending(void *vctx)
+{
+    cx_trace_table_t *live[CX_RUN_LIVE_TABLES];
+    uint64_t          bytes = 0;
+    int               i;
+    cx_run_trace_live(vctx, live);
+    for (i = 0; i < CX_RUN_LIVE_TABLES; i++) {
+        if (live[i] != NULL) {
+            bytes += (uint64_t)cx_trace_table_rows_buffered(live[i]) * cx_trace_table_packed_row_size(live[i]);
+        }
+    }
+    return bytes;
+}
+
+int cx_run_trace_flush(void *vctx)
+{
+    cx_run_ctx_t     *c = vctx;
+    cx_trace_table_t *live[CX_RUN_LIVE_TABLES];
+    int               i;
+    cx_run_trace_live(c, live);
+    for (i = 0; i < CX_RUN_LIVE_TABLES; i++) {
+        /* Every rank defined the same tables: every rank makes the same
+         * collective calls. */
+        if (live[i] != NULL && cx_trace_table_write(live[i], &c->flush_err) != CX_OK) return 1;
+    }
+    c->flushes++;
+    return 0;
+}
+
 void cx_run_trace_ports(cx_run_ctx_t *c, cx_net_t *net)
 {
     uint64_t d;
@@ -361,6 +402,7 @@ static cx_status_t cx_run_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg,
     CX_M(cx_trace_meta_set_int64(tr, "link_bin_ps", cfg->trace_level >= CX_TRACE_LEVEL_LINKS ? cfg->link_bin_ps : 0, err));
     CX_M(cx_trace_meta_set_int64(tr, "gpus", (int64_t)s->gpus, err));
     CX_M(cx_trace_meta_set_int64(tr, "iterations", s->iterations, err));
+    CX_M(cx_trace_meta_set_int64(tr, "trace_flushes", (int64_t)s->trace_flushes, err));
     CX_M(cx_trace_meta_set_double(tr, "iteration_seconds", s->iteration_seconds, err));
     CX_M(cx_trace_meta_set_double(tr, "first_iteration_seconds", s->first_iteration_seconds, err));
     CX_M(cx_trace_meta_set_double(tr, "tokens_per_iteration", s->tokens_per_iteration, err));
