@@ -440,8 +440,13 @@ static void cx_engine_process_window(cx_engine_t *eng)
         cx_event_t  *ev;
         cx_entity_t *ent;
         cx_heap_pop(&eng->heap, &it);
+        /* The next event is most likely cold: start loading it now. */
+        if (eng->heap.size > 0) {
+            __builtin_prefetch(eng->heap.items[0].ptr);
+            __builtin_prefetch((const char *)eng->heap.items[0].ptr + 64);
+        }
         ev       = it.ptr;
-        eng->now = ev->time;
+        eng->now = it.k0;
         ent      = &eng->entities[ev->dst - eng->local_first];
         if (ent->type == NULL || ev->kind >= ent->type->n_handlers) {
             cx_fatal("entity %llu has no handler for event kind %u", (unsigned long long)ev->dst,
