@@ -30,6 +30,8 @@ typedef struct cx_run_opts {
     uint64_t    seed;
     double      progress;
     int         dry_run;
+    const char *ranks;       /* --dry-run: wall-time model at these rank counts */
+    cx_scale_params_t model;
     int         help;
 } cx_run_opts_t;
 
@@ -61,6 +63,17 @@ static const cx_opt_t cx_run_opt_table[] = {
      "progress line period on rank 0 (0 = off)"},
     {"dry-run", CX_OPT_FLAG, offsetof(cx_run_opts_t, dry_run), NULL, 0, 0, NULL, NULL,
      "print the plan (GPUs, entities, events, memory, trace size) and stop"},
+    {"ranks", CX_OPT_STRING, offsetof(cx_run_opts_t, ranks), NULL, 0, 0, NULL, "LIST",
+     "with --dry-run: model colossim's wall time at these rank counts (e.g. 1,2,16,128,1024)"},
+    {"model-event-ns", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.event_ns), CX_CLI_STR(CX_SCALE_EVENT_NS), 1,
+     1e6, NULL, "NS", "wall-time model: cost of one event on the target CPU"},
+    {"model-window-us", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.window_us), CX_CLI_STR(CX_SCALE_WINDOW_US), 0,
+     1e6, NULL, "US", "wall-time model: fixed cost of one window (software, imbalance)"},
+    {"model-allreduce-us", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.allreduce_us),
+     CX_CLI_STR(CX_SCALE_ALLREDUCE_US), 0, 1e6, NULL, "US",
+     "wall-time model: latency of one stage of a small allreduce on the target network (x log2 ranks)"},
+    {"model-p2p-us", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.p2p_us), CX_CLI_STR(CX_SCALE_P2P_US), 0, 1e6,
+     NULL, "US", "wall-time model: latency of a small point-to-point message on the target network"},
     {"help", CX_OPT_FLAG, offsetof(cx_run_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
 };
 #define CX_NOPTS(_t) (sizeof(_t) / sizeof((_t)[0]))
@@ -89,6 +102,28 @@ static char *cx_run_dump_options(const cx_run_opts_t *o)
     cx_opt_dump(f, cx_run_opt_table, CX_NOPTS(cx_run_opt_table), o);
     fclose(f);
     return buf;
+}
+
+/* "1,2,16,1024" -> rank counts (each 1 .. 2^20). */
+static cx_status_t cx_run_parse_ranks(const char *text, int *out, int max, int *n_p, cx_err_t *err)
+{
+    const char *p = text;
+    int         n = 0;
+    while (*p != '\0') {
+        char *end;
+        long  v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > (1L << 20) || (*end != ',' && *end != '\0')) {
+            return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "ranks",
+                              "'%s' is not a comma-separated list of rank counts in [1, 1048576]", text);
+        }
+        if (n == max) {
+            return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "ranks", "at most %d rank counts", max);
+        }
+        out[n++] = (int)v;
+        p        = *end == ',' ? end + 1 : end;
+    }
+    *n_p = n;
+    return CX_OK;
 }
 
 int cx_cmd_run(int argc, char **argv)
@@ -131,6 +166,20 @@ int cx_cmd_run(int argc, char **argv)
     cfg.seed             = o.seed;
     cfg.progress_seconds = o.progress;
     cfg.dry_run          = o.dry_run;
+    cfg.scale            = o.model;
+    cfg.scale.remote_ns  = CX_SCALE_REMOTE_NS;
+    if (o.ranks != NULL &&
+        cx_run_parse_ranks(o.ranks, cfg.scale_ranks, CX_RUN_MAX_SCALE_RANKS, &cfg.n_scale_ranks, &err) != CX_OK) {
+        if (rank == 0) cx_err_print(&err);
+        return 2;
+    }
+    if (cfg.n_scale_ranks > 0 && !o.dry_run) {
+        if (rank == 0) {
+            cx_err_set(&err, CX_ERR_INVALID, NULL, 0, "ranks", "--ranks models a run: use it with --dry-run");
+            cx_err_print(&err);
+        }
+        return 2;
+    }
     cx_cli_net_apply(&o.net, &cfg.net);
     cx_cli_coll_apply(&o.coll, &cfg.coll);
     cmdline           = cx_run_join_args(argc, argv);

@@ -38,6 +38,10 @@ typedef int64_t cx_time_t;
 
 static inline double cx_time_to_s(cx_time_t t) { return (double)t * 1e-12; }
 
+/* Window length on a single rank, where no event crosses ranks: the
+ * simulated time between progress and stop checks. */
+#define CX_ENGINE_SOLO_WINDOW (100 * CX_PS_PER_US)
+
 /* Global entity id.  Must be < 2^48 (it shares a heap key word with priority). */
 typedef uint64_t cx_eid_t;
 #define CX_EID_NONE UINT64_MAX

@@ -19,9 +19,6 @@
 #include <unistd.h>
 
 #define CX_EXCHANGE_TAG 7301
-/* Window length on a single rank (simulated time between progress and stop
- * checks). */
-#define CX_ENGINE_SOLO_WINDOW (100 * CX_PS_PER_US)
 
 typedef struct cx_outbox {
     cx_event_t *buf;

@@ -18,6 +18,9 @@
 #include "cx_gpu.h"
 #include "cx_power.h"   /* power model (src/power) */
 #include "cx_workload.h"
+#include "cx_scale.h"
+
+#define CX_RUN_MAX_SCALE_RANKS 32
 
 typedef enum { CX_TRACE_LEVEL_SUMMARY = 0, CX_TRACE_LEVEL_OPS, CX_TRACE_LEVEL_LINKS,
                CX_TRACE_LEVEL_CHUNKS } cx_trace_level_t;
@@ -40,6 +43,9 @@ typedef struct cx_run_config {
     uint64_t         seed;
     double           progress_seconds;
     int              dry_run;
+    int              scale_ranks[CX_RUN_MAX_SCALE_RANKS]; /* --dry-run --ranks: model the wall time */
+    int              n_scale_ranks;
+    cx_scale_params_t scale;
     const char      *options_text;    /* effective options, stored in /meta */
     const char      *command_line;
 } cx_run_config_t;

@@ -1,0 +1,121 @@
+/*
+ * A model of colossim's own wall time at R ranks, for sizing a Slurm job
+ * before queuing it (colossim run --dry-run --ranks LIST).  It is a model,
+ * checked against measured 1- and 2-rank runs; the figures it prints for
+ * hundreds of ranks are extrapolations under the stated assumptions.
+ *
+ *   wall(R) = E_max(R) * event_ns                    event work of the busiest rank
+ *           + W(R) * (window_us + allreduce(R) + p2p_us)    one window at a time
+ *           + X(R) * remote_ns                       events packed and sent across ranks
+ *
+ * E_max(R)     estimated events x the busiest rank's share of the job's
+ *              partition weight (cx_topo_partition_job);
+ * W(R)         windows: the simulated time during which events exist divided
+ *              by the lookahead the partition gives (its shortest cut link);
+ *              on one rank a window is CX_ENGINE_SOLO_WINDOW long;
+ * allreduce(R) allreduce_us * ceil(log2 R): a recursive-doubling reduction
+ *              of 40 bytes on the target network;
+ * p2p_us       one neighbour exchange per window (overlapped with the
+ *              reduction in the engine, counted once);
+ * X(R)         remote events of the busiest rank: the events whose chunk
+ *              crosses a cut link, taken as the estimated events x the share
+ *              of the job's links that the partition cuts.
+ *
+ * event_ns and window_us are this machine's costs (measured: see README
+ * "Sizing"); allreduce_us and p2p_us describe the target network.
+ */
+#include "cx_scale.h"
+
+#include "cx_core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cx_scale_params_defaults(cx_scale_params_t *p)
+{
+    p->event_ns     = CX_SCALE_EVENT_NS;
+    p->window_us    = CX_SCALE_WINDOW_US;
+    p->allreduce_us = CX_SCALE_ALLREDUCE_US;
+    p->p2p_us       = CX_SCALE_P2P_US;
+    p->remote_ns    = CX_SCALE_REMOTE_NS;
+}
+
+double cx_scale_busy_seconds(const cx_workload_t *w, double peak_flops, uint32_t iters)
+{
+    double t = cx_workload_model_flops_causal_per_iteration(w) / ((double)w->gpus * peak_flops * CX_SCALE_MFU);
+    return t * (double)(iters > 0 ? iters : 1) * CX_SCALE_BUSY;
+}
+
+cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
+                             int ranks, const cx_scale_params_t *p, cx_scale_row_t *row, cx_err_t *err)
+{
+    uint64_t   *first  = malloc((size_t)(ranks + 1) * sizeof(uint64_t));
+    uint64_t   *cut    = malloc((size_t)ranks * sizeof(uint64_t));
+    uint64_t   *weight = malloc((size_t)ranks * sizeof(uint64_t));
+    int64_t     la     = 0;
+    cx_topo_summary_t ts;
+    uint64_t    wmax = 0, wsum = 0, cmax = 0;
+    cx_status_t st;
+    int         r;
+
+    memset(row, 0, sizeof(*row));
+    row->ranks = ranks;
+    if (first == NULL || cut == NULL || weight == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        goto out;
+    }
+    st = cx_topo_partition_job(topo, ranks, job_gpus, first, &la, cut, weight, err);
+    if (st != CX_OK) goto out;
+    for (r = 0; r < ranks; r++) {
+        wsum += weight[r];
+        if (weight[r] > wmax) wmax = weight[r];
+        if (cut[r] > cmax) cmax = cut[r];
+    }
+    row->lookahead_us = ranks > 1 && la != INT64_MAX ? (double)la * 1e-6 : (double)CX_ENGINE_SOLO_WINDOW * 1e-6;
+    row->events_max   = wsum > 0 ? events * (double)wmax / (double)wsum : events;
+    row->windows      = row->lookahead_us > 0 ? busy_s * 1e6 / row->lookahead_us : 0.0;
+    /* The busiest rank's cut links over its share of all links. */
+    cx_topo_summary(topo, &ts);
+    row->remote_max = ranks > 1 ? row->events_max * fmin(1.0, (double)cmax * (double)ranks / (double)ts.links) : 0.0;
+    row->event_s  = row->events_max * p->event_ns * 1e-9;
+    row->sync_s   = row->windows * (p->window_us + p->allreduce_us * ceil(log2((double)ranks)) + p->p2p_us) * 1e-6;
+    row->remote_s = row->remote_max * p->remote_ns * 1e-9;
+    row->wall_s   = row->event_s + row->sync_s + row->remote_s;
+out:
+    free(first);
+    free(cut);
+    free(weight);
+    return st;
+}
+
+cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, double events,
+                           double busy_s, const int *ranks, int n, const cx_scale_params_t *p, cx_err_t *err)
+{
+    cx_scale_row_t *rows = calloc((size_t)(n > 0 ? n : 1), sizeof(*rows));
+    cx_status_t     st   = CX_OK;
+    int             i;
+    if (rows == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    /* Every rank count is checked before anything is printed. */
+    for (i = 0; i < n && st == CX_OK; i++) {
+        st = cx_scale_predict(topo, job_gpus, events, busy_s, ranks[i], p, &rows[i], err);
+    }
+    if (st == CX_OK && out != NULL) {
+        fprintf(out, "scaling model (a model, not a measurement): %.3g events, %.3g s of simulated time "
+                     "with events;\n  %.3g ns per event and %.3g us per window (this machine), allreduce "
+                     "%.3g us x log2(ranks),\n  neighbour exchange %.3g us, %.3g ns per remote event "
+                     "(target network)\n",
+                events, busy_s, p->event_ns, p->window_us, p->allreduce_us, p->p2p_us, p->remote_ns);
+        fprintf(out, "  %6s %11s %12s %12s %9s %10s %10s %10s\n", "ranks", "lookahead", "events/rank",
+                "windows", "ev/window", "events s", "sync s", "wall s");
+        for (i = 0; i < n; i++) {
+            const cx_scale_row_t *r = &rows[i];
+            fprintf(out, "  %6d %8.3f us %12.3g %12.3g %9.0f %10.1f %10.1f %10.1f\n", r->ranks, r->lookahead_us,
+                    r->events_max, r->windows, r->windows > 0 ? r->events_max / r->windows : 0.0, r->event_s,
+                    r->sync_s + r->remote_s, r->wall_s);
+        }
+    }
+    free(rows);
+    return st;
+}

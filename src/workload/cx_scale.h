@@ -1,0 +1,51 @@
+/* The wall-time model of colossim at R ranks (cx_scale.c). */
+#ifndef CX_SCALE_H
+#define CX_SCALE_H
+
+#include <stdio.h>
+
+#include "cx_topo.h"
+#include "cx_workload.h"
+
+/* This machine's costs (2-core Debian 12 VM, Release build; see README
+ * "Sizing"), and a target network's (InfiniBand / RoCE class). */
+#define CX_SCALE_EVENT_NS     300.0  /* per committed event */
+#define CX_SCALE_WINDOW_US    8.0    /* per window: queue checks, exchange software, imbalance */
+#define CX_SCALE_ALLREDUCE_US 3.0    /* per recursive-doubling stage of a small allreduce */
+#define CX_SCALE_P2P_US       2.0    /* one neighbour exchange (small messages) */
+#define CX_SCALE_REMOTE_NS    100.0  /* packing, copying and unpacking a remote event */
+/* Simulated time with events: the iteration time a job at CX_SCALE_MFU
+ * would take, times the share of it during which some event is pending
+ * somewhere (CX_SCALE_BUSY, measured: windows x lookahead / simulated time
+ * of 2-rank runs). */
+#define CX_SCALE_MFU          0.40
+#define CX_SCALE_BUSY         0.62
+
+typedef struct cx_scale_params {
+    double event_ns, window_us, allreduce_us, p2p_us, remote_ns;
+} cx_scale_params_t;
+
+typedef struct cx_scale_row {
+    int    ranks;
+    double lookahead_us;
+    double events_max;      /* events of the busiest rank */
+    double windows;
+    double remote_max;      /* remote events of the busiest rank */
+    double event_s, sync_s, remote_s, wall_s;
+} cx_scale_row_t;
+
+void        cx_scale_params_defaults(cx_scale_params_t *p);
+/* One rank count: partition the job's fabric over `ranks` and apply the
+ * model to `events` (estimated, whole run) and busy_s (simulated seconds
+ * during which events exist). */
+cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
+                             int ranks, const cx_scale_params_t *p, cx_scale_row_t *row, cx_err_t *err);
+/* Simulated seconds with events for `iters` iterations of w on GPUs of
+ * the given dense peak (FLOP/s). */
+double      cx_scale_busy_seconds(const cx_workload_t *w, double peak_flops, uint32_t iters);
+/* A table of predictions for ranks[0..n-1] on `out` (NULL: compute only,
+ * e.g. on ranks other than 0, so that every rank reports the same errors). */
+cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, double events,
+                           double busy_s, const int *ranks, int n, const cx_scale_params_t *p, cx_err_t *err);
+
+#endif
