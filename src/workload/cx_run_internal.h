@@ -147,21 +147,54 @@ char       *cx_run_slurp(const char *path);
 
 /* ---- plan (cx_plan.c) ------------------------------------------------- */
 
+/* Pipeline stages the estimate samples (one GPU each; more are spread). */
+#define CX_PLAN_SAMPLES 64
+
+/* For the plan's memory figures: structures private to other modules, and
+ * the process itself (x86-64, Debian 12 + Open MPI 4.1 + HDF5 1.10;
+ * tests/workload/test_plan_sizes.c checks the GPU state against
+ * sizeof(cx_gpu_t)). */
+#define CX_PLAN_GPU_STATE_BYTES  4832.0  /* cx_gpu_t, src/gpu/cx_gpu_internal.h */
+#define CX_PLAN_NVLS_BYTES       2496.0  /* CX_NVLS_SLOTS cx_nvls_slot_t per NVSwitch, src/net/cx_net.c */
+#define CX_PLAN_RR_ENTRY_BYTES   24.0    /* struct cx_net_rr, src/net/cx_net.c */
+/* Peak RSS of a run with next to nothing to simulate (MPI, HDF5, libraries,
+ * topology): 17.3-17.9 MiB under mpirun, 21.0 MiB as a singleton. */
+#define CX_PLAN_PROCESS_BYTES    (19.0 * 1048576.0)
+/* An open trace file (parallel HDF5, MPI-IO): measured, the same run with
+ * and without --out. */
+#define CX_PLAN_TRACE_OPEN_BYTES (4.5 * 1048576.0)
+
 typedef struct cx_run_estimate {
-    uint64_t ops_per_gpu;        /* GPU 0's program */
+    uint64_t ops_per_gpu;        /* mean over the job's GPUs */
     uint64_t coll_per_gpu;
-    uint64_t ops_total;          /* all GPUs (GPU 0 x gpus) */
+    uint64_t ops_total;          /* all GPUs */
+    uint64_t coll_rows;          /* collective instances (one trace row each) */
     uint64_t trace_rows;
-    uint64_t trace_bytes;
-    double   events;             /* rough, see cx_plan.c */
+    uint64_t trace_bytes;        /* uncompressed: what --trace-max-gb checks */
+    uint64_t trace_run_bytes;    /* of which rows buffered while the run goes */
+    uint64_t trace_file_bytes;   /* the file, compressed, with /meta: about an upper bound */
+    double   events;             /* as the engine counts them, all ranks:
+                                  * ev_gpu + ev_switch + ev_other */
+    double   ev_gpu;             /* chunk arrivals at GPUs */
+    double   ev_switch;          /* chunk hops through NVSwitches and switches */
+    double   ev_other;           /* OP_DONE, TX_DONE, KICK */
+    double   chunk_tx;           /* chunk transmissions over links (SOLE: 2 per event) */
+    double   seconds;            /* simulated time, roughly (power and link bins) */
+    int      nvls;               /* some collective reduces in the NVSwitches */
+    uint32_t samples;            /* sample i stands for the stages [i pp / samples, (i + 1) pp / samples) */
+    double   sample_events[CX_PLAN_SAMPLES];   /* per GPU of sample i's stages */
+    double   sample_pending[CX_PLAN_SAMPLES];  /* events pending at once per GPU at the peak (a model) */
+    const cx_run_config_t *cfg;  /* the options the plan's memory figures depend on */
 } cx_run_estimate_t;
 
-/* Size a run of w over iters iterations at cfg's trace level (peak_flops:
- * the GPU's dense BF16, to guess the run's length for link bins). */
+/* Size a run of w over iters iterations with cfg's options: events (from
+ * the paths of the messages on cfg's topology, loaded again here), trace
+ * rows and bytes at cfg's trace level.  e keeps a pointer to cfg.
+ * peak_flops: unused (the run's length comes from the compute model). */
 cx_status_t cx_plan_estimate(const cx_workload_t *w, uint32_t iters, const cx_run_config_t *cfg,
                              double peak_flops, cx_run_estimate_t *e, cx_err_t *err);
 /* --dry-run: partition the job over comm's ranks and print the plan (rank
- * 0, stdout).  Collective. */
+ * 0, stdout): events and peak memory per rank, trace size.  Collective. */
 cx_status_t cx_plan_print(const cx_topo_t *topo, const cx_workload_t *w, const cx_gpu_type_t *gt,
                           uint32_t iters, int trace_level, const cx_run_estimate_t *e, MPI_Comm comm,
                           cx_err_t *err);
