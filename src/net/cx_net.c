@@ -17,6 +17,9 @@
 #define CX_NVLS_MEMBERS 72
 typedef struct cx_nvls_slot {
     uint64_t tag;
+    uint64_t group;                      /* packed (base, stride, size): groups of one
+                                          * collective share a tag, and several may
+                                          * share an NVSwitch */
     uint32_t cookie;
     uint32_t used;
     uint32_t sent;                       /* chunks multicast so far */
@@ -419,7 +422,7 @@ static void cx_net_nvls_arrive(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t
     }
     for (i = 0; i < CX_NVLS_SLOTS; i++) {
         cx_nvls_slot_t *s = &d->nvls[i];
-        if (s->used && s->tag == c->tag && s->cookie == c->cookie) slot = s;
+        if (s->used && s->tag == c->tag && s->cookie == c->cookie && s->group == c->flow) slot = s;
         else if (!s->used && free_slot == NULL) free_slot = s;
     }
     if (slot == NULL) {
@@ -429,6 +432,7 @@ static void cx_net_nvls_arrive(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t
         memset(slot, 0, sizeof(*slot));
         slot->used   = 1;
         slot->tag    = c->tag;
+        slot->group  = c->flow;
         slot->cookie = c->cookie;
     }
     cx_topo_gpu_info(topo, c->src_dev, &gi);
