@@ -387,7 +387,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         if (st == CX_OK && cfg->n_scale_ranks > 0) {
             /* Every rank computes (so every rank agrees on errors); rank 0 prints. */
             st = cx_scale_print(r.rank == 0 ? stdout : NULL, r.topo, r.w->gpus, r.est.events,
-                                cx_scale_busy_seconds(r.w, r.gt->bf16_flops, r.iters), cfg->scale_ranks,
+                                r.est.seconds * CX_SCALE_BUSY, cfg->scale_ranks,
                                 cfg->n_scale_ranks, &cfg->scale, err);
         }
         goto out;

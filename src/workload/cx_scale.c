@@ -42,12 +42,6 @@ void cx_scale_params_defaults(cx_scale_params_t *p)
     p->remote_ns    = CX_SCALE_REMOTE_NS;
 }
 
-double cx_scale_busy_seconds(const cx_workload_t *w, double peak_flops, uint32_t iters)
-{
-    double t = cx_workload_model_flops_causal_per_iteration(w) / ((double)w->gpus * peak_flops * CX_SCALE_MFU);
-    return t * (double)(iters > 0 ? iters : 1) * CX_SCALE_BUSY;
-}
-
 cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
                              int ranks, const cx_scale_params_t *p, cx_scale_row_t *row, cx_err_t *err)
 {

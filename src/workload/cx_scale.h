@@ -5,7 +5,6 @@
 #include <stdio.h>
 
 #include "cx_topo.h"
-#include "cx_workload.h"
 
 /* This machine's costs (2-core Debian 12 VM, Release build; see README
  * "Sizing"), and a target network's (InfiniBand / RoCE class). */
@@ -14,11 +13,9 @@
 #define CX_SCALE_ALLREDUCE_US 3.0    /* per recursive-doubling stage of a small allreduce */
 #define CX_SCALE_P2P_US       2.0    /* one neighbour exchange (small messages) */
 #define CX_SCALE_REMOTE_NS    100.0  /* packing, copying and unpacking a remote event */
-/* Simulated time with events: the iteration time a job at CX_SCALE_MFU
- * would take, times the share of it during which some event is pending
- * somewhere (CX_SCALE_BUSY, measured: windows x lookahead / simulated time
- * of 2-rank runs). */
-#define CX_SCALE_MFU          0.40
+/* Share of the simulated time during which some event is pending somewhere,
+ * so windows run (measured: windows x lookahead / simulated time of 2-rank
+ * runs of Llama 3 405B on 16k GPUs). */
 #define CX_SCALE_BUSY         0.62
 
 typedef struct cx_scale_params {
@@ -40,9 +37,6 @@ void        cx_scale_params_defaults(cx_scale_params_t *p);
  * during which events exist). */
 cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
                              int ranks, const cx_scale_params_t *p, cx_scale_row_t *row, cx_err_t *err);
-/* Simulated seconds with events for `iters` iterations of w on GPUs of
- * the given dense peak (FLOP/s). */
-double      cx_scale_busy_seconds(const cx_workload_t *w, double peak_flops, uint32_t iters);
 /* A table of predictions for ranks[0..n-1] on `out` (NULL: compute only,
  * e.g. on ranks other than 0, so that every rank reports the same errors). */
 cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, double events,
