@@ -703,6 +703,33 @@ static void cx_plan_memory(const cx_topo_t *topo, const cx_workload_t *w, const 
     m->end += m->peak;
 }
 
+cx_status_t cx_plan_rank_peak(const cx_topo_t *topo, const cx_workload_t *w, const cx_run_estimate_t *e,
+                              int nranks, double *peak, cx_err_t *err)
+{
+    uint64_t       *first = malloc((size_t)(nranks + 1) * sizeof(uint64_t));
+    cx_plan_rank_t *rk    = calloc((size_t)nranks, sizeof(*rk));
+    int64_t         la    = 0;
+    cx_status_t     st;
+    int             r;
+    *peak = 0.0;
+    if (first == NULL || rk == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    } else {
+        st = cx_topo_partition_job(topo, nranks, w->gpus, first, &la, NULL, NULL, err);
+    }
+    if (st == CX_OK) {
+        cx_plan_ranks(topo, w, e, first, nranks, rk);
+        for (r = 0; r < nranks; r++) {
+            cx_plan_mem_t m;
+            cx_plan_memory(topo, w, e, &rk[r], r, &m);
+            if (m.peak > *peak) *peak = m.peak;
+        }
+    }
+    free(rk);
+    free(first);
+    return st;
+}
+
 /* ---- the plan --------------------------------------------------------------- */
 
 /* "12.3 MB" (powers of 1000, as file sizes go). */

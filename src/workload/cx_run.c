@@ -366,6 +366,23 @@ static void cx_run_release(cx_run_state_t *r)
 
 /* ---- the run --------------------------------------------------------------- */
 
+/* --dry-run --ranks: the wall-time model at each rank count.  Every rank
+ * computes (so every rank agrees on errors); rank 0 prints. */
+static cx_status_t cx_run_scale_model(cx_run_state_t *r, cx_err_t *err)
+{
+    const cx_run_config_t *cfg = r->cfg;
+    double                 mem[CX_RUN_MAX_SCALE_RANKS];
+    cx_status_t            st = CX_OK;
+    int                    i;
+    for (i = 0; i < cfg->n_scale_ranks && st == CX_OK; i++) {
+        st = cx_plan_rank_peak(r->topo, r->w, &r->est, cfg->scale_ranks[i], &mem[i], err);
+    }
+    if (st != CX_OK) return st;
+    return cx_scale_print(r->rank == 0 ? stdout : NULL, r->topo, r->w->gpus, r->est.events,
+                          r->est.seconds * CX_SCALE_BUSY, cfg->scale_ranks, mem, cfg->n_scale_ranks, &cfg->scale,
+                          err);
+}
+
 cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *sum, cx_err_t *err)
 {
     cx_run_state_t r;
@@ -384,12 +401,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
     if (st != CX_OK) goto out;
     if (cfg->dry_run) {
         st = cx_plan_print(r.topo, r.w, r.gt, r.iters, cfg->trace_level, &r.est, comm, err);
-        if (st == CX_OK && cfg->n_scale_ranks > 0) {
-            /* Every rank computes (so every rank agrees on errors); rank 0 prints. */
-            st = cx_scale_print(r.rank == 0 ? stdout : NULL, r.topo, r.w->gpus, r.est.events,
-                                r.est.seconds * CX_SCALE_BUSY, cfg->scale_ranks,
-                                cfg->n_scale_ranks, &cfg->scale, err);
-        }
+        if (st == CX_OK && cfg->n_scale_ranks > 0) st = cx_run_scale_model(&r, err);
         goto out;
     }
     st = cx_run_check_trace_size(&r, err);

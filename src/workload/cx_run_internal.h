@@ -193,6 +193,10 @@ typedef struct cx_run_estimate {
  * peak_flops: unused (the run's length comes from the compute model). */
 cx_status_t cx_plan_estimate(const cx_workload_t *w, uint32_t iters, const cx_run_config_t *cfg,
                              double peak_flops, cx_run_estimate_t *e, cx_err_t *err);
+/* Peak memory (bytes, while it runs) of the busiest of nranks ranks: what
+ * the --ranks wall-time model takes the cost of an event from. */
+cx_status_t cx_plan_rank_peak(const cx_topo_t *topo, const cx_workload_t *w, const cx_run_estimate_t *e,
+                              int nranks, double *peak, cx_err_t *err);
 /* --dry-run: partition the job over comm's ranks and print the plan (rank
  * 0, stdout): events and peak memory per rank, trace size.  Collective. */
 cx_status_t cx_plan_print(const cx_topo_t *topo, const cx_workload_t *w, const cx_gpu_type_t *gt,

@@ -4,7 +4,7 @@
  * checked against measured 1- and 2-rank runs; the figures it prints for
  * hundreds of ranks are extrapolations under the stated assumptions.
  *
- *   wall(R) = E_max(R) * event_ns                    event work of the busiest rank
+ *   wall(R) = E_max(R) * event_ns(M(R))              event work of the busiest rank
  *           + W(R) * (window_us + allreduce(R) + p2p_us)    one window at a time
  *           + X(R) * remote_ns                       events packed and sent across ranks
  *
@@ -21,8 +21,13 @@
  *              crosses a cut link, taken as the estimated events x the share
  *              of the job's links that the partition cuts.
  *
- * event_ns and window_us are this machine's costs (measured: see README
- * "Sizing"); allreduce_us and p2p_us describe the target network.
+ * event_ns(M)  the cost of an event on a rank holding M bytes at its peak
+ *              (the plan's estimate): event_ns while M fits the cache's
+ *              reach, plus event_ns_doubling per doubling beyond
+ *              CX_SCALE_CACHE_MIB, as measured on one rank from 38 MiB to
+ *              1 GiB;
+ * event_ns and window_us are this machine's costs (see slurm/README.md);
+ * allreduce_us and p2p_us describe the target network.
  */
 #include "cx_scale.h"
 
@@ -36,6 +41,7 @@
 void cx_scale_params_defaults(cx_scale_params_t *p)
 {
     p->event_ns     = CX_SCALE_EVENT_NS;
+    p->event_ns_doubling = CX_SCALE_EVENT_NS_DOUBLING;
     p->window_us    = CX_SCALE_WINDOW_US;
     p->allreduce_us = CX_SCALE_ALLREDUCE_US;
     p->p2p_us       = CX_SCALE_P2P_US;
@@ -43,7 +49,8 @@ void cx_scale_params_defaults(cx_scale_params_t *p)
 }
 
 cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
-                             int ranks, const cx_scale_params_t *p, cx_scale_row_t *row, cx_err_t *err)
+                             int ranks, double mem_bytes, const cx_scale_params_t *p, cx_scale_row_t *row,
+                             cx_err_t *err)
 {
     uint64_t   *first  = malloc((size_t)(ranks + 1) * sizeof(uint64_t));
     uint64_t   *cut    = malloc((size_t)ranks * sizeof(uint64_t));
@@ -73,7 +80,9 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
     /* The busiest rank's cut links over its share of all links. */
     cx_topo_summary(topo, &ts);
     row->remote_max = ranks > 1 ? row->events_max * fmin(1.0, (double)cmax * (double)ranks / (double)ts.links) : 0.0;
-    row->event_s  = row->events_max * p->event_ns * 1e-9;
+    row->mem_mib  = mem_bytes / 1048576.0;
+    row->event_ns = p->event_ns + p->event_ns_doubling * fmax(0.0, log2(row->mem_mib / CX_SCALE_CACHE_MIB));
+    row->event_s  = row->events_max * row->event_ns * 1e-9;
     row->sync_s   = row->windows * (p->window_us + p->allreduce_us * ceil(log2((double)ranks)) + p->p2p_us) * 1e-6;
     row->remote_s = row->remote_max * p->remote_ns * 1e-9;
     row->wall_s   = row->event_s + row->sync_s + row->remote_s;
@@ -85,7 +94,8 @@ out:
 }
 
 cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, double events,
-                           double busy_s, const int *ranks, int n, const cx_scale_params_t *p, cx_err_t *err)
+                           double busy_s, const int *ranks, const double *mem_bytes, int n,
+                           const cx_scale_params_t *p, cx_err_t *err)
 {
     cx_scale_row_t *rows = calloc((size_t)(n > 0 ? n : 1), sizeof(*rows));
     cx_status_t     st   = CX_OK;
@@ -93,21 +103,23 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
     if (rows == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
     /* Every rank count is checked before anything is printed. */
     for (i = 0; i < n && st == CX_OK; i++) {
-        st = cx_scale_predict(topo, job_gpus, events, busy_s, ranks[i], p, &rows[i], err);
+        st = cx_scale_predict(topo, job_gpus, events, busy_s, ranks[i], mem_bytes[i], p, &rows[i], err);
     }
     if (st == CX_OK && out != NULL) {
         fprintf(out, "scaling model (a model, not a measurement): %.3g events, %.3g s of simulated time "
-                     "with events;\n  %.3g ns per event and %.3g us per window (this machine), allreduce "
-                     "%.3g us x log2(ranks),\n  neighbour exchange %.3g us, %.3g ns per remote event "
-                     "(target network)\n",
-                events, busy_s, p->event_ns, p->window_us, p->allreduce_us, p->p2p_us, p->remote_ns);
-        fprintf(out, "  %6s %11s %12s %12s %9s %10s %10s %10s\n", "ranks", "lookahead", "events/rank",
-                "windows", "ev/window", "events s", "sync s", "wall s");
+                     "with events;\n  this machine: %.3g ns per event (+%.3g per doubling of a rank's memory "
+                     "beyond %.0f MiB),\n  %.3g us per window; target network: allreduce %.3g us x log2(ranks), "
+                     "neighbour exchange %.3g us,\n  %.3g ns per remote event\n",
+                events, busy_s, p->event_ns, p->event_ns_doubling, CX_SCALE_CACHE_MIB, p->window_us,
+                p->allreduce_us, p->p2p_us, p->remote_ns);
+        fprintf(out, "  %6s %11s %12s %9s %12s %9s %10s %10s %10s\n", "ranks", "lookahead", "events/rank",
+                "MiB/rank", "windows", "ev/window", "events s", "sync s", "wall s");
         for (i = 0; i < n; i++) {
             const cx_scale_row_t *r = &rows[i];
-            fprintf(out, "  %6d %8.3f us %12.3g %12.3g %9.0f %10.1f %10.1f %10.1f\n", r->ranks, r->lookahead_us,
-                    r->events_max, r->windows, r->windows > 0 ? r->events_max / r->windows : 0.0, r->event_s,
-                    r->sync_s + r->remote_s, r->wall_s);
+            fprintf(out, "  %6d %8.3f us %12.3g %9.0f %12.3g %9.0f %10.1f %10.1f %10.1f\n", r->ranks,
+                    r->lookahead_us, r->events_max, r->mem_mib, r->windows,
+                    r->windows > 0 ? r->events_max / r->windows : 0.0, r->event_s, r->sync_s + r->remote_s,
+                    r->wall_s);
         }
     }
     free(rows);

@@ -8,7 +8,13 @@
 
 /* This machine's costs (2-core Debian 12 VM, Release build; see README
  * "Sizing"), and a target network's (InfiniBand / RoCE class). */
-#define CX_SCALE_EVENT_NS     300.0  /* per committed event */
+/* Per committed event: CX_SCALE_EVENT_NS while a rank's memory stays within
+ * CX_SCALE_CACHE_MIB (the event queue and ports in cache), plus
+ * CX_SCALE_EVENT_NS_DOUBLING for every doubling beyond it.  Fitted on
+ * 1-rank runs of 38 MiB .. 1 GiB (see slurm/README.md). */
+#define CX_SCALE_EVENT_NS          250.0
+#define CX_SCALE_EVENT_NS_DOUBLING 150.0
+#define CX_SCALE_CACHE_MIB         50.0
 #define CX_SCALE_WINDOW_US    8.0    /* per window: queue checks, exchange software, imbalance */
 #define CX_SCALE_ALLREDUCE_US 3.0    /* per recursive-doubling stage of a small allreduce */
 #define CX_SCALE_P2P_US       2.0    /* one neighbour exchange (small messages) */
@@ -19,13 +25,15 @@
 #define CX_SCALE_BUSY         0.62
 
 typedef struct cx_scale_params {
-    double event_ns, window_us, allreduce_us, p2p_us, remote_ns;
+    double event_ns, event_ns_doubling, window_us, allreduce_us, p2p_us, remote_ns;
 } cx_scale_params_t;
 
 typedef struct cx_scale_row {
     int    ranks;
     double lookahead_us;
     double events_max;      /* events of the busiest rank */
+    double mem_mib;         /* its peak memory (the plan's estimate) */
+    double event_ns;        /* the event cost that memory implies */
     double windows;
     double remote_max;      /* remote events of the busiest rank */
     double event_s, sync_s, remote_s, wall_s;
@@ -33,13 +41,16 @@ typedef struct cx_scale_row {
 
 void        cx_scale_params_defaults(cx_scale_params_t *p);
 /* One rank count: partition the job's fabric over `ranks` and apply the
- * model to `events` (estimated, whole run) and busy_s (simulated seconds
- * during which events exist). */
+ * model to `events` (estimated, whole run), busy_s (simulated seconds
+ * during which events exist) and mem_bytes (the busiest rank's peak). */
 cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
-                             int ranks, const cx_scale_params_t *p, cx_scale_row_t *row, cx_err_t *err);
-/* A table of predictions for ranks[0..n-1] on `out` (NULL: compute only,
- * e.g. on ranks other than 0, so that every rank reports the same errors). */
+                             int ranks, double mem_bytes, const cx_scale_params_t *p, cx_scale_row_t *row,
+                             cx_err_t *err);
+/* A table of predictions for ranks[0..n-1] (mem_bytes[i]: the busiest
+ * rank's peak memory at ranks[i]) on `out` (NULL: compute only, e.g. on
+ * ranks other than 0, so that every rank reports the same errors). */
 cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, double events,
-                           double busy_s, const int *ranks, int n, const cx_scale_params_t *p, cx_err_t *err);
+                           double busy_s, const int *ranks, const double *mem_bytes, int n,
+                           const cx_scale_params_t *p, cx_err_t *err);
 
 #endif
