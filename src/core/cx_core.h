@@ -106,7 +106,9 @@ typedef struct cx_engine_config {
     const char *progress_label;  /* e.g. "phold" */
     /* Optional: this rank's units of work done so far (e.g. ops completed),
      * summed over ranks in the window reduction and shown against
-     * progress_work_total as "done %" with an ETA. */
+     * progress_work_total as "done %" with an ETA.  With progress_work NULL
+     * and a total, the work is the events committed (the total then being
+     * an estimate of the run's events). */
     int64_t  (*progress_work)(void *ctx);
     void      *progress_ctx;
     int64_t    progress_work_total;

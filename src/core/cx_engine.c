@@ -537,7 +537,7 @@ static void cx_engine_sync(cx_engine_t *eng, int64_t *loc, int64_t *glob)
     eng->out_min = CX_TIME_MAX;
     loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;
     loc[2] = (int64_t)eng->n_events;
-    loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : 0;
+    loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : (int64_t)eng->n_events;
     loc[4] = eng->window_pending != NULL ? (int64_t)(eng->window_pending(eng->window_ctx) >> 1) : 0;
     MPI_Iallreduce(loc, glob, 1, eng->red_type, eng->red_op, eng->comm, &req);
     cx_engine_exchange(eng);

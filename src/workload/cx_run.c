@@ -72,11 +72,6 @@ static cx_time_t cx_run_compute_time(const void *ctx, const cx_gpu_type_t *gpu, 
     return cx_compute_time_ps(gpu, op, &c->eff);
 }
 
-static int64_t cx_run_progress_work(void *ctx)
-{
-    return ((const cx_run_ctx_t *)ctx)->ops_done;
-}
-
 /* ---- the phases ----------------------------------------------------------- */
 
 /* Everything one run holds.  The phases fill it in order; cx_run_release
@@ -180,9 +175,9 @@ static cx_status_t cx_run_build(cx_run_state_t *r, cx_err_t *err)
     tmpl.seed                = r->cfg->seed;
     tmpl.progress_seconds    = r->cfg->progress_seconds;
     tmpl.progress_label      = "run";
-    tmpl.progress_work       = cx_run_progress_work;
-    tmpl.progress_ctx        = c;
-    tmpl.progress_work_total = (int64_t)r->est.ops_total;
+    /* Events, not ops: a step's events come late (the DP collectives), and
+     * the plan counts events to within a few per cent. */
+    tmpl.progress_work_total = (int64_t)r->est.events;
     tmpl.window_pending      = cx_run_trace_pending;
     tmpl.window_hook         = cx_run_trace_flush;
     tmpl.window_ctx          = c;
