@@ -41,8 +41,7 @@
 
 static uint64_t cx_ceil_div(uint64_t a, uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
 
-/* Member index at ring position pos of channel c (snake over domains). */
-static uint32_t cx_ring_member(uint32_t pos, uint32_t g, uint32_t n, uint32_t c)
+uint32_t cx_coll_ring_member(uint32_t pos, uint32_t g, uint32_t n, uint32_t c)
 {
     uint32_t d, k, l;
     if (g <= 1 || g >= n) return pos;
@@ -53,7 +52,7 @@ static uint32_t cx_ring_member(uint32_t pos, uint32_t g, uint32_t n, uint32_t c)
     return d * g + l;
 }
 
-static uint32_t cx_ring_pos(uint32_t member, uint32_t g, uint32_t n, uint32_t c)
+uint32_t cx_coll_ring_pos(uint32_t member, uint32_t g, uint32_t n, uint32_t c)
 {
     uint32_t d, l, k;
     if (g <= 1 || g >= n) return member;
@@ -129,6 +128,33 @@ static void cx_tree_links(uint32_t m, uint32_t p, int64_t *parent, int64_t *c0, 
     }
 }
 
+uint32_t cx_coll_choose(uint32_t algo, const cx_op_t *op, uint32_t g, int nvls_ok)
+{
+    uint32_t n = op->group_size;
+    /* Choose as NCCL's tuner would: NVLS for large all-reduces inside an
+     * NVLink domain, the double binary tree for small all-reduces across
+     * domains (latency grows with log n, not n), rings otherwise. */
+    if (algo == CX_ALGO_AUTO) {
+        if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
+        else if (op->cls == CX_COLL_ALLREDUCE && nvls_ok && op->bytes >= CX_COLL_PIECE_BYTES) algo = CX_ALGO_NVLS;
+        else if (op->cls == CX_COLL_ALLREDUCE && g < n && n / g > 2 && op->bytes < CX_COLL_PIECE_BYTES * (n / g))
+            algo = CX_ALGO_TREE;  /* crossover measured on colossus1-mini: ~1 MiB per domain */
+        else algo = CX_ALGO_RING;
+    }
+    /* What each algorithm covers here; otherwise the ring. */
+    if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
+    if (algo == CX_ALGO_PAIRWISE && op->cls != CX_COLL_ALLTOALL) algo = CX_ALGO_RING;
+    if (algo == CX_ALGO_NVLS && (!nvls_ok || (op->cls != CX_COLL_ALLREDUCE && op->cls != CX_COLL_REDUCESCATTER &&
+                                               op->cls != CX_COLL_ALLGATHER))) {
+        algo = CX_ALGO_RING;
+    }
+    if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && (op->cls != CX_COLL_ALLREDUCE || g == n)) {
+        algo = CX_ALGO_RING;
+    }
+    if (algo == CX_ALGO_HIER && g == 1) algo = CX_ALGO_RING;
+    return algo;
+}
+
 /* Set up one collective (or one phase of a hierarchical one) described by
  * run->cur with algorithm algo (not AUTO, not HIER). */
 static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
@@ -199,7 +225,7 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
         /* Two trees (channels 2t: up = reduce, 2t+1: down = broadcast), each
          * with half the data in pieces of <= 1 MiB (at most 1024). */
         uint64_t half   = cx_ceil_div(bytes, 2);
-        uint64_t pieces = cx_ceil_div(half, UINT64_C(1) << 20);
+        uint64_t pieces = cx_ceil_div(half, CX_COLL_PIECE_BYTES);
         uint32_t t;
         if (pieces < 1) pieces = 1;
         if (pieces > 1024) pieces = 1024;
@@ -275,7 +301,7 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
     default: {
         /* Pipelined chain in pieces of <= 1 MiB per channel (at most 1024):
          * filling the pipe costs (n - 1) pieces. */
-        uint64_t pieces = cx_ceil_div(bytes, (uint64_t)C << 20);
+        uint64_t pieces = cx_ceil_div(bytes, (uint64_t)C * CX_COLL_PIECE_BYTES);
         if (pieces < 1) pieces = 1;
         if (pieces > 1024) pieces = 1024;
         run->shape = CX_COLL_RUN_CHAIN;
@@ -286,9 +312,9 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
     }
     }
     for (ch = 0; ch < C; ch++) {
-        uint32_t  pos  = cx_ring_pos(me, g, n, ch);
-        uint64_t  next = cx_coll_member(op, cx_ring_member((pos + 1) % n, g, n, ch));
-        uint64_t  prev = cx_coll_member(op, cx_ring_member((pos + n - 1) % n, g, n, ch));
+        uint32_t  pos  = cx_coll_ring_pos(me, g, n, ch);
+        uint64_t  next = cx_coll_member(op, cx_coll_ring_member((pos + 1) % n, g, n, ch));
+        uint64_t  prev = cx_coll_member(op, cx_coll_ring_member((pos + n - 1) % n, g, n, ch));
         uint64_t  w;
         cx_time_t lat;
         run->next_dev[ch] = cx_topo_gpu_device(topo, next);
@@ -299,7 +325,7 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
         run->recv_bytes_ch[ch] = w;
         if (run->shape == CX_COLL_RUN_CHAIN) {
             /* Broadcast starts at member 0; reduce ends there. */
-            uint32_t root = cx_ring_pos(0, g, n, ch);
+            uint32_t root = cx_coll_ring_pos(0, g, n, ch);
             uint32_t head = op->cls == CX_COLL_REDUCE ? (root + 1) % n : root;
             uint32_t idx  = (pos + n - head) % n;   /* place in the chain */
             run->n_send_ch[ch] = idx == n - 1 ? 0 : run->n_send;
@@ -342,7 +368,6 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
     const cx_topo_t        *topo = gpu->g->topo;
     uint32_t                n    = op->group_size, me = op->group_index, g;
     uint32_t                algo = p->algo != 0 ? p->algo : op->algo;
-    uint64_t                bytes = op->bytes;
     int                     nvls_ok;
     (void)eng;
     (void)ent;
@@ -361,27 +386,7 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
     g       = cx_coll_per_domain(gpu->g, op);
     nvls_ok = g == n && n > 2 && cx_topo_domain_nvswitch(topo, gpu->domain) != UINT64_MAX;
 
-    /* Choose as NCCL's tuner would: NVLS for large all-reduces inside an
-     * NVLink domain, the double binary tree for small all-reduces across
-     * domains (latency grows with log n, not n), rings otherwise. */
-    if (algo == CX_ALGO_AUTO) {
-        if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
-        else if (op->cls == CX_COLL_ALLREDUCE && nvls_ok && bytes >= (UINT64_C(1) << 20)) algo = CX_ALGO_NVLS;
-        else if (op->cls == CX_COLL_ALLREDUCE && g < n && n / g > 2 && bytes < (UINT64_C(1) << 20) * (n / g))
-            algo = CX_ALGO_TREE;  /* crossover measured on colossus1-mini: ~1 MiB per domain */
-        else algo = CX_ALGO_RING;
-    }
-    /* What each algorithm covers here; otherwise the ring. */
-    if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
-    if (algo == CX_ALGO_PAIRWISE && op->cls != CX_COLL_ALLTOALL) algo = CX_ALGO_RING;
-    if (algo == CX_ALGO_NVLS && (!nvls_ok || (op->cls != CX_COLL_ALLREDUCE && op->cls != CX_COLL_REDUCESCATTER &&
-                                               op->cls != CX_COLL_ALLGATHER))) {
-        algo = CX_ALGO_RING;
-    }
-    if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && (op->cls != CX_COLL_ALLREDUCE || g == n)) {
-        algo = CX_ALGO_RING;
-    }
-    if (algo == CX_ALGO_HIER && g == 1) algo = CX_ALGO_RING;
+    algo      = cx_coll_choose(algo, op, g, nvls_ok);
     run->algo = (uint8_t)algo;
 
     if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && g > 1) {

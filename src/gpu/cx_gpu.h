@@ -85,6 +85,21 @@ typedef struct cx_gpu_config {
     uint64_t           job_gpus;
 } cx_gpu_config_t;
 
+/* Collective shapes, shared with anything that must predict them (the
+ * run's plan): */
+/* Tree and chain pieces, and the size below which auto prefers them. */
+#define CX_COLL_PIECE_BYTES (UINT64_C(1) << 20)
+/* The algorithm a collective runs with: `algo` as asked (CX_ALGO_AUTO:
+ * NCCL's tuner), narrowed to what covers the op's class; g = members per
+ * NVLink domain (1 when the group does not tile domains evenly), nvls_ok =
+ * the whole group is one domain of more than 2 with an NVLS switch. */
+uint32_t cx_coll_choose(uint32_t algo, const cx_op_t *op, uint32_t g, int nvls_ok);
+/* Ring channel c over n members, g per NVLink domain: the member at ring
+ * position pos ("snake" over domains, so cross-domain hops stay on one
+ * rail), and the position of a member. */
+uint32_t cx_coll_ring_member(uint32_t pos, uint32_t g, uint32_t n, uint32_t c);
+uint32_t cx_coll_ring_pos(uint32_t member, uint32_t g, uint32_t n, uint32_t c);
+
 typedef struct cx_gpus cx_gpus_t;
 
 /* The GPU entity type to pass to cx_net_create. */

@@ -36,7 +36,6 @@
 
 #define CX_PLAN_MIB       1048576.0
 #define CX_PLAN_MAX_CH    8      /* CX_COLL_MAX_CH (src/gpu): rings per collective */
-#define CX_PLAN_PIECE     (UINT64_C(1) << 20)  /* tree and chain pieces (cx_coll.c) */
 #define CX_PLAN_MEMO      1024   /* collectives remembered (a layer's repeat) */
 
 /* Events one message or collective costs, per member of its group. */
@@ -96,27 +95,6 @@ static uint32_t cx_plan_per_domain(const cx_plan_ctx_t *x, const cx_op_t *op)
         if (b.domain != a.domain || c.domain == a.domain) return 1;
     }
     return g;
-}
-
-/* Ring order of channel c (cx_coll.c: snake over domains, rail-aligned). */
-static uint32_t cx_plan_ring_member(uint32_t pos, uint32_t g, uint32_t n, uint32_t c)
-{
-    uint32_t d, k;
-    if (g <= 1 || g >= n) return pos;
-    c %= g;
-    d = pos / g;
-    k = pos % g;
-    return d * g + ((d % 2 == 0) ? (c + k) % g : (c + 2 * g - 1 - k) % g);
-}
-
-static uint32_t cx_plan_ring_pos(uint32_t member, uint32_t g, uint32_t n, uint32_t c)
-{
-    uint32_t d, l;
-    if (g <= 1 || g >= n) return member;
-    c %= g;
-    d = member / g;
-    l = member % g;
-    return d * g + ((d % 2 == 0) ? (l + g - c) % g : (c + 2 * g - 1 - l) % g);
 }
 
 /* Parent of position p in cx_coll.c's binary tree over m positions. */
@@ -185,17 +163,17 @@ static void cx_plan_ring(const cx_plan_ctx_t *x, const cx_op_t *op, uint32_t g, 
         steps = op->cls == CX_COLL_ALLREDUCE ? 2u * (n - 1) : n - 1u;
         data  = cx_plan_div(op->bytes, (uint64_t)n * C);
     } else {
-        steps = cx_plan_div(op->bytes, (uint64_t)C * CX_PLAN_PIECE);
+        steps = cx_plan_div(op->bytes, (uint64_t)C * CX_COLL_PIECE_BYTES);
         steps = steps < 1 ? 1 : steps > 1024 ? 1024 : steps;
         data  = cx_plan_div(op->bytes, steps * C);
         chain = 1;
     }
     for (ch = 0; ch < C; ch++) {
-        uint32_t root = cx_plan_ring_pos(0, g, n, ch);
+        uint32_t root = cx_coll_ring_pos(0, g, n, ch);
         uint32_t head = op->cls == CX_COLL_REDUCE ? (root + 1) % n : root;
         for (pos = 0; pos < n; pos++) {
-            uint64_t a = cx_plan_member(op, cx_plan_ring_member(pos, g, n, ch));
-            uint64_t b = cx_plan_member(op, cx_plan_ring_member((pos + 1) % n, g, n, ch));
+            uint64_t a = cx_plan_member(op, cx_coll_ring_member(pos, g, n, ch));
+            uint64_t b = cx_plan_member(op, cx_coll_ring_member((pos + 1) % n, g, n, ch));
             if (chain && (pos + n - head) % n == n - 1) continue;  /* the chain's end */
             c->pending += cx_plan_msg(x, a, b, data, 1, 1, (double)steps / n, c) / n;
         }
@@ -207,7 +185,7 @@ static void cx_plan_ring(const cx_plan_ctx_t *x, const cx_op_t *op, uint32_t g, 
 static void cx_plan_tree(const cx_plan_ctx_t *x, const cx_op_t *op, cx_plan_cost_t *c)
 {
     uint32_t n = op->group_size, t, pos;
-    uint64_t half = cx_plan_div(op->bytes, 2), pieces = cx_plan_div(half, CX_PLAN_PIECE), data;
+    uint64_t half = cx_plan_div(op->bytes, 2), pieces = cx_plan_div(half, CX_COLL_PIECE_BYTES), data;
     pieces = pieces < 1 ? 1 : pieces > 1024 ? 1024 : pieces;
     data   = cx_plan_div(half, pieces);
     for (t = 0; t < 2; t++) {
@@ -291,21 +269,7 @@ static void cx_plan_coll(const cx_plan_ctx_t *x, const cx_op_t *op, cx_plan_cost
     cx_plan_gpu(x, cx_plan_member(op, 0), &gi);
     nvs     = cx_topo_domain_nvswitch(x->topo, gi.domain) != UINT64_MAX;
     nvls_ok = g == n && n > 2 && nvs;
-    if (algo == CX_ALGO_AUTO) {
-        if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
-        else if (op->cls == CX_COLL_ALLREDUCE && nvls_ok && op->bytes >= CX_PLAN_PIECE) algo = CX_ALGO_NVLS;
-        else if (op->cls == CX_COLL_ALLREDUCE && g < n && n / g > 2 && op->bytes < CX_PLAN_PIECE * (n / g))
-            algo = CX_ALGO_TREE;
-        else algo = CX_ALGO_RING;
-    }
-    if (op->cls == CX_COLL_ALLTOALL) algo = CX_ALGO_PAIRWISE;
-    if (algo == CX_ALGO_PAIRWISE && op->cls != CX_COLL_ALLTOALL) algo = CX_ALGO_RING;
-    if (algo == CX_ALGO_NVLS && (!nvls_ok || (op->cls != CX_COLL_ALLREDUCE && op->cls != CX_COLL_REDUCESCATTER &&
-                                               op->cls != CX_COLL_ALLGATHER))) {
-        algo = CX_ALGO_RING;
-    }
-    if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && (op->cls != CX_COLL_ALLREDUCE || g == n)) algo = CX_ALGO_RING;
-    if (algo == CX_ALGO_HIER && g == 1) algo = CX_ALGO_RING;
+    algo    = cx_coll_choose(algo, op, g, nvls_ok);
     if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && g > 1) {
         /* Reduce-scatter in the domain, all-reduce of the 1/g shard across
          * domains among one rail's GPUs, all-gather in the domain. */
