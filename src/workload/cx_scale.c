@@ -24,8 +24,8 @@
  * event_ns(M)  the cost of an event on a rank holding M bytes at its peak
  *              (the plan's estimate): event_ns while M fits the cache's
  *              reach, plus event_ns_doubling per doubling beyond
- *              CX_SCALE_CACHE_MIB, as measured on one rank from 38 MiB to
- *              1 GiB;
+ *              CX_SCALE_CACHE_MIB (fitted on ranks of 182 and 745 MiB,
+ *              see cx_scale.h);
  * event_ns and window_us are this machine's costs (see slurm/README.md);
  * allreduce_us and p2p_us describe the target network.
  */
@@ -37,16 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void cx_scale_params_defaults(cx_scale_params_t *p)
-{
-    p->event_ns     = CX_SCALE_EVENT_NS;
-    p->event_ns_doubling = CX_SCALE_EVENT_NS_DOUBLING;
-    p->window_us    = CX_SCALE_WINDOW_US;
-    p->allreduce_us = CX_SCALE_ALLREDUCE_US;
-    p->p2p_us       = CX_SCALE_P2P_US;
-    p->remote_ns    = CX_SCALE_REMOTE_NS;
-}
 
 cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
                              int ranks, double mem_bytes, const cx_scale_params_t *p, cx_scale_row_t *row,

@@ -42,7 +42,6 @@ typedef struct cx_scale_row {
     double event_s, sync_s, remote_s, wall_s;
 } cx_scale_row_t;
 
-void        cx_scale_params_defaults(cx_scale_params_t *p);
 /* One rank count: partition the job's fabric over `ranks` and apply the
  * model to `events` (estimated, whole run), busy_s (simulated seconds
  * during which events exist) and mem_bytes (the busiest rank's peak). */
