@@ -5,21 +5,33 @@
 
 Writes into DIR:
   timeline.png    ops of the selected GPUs over one iteration, one row per
-                  (GPU, stream), coloured by kind (needs /ops/gpu_ops)
-  breakdown.png   per GPU: compute / exposed comm / pipeline wait / other
-                  share of the steady-state iterations (/summary/iterations)
+                  (GPU, stream), coloured by kind (needs /ops/gpu_ops).
+                  Default GPUs: the first GPU of each pipeline stage (up to
+                  8); at most 16 GPUs are drawn: a longer --gpus list is
+                  sampled evenly, and the figure says so.
+  breakdown.png   compute / exposed comm / pipeline wait / other share of
+                  the finished iterations (/summary/iterations): one bar per
+                  GPU up to 128 GPUs; above, one bar per pipeline stage
+                  (or per group of consecutive GPUs when the layout is not
+                  in the trace), the mean of its GPUs with the min-max of
+                  their compute share, and the title says so.
   coll_busbw.png  collective bus bandwidth vs size, per kind and algorithm
-                  (/summary/collectives)
+                  (/summary/collectives): every instance up to 50,000;
+                  above, the median per (kind, algorithm, size) with
+                  p5-p95 bars, said in the title.
   links_heatmap.png  only when the trace has /links (--trace-level links):
-                  one panel per link class, ports (grouped when many) x time
-                  bins, colour = bytes / (bandwidth x bin) as written
-                  (saturates at 1; a bin can exceed 1 by up to one chunk)
+                  one panel per link class, ports (grouped when more than
+                  256) x time bins (merged when more than 2,000), colour =
+                  bytes / (bandwidth x bin) as written (saturates at 1; a
+                  bin can exceed 1 by up to one chunk)
   site_power.png  only when the trace has /power (--power-bin > 0): job IT
                   and facility power over time with iteration boundaries;
                   site facility, cooling and the supply stack (grid,
                   turbines, battery) with unserved load; battery state of
                   charge.  Titled EXTRAPOLATED when scaled from the job.
-Needs only h5py, numpy and matplotlib (Agg backend, no display).
+Needs only h5py, numpy and matplotlib (Agg backend, no display).  Tables
+are read in blocks of rows (BLOCK), so memory stays bounded on traces of
+16k GPUs and more; every figure has a bounded size in pixels.
 """
 import argparse
 import os
@@ -39,9 +51,53 @@ STREAMS = ["compute", "tp", "dp", "pp"]
 KIND_COLOURS = {0: "#4c72b0", 1: "#dd8452", 2: "#c44e52", 3: "#55a868", 4: "#bbbbbb"}
 
 
+BLOCK = 1 << 20          # rows per read: 80 MiB of /ops/gpu_ops at most
+MAX_BAR_GPUS = 128       # breakdown.png: one bar per GPU up to this many
+MAX_GROUPS = 64          # ... else at most this many bars of consecutive GPUs
+MAX_TIMELINE_GPUS = 16   # timeline.png rows = 4 x this at most
+MAX_SCATTER = 50000      # coll_busbw.png: every instance up to this many
+MAX_PORT_ROWS = 256      # links_heatmap.png rows per class
+MAX_TIME_COLS = 2000     # links_heatmap.png columns
+
+
 def fail(path, msg):
     sys.stderr.write("colossim-analyze: error: %s: %s\n" % (path, msg))
     sys.exit(1)
+
+
+def scan(ds, fields):
+    """The rows of a table, BLOCK at a time, only the named columns."""
+    n = ds.shape[0]
+    view = ds.fields(list(fields))
+    for a in range(0, n, BLOCK):
+        yield view[a:min(n, a + BLOCK)]
+
+
+def layout(f, ngpus):
+    """(tp, cp, pp, dp) from /meta/workload_yaml, or None (replay jobs, old traces)."""
+    if "meta/workload_yaml" not in f:
+        return None
+    text = f["meta/workload_yaml"][()]
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    par, inside = {}, False
+    for line in text.splitlines():
+        body = line.split("#", 1)[0].rstrip()
+        if not body.strip():
+            continue
+        if not body.startswith((" ", "\t")):
+            inside = body.strip() == "parallelism:"
+            continue
+        if inside and ":" in body:
+            k, v = body.split(":", 1)
+            if k.strip() in ("tp", "cp", "pp", "dp"):
+                try:
+                    par[k.strip()] = int(v.strip())
+                except ValueError:
+                    return None
+    tp, cp, pp, dp = (par.get(k, 1) for k in ("tp", "cp", "pp", "dp"))
+    if tp * cp * pp * dp != ngpus or min(tp, cp, pp, dp) < 1:
+        return None
+    return tp, cp, pp, dp
 
 
 def parse_gpus(spec, n):
@@ -58,16 +114,27 @@ def parse_gpus(spec, n):
     return sorted(sel)
 
 
-def timeline(f, out, gpus, iteration):
+def sample(items, k):
+    """k items spread evenly over a sorted list (all when it has k or fewer)."""
+    if len(items) <= k:
+        return list(items)
+    return [items[int(i * len(items) / k)] for i in range(k)]
+
+
+def timeline(f, out, gpus, iteration, note=""):
     if "ops/gpu_ops" not in f:
         print("timeline.png skipped: no /ops/gpu_ops (run with --trace-level ops)")
         return None
-    ops = f["ops/gpu_ops"][:]
-    sel = np.isin(ops["gpu"], np.array(gpus, dtype=ops["gpu"].dtype)) & (ops["iteration"] == iteration)
-    ops = ops[sel]
-    if len(ops) == 0:
+    want = np.array(gpus, dtype=np.uint64)
+    parts = []
+    for b in scan(f["ops/gpu_ops"], ("gpu", "stream", "kind", "iteration", "start_ps", "end_ps")):
+        m = (b["iteration"] == iteration) & np.isin(b["gpu"].astype(np.uint64), want) & (b["kind"] <= 4)
+        if np.any(m):
+            parts.append(b[m])
+    if not parts:
         print("timeline.png skipped: no ops for GPUs %s in iteration %d" % (gpus, iteration))
         return None
+    ops = np.concatenate(parts)
     t0 = ops["start_ps"].min()
     rows = []
     for g in gpus:
@@ -76,8 +143,7 @@ def timeline(f, out, gpus, iteration):
                 rows.append((g, s))
     fig, ax = plt.subplots(figsize=(14, max(3.0, 0.28 * len(rows) + 1.5)))
     for y, (g, s) in enumerate(rows):
-        m = (ops["gpu"] == g) & (ops["stream"] == s) & (ops["kind"] <= 4)
-        sub = ops[m]
+        sub = ops[(ops["gpu"] == g) & (ops["stream"] == s)]
         for k, colour in KIND_COLOURS.items():
             kk = sub[sub["kind"] == k]
             if len(kk) == 0:
@@ -92,7 +158,7 @@ def timeline(f, out, gpus, iteration):
     ax.set_xlabel("time in iteration %d (ms)" % iteration)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in KIND_COLOURS.values()]
     ax.legend(handles, [KINDS[k] for k in KIND_COLOURS], loc="upper right", fontsize=7, ncol=5)
-    ax.set_title("ops timeline")
+    ax.set_title("ops timeline" + (" (%s)" % note if note else ""), fontsize=9)
     fig.tight_layout()
     path = os.path.join(out, "timeline.png")
     fig.savefig(path, dpi=110)
@@ -100,40 +166,86 @@ def timeline(f, out, gpus, iteration):
     return path
 
 
-def breakdown(f, out):
-    it = f["summary/iterations"][:]
-    if len(it) == 0:
+def breakdown(f, out, lay):
+    ds = f["summary/iterations"]
+    if ds.shape[0] == 0:
         print("breakdown.png skipped: no iteration finished")
         return None
-    gpus = np.unique(it["gpu"])
-    comp = np.zeros(len(gpus))
-    exp = np.zeros(len(gpus))
-    pp = np.zeros(len(gpus))
-    tot = np.zeros(len(gpus))
-    idx = {g: i for i, g in enumerate(gpus)}
-    for r in it:
-        i = idx[r["gpu"]]
-        comp[i] += r["compute_ps"]
-        exp[i] += r["exposed_comm_ps"]
-        pp[i] += r["pp_wait_ps"]
-        tot[i] += r["end_ps"] - r["begin_ps"]
+    ngpus = int(f["meta"].attrs.get("gpus", 0))
+    if ngpus <= 0:
+        for b in scan(ds, ("gpu",)):
+            ngpus = max(ngpus, int(b["gpu"].max()) + 1)
+    comp = np.zeros(ngpus)
+    exp = np.zeros(ngpus)
+    pp = np.zeros(ngpus)
+    tot = np.zeros(ngpus)
+    seen = np.zeros(ngpus, dtype=bool)
+    for b in scan(ds, ("gpu", "begin_ps", "end_ps", "compute_ps", "exposed_comm_ps", "pp_wait_ps")):
+        g = b["gpu"].astype(np.int64)
+        b = b[g < ngpus]
+        g = g[g < ngpus]
+        np.add.at(comp, g, b["compute_ps"].astype(np.float64))
+        np.add.at(exp, g, b["exposed_comm_ps"].astype(np.float64))
+        np.add.at(pp, g, b["pp_wait_ps"].astype(np.float64))
+        np.add.at(tot, g, (b["end_ps"] - b["begin_ps"]).astype(np.float64))
+        seen[g] = True
+    gpus = np.nonzero(seen)[0]
+    comp, exp, pp, tot = comp[gpus], exp[gpus], pp[gpus], tot[gpus]
     tot[tot == 0] = 1
-    other = np.maximum(tot - comp - exp - pp, 0)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.15 * len(gpus) + 2), 4))
-    x = np.arange(len(gpus))
-    bottom = np.zeros(len(gpus))
-    for vals, label, colour in ((comp, "compute", "#4c72b0"), (exp, "exposed comm", "#55a868"),
-                                (pp, "pipeline wait", "#c44e52"), (other, "other idle", "#bbbbbb")):
-        ax.bar(x, vals / tot, bottom=bottom, label=label, color=colour, width=0.85)
-        bottom += vals / tot
-    ax.set_xlabel("GPU")
+    shares = [comp / tot, exp / tot, pp / tot, np.maximum(tot - comp - exp - pp, 0) / tot]
+    if len(gpus) <= MAX_BAR_GPUS:
+        labels = [str(g) for g in gpus]
+        group = None
+        xlabel, title = "GPU", "time breakdown per GPU (all finished iterations)"
+        lo = hi = None
+    else:
+        if lay is not None and 1 < lay[2] <= MAX_GROUPS:
+            per = lay[0] * lay[1] * lay[3]
+            group = gpus // per
+            labels = ["%d" % s for s in range(lay[2])]
+            xlabel = "pipeline stage (%d GPUs each)" % per
+            title = ("time breakdown per pipeline stage: mean of its GPUs, bar = min-max compute share\n"
+                     "(%d GPUs, more than %d: aggregated)" % (len(gpus), MAX_BAR_GPUS))
+            ngroups = lay[2]
+        else:
+            ngroups = min(MAX_GROUPS, len(gpus))
+            per = -(-ngpus // ngroups)
+            ngroups = -(-ngpus // per)
+            group = gpus // per
+            labels = ["%d-%d" % (i * per, min(ngpus, (i + 1) * per) - 1) for i in range(ngroups)]
+            xlabel = "GPUs (groups of %d consecutive)" % per
+            title = ("time breakdown per group of %d GPUs: mean, bar = min-max compute share\n"
+                     "(%d GPUs, more than %d: aggregated)" % (per, len(gpus), MAX_BAR_GPUS))
+        cnt = np.bincount(group, minlength=ngroups).astype(np.float64)
+        keep = np.nonzero(cnt)[0]
+        c = cnt[keep]
+        lo = np.full(ngroups, np.inf)
+        hi = np.full(ngroups, -np.inf)
+        np.minimum.at(lo, group, shares[0])
+        np.maximum.at(hi, group, shares[0])
+        lo, hi = lo[keep], hi[keep]
+        shares = [np.bincount(group, weights=s, minlength=ngroups)[keep] / c for s in shares]
+        labels = [labels[i] for i in keep]
+        print("breakdown.png: %d GPUs, more than %d: aggregated by %s" % (len(gpus), MAX_BAR_GPUS, xlabel))
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(min(20.0, max(6.0, 0.15 * n + 2)), 4.4))
+    x = np.arange(n)
+    bottom = np.zeros(n)
+    for vals, label, colour in zip(shares, ("compute", "exposed comm", "pipeline wait", "other idle"),
+                                   ("#4c72b0", "#55a868", "#c44e52", "#bbbbbb")):
+        ax.bar(x, vals, bottom=bottom, label=label, color=colour, width=0.85)
+        bottom += vals
+    if lo is not None:
+        mid = shares[0]
+        ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="none", ecolor="k", elinewidth=0.8, capsize=2)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("share of its iteration time")
     ax.set_ylim(0, 1)
-    step = max(1, len(gpus) // 16)
+    step = max(1, n // 16)
     ax.set_xticks(x[::step])
-    ax.set_xticklabels([str(g) for g in gpus[::step]], fontsize=7)
+    ax.set_xticklabels(labels[::step], fontsize=7)
     ax.legend(fontsize=7, loc="lower right")
-    ax.set_title("time breakdown per GPU (all finished iterations)")
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = os.path.join(out, "breakdown.png")
     fig.savefig(path, dpi=110)
@@ -142,21 +254,45 @@ def breakdown(f, out):
 
 
 def coll_busbw(f, out):
-    c = f["summary/collectives"][:]
+    ds = f["summary/collectives"]
+    rows = ds.shape[0]
+    kind, algo, size, bw = [], [], [], []
+    for b in scan(ds, ("kind", "algo", "bytes", "busbw_gbps")):
+        kind.append(b["kind"].astype(np.uint8))
+        algo.append(b["algo"].astype(np.uint8))
+        size.append(b["bytes"].astype(np.uint64))
+        bw.append(b["busbw_gbps"].astype(np.float32))
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    if len(c) == 0:
+    title = "collective bus bandwidth vs size"
+    if rows == 0:
         ax.text(0.5, 0.5, "no collectives", ha="center", va="center", transform=ax.transAxes)
-    for k in np.unique(c["kind"]) if len(c) else []:
-        for a in np.unique(c["algo"][c["kind"] == k]):
-            m = (c["kind"] == k) & (c["algo"] == a)
-            label = "%s/%s" % (COLLS[k] if k < len(COLLS) else k, ALGOS[a] if a < len(ALGOS) else a)
-            ax.scatter(c["bytes"][m], c["busbw_gbps"][m], s=8, alpha=0.5, label=label)
-    if len(c):
+    else:
+        kind, algo, size, bw = (np.concatenate(v) for v in (kind, algo, size, bw))
+        for k in np.unique(kind):
+            for a in np.unique(algo[kind == k]):
+                m = (kind == k) & (algo == a)
+                label = "%s/%s" % (COLLS[k] if k < len(COLLS) else k, ALGOS[a] if a < len(ALGOS) else a)
+                if rows <= MAX_SCATTER:
+                    ax.scatter(size[m], bw[m], s=8, alpha=0.5, label=label)
+                    continue
+                xs, med, p5, p95 = [], [], [], []
+                for s in np.unique(size[m]):
+                    v = bw[m & (size == s)]
+                    xs.append(s)
+                    q = np.percentile(v, [5, 50, 95])
+                    p5.append(q[0])
+                    med.append(q[1])
+                    p95.append(q[2])
+                med, p5, p95 = np.array(med), np.array(p5), np.array(p95)
+                ax.errorbar(xs, med, yerr=[med - p5, p95 - med], fmt="o", ms=3, capsize=2, label=label)
+        if rows > MAX_SCATTER:
+            print("coll_busbw.png: %d collective instances, more than %d: median per size" % (rows, MAX_SCATTER))
+            title += "\n(%d instances, more than %d: median per size, bars p5-p95)" % (rows, MAX_SCATTER)
         ax.set_xscale("log", base=2)
         ax.legend(fontsize=7)
     ax.set_xlabel("size (bytes, nccl-tests convention)")
     ax.set_ylabel("bus bandwidth (GB/s)")
-    ax.set_title("collective bus bandwidth vs size")
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = os.path.join(out, "coll_busbw.png")
     fig.savefig(path, dpi=110)
@@ -167,50 +303,67 @@ def coll_busbw(f, out):
 LINK_CLASSES = ["gpu->nvswitch", "nvswitch->gpu", "nic->leaf", "leaf->nic", "switch-up", "switch-down"]
 
 
-def links_heatmap(f, out, max_rows=256):
+def links_heatmap(f, out, max_rows=MAX_PORT_ROWS, max_cols=MAX_TIME_COLS):
     if "links/bins" not in f or "links/ports" not in f:
         print("links_heatmap.png skipped: no /links (run with --trace-level links)")
         return None
     bin_ps = int(f["meta"].attrs.get("link_bin_ps", 0))
     ports = f["links/ports"][:]
-    bins = f["links/bins"][:]
-    if len(ports) == 0 or len(bins) == 0 or bin_ps <= 0:
+    dbins = f["links/bins"]
+    if len(ports) == 0 or dbins.shape[0] == 0 or bin_ps <= 0:
         print("links_heatmap.png skipped: no link traffic")
         return None
     ports = ports[np.lexsort((ports["port"], ports["dev"], ports["tier"], ports["cls"]))]
     shift = np.uint64(1 << 32)
     key = ports["dev"].astype(np.uint64) * shift + ports["port"].astype(np.uint64)
-    bkey = bins["dev"].astype(np.uint64) * shift + bins["port"].astype(np.uint64)
     sorter = np.argsort(key, kind="stable")
-    pos = np.searchsorted(key, bkey, sorter=sorter)
-    pos[pos >= len(key)] = 0
-    idx = sorter[pos]
-    if np.any(key[idx] != bkey):
-        fail(f.filename, "/links/bins has rows for ports missing from /links/ports")
-    tb = (bins["start_ps"] // bin_ps).astype(np.int64)
-    nb = int(tb.max()) + 1
-    util = bins["bytes"] / (ports["bandwidth"][idx] * (bin_ps * 1e-12))
+    nb = 0
+    for b in scan(dbins, ("start_ps",)):
+        nb = max(nb, int((b["start_ps"] // bin_ps).max()) + 1)
+    merge = -(-nb // max_cols)          # time bins per column
+    ncols = -(-nb // merge)
     classes = [c for c in range(len(LINK_CLASSES)) if np.any(ports["cls"] == c)]
-    fig, axes = plt.subplots(len(classes), 1, figsize=(12, 1.9 * len(classes) + 1.2), squeeze=False, sharex=True)
-    im = None
-    for ax, c in zip(axes[:, 0], classes):
+    panels = {}
+    for c in classes:
         sel = np.nonzero(ports["cls"] == c)[0]  # contiguous: ports sorted by class first
         lo, n = int(sel[0]), len(sel)
         group = -(-n // max_rows)
         rows = -(-n // group)
-        m = (idx >= lo) & (idx < lo + n)
-        grid = np.zeros((rows, nb))
-        np.add.at(grid, ((idx[m] - lo) // group, tb[m]), util[m])
+        panels[c] = (lo, n, group, rows, np.zeros((rows, ncols)))
+    for b in scan(dbins, ("dev", "port", "start_ps", "bytes")):
+        bkey = b["dev"].astype(np.uint64) * shift + b["port"].astype(np.uint64)
+        pos = np.searchsorted(key, bkey, sorter=sorter)
+        pos[pos >= len(key)] = 0
+        idx = sorter[pos]
+        if np.any(key[idx] != bkey):
+            fail(f.filename, "/links/bins has rows for ports missing from /links/ports")
+        col = (b["start_ps"] // bin_ps).astype(np.int64) // merge
+        util = b["bytes"] / (ports["bandwidth"][idx] * (bin_ps * 1e-12))
+        for c in classes:
+            lo, n, group, rows, grid = panels[c]
+            m = (idx >= lo) & (idx < lo + n)
+            np.add.at(grid, ((idx[m] - lo) // group, col[m]), util[m])
+    if merge > 1 or any(p[2] > 1 for p in panels.values()):
+        print("links_heatmap.png: %d time bins in %d columns, up to %d ports per row" %
+              (nb, ncols, max(p[2] for p in panels.values())))
+    per_col = np.full(ncols, float(merge))
+    per_col[-1] = nb - merge * (ncols - 1)
+    fig, axes = plt.subplots(len(classes), 1, figsize=(12, 1.9 * len(classes) + 1.2), squeeze=False, sharex=True)
+    im = None
+    for ax, c in zip(axes[:, 0], classes):
+        lo, n, group, rows, grid = panels[c]
         per_row = np.full(rows, float(group))
         per_row[-1] = n - group * (rows - 1)
         grid /= per_row[:, None]
+        grid /= per_col[None, :]
         im = ax.imshow(grid, aspect="auto", interpolation="nearest", vmin=0.0, vmax=1.0, cmap="viridis",
                        extent=[0, nb * bin_ps * 1e-9, rows, 0])
-        tiers = sorted(set(int(t) for t in ports["tier"][sel]))
+        tiers = sorted(set(int(t) for t in ports["tier"][lo:lo + n]))
         ax.set_ylabel("%s\ntier %s\n%d ports%s" % (LINK_CLASSES[c], ",".join(map(str, tiers)), n,
                                                    "" if group == 1 else " (/%d)" % group), fontsize=7)
         ax.set_yticks([])
-    axes[-1, 0].set_xlabel("simulated time (ms), bins of %.3g ms" % (bin_ps * 1e-9))
+    axes[-1, 0].set_xlabel("simulated time (ms), bins of %.3g ms%s" % (
+        bin_ps * 1e-9, "" if merge == 1 else " (%d bins per column, averaged)" % merge))
     fig.colorbar(im, ax=axes[:, 0].tolist(), label="utilisation (bytes / bandwidth x bin)", fraction=0.03)
     fig.suptitle("link utilisation per class over time")
     path = os.path.join(out, "links_heatmap.png")
@@ -295,19 +448,44 @@ def main():
     meta = f["meta"].attrs
     if int(meta.get("complete", 1)) == 0:
         print("INCOMPLETE: run stopped early")
-    ngpus = int(meta.get("gpus", 0)) or int(f["summary/iterations"]["gpu"].max()) + 1
+    ngpus = int(meta.get("gpus", 0))
+    if ngpus <= 0:
+        for b in scan(f["summary/iterations"], ("gpu",)):
+            ngpus = max(ngpus, int(b["gpu"].max()) + 1)
+    lay = layout(f, ngpus)
+    note = ""
     if a.gpus:
         try:
             gpus = parse_gpus(a.gpus, ngpus)
         except ValueError as e:
             fail(a.file, "--gpus %s: %s" % (a.gpus, e))
+        if len(gpus) > MAX_TIMELINE_GPUS:
+            note = "%d of the %d GPUs asked for, evenly spaced" % (MAX_TIMELINE_GPUS, len(gpus))
+            gpus = sample(gpus, MAX_TIMELINE_GPUS)
+            print("timeline.png: %s (at most %d GPUs are drawn)" % (note, MAX_TIMELINE_GPUS))
+    elif lay is not None and lay[2] > 1:
+        # Up to 8 GPUs: the first GPU of some TP groups of every (sampled) stage.
+        per = lay[0] * lay[1] * lay[3]
+        stages = sample(list(range(lay[2])), 8)
+        k = max(1, 8 // len(stages))
+        gpus = [g for s in stages for g in sample(list(range(s * per, (s + 1) * per, lay[0])), k)]
+        note = "%s of %s; choose with --gpus" % (
+            "first GPU" if k == 1 else "first GPUs of %d TP groups" % k,
+            "each pipeline stage" if len(stages) == lay[2] else
+            "%d of the %d pipeline stages" % (len(stages), lay[2]))
     else:
-        step = max(1, ngpus // 8)
-        gpus = list(range(0, ngpus, step))[:8]
-    its = f["summary/iterations"]["iteration"]
-    iteration = a.iteration if a.iteration is not None else (int(its.max()) if len(its) else 0)
-    written = [p for p in (timeline(f, a.out, gpus, iteration), breakdown(f, a.out), coll_busbw(f, a.out),
-                           links_heatmap(f, a.out), site_power(f, a.out)) if p]
+        gpus = sample(list(range(ngpus)), 8)
+        if ngpus > 8:
+            note = "8 of %d GPUs, evenly spaced; choose with --gpus" % ngpus
+    if a.iteration is not None:
+        iteration = a.iteration
+    else:
+        iteration = 0
+        for b in scan(f["summary/iterations"], ("iteration",)):
+            if len(b):
+                iteration = max(iteration, int(b["iteration"].max()))
+    written = [p for p in (timeline(f, a.out, gpus, iteration, note), breakdown(f, a.out, lay),
+                           coll_busbw(f, a.out), links_heatmap(f, a.out), site_power(f, a.out)) if p]
     for p in written:
         print("wrote %s (%d bytes)" % (p, os.path.getsize(p)))
     return 0
