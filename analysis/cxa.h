@@ -84,14 +84,17 @@ static inline const void *cxa_row(const cxa_table_t *t, const void *buf, uint64_
 int cxa_meta_i64(const cxa_file_t *f, const char *name, int64_t *v);
 int cxa_meta_f64(const cxa_file_t *f, const char *name, double *v);
 int cxa_meta_str(const cxa_file_t *f, const char *name, char *buf, size_t len);
+/* A text dataset of /meta (topology_yaml, workload_yaml, options): malloc'd,
+ * NUL-terminated; NULL when absent or not a fixed-length string. */
+char *cxa_meta_text(const cxa_file_t *f, const char *name);
 
 /* Command-line helpers. */
 typedef struct cxa_args {
     const char *pos[4];
     int         npos;
-    const char *format, *out, *gpus, *top, *iteration;
+    const char *format, *out, *gpus, *top, *iteration, *max_mb;
     int         help;
-    int         no_coll_tracks;
+    int         no_coll_tracks, force;
 } cxa_args_t;
 int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const char *allowed);
 int cxa_parse_format(const char *s, cxa_format_t *fmt);

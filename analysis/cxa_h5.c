@@ -334,6 +334,30 @@ int cxa_meta_str(const cxa_file_t *f, const char *name, char *buf, size_t len)
     return rc < 0 ? -1 : 0;
 }
 
+char *cxa_meta_text(const cxa_file_t *f, const char *name)
+{
+    char   path[256];
+    hid_t  d, t;
+    size_t sz;
+    char  *buf = NULL;
+    snprintf(path, sizeof(path), "/meta/%s", name);
+    if (!cxa_exists(f, path)) return NULL;
+    d = H5Dopen2(f->fid, path, H5P_DEFAULT);
+    if (d < 0) return NULL;
+    t = H5Dget_type(d);
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0) {
+        sz  = H5Tget_size(t);
+        buf = calloc(sz + 1, 1);
+        if (buf != NULL && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    if (t >= 0) H5Tclose(t);
+    H5Dclose(d);
+    return buf;
+}
+
 /* ---- names: the op format's own tables (src/gpu/cx_op.c, compiled in) ---- */
 
 #define CXA_NAME(tab, i) ((i) < sizeof(tab) / sizeof((tab)[0]) ? (tab)[i] : "?")
@@ -358,6 +382,10 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
         const char *s = argv[i], *val = NULL, *eq;
         char        name[64];
         size_t      nlen;
+        if (strcmp(s, "-h") == 0) {
+            a->help = 1;
+            continue;
+        }
         if (strncmp(s, "--", 2) != 0 || s[2] == '\0') {
             if (a->npos >= 4) {
                 cxa_error(NULL, "%s: too many arguments ('%s')", cmd, s);
@@ -397,6 +425,10 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
             a->no_coll_tracks = 1;
             continue;
         }
+        if (strcmp(name, "force") == 0) {
+            a->force = 1;
+            continue;
+        }
         if (eq != NULL)
             val = eq + 1;
         else if (i + 1 < argc)
@@ -410,6 +442,7 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
         else if (strcmp(name, "gpus") == 0) a->gpus = val;
         else if (strcmp(name, "top") == 0) a->top = val;
         else if (strcmp(name, "iteration") == 0) a->iteration = val;
+        else if (strcmp(name, "max-mb") == 0) a->max_mb = val;
     }
     return 0;
 }

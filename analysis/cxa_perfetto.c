@@ -12,6 +12,15 @@
  *   - metadata events ("ph":"M") naming processes and threads.
  * Events are written one by one (json-c serialises each), so memory stays
  * bounded for large traces.  The file is written as OUT.partial and renamed.
+ *
+ * Size: an op event is about CXA_PF_BYTES_PER_OP bytes of JSON, so every GPU
+ * of a 16k-GPU job is tens of GB, more than ui.perfetto.dev opens.  Without
+ * --gpus the export is bounded: every GPU up to CXA_PF_ALL_GPUS, else one
+ * pipeline (the first GPU of each stage: DP replica 0, TP/CP rank 0, read
+ * from /meta/workload_yaml), else GPUs 0-7.  Before writing, the size is
+ * estimated (op rows x selected / all GPUs, plus the collective-track events
+ * counted exactly) and an export above --max-mb (default 1024) is refused
+ * unless --force.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cxa.h"
@@ -19,6 +28,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct cxa_jw {
     FILE    *fp;
@@ -46,6 +56,41 @@ static void cxa_jw_meta(cxa_jw_t *w, const char *what, int64_t pid, int64_t tid,
     cxa_jw_put(w, o);
 }
 
+#define CXA_PF_BYTES_PER_OP   205.0 /* measured: 202 (64-GPU default job), 204 (4,096 GPUs) */
+#define CXA_PF_BYTES_PER_COLL 230.0 /* measured: 225, 227 */
+#define CXA_PF_DEFAULT_MAX_MB 1024.0
+#define CXA_PF_ALL_GPUS       16
+
+/* tp, cp, pp, dp from the workload YAML's parallelism block; 0 when the
+ * trace has none (replay jobs) or the product is not the job's GPUs. */
+static int cxa_pf_layout(const cxa_file_t *f, int64_t gpus, int64_t lay[4])
+{
+    static const char *const keys[4] = {"tp", "cp", "pp", "dp"};
+    char *text = cxa_meta_text(f, "workload_yaml"), *line, *save = NULL;
+    int   inside = 0, k;
+    lay[0] = lay[1] = lay[2] = lay[3] = 1;
+    if (text == NULL) return 0;
+    for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        char *p = line, *hash = strchr(line, '#');
+        if (hash != NULL) *hash = '\0';
+        if (*p != ' ' && *p != '\t') {
+            while (*p == ' ') p++;
+            if (*p != '\0') inside = strncmp(p, "parallelism:", 12) == 0;
+            continue;
+        }
+        if (!inside) continue;
+        while (*p == ' ' || *p == '\t') p++;
+        for (k = 0; k < 4; k++) {
+            size_t l = strlen(keys[k]);
+            if (strncmp(p, keys[k], l) == 0 && p[l] == ':') lay[k] = strtoll(p + l + 1, NULL, 10);
+        }
+    }
+    free(text);
+    for (k = 0; k < 4; k++)
+        if (lay[k] < 1) return 0;
+    return lay[0] * lay[1] * lay[2] * lay[3] == gpus;
+}
+
 typedef struct cxa_grp {
     uint64_t base;
     uint32_t stride, size;
@@ -59,23 +104,43 @@ int cxa_cmd_perfetto(int argc, char **argv)
     cxa_table_t      t;
     cxa_jw_t         w;
     unsigned char   *mask = NULL, *buf = NULL;
-    int64_t          gpus = 0, complete = 1;
+    int64_t          gpus = 0, complete = 1, layout[4];
+    double           max_mb = CXA_PF_DEFAULT_MAX_MB, est_mb, est_ops, est_all_mb;
+    uint64_t         est_coll = 0, coll_rows = 0;
+    char             sel_what[256];
     uint64_t         g, start, block, n_ops = 0, n_coll = 0, n_meta = 0, n_sel = 0;
     char             tmp[4096];
     int              rc = CXA_EXIT_OK;
     const cxa_col_t *c_gpu, *c_st, *c_k, *c_cls, *c_s, *c_e, *c_blk, *c_lay, *c_ph, *c_mb, *c_it, *c_by,
                     *c_fl, *c_tag, *c_peer, *c_al, *c_gs, *c_gst;
 
-    if (cxa_parse_args("export-perfetto", argc, argv, &a, "out gpus no-collective-tracks") != 0)
+    if (cxa_parse_args("export-perfetto", argc, argv, &a, "out gpus no-collective-tracks max-mb force") != 0)
         return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1 || a.out == NULL) {
+        if (!a.help)
+            cxa_error(NULL, "export-perfetto: %s", a.npos == 0 ? "missing FILE (a trace of --trace-level ops)"
+                                                   : a.npos > 1 ? "one FILE only"
+                                                                : "missing --out X.json (where to write)");
         fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze export-perfetto FILE --out X.json [--gpus 0-7,16] "
-                "[--no-collective-tracks]\n"
+                "usage: colossim-analyze export-perfetto FILE --out X.json [--gpus 0-7,16|all]\n"
+                "                                        [--max-mb N] [--force] [--no-collective-tracks]\n"
                 "  Chrome trace-event JSON from /ops/gpu_ops (run with --trace-level ops):\n"
                 "  one process per GPU, one track per stream, one event per op; collectives\n"
-                "  also on one track per communicator group.  Default: all GPUs.\n");
+                "  also on one track per communicator group.\n"
+                "  Default GPUs: all up to %d GPUs, else one pipeline (the first GPU of each\n"
+                "  stage), else GPUs 0-7.  The size is estimated first (about %.0f bytes per\n"
+                "  op event); above --max-mb (default %.0f; 0 = no limit) nothing is written\n"
+                "  unless --force.\n",
+                CXA_PF_ALL_GPUS, CXA_PF_BYTES_PER_OP, CXA_PF_DEFAULT_MAX_MB);
         return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    if (a.max_mb != NULL) {
+        char *end;
+        max_mb = strtod(a.max_mb, &end);
+        if (end == a.max_mb || *end != '\0' || max_mb < 0) {
+            cxa_error(NULL, "export-perfetto: --max-mb '%s': expected a size in MB >= 0 (0 = no limit)", a.max_mb);
+            return CXA_EXIT_USAGE;
+        }
     }
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
     cxa_meta_i64(&f, "complete", &complete);
@@ -104,6 +169,74 @@ int cxa_cmd_perfetto(int argc, char **argv)
         rc = CXA_EXIT_USAGE;
         goto out;
     }
+    if (a.gpus != NULL) {
+        snprintf(sel_what, sizeof(sel_what), "GPUs %s", a.gpus);
+    } else if (gpus <= CXA_PF_ALL_GPUS) {
+        snprintf(sel_what, sizeof(sel_what), "all %lld GPUs", (long long)gpus);
+    } else if (cxa_pf_layout(&f, gpus, layout) && layout[2] > 1) {
+        int64_t per = layout[0] * layout[1] * layout[3], st;
+        int     len;
+        memset(mask, 0, (size_t)gpus);
+        len = snprintf(sel_what, sizeof(sel_what), "one pipeline: the first GPU of each of the %lld pipeline "
+                       "stages (GPUs", (long long)layout[2]);
+        for (st = 0; st < layout[2]; st++) {
+            mask[st * per] = 1;
+            if (st < 3 || st == layout[2] - 1)
+                len += snprintf(sel_what + len, sizeof(sel_what) - (size_t)len, "%s %lld",
+                                st == 0 ? "" : st == 3 && layout[2] > 4 ? ", ...," : ",", (long long)(st * per));
+        }
+        snprintf(sel_what + len, sizeof(sel_what) - (size_t)len, ")");
+    } else {
+        memset(mask, 0, (size_t)gpus);
+        memset(mask, 1, 8);
+        snprintf(sel_what, sizeof(sel_what), "GPUs 0-7 (of %lld)", (long long)gpus);
+    }
+    for (g = 0; g < (uint64_t)gpus; g++) n_sel += mask[g];
+
+    /* Estimate before writing: op rows in proportion to the GPUs, and the
+     * collective-track events exactly (the same test as when writing). */
+    if (!a.no_coll_tracks && cxa_exists(&f, CXA_T_COLL)) {
+        cxa_table_t ct;
+        if (cxa_table_open(&f, CXA_T_COLL, 0, &ct) == 0) {
+            const cxa_col_t *k_b = cxa_col(&ct, "group_base"), *k_n = cxa_col(&ct, "group_size"),
+                            *k_st = cxa_col(&ct, "group_stride");
+            uint64_t         cblock = ct.row_size > 0 ? (uint64_t)(32u << 20) / ct.row_size : 1, cs;
+            void            *cb = k_b && k_n && k_st ? malloc((size_t)cblock * ct.row_size + 1) : NULL;
+            coll_rows = ct.rows;
+            for (cs = 0; cb != NULL && cs < ct.rows; cs += cblock) {
+                uint64_t n = ct.rows - cs < cblock ? ct.rows - cs : cblock, r;
+                if (cxa_table_read(&ct, cs, n, cb) != 0) break;
+                for (r = 0; r < n; r++) {
+                    const void *row  = cxa_row(&ct, cb, r);
+                    uint64_t    base = cxa_get_u64(k_b, row), size = cxa_get_u64(k_n, row),
+                                stride = cxa_get_u64(k_st, row), i;
+                    for (i = 0; i < size; i++) {
+                        uint64_t m = base + i * stride;
+                        if (m < (uint64_t)gpus && mask[m]) {
+                            est_coll++;
+                            break;
+                        }
+                    }
+                }
+            }
+            free(cb);
+            cxa_table_close(&ct);
+        }
+    }
+    est_ops    = (double)t.rows * (double)n_sel / (double)gpus;
+    est_mb     = (est_ops * CXA_PF_BYTES_PER_OP + (double)est_coll * CXA_PF_BYTES_PER_COLL) * 1e-6;
+    est_all_mb = ((double)t.rows * CXA_PF_BYTES_PER_OP + (double)coll_rows * CXA_PF_BYTES_PER_COLL) * 1e-6;
+    printf("export-perfetto: %s: about %.0f op events and %llu collective-track events, about %.1f MB "
+           "(estimated; every GPU: about %.0f MB)\n",
+           sel_what, est_ops, (unsigned long long)est_coll, est_mb, est_all_mb);
+    if (max_mb > 0 && est_mb > max_mb && !a.force) {
+        cxa_error(a.out, "not written: the export would be about %.0f MB, above --max-mb %.0f (%s).  Select "
+                  "fewer GPUs with --gpus, raise --max-mb (0 = no limit) or add --force",
+                  est_mb, max_mb, sel_what);
+        rc = CXA_EXIT_USAGE;
+        goto out;
+    }
+    fflush(stdout);
     c_gpu  = cxa_col(&t, "gpu");
     c_st   = cxa_col(&t, "stream");
     c_k    = cxa_col(&t, "kind");
@@ -138,7 +271,6 @@ int cxa_cmd_perfetto(int argc, char **argv)
         unsigned s;
         char     nm[64];
         if (!mask[g]) continue;
-        n_sel++;
         snprintf(nm, sizeof(nm), "GPU %llu", (unsigned long long)g);
         cxa_jw_meta(&w, "process_name", (int64_t)g, 0, "name", json_object_new_string(nm));
         cxa_jw_meta(&w, "process_sort_index", (int64_t)g, 0, "sort_index", json_object_new_int64((int64_t)g));
@@ -331,11 +463,18 @@ int cxa_cmd_perfetto(int argc, char **argv)
     }
     if (rc != CXA_EXIT_OK)
         remove(tmp);
-    else
+    else {
+        struct stat st;
         printf("wrote %llu events to %s: %llu op events from %llu GPU(s), %llu collective-track events, "
-               "%llu metadata events\n",
+               "%llu metadata events; %.1f MB\n",
                (unsigned long long)(n_ops + n_coll), a.out, (unsigned long long)n_ops,
-               (unsigned long long)n_sel, (unsigned long long)n_coll, (unsigned long long)n_meta);
+               (unsigned long long)n_sel, (unsigned long long)n_coll, (unsigned long long)n_meta,
+               stat(a.out, &st) == 0 ? (double)st.st_size * 1e-6 : 0.0);
+        if (a.gpus == NULL && n_sel < (uint64_t)gpus)
+            printf("  %s of %lld GPUs; more with --gpus LIST (e.g. --gpus 0-%lld) or --gpus all "
+                   "(about %.0f MB)\n",
+                   sel_what, (long long)gpus, (long long)(gpus < 64 ? gpus - 1 : 63), est_all_mb);
+    }
 out:
     free(buf);
     free(mask);
