@@ -30,6 +30,7 @@ static const cx_subcmd_t cx_subcmds[] = {
     {"topo",  cx_cmd_topo,  "describe a fabric: GPUs, switches, links, bisection, diameter, partition"},
     {"power", cx_cmd_power, "site power from a topology alone: full-load IT, cooling, supply; parameters"},
     {"bench", cx_cmd_bench, "benchmarks: phold (engine), traffic (fabric), collective (nccl-tests style)"},
+    {"campaign", cx_cmd_campaign, "weeks of training: failures, checkpoints, goodput and ETTR over seeds"},
 };
 
 static void cx_usage(FILE *out)
