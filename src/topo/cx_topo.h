@@ -103,6 +103,9 @@ cx_status_t cx_topo_load_string(cx_topo_t **topo_p, const char *name, const char
                                 size_t len, cx_err_t *err);
 void cx_topo_destroy(cx_topo_t *topo);
 
+/* The hardware catalog file the topology read ("" = the embedded copy). */
+const char *cx_topo_catalog_path(const cx_topo_t *t);
+
 /* Embedded YAML texts (NUL-terminated, static storage). */
 void cx_topo_default_yaml(const char **text_p, size_t *len_p);
 void cx_topo_catalog_yaml(const char **text_p, size_t *len_p);

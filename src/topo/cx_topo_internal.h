@@ -78,6 +78,7 @@ struct cx_topo {
     cx_fabric_t  fab[CX_TOPO_MAX_FABRICS];
     uint64_t     ndev, ngpus, ndom;
     cx_site_t    site;          /* optional site: section (power) */
+    char         catalog_path[1024]; /* the catalog file read; "" = the embedded copy */
 };
 
 #endif

@@ -3,13 +3,18 @@
  * latencies) and the fabric parameters, validated with file:line:field
  * errors.  Only integers and figures are kept: nothing per device.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "cx_topo_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "cx_file.h"
+#include "cx_log.h"
 #include "cx_yaml.h"
 
 /* Generated at configure time from topologies/ (see CMakeLists.txt). */
@@ -35,6 +40,79 @@ void cx_topo_catalog_yaml(const char **text_p, size_t *len_p)
 static void cx_copy_name(char *dst, const char *src)
 {
     snprintf(dst, CX_NAME_MAX, "%s", src);
+}
+
+/* --- bounds ---------------------------------------------------------------- *
+ *
+ * Every physical figure is bounded so that no sum or product of them the
+ * model forms can overflow int64 picoseconds or bytes (cx_time_t: 2^63 ps =
+ * 106 days), whatever the workload:
+ *   - a latency (device or cable) is at most 1 ms = 1e9 ps; a path crosses
+ *     at most 2 x 4 tiers + NIC + NVLink hops, so a path is < 1e10 ps;
+ *   - a device's latency (NIC, switch, NVLink) is at least 1 ns, so every
+ *     port's latency, and so the lookahead of a parallel run (the least
+ *     latency of a link cut between ranks), is > 0 (0 broke the windows);
+ *   - a link or NVLink bandwidth is at least 1 Gb/s: 8000 ps per byte, so a
+ *     chunk or message of up to 2^40 bytes serialises in < 1e16 ps; at most
+ *     1 Pb/s (well above any NVLink); 0 bandwidth divided by zero;
+ *   - HBM bandwidth >= 1 GB/s and peak FLOP/s >= 1 TFLOP/s (0 gave "MFU
+ *     inf%" and infinite kernels), at most 1e6 TFLOP/s;
+ *   - kernel launch overhead <= 1 ms (a huge one made power binning loop).
+ * What a whole run sums (iterations x ops) is bounded by the plan against
+ * the same int64 range before the run starts. */
+#define CX_TOPO_LAT_MAX_PS    INT64_C(1000000000)      /* 1 ms */
+#define CX_TOPO_DEV_LAT_MIN_PS INT64_C(1000)           /* 1 ns */
+#define CX_TOPO_BW_MIN        (1e9 / 8)                 /* 1 Gb/s, bytes/s */
+#define CX_TOPO_BW_MAX        (1e15 / 8)                /* 1 Pb/s */
+#define CX_TOPO_HBM_BW_MIN    1e9                       /* 1 GB/s */
+#define CX_TOPO_HBM_BW_MAX    1e15                      /* 1 PB/s */
+#define CX_TOPO_TFLOPS_MIN    1.0
+#define CX_TOPO_TFLOPS_MAX    1e6
+
+static cx_status_t cx_get_bw(const cx_yaml_node_t *map, const char *key, int required, double lo,
+                             double hi, double *out, cx_err_t *err)
+{
+    double v = -1.0;
+    CX_TRY(cx_yaml_get_bandwidth(map, key, required, &v, err));
+    if (v < 0) return CX_OK; /* absent, optional */
+    if (!(v >= lo && v <= hi)) {
+        return cx_yaml_error(cx_yaml_get(map, key), CX_ERR_RANGE, err,
+                             "bandwidth %g B/s is outside [%g, %g] B/s (%g Gb/s .. %g Tb/s)", v, lo, hi,
+                             lo * 8e-9, hi * 8e-12);
+    }
+    *out = v;
+    return CX_OK;
+}
+
+/* A latency in [lo, 1 ms]; lo is 1 ns for a device, 0 for a cable. */
+static cx_status_t cx_get_lat(const cx_yaml_node_t *map, const char *key, int required, int64_t lo,
+                              int64_t *out, cx_err_t *err)
+{
+    int64_t v = -1;
+    CX_TRY(cx_yaml_get_time_ps(map, key, required, &v, err));
+    if (v < 0) return CX_OK;
+    if (v < lo || v > CX_TOPO_LAT_MAX_PS) {
+        return cx_yaml_error(cx_yaml_get(map, key), CX_ERR_RANGE, err,
+                             "%lld ps is outside [%lld ps, 1 ms]%s", (long long)v, (long long)lo,
+                             lo > 0 ? " (a link needs some latency: it is the parallel run's lookahead)" : "");
+    }
+    *out = v;
+    return CX_OK;
+}
+
+/* Catalog names are how topologies refer to entries: each must be unique. */
+static cx_status_t cx_cat_unique(const cx_yaml_node_t *seq, size_t i, const char *base, size_t stride,
+                                 cx_err_t *err)
+{
+    size_t j;
+    for (j = 0; j < i; j++) {
+        if (strcmp(base + j * stride, base + i * stride) == 0) {
+            return cx_yaml_error(cx_yaml_get(seq->children[i], "name"), CX_ERR_INVALID, err,
+                                 "duplicate catalog name '%s' (first at line %d)", base + i * stride,
+                                 seq->children[j]->line);
+        }
+    }
+    return CX_OK;
 }
 
 /* --- catalog --------------------------------------------------------------- */
@@ -85,16 +163,22 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
         CX_TRY(cx_yaml_check_keys(g, gpu_keys, err));
         CX_TRY(cx_yaml_get_string(g, "name", 1, &name, err));
         cx_copy_name(cat->gpu_names[i], name);
+        CX_TRY(cx_cat_unique(seq, i, cat->gpu_names[0], CX_NAME_MAX, err));
         gt->name = cat->gpu_names[i];
-        CX_TRY(cx_yaml_get_double(g, "bf16_tflops", 1, 0, 1e6, &tf, err));
+        CX_TRY(cx_yaml_get_double(g, "bf16_tflops", 1, CX_TOPO_TFLOPS_MIN, CX_TOPO_TFLOPS_MAX, &tf, err));
         gt->bf16_flops = tf * 1e12;
-        CX_TRY(cx_yaml_get_double(g, "fp8_tflops", 1, 0, 1e6, &tf, err));
+        CX_TRY(cx_yaml_get_double(g, "fp8_tflops", 1, CX_TOPO_TFLOPS_MIN, CX_TOPO_TFLOPS_MAX, &tf, err));
         gt->fp8_flops = tf * 1e12;
         CX_TRY(cx_yaml_get_bytes(g, "hbm", 1, &gt->hbm_bytes, err));
-        CX_TRY(cx_yaml_get_bandwidth(g, "hbm_bandwidth", 1, &gt->hbm_bw, err));
-        CX_TRY(cx_yaml_get_bandwidth(g, "nvlink_bandwidth", 1, &gt->nvlink_bw, err));
+        if (gt->hbm_bytes < ((uint64_t)1 << 20) || gt->hbm_bytes > ((uint64_t)1 << 50)) {
+            return cx_yaml_error(cx_yaml_get(g, "hbm"), CX_ERR_RANGE, err,
+                                 "%llu bytes of HBM is outside [1 MiB, 1 PiB]",
+                                 (unsigned long long)gt->hbm_bytes);
+        }
+        CX_TRY(cx_get_bw(g, "hbm_bandwidth", 1, CX_TOPO_HBM_BW_MIN, CX_TOPO_HBM_BW_MAX, &gt->hbm_bw, err));
+        CX_TRY(cx_get_bw(g, "nvlink_bandwidth", 1, CX_TOPO_BW_MIN, CX_TOPO_BW_MAX, &gt->nvlink_bw, err));
         cat->gpu_nvlink_latency_ps[i] = 250000;
-        CX_TRY(cx_yaml_get_time_ps(g, "nvlink_latency", 0, &cat->gpu_nvlink_latency_ps[i], err));
+        CX_TRY(cx_get_lat(g, "nvlink_latency", 0, CX_TOPO_DEV_LAT_MIN_PS, &cat->gpu_nvlink_latency_ps[i], err));
         CX_TRY(cx_yaml_get_double(g, "tdp_w", 1, 1, 1e5, &gt->tdp_w, err));
     }
     cat->n_gpus = (int)seq->n_children;
@@ -105,8 +189,9 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
         CX_TRY(cx_yaml_check_keys(g, nic_keys, err));
         CX_TRY(cx_yaml_get_string(g, "name", 1, &name, err));
         cx_copy_name(cat->nics[i].name, name);
-        CX_TRY(cx_yaml_get_bandwidth(g, "bandwidth", 1, &cat->nics[i].bw, err));
-        CX_TRY(cx_yaml_get_time_ps(g, "latency", 1, &cat->nics[i].latency_ps, err));
+        CX_TRY(cx_cat_unique(seq, i, cat->nics[0].name, sizeof(cx_cat_nic_t), err));
+        CX_TRY(cx_get_bw(g, "bandwidth", 1, CX_TOPO_BW_MIN, CX_TOPO_BW_MAX, &cat->nics[i].bw, err));
+        CX_TRY(cx_get_lat(g, "latency", 1, CX_TOPO_DEV_LAT_MIN_PS, &cat->nics[i].latency_ps, err));
     }
     cat->n_nics = (int)seq->n_children;
     CX_TRY(cx_cat_list(root, "switches", &seq, err));
@@ -117,10 +202,11 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
         CX_TRY(cx_yaml_check_keys(g, sw_keys, err));
         CX_TRY(cx_yaml_get_string(g, "name", 1, &name, err));
         cx_copy_name(cat->switches[i].name, name);
+        CX_TRY(cx_cat_unique(seq, i, cat->switches[0].name, sizeof(cx_cat_switch_t), err));
         CX_TRY(cx_yaml_get_int(g, "radix", 1, 1, CX_TOPO_MAX_ROUTE, &radix, err));
         cat->switches[i].radix = (uint32_t)radix;
-        CX_TRY(cx_yaml_get_bandwidth(g, "port_bandwidth", 1, &cat->switches[i].port_bw, err));
-        CX_TRY(cx_yaml_get_time_ps(g, "latency", 1, &cat->switches[i].latency_ps, err));
+        CX_TRY(cx_get_bw(g, "port_bandwidth", 1, CX_TOPO_BW_MIN, CX_TOPO_BW_MAX, &cat->switches[i].port_bw, err));
+        CX_TRY(cx_get_lat(g, "latency", 1, CX_TOPO_DEV_LAT_MIN_PS, &cat->switches[i].latency_ps, err));
     }
     cat->n_switches = (int)seq->n_children;
     /* Compute efficiencies: built-in defaults, overridden by the catalog. */
@@ -147,14 +233,14 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
         CX_TRY(cx_yaml_get_double(effn, "attention_memory", 0, 0.01, 1.0, &cat->eff.attention_memory, err));
         CX_TRY(cx_yaml_get_double(effn, "elementwise_memory", 0, 0.01, 1.0, &cat->eff.elementwise_memory, err));
         CX_TRY(cx_yaml_get_double(effn, "optimizer_memory", 0, 0.01, 1.0, &cat->eff.optimizer_memory, err));
-        CX_TRY(cx_yaml_get_time_ps(effn, "kernel_overhead", 0, &cat->eff.kernel_overhead_ps, err));
+        CX_TRY(cx_get_lat(effn, "kernel_overhead", 0, 0, &cat->eff.kernel_overhead_ps, err));
     }
     for (tt = 0; tt <= CX_TOPO_MAX_TIERS; tt++) cat->cable_ps[tt] = 0;
     cab = cx_yaml_get(root, "cables");
     if (cab != NULL) {
         CX_TRY(cx_yaml_check_keys(cab, cab_keys, err));
         for (tt = 1; tt <= CX_TOPO_MAX_TIERS; tt++) {
-            CX_TRY(cx_yaml_get_time_ps(cab, cab_keys[tt - 1], 0, &cat->cable_ps[tt], err));
+            CX_TRY(cx_get_lat(cab, cab_keys[tt - 1], 0, 0, &cat->cable_ps[tt], err));
         }
     }
     return CX_OK;
@@ -345,7 +431,7 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
     f->nvl_bw      = cat->gpus[f->type_idx[0]].nvlink_bw;
     f->lat_nvl_gpu = cat->gpu_nvlink_latency_ps[f->type_idx[0]];
     f->lat_nvl_sw  = nvsw >= 0 ? cat->switches[nvsw].latency_ps : 0;
-    if (nvl != NULL) CX_TRY(cx_yaml_get_time_ps(nvl, "latency", 0, &f->lat_nvl_sw, err));
+    if (nvl != NULL) CX_TRY(cx_get_lat(nvl, "latency", 0, CX_TOPO_DEV_LAT_MIN_PS, &f->lat_nvl_sw, err));
 
     tiers = cx_yaml_get(fn, "tiers");
     if (tiers == NULL) {
@@ -373,9 +459,9 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
         CX_TRY(cx_yaml_get_int(tn, "radix", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
         ti->radix  = (uint32_t)v;
         ti->sw_lat = sw->latency_ps;
-        CX_TRY(cx_yaml_get_time_ps(tn, "switch_latency", 0, &ti->sw_lat, err));
+        CX_TRY(cx_get_lat(tn, "switch_latency", 0, CX_TOPO_DEV_LAT_MIN_PS, &ti->sw_lat, err));
         ti->cable_below = cat->cable_ps[tt];
-        CX_TRY(cx_yaml_get_time_ps(tn, "cable_latency", 0, &ti->cable_below, err));
+        CX_TRY(cx_get_lat(tn, "cable_latency", 0, 0, &ti->cable_below, err));
         if (tt == 1) {
             bw = fmin(cat->nics[nic].bw, sw->port_bw);
             if (cx_yaml_get(tn, "group") != NULL || cx_yaml_get(tn, "parallel_links") != NULL) {
@@ -414,7 +500,7 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
             CX_TRY(cx_yaml_get_int(tn, "parallel_links", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
             ti->w = (uint32_t)v;
         }
-        CX_TRY(cx_yaml_get_bandwidth(tn, "link_bandwidth", 0, &bw, err));
+        CX_TRY(cx_get_bw(tn, "link_bandwidth", 0, CX_TOPO_BW_MIN, CX_TOPO_BW_MAX, &bw, err));
         ti->bw_below = bw;
     }
 
@@ -674,7 +760,7 @@ static cx_status_t cx_topo_parse(cx_topo_t *t, const cx_yaml_node_t *root, const
     char                     cpath[1024];
     cx_status_t              st;
     size_t                   i;
-    FILE                    *probe;
+    struct stat              sb;
 
     CX_TRY(cx_yaml_expect(root, CX_YAML_MAP, err));
     CX_TRY(cx_yaml_check_keys(root, top_keys, err));
@@ -692,13 +778,18 @@ static cx_status_t cx_topo_parse(cx_topo_t *t, const cx_yaml_node_t *root, const
         } else {
             snprintf(cpath, sizeof(cpath), "%.*s/%s", (int)(slash - file), file, catalog);
         }
-        probe = fopen(cpath, "rb");
-        if (probe == NULL) {
+        /* A copied topology without its catalog still loads, but says so. */
+        if (stat(cpath, &sb) != 0 && errno == ENOENT) {
+            if (cx_log_rank() == 0) {
+                const cx_yaml_node_t *cn = cx_yaml_get(root, "catalog");
+                fprintf(stderr, "colossim: warning: %s:%d: 'catalog': %s not found; using the embedded "
+                                "copy of topologies/hardware.yaml (built into this binary)\n",
+                        file, cn != NULL ? cn->line : 0, cpath);
+            }
             cpath[0] = '\0';
-        } else {
-            fclose(probe);
         }
     }
+    snprintf(t->catalog_path, sizeof(t->catalog_path), "%s", cpath);
     if (cpath[0] != '\0') {
         st = cx_catalog_load(&t->cat, cpath, NULL, 0, err);
     } else {
@@ -758,28 +849,16 @@ cx_status_t cx_topo_load_string(cx_topo_t **topo_p, const char *name, const char
 
 cx_status_t cx_topo_load(cx_topo_t **topo_p, const char *path, cx_err_t *err)
 {
-    FILE       *fp = fopen(path, "rb");
     char       *buf;
-    long        sz;
-    size_t      got;
-    cx_status_t st;
-    if (fp == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot open topology file");
-    if (fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-        fclose(fp);
-        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot read topology file");
-    }
-    buf = malloc((size_t)sz + 1);
-    if (buf == NULL) {
-        fclose(fp);
-        return cx_err_set(err, CX_ERR_NOMEM, path, 0, NULL, "out of memory");
-    }
-    got = fread(buf, 1, (size_t)sz, fp);
-    fclose(fp);
-    buf[got] = '\0';
-    st       = cx_topo_load_string(topo_p, path, buf, got, err);
+    size_t      len;
+    cx_status_t st = cx_file_read_all(path, "topology file", CX_YAML_MAX_FILE_BYTES, &buf, &len, err);
+    if (st != CX_OK) return st;
+    st = cx_topo_load_string(topo_p, path, buf, len, err);
     free(buf);
     return st;
 }
+
+const char *cx_topo_catalog_path(const cx_topo_t *t) { return t->catalog_path; }
 
 void cx_topo_destroy(cx_topo_t *topo)
 {

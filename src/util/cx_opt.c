@@ -11,23 +11,39 @@
 #define CX_FIELD(_cfg, _o, _t) ((_t *)(void *)((char *)(_cfg) + (_o)->offset))
 #define CX_CFIELD(_cfg, _o, _t) ((const _t *)(const void *)((const char *)(_cfg) + (_o)->offset))
 
+/* Decimal only: an optional '-', then digits with no leading zero.  "010"
+ * (octal to C, 8 to YAML 1.1, 10 to a reader) and "0x10" are refused rather
+ * than read one of those ways silently. */
 cx_status_t cx_parse_int(const char *s, int64_t *out_p)
 {
-    char     *end;
-    long long v;
+    char       *end;
+    long long   v;
+    const char *d;
     if (s == NULL || *s == '\0') return CX_ERR_INVALID;
+    d = s[0] == '-' ? s + 1 : s;
+    if (!isdigit((unsigned char)d[0]) || (d[0] == '0' && d[1] != '\0')) return CX_ERR_INVALID;
     errno = 0;
-    v     = strtoll(s, &end, 0);
+    v     = strtoll(s, &end, 10);
     if (errno != 0 || *end != '\0') return CX_ERR_INVALID;
     *out_p = (int64_t)v;
     return CX_OK;
+}
+
+/* A decimal number starts here: [sign] digit or '.' digit, never "0x" (strtod
+ * would read hex floats, and skips leading blanks). */
+static int cx_decimal_start(const char *s)
+{
+    const char *d = (s[0] == '-' || s[0] == '+') ? s + 1 : s;
+    if (d[0] == '.') d++;
+    if (!isdigit((unsigned char)d[0])) return 0;
+    return !(d[0] == '0' && (d[1] == 'x' || d[1] == 'X'));
 }
 
 cx_status_t cx_parse_double(const char *s, double *out_p)
 {
     char  *end;
     double v;
-    if (s == NULL || *s == '\0') return CX_ERR_INVALID;
+    if (s == NULL || *s == '\0' || !cx_decimal_start(s)) return CX_ERR_INVALID;
     errno = 0;
     v     = strtod(s, &end);
     if (errno != 0 || *end != '\0' || !isfinite(v)) return CX_ERR_INVALID;
@@ -40,7 +56,7 @@ static cx_status_t cx_parse_num_suffix(const char *s, double *num_p, const char 
 {
     char  *end;
     double v;
-    if (s == NULL || *s == '\0') return CX_ERR_INVALID;
+    if (s == NULL || *s == '\0' || !cx_decimal_start(s)) return CX_ERR_INVALID;
     errno = 0;
     v     = strtod(s, &end);
     if (errno != 0 || end == s || !isfinite(v) || v < 0) return CX_ERR_INVALID;
@@ -131,14 +147,14 @@ cx_status_t cx_opt_set(const cx_opt_t *o, const char *value, void *cfg, cx_err_t
     case CX_OPT_INT:
         if (cx_parse_int(value, &i) != CX_OK)
             return cx_err_set(err, CX_ERR_INVALID, NULL, 0, NULL,
-                              "option --%s: '%s' is not an integer", o->name, value);
+                              "option --%s: '%s' is not an integer (decimal digits, no leading zero)", o->name, value);
         if (cx_opt_check_bounds(o, (double)i, err) != CX_OK) return CX_ERR_RANGE;
         *CX_FIELD(cfg, o, int64_t) = i;
         return CX_OK;
     case CX_OPT_UINT:
         if (cx_parse_int(value, &i) != CX_OK || i < 0)
             return cx_err_set(err, CX_ERR_INVALID, NULL, 0, NULL,
-                              "option --%s: '%s' is not a non-negative integer", o->name, value);
+                              "option --%s: '%s' is not a non-negative integer (decimal digits, no leading zero)", o->name, value);
         if (cx_opt_check_bounds(o, (double)i, err) != CX_OK) return CX_ERR_RANGE;
         *CX_FIELD(cfg, o, uint64_t) = (uint64_t)i;
         return CX_OK;

@@ -9,4 +9,5 @@
 #include "cx_opt.h"
 #include "cx_yaml.h"
 #include "cx_mem.h"
+#include "cx_file.h"
 #endif

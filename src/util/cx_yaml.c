@@ -20,6 +20,7 @@
 
 #include <yaml.h>
 
+#include "cx_file.h"
 #include "cx_opt.h"
 
 struct cx_yaml_doc {
@@ -33,6 +34,7 @@ typedef struct {
     yaml_parser_t  parser;
     cx_yaml_doc_t *doc;
     cx_err_t      *err;
+    int            depth;        /* nesting of the node being built */
 } cx_yaml_ctx_t;
 
 static void *cx_yaml_own(cx_yaml_doc_t *doc, void *p)
@@ -157,7 +159,63 @@ static cx_status_t cx_yaml_reject_anchor(cx_yaml_ctx_t *c, const yaml_event_t *e
                       (const char *)anchor);
 }
 
-/* Build the node that starts with event *ev (consumed by the caller). */
+typedef struct { const char *key; size_t idx; } cx_yaml_keyref_t;
+
+static int cx_yaml_key_cmp(const void *a, const void *b)
+{
+    const cx_yaml_keyref_t *x = a, *y = b;
+    int                     c = strcmp(x->key, y->key);
+    if (c != 0) return c;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx ? 1 : 0);
+}
+
+/* Duplicate keys of a finished map, in O(n log n) (a scan per key was
+ * quadratic: 60k keys took 20 s).  Reports the duplicate that comes first
+ * in the file, naming where the key was first given. */
+static cx_status_t cx_yaml_check_dups(cx_yaml_ctx_t *c, const cx_yaml_node_t *n)
+{
+    cx_yaml_keyref_t *ref;
+    size_t            i, best = SIZE_MAX, first = 0, run = 0;
+    if (n->n_children < 2) return CX_OK;
+    if (n->n_children <= 16) {   /* small maps: no allocation */
+        size_t j;
+        for (j = 1; j < n->n_children && best == SIZE_MAX; j++) {
+            for (i = 0; i < j; i++) {
+                if (strcmp(n->keys[i], n->keys[j]) == 0) {
+                    best  = j;
+                    first = i;
+                    break;
+                }
+            }
+        }
+    } else {
+        ref = malloc(n->n_children * sizeof(*ref));
+        if (ref == NULL) return cx_yaml_nomem(c);
+        for (i = 0; i < n->n_children; i++) {
+            ref[i].key = n->keys[i];
+            ref[i].idx = i;
+        }
+        qsort(ref, n->n_children, sizeof(*ref), cx_yaml_key_cmp);
+        for (i = 1; i < n->n_children; i++) {
+            if (strcmp(ref[i].key, ref[i - 1].key) != 0) {
+                run = i;
+                continue;
+            }
+            if (ref[i].idx < best) {
+                best  = ref[i].idx;
+                first = ref[run].idx;
+            }
+        }
+        free(ref);
+    }
+    if (best == SIZE_MAX) return CX_OK;
+    return cx_err_set(c->err, CX_ERR_PARSE, c->doc->file, n->key_lines[best], n->children[best]->path,
+                      "duplicate key (first given at line %d)", n->key_lines[first]);
+}
+
+/* Build the node that starts with event *ev (consumed by the caller).
+ * Recursion is bounded by CX_YAML_MAX_DEPTH: a file of 20k nested '[' would
+ * otherwise overflow the stack. */
 static cx_status_t cx_yaml_build(cx_yaml_ctx_t *c, yaml_event_t *ev, const char *path,
                                  cx_yaml_node_t **out_p)
 {
@@ -165,6 +223,11 @@ static cx_status_t cx_yaml_build(cx_yaml_ctx_t *c, yaml_event_t *ev, const char 
     cx_status_t     st;
     size_t          cap = 0;
 
+    if ((ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) &&
+        c->depth >= CX_YAML_MAX_DEPTH) {
+        return cx_err_set(c->err, CX_ERR_PARSE, c->doc->file, (int)ev->start_mark.line + 1, NULL,
+                          "lists and mappings nested deeper than %d levels", CX_YAML_MAX_DEPTH);
+    }
     switch (ev->type) {
     case YAML_ALIAS_EVENT:
         return cx_err_set(c->err, CX_ERR_PARSE, c->doc->file, (int)ev->start_mark.line + 1, path,
@@ -199,7 +262,9 @@ static cx_status_t cx_yaml_build(cx_yaml_ctx_t *c, yaml_event_t *ev, const char 
                 yaml_event_delete(&e);
                 return cx_yaml_nomem(c);
             }
+            c->depth++;
             st = cx_yaml_build(c, &e, cpath, &child);
+            c->depth--;
             yaml_event_delete(&e);
             if (st != CX_OK) return st;
             st = cx_yaml_add_child(c, n, &cap, NULL, child->line, child);
@@ -217,7 +282,6 @@ static cx_status_t cx_yaml_build(cx_yaml_ctx_t *c, yaml_event_t *ev, const char 
             cx_yaml_node_t *child = NULL;
             const char     *key, *cpath;
             int             kline;
-            size_t          i;
             st = cx_yaml_next(c, &ke);
             if (st != CX_OK) return st;
             if (ke.type == YAML_MAPPING_END_EVENT) {
@@ -240,20 +304,18 @@ static cx_status_t cx_yaml_build(cx_yaml_ctx_t *c, yaml_event_t *ev, const char 
             if (key == NULL) return cx_yaml_nomem(c);
             cpath = cx_yaml_child_path(c->doc, path, key, 0, 0);
             if (cpath == NULL) return cx_yaml_nomem(c);
-            for (i = 0; i < n->n_children; i++) {
-                if (strcmp(n->keys[i], key) == 0) {
-                    return cx_err_set(c->err, CX_ERR_PARSE, c->doc->file, kline, cpath,
-                                      "duplicate key (first given at line %d)", n->key_lines[i]);
-                }
-            }
             st = cx_yaml_next(c, &ve);
             if (st != CX_OK) return st;
+            c->depth++;
             st = cx_yaml_build(c, &ve, cpath, &child);
+            c->depth--;
             yaml_event_delete(&ve);
             if (st != CX_OK) return st;
             st = cx_yaml_add_child(c, n, &cap, key, kline, child);
             if (st != CX_OK) return st;
         }
+        st = cx_yaml_check_dups(c, n);
+        if (st != CX_OK) return st;
         *out_p = n;
         return CX_OK;
     default:
@@ -342,32 +404,11 @@ cx_status_t cx_yaml_load_string(cx_yaml_doc_t **doc_p, const char *name, const c
 
 cx_status_t cx_yaml_load_file(cx_yaml_doc_t **doc_p, const char *path, cx_err_t *err)
 {
-    FILE       *f = fopen(path, "rb");
     char       *buf;
-    long        sz;
-    size_t      got;
-    cx_status_t st;
-
-    if (f == NULL) {
-        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot open: %s", strerror(errno));
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot read: %s", strerror(errno));
-    }
-    buf = malloc((size_t)sz + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return cx_err_set(err, CX_ERR_NOMEM, path, 0, NULL, "out of memory");
-    }
-    got = fread(buf, 1, (size_t)sz, f);
-    fclose(f);
-    if (got != (size_t)sz) {
-        free(buf);
-        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "short read");
-    }
-    buf[got] = '\0';
-    st       = cx_yaml_load_string(doc_p, path, buf, got, err);
+    size_t      len;
+    cx_status_t st = cx_file_read_all(path, "YAML file", CX_YAML_MAX_FILE_BYTES, &buf, &len, err);
+    if (st != CX_OK) return st;
+    st = cx_yaml_load_string(doc_p, path, buf, len, err);
     free(buf);
     return st;
 }
@@ -495,7 +536,7 @@ cx_status_t cx_yaml_get_int(const cx_yaml_node_t *map, const char *key, int requ
     cx_status_t           st = cx_yaml_scalar_of(map, key, required, &n, err);
     if (st != CX_OK || n == NULL) return st;
     if (cx_parse_int(n->scalar, &v) != CX_OK) {
-        return cx_yaml_error(n, CX_ERR_INVALID, err, "'%s' is not an integer", n->scalar);
+        return cx_yaml_error(n, CX_ERR_INVALID, err, "'%s' is not an integer (decimal digits, no leading zero)", n->scalar);
     }
     if (min <= max && (v < min || v > max)) {
         return cx_yaml_error(n, CX_ERR_RANGE, err, "value %lld is outside [%lld, %lld]",
@@ -616,7 +657,10 @@ cx_status_t cx_yaml_parse_bandwidth(const char *s, double *bytes_per_s)
     char  *end;
     double v;
     size_t i;
-    if (s == NULL || *s == '\0') return CX_ERR_INVALID;
+    if (s == NULL || !(isdigit((unsigned char)s[0]) || (s[0] == '.' && isdigit((unsigned char)s[1]))) ||
+        (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
+        return CX_ERR_INVALID;   /* decimal only: no sign, blanks or hex floats */
+    }
     errno = 0;
     v     = strtod(s, &end);
     if (errno != 0 || end == s || !isfinite(v) || v < 0) return CX_ERR_INVALID;

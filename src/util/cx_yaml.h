@@ -5,7 +5,10 @@
  *
  * Lifecycle: cx_yaml_load_file / cx_yaml_load_string -> query -> cx_yaml_free.
  * Anchors/aliases are rejected; keys must be scalars; duplicate keys are an
- * error.  Typed getters fail with a cx_err_t naming file:line and the path.
+ * error; lists and mappings nest at most CX_YAML_MAX_DEPTH deep.  Only
+ * regular files are read (not a directory, FIFO or device), at most
+ * CX_YAML_MAX_FILE_BYTES.  Integers are decimal.  Typed getters fail with a
+ * cx_err_t naming file:line and the path.
  */
 #ifndef CX_YAML_H
 #define CX_YAML_H
@@ -14,6 +17,11 @@
 #include <stdint.h>
 
 #include "cx_status.h"
+
+/* Deepest nesting of lists and mappings: every colossim file needs < 10. */
+#define CX_YAML_MAX_DEPTH      64
+/* Largest YAML file read (the biggest shipped one is a few KB). */
+#define CX_YAML_MAX_FILE_BYTES ((size_t)64 << 20)
 
 typedef enum { CX_YAML_SCALAR, CX_YAML_MAP, CX_YAML_SEQ } cx_yaml_kind_t;
 

@@ -1,0 +1,51 @@
+/*
+ * Input and output files checked before any work starts, so a bad path gets
+ * one message naming it instead of a hang, a crash or a clobbered file.
+ *
+ * Inputs: only regular files are opened.  A FIFO would block the reader
+ * forever (opened here with O_NONBLOCK, then checked), a directory reads
+ * as garbage or "out of memory", a device may never end.
+ *
+ * Outputs: a name that is new or an existing regular file, not one of the
+ * run's inputs (same device and inode), short enough for MPI-IO, in a
+ * directory where a file can be created (probed by creating one, which is
+ * what root's access() cannot tell on a read-only mount).
+ */
+#ifndef CX_FILE_H
+#define CX_FILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cx_status.h"
+
+/* Longest output name accepted.  Open MPI's sharedfp component builds
+ * "<name>.<jobid>.<rank>.sm"-style names in fixed buffers and aborts in
+ * __sprintf_chk past about 240 characters; a file name component is at most
+ * 255 bytes with ".partial" added. */
+#define CX_FILE_OUT_NAME_MAX 200
+#define CX_FILE_OUT_PATH_MAX 1024
+
+/* Open `path` for reading if it is a regular file of at most max_bytes
+ * (0 = no limit); *size_p = its size.  `what` names it in messages
+ * ("topology file").  Errors: CX_ERR_IO naming the path. */
+cx_status_t cx_file_open_input(const char *path, const char *what, size_t max_bytes, FILE **f_p,
+                               size_t *size_p, cx_err_t *err);
+
+/* Read a whole regular file into a NUL-terminated buffer the caller frees. */
+cx_status_t cx_file_read_all(const char *path, const char *what, size_t max_bytes, char **buf_p,
+                             size_t *len_p, cx_err_t *err);
+
+/* Is `path` the same file as `other` (both exist; same device and inode)? */
+int cx_file_same(const char *path, const char *other);
+
+/* Check that `path` can be written as an output before the work starts:
+ * `field` names the option in messages ("out").  inputs[0..n_inputs) are
+ * files the run reads (NULL entries skipped); the output may not be one of
+ * them.  With probe != 0 the directory is probed by creating and removing
+ * a file "PATH.probe-PID".  An existing regular file is allowed (it will
+ * be replaced); a directory, device, FIFO or socket is not. */
+cx_status_t cx_file_check_output(const char *path, const char *field, const char *const *inputs,
+                                 size_t n_inputs, int probe, cx_err_t *err);
+
+#endif

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""Hostile input and faults (issue 17): every case is a mistake a careful user
+makes or a file an attacker writes.  Each must give ONE clear message naming
+the file, line and field, a non-zero exit, no hang, no crash and no clobbered
+or half-written output.
+
+usage: hostile_test.py COLOSSIM COLOSSIM_ANALYZE SRCDIR CASE   (one case)
+       hostile_test.py --list                                   (case names)
+Cases run the binary directly (MPI singleton) or under mpirun (MPIEXEC in the
+environment, default "mpirun"); each takes a few seconds at most.
+"""
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+class Ctx:
+    def __init__(self, colossim, analyze, src):
+        self.colossim, self.analyze, self.src = colossim, analyze, src
+        self.tmp = tempfile.mkdtemp(prefix="cx-hostile-")
+        self.mpiexec = os.environ.get("MPIEXEC", "mpirun")
+
+    def path(self, *p):
+        return os.path.join(self.tmp, *p)
+
+    def write(self, name, text):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def run(self, *args, timeout=60, np=0, exe=None):
+        """Run colossim (np=0: no mpirun) and return (rc, stdout, stderr, seconds)."""
+        cmd = [exe or self.colossim, *args]
+        if np > 0:
+            cmd = [self.mpiexec, "--oversubscribe", "-np", str(np), *cmd]
+        t0 = time.time()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.tmp)
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError(f"hang: {' '.join(cmd)} still running after {timeout} s") from e
+        dt = time.time() - t0
+        print(f"$ {' '.join(cmd)}\n  -> exit {p.returncode} in {dt:.2f} s")
+        if p.stdout.strip():
+            print("  stdout: " + p.stdout.strip()[-800:].replace("\n", "\n          "))
+        if p.stderr.strip():
+            print("  stderr: " + p.stderr.strip()[-1500:].replace("\n", "\n          "))
+        return p.returncode, p.stdout, p.stderr, dt
+
+    # --- topologies with a local, editable catalog ---------------------------------
+    def topo_with_catalog(self, edit_catalog=None, edit_topo=None, name="topo.yaml"):
+        cat = open(os.path.join(self.src, "topologies", "hardware.yaml")).read()
+        top = open(os.path.join(self.src, "topologies", "colossus1-mini.yaml")).read()
+        if edit_catalog:
+            cat = edit_catalog(cat)
+        if edit_topo:
+            top = edit_topo(top)
+        self.write("hardware.yaml", cat)
+        return self.write(name, top)
+
+
+def expect_error(res, *patterns, rc=None):
+    """One clear error: non-zero exit (not a signal, not MPI's abort), each regex
+    found in stderr, exactly one 'error:' line, no sanitizer report."""
+    code, out, err, _ = res
+    assert code != 0, f"expected a failure, got exit 0"
+    assert code > 0 and code not in (70, 134, 139), f"crash or abort (exit {code})"
+    if rc is not None:
+        assert code == rc, f"exit {code}, expected {rc}"
+    for pat in patterns:
+        assert re.search(pat, err), f"stderr lacks /{pat}/"
+    n = len(re.findall(r"error:", err))
+    assert n == 1, f"{n} error lines, expected one"
+    assert "Sanitizer" not in err and "runtime error" not in err, "sanitizer report"
+
+
+def sub_line(text, old, new, count=1):
+    assert old in text, f"fixture lacks {old!r}"
+    return text.replace(old, new, count)
+
+
+# ---- YAML ---------------------------------------------------------------------------
+
+@case
+def yaml_deep_nesting(c):
+    """20k+ nested flow lists overflowed the stack in cx_yaml_build (SIGSEGV)."""
+    p = c.write("deep.yaml", "name: x\nfabrics: " + "[" * 30000 + "]" * 30000 + "\n")
+    expect_error(c.run("topo", p), r"deep\.yaml:2: .*nested deeper than 64 levels")
+    p = c.write("deepmap.yaml", "a: " + "{b: " * 30000 + "1" + "}" * 30000 + "\n")
+    expect_error(c.run("run", "--workload", p, "--out", ""), r"deepmap\.yaml:1: .*nested deeper than 64")
+
+
+@case
+def yaml_many_keys(c):
+    """60k keys: the duplicate-key scan was quadratic (19-25 s)."""
+    keys = "".join(f"k{i}: {i}\n" for i in range(60000))
+    p = c.write("keys.yaml", "name: x\n" + keys + "k123: dup\n")
+    res = c.run("topo", p, timeout=20)
+    expect_error(res, r"keys\.yaml:60002: 'k123': duplicate key \(first given at line 125\)")
+    assert res[3] < 5, f"took {res[3]:.1f} s"
+    p = c.write("keys2.yaml", "name: x\n" + keys)
+    res = c.run("topo", p, timeout=20)
+    expect_error(res, r"keys2\.yaml:2: 'k0': unknown key")
+    assert res[3] < 5, f"took {res[3]:.1f} s"
+
+
+@case
+def yaml_octal_hex(c):
+    """Octal and hex integers were accepted through strtoll base 0."""
+    for bad in ("0x80", "0200", "+128", " 128"):
+        p = c.topo_with_catalog(edit_catalog=lambda t: sub_line(t, "radix: 128,", f"radix: '{bad}',"))
+        expect_error(c.run("topo", p), r"hardware\.yaml:\d+: 'switches\[0\]\.radix': .*not an integer")
+    expect_error(c.run("run", "--iterations", "010", "--out", ""), r"--iterations: '010' is not a non-negative integer")
+    expect_error(c.run("run", "--iterations", "0x2", "--out", ""), r"--iterations: '0x2' is not")
+    expect_error(c.run("run", "--trace-max-gb", "0x1p3", "--out", ""), r"--trace-max-gb: '0x1p3' is not a number")
+
+
+@case
+def input_fifo(c):
+    """A FIFO given as an input file hung forever in fopen."""
+    fifo = c.path("fifo.yaml")
+    os.mkfifo(fifo)
+    expect_error(c.run("topo", fifo, timeout=20), r"fifo\.yaml: .*is a FIFO, not a regular file")
+    expect_error(c.run("run", "--workload", fifo, "--out", "", timeout=20), r"fifo\.yaml: .*is a FIFO")
+
+
+@case
+def input_directory(c):
+    """A directory given as a topology reported 'out of memory'."""
+    os.mkdir(c.path("adir"))
+    res = c.run("topo", c.path("adir"))
+    expect_error(res, r"adir: .*is a directory, not a regular file")
+    assert "out of memory" not in res[2]
+    expect_error(c.run("run", "--topology", c.path("adir"), "--out", ""), r"adir: .*is a directory")
+
+
+# ---- topology bounds -------------------------------------------------------------------
+
+def catalog_case(c, old, new, field, msg):
+    p = c.topo_with_catalog(edit_catalog=lambda t: sub_line(t, old, new))
+    expect_error(c.run("topo", p), r"hardware\.yaml:\d+: '" + re.escape(field) + "': .*" + msg)
+    expect_error(c.run("run", "--topology", p, "--out", "o.h5"), re.escape(field))
+    assert not os.path.exists(c.path("o.h5")) and not os.path.exists(c.path("o.h5.partial"))
+
+
+@case
+def zero_bandwidth(c):
+    """0 bandwidth: 'device 0 port 1 has no valid link', then a heap-use-after-free."""
+    catalog_case(c, "bandwidth: 400Gbps, latency: 1us, notes: \"400GbE", "bandwidth: 0Gbps, latency: 1us, notes: \"400GbE",
+                 "nics[0].bandwidth", r"bandwidth 0 B/s is outside")
+    catalog_case(c, "nvlink_bandwidth: 450GB/s, nvlink_latency: 250ns, tdp_w: 700}",
+                 "nvlink_bandwidth: 0, nvlink_latency: 250ns, tdp_w: 700}", "gpus[0].nvlink_bandwidth", "outside")
+    catalog_case(c, "radix: 128, port_bandwidth: 400Gbps", "radix: 128, port_bandwidth: 0bps",
+                 "switches[0].port_bandwidth", "outside")
+    p = c.topo_with_catalog(edit_topo=lambda t: sub_line(t, "switch: SN5600-400G, down: 16",
+                                                         "switch: SN5600-400G, link_bandwidth: 0Gbps, down: 16"))
+    res = c.run("topo", p)
+    expect_error(res, r"topo\.yaml:\d+: 'fabrics\[0\]\.tiers\[0\]\.link_bandwidth': bandwidth 0 B/s is outside")
+
+
+@case
+def latency_bounds(c):
+    """Huge latency: UBSan overflow in cx_topo.c, 'farthest pair 0 ns', 'event scheduled
+    in the past'; zero latency: 'lookahead violated' at 2 and 4 ranks."""
+    catalog_case(c, "latency: 600ns}", "latency: 3000000s}", "switches[0].latency", r"outside \[1000 ps, 1 ms\]")
+    catalog_case(c, "latency: 600ns}", "latency: 0ns}", "switches[0].latency", r"outside \[1000 ps, 1 ms\]")
+    catalog_case(c, "bandwidth: 400Gbps, latency: 1us, notes: \"400GbE", "bandwidth: 400Gbps, latency: 0, notes: \"400GbE",
+                 "nics[0].latency", "lookahead")
+    catalog_case(c, "tier2: 150ns", "tier2: 1000s", "cables.tier2", "outside")
+    catalog_case(c, "nvlink_latency: 250ns, tdp_w: 700}", "nvlink_latency: 0ns, tdp_w: 700}",
+                 "gpus[0].nvlink_latency", "outside")
+
+
+@case
+def zero_compute(c):
+    """0 TFLOP/s or 0 HBM bandwidth printed 'MFU inf%'."""
+    catalog_case(c, "bf16_tflops: 989, fp8_tflops: 1979, hbm: 80GB", "bf16_tflops: 0, fp8_tflops: 1979, hbm: 80GB",
+                 "gpus[0].bf16_tflops", "outside")
+    catalog_case(c, "hbm_bandwidth: 3.35TB/s", "hbm_bandwidth: 0TB/s", "gpus[0].hbm_bandwidth", "outside")
+    catalog_case(c, "kernel_overhead: 2us", "kernel_overhead: 100000s", "compute_efficiency.kernel_overhead", "outside")
+
+
+@case
+def catalog_duplicate_name(c):
+    """Duplicate catalog names were accepted (the second never used)."""
+    catalog_case(c, "name: ConnectX-7,", "name: BlueField-3,", "nics[1].name",
+                 r"duplicate catalog name 'BlueField-3' \(first at line \d+\)")
+
+
+@case
+def catalog_missing(c):
+    """A missing catalog fell back to the embedded one with no word."""
+    top = open(os.path.join(c.src, "topologies", "colossus1-mini.yaml")).read()
+    p = c.write("lonely.yaml", sub_line(top, "catalog: hardware.yaml", "catalog: nowhere.yaml"))
+    code, out, err, _ = c.run("topo", p)
+    assert code == 0, "a missing catalog is a warning"
+    assert re.search(r"warning: .*lonely\.yaml:\d+: 'catalog': .*nowhere\.yaml not found; using the embedded copy", err), err
+    assert "GPUs" in out
+
+
+def main():
+    if sys.argv[1:] == ["--list"]:
+        print(";".join(CASES))
+        return 0
+    if len(sys.argv) != 5 or sys.argv[4] not in CASES:
+        print(__doc__)
+        return 2
+    c = Ctx(*sys.argv[1:4])
+    try:
+        CASES[sys.argv[4]](c)
+    except AssertionError as e:
+        print(f"FAIL {sys.argv[4]}: {e}")
+        return 1
+    finally:
+        shutil.rmtree(c.tmp, ignore_errors=True)
+    print(f"ok   {sys.argv[4]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
