@@ -8,10 +8,12 @@
 #include "cx_replay.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cx_file.h"
 #include "cx_run_internal.h"
 #include "cx_yaml.h"
 
@@ -103,10 +105,13 @@ cx_status_t cx_replay_open(cx_replay_t **r_p, const char *path, cx_err_t *err)
 {
     unsigned char h[64];
     uint32_t      v, rs;
+    uint64_t      n_ops;
+    size_t        size;
     cx_replay_t  *r;
-    FILE         *f = fopen(path, "rb");
-    if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot open: %s", strerror(errno));
-    if (fread(h, 64, 1, f) != 1 || memcmp(h, magic, 8) != 0) {
+    FILE         *f;
+    cx_status_t   st = cx_file_open_input(path, "replay file", 0, &f, &size, err);
+    if (st != CX_OK) return st;
+    if (size < 64 || fread(h, 64, 1, f) != 1 || memcmp(h, magic, 8) != 0) {
         fclose(f);
         return cx_err_set(err, CX_ERR_PARSE, path, 0, "header", "not a colossim replay file (bad magic)");
     }
@@ -118,6 +123,16 @@ cx_status_t cx_replay_open(cx_replay_t **r_p, const char *path, cx_err_t *err)
                           "unsupported replay file: version %u, record size %u (want %u, %u)", v, rs,
                           CX_REPLAY_VERSION, (unsigned)sizeof(cx_op_t));
     }
+    /* The header's op count must be what the file holds: a truncated file or
+     * a wrong count is refused here, before any run starts. */
+    memcpy(&n_ops, h + 24, 8);
+    if ((size - 64) % sizeof(cx_op_t) != 0 || n_ops != (size - 64) / sizeof(cx_op_t)) {
+        fclose(f);
+        return cx_err_set(err, CX_ERR_PARSE, path, 0, "n_ops",
+                          "the header says %llu ops but the file holds %llu bytes of records (%.2f ops): "
+                          "truncated or a wrong op count", (unsigned long long)n_ops,
+                          (unsigned long long)(size - 64), (double)(size - 64) / (double)sizeof(cx_op_t));
+    }
     r = calloc(1, sizeof(*r));
     if (r == NULL) {
         fclose(f);
@@ -125,10 +140,128 @@ cx_status_t cx_replay_open(cx_replay_t **r_p, const char *path, cx_err_t *err)
     }
     r->f = f;
     memcpy(&r->gpu, h + 16, 8);
-    memcpy(&r->n_ops, h + 24, 8);
+    r->n_ops = n_ops;
     snprintf(r->path, sizeof(r->path), "%s", path);
     *r_p = r;
     return CX_OK;
+}
+
+/* Largest payload or HBM traffic of one op, and FLOPs of one kernel: with the
+ * topology's bounds (>= 1 Gb/s links, >= 1 GB/s HBM at >= 1% efficiency,
+ * >= 1 TFLOP/s at >= 1%) one op then takes < 2^57 ps, so an op's end time
+ * cannot overflow int64 picoseconds. */
+#define CX_REPLAY_MAX_BYTES (UINT64_C(1) << 40)
+#define CX_REPLAY_MAX_FLOPS 1e15
+
+static cx_status_t cx_replay_bad(const cx_replay_t *r, uint64_t i, const char *field, cx_err_t *err,
+                                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static cx_status_t cx_replay_bad(const cx_replay_t *r, uint64_t i, const char *field, cx_err_t *err,
+                                 const char *fmt, ...)
+{
+    char    f[64];
+    va_list ap;
+    snprintf(f, sizeof(f), "records[%llu].%s", (unsigned long long)i, field);
+    va_start(ap, fmt);
+    cx_err_vset(err, CX_ERR_INVALID, r->path, 0, f, fmt, ap);
+    va_end(ap);
+    return CX_ERR_INVALID;
+}
+
+cx_status_t cx_replay_check(cx_replay_t *r, uint64_t gpu, uint64_t job_gpus, uint32_t iterations,
+                            cx_err_t *err)
+{
+    uint64_t    seen[CX_NUM_STREAMS] = {0, 0, 0, 0}, i;
+    cx_op_t     op;
+    cx_status_t st = CX_OK;
+
+    if (r->gpu != gpu) {
+        return cx_err_set(err, CX_ERR_INVALID, r->path, 0, "gpu", "holds the program of GPU %llu, not %llu",
+                          (unsigned long long)r->gpu, (unsigned long long)gpu);
+    }
+    if (fseek(r->f, 64, SEEK_SET) != 0) {
+        return cx_err_set(err, CX_ERR_IO, r->path, 0, NULL, "cannot seek: %s", strerror(errno));
+    }
+    for (i = 0; i < r->n_ops && st == CX_OK; i++) {
+        if (fread(&op, sizeof(op), 1, r->f) != 1) {
+            st = cx_err_set(err, CX_ERR_PARSE, r->path, 0, "records", "truncated: record %llu of %llu missing",
+                            (unsigned long long)i, (unsigned long long)r->n_ops);
+            break;
+        }
+        if (op.kind >= CX_OP_KIND_COUNT) {
+            st = cx_replay_bad(r, i, "kind", err, "op kind %d is not one of 0..%d", op.kind, CX_OP_KIND_COUNT - 1);
+        } else if (op.stream >= CX_NUM_STREAMS) {
+            st = cx_replay_bad(r, i, "stream", err, "stream %d is not one of 0..%d", op.stream, CX_NUM_STREAMS - 1);
+        } else if (op.phase >= CX_PHASE_COUNT) {
+            st = cx_replay_bad(r, i, "phase", err, "phase %d is not one of 0..%d", op.phase, CX_PHASE_COUNT - 1);
+        } else if (op.block >= CX_BLK_COUNT) {
+            st = cx_replay_bad(r, i, "block", err, "block %d is not one of 0..%d", op.block, CX_BLK_COUNT - 1);
+        } else if (op.bytes > CX_REPLAY_MAX_BYTES) {
+            st = cx_replay_bad(r, i, "bytes", err, "%llu bytes is over the limit of %llu (1 TiB) per op",
+                               (unsigned long long)op.bytes, (unsigned long long)CX_REPLAY_MAX_BYTES);
+        } else if (!(op.flops >= 0.0 && op.flops <= CX_REPLAY_MAX_FLOPS)) {
+            st = cx_replay_bad(r, i, "flops", err, "%g FLOPs is outside [0, 1e15] per op", op.flops);
+        }
+        if (st != CX_OK) break;
+        switch (op.kind) {
+        case CX_OP_COMPUTE:
+            if (op.cls >= CX_CLS_COUNT)
+                st = cx_replay_bad(r, i, "cls", err, "compute class %d is not one of 0..%d", op.cls, CX_CLS_COUNT - 1);
+            break;
+        case CX_OP_SEND:
+        case CX_OP_RECV:
+            if (op.u.peer >= job_gpus || op.u.peer == gpu)
+                st = cx_replay_bad(r, i, "peer", err, "peer GPU %llu is not another GPU of the job's %llu",
+                                   (unsigned long long)op.u.peer, (unsigned long long)job_gpus);
+            break;
+        case CX_OP_COLLECTIVE:
+            if (op.cls >= CX_COLL_COUNT) {
+                st = cx_replay_bad(r, i, "cls", err, "collective kind %d is not one of 0..%d", op.cls,
+                                   CX_COLL_COUNT - 1);
+            } else if (op.algo >= CX_ALGO_COUNT) {
+                st = cx_replay_bad(r, i, "algo", err, "algorithm %d is not one of 0..%d", op.algo, CX_ALGO_COUNT - 1);
+            } else if (op.group_size < 1 || op.group_size > job_gpus) {
+                st = cx_replay_bad(r, i, "group_size", err, "group of %u GPUs in a job of %llu",
+                                   op.group_size, (unsigned long long)job_gpus);
+            } else if (op.group_index >= op.group_size) {
+                st = cx_replay_bad(r, i, "group_index", err, "member %u of a group of %u", op.group_index,
+                                   op.group_size);
+            } else if (op.group_size > 1 && op.group_stride < 1) {
+                st = cx_replay_bad(r, i, "group_stride", err, "stride %u in a group of %u", op.group_stride,
+                                   op.group_size);
+            } else if (op.u.group_base >= job_gpus ||
+                       (uint64_t)(op.group_size - 1) * op.group_stride >= job_gpus - op.u.group_base) {
+                st = cx_replay_bad(r, i, "group_base", err, "the group from GPU %llu reaches past the job's %llu GPUs",
+                                   (unsigned long long)op.u.group_base, (unsigned long long)job_gpus);
+            } else if (op.u.group_base + (uint64_t)op.group_index * op.group_stride != gpu) {
+                st = cx_replay_bad(r, i, "group_index", err, "member %u of the group is GPU %llu, not this file's",
+                                   op.group_index, (unsigned long long)(op.u.group_base +
+                                                                        (uint64_t)op.group_index * op.group_stride));
+            }
+            break;
+        case CX_OP_WAIT:
+            if (op.cls >= CX_NUM_STREAMS) {
+                st = cx_replay_bad(r, i, "cls", err, "waits on stream %d, not one of 0..%d", op.cls, CX_NUM_STREAMS - 1);
+            } else if (op.u.wait_count > seen[op.cls]) {
+                st = cx_replay_bad(r, i, "wait_count", err,
+                                   "waits for %llu ops of a stream that has issued %llu so far (it would never end)",
+                                   (unsigned long long)op.u.wait_count, (unsigned long long)seen[op.cls]);
+            }
+            break;
+        case CX_OP_ITER_BEGIN:
+        case CX_OP_ITER_END:
+            if (op.iteration >= iterations)
+                st = cx_replay_bad(r, i, "iteration", err, "iteration %u of a replay of %u iterations (replay.yaml)",
+                                   op.iteration, iterations);
+            break;
+        default:
+            break;
+        }
+        seen[op.stream]++;
+    }
+    if (fseek(r->f, 64 + (long)(r->read * sizeof(cx_op_t)), SEEK_SET) != 0 && st == CX_OK) {
+        st = cx_err_set(err, CX_ERR_IO, r->path, 0, NULL, "cannot seek: %s", strerror(errno));
+    }
+    return st;
 }
 
 int cx_replay_next(cx_replay_t *r, cx_op_t *op, cx_err_t *err)
@@ -225,6 +358,12 @@ static cx_status_t cx_run_src_init(void *state, const void *ctx, uint64_t gpu, i
             st = cx_err_set(err, CX_ERR_INVALID, path, 0, "gpu", "holds the program of GPU %llu, not %llu",
                             (unsigned long long)cx_replay_gpu(s->replay), (unsigned long long)gpu);
         }
+        if (st != CX_OK && s->replay != NULL) {
+            /* cx_gpus_create does not close the sources of a failed init. */
+            cx_replay_close(s->replay);
+            s->replay = NULL;
+            s->active = 0;
+        }
         return st;
     }
     return cx_gen_init(&s->gen, c->w, gpu, c->iterations, err);
@@ -264,6 +403,23 @@ static void cx_run_src_close_one(void *state)
     if (s->replay != NULL) cx_replay_close(s->replay);
     s->replay = NULL;
     s->active = 0;
+}
+
+cx_status_t cx_run_replay_check(const cx_run_ctx_t *c, cx_err_t *err)
+{
+    uint64_t    gpu, end = c->gpu_lo + c->gpu_n;
+    cx_status_t st = CX_OK;
+    if (c->replay_dir == NULL) return CX_OK;
+    if (end > c->w->gpus) end = c->w->gpus;
+    for (gpu = c->gpu_lo; gpu < end && st == CX_OK; gpu++) {
+        char         path[4096];
+        cx_replay_t *r = NULL;
+        cx_replay_file_path(path, sizeof(path), c->replay_dir, gpu);
+        st = cx_replay_open(&r, path, err);
+        if (st == CX_OK) st = cx_replay_check(r, gpu, c->w->gpus, c->iterations, err);
+        cx_replay_close(r);
+    }
+    return st;
 }
 
 void cx_run_src_setup(cx_op_source_t *src, const cx_run_ctx_t *c)

@@ -6,8 +6,9 @@
  *     record_size u32 = 64 | gpu u64 | n_ops u64 | 32 zero bytes
  *   n_ops records, each exactly a cx_op_t (cx_op.h field order and widths,
  *     no padding), in program order.
- * The reader streams (O(1) memory) and checks magic, version, record size
- * and that the file holds exactly n_ops records.
+ * The reader streams (O(1) memory); opening checks that it is a regular
+ * file, magic, version, record size and that the file holds exactly n_ops
+ * records; cx_replay_check validates every op.
  * A directory of them, one per GPU, is a whole job (cx_replay_dir_load).
  */
 #ifndef CX_REPLAY_H
@@ -32,6 +33,15 @@ cx_status_t cx_replay_write_gen(const char *path, cx_gen_t *g, cx_err_t *err);
 typedef struct cx_replay cx_replay_t;
 
 cx_status_t cx_replay_open(cx_replay_t **r_p, const char *path, cx_err_t *err);
+/* Read the whole program once and check every op against the job, so a bad
+ * file is refused before the run: the file is GPU `gpu`'s; kinds, streams,
+ * classes, algorithms and labels are in range; peers and every collective's
+ * group lie in the job's job_gpus GPUs and hold this GPU at group_index;
+ * a WAIT waits only for ops issued before it; iteration markers are below
+ * `iterations`; bytes <= 1 TiB and FLOPs <= 1e15 per op.  Errors name the
+ * record ("records[12].peer").  Leaves the read position where it was. */
+cx_status_t cx_replay_check(cx_replay_t *r, uint64_t gpu, uint64_t job_gpus, uint32_t iterations,
+                            cx_err_t *err);
 /* 1: *op filled; 0: end of program; -1: error (err filled: truncated file). */
 int         cx_replay_next(cx_replay_t *r, cx_op_t *op, cx_err_t *err);
 uint64_t    cx_replay_gpu(const cx_replay_t *r);

@@ -218,6 +218,9 @@ void cx_run_summary_reduce(cx_run_summary_t *s, const cx_run_ctx_t *c, uint32_t 
 /* Point src at the run's op sources: the generator, or c->replay_dir's
  * files; each stream instance yields only its stream's ops. */
 void cx_run_src_setup(cx_op_source_t *src, const cx_run_ctx_t *c);
+/* Replaying: open and check (cx_replay_check) the file of every local GPU,
+ * before any GPU is built. */
+cx_status_t cx_run_replay_check(const cx_run_ctx_t *c, cx_err_t *err);
 /* Replay files still open at the end (a stopped run): close them. */
 void cx_run_src_close_all(cx_gpus_t *g);
 

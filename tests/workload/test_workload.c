@@ -733,11 +733,9 @@ static void test_replay_roundtrip(void **state)
         assert_int_equal(fwrite(buf, sizeof(buf), 1, f), 1);
         fclose(f);
     }
-    assert_int_equal(cx_replay_open(&r, path, &err), CX_OK);
-    for (i = 0; i < 3; i++) assert_int_equal(cx_replay_next(r, &op, &err), 1);
-    assert_int_equal(cx_replay_next(r, &op, &err), -1);
+    /* ... refused as it is opened, before any run (issue 17). */
+    assert_int_equal(cx_replay_open(&r, path, &err), CX_ERR_PARSE);
     assert_non_null(strstr(err.msg, "truncated"));
-    cx_replay_close(r);
     /* Not a replay file. */
     assert_int_equal(cx_replay_open(&r, CX_WORKLOADS_DIR "/small.yaml", &err), CX_ERR_PARSE);
     remove(path);
