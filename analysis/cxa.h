@@ -115,6 +115,7 @@ typedef struct cxa_summary {
     uint64_t gpus;
     uint32_t iterations;          /* contiguous iterations from 0 with rows */
     uint32_t iterations_meta;     /* /meta/iterations (-1 if absent -> 0) */
+    uint32_t iterations_requested; /* /meta/iterations_requested (0 if absent) */
     int      complete;            /* /meta/complete */
     int64_t  ranks, trace_level;
     double   iteration_seconds, first_iteration_seconds;

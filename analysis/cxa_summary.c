@@ -2,7 +2,7 @@
  * summary and diff: the run's figures recomputed from /summary/iterations
  * and the /meta constants, with exactly the definitions of
  * src/workload/cx_run_summary.c:
- *   k           = iterations 0..k-1 that have rows (contiguous from 0)
+ *   k           = iterations 0..k-1 that every GPU finished (a row per GPU)
  *   iteration   = (max end[k-1] - max end[0]) / (k-1)    for k >= 2
  *               =  max end[0]   - min begin[0]           for k == 1
  *   shares      = sum over rows of compute_ps (exposed_comm_ps) /
@@ -12,9 +12,10 @@
  *   TFLOPs/GPU  = model_flops_per_iteration / iteration / gpus * 1e-12
  *   MFU         = model_flops_per_iteration / (iteration * gpus * peak)
  * Sums are exact int64 picoseconds, converted to double as the run does, so
- * a complete run's figures match its --summary-json to the last bit.  For a
- * run stopped early the run's shares also count the unfinished iteration;
- * here only rows of finished iterations exist, so the shares differ slightly.
+ * a complete run's figures match its --summary-json to the last bit; a run
+ * stopped early reports the iterations that finished (those with rows) on
+ * both sides.  With no iteration finished there is nothing to report: the
+ * figures are left out of the table and are null in JSON, empty in CSV.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cxa.h"
@@ -34,6 +35,7 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
     uint64_t         i, max_gpu = 0;
     uint32_t         max_it = 0, k;
     int64_t         *bmin = NULL, *emax = NULL, *emin = NULL, v;
+    uint64_t        *cnt = NULL;
     int64_t          sum_c = 0, sum_x = 0, sum_p = 0;
 
     memset(s, 0, sizeof(*s));
@@ -48,6 +50,7 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
     if (cxa_meta_i64(f, "ranks", &s->ranks) != 0) s->ranks = 0;
     if (cxa_meta_i64(f, "trace_level", &s->trace_level) != 0) s->trace_level = -1;
     if (cxa_meta_i64(f, "iterations", &v) == 0) s->iterations_meta = (uint32_t)v;
+    if (cxa_meta_i64(f, "iterations_requested", &v) == 0) s->iterations_requested = (uint32_t)v;
     {
         static const char *const consts[] = {"tokens_per_iteration", "model_flops_per_iteration",
                                              "peak_flops_per_gpu"};
@@ -100,8 +103,10 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
         bmin = malloc(((size_t)max_it + 1) * sizeof(int64_t));
         emax = malloc(((size_t)max_it + 1) * sizeof(int64_t));
         emin = malloc(((size_t)max_it + 1) * sizeof(int64_t));
-        if (bmin == NULL || emax == NULL || emin == NULL) {
+        cnt  = calloc((size_t)max_it + 1, sizeof(uint64_t));
+        if (bmin == NULL || emax == NULL || emin == NULL || cnt == NULL) {
             cxa_error(f->path, "out of memory");
+            free(cnt);
             free(bmin);
             free(emax);
             free(emin);
@@ -121,8 +126,10 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
             if (b < bmin[it]) bmin[it] = b;
             if (e > emax[it]) emax[it] = e;
             if (e < emin[it]) emin[it] = e;
+            cnt[it]++;
         }
-        for (k = 0; k <= max_it && emax[k] != INT64_MIN; k++) {
+        /* A stopped run: the iterations that every GPU finished. */
+        for (k = 0; k <= max_it && emax[k] != INT64_MIN && cnt[k] >= s->gpus; k++) {
         }
         /* Time sums over the rows of the finished iterations. */
         for (i = 0; i < t.rows; i++) {
@@ -162,6 +169,7 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
                             (s->iteration_seconds * (double)s->gpus * s->peak_flops_per_gpu);
         }
     }
+    free(cnt);
     free(bmin);
     free(emax);
     free(emin);
@@ -175,14 +183,16 @@ typedef struct cxa_kv {
     const char *key;
     double      v;
     int         is_int;
+    int         absent; /* a figure of finished iterations, and none finished */
 } cxa_kv_t;
 
 static int cxa_summary_kv(const cxa_summary_t *s, cxa_kv_t *kv)
 {
-    int n = 0;
-#define KV(_k, _v, _i) do { kv[n].key = (_k); kv[n].v = (double)(_v); kv[n].is_int = (_i); n++; } while (0)
+    int n = 0, first_fig;
+#define KV(_k, _v, _i) do { kv[n].key = (_k); kv[n].v = (double)(_v); kv[n].is_int = (_i); kv[n].absent = 0; n++; } while (0)
     KV("gpus", s->gpus, 1);
     KV("iterations", s->iterations, 1);
+    first_fig = n;
     KV("iteration_seconds", s->iteration_seconds, 0);
     KV("tokens_per_second", s->tokens_per_second, 0);
     KV("tflops_per_gpu", s->tflops_per_gpu, 0);
@@ -192,26 +202,47 @@ static int cxa_summary_kv(const cxa_summary_t *s, cxa_kv_t *kv)
     KV("exposed_comm_share", s->exposed_comm_share, 0);
     KV("bubble_share", s->bubble_share, 0);
     KV("pp_wait_share", s->pp_wait_share, 0);
+    if (s->iterations == 0)
+        for (int i = first_fig; i < n; i++) kv[i].absent = 1;
     KV("tokens_per_iteration", s->tokens_per_iteration, 0);
     KV("model_flops_per_iteration", s->model_flops_per_iteration, 0);
     KV("peak_flops_per_gpu", s->peak_flops_per_gpu, 0);
+    first_fig = n;
     KV("first_iteration_seconds", s->first_iteration_seconds, 0);
     KV("span_seconds", s->span_seconds, 0);
     KV("straggler_seconds", s->straggler_seconds, 0);
+    if (s->iterations == 0)
+        for (int i = first_fig; i < n; i++) kv[i].absent = 1;
 #undef KV
     return n;
 }
 
 static void cxa_summary_print_table(const cxa_file_t *f, const cxa_summary_t *s, FILE *out)
 {
-    if (!s->complete)
+    if (!s->complete && s->iterations == 0)
+        fprintf(out, "INCOMPLETE: run stopped early (/meta/complete = 0) before any iteration finished\n");
+    else if (!s->complete)
         fprintf(out, "INCOMPLETE: run stopped early (/meta/complete = 0); figures cover the %u "
                      "iteration(s) that finished\n", s->iterations);
     fprintf(out, "trace: %s (%lld rank(s), trace level %lld)\n", f->path, (long long)s->ranks,
             (long long)s->trace_level);
-    fprintf(out, "run: %s on %s, %llu x %s, %u iteration(s)%s\n", s->workload, s->topology,
-            (unsigned long long)s->gpus, s->gpu_type, s->iterations,
-            s->complete ? "" : "  ** INCOMPLETE: stopped early **");
+    if (s->iterations == 0) {
+        fprintf(out, "run: %s on %s, %llu x %s, stopped before iteration 1 finished%s\n", s->workload,
+                s->topology, (unsigned long long)s->gpus, s->gpu_type,
+                s->complete ? "" : "  ** INCOMPLETE: stopped early **");
+        fprintf(out, "  no results: the run stopped before any iteration finished\n"
+                     "  (the job: model FLOPs %.4g and %.4g tokens per iteration)\n",
+                s->model_flops_per_iteration, s->tokens_per_iteration);
+        return;
+    }
+    if (!s->complete && s->iterations_requested > 0)
+        fprintf(out, "run: %s on %s, %llu x %s, %u of %u iteration(s) finished  ** INCOMPLETE: stopped early **\n",
+                s->workload, s->topology, (unsigned long long)s->gpus, s->gpu_type, s->iterations,
+                s->iterations_requested);
+    else
+        fprintf(out, "run: %s on %s, %llu x %s, %u iteration(s)%s\n", s->workload, s->topology,
+                (unsigned long long)s->gpus, s->gpu_type, s->iterations,
+                s->complete ? "" : "  ** INCOMPLETE: stopped early **");
     fprintf(out, "  iteration time     %.4f s%s\n", s->iteration_seconds,
             s->iterations >= 2 ? " (steady state, after the first)" : "");
     fprintf(out, "  first iteration    %.4f s\n", s->first_iteration_seconds);
@@ -246,8 +277,9 @@ static json_object *cxa_summary_json(const cxa_file_t *f, const cxa_summary_t *s
     json_object_object_add(j, "complete", json_object_new_boolean(s->complete));
     json_object_object_add(j, "ranks", json_object_new_int64(s->ranks));
     for (i = 0; i < n; i++)
-        json_object_object_add(j, kv[i].key, kv[i].is_int ? json_object_new_int64((int64_t)kv[i].v)
-                                                          : json_object_new_double(kv[i].v));
+        json_object_object_add(j, kv[i].key, kv[i].absent   ? NULL
+                                             : kv[i].is_int ? json_object_new_int64((int64_t)kv[i].v)
+                                                            : json_object_new_double(kv[i].v));
     return j;
 }
 
@@ -279,7 +311,7 @@ int cxa_cmd_summary(int argc, char **argv)
         return rc;
     }
     if (!s.complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
-    if (s.iterations == 0) cxa_warn(f.path, "no iteration finished: the figures are zero");
+    if (s.iterations == 0) cxa_warn(f.path, "no iteration finished: no figures to report");
     if (fmt == CXA_FMT_TABLE) {
         cxa_summary_print_table(&f, &s, stdout);
     } else if (fmt == CXA_FMT_JSON) {
@@ -292,7 +324,12 @@ int cxa_cmd_summary(int argc, char **argv)
         printf("file,workload,topology,gpu_type,complete");
         for (i = 0; i < n; i++) printf(",%s", kv[i].key);
         printf("\n\"%s\",%s,%s,%s,%d", f.path, s.workload, s.topology, s.gpu_type, s.complete);
-        for (i = 0; i < n; i++) printf(kv[i].is_int ? ",%.0f" : ",%.17g", kv[i].v);
+        for (i = 0; i < n; i++) {
+            if (kv[i].absent)
+                printf(",");
+            else
+                printf(kv[i].is_int ? ",%.0f" : ",%.17g", kv[i].v);
+        }
         printf("\n");
     }
     cxa_close(&f);

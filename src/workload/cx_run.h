@@ -52,8 +52,9 @@ typedef struct cx_run_config {
 
 typedef struct cx_run_summary {
     uint64_t  gpus;
-    uint32_t  iterations;
-    double    iteration_seconds;
+    uint32_t  iterations;            /* iterations that finished (all of them unless stopped early) */
+    uint32_t  iterations_requested;
+    double    iteration_seconds;      /* figures below: 0 when no iteration finished */
     double    tokens_per_iteration;
     double    tokens_per_second;
     double    model_flops_per_iteration;          /* causal attention counted as half (Llama 3) */

@@ -83,6 +83,9 @@ typedef struct cx_row_hop {
 typedef struct cx_run_acc {
     cx_time_t compute, wait_comm, wait_pp;        /* whole run */
     cx_time_t it_compute, it_comm, it_pp, it_begin; /* current iteration */
+    cx_time_t done_compute, done_comm, done_pp;   /* iterations this GPU finished (a stopped run) */
+    cx_time_t last_compute, last_comm, last_pp;   /* the last of them */
+    uint32_t  done_iters;                         /* iterations this GPU finished */
 } cx_run_acc_t;
 
 typedef struct cx_run_ctx {

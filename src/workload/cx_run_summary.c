@@ -20,6 +20,7 @@ void cx_run_summary_describe(cx_run_summary_t *s, const cx_topo_t *topo, const c
     snprintf(s->workload, sizeof(s->workload), "%s", w->name);
     s->gpus                 = w->gpus;
     s->iterations           = iters;
+    s->iterations_requested = iters;
     s->tokens_per_iteration = cx_workload_tokens_per_iteration(w);
     /* MFU as the Llama 3 paper reports it: its Table 4 rows only agree on
      * the hardware throughput achieved if causal attention counts as half
@@ -38,19 +39,32 @@ void cx_run_summary_reduce(cx_run_summary_t *s, const cx_run_ctx_t *c, uint32_t 
     cx_time_t *bmin = malloc(iters * sizeof(cx_time_t)), *emax = malloc(iters * sizeof(cx_time_t));
     cx_time_t t0, t1;
     uint64_t  ops = (uint64_t)c->ops_done, ops_all = 0;
+    uint32_t  done_min = UINT32_MAX, done_all, kf;
     if (bmin == NULL || emax == NULL) cx_fatal("out of memory");
+    /* A run stopped early reports only the iterations that every GPU
+     * finished (the first done_all), and their time sums.  A GPU is at most
+     * one iteration ahead of the slowest (its next iteration needs the
+     * others' pipeline and DP traffic), so leaving out its last iteration
+     * when it is ahead sums exactly the /summary/iterations rows that
+     * colossim-analyze sums. */
+    for (k = 0; k < c->gpu_n; k++)
+        if (c->acc[k].done_iters < done_min) done_min = c->acc[k].done_iters;
+    MPI_Allreduce(&done_min, &done_all, 1, MPI_UINT32_T, MPI_MIN, comm);
     for (k = 0; k < c->gpu_n; k++) {
-        loc[0] += (double)c->acc[k].compute;
-        loc[1] += (double)c->acc[k].wait_comm;
-        loc[2] += (double)c->acc[k].wait_pp;
+        const cx_run_acc_t *a     = &c->acc[k];
+        int                 ahead = a->done_iters > done_all;
+        loc[0] += (double)(s->complete ? a->compute : a->done_compute - (ahead ? a->last_compute : 0));
+        loc[1] += (double)(s->complete ? a->wait_comm : a->done_comm - (ahead ? a->last_comm : 0));
+        loc[2] += (double)(s->complete ? a->wait_pp : a->done_pp - (ahead ? a->last_pp : 0));
     }
     MPI_Allreduce(loc, glob, 3, MPI_DOUBLE, MPI_SUM, comm);
     MPI_Allreduce(c->iter_begin_min, bmin, (int)iters, MPI_INT64_T, MPI_MIN, comm);
     MPI_Allreduce(c->iter_end_max, emax, (int)iters, MPI_INT64_T, MPI_MAX, comm);
     MPI_Allreduce(&ops, &ops_all, 1, MPI_UINT64_T, MPI_SUM, comm);
     s->ops = ops_all;
-    /* Iterations that finished everywhere. */
-    for (k = 0; k < iters && emax[k] > 0 && bmin[k] != CX_TIME_MAX; k++) {
+    /* Iterations that finished (a stopped run: on every GPU). */
+    kf = s->complete ? iters : done_all;
+    for (k = 0; k < iters && k < kf && emax[k] > 0 && bmin[k] != CX_TIME_MAX; k++) {
     }
     if (k == 0) {
         s->iteration_seconds = 0.0;
@@ -83,9 +97,30 @@ void cx_run_summary_reduce(cx_run_summary_t *s, const cx_run_ctx_t *c, uint32_t 
 
 void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
 {
-    fprintf(out, "run: %s on %s, %llu x %s, %u iteration(s)%s\n", s->workload, s->topology,
-            (unsigned long long)s->gpus, s->gpu_type, s->iterations,
-            s->complete ? "" : "  ** INCOMPLETE: stopped early **");
+    if (s->complete) {
+        fprintf(out, "run: %s on %s, %llu x %s, %u iteration(s)\n", s->workload, s->topology,
+                (unsigned long long)s->gpus, s->gpu_type, s->iterations);
+    } else if (s->iterations == 0) {
+        /* Nothing to average: no zeros posing as results. */
+        fprintf(out, "run: %s on %s, %llu x %s, stopped before iteration 1 finished (of %u)  "
+                     "** INCOMPLETE: stopped early **\n",
+                s->workload, s->topology, (unsigned long long)s->gpus, s->gpu_type, s->iterations_requested);
+        fprintf(out, "  no results: the run stopped before any iteration finished\n"
+                     "  (the job: model FLOPs %.4g and %.4g tokens per iteration)\n",
+                s->model_flops_per_iteration, s->tokens_per_iteration);
+        cx_engine_stats_print(&s->engine, out);
+        return;
+    } else {
+        char cover[48];
+        if (s->iterations == 1)
+            snprintf(cover, sizeof(cover), "iteration 1");
+        else
+            snprintf(cover, sizeof(cover), "iterations 1-%u", s->iterations);
+        fprintf(out, "run: %s on %s, %llu x %s, %u of %u iteration(s) finished  ** INCOMPLETE: stopped early; "
+                     "the figures cover %s **\n",
+                s->workload, s->topology, (unsigned long long)s->gpus, s->gpu_type, s->iterations,
+                s->iterations_requested, cover);
+    }
     fprintf(out, "  iteration time     %.4f s%s\n", s->iteration_seconds,
             s->iterations >= 2 ? " (steady state, after the first)" : "");
     fprintf(out, "  tokens/s           %.4g  (%.4g tokens per iteration)\n", s->tokens_per_second,
@@ -112,24 +147,29 @@ cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *pat
     json_object_object_add(j, "gpu_type", json_object_new_string(s->gpu_type));
     json_object_object_add(j, "gpus", json_object_new_uint64(s->gpus));
     json_object_object_add(j, "iterations", json_object_new_int((int)s->iterations));
+    json_object_object_add(j, "iterations_requested", json_object_new_int((int)s->iterations_requested));
     json_object_object_add(j, "complete", json_object_new_boolean(s->complete));
-    json_object_object_add(j, "iteration_seconds", json_object_new_double(s->iteration_seconds));
-    json_object_object_add(j, "tokens_per_second", json_object_new_double(s->tokens_per_second));
-    json_object_object_add(j, "tflops_per_gpu", json_object_new_double(s->tflops_per_gpu));
-    json_object_object_add(j, "mfu", json_object_new_double(s->mfu));
-    json_object_object_add(j, "mfu_noncausal", json_object_new_double(s->mfu_noncausal));
-    json_object_object_add(j, "compute_share", json_object_new_double(s->compute_share));
-    json_object_object_add(j, "exposed_comm_share", json_object_new_double(s->exposed_comm_share));
-    json_object_object_add(j, "bubble_share", json_object_new_double(s->bubble_share));
+    json_object_object_add(j, "stopped", json_object_new_boolean(!s->complete));
+    /* No iteration finished: the figures are null, not zeros. */
+#define CX_J_FIG(_k, _v) json_object_object_add(j, _k, s->iterations > 0 ? json_object_new_double(_v) : NULL)
+    CX_J_FIG("iteration_seconds", s->iteration_seconds);
+    CX_J_FIG("tokens_per_second", s->tokens_per_second);
+    CX_J_FIG("tflops_per_gpu", s->tflops_per_gpu);
+    CX_J_FIG("mfu", s->mfu);
+    CX_J_FIG("mfu_noncausal", s->mfu_noncausal);
+    CX_J_FIG("compute_share", s->compute_share);
+    CX_J_FIG("exposed_comm_share", s->exposed_comm_share);
+    CX_J_FIG("bubble_share", s->bubble_share);
     json_object_object_add(j, "tokens_per_iteration", json_object_new_double(s->tokens_per_iteration));
     json_object_object_add(j, "model_flops_per_iteration", json_object_new_double(s->model_flops_per_iteration));
-    json_object_object_add(j, "first_iteration_seconds", json_object_new_double(s->first_iteration_seconds));
+    CX_J_FIG("first_iteration_seconds", s->first_iteration_seconds);
+#undef CX_J_FIG
     json_object_object_add(j, "ops", json_object_new_uint64(s->ops));
     json_object_object_add(j, "ranks", json_object_new_int(s->engine.ranks));
     json_object_object_add(j, "events", json_object_new_uint64(s->engine.events));
     json_object_object_add(j, "wall_seconds", json_object_new_double(s->engine.wall_seconds));
     json_object_object_add(j, "digest", json_object_new_string(dig));
-    if (s->has_power) { /* power hook: keys documented in analysis/SCHEMA.md (/power) */
+    if (s->has_power && s->iterations > 0) { /* power hook: keys documented in analysis/SCHEMA.md (/power) */
         const cx_power_summary_t *pw = &s->power;
         json_object *o = json_object_new_object();
         json_object_object_add(o, "job_gpus", json_object_new_uint64(pw->job_gpus));

@@ -173,6 +173,13 @@ void cx_run_observe(void *vctx, const cx_op_record_t *rec)
         break;
     case CX_OP_ITER_END:
         if (it < c->iterations && rec->end > c->iter_end_max[it]) c->iter_end_max[it] = rec->end;
+        a->done_compute += a->it_compute;
+        a->done_comm += a->it_comm;
+        a->done_pp += a->it_pp;
+        a->last_compute = a->it_compute;
+        a->last_comm    = a->it_comm;
+        a->last_pp      = a->it_pp;
+        a->done_iters   = it + 1;
         {
             cx_row_iter_t r;
             memset(&r, 0, sizeof(r));
@@ -402,6 +409,7 @@ static cx_status_t cx_run_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg,
     CX_M(cx_trace_meta_set_int64(tr, "link_bin_ps", cfg->trace_level >= CX_TRACE_LEVEL_LINKS ? cfg->link_bin_ps : 0, err));
     CX_M(cx_trace_meta_set_int64(tr, "gpus", (int64_t)s->gpus, err));
     CX_M(cx_trace_meta_set_int64(tr, "iterations", s->iterations, err));
+    CX_M(cx_trace_meta_set_int64(tr, "iterations_requested", s->iterations_requested, err));
     CX_M(cx_trace_meta_set_int64(tr, "trace_flushes", (int64_t)s->trace_flushes, err));
     CX_M(cx_trace_meta_set_double(tr, "iteration_seconds", s->iteration_seconds, err));
     CX_M(cx_trace_meta_set_double(tr, "first_iteration_seconds", s->first_iteration_seconds, err));
