@@ -25,6 +25,7 @@ typedef struct cx_run_opts {
     int64_t     link_bin;
     int64_t     power_bin;   /* power model */
     const char *summary_json;
+    const char *faults;
     cx_cli_net_opts_t  net;
     cx_cli_coll_opts_t coll;
     uint64_t    seed;
@@ -56,6 +57,8 @@ static const cx_opt_t cx_run_opt_table[] = {
      "power model: width of the time bins of GPU / rack / site power (0 = no power model)"},
     {"summary-json", CX_OPT_STRING, offsetof(cx_run_opts_t, summary_json), NULL, 0, 0, NULL, "FILE",
      "also write the end-of-run summary as JSON"},
+    {"faults", CX_OPT_STRING, offsetof(cx_run_opts_t, faults), NULL, 0, 0, NULL, "FILE",
+     "inject faults: slow or failed GPUs, degraded or down links, NICs, switches (workloads/README.md, Faults)"},
     CX_CLI_NET_OPTS(cx_run_opts_t, net, CX_NET_DEFAULT_CHUNK_BYTES),
     CX_CLI_COLL_OPTS(cx_run_opts_t, coll),
     {"seed", CX_OPT_UINT, offsetof(cx_run_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
@@ -169,6 +172,7 @@ int cx_cmd_run(int argc, char **argv)
     cfg.seed             = o.seed;
     cfg.progress_seconds = o.progress;
     cfg.dry_run          = o.dry_run;
+    cfg.faults_path      = o.faults;
     cfg.scale            = o.model;
     cfg.scale.remote_ns  = CX_SCALE_REMOTE_NS;
     if (o.ranks != NULL &&
@@ -202,6 +206,12 @@ int cx_cmd_run(int argc, char **argv)
     if (o.dry_run) return 0;
     if (rank == 0) {
         cx_run_summary_print(&s, stdout);
+        if (s.faults > 0) {
+            printf("faults: %llu injected (colossim-analyze faults TRACE lists them)", (unsigned long long)s.faults);
+            if (s.fault_stop_ps >= 0)
+                printf("; the job STOPPED at %.6f s: %s", cx_time_to_s(s.fault_stop_ps), s.fault_stop);
+            printf("\n");
+        }
         if (o.out != NULL && o.out[0] != '\0') {
             printf("trace: %s%s\n  summarize it with: colossim-analyze summary %s\n", o.out,
                    s.complete ? "" : " (flagged incomplete)", o.out);

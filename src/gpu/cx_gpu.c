@@ -9,6 +9,7 @@
  */
 #include "cx_gpu_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,20 @@ static void cx_gpu_complete(cx_engine_t *eng, cx_gpu_t *gpu, int stream)
     gpu->ops++;
 }
 
+/* A kernel of `t` on this GPU at `now`, stretched by its slowdowns. */
+static cx_time_t cx_gpu_slowed(const cx_gpus_t *g, uint64_t gpu, cx_time_t now, cx_time_t t)
+{
+    uint64_t lo = 0, hi = g->cfg.n_slow;
+    double   f  = 1.0;
+    while (lo < hi) {
+        uint64_t m = (lo + hi) / 2;
+        if (g->cfg.slow[m].gpu < gpu) lo = m + 1;
+        else hi = m;
+    }
+    for (; lo < g->cfg.n_slow && g->cfg.slow[lo].gpu == gpu && g->cfg.slow[lo].at <= now; lo++) f *= g->cfg.slow[lo].factor;
+    return f == 1.0 ? t : (cx_time_t)llround((double)t * f);
+}
+
 /* Try to start or finish the op at the head of a stream.  Returns 1 if the
  * stream moved (so others may now move too). */
 static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream)
@@ -171,6 +186,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
             cx_time_t         t = g->cfg.compute_time(g->cfg.compute_ctx, gpu->type, op);
             cx_gpu_done_msg_t m = {(uint32_t)stream, 0};
             s->start = cx_engine_now(eng);
+            if (g->cfg.n_slow > 0) t = cx_gpu_slowed(g, gpu->gpu, s->start, t);
             s->state = CX_S_RUN;
             cx_engine_send(eng, ent, gpu->dev->dev, s->start + (t > 0 ? t : 0),
                            CX_GPU_EV_OP_DONE, 0, &m, sizeof(m));

@@ -73,6 +73,15 @@ typedef struct cx_op_record {
 
 typedef void (*cx_op_observer_fn)(void *ctx, const cx_op_record_t *rec);
 
+/* A slowdown (colossim run --faults): from `at` on, kernels of global GPU
+ * `gpu` take `factor` times as long (thermal throttling, a bad part).
+ * Several on one GPU multiply. */
+typedef struct cx_gpu_slow {
+    uint64_t  gpu;
+    cx_time_t at;
+    double    factor;
+} cx_gpu_slow_t;
+
 typedef struct cx_gpu_config {
     cx_op_source_t     source;
     cx_compute_time_fn compute_time;
@@ -83,6 +92,8 @@ typedef struct cx_gpu_config {
     /* GPUs with a global index >= job_gpus run nothing and hold no state
      * (a PXN relay through them still works); 0 = every GPU runs. */
     uint64_t           job_gpus;
+    const cx_gpu_slow_t *slow;       /* sorted by (gpu, at); the caller keeps it; NULL = none */
+    uint64_t           n_slow;
 } cx_gpu_config_t;
 
 /* Collective shapes, shared with anything that must predict them (the

@@ -7,6 +7,7 @@
  * device's own ports, so they are deterministic and rank-count-invariant.
  */
 #include "cx_net.h"
+#include "cx_net_faults.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct cx_net {
     struct cx_net_rr *rr;        /* CX_NET_RR_SLOTS per local Ethernet switch */
     cx_net_recv_fn    on_recv;
     cx_net_txdone_fn  on_txdone;
+    cx_net_faults_t  *faults;    /* injected faults, NULL = none */
     cx_time_t         bin_ps;    /* link binning width, 0 = off */
     cx_net_bin_fn     bin_fn;
     void             *bin_ctx;
@@ -192,6 +194,7 @@ void cx_net_destroy(cx_net_t *net)
 {
     if (net == NULL) return;
     free(net->rr);
+    cx_net_faults_destroy(net->faults);
     free(net->nvls);
     free(net->ports);
     free(net->devs);
@@ -248,6 +251,7 @@ static cx_time_t cx_net_book(cx_net_dev_t *d, uint32_t port, const cx_net_chunk_
     cx_time_t      ser = (cx_time_t)llround((double)c->bytes * p->ps_per_byte);
     cx_time_t      dep = now;
 
+    if (p->fault) ser = cx_net_faults_ser(d->net->faults, d->dev, port, ser, now);
     if (now - c->ser_in_ps + ser > dep) dep = now - c->ser_in_ps + ser;
     if (p->busy_until + ser > dep) dep = p->busy_until + ser;
     p->busy_until = dep;
@@ -383,6 +387,7 @@ static void cx_net_forward(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d,
         cx_fatal("no route from device %llu to GPU device %llu", (unsigned long long)d->dev,
                  (unsigned long long)c->dst_dev);
     }
+    if (d->net->faults != NULL) n = cx_net_faults_filter(d->net->faults, d, c->dst_dev, ports, n, cx_engine_now(eng));
     cx_net_transmit(eng, self, d, cx_net_pick(d, ports, n, c, cx_engine_now(eng)), c);
 }
 
@@ -524,6 +529,8 @@ static cx_time_t cx_net_inject(cx_engine_t *eng, cx_entity_t *src, cx_net_chunk_
         } else if (cx_topo_route(net->topo, d->dev, -1, route_to, ports, &n) != CX_OK || n == 0) {
             cx_fatal("no route from GPU device %llu to GPU device %llu", (unsigned long long)d->dev,
                      (unsigned long long)route_to);
+        } else if (net->faults != NULL) {
+            n = cx_net_faults_filter(net->faults, d, route_to, ports, n, start);
         }
         chunk = d->ports[ports[0]].role != CX_PORT_NVLINK ? net->cfg.chunk_bytes
                 : (c->flags & CX_NET_FLAG_NVLS_ANY)       ? net->cfg.nvls_chunk_bytes
@@ -657,4 +664,27 @@ const char *cx_net_class_name(int cls)
     static const char *names[CX_NET_CLASSES] = {"gpu->nvswitch", "nvswitch->gpu", "nic->leaf",
                                                 "leaf->nic", "switch-up", "switch-down"};
     return cls >= 0 && cls < CX_NET_CLASSES ? names[cls] : "?";
+}
+
+cx_status_t cx_net_set_faults(cx_net_t *net, const cx_net_fault_t *f, size_t n, cx_err_t *err)
+{
+    uint64_t    i;
+    uint32_t    p;
+    cx_status_t st;
+    cx_net_faults_destroy(net->faults);
+    net->faults = NULL;
+    if (n == 0) return CX_OK;
+    st = cx_net_faults_create(&net->faults, net->topo, f, n, err);
+    if (st != CX_OK) return st;
+    for (i = 0; i < net->count; i++) {
+        for (p = 0; p < net->devs[i].n_ports; p++) {
+            net->devs[i].ports[p].fault = (uint16_t)cx_net_faults_hits(net->faults, net->devs[i].dev, p);
+        }
+    }
+    return CX_OK;
+}
+
+cx_time_t cx_net_port_fault_extra(const cx_net_t *net, uint64_t dev, uint32_t port)
+{
+    return cx_net_faults_extra(net->faults, dev, port);
 }

@@ -117,7 +117,7 @@ typedef struct cx_net_port {
     uint64_t  peer_dev;
     uint32_t  peer_port;
     uint16_t  role;         /* cx_port_role_t */
-    uint16_t  pad;
+    uint16_t  fault;        /* 1: a fault hits this port at some time (cx_net_set_faults) */
     double    ps_per_byte;
     cx_time_t latency;
 } cx_net_port_t;
@@ -223,6 +223,27 @@ void cx_net_flush_link_bins(cx_net_t *net);
 typedef void (*cx_net_hop_fn)(void *ctx, const cx_net_dev_t *d, uint32_t port, const cx_net_chunk_t *c,
                               cx_time_t start, cx_time_t end, cx_time_t arrive);
 void cx_net_set_hop_hook(cx_net_t *net, cx_net_hop_fn fn, void *ctx);
+
+/* Injected faults (colossim run --faults): each entry is one direction of
+ * one port, from time `at` on: down (carries nothing: routing picks among
+ * the equal-cost ports that are up and from whose far end the destination
+ * is still reachable, so ECMP re-hashes over what is left, adaptive and
+ * spray spread over it), or degraded (bandwidth x factor, 0 < factor <= 1;
+ * several multiply).  The list is global (every rank passes the same);
+ * call before the run.  A destination left with no path at all is the
+ * caller's to foresee (it stops the job at that time): net then keeps the
+ * route it had. */
+typedef struct cx_net_fault {
+    uint64_t  dev;
+    uint32_t  port;
+    uint32_t  down;
+    double    factor;
+    cx_time_t at;
+} cx_net_fault_t;
+cx_status_t cx_net_set_faults(cx_net_t *net, const cx_net_fault_t *f, size_t n, cx_err_t *err);
+/* Extra serialization time a degraded local port has spent so far (what it
+ * took beyond its nominal bandwidth); 0 for a healthy port. */
+cx_time_t   cx_net_port_fault_extra(const cx_net_t *net, uint64_t dev, uint32_t port);
 
 /* Link statistics over this rank's ports, per tier of the transmitting end
  * (index 0 = GPU/NVLink ports ... see cx_net_port_class). */

@@ -137,6 +137,11 @@ static cx_status_t cx_run_plan(cx_run_state_t *r, cx_err_t *err)
     if (st != CX_OK) return st;
     r->sum->trace_bytes_estimate = r->est.trace_bytes;
     cx_run_summary_describe(r->sum, r->topo, r->w, r->gt, r->iters);
+    /* Faults: checked against the topology, the job and the plan's length. */
+    st = cx_run_faults_load(&r->ctx, r->cfg->faults_path, r->topo, r->w->gpus, r->est.seconds, r->cfg->seed, err);
+    if (st != CX_OK) return st;
+    r->sum->faults        = r->ctx.faults != NULL ? r->ctx.faults->n : 0;
+    r->sum->fault_stop_ps = -1;
     return CX_OK;
 }
 
@@ -182,10 +187,13 @@ static cx_status_t cx_run_build(cx_run_state_t *r, cx_err_t *err)
     tmpl.window_hook         = cx_run_trace_flush;
     tmpl.window_ctx          = c;
     tmpl.window_threshold    = r->cfg->trace_buffer_bytes > 0 ? r->cfg->trace_buffer_bytes : CX_RUN_FLUSH_BYTES;
+    if (cx_run_faults_stop(c) != CX_TIME_MAX) tmpl.end_time = cx_run_faults_stop(c); /* the job stops there */
     st = cx_net_engine_create(&r->eng, r->topo, r->w->gpus, r->comm, &tmpl, &la, err);
     if (st != CX_OK) return st;
     st = cx_net_create(&r->net, r->eng, r->topo, &r->cfg->net, &cx_gpu_entity_type, cx_gpu_on_recv,
                        cx_gpu_on_txdone, err);
+    if (st != CX_OK) return st;
+    st = cx_run_faults_net(c, r->net, err);
     if (st != CX_OK) return st;
 
     c->w          = r->w;
@@ -221,7 +229,9 @@ static cx_status_t cx_run_open_trace(cx_run_state_t *r, cx_err_t *err)
     if (r->cfg->out == NULL || r->cfg->out[0] == '\0') return CX_OK;
     st = cx_trace_open(&r->tr, r->comm, r->cfg->out, err);
     if (st != CX_OK) return st;
-    return cx_run_trace_define(r->tr, r->cfg, r->net, &r->ctx, err);
+    st = cx_run_trace_define(r->tr, r->cfg, r->net, &r->ctx, err);
+    if (st == CX_OK) st = cx_run_faults_trace(r->tr, &r->ctx, r->rank, err);
+    return st;
 }
 
 /* Each local GPU keeps one replay file open per stream: raise the open-file
@@ -285,6 +295,8 @@ static cx_status_t cx_run_build_gpus(cx_run_state_t *r, cx_err_t *err)
     gcfg.observer     = cx_run_observe;
     gcfg.observer_ctx = &r->ctx;
     gcfg.job_gpus     = r->w->gpus;
+    gcfg.slow         = r->ctx.slow;
+    gcfg.n_slow       = r->ctx.n_slow;
     if (r->ctx.replay_dir != NULL) {
         st = cx_run_replay_file_limit(r, err);
         if (st != CX_OK) return st;
@@ -318,7 +330,14 @@ static cx_status_t cx_run_execute(cx_run_state_t *r, cx_err_t *err)
         char     why[256];
         uint64_t stuck = cx_gpus_unfinished(r->gpus, why, sizeof(why)), stuck_all;
         MPI_Allreduce(&stuck, &stuck_all, 1, MPI_UINT64_T, MPI_SUM, r->comm);
-        if (stuck_all > 0) {
+        if (stuck_all > 0 && cx_run_faults_stop(&r->ctx) != CX_TIME_MAX) {
+            /* An injected fault stopped the job (the engine's end time). */
+            const cx_fault_t *f = &r->ctx.faults->f[r->ctx.faults->stop_index];
+            sum->fault_stop_ps  = f->at;
+            snprintf(sum->fault_stop, sizeof(sum->fault_stop), "%s of %s %llu", cx_fault_kind_name(f->kind),
+                     f->kind == CX_FAULT_SWITCH_DOWN ? "switch" : f->gpu != UINT64_MAX ? "GPU" : "device",
+                     (unsigned long long)(f->gpu != UINT64_MAX ? f->gpu : f->dev));
+        } else if (stuck_all > 0) {
             /* A program that cannot finish is a generator/executor bug. */
             char msg[300];
             snprintf(msg, sizeof(msg), "%s", why);
@@ -365,6 +384,7 @@ static void cx_run_release(cx_run_state_t *r)
     free(r->ctx.iter_begin_min);
     free(r->ctx.iter_end_max);
     cx_power_destroy(r->ctx.power); /* power hook */
+    cx_run_faults_release(&r->ctx);
     if (r->gpus != NULL && r->ctx.replay_dir != NULL) cx_run_src_close_all(r->gpus);
     cx_gpus_destroy(r->gpus);
     cx_net_destroy(r->net);

@@ -48,6 +48,7 @@ typedef struct cx_run_config {
     cx_scale_params_t scale;
     const char      *options_text;    /* effective options, stored in /meta */
     const char      *command_line;
+    const char      *faults_path;     /* --faults: a faults file (cx_faults.h); NULL = none */
 } cx_run_config_t;
 
 typedef struct cx_run_summary {
@@ -75,6 +76,9 @@ typedef struct cx_run_summary {
     char      workload[64];
     int       has_power;             /* power model ran (src/power) */
     cx_power_summary_t power;
+    uint64_t  faults;                /* --faults: faults injected */
+    int64_t   fault_stop_ps;         /* the job stopped at this fault (-1: it did not) */
+    char      fault_stop[96];        /* which */
 } cx_run_summary_t;
 
 /* Collective over comm.  Bad input: CX_ERR_* with file:line:field in err and

@@ -15,6 +15,7 @@
 #define CX_RUN_INTERNAL_H
 
 #include "cx_compute.h"
+#include "cx_faults.h"
 #include "cx_run.h"
 #include "cx_topo.h"
 #include "cx_trace.h"
@@ -104,7 +105,24 @@ typedef struct cx_run_ctx {
     cx_power_t          *power;           /* power hook: src/power, NULL when off */
     cx_err_t             flush_err;       /* a failed flush during the run */
     uint64_t             flushes;         /* tables written during the run */
+    cx_faults_t         *faults;          /* --faults (cx_run_faults.c), NULL = none */
+    cx_gpu_slow_t       *slow;            /* its GPU slowdowns, by (gpu, at) */
+    uint64_t             n_slow;
 } cx_run_ctx_t;
+
+/* ---- faults (cx_run_faults.c) ----------------------------------------- */
+
+/* Load cfg's faults file (none: nothing) for the job; a fault later than
+ * twice the plan's length (est_seconds) is refused as past the end. */
+cx_status_t cx_run_faults_load(cx_run_ctx_t *c, const char *path, const cx_topo_t *topo, uint64_t job_gpus,
+                               double est_seconds, uint64_t seed, cx_err_t *err);
+/* When the first fault stops the job (CX_TIME_MAX: none does). */
+cx_time_t   cx_run_faults_stop(const cx_run_ctx_t *c);
+/* Ports down or degraded, into net. */
+cx_status_t cx_run_faults_net(const cx_run_ctx_t *c, cx_net_t *net, cx_err_t *err);
+/* Define /faults (all ranks) and fill it (rank 0). */
+cx_status_t cx_run_faults_trace(cx_trace_t *tr, cx_run_ctx_t *c, int rank, cx_err_t *err);
+void        cx_run_faults_release(cx_run_ctx_t *c);
 
 /* Trace rows buffered on a rank before every rank appends its rows to the
  * file (the engine's end-of-window hook), so a long run's trace memory stays
