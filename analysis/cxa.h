@@ -140,6 +140,36 @@ int cxa_cmd_links(int argc, char **argv);        /* cxa_links.c */
 /* Link class names of /links tables (src/net/cx_net.c, mirrored). */
 const char *cxa_link_class_name(unsigned cls);
 
+/* diff: configuration differences of two traces (cxa_diff.c). */
+typedef struct cxa_cfgitem {
+    char  key[64];
+    char *a, *b; /* values, "(absent)" when one side lacks the key */
+} cxa_cfgitem_t;
+typedef struct cxa_strlist {
+    char  *s[12];
+    size_t n, total; /* n kept, total counted */
+} cxa_strlist_t;
+typedef struct cxa_yamldiff {
+    char          what[32];
+    int           present;
+    cxa_strlist_t a_only, b_only;
+} cxa_yamldiff_t;
+typedef struct cxa_cfgdiff {
+    cxa_cfgitem_t *items;
+    size_t         n, cap;
+    int            have_options;
+    cxa_yamldiff_t yaml[2]; /* topology, workload */
+} cxa_cfgdiff_t;
+int  cxa_config_diff(const cxa_file_t *fa, const cxa_file_t *fb, cxa_cfgdiff_t *d);
+int  cxa_config_diff_count(const cxa_cfgdiff_t *d);
+void cxa_config_diff_print(const cxa_cfgdiff_t *d, FILE *out);
+void cxa_config_diff_free(cxa_cfgdiff_t *d);
+struct json_object;
+struct json_object *cxa_config_diff_json(const cxa_cfgdiff_t *d);
+/* Collective time per class (stream x kind) and per phase, A vs B: a table
+ * on out, or arrays added to j when j != NULL.  -1 if a trace lacks it. */
+int cxa_coll_diff(const cxa_file_t *fa, const cxa_file_t *fb, FILE *out, struct json_object *j);
+
 /* "0-7,16,32-35" -> sorted unique GPU mask of size n (all when spec NULL). */
 int cxa_parse_gpu_set(const char *spec, uint64_t n, unsigned char *mask);
 

@@ -343,12 +343,17 @@ int cxa_cmd_diff(int argc, char **argv)
     cxa_file_t    f[2];
     cxa_summary_t s[2];
     cxa_kv_t      kv[2][32];
+    cxa_cfgdiff_t cd;
     int           n, i, rc;
     if (cxa_parse_args("diff", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 2) {
+        if (!a.help) cxa_error(NULL, "diff: %s", a.npos < 2 ? "needs two traces, A and B" : "two traces only, A and B");
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze diff A B [--format table|json|csv]\n"
-                "  the summary figures of two runs side by side, with B/A ratios.\n");
+                "  first what differs in the two runs' configurations (topology, workload, GPUs,\n"
+                "  every option such as routing, algo or chunk size, and the lines of the stored\n"
+                "  topology and workload YAML only one side has); then collective time per class\n"
+                "  and per phase; then the summary figures side by side with B/A ratios.\n");
         return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
     }
     if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
@@ -367,21 +372,40 @@ int cxa_cmd_diff(int argc, char **argv)
     }
     n = cxa_summary_kv(&s[0], kv[0]);
     cxa_summary_kv(&s[1], kv[1]);
+    cxa_config_diff(&f[0], &f[1], &cd);
     if (fmt == CXA_FMT_JSON) {
         json_object *j = json_object_new_object(), *fig = json_object_new_object();
+        json_object_object_add(j, "config", cxa_config_diff_json(&cd));
+        cxa_coll_diff(&f[0], &f[1], NULL, j);
         json_object_object_add(j, "a", cxa_summary_json(&f[0], &s[0]));
         json_object_object_add(j, "b", cxa_summary_json(&f[1], &s[1]));
         for (i = 0; i < n; i++) {
-            double r = kv[0][i].v != 0 ? kv[1][i].v / kv[0][i].v : NAN;
+            double r = kv[0][i].v != 0 && !kv[0][i].absent && !kv[1][i].absent ? kv[1][i].v / kv[0][i].v : NAN;
             json_object_object_add(fig, kv[0][i].key, isfinite(r) ? json_object_new_double(r) : NULL);
         }
         json_object_object_add(j, "ratio_b_over_a", fig);
         cxa_print_json(j, stdout);
         json_object_put(j);
     } else if (fmt == CXA_FMT_CSV) {
+        size_t c;
         printf("figure,a,b,ratio_b_over_a\n");
+        /* Configuration first: "config:KEY" rows, values as text, no ratio. */
+        for (c = 0; c < cd.n; c++) {
+            json_object *ja = json_object_new_string(cd.items[c].a), *jb = json_object_new_string(cd.items[c].b);
+            printf("\"config:%s\",%s,%s,\n", cd.items[c].key, json_object_to_json_string(ja), json_object_to_json_string(jb));
+            json_object_put(ja);
+            json_object_put(jb);
+        }
         for (i = 0; i < n; i++) {
-            double r = kv[0][i].v != 0 ? kv[1][i].v / kv[0][i].v : NAN;
+            double r = kv[0][i].v != 0 && !kv[0][i].absent && !kv[1][i].absent ? kv[1][i].v / kv[0][i].v : NAN;
+            if (kv[0][i].absent || kv[1][i].absent) {
+                printf("%s,", kv[0][i].key);
+                if (!kv[0][i].absent) printf("%.17g", kv[0][i].v);
+                printf(",");
+                if (!kv[1][i].absent) printf("%.17g", kv[1][i].v);
+                printf(",\n");
+                continue;
+            }
             printf("%s,%.17g,%.17g,%.17g\n", kv[0][i].key, kv[0][i].v, kv[1][i].v, r);
         }
     } else {
@@ -389,17 +413,23 @@ int cxa_cmd_diff(int argc, char **argv)
                s[0].complete ? "" : ", INCOMPLETE: run stopped early");
         printf("B: %s  (%s on %s, %s%s)\n", f[1].path, s[1].workload, s[1].topology, s[1].gpu_type,
                s[1].complete ? "" : ", INCOMPLETE: run stopped early");
+        cxa_config_diff_print(&cd, stdout);
+        cxa_coll_diff(&f[0], &f[1], stdout, NULL);
+        printf("summary figures:\n");
         printf("%-28s %16s %16s %10s\n", "figure", "A", "B", "B/A");
         for (i = 0; i < n; i++) {
-            double r = kv[0][i].v != 0 ? kv[1][i].v / kv[0][i].v : NAN;
-            char   ra[32];
+            double r = kv[0][i].v != 0 && !kv[0][i].absent && !kv[1][i].absent ? kv[1][i].v / kv[0][i].v : NAN;
+            char   ra[32], va[32], vb[32];
             if (isfinite(r))
                 snprintf(ra, sizeof(ra), "%.4f", r);
             else
                 snprintf(ra, sizeof(ra), "-");
-            printf("%-28s %16.6g %16.6g %10s\n", kv[0][i].key, kv[0][i].v, kv[1][i].v, ra);
+            snprintf(va, sizeof(va), kv[0][i].absent ? "-" : "%.6g", kv[0][i].v);
+            snprintf(vb, sizeof(vb), kv[1][i].absent ? "-" : "%.6g", kv[1][i].v);
+            printf("%-28s %16s %16s %10s\n", kv[0][i].key, va, vb, ra);
         }
     }
+    cxa_config_diff_free(&cd);
     cxa_close(&f[0]);
     cxa_close(&f[1]);
     return CXA_EXIT_OK;

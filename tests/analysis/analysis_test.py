@@ -18,6 +18,10 @@ CASE:
   sigterm     a run stopped with SIGTERM (exit 3) is read by summary and
               labelled incomplete
   commands    collectives, stragglers, diff, links behave
+  diff        diff of the default job against --routing ecmp --algo ring lists
+              both options (A and B values) before the figures, in table,
+              JSON and CSV, with collective time per class and phase; 1 vs 4
+              ranks differ only in ranks; a trace against itself: the same
 """
 import json
 import os
@@ -306,7 +310,46 @@ def case_commands():
     print("collectives, stragglers, diff, links ok")
 
 
-CASES = {"traces": case_traces, "digest": case_digest, "summary": case_summary,
+def case_diff():
+    """diff names what differs in the configuration before the figures."""
+    need_traces()
+    b = os.path.join(WORK, "diff_ecmp_ring.h5")
+    run([COLOSSIM, "run", "--out", b, "--routing", "ecmp", "--algo", "ring", "--iterations", "2",
+         "--trace-level", "ops", "--progress", "0"])
+    r = run([ANALYZE, "diff", trace(1), b])
+    lines = r.stdout.splitlines()
+    cfg = lines.index("configuration differs:") if "configuration differs:" in lines else -1
+    fig = lines.index("summary figures:") if "summary figures:" in lines else -1
+    if cfg < 0 or fig < cfg:
+        fail("diff does not list configuration differences before the figures:\n" + r.stdout)
+    want = {"--routing": ("adaptive", "ecmp"), "--algo": ("auto", "ring")}
+    for key, (va, vb) in want.items():
+        row = [l.split() for l in lines[cfg:fig] if l.split()[:1] == [key]]
+        if not row or row[0][1:3] != [va, vb]:
+            fail("diff: no '%s %s %s' row:\n%s" % (key, va, vb, r.stdout))
+    if "collective time" not in r.stdout or "dp reducescatter" not in r.stdout or "bwd" not in r.stdout:
+        fail("diff: no per-class / per-phase collective time:\n" + r.stdout)
+    j = json.loads(run([ANALYZE, "diff", trace(1), b, "--format", "json"]).stdout)
+    keys = {d["key"]: (d["a"], d["b"]) for d in j["config"]["differences"]}
+    if keys.get("--routing") != ("adaptive", "ecmp") or j["config"]["same"] is not False:
+        fail("diff JSON config: %r" % j["config"])
+    if not j["collective_classes"] or "time_ratio_b_over_a" not in j["collective_classes"][0]:
+        fail("diff JSON collective_classes: %r" % j.get("collective_classes"))
+    csv = run([ANALYZE, "diff", trace(1), b, "--format", "csv"]).stdout.splitlines()
+    if '"config:--routing","adaptive","ecmp",' not in csv:
+        fail("diff CSV: no config row:\n" + "\n".join(csv[:6]))
+    # Runs at 1 and 4 ranks: same configuration but the rank count, which is said not to matter.
+    r = run([ANALYZE, "diff", trace(1), trace(4)])
+    if "ranks (results do not depend on it)" not in r.stdout or "--routing" in r.stdout:
+        fail("diff of 1 vs 4 ranks:\n" + r.stdout)
+    r = run([ANALYZE, "diff", trace(1), trace(1)])
+    if "configuration: the same" not in r.stdout:
+        fail("diff of a trace with itself:\n" + r.stdout)
+    print("\n".join(lines[:cfg + 4]))
+    print("PASS")
+
+
+CASES = {"diff": case_diff, "traces": case_traces, "digest": case_digest, "summary": case_summary,
          "readable": case_readable, "perfetto": case_perfetto, "plot": case_plot,
          "truncated": case_truncated, "sigterm": case_sigterm, "commands": case_commands}
 
