@@ -137,6 +137,11 @@ int cxa_cmd_digest(int argc, char **argv);
 int cxa_cmd_perfetto(int argc, char **argv);
 int cxa_cmd_stragglers(int argc, char **argv);
 int cxa_cmd_links(int argc, char **argv);        /* cxa_links.c */
+int cxa_cmd_faults(int argc, char **argv);       /* cxa_faults.c */
+/* stragglers: GPUs and links slower than their peers (cxa_faults.c); text
+ * to out, or a "suspects" array into the JSON object j. */
+struct json_object;
+void cxa_strag_suspects(const cxa_file_t *f, FILE *out, struct json_object *j);
 /* Link class names of /links tables (src/net/cx_net.c, mirrored). */
 const char *cxa_link_class_name(unsigned cls);
 

@@ -40,7 +40,8 @@ static void cxa_usage(FILE *out)
             "                                           link utilisation percentiles, hottest links, ECMP imbalance\n"
             "                                           (needs --trace-level links)\n"
             "  power FILE [--format table|json] [--size-battery] [--ramp MW/s]\n"
-            "                                           job / site power, swing, ramp, J/token, battery, violations\n\n"
+            "                                           job / site power, swing, ramp, J/token, battery, violations\n"
+            "  faults FILE [--format table|json]        injected faults (run --faults) and what the job did\n\n"
             "exit status: 0 ok, 1 file missing / truncated / not a colossim trace, 2 usage or data absent\n");
 }
 
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "plot") == 0) return cxa_cmd_plot(argc - 2, argv + 2);
     if (strcmp(cmd, "links") == 0) return cxa_cmd_links(argc - 2, argv + 2);
     if (strcmp(cmd, "power") == 0) return cxa_cmd_power(argc - 2, argv + 2);
+    if (strcmp(cmd, "faults") == 0) return cxa_cmd_faults(argc - 2, argv + 2);
     cxa_error(NULL, "unknown command '%s'", cmd);
     cxa_usage(stderr);
     return CXA_EXIT_USAGE;

@@ -388,8 +388,10 @@ int cxa_cmd_stragglers(int argc, char **argv)
             }
         }
     }
+    if (jarr == NULL) cxa_strag_suspects(&f, stdout, NULL); /* cxa_faults.c */
     if (jarr != NULL) {
         json_object *j = json_object_new_object();
+        cxa_strag_suspects(&f, NULL, j);
         json_object_object_add(j, "file", json_object_new_string(f.path));
         json_object_object_add(j, "complete", json_object_new_boolean(complete != 0));
         json_object_object_add(j, "iterations", jarr);
