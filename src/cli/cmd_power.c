@@ -1,14 +1,16 @@
 /*
  * colossim power: site power from a topology alone, no run needed.
  *
- *   colossim power site TOPOLOGY [--load SHARE] [--format table|json]
+ *   colossim power site TOPOLOGY [--load SHARE] [--format text|json]
  *       every GPU of the topology at SHARE of full load (default 1 =
  *       compute-bound): IT by component, heat, cooling, facility power,
  *       compared with the site's chillers and supply; assumptions printed.
  *   colossim power params TOPOLOGY
  *       every power parameter, its value and its source.
  *
- * Exit status: 0 ok, 1 bad topology, 2 usage.
+ * Exit status: 0 ok, 1 bad topology, 2 usage.  --help / -h anywhere prints
+ * the usage on stdout and exits 0; `--format table` is the old name of
+ * `text` (accepted, with a note on stderr).
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -20,18 +22,26 @@
 
 static void cx_pm_usage(FILE *out)
 {
-    fprintf(out, "usage: colossim power site TOPOLOGY [--load SHARE] [--format table|json]\n"
+    fprintf(out, "usage: colossim power site TOPOLOGY [--load SHARE] [--format text|json]\n"
                  "       colossim power params TOPOLOGY\n\n"
                  "site:   IT, heat, cooling and facility power of every GPU of the topology at SHARE of\n"
-                 "        full load (1 = all GPUs compute-bound), against the site's chillers and supply\n"
-                 "params: the power parameters (topology site: section + defaults) and their sources\n");
+                 "        full load (0..1, default 1 = all GPUs compute-bound), against the site's\n"
+                 "        chillers and supply, then every assumption with its source\n"
+                 "params: the power parameters (topology site: section + defaults) and their sources\n"
+                 "TOPOLOGY: a topology YAML, e.g. topologies/colossus2.yaml\n");
+}
+
+static void cx_pm_legend(FILE *out)
+{
+    fprintf(out, "sources: [P] primary (vendor datasheet, paper), [S] secondary (press), [U] unverified\n"
+                 "         guess; set any value in the topology's site: section (TDP: hardware catalog)\n");
 }
 
 /* argv[0] is "power"'s first argument's predecessor: the parsing below
  * counts from argv[1] like a main(). */
 static int cx_power_cli(int argc, char **argv)
 {
-    const char          *cmd, *path = NULL, *fmt = "table";
+    const char          *cmd, *path = NULL, *fmt = "text";
     double               load = 1.0;
     int                  i;
     cx_topo_t           *topo = NULL;
@@ -39,34 +49,72 @@ static int cx_power_cli(int argc, char **argv)
     cx_power_params_t    par;
     cx_power_full_load_t f;
 
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        cx_pm_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    cmd = argv[1];
-    for (i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--load") == 0 && i + 1 < argc) {
-            char *end;
-            load = strtod(argv[++i], &end);
-            if (*end != '\0' || load < 0 || load > 1) {
-                fprintf(stderr, "colossim power: --load takes a share 0..1\n");
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-            fmt = argv[++i];
-            if (strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0) {
-                fprintf(stderr, "colossim power: --format table|json\n");
-                return 2;
-            }
-        } else if (argv[i][0] == '-' || path != NULL) {
-            fprintf(stderr, "colossim power: unexpected argument '%s'\n", argv[i]);
-            cx_pm_usage(stderr);
-            return 2;
-        } else {
-            path = argv[i];
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            cx_pm_usage(stdout);
+            return 0;
         }
     }
-    if (path == NULL || (strcmp(cmd, "site") != 0 && strcmp(cmd, "params") != 0)) {
+    if (argc < 2) {
+        fprintf(stderr, "colossim power: missing subcommand: site or params\n");
+        cx_pm_usage(stderr);
+        return 2;
+    }
+    cmd = argv[1];
+    if (strcmp(cmd, "site") != 0 && strcmp(cmd, "params") != 0) {
+        fprintf(stderr, "colossim power: unknown subcommand '%s' (site or params)\n", cmd);
+        cx_pm_usage(stderr);
+        return 2;
+    }
+    for (i = 2; i < argc; i++) {
+        const char *opt = argv[i], *val = NULL, *eq = strchr(opt, '=');
+        char        name[32];
+        if (opt[0] == '-' && opt[1] == '-') {
+            size_t l = eq != NULL ? (size_t)(eq - opt) : strlen(opt);
+            snprintf(name, sizeof(name), "%.*s", (int)(l < sizeof(name) ? l : sizeof(name) - 1), opt);
+            if (strcmp(name, "--load") == 0 || strcmp(name, "--format") == 0) {
+                if (eq != NULL)
+                    val = eq + 1;
+                else if (i + 1 < argc)
+                    val = argv[++i];
+                else {
+                    fprintf(stderr, "colossim power %s: option %s needs a value\n", cmd, name);
+                    return 2;
+                }
+            }
+        } else {
+            name[0] = '\0';
+        }
+        if (strcmp(name, "--load") == 0 && strcmp(cmd, "site") == 0) {
+            char *end;
+            load = strtod(val, &end);
+            if (end == val || *end != '\0' || load < 0 || load > 1) {
+                fprintf(stderr, "colossim power site: --load '%s': expected a share 0..1\n", val);
+                return 2;
+            }
+        } else if (strcmp(name, "--format") == 0 && strcmp(cmd, "site") == 0) {
+            fmt = val;
+            if (strcmp(fmt, "table") == 0) {
+                fprintf(stderr, "colossim power site: --format table is now --format text\n");
+                fmt = "text";
+            }
+            if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0) {
+                fprintf(stderr, "colossim power site: --format '%s': expected text or json\n", fmt);
+                return 2;
+            }
+        } else if (opt[0] == '-') {
+            fprintf(stderr, "colossim power %s: unknown option '%s' (see colossim power --help)\n", cmd, opt);
+            return 2;
+        } else if (path != NULL) {
+            fprintf(stderr, "colossim power %s: one TOPOLOGY only ('%s' and '%s')\n", cmd, path, opt);
+            return 2;
+        } else {
+            path = opt;
+        }
+    }
+    if (path == NULL) {
+        fprintf(stderr, "colossim power %s: missing TOPOLOGY (a topology YAML, e.g. topologies/colossus2.yaml)\n",
+                cmd);
         cx_pm_usage(stderr);
         return 2;
     }
@@ -83,6 +131,7 @@ static int cx_power_cli(int argc, char **argv)
             printf("fabric %s\n", cx_topo_fabric_name(topo, fab));
             cx_power_params_print(&par, stdout);
         }
+        cx_pm_legend(stdout);
         cx_topo_destroy(topo);
         return 0;
     }
@@ -146,6 +195,7 @@ static int cx_power_cli(int argc, char **argv)
             printf("assumptions, fabric %s:\n", cx_topo_fabric_name(topo, fab));
             cx_power_params_print(&par, stdout);
         }
+        cx_pm_legend(stdout);
     }
     cx_topo_destroy(topo);
     return 0;

@@ -4,8 +4,9 @@
  * dispatch (grid, gas turbines, battery).  Pure functions, no MPI.
  *
  * Sources: [P] primary (vendor datasheet, paper), [S] secondary (press),
- * [U] unverified guess, a parameter so it can be changed.  REFERENCE.md is
- * the project's list of public figures.
+ * [U] unverified guess, a parameter so it can be changed.  Every source
+ * string names where the figure comes from; `colossim power site` prints
+ * this legend with them.
  */
 #include "cx_power.h"
 
@@ -60,7 +61,11 @@ void cx_power_params_init(cx_power_params_t *p, const cx_topo_t *topo, int fabri
     p->site_gpus        = s->gpus > 0 ? s->gpus : cx_topo_num_gpus(topo);
     p->src[S_SITE_GPUS] = s->gpus > 0 ? CX_FROM_FILE : "all GPUs of the topology";
     p->tdp_w            = cx_topo_gpu_type(topo, gi.gpu_type)->tdp_w;
-    p->src[S_TDP]       = "hardware catalog tdp_w (REFERENCE.md GPU table) [P; GB300 S]";
+    /* H100 / H200 SXM 700 W and B200 1000 W are NVIDIA's datasheet
+     * figures; GB200 / GB300 per-GPU TDPs come from the press. */
+    p->src[S_TDP]       = strncmp(cx_topo_gpu_type(topo, gi.gpu_type)->name, "GB", 2) == 0
+                              ? "hardware catalog tdp_w, [S] press figures for Grace Blackwell GPUs"
+                              : "hardware catalog tdp_w, [P] NVIDIA datasheet";
     snprintf(p->gpu_type, sizeof(p->gpu_type), "%s", cx_topo_gpu_type(topo, gi.gpu_type)->name);
     p->server_gpus      = (uint32_t)fi.server_gpus;
     p->domain_gpus      = (uint32_t)fi.domain_gpus;
@@ -116,7 +121,7 @@ void cx_power_params_init(cx_power_params_t *p, const cx_topo_t *topo, int fabri
     p->turbine_units  = s->turbine_units > 0 ? (uint32_t)s->turbine_units : 0;
     p->src[S_TURB]    = s->turbine_units >= 0 ? CX_FROM_FILE : "none";
     cx_pick(p, S_TURB_MW, &p->turbine_mw_each, s->turbine_mw_each, 2.5,
-            "[S] Colossus 1 early turbines 2.5 MW each (REFERENCE.md)");
+            "[S] press reports of Colossus 1's early gas turbines, 2.5 MW each");
     cx_pick(p, S_TURB_RAMP, &p->turbine_ramp_mw_per_s_each, s->turbine_ramp_mw_per_s_each,
             p->turbine_mw_each * 0.20 / 60.0, "[U] 20% of rating per minute");
     cx_pick(p, S_TURB_MIN, &p->turbine_min_load, s->turbine_min_load, 0.30,
@@ -131,6 +136,22 @@ void cx_power_params_init(cx_power_params_t *p, const cx_topo_t *topo, int fabri
             "[U] turbines/grid follow a 30 s moving average of the load");
     cx_pick(p, S_RECHARGE, &p->recharge_s, s->recharge_s, 600.0,
             "[U] battery steered back to its target state of charge over ~10 min");
+}
+
+/* Sources of a group of parameters, each named once, "; "-separated. */
+static const char *cx_src_join(const char *const *src, int n, char *buf, size_t len)
+{
+    size_t used = 0;
+    int    i, j;
+    buf[0] = '\0';
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i && strcmp(src[j], src[i]) != 0; j++) {
+        }
+        if (j < i) continue;
+        used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s", used ? "; " : "", src[i]);
+        if (used >= len) break;
+    }
+    return buf;
 }
 
 void cx_power_params_print(const cx_power_params_t *p, FILE *out)
@@ -165,12 +186,17 @@ void cx_power_params_print(const cx_power_params_t *p, FILE *out)
         fprintf(out, "  grid                     %.0f MW, ramp %s%.3g MW/s  (%s; ramp %s)\n", p->grid_mw,
                 p->grid_ramp_mw_per_s > 0 ? "" : "unlimited ", p->grid_ramp_mw_per_s, p->src[S_GRID],
                 p->src[S_GRID_RAMP]);
-    fprintf(out, "  gas turbines             %u x %.1f MW, ramp %.3g MW/s each, min load %.0f%%  (%s; %s; %s; %s)\n",
-            p->turbine_units, p->turbine_mw_each, p->turbine_ramp_mw_per_s_each, 100.0 * p->turbine_min_load,
-            p->src[S_TURB], p->src[S_TURB_MW], p->src[S_TURB_RAMP], p->src[S_TURB_MIN]);
-    fprintf(out, "  battery                  %.0f MW / %.0f MWh, RTE %.2f, SoC %.2f..%.2f from %.2f  (%s; %s; RTE %s)\n",
-            p->battery_mw, p->battery_mwh, p->battery_rte, p->battery_soc_min, p->battery_soc_max,
-            p->battery_soc_initial, p->src[S_BAT], p->src[S_BAT_MWH], p->src[S_RTE]);
+    {
+        const char *turb[4] = {p->src[S_TURB], p->src[S_TURB_MW], p->src[S_TURB_RAMP], p->src[S_TURB_MIN]};
+        const char *bat[3]  = {p->src[S_BAT], p->src[S_BAT_MWH], p->src[S_RTE]};
+        char        tb[512], bb[512];
+        fprintf(out, "  gas turbines             %u x %.1f MW, ramp %.3g MW/s each, min load %.0f%%  (%s)\n",
+                p->turbine_units, p->turbine_mw_each, p->turbine_ramp_mw_per_s_each, 100.0 * p->turbine_min_load,
+                cx_src_join(turb, 4, tb, sizeof(tb)));
+        fprintf(out, "  battery                  %.0f MW / %.0f MWh, RTE %.2f, SoC %.2f..%.2f from %.2f  (%s)\n",
+                p->battery_mw, p->battery_mwh, p->battery_rte, p->battery_soc_min, p->battery_soc_max,
+                p->battery_soc_initial, cx_src_join(bat, 3, bb, sizeof(bb)));
+    }
     fprintf(out, "  dispatch                 smoothing %.0f s (%s), recharge %.0f s (%s)\n", p->smoothing_s,
             p->src[S_SMOOTH], p->recharge_s, p->src[S_RECHARGE]);
 }

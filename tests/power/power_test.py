@@ -110,7 +110,23 @@ def case_cli():
     r = run([*power, "params", os.path.join(src, "topologies/colossus1.yaml")])
     assert r.returncode == 0 and "150 MW" in r.stdout and "811 MWh" in r.stdout, r.stdout
     r = run([*power, "site"])
-    assert r.returncode == 2
+    assert r.returncode == 2 and "missing TOPOLOGY" in r.stderr, r.stderr
+    # --help / -h on the command and both subcommands, anywhere: usage on stdout, exit 0.
+    for args in (["--help"], ["-h"], ["site", "--help"], ["site", "-h"], ["params", "-h"],
+                 ["site", os.path.join(src, "topologies/colossus2.yaml"), "--help"]):
+        r = run([*power, *args])
+        assert r.returncode == 0 and r.stdout.startswith("usage: colossim power site"), (args, r.returncode, r.stderr)
+    # --format text|json like every other command; table is the old name of text.
+    topo2 = os.path.join(src, "topologies/colossus2.yaml")
+    text = run([*power, "site", topo2, "--format", "text"])
+    old = run([*power, "site", topo2, "--format", "table"])
+    assert text.returncode == 0 and old.returncode == 0 and text.stdout == old.stdout, old.stderr
+    assert "--format text" in old.stderr, old.stderr
+    r = run([*power, "site", topo2, "--format", "yaml"])
+    assert r.returncode == 2 and "expected text or json" in r.stderr, r.stderr
+    # Sources: no reference to a file that is not in the repository, and the tags explained.
+    assert "REFERENCE.md" not in text.stdout and "[P; GB300 S]" not in text.stdout, text.stdout
+    assert "sources: [P] primary" in text.stdout and "[S] press figures for Grace Blackwell" in text.stdout, text.stdout
 
 
 def case_parse():
