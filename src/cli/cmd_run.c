@@ -164,6 +164,7 @@ int cx_cmd_run(int argc, char **argv)
     cfg.workload_path    = o.workload;
     cfg.iterations       = (uint32_t)o.iterations;
     cfg.out              = o.out;
+    cfg.summary_json     = o.summary_json;
     cfg.trace_level      = o.level;
     cfg.trace_max_gb     = o.trace_max_gb;
     cfg.trace_buffer_bytes = o.trace_buffer;

@@ -101,19 +101,23 @@ int cx_file_same(const char *path, const char *other)
 }
 
 cx_status_t cx_file_check_output(const char *path, const char *field, const char *const *inputs,
-                                 size_t n_inputs, int probe, cx_err_t *err)
+                                 size_t n_inputs, int flags, cx_err_t *err)
 {
     struct stat sb;
     const char *base = strrchr(path, '/');
     size_t      i, plen = strlen(path);
-    char        dir[CX_FILE_OUT_PATH_MAX + 1];
+    char        dir[4096];
 
     base = base != NULL ? base + 1 : path;
-    if (plen > CX_FILE_OUT_PATH_MAX || strlen(base) > CX_FILE_OUT_NAME_MAX) {
+    if ((flags & CX_FILE_MPIIO) && plen > CX_FILE_OUT_PATH_MAX) {
         return cx_err_set(err, CX_ERR_INVALID, NULL, 0, field,
-                          "the output name is too long (%zu characters in the file name, %zu in the "
-                          "path; at most %d and %d, for MPI-IO)", strlen(base), plen,
-                          CX_FILE_OUT_NAME_MAX, CX_FILE_OUT_PATH_MAX);
+                          "the output path is %zu characters long; at most %d (Open MPI's MPI-IO "
+                          "aborts on longer names): use a shorter name or run from its directory",
+                          plen, CX_FILE_OUT_PATH_MAX);
+    }
+    if (plen > sizeof(dir) - 64) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, field, "the output path is %zu characters long; "
+                          "at most %zu", plen, sizeof(dir) - 64);
     }
     if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
         return cx_err_set(err, CX_ERR_INVALID, path, 0, field, "names a directory, not a file");
@@ -144,8 +148,8 @@ cx_status_t cx_file_check_output(const char *path, const char *field, const char
     if (!S_ISDIR(sb.st_mode)) {
         return cx_err_set(err, CX_ERR_IO, path, 0, field, "%s is not a directory", dir);
     }
-    if (probe) {
-        char probe_name[CX_FILE_OUT_PATH_MAX + 64];
+    if (flags & CX_FILE_PROBE) {
+        char probe_name[sizeof(dir) + 64];
         int  fd;
         snprintf(probe_name, sizeof(probe_name), "%s.probe-%ld", path, (long)getpid());
         fd = open(probe_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

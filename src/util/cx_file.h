@@ -19,12 +19,13 @@
 
 #include "cx_status.h"
 
-/* Longest output name accepted.  Open MPI's sharedfp component builds
- * "<name>.<jobid>.<rank>.sm"-style names in fixed buffers and aborts in
- * __sprintf_chk past about 240 characters; a file name component is at most
- * 255 bytes with ".partial" added. */
-#define CX_FILE_OUT_NAME_MAX 200
-#define CX_FILE_OUT_PATH_MAX 1024
+/* Longest output path accepted, as given (MPI-IO sees it as given).  Open
+ * MPI 4.1's shared-file-pointer component builds "PATH_cid-N-PID.sm" names:
+ * a 240-character trace name aborted in __sprintf_chk (exit 134), 230 failed
+ * in open (over NAME_MAX with ".partial_cid-..."), a 300-character path of
+ * short components aborted too.  200 leaves room for ".partial" and those
+ * suffixes. */
+#define CX_FILE_OUT_PATH_MAX 200
 
 /* Open `path` for reading if it is a regular file of at most max_bytes
  * (0 = no limit); *size_p = its size.  `what` names it in messages
@@ -39,13 +40,16 @@ cx_status_t cx_file_read_all(const char *path, const char *what, size_t max_byte
 /* Is `path` the same file as `other` (both exist; same device and inode)? */
 int cx_file_same(const char *path, const char *other);
 
+/* Flags of cx_file_check_output. */
+#define CX_FILE_PROBE 0x1 /* create and remove "PATH.probe-PID" to prove the directory takes a file */
+#define CX_FILE_MPIIO 0x2 /* written through MPI-IO: at most CX_FILE_OUT_PATH_MAX characters */
+
 /* Check that `path` can be written as an output before the work starts:
  * `field` names the option in messages ("out").  inputs[0..n_inputs) are
  * files the run reads (NULL entries skipped); the output may not be one of
- * them.  With probe != 0 the directory is probed by creating and removing
- * a file "PATH.probe-PID".  An existing regular file is allowed (it will
- * be replaced); a directory, device, FIFO or socket is not. */
+ * them.  An existing regular file is allowed (it will be replaced); a
+ * directory, device, FIFO or socket is not.  The directory must exist. */
 cx_status_t cx_file_check_output(const char *path, const char *field, const char *const *inputs,
-                                 size_t n_inputs, int probe, cx_err_t *err);
+                                 size_t n_inputs, int flags, cx_err_t *err);
 
 #endif

@@ -23,8 +23,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "cx_file.h"
 #include "cx_replay.h"
 #include "cx_traffic.h"
+
+static cx_status_t cx_run_agree_error(MPI_Comm comm, cx_status_t st, cx_err_t *err);
 
 /* ---- inputs -------------------------------------------------------------- */
 
@@ -128,6 +131,52 @@ static cx_status_t cx_run_load(cx_run_state_t *r, cx_err_t *err)
     }
     r->gt = cx_topo_gpu_type(r->topo, a.gpu_type);
     return CX_OK;
+}
+
+/* The trace and the summary JSON, checked before any work (rank 0 looks,
+ * every rank gets its verdict): not an input of the run (topology, its
+ * catalog, workload, replay directory), not a directory, device or FIFO, a
+ * name MPI-IO takes, in an existing directory where a file can be created.
+ * Before this, --out naming the topology overwrote it, a device node was
+ * replaced by a regular file, and a directory or an unwritable JSON path
+ * failed only after the whole run. */
+static cx_status_t cx_run_check_outputs(const cx_run_state_t *r, cx_err_t *err)
+{
+    const cx_run_config_t *cfg = r->cfg;
+    const char            *inputs[5];
+    char                   partial[4200], wl[4200], rp[4200];
+    cx_status_t            st = CX_OK;
+    int                    has_out = cfg->out != NULL && cfg->out[0] != '\0';
+
+    if (r->rank == 0) {
+        inputs[0] = cfg->topology_path;
+        inputs[1] = cx_topo_catalog_path(r->topo);
+        inputs[2] = cfg->workload_path;
+        inputs[3] = NULL;
+        inputs[4] = NULL;
+        if (r->ctx.replay_dir != NULL) {
+            snprintf(wl, sizeof(wl), "%s/workload.yaml", r->ctx.replay_dir);
+            snprintf(rp, sizeof(rp), "%s/replay.yaml", r->ctx.replay_dir);
+            inputs[3] = wl;
+            inputs[4] = rp;
+        }
+        if (has_out) {
+            st = cx_file_check_output(cfg->out, "out", inputs, 5, CX_FILE_PROBE | CX_FILE_MPIIO, err);
+            if (st == CX_OK) {
+                snprintf(partial, sizeof(partial), "%s.partial", cfg->out);
+                st = cx_file_check_output(partial, "out", inputs, 5, 0, err);
+            }
+        }
+        if (st == CX_OK && cfg->summary_json != NULL) {
+            if (has_out && (strcmp(cfg->summary_json, cfg->out) == 0 || cx_file_same(cfg->summary_json, cfg->out))) {
+                st = cx_err_set(err, CX_ERR_INVALID, cfg->summary_json, 0, "summary-json",
+                                "is the trace file (--out) too");
+            } else {
+                st = cx_file_check_output(cfg->summary_json, "summary-json", inputs, 5, CX_FILE_PROBE, err);
+            }
+        }
+    }
+    return cx_run_agree_error(r->comm, st, err);
 }
 
 /* Size the run, and the summary's figures known before it runs. */
@@ -426,6 +475,10 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
 
     st = cx_run_load(&r, err);
     if (st != CX_OK) goto out;
+    if (!cfg->dry_run) {
+        st = cx_run_check_outputs(&r, err);
+        if (st != CX_OK) goto out;
+    }
     st = cx_run_plan(&r, err);
     if (st != CX_OK) goto out;
     if (cfg->dry_run) {

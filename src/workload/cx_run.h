@@ -32,6 +32,8 @@ typedef struct cx_run_config {
                                        * `colossim gen`: replay its op files */
     uint32_t         iterations;      /* 0: the workload's */
     const char      *out;             /* trace path; NULL or "" = no trace */
+    const char      *summary_json;    /* the caller writes the summary there (NULL = none); checked
+                                       * up front with out, so neither fails after the run */
     int              trace_level;     /* cx_trace_level_t */
     double           trace_max_gb;    /* refuse a run whose trace would exceed this (0 = no limit) */
     uint64_t         trace_buffer_bytes; /* rows a rank buffers before every rank appends its

@@ -310,6 +310,87 @@ def replay_swapped(c):
     expect_error(run_replay(c, d), r"gpu-000001\.ops: 'gpu': holds the program of GPU 2, not 1", rc=2)
 
 
+# ---- outputs ------------------------------------------------------------------------
+
+def no_trace(c, name="o.h5"):
+    for n in (name, name + ".partial"):
+        assert not os.path.exists(c.path(n)), f"{n} was written"
+
+
+@case
+def out_is_input(c):
+    """--out equal to an input file silently overwrote the input (exit 0)."""
+    topo = c.topo_with_catalog()
+    wl = c.write("w.yaml", open(os.path.join(c.src, "workloads", "small.yaml")).read())
+    for victim, args in ((topo, ["--topology", topo]), (c.path("hardware.yaml"), ["--topology", topo]),
+                         (wl, ["--workload", wl])):
+        before = open(victim, "rb").read()
+        res = c.run("run", *args, "--out", victim)
+        expect_error(res, re.escape(victim) + r": 'out': the output is an input of this run", rc=2)
+        assert open(victim, "rb").read() == before, f"{victim} was changed"
+        assert not os.path.exists(victim + ".partial")
+
+
+@case
+def out_device_node(c):
+    """--out naming a device node replaced it with a regular file."""
+    dev = c.path("null")
+    os.mknod(dev, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    res = c.run("run", "--out", dev)
+    expect_error(res, r"null: 'out': the output exists and is a character device", rc=2)
+    assert stat.S_ISCHR(os.stat(dev).st_mode), "the device node was replaced"
+    os.mkfifo(c.path("fifo"))
+    expect_error(c.run("run", "--out", c.path("fifo"), timeout=20), r"fifo: 'out': .*is a FIFO", rc=2)
+
+
+@case
+def out_directory(c):
+    """--out naming an existing directory failed only after the whole run ('cannot rename')."""
+    os.mkdir(c.path("o.h5"))
+    res = c.run("run", "--out", "o.h5", "--iterations", "3")
+    expect_error(res, r"o\.h5: 'out': the output exists and is a directory", rc=2)
+    assert "engine:" not in res[1], "the run ran before the refusal"
+    os.mkdir(c.path("p.h5.partial"))
+    expect_error(c.run("run", "--out", "p.h5"), r"p\.h5\.partial: 'out': the output exists and is a directory", rc=2)
+    expect_error(c.run("run", "--out", c.path("nodir", "o.h5")), r"'out': the output directory .*nodir/ does not exist", rc=2)
+
+
+@case
+def out_long_name(c):
+    """A 240-character --out name aborted inside Open MPI's sharedfp (__sprintf_chk, exit 134)."""
+    name = "a" * 240 + ".h5"
+    res = c.run("run", "--out", name)
+    expect_error(res, r"'out': the output path is 243 characters long; at most 200", rc=2)
+    deep = "/".join(["d" * 50] * 6)
+    os.makedirs(c.path(deep))
+    expect_error(c.run("run", "--out", deep + "/x.h5"), r"'out': the output path is \d+ characters long", rc=2)
+    assert c.run("run", "--out", "b" * 190 + ".h5")[0] == 0, "a 193-character name must work"
+
+
+@case
+def summary_json_unwritable(c):
+    """An unwritable --summary-json was found only after the run; into a missing directory it
+    exited 1 but left a complete trace."""
+    res = c.run("run", "--out", "o.h5", "--summary-json", c.path("missing", "s.json"))
+    expect_error(res, r"s\.json: 'summary-json': the output directory .*missing/ does not exist", rc=2)
+    no_trace(c)
+    res = c.run("run", "--out", "o.h5", "--summary-json", "/proc/s.json")
+    expect_error(res, r"/proc/s\.json: 'summary-json': cannot create a file in /proc/", rc=2)
+    no_trace(c)
+    res = c.run("run", "--out", "o.h5", "--summary-json", "o.h5")
+    expect_error(res, r"'summary-json': is the trace file", rc=2)
+    no_trace(c)
+
+
+@case
+def out_readonly_dir(c):
+    """A directory that takes no new file (read-only mount; root ignores mode bits): refused up front."""
+    res = c.run("run", "--out", "/proc/o.h5")
+    expect_error(res, r"/proc/o\.h5: 'out': cannot create a file in /proc/", rc=2)
+    res = c.run("run", "--out", "/proc/o.h5", np=2)
+    expect_error(res, r"/proc/o\.h5: 'out': cannot create a file in /proc/", rc=2)
+
+
 def main():
     if sys.argv[1:] == ["--list"]:
         print(";".join(CASES))
