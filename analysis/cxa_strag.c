@@ -16,6 +16,10 @@
 
 #define CXA_NSTREAM 4
 #define CXA_NBLOCK  64
+/* Most iterations a run has (colossim run --iterations and replay.yaml). */
+#define CXA_STRAG_MAX_ITER 1000000
+/* Latest time in a sane trace: sums of a few such times stay in int64. */
+#define CXA_STRAG_MAX_PS   (INT64_C(1) << 62)
 
 typedef struct cxa_irow {
     uint64_t gpu;
@@ -37,14 +41,21 @@ static int cxa_irow_cmp(const void *a, const void *b)
     return x->gpu < y->gpu ? -1 : x->gpu > y->gpu;
 }
 
+/* Sums of non-negative times that stop at INT64_MAX instead of wrapping
+ * (a corrupt trace's times are each bounded, their sums need not be). */
+static void cxa_sat_add(int64_t *acc, int64_t d)
+{
+    *acc = *acc > INT64_MAX - d ? INT64_MAX : *acc + d;
+}
+
 static void cxa_prof_add(cxa_prof_t *d, const cxa_prof_t *s)
 {
     int i, j;
     for (i = 0; i < CXA_NSTREAM; i++) {
-        d->busy[i] += s->busy[i];
-        for (j = 0; j < CXA_NSTREAM; j++) d->wait[i][j] += s->wait[i][j];
+        cxa_sat_add(&d->busy[i], s->busy[i]);
+        for (j = 0; j < CXA_NSTREAM; j++) cxa_sat_add(&d->wait[i][j], s->wait[i][j]);
     }
-    for (i = 0; i < CXA_NBLOCK; i++) d->block[i] += s->block[i];
+    for (i = 0; i < CXA_NBLOCK; i++) cxa_sat_add(&d->block[i], s->block[i]);
     d->ops += s->ops;
 }
 
@@ -105,16 +116,20 @@ static int cxa_profile(const cxa_file_t *f, uint32_t k, const uint64_t *slow, co
                     st   = (unsigned)cxa_get_u64(c_s, row) % CXA_NSTREAM;
                     kind = (unsigned)cxa_get_u64(c_k, row);
                     cls  = (unsigned)cxa_get_u64(c_c, row) % CXA_NSTREAM;
-                    dt   = cxa_get_i64(c_e, row) - cxa_get_i64(c_b, row);
+                    {
+                        int64_t b = cxa_get_i64(c_b, row), e = cxa_get_i64(c_e, row);
+                        if (b < 0 || e < b || e > CXA_STRAG_MAX_PS) continue; /* corrupt row: no overflow */
+                        dt = e - b;
+                    }
                     {
                         cxa_prof_t *p = &loc[2 * it + (uint64_t)w];
                         p->ops++;
                         if (kind == 4)
-                            p->wait[st][cls] += dt;
+                            cxa_sat_add(&p->wait[st][cls], dt);
                         else if (kind <= 3)
-                            p->busy[st] += dt;
+                            cxa_sat_add(&p->busy[st], dt);
                         if (kind == 0 && st == 0 && c_blk != NULL)
-                            p->block[cxa_get_u64(c_blk, row) % CXA_NBLOCK] += dt;
+                            cxa_sat_add(&p->block[cxa_get_u64(c_blk, row) % CXA_NBLOCK], dt);
                     }
                 }
 #pragma omp critical
@@ -275,9 +290,31 @@ int cxa_cmd_stragglers(int argc, char **argv)
     c_c = cxa_col(&t, "compute_ps");
     c_x = cxa_col(&t, "exposed_comm_ps");
     c_p = cxa_col(&t, "pp_wait_ps");
-    for (r = 0; r < t.rows; r++) {
-        uint64_t i = cxa_get_u64(c_i, cxa_row(&t, buf, r));
-        if (i > max_it) max_it = (uint32_t)i;
+    /* Rows index per-iteration arrays: a hostile or corrupt iteration (2^32 - 1
+     * wrapped k to 0 and overflowed the heap) or time is refused first. */
+    {
+        int64_t lim = CXA_STRAG_MAX_ITER;
+        if (cxa_meta_i64(&f, "iterations_requested", &lim) != 0 || lim < 1 || lim > CXA_STRAG_MAX_ITER)
+            lim = CXA_STRAG_MAX_ITER;
+        for (r = 0; r < t.rows; r++) {
+            const void *row = cxa_row(&t, buf, r);
+            uint64_t    i   = cxa_get_u64(c_i, row);
+            int64_t     b = cxa_get_i64(c_b, row), e = cxa_get_i64(c_e, row);
+            if (i >= (uint64_t)lim) {
+                cxa_error(f.path, "/summary/iterations row %llu: iteration %llu is outside [0, %lld) (the run's "
+                          "iterations): a corrupt trace", (unsigned long long)r, (unsigned long long)i, (long long)lim);
+                rc = CXA_EXIT_FILE;
+                goto out;
+            }
+            if (b < 0 || e < b || e > CXA_STRAG_MAX_PS) {
+                cxa_error(f.path, "/summary/iterations row %llu: begin %lld ps, end %lld ps are not times of a run "
+                          "(0 <= begin <= end <= 2^62): a corrupt trace", (unsigned long long)r, (long long)b,
+                          (long long)e);
+                rc = CXA_EXIT_FILE;
+                goto out;
+            }
+            if (i > max_it) max_it = (uint32_t)i;
+        }
     }
     if (t.rows == 0) {
         printf("%s: no iteration finished%s\n", f.path, complete ? "" : " (INCOMPLETE: run stopped early)");

@@ -391,6 +391,45 @@ def out_readonly_dir(c):
     expect_error(res, r"/proc/o\.h5: 'out': cannot create a file in /proc/", rc=2)
 
 
+# ---- traces given to colossim-analyze ---------------------------------------------------
+
+def ops_trace(c, name="ops.h5"):
+    code = c.run("run", "--out", name, "--trace-level", "ops", "--iterations", "2", "--progress", "0")[0]
+    assert code == 0, "the run failed"
+    return c.path(name)
+
+
+def corrupt(src, dst, table, field, row, value):
+    import h5py
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        d = f[table]
+        a = d[...]
+        a[field][row] = value
+        d[...] = a
+    return dst
+
+
+@case
+def analyze_stragglers_absurd(c):
+    """colossim-analyze stragglers on a trace with absurd values overflowed a heap buffer (cxa_strag.c:299)."""
+    t = ops_trace(c)
+    for k, (table, field, row, val, pat) in enumerate([
+            ("summary/iterations", "iteration", 3, 2**32 - 1, r"row 3: iteration 4294967295 is outside \[0, 2\)"),
+            ("summary/iterations", "iteration", 0, 7, r"row 0: iteration 7 is outside"),
+            ("summary/iterations", "begin_ps", 5, -2**63, r"row 5: begin -9223372036854775808 ps"),
+            ("summary/iterations", "end_ps", 5, 2**63 - 1, r"row 5: begin \d+ ps, end 9223372036854775807 ps")]):
+        bad = corrupt(t, c.path(f"bad{k}.h5"), table, field, row, val)
+        res = c.run("stragglers", bad, exe=c.analyze)
+        expect_error(res, re.escape(f"bad{k}.h5") + ": /summary/iterations " + pat)
+    # Absurd op times are skipped, not summed into an overflow.
+    bad = corrupt(t, c.path("badops.h5"), "ops/gpu_ops", "start_ps", 0, -2**63)
+    bad = corrupt(bad, c.path("badops2.h5"), "ops/gpu_ops", "end_ps", 1, 2**63 - 1)
+    code, out, err, _ = c.run("stragglers", bad, exe=c.analyze)
+    assert code == 0 and "stragglers in" in out, "a trace with absurd op rows still summarises"
+    assert "runtime error" not in err and "Sanitizer" not in err
+
+
 def main():
     if sys.argv[1:] == ["--list"]:
         print(";".join(CASES))
