@@ -35,6 +35,7 @@ typedef struct cx_cp_opts {
     const char *rate[CX_FC_N];
     double      hbm_stacks;
     const char *sweep;
+    const char *timeline;
     int         format;
     int         help;
 } cx_cp_opts_t;
@@ -99,6 +100,9 @@ static const cx_opt_t cx_cp_table[] = {
      "HBM stacks per GPU (0 = from the GPU type: H100 5, H200 6, B200/GB200/GB300 8)"},
     {"sweep", CX_OPT_STRING, offsetof(cx_cp_opts_t, sweep), NULL, 0, 0, NULL, "LIST",
      "checkpoint intervals to compare, e.g. 1m,5m,30m,2h (default: 1/8 .. 8 x the optimum; \"none\")"},
+    {"timeline", CX_OPT_STRING, offsetof(cx_cp_opts_t, timeline), NULL, 0, 0, NULL, "FILE",
+     "write the first seed's campaign as CSV (t_hours, event, cause, kept_hours, done_hours): checkpoints, "
+     "failures, restarts, planned stops; analysis/campaign_timeline.py draws it"},
     {"format", CX_OPT_ENUM, offsetof(cx_cp_opts_t, format), "text", 0, 0, "text|json", NULL, "output format"},
     {"help", CX_OPT_FLAG, offsetof(cx_cp_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
 };
@@ -180,6 +184,38 @@ static void cx_cp_stat_line(const char *name, const cx_stat_t *s, double scale, 
 {
     printf("  %-26s %10.4g %10.3g %10.4g %10.4g %10.4g  %s\n", name, s->mean * scale, s->sd * scale,
            s->p5 * scale, s->p50 * scale, s->p95 * scale, unit);
+}
+
+static void cx_cp_on_event(void *ctx, double t, int ev, int cls, double kept_s, double done_s)
+{
+    static const char *const names[] = {"checkpoint", "failure", "up", "planned", "end"};
+    fprintf((FILE *)ctx, "%.6f,%s,%s,%.6f,%.6f\n", t / 3600.0, names[ev], ev == CX_CAMPAIGN_EV_FAIL ? cx_fclass_name(cls) : "",
+            kept_s / 3600.0, done_s / 3600.0);
+}
+
+/* The first seed's events as CSV, written as FILE.partial then renamed. */
+static cx_status_t cx_cp_timeline(const char *path, const cx_campaign_params_t *p, const cx_campaign_counts_t *c,
+                                  cx_err_t *err)
+{
+    cx_campaign_params_t q = *p;
+    cx_campaign_seed_t   o;
+    char                 tmp[4096];
+    FILE                *f;
+    int                  ok;
+    snprintf(tmp, sizeof(tmp), "%s.partial", path);
+    f = fopen(tmp, "w");
+    if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, "timeline", "cannot write this file");
+    fprintf(f, "t_hours,event,cause,kept_hours,done_hours\n");
+    q.on_event  = cx_cp_on_event;
+    q.event_ctx = f;
+    cx_campaign_one(&q, c, 0, &o);
+    ok = !ferror(f);
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return cx_err_set(err, CX_ERR_IO, path, 0, "timeline", "cannot write this file");
+    }
+    return CX_OK;
 }
 
 static int cx_campaign_cli(int argc, char **argv)
@@ -335,6 +371,7 @@ static int cx_campaign_cli(int argc, char **argv)
         if (best < 0 || sweep_ettr[k] > sweep_ettr[best]) best = k;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (o.timeline != NULL && cx_cp_timeline(o.timeline, &p, &cnt, &err) != CX_OK) goto out_err;
     wall_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
 
     if (o.format == 1) {

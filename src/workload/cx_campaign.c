@@ -242,6 +242,11 @@ typedef struct cx_sim {
     cx_campaign_seed_t *o;
 } cx_sim_t;
 
+static void cx_sim_event(const cx_sim_t *s, int ev, int cls)
+{
+    if (s->p->on_event != NULL) s->p->on_event(s->p->event_ctx, s->t, ev, cls, s->o->kept_s, s->o->kept_s + s->pend);
+}
+
 static double cx_sim_draw(cx_sim_t *s, double rate)
 {
     return rate > 0 ? cx_rng_exp(&s->rng, 1.0 / rate) : INFINITY;
@@ -259,6 +264,7 @@ static void cx_sim_fail(cx_sim_t *s)
         while (k < CX_FC_N - 1 && u >= s->cum[k]) k++;
         s->o->by_class[k]++;
         s->o->interruptions += 1.0;
+        cx_sim_event(s, CX_CAMPAIGN_EV_FAIL, k);
         s->o->lost_work_s += s->pend;
         s->pend       = 0;
         s->snap       = 0;
@@ -274,6 +280,7 @@ static void cx_sim_fail(cx_sim_t *s)
         if (down_end > s->end) down_end = s->end;
         s->o->downtime_s += down_end - s->t;
         s->t = down_end;
+        cx_sim_event(s, CX_CAMPAIGN_EV_UP, -1);
         break;
     }
     /* Planned stops that fell due while the job was down are absorbed. */
@@ -310,6 +317,7 @@ static int cx_sim_checkpoint(cx_sim_t *s, int durable)
         s->o->kept_s += s->pend;
         s->pend  = 0;
         s->since = 0;
+        cx_sim_event(s, CX_CAMPAIGN_EV_CKPT, -1);
         return 1;
     }
     /* Asynchronous: the previous snapshot must have drained first. */
@@ -319,6 +327,7 @@ static int cx_sim_checkpoint(cx_sim_t *s, int durable)
         s->pend -= s->snap;
         s->snap       = 0;
         s->durable_at = INFINITY;
+        cx_sim_event(s, CX_CAMPAIGN_EV_CKPT, -1);
     }
     if (!cx_sim_stall(s, p->ckpt_stall_s)) return 0;
     s->snap       = s->pend;
@@ -330,6 +339,7 @@ static int cx_sim_checkpoint(cx_sim_t *s, int durable)
         s->pend -= s->snap;
         s->snap       = 0;
         s->durable_at = INFINITY;
+        cx_sim_event(s, CX_CAMPAIGN_EV_CKPT, -1);
     }
     return 1;
 }
@@ -374,11 +384,13 @@ void cx_campaign_one(const cx_campaign_params_t *p, const cx_campaign_counts_t *
             s.pend -= s.snap;
             s.snap       = 0;
             s.durable_at = INFINITY;
+            cx_sim_event(&s, CX_CAMPAIGN_EV_CKPT, -1);
         } else if (ev == s.next_planned) {
             /* Planned: make a checkpoint durable, stop, restart, reload. */
             if (cx_sim_checkpoint(&s, 1)) {
                 double dt = p->restart_s + p->reload_s;
                 out->planned += 1.0;
+                cx_sim_event(&s, CX_CAMPAIGN_EV_PLANNED, -1);
                 s.next_planned = s.t + cx_sim_draw(&s, s.lam_planned);
                 if (s.next_fail < s.t + dt && s.next_fail < s.end) {
                     out->downtime_s += s.next_fail - s.t;
@@ -388,6 +400,7 @@ void cx_campaign_one(const cx_campaign_params_t *p, const cx_campaign_counts_t *
                     if (s.t + dt > s.end) dt = s.end - s.t;
                     out->downtime_s += dt;
                     s.t += dt;
+                    cx_sim_event(&s, CX_CAMPAIGN_EV_UP, -1);
                 }
             } else if (s.next_planned <= s.t) {
                 s.next_planned = s.t + cx_sim_draw(&s, s.lam_planned);
@@ -398,6 +411,8 @@ void cx_campaign_one(const cx_campaign_params_t *p, const cx_campaign_counts_t *
     }
     /* The campaign ends with a final checkpoint: what was trained is kept. */
     out->kept_s += s.pend;
+    s.pend = 0;
+    cx_sim_event(&s, CX_CAMPAIGN_EV_END, -1);
     healthy = p->healthy_iteration_s > 0 ? p->healthy_iteration_s : p->iteration_s;
     out->ettr    = out->kept_s / s.end;
     out->goodput = out->ettr * (p->iteration_s > 0 ? healthy / p->iteration_s : 1.0);
@@ -479,9 +494,11 @@ cx_status_t cx_campaign_run(const cx_campaign_params_t *p, const cx_campaign_cou
     memset(r, 0, sizeof(*r));
     memset(cls, 0, sizeof(cls));
     for (i = 0; i < p->seeds; i++) {
-        cx_campaign_seed_t o;
-        double             wall = days * 86400.0;
-        cx_campaign_one(p, c, i, &o);
+        cx_campaign_seed_t   o;
+        cx_campaign_params_t q    = *p;
+        double               wall = days * 86400.0;
+        q.on_event = NULL;
+        cx_campaign_one(&q, c, i, &o);
         v[0][i] = o.ettr;
         v[1][i] = o.goodput;
         v[2][i] = o.interruptions / days;

@@ -89,7 +89,18 @@ typedef struct cx_campaign_params {
     double   detect_s, restart_s, reload_s;
     double   interval_s;               /* training time between checkpoints */
     uint64_t seeds, seed;
+    /* Optional: every event of a seed's campaign (cx_campaign_one), e.g. to
+     * draw its timeline: wall time t (s), what happened, the failure's class
+     * (CX_CAMPAIGN_EV_FAIL), training kept (durable) and done so far (s). */
+    void   (*on_event)(void *ctx, double t, int ev, int cls, double kept_s, double done_s);
+    void    *event_ctx;
 } cx_campaign_params_t;
+
+enum { CX_CAMPAIGN_EV_CKPT = 0,   /* a checkpoint became durable */
+       CX_CAMPAIGN_EV_FAIL,       /* an unexpected interruption: what was not durable is lost */
+       CX_CAMPAIGN_EV_UP,         /* training again after detection, restart and reload */
+       CX_CAMPAIGN_EV_PLANNED,    /* a planned stop (after a durable checkpoint) */
+       CX_CAMPAIGN_EV_END };
 
 /* Mean, spread and tails over seeds. */
 typedef struct cx_stat {

@@ -119,6 +119,21 @@ for bad, opt in (("-1", "rate-gpu"), ("nan", "rate-gpu"), ("x", "rate-link")):
                           "--" + opt, bad], capture_output=True, text=True)
     check(out.returncode != 0 and opt in out.stderr, "--%s %s refused: %s" % (opt, bad, out.stderr.strip()))
 
+# 5. The timeline of the first seed, and its picture.
+subprocess.run([BIN, "campaign", "--topology", TOPO, "--workload", WL16, "--iteration-seconds", "6", "--seeds", "1",
+                "--sweep", "none", "--timeline", "campaign_tl.csv"], check=True, capture_output=True)
+with open("campaign_tl.csv") as f:
+    rows = [l.split(",") for l in f.read().splitlines()[1:]]
+nf = sum(1 for r in rows if r[1] == "failure")
+one = campaign("--topology", TOPO, "--workload", WL16, "--iteration-seconds", "6", "--seeds", "1", "--sweep", "none")
+check(rows[-1][1] == "end" and abs(float(rows[-1][0]) - 54 * 24) < 1e-6 and
+      abs(nf / 54.0 - one["interruptions_per_day"]["mean"]) < 1e-9 and
+      abs(float(rows[-1][3]) / (54 * 24) - one["ettr"]["mean"]) < 1e-6,
+      "timeline: %d failures, ends at 1,296 h with the seed's ETTR" % nf)
+p = subprocess.run(["/usr/bin/python3", SRC + "/analysis/campaign_timeline.py", "campaign_tl.csv", "--out",
+                    "campaign_tl.png"], capture_output=True, text=True)
+check(p.returncode == 0 and open("campaign_tl.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n", "timeline drawn")
+
 if fails:
     print("%d check(s) failed" % len(fails))
     sys.exit(1)
