@@ -2,11 +2,15 @@
  * colossim bench: engine and fabric benchmarks.
  *   phold       the classic PDES benchmark on the kernel (events/s, digest)
  *   traffic     synthetic patterns over a fabric (throughput, completion, links)
- *   collective  nccl-tests style size sweep of one collective on the first N GPUs
+ *   collective  nccl-tests style size sweep of one collective on the first N GPUs:
+ *               nccl-tests' short flags (-b -e -f -g -n -w -c), its header,
+ *               out-of-place / in-place column pairs and footers, so scripts
+ *               written for all_reduce_perf logs read it; --format csv|json
  */
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cx_cli_fabric.h"
@@ -163,8 +167,8 @@ static const cx_opt_t cx_traffic_opt_table[] = {
     CX_CLI_NET_OPTS(cx_traffic_opts_t, net, CX_NET_ROUTING_CHUNK_BYTES),
     {"seed", CX_OPT_UINT, offsetof(cx_traffic_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S",
      "random seed (permutation, tie breaks)"},
-    {"format", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, format), "text", 0, 0, "text|json", NULL,
-     "output format"},
+    {"format", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, format), "text", 0, 0, "text|json|csv", NULL,
+     "output format (csv: one row per link class, the run's figures repeated)"},
     {"progress", CX_OPT_DOUBLE, offsetof(cx_traffic_opts_t, progress), "5", 0, 1e6, NULL, "SEC",
      "progress line period on rank 0 (0 = off)"},
     {"help", CX_OPT_FLAG, offsetof(cx_traffic_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
@@ -261,6 +265,21 @@ static int cx_cmd_bench_traffic(int argc, char **argv)
         json_object_object_add(j, "digest", json_object_new_string(dig));
         printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(j);
+    } else if (o.format == 2) {
+        char pattern[32];
+        cx_opt_format(&cx_traffic_opt_table[1], &o, pattern, sizeof(pattern));
+        printf("pattern,routing,gpus,flows,bytes_per_flow,injection_bytes_per_s,throughput_fraction,"
+               "mean_flow_fraction,makespan_us,completion_p50_us,completion_p90_us,completion_p99_us,"
+               "completion_max_us,link_class,ports_used,bytes,utilization_mean,utilization_max\n");
+        for (c = 0; c < CX_NET_CLASSES; c++) {
+            if (r.cls[c].ports == 0) continue;
+            printf("%s,%s,%llu,%llu,%llu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%llu,%llu,%.17g,%.17g\n",
+                   pattern, cx_routing_name(cfg.net.routing), (unsigned long long)r.gpus,
+                   (unsigned long long)r.flows, (unsigned long long)o.bytes, r.injection_bw, r.throughput_fraction,
+                   r.mean_flow_fraction, (double)r.makespan * 1e-6, r.p50_us, r.p90_us, r.p99_us, r.max_us,
+                   cx_net_class_name(c), (unsigned long long)r.cls[c].ports, (unsigned long long)r.cls[c].bytes,
+                   r.cls[c].util_mean, r.cls[c].util_max);
+        }
     } else {
         printf("traffic: %llu GPUs, %llu flows of %llu bytes, injection %.1f GB/s per GPU\n",
                (unsigned long long)r.gpus, (unsigned long long)r.flows, (unsigned long long)o.bytes,
@@ -288,7 +307,7 @@ typedef struct cx_coll_opts {
     uint64_t    gpus;
     uint64_t    min_bytes, max_bytes;
     double      step_factor;
-    uint64_t    iters;
+    uint64_t    iters, warmup_iters, check;
     cx_cli_net_opts_t  net;
     cx_cli_coll_opts_t coll;
     uint64_t    seed;
@@ -309,10 +328,14 @@ static const cx_opt_t cx_coll_opt_table[] = {
      "size multiplier between rows"},
     {"iters", CX_OPT_UINT, offsetof(cx_coll_opts_t, iters), "1", 1, 1000, NULL, "K",
      "collectives per size, back to back (time is per collective)"},
+    {"warmup-iters", CX_OPT_UINT, offsetof(cx_coll_opts_t, warmup_iters), "0", 0, 1000, NULL, "W",
+     "accepted for nccl-tests' -w; a deterministic model has nothing to warm up (reported, not run)"},
+    {"check", CX_OPT_UINT, offsetof(cx_coll_opts_t, check), "0", 0, 1, NULL, "0|1",
+     "accepted for nccl-tests' -c; no data moves, so #wrong is 0 and not applicable"},
     CX_CLI_NET_OPTS(cx_coll_opts_t, net, CX_NET_DEFAULT_CHUNK_BYTES),
     CX_CLI_COLL_OPTS(cx_coll_opts_t, coll),
     {"seed", CX_OPT_UINT, offsetof(cx_coll_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
-    {"format", CX_OPT_ENUM, offsetof(cx_coll_opts_t, format), "text", 0, 0, "text|json", NULL, "output format"},
+    {"format", CX_OPT_ENUM, offsetof(cx_coll_opts_t, format), "text", 0, 0, "text|json|csv", NULL, "output format"},
     {"help", CX_OPT_FLAG, offsetof(cx_coll_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
 };
 
@@ -328,6 +351,61 @@ static const char *cx_algo_label(uint32_t algo)
     }
 }
 
+/* nccl-tests' short flags, as all_reduce_perf takes them ("-b 8", "-b8"),
+ * rewritten to the long options before parsing.  argv_p gets a malloc'd
+ * copy (NULL on error, message printed on rank 0). */
+static const struct {
+    char        flag;
+    const char *opt;
+} cx_nccl_flags[] = {
+    {'b', "--min-bytes"}, {'e', "--max-bytes"}, {'f', "--step-factor"}, {'g', "--gpus"},
+    {'n', "--iters"},     {'w', "--warmup-iters"}, {'c', "--check"},
+};
+
+static int cx_bench_nccl_argv(int argc, char **argv, int *argc_p, char ***argv_p)
+{
+    char **out = malloc(((size_t)argc * 2 + 1) * sizeof(char *));
+    int    i, n = 0;
+    size_t k;
+    *argv_p = NULL;
+    if (out == NULL) return -1;
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == '-' || a[1] == '\0' || (a[1] >= '0' && a[1] <= '9')) {
+            out[n++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "-h") == 0) {
+            out[n++] = (char *)"--help";
+            continue;
+        }
+        for (k = 0; k < sizeof(cx_nccl_flags) / sizeof(cx_nccl_flags[0]); k++)
+            if (cx_nccl_flags[k].flag == a[1]) break;
+        if (k == sizeof(cx_nccl_flags) / sizeof(cx_nccl_flags[0])) {
+            if (cx_cli_rank() == 0)
+                fprintf(stderr, "colossim bench collective: unknown option '%s' (nccl-tests flags taken: "
+                                "-b -e -f -g -n -w -c; see --help)\n", a);
+            free(out);
+            return -1;
+        }
+        out[n++] = (char *)cx_nccl_flags[k].opt;
+        if (a[2] != '\0') {
+            out[n++] = (char *)(a + 2); /* -b8 */
+        } else if (i + 1 < argc) {
+            out[n++] = argv[++i];
+        } else {
+            if (cx_cli_rank() == 0)
+                fprintf(stderr, "colossim bench collective: option '%s' (%s) needs a value\n", a, cx_nccl_flags[k].opt);
+            free(out);
+            return -1;
+        }
+    }
+    out[n]  = NULL;
+    *argc_p = n;
+    *argv_p = out;
+    return 0;
+}
+
 static int cx_cmd_bench_collective(int argc, char **argv)
 {
     static const int      kind_map[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCESCATTER, CX_COLL_ALLGATHER,
@@ -339,23 +417,34 @@ static int cx_cmd_bench_collective(int argc, char **argv)
     size_t                n_rows = 0, i;
     cx_topo_t            *topo = NULL;
     cx_err_t              err;
-    int                   rank = cx_cli_rank();
+    int                   rank = cx_cli_rank(), nargc;
     double                bus_sum = 0.0, wall = 0.0;
+    char                **nargv;
+    cx_status_t           st;
 
     cx_err_clear(&err);
     cx_opt_defaults(cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table), &o, &err);
-    if (cx_opt_parse(cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table), argc, argv, &o, NULL, 0, NULL,
-                     &err) != CX_OK) {
+    if (cx_bench_nccl_argv(argc, argv, &nargc, &nargv) != 0) return 2;
+    st = cx_opt_parse(cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table), nargc, nargv, &o, NULL, 0, NULL, &err);
+    free(nargv);
+    if (st != CX_OK) {
         if (rank == 0) cx_err_print(&err);
         return 2;
     }
     if (o.help) {
         if (rank == 0) {
-            printf("usage: colossim bench collective [options]\n\n"
+            printf("usage: colossim bench collective [options]\n"
+                   "       colossim bench collective -b 8 -e 1G -f 2 -g 64   (nccl-tests flags)\n\n"
                    "One collective per size on the first N GPUs, all starting together; prints the\n"
                    "nccl-tests columns.  busbw = algbw x 2(n-1)/n (allreduce), (n-1)/n (allgather,\n"
                    "reducescatter, alltoall), 1 (broadcast).  Sizes follow nccl-tests: allgather is\n"
-                   "the gathered output, reducescatter the input, alltoall what one GPU sends.\n\n");
+                   "the gathered output, reducescatter the input, alltoall what one GPU sends.\n\n"
+                   "nccl-tests flags: -b min bytes, -e max bytes, -f step factor, -g GPUs (here the\n"
+                   "total, not per thread), -n iterations, -w warm-up iterations, -c check; values as\n"
+                   "nccl-tests writes them (8, 128K, 1M, 4G).  The table has its header, the\n"
+                   "out-of-place and in-place column pairs (equal: the model moves the same bytes\n"
+                   "either way), #wrong (0: no data moves, so nothing to validate) and its footers;\n"
+                   "colossim's own columns (algo, channels, events) follow.\n\n");
             cx_opt_help(stdout, cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table));
         }
         return 0;
@@ -412,21 +501,49 @@ static int cx_cmd_bench_collective(int argc, char **argv)
         json_object_object_add(j, "wall_seconds", json_object_new_double(wall));
         printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(j);
-    } else if (rank == 0) {
-        printf("# colossim bench collective: %s on %llu GPUs of %s\n", op_names[o.op],
-               (unsigned long long)o.gpus, o.topology ? o.topology : "<embedded colossus1-mini>");
-        printf("#%13s %14s %7s %6s %8s %12s %9s %9s %9s %3s %10s\n", "size", "count", "type", "redop",
-               "root", "time", "algbw", "busbw", "algo", "ch", "events");
-        printf("#%13s %14s %7s %6s %8s %12s %9s %9s %9s %3s %10s\n", "(B)", "(elements)", "", "", "",
-               "(us)", "(GB/s)", "(GB/s)", "", "", "");
+    } else if (rank == 0 && o.format == 2) {
+        printf("op,gpus,size_bytes,count,type,redop,root,time_us,algbw_gbps,busbw_gbps,wrong,algo,channels,events,"
+               "wall_seconds\n");
         for (i = 0; i < n_rows; i++) {
-            printf(" %13llu %14llu %7s %6s %8d %12.2f %9.2f %9.2f %9s %3u %10llu\n",
-                   (unsigned long long)rows[i].bytes, (unsigned long long)(rows[i].bytes / 4), "float",
-                   o.op == 3 || o.op == 2 || o.op == 4 ? "none" : "sum", o.op >= 4 ? 0 : -1, rows[i].time_us,
-                   rows[i].algbw_gbps, rows[i].busbw_gbps, cx_algo_label(rows[i].algo), rows[i].channels,
+            printf("%s,%llu,%llu,%llu,float,%s,%d,%.17g,%.17g,%.17g,0,%s,%u,%llu,%.6f\n", op_names[o.op],
+                   (unsigned long long)o.gpus, (unsigned long long)rows[i].bytes,
+                   (unsigned long long)(rows[i].bytes / 4), o.op == 3 || o.op == 2 || o.op == 4 ? "none" : "sum",
+                   o.op >= 4 ? 0 : -1, rows[i].time_us, rows[i].algbw_gbps, rows[i].busbw_gbps,
+                   cx_algo_label(rows[i].algo), rows[i].channels, (unsigned long long)rows[i].events,
+                   rows[i].wall_seconds);
+        }
+    } else if (rank == 0) {
+        /* nccl-tests' layout (common.cu): parameter line, column pair
+         * header, rows, "Out of bounds" and "Avg bus bandwidth" footers. */
+        printf("# nThread 1 nGpus %llu minBytes %llu maxBytes %llu step: %g(factor) warmup iters: %llu "
+               "iters: %llu agg iters: 1 validation: %llu graph: 0\n",
+               (unsigned long long)o.gpus, (unsigned long long)o.min_bytes, (unsigned long long)o.max_bytes,
+               o.step_factor, (unsigned long long)o.warmup_iters, (unsigned long long)o.iters,
+               (unsigned long long)o.check);
+        printf("#\n# colossim bench collective: %s on %llu GPUs of %s (simulated, %d rank(s))\n#\n", op_names[o.op],
+               (unsigned long long)o.gpus, o.topology ? o.topology : "<embedded colossus1-mini>", cx_cli_nranks());
+        printf("#%62s%s%23s%s\n", "", "out-of-place", "", "in-place");
+        printf("#%12s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %8s  %3s  %10s\n", "size",
+               "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw",
+               "#wrong", "algo", "ch", "events");
+        printf("#%12s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %8s  %3s  %10s\n", "(B)",
+               "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "", "", "", "");
+        for (i = 0; i < n_rows; i++) {
+            const char *redop = o.op == 3 || o.op == 2 || o.op == 4 ? "none" : "sum";
+            int         root  = o.op >= 4 ? 0 : -1;
+            printf(" %12llu  %12llu  %8s  %6s  %6d", (unsigned long long)rows[i].bytes,
+                   (unsigned long long)(rows[i].bytes / 4), "float", redop, root);
+            /* In place = out of place: the model moves the same bytes. */
+            printf("  %7.2f  %6.2f  %6.2f  %6d", rows[i].time_us, rows[i].algbw_gbps, rows[i].busbw_gbps, 0);
+            printf("  %7.2f  %6.2f  %6.2f  %6d", rows[i].time_us, rows[i].algbw_gbps, rows[i].busbw_gbps, 0);
+            printf("  %8s  %3u  %10llu\n", cx_algo_label(rows[i].algo), rows[i].channels,
                    (unsigned long long)rows[i].events);
         }
-        printf("# Avg bus bandwidth    : %.3f\n", n_rows ? bus_sum / (double)n_rows : 0.0);
+        printf("# Out of bounds values : 0 OK\n");
+        printf("# Avg bus bandwidth    : %g \n", n_rows ? bus_sum / (double)n_rows : 0.0);
+        printf("#\n");
+        printf("# colossim: in-place = out-of-place (the model moves the same bytes either way); #wrong is 0\n"
+               "# and not applicable: no data moves, so there is nothing to validate\n");
         printf("# wall time %.3f s\n", wall);
     }
     free(rows);
