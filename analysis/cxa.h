@@ -97,6 +97,9 @@ typedef struct cxa_args {
     int         no_coll_tracks, force;
 } cxa_args_t;
 int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const char *allowed);
+/* Usage error of a command taking one FILE (and --out when need_out): one
+ * line on stderr naming what is missing or extra.  Nothing when --help. */
+void cxa_usage_error(const char *cmd, const cxa_args_t *a, int need_out, const char *out_what);
 int cxa_parse_format(const char *s, cxa_format_t *fmt);
 
 /* Names of op fields (src/gpu/cx_op.c, mirrored: the analyzer reads files

@@ -69,6 +69,7 @@ int cxa_cmd_collectives(int argc, char **argv)
 
     if (cxa_parse_args("collectives", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1) {
+        cxa_usage_error("collectives", &a, 0, NULL);
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze collectives FILE [--format table|json|csv]\n"
                 "  per collective kind and algorithm: count, bytes, time (us) and bus bandwidth\n"

@@ -143,6 +143,7 @@ int cxa_cmd_digest(int argc, char **argv)
     int          rc = CXA_EXIT_OK;
     if (cxa_parse_args("digest", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1) {
+        cxa_usage_error("digest", &a, 0, NULL);
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze digest FILE [--format table|json]\n"
                 "  64-bit hash of every table outside /meta, independent of row order\n"

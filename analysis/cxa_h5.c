@@ -447,6 +447,17 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
     return 0;
 }
 
+void cxa_usage_error(const char *cmd, const cxa_args_t *a, int need_out, const char *out_what)
+{
+    if (a->help) return;
+    if (a->npos == 0)
+        cxa_error(NULL, "%s: missing FILE (a colossim trace, .h5)", cmd);
+    else if (a->npos > 1)
+        cxa_error(NULL, "%s: one FILE only (got '%s' and '%s')", cmd, a->pos[0], a->pos[1]);
+    else if (need_out && a->out == NULL)
+        cxa_error(NULL, "%s: missing --out %s", cmd, out_what != NULL ? out_what : "PATH");
+}
+
 int cxa_parse_format(const char *s, cxa_format_t *fmt)
 {
     if (s == NULL || strcmp(s, "table") == 0) *fmt = CXA_FMT_TABLE;

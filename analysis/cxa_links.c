@@ -536,6 +536,7 @@ int cxa_cmd_links(int argc, char **argv)
 
     if (cxa_parse_args("links", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1) {
+        cxa_usage_error("links", &a, 0, NULL);
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze links FILE [--top N] [--format table|json]\n"
                 "  link utilisation of a run with --trace-level links: per link class and tier,\n"

@@ -64,6 +64,7 @@ static int cxa_cmd_plot(int argc, char **argv)
     int         n = 0;
     if (cxa_parse_args("plot", argc, argv, &a, "out gpus iteration") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1 || a.out == NULL) {
+        cxa_usage_error("plot", &a, 1, "DIR (where the PNGs go)");
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze plot FILE --out DIR [--gpus 0-7] [--iteration I]\n"
                 "  writes timeline.png (ops of the selected GPUs over one iteration; needs\n"

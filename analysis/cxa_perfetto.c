@@ -117,10 +117,7 @@ int cxa_cmd_perfetto(int argc, char **argv)
     if (cxa_parse_args("export-perfetto", argc, argv, &a, "out gpus no-collective-tracks max-mb force") != 0)
         return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1 || a.out == NULL) {
-        if (!a.help)
-            cxa_error(NULL, "export-perfetto: %s", a.npos == 0 ? "missing FILE (a trace of --trace-level ops)"
-                                                   : a.npos > 1 ? "one FILE only"
-                                                                : "missing --out X.json (where to write)");
+        cxa_usage_error("export-perfetto", &a, 1, "X.json (where to write)");
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze export-perfetto FILE --out X.json [--gpus 0-7,16|all]\n"
                 "                                        [--max-mb N] [--force] [--no-collective-tracks]\n"

@@ -114,6 +114,7 @@ int cxa_cmd_power(int argc, char **argv)
         }
     }
     if (path == NULL) {
+        cxa_error(NULL, "power: missing FILE (a colossim trace with /power)");
         cxa_pw_usage(stderr);
         return CXA_EXIT_USAGE;
     }

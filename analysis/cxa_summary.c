@@ -297,6 +297,7 @@ int cxa_cmd_summary(int argc, char **argv)
     int           rc;
     if (cxa_parse_args("summary", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1) {
+        cxa_usage_error("summary", &a, 0, NULL);
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze summary FILE [--format table|json|csv]\n"
                 "  iteration time, tokens/s, TFLOPs/GPU, MFU and the compute / exposed comm / bubble\n"

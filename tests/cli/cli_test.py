@@ -11,12 +11,17 @@ CASE:
               unknown short flag is refused in one line (exit 2)
   bench_csv   `bench collective --format csv` and `bench traffic --format csv`
               hold the figures of --format json
+  analyze_usage  every colossim-analyze command: -h and --help print its usage
+              on stdout (exit 0); without FILE, or plot / export-perfetto
+              without --out, one error line names what is missing (exit 2)
 """
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
 COLOSSIM, ANALYZE, CASE = sys.argv[1:4]
 
@@ -104,4 +109,28 @@ def case_bench_csv():
     print("PASS")
 
 
-{"bench_nccl": case_bench_nccl, "bench_csv": case_bench_csv}[CASE]()
+def case_analyze_usage():
+    cmds = ("summary", "collectives", "digest", "export-perfetto", "diff", "plot", "links", "power")
+    with tempfile.TemporaryDirectory() as d:
+        trace = os.path.join(d, "run.h5")
+        run(["run", "--out", trace, "--progress", "0"])
+        for c in cmds:
+            for h in ("-h", "--help"):
+                p = run([c, h], exe=ANALYZE)
+                if not p.stdout.startswith("usage: colossim-analyze " + c):
+                    fail("%s %s: usage not on stdout:\n%s%s" % (c, h, p.stdout, p.stderr))
+            p = run([c], expect=2, exe=ANALYZE)
+            err = [l for l in p.stderr.splitlines() if "error" in l]
+            want = "needs two traces" if c == "diff" else "missing FILE"
+            if len(err) != 1 or want not in err[0]:
+                fail("%s without FILE: expected one error line with %r:\n%s" % (c, want, p.stderr))
+        for c in ("plot", "export-perfetto"):
+            p = run([c, trace], expect=2, exe=ANALYZE)
+            err = [l for l in p.stderr.splitlines() if "error" in l]
+            if len(err) != 1 or "missing --out" not in err[0]:
+                fail("%s without --out:\n%s" % (c, p.stderr))
+            print(err[0])
+    print("PASS")
+
+
+{"bench_nccl": case_bench_nccl, "bench_csv": case_bench_csv, "analyze_usage": case_analyze_usage}[CASE]()
