@@ -92,7 +92,7 @@ char *cxa_meta_text(const cxa_file_t *f, const char *name);
 typedef struct cxa_args {
     const char *pos[4];
     int         npos;
-    const char *format, *out, *gpus, *top, *iteration, *max_mb;
+    const char *format, *out, *gpus, *top, *iteration, *max_mb, *table;
     int         help;
     int         no_coll_tracks, force;
 } cxa_args_t;
@@ -140,6 +140,7 @@ int cxa_cmd_digest(int argc, char **argv);
 int cxa_cmd_perfetto(int argc, char **argv);
 int cxa_cmd_stragglers(int argc, char **argv);
 int cxa_cmd_links(int argc, char **argv);        /* cxa_links.c */
+int cxa_cmd_csv(int argc, char **argv);          /* cxa_csv.c: export-csv */
 int cxa_cmd_faults(int argc, char **argv);       /* cxa_faults.c */
 /* stragglers: GPUs and links slower than their peers (cxa_faults.c); text
  * to out, or a "suspects" array into the JSON object j. */

@@ -443,6 +443,7 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
         else if (strcmp(name, "top") == 0) a->top = val;
         else if (strcmp(name, "iteration") == 0) a->iteration = val;
         else if (strcmp(name, "max-mb") == 0) a->max_mb = val;
+        else if (strcmp(name, "table") == 0) a->table = val;
     }
     return 0;
 }

@@ -538,19 +538,16 @@ int cxa_cmd_links(int argc, char **argv)
     if (a.help || a.npos != 1) {
         cxa_usage_error("links", &a, 0, NULL);
         fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze links FILE [--top N] [--format table|json]\n"
+                "usage: colossim-analyze links FILE [--top N] [--format table|json|csv]\n"
                 "  link utilisation of a run with --trace-level links: per link class and tier,\n"
                 "  p50/p90/p99/max of bytes / (bandwidth x bin) over the bins with traffic and of\n"
                 "  bytes / (bandwidth x run span) over the ports; the N hottest links (default 10);\n"
                 "  ECMP imbalance (max/mean bytes over a switch's up ports, and over parallel\n"
-                "  down links to one peer) per tier.\n");
+                "  down links to one peer) per tier.  csv: the per class and tier table, one row\n"
+                "  each (bin_* and run_* utilisation columns).\n");
         return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
     }
     if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
-    if (fmt == CXA_FMT_CSV) {
-        cxa_error(NULL, "links: --format csv is not supported (table or json)");
-        return CXA_EXIT_USAGE;
-    }
     if (a.top != NULL) {
         char *end;
         top = strtol(a.top, &end, 10);
@@ -747,6 +744,18 @@ int cxa_cmd_links(int argc, char **argv)
         json_object_object_add(j, "ecmp_imbalance", imb);
         printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(j);
+    } else if (fmt == CXA_FMT_CSV) {
+        printf("class,cls,tier,ports,bytes,bin_bytes,bin_rows,bins,bin_p50,bin_p90,bin_p99,bin_max,bin_mean,bin_raw_max,"
+               "run_p50,run_p90,run_p99,run_max,run_mean,complete\n");
+        for (g = 0; g < ng; g++) {
+            const cxa_lgroup_t *gr = &groups[g];
+            printf("%s,%u,%u,%llu,%llu,%llu,%llu,%llu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
+                   "%.17g,%d\n",
+                   cxa_link_class_name(gr->cls), gr->cls, gr->tier, (unsigned long long)gr->n,
+                   (unsigned long long)gr->bytes, (unsigned long long)gr->bin_bytes, (unsigned long long)gr->rows,
+                   (unsigned long long)gr->bin.n, gr->bin.p50, gr->bin.p90, gr->bin.p99, gr->bin.max, gr->bin.mean,
+                   gr->raw_max, gr->run.p50, gr->run.p90, gr->run.p99, gr->run.max, gr->run.mean, complete != 0);
+        }
     } else {
         if (!complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
         printf("links in %s: %llu ports with traffic, %llu bin rows, bins %.3f ms, run span %.6f s\n", f.path,

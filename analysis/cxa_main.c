@@ -1,6 +1,6 @@
 /*
  * colossim-analyze: the command-line front end of the trace analyzer.
- *   summary | collectives | digest | export-perfetto | stragglers | diff | plot | links | power
+ *   summary | collectives | digest | export-perfetto | export-csv | stragglers | diff | plot | links | power
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cxa.h"
@@ -31,12 +31,14 @@ static void cxa_usage(FILE *out)
             "  digest FILE [--format table|json]        row-order independent 64-bit hash of the tables\n"
             "  export-perfetto FILE --out X.json [--gpus 0-7,16] [--no-collective-tracks]\n"
             "                                           Chrome trace-event JSON for ui.perfetto.dev\n"
+            "  export-csv FILE --table PATH --out X.csv [--gpus LIST]\n"
+            "                                           one table (/ops/gpu_ops, /links/bins ...) as CSV\n"
             "  stragglers FILE [--top N] [--format table|json]\n"
             "                                           slowest GPUs per iteration and where their time went\n"
             "  diff A B [--format ...]                  summary figures of two runs side by side, B/A\n"
             "  plot FILE --out DIR [--gpus LIST] [--iteration I]\n"
             "                                           PNGs: timeline, breakdown, collective busbw vs size\n"
-            "  links FILE [--top N] [--format table|json]\n"
+            "  links FILE [--top N] [--format table|json|csv]\n"
             "                                           link utilisation percentiles, hottest links, ECMP imbalance\n"
             "                                           (needs --trace-level links)\n"
             "  power FILE [--format table|json] [--size-battery] [--ramp MW/s]\n"
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "collectives") == 0) return cxa_cmd_collectives(argc - 2, argv + 2);
     if (strcmp(cmd, "digest") == 0) return cxa_cmd_digest(argc - 2, argv + 2);
     if (strcmp(cmd, "export-perfetto") == 0) return cxa_cmd_perfetto(argc - 2, argv + 2);
+    if (strcmp(cmd, "export-csv") == 0) return cxa_cmd_csv(argc - 2, argv + 2);
     if (strcmp(cmd, "stragglers") == 0) return cxa_cmd_stragglers(argc - 2, argv + 2);
     if (strcmp(cmd, "diff") == 0) return cxa_cmd_diff(argc - 2, argv + 2);
     if (strcmp(cmd, "plot") == 0) return cxa_cmd_plot(argc - 2, argv + 2);

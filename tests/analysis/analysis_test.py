@@ -18,6 +18,9 @@ CASE:
   sigterm     a run stopped with SIGTERM (exit 3) is read by summary and
               labelled incomplete
   commands    collectives, stragglers, diff, links behave
+  csv         export-csv of /ops/gpu_ops (all, and --gpus 0-3) holds the
+              table's rows and values; over --max-mb, into a missing
+              directory or of an absent table: exit 2, one message, no file
   diff        diff of the default job against --routing ecmp --algo ring lists
               both options (A and B values) before the figures, in table,
               JSON and CSV, with collective time per class and phase; 1 vs 4
@@ -349,7 +352,47 @@ def case_diff():
     print("PASS")
 
 
-CASES = {"diff": case_diff, "traces": case_traces, "digest": case_digest, "summary": case_summary,
+def case_csv():
+    import csv as csvmod
+    import h5py
+    need_traces()
+    with h5py.File(trace(1), "r") as f:
+        ops = f["ops/gpu_ops"][:]
+    for spec, sel in ((None, ops), ("0-3", ops[ops["gpu"] < 4])):
+        out = os.path.join(WORK, "ops_%s.csv" % (spec or "all"))
+        args = [ANALYZE, "export-csv", trace(1), "--table", "/ops/gpu_ops", "--out", out]
+        r = run(args + (["--gpus", spec] if spec else []))
+        rows = list(csvmod.DictReader(open(out)))
+        if len(rows) != len(sel) or list(rows[0].keys()) != list(ops.dtype.names):
+            fail("export-csv %s: %d rows / columns %r, expected %d / %r" %
+                 (spec, len(rows), list(rows[0].keys()), len(sel), ops.dtype.names))
+        if sum(int(x["end_ps"]) for x in rows) != int(sel["end_ps"].sum()) or \
+           abs(sum(float(x["flops"]) for x in rows) - float(sel["flops"].sum())) > 1e-6 * float(sel["flops"].sum()):
+            fail("export-csv %s: column sums differ from the table" % spec)
+        print(r.stdout.strip())
+    out = os.path.join(WORK, "ops_refused.csv")
+    r = run([ANALYZE, "export-csv", trace(1), "--table", "/ops/gpu_ops", "--out", out, "--max-mb", "1"], expect=2)
+    if "--force" not in r.stderr or os.path.exists(out) or os.path.exists(out + ".partial"):
+        fail("export-csv over --max-mb: " + r.stderr)
+    r = run([ANALYZE, "export-csv", trace(1), "--table", "/summary/iterations", "--out",
+             os.path.join(WORK, "no-such-dir", "x.csv")], expect=2)
+    if "cannot write" not in r.stderr or len(r.stderr.strip().splitlines()) != 1:
+        fail("export-csv into a missing directory: " + r.stderr)
+    r = run([ANALYZE, "export-csv", trace(1), "--table", "/links/bins", "--out", out], expect=2)
+    if "no table /links/bins" not in r.stderr or os.path.exists(out):
+        fail("export-csv of an absent table: " + r.stderr)
+    c = list(csvmod.DictReader(io_lines(run([ANALYZE, "collectives", trace(1), "--format", "csv"]).stdout)))
+    if not c or "busbw_gbps_p50" not in c[0]:
+        fail("collectives --format csv: %r" % c[:1])
+    print("PASS")
+
+
+def io_lines(text):
+    import io
+    return io.StringIO(text)
+
+
+CASES = {"csv": case_csv, "diff": case_diff, "traces": case_traces, "digest": case_digest, "summary": case_summary,
          "readable": case_readable, "perfetto": case_perfetto, "plot": case_plot,
          "truncated": case_truncated, "sigterm": case_sigterm, "commands": case_commands}
 

@@ -16,7 +16,10 @@ CASE:
   perfetto  `export-perfetto` without --gpus exports a bounded default (one
             pipeline: the first GPU of each stage) and says how to get more;
             --gpus all is refused above --max-mb with the estimate; --force
-            and --max-mb 0 write it
+            writes it
+  links_csv `links --format csv` has one row per (class, tier) whose bytes add
+            up to /links/ports; export-csv of /links/bins is refused above
+            --max-mb and written whole with --force
 """
 import json
 import os
@@ -199,4 +202,32 @@ def case_perfetto():
     print("PASS")
 
 
-{"plot": case_plot, "perfetto": case_perfetto}[CASE]()
+def case_links_csv():
+    import csv
+    import io
+    make_trace()
+    r = run([ANALYZE, "links", TRACE, "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    with h5py.File(TRACE, "r") as f:
+        ports = f["links/ports"][:]
+        nbins = f["links/bins"].shape[0]
+    if sum(int(x["bytes"]) for x in rows) != int(ports["bytes"].sum()) or \
+       sorted(set(int(x["cls"]) for x in rows)) != sorted(set(int(c) for c in ports["cls"])):
+        fail("links csv: %r" % rows)
+    out = os.path.join(WORK, "bins.csv")
+    for p in (out, out + ".partial"):
+        if os.path.exists(p):
+            os.remove(p)
+    r = run([ANALYZE, "export-csv", TRACE, "--table", "/links/bins", "--out", out, "--max-mb", "1"], expect=2)
+    if "--force" not in r.stderr or os.path.exists(out):
+        fail("export-csv above --max-mb: " + r.stderr)
+    r = run([ANALYZE, "export-csv", TRACE, "--table", "/links/bins", "--out", out, "--max-mb", "1", "--force"])
+    with open(out) as fh:
+        n = sum(1 for _ in fh) - 1
+    if n != nbins:
+        fail("export-csv --force: %d rows, expected %d" % (n, nbins))
+    print("links csv: %d (class, tier) rows; /links/bins: %d rows, %d bytes" % (len(rows), n, os.path.getsize(out)))
+    print("PASS")
+
+
+{"plot": case_plot, "perfetto": case_perfetto, "links_csv": case_links_csv}[CASE]()
