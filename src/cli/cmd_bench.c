@@ -550,17 +550,36 @@ static int cx_cmd_bench_collective(int argc, char **argv)
     return 0;
 }
 
+/* phold and traffic: "-h" as "--help" (their options are long names only). */
+static int cx_bench_with_h(int (*fn)(int, char **), int argc, char **argv)
+{
+    char **v = malloc(((size_t)argc + 1) * sizeof(char *));
+    int    i, rc;
+    if (v == NULL) return 2;
+    for (i = 0; i < argc; i++) v[i] = strcmp(argv[i], "-h") == 0 ? (char *)"--help" : argv[i];
+    v[argc] = NULL;
+    rc      = fn(argc, v);
+    free(v);
+    return rc;
+}
+
 int cx_cmd_bench(int argc, char **argv)
 {
+    int help = argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
+                             strcmp(argv[0], "help") == 0);
     if (argc >= 1 && strcmp(argv[0], "collective") == 0) return cx_cmd_bench_collective(argc - 1, argv + 1);
-    if (argc >= 1 && strcmp(argv[0], "phold") == 0) return cx_cmd_bench_phold(argc - 1, argv + 1);
-    if (argc >= 1 && strcmp(argv[0], "traffic") == 0) return cx_cmd_bench_traffic(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "phold") == 0) return cx_bench_with_h(cx_cmd_bench_phold, argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "traffic") == 0) return cx_bench_with_h(cx_cmd_bench_traffic, argc - 1, argv + 1);
     if (cx_cli_rank() == 0) {
-        if (argc >= 1 && strcmp(argv[0], "--help") != 0) {
-            fprintf(stderr, "colossim: error: unknown benchmark '%s'\n", argv[0]);
-        }
-        fprintf(argc >= 1 && strcmp(argv[0], "--help") == 0 ? stdout : stderr,
-                "usage: colossim bench <phold|traffic|collective> [options]   (e.g. colossim bench phold --help)\n");
+        if (argc == 0)
+            fprintf(stderr, "colossim: error: bench: missing benchmark: phold, traffic or collective\n");
+        else if (!help)
+            fprintf(stderr, "colossim: error: unknown benchmark '%s' (phold, traffic or collective)\n", argv[0]);
+        fprintf(help ? stdout : stderr,
+                "usage: colossim bench <phold|traffic|collective> [options]   (e.g. colossim bench phold --help)\n"
+                "  phold       the PDES engine alone (events/s)\n"
+                "  traffic     a traffic pattern over a fabric (throughput, completion, link use)\n"
+                "  collective  nccl-tests style sweep of one collective (also takes nccl-tests' -b -e -f -g)\n");
     }
-    return (argc >= 1 && strcmp(argv[0], "--help") == 0) ? 0 : 2;
+    return help ? 0 : 2;
 }

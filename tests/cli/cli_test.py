@@ -11,6 +11,9 @@ CASE:
               unknown short flag is refused in one line (exit 2)
   bench_csv   `bench collective --format csv` and `bench traffic --format csv`
               hold the figures of --format json
+  help        colossim: --help on every command and subcommand, and -h on
+              bench (all three) and power (both): usage on stdout, exit 0;
+              bench or power without what they need: one error line, exit 2
   analyze_usage  every colossim-analyze command: -h and --help print its usage
               on stdout (exit 0); without FILE, or plot / export-perfetto
               without --out, one error line names what is missing (exit 2)
@@ -133,4 +136,25 @@ def case_analyze_usage():
     print("PASS")
 
 
-{"bench_nccl": case_bench_nccl, "bench_csv": case_bench_csv, "analyze_usage": case_analyze_usage}[CASE]()
+def case_help():
+    owned = (["bench"], ["bench", "phold"], ["bench", "traffic"], ["bench", "collective"], ["power"],
+             ["power", "site"], ["power", "params"])
+    for cmd in [["run"], ["gen"], ["topo"], ["campaign"]] + list(owned):
+        for h in ("--help",) + (("-h",) if cmd in owned else ()):
+            p = run(cmd + [h])
+            if not p.stdout.startswith("usage: ") or "colossim " + cmd[0] not in p.stdout.splitlines()[0] \
+                    or p.stderr.strip():
+                fail("%s %s: usage not on stdout, or stderr not empty:\n%s%s" % (" ".join(cmd), h, p.stdout[:300],
+                                                                                p.stderr))
+    for cmd, want in ((["bench"], "missing benchmark"), (["bench", "bogus"], "unknown benchmark 'bogus'"),
+                      (["power"], "missing subcommand"), (["power", "site"], "missing TOPOLOGY"),
+                      (["power", "params"], "missing TOPOLOGY")):
+        p = run(cmd, expect=2)
+        first = p.stderr.splitlines()[0] if p.stderr else ""
+        if want not in first:
+            fail("%s: first stderr line %r does not say %r" % (" ".join(cmd), first, want))
+        print("%-14s -> %s" % (" ".join(cmd), first))
+    print("PASS")
+
+
+{"help": case_help, "bench_nccl": case_bench_nccl, "bench_csv": case_bench_csv, "analyze_usage": case_analyze_usage}[CASE]()
