@@ -332,7 +332,10 @@ static int cx_campaign_cli(int argc, char **argv)
         goto out_err;
     }
     if (o.mode == CX_CKPT_SYNC) {
-        p.ckpt_stall_s = o.ckpt_time > 0 ? cx_time_to_s(o.ckpt_time) : ckpt_bytes / (o.write_gbs * 1e9);
+        /* Through host memory: no faster than the host copy either. */
+        p.ckpt_stall_s = o.ckpt_time > 0 ? cx_time_to_s(o.ckpt_time)
+                                         : fmax(ckpt_bytes / (o.write_gbs * 1e9),
+                                                ckpt_bytes / (double)cnt.gpus / (o.host_copy_gbs * 1e9));
         p.ckpt_drain_s = 0;
     } else {
         p.ckpt_stall_s = o.ckpt_time > 0 ? cx_time_to_s(o.ckpt_time)

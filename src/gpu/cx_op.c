@@ -5,7 +5,7 @@
 
 static const char *const kind_names[] = {"compute", "send", "recv", "collective", "wait",
                                          "iter_begin", "iter_end"};
-static const char *const class_names[] = {"gemm", "attention", "elementwise", "optimizer"};
+static const char *const class_names[] = {"gemm", "attention", "elementwise", "optimizer", "checkpoint"};
 static const char *const coll_names[]  = {"allreduce", "reducescatter", "allgather", "alltoall",
                                           "broadcast", "reduce"};
 static const char *const algo_names[]  = {"auto", "ring", "tree", "nvls", "pairwise", "hier"};
@@ -15,7 +15,7 @@ static const char *const block_names[] = {
     "router", "exp_up", "exp_act", "exp_down", "sh_up", "sh_act", "sh_down", "final_norm",
     "lm_head", "loss", "optimizer", "tp_attn_in", "tp_attn_out", "tp_mlp_in", "tp_mlp_out",
     "cp_kv", "ep_dispatch", "ep_combine", "pp", "dp_grad", "dp_grad_expert", "dp_param",
-    "dp_param_expert", "sync"};
+    "dp_param_expert", "sync", "checkpoint"};
 
 _Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == CX_OP_KIND_COUNT, "kind names");
 _Static_assert(sizeof(class_names) / sizeof(class_names[0]) == CX_CLS_COUNT, "class names");

@@ -64,6 +64,7 @@ typedef enum {
     CX_CLS_ATTENTION,
     CX_CLS_ELEMENTWISE,
     CX_CLS_OPTIMIZER,
+    CX_CLS_CHECKPOINT,  /* write this GPU's share of a checkpoint: bytes at u.peer bytes/s */
     CX_CLS_COUNT
 } cx_op_class_t;
 
@@ -97,6 +98,7 @@ typedef enum {
     CX_BLK_TP_ATTN_IN, CX_BLK_TP_ATTN_OUT, CX_BLK_TP_MLP_IN, CX_BLK_TP_MLP_OUT,
     CX_BLK_CP_KV, CX_BLK_EP_DISPATCH, CX_BLK_EP_COMBINE, CX_BLK_PP, CX_BLK_DP_GRAD,
     CX_BLK_DP_GRAD_EXPERT, CX_BLK_DP_PARAM, CX_BLK_DP_PARAM_EXPERT, CX_BLK_SYNC,
+    CX_BLK_CHECKPOINT,
     CX_BLK_COUNT
 } cx_op_block_t;
 

@@ -27,6 +27,9 @@ cx_compute_eff_t cx_compute_eff_defaults(void)
     e.flops[CX_CLS_ATTENTION]       = 0.55;
     e.flops[CX_CLS_ELEMENTWISE]     = 0.50;
     e.flops[CX_CLS_OPTIMIZER]       = 0.50;
+    e.flops[CX_CLS_CHECKPOINT]      = 0.50;  /* unused: checkpoint ops carry their rate */
+    e.flops_fp8[CX_CLS_CHECKPOINT]  = 0.50;
+    e.mem[CX_CLS_CHECKPOINT]        = 0.80;
     e.flops_fp8[CX_CLS_GEMM]        = 0.60;
     e.flops_fp8[CX_CLS_ATTENTION]   = 0.55;
     e.flops_fp8[CX_CLS_ELEMENTWISE] = 0.50;
@@ -64,6 +67,13 @@ int64_t cx_compute_time_ps(const cx_gpu_type_t *gpu, const cx_op_t *op, const cx
     int              fp8;
     double           peak, tf = 0.0, tm = 0.0, t;
     if (op->kind != CX_OP_COMPUTE) return 0;
+    /* A checkpoint write: its bytes at the rate the op carries (u.peer,
+     * bytes/s: a share of the storage bandwidth, or the host copy). */
+    if (op->cls == CX_CLS_CHECKPOINT) {
+        double bw = (double)op->u.peer;
+        return (eff != NULL ? eff->overhead_ps : cx_compute_eff_defaults().overhead_ps) +
+               (bw > 0 ? (int64_t)llround((double)op->bytes / bw * 1e12) : 0);
+    }
     if (eff == NULL) {
         def = cx_compute_eff_defaults();
         eff = &def;

@@ -19,7 +19,7 @@ enum {
     E_NORM2, E_TP_MLP_IN, E_MLP_UP, E_MLP_ACT, E_MLP_DOWN, E_ROUTER, E_EP_DISPATCH,
     E_EXP_UP, E_EXP_ACT, E_EXP_DOWN, E_EP_COMBINE, E_SH_UP, E_SH_ACT, E_SH_DOWN,
     E_TP_MLP_OUT, E_DP_GRAD, E_DP_GRAD_EXP,
-    E_OPT_WAIT, E_OPTIMIZER, E_PARAM_AG, E_PARAM_AG_EXP, E_SYNC
+    E_OPT_WAIT, E_OPTIMIZER, E_PARAM_AG, E_PARAM_AG_EXP, E_CKPT, E_SYNC
 };
 
 static const uint8_t fwd_pre[]  = {E_PP_RECV, E_EMBED};
@@ -35,7 +35,7 @@ static const uint8_t bwd_layer[] = {
     E_EP_DISPATCH, E_ROUTER, E_MLP_DOWN, E_MLP_ACT, E_MLP_UP, E_TP_MLP_IN, E_NORM2,
     E_TP_ATTN_OUT, E_PROJ, E_ATTN_RECOMP, E_ATTN, E_CP_KV, E_QKV, E_TP_ATTN_IN, E_NORM1,
     E_DP_GRAD, E_DP_GRAD_EXP};
-static const uint8_t opt_list[] = {E_OPT_WAIT, E_OPTIMIZER, E_PARAM_AG, E_PARAM_AG_EXP, E_SYNC};
+static const uint8_t opt_list[] = {E_OPT_WAIT, E_OPTIMIZER, E_PARAM_AG, E_PARAM_AG_EXP, E_CKPT, E_SYNC};
 
 #define N_OF(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
 
@@ -284,6 +284,7 @@ static unsigned entry_nsub(const cx_gen_t *g, int e)
     case E_OPTIMIZER: return 1u;
     case E_PARAM_AG: return (p->zero_stage == 1 && (uint64_t)p->dp * p->cp > 1) ? 3u : 0u;
     case E_PARAM_AG_EXP: return (p->zero_stage == 1 && g->p_expert > 0.0 && edp_size(g) > 1) ? 3u : 0u;
+    case E_CKPT: return (w->ckpt.every > 0 && (g->iter + 1) % w->ckpt.every == 0) ? 1u : 0u;
     case E_SYNC: return 2u;
     default: return 0u;
     }
@@ -481,6 +482,13 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         if (sub == 1) op->algo = CX_ALGO_RING;
         return;
     }
+    case E_CKPT:
+        /* This GPU's share of the model state, written (sync) or copied to
+         * host memory (async) at the rate the op carries. */
+        label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT, CX_BLK_CHECKPOINT);
+        set_compute(op, CX_CLS_CHECKPOINT, 0.0, w->ckpt.bytes_per_gpu, 0);
+        op->u.peer = (uint64_t)llround(w->ckpt.bw_per_gpu);
+        return;
     case E_SYNC:
         /* Iteration ends when every stream is drained. */
         label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT, CX_BLK_SYNC);

@@ -245,7 +245,11 @@ static void derive(cx_workload_t *w)
 
 /* ---- parsing --------------------------------------------------------------- */
 
-static const char *const top_keys[] = {"name", "gpus", "iterations", "model", "parallelism", "training", NULL};
+static const char *const top_keys[] = {"name", "gpus", "iterations", "model", "parallelism", "training",
+                                       "checkpoint", NULL};
+static const char *const ckpt_keys[] = {"every", "mode", "bytes_per_param", "storage_bandwidth",
+                                        "host_copy_bandwidth", NULL};
+static const char *const ckpt_modes[] = {"sync", "async", NULL};
 static const char *const model_keys[] = {"name", "layers", "hidden", "ffn_hidden", "heads", "kv_heads",
                                          "head_dim", "vocab", "mlp", "moe", "mla", NULL};
 static const char *const moe_keys[] = {"experts", "top_k", "shared_experts", "ffn_hidden", "dense_layers",
@@ -507,6 +511,39 @@ static cx_status_t validate(cx_workload_t *w, const cx_yaml_node_t *root, const 
     return CX_OK;
 }
 
+/* The optional checkpoint: section (cx_wl_checkpoint_t). */
+static cx_status_t parse_checkpoint(cx_workload_t *w, const cx_yaml_node_t *cm, cx_err_t *err)
+{
+    cx_wl_checkpoint_t *c = &w->ckpt;
+    int64_t             every = 1;
+    double              params = 0.0;
+    memset(c, 0, sizeof(*c));
+    c->bytes_per_param = 14.0;
+    c->storage_bw      = 2e12;
+    c->host_copy_bw    = 25e9;
+    if (cm == NULL) return CX_OK;
+    TRY(cx_yaml_expect(cm, CX_YAML_MAP, err));
+    TRY(cx_yaml_check_keys(cm, ckpt_keys, err));
+    TRY(cx_yaml_get_int(cm, "every", 0, 1, 1 << 20, &every, err));
+    TRY(cx_yaml_get_enum(cm, "mode", 0, ckpt_modes, &c->mode, err));
+    TRY(cx_yaml_get_double(cm, "bytes_per_param", 0, 0.1, 1000.0, &c->bytes_per_param, err));
+    TRY(cx_yaml_get_bandwidth(cm, "storage_bandwidth", 0, &c->storage_bw, err));
+    TRY(cx_yaml_get_bandwidth(cm, "host_copy_bandwidth", 0, &c->host_copy_bw, err));
+    if (!(c->storage_bw > 0))
+        return cx_yaml_error(cx_yaml_get(cm, "storage_bandwidth"), CX_ERR_RANGE, err, "must be > 0");
+    if (!(c->host_copy_bw > 0))
+        return cx_yaml_error(cx_yaml_get(cm, "host_copy_bandwidth"), CX_ERR_RANGE, err, "must be > 0");
+    c->every = (uint32_t)every;
+    cx_workload_params(w, &params, NULL);
+    c->bytes_per_gpu = params * c->bytes_per_param / (double)w->gpus;
+    /* A synchronous write also leaves through host memory: no faster than
+     * the host copy, and no faster than the GPU's share of the storage. */
+    c->bw_per_gpu = c->host_copy_bw;
+    if (c->mode == CX_WL_CKPT_SYNC && c->storage_bw / (double)w->gpus < c->bw_per_gpu)
+        c->bw_per_gpu = c->storage_bw / (double)w->gpus;
+    return CX_OK;
+}
+
 static cx_status_t load_doc(cx_workload_t *w, const cx_yaml_doc_t *doc, cx_err_t *err)
 {
     const cx_yaml_node_t *root = cx_yaml_root(doc);
@@ -529,6 +566,7 @@ static cx_status_t load_doc(cx_workload_t *w, const cx_yaml_doc_t *doc, cx_err_t
     TRY(parse_parallel(w, pm, err));
     TRY(parse_training(w, tm, &batch_tokens, err));
     TRY(validate(w, root, pm, tm, batch_tokens, err));
+    TRY(parse_checkpoint(w, cx_yaml_get(root, "checkpoint"), err));
     w->line_gpus = node_or(root, "gpus")->line;
     w->line_tp   = node_or(pm, "tp")->line;
     if (w->name[0] == '\0') copy_name(w->name, sizeof(w->name), w->model.name);

@@ -71,6 +71,23 @@ typedef struct cx_wl_derived {
     uint32_t grad_bytes;          /* 2 or 4 */
 } cx_wl_derived_t;
 
+/* Checkpoints (optional `checkpoint:` section): after the optimizer step of
+ * every `every`-th iteration each GPU writes its share of the model state
+ * (parameters x bytes_per_param / GPUs).  sync: training waits while it
+ * goes to storage at its share of the aggregate bandwidth; async: it waits
+ * only for the copy to host memory (the drain to storage then overlaps the
+ * next iterations; colossim campaign models when it becomes durable). */
+typedef enum { CX_WL_CKPT_SYNC = 0, CX_WL_CKPT_ASYNC } cx_wl_ckpt_mode_t;
+typedef struct cx_wl_checkpoint {
+    uint32_t every;               /* 0 = no checkpoints */
+    int      mode;                /* cx_wl_ckpt_mode_t */
+    double   bytes_per_param;     /* default 14: bf16 weights + fp32 master + Adam m, v */
+    double   storage_bw;          /* bytes/s, the job's aggregate (default 2 TB/s) */
+    double   host_copy_bw;        /* bytes/s per GPU (default 25 GB/s) */
+    double   bytes_per_gpu;       /* derived */
+    double   bw_per_gpu;          /* derived: what one GPU's write proceeds at */
+} cx_wl_checkpoint_t;
+
 typedef struct cx_workload {
     char           file[CX_WL_FILE_MAX];
     char           name[CX_WL_NAME_MAX];
@@ -83,6 +100,7 @@ typedef struct cx_workload {
     cx_precision_t precision;
     cx_recompute_t recompute;
     uint32_t       iterations;
+    cx_wl_checkpoint_t ckpt;
     int            line_gpus, line_tp;  /* for cx_workload_check_fit messages */
     cx_wl_derived_t d;
 } cx_workload_t;
