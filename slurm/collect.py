@@ -5,9 +5,12 @@ usage: slurm/collect.py SWEEP_DIR [-o OUT.csv]
 
 SWEEP_DIR is runs/sweep-<array job id>/ as written by slurm/sweep.sbatch.
 One row per task-<i>/ directory, in task order: task, args (its parameter
-line), status (ok | running | exit N | no summary | bad summary), exit_code,
-then every key of its summary.json. The header is the union of the keys of
-all tasks, in first-seen order; nested values are written as JSON. Writes
+line), one column param.NAME per option of the parameter lines that differs
+between tasks (the swept parameters: --routing ecmp -> param.routing = ecmp;
+a flag without a value -> true; absent -> empty), status (ok | running |
+exit N | no summary | bad summary), exit_code, then every key of its
+summary.json (nested objects as dotted keys, lists as JSON). The header is
+the union of the keys of all tasks, in first-seen order. Writes
 SWEEP_DIR/summary.csv unless -o is given (-o - for stdout). Exits 1 when
 some task has no usable summary (the CSV is still written).
 """
@@ -16,7 +19,31 @@ import csv
 import json
 import os
 import re
+import shlex
 import sys
+
+
+def params(args):
+    """--name value / --name=value / --flag pairs of a parameter line, in order."""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        return {}
+    out = {}
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w.startswith("--") and len(w) > 2:
+            if "=" in w:
+                k, v = w[2:].split("=", 1)
+            elif i + 1 < len(words) and not words[i + 1].startswith("--"):
+                k, v = w[2:], words[i + 1]
+                i += 1
+            else:
+                k, v = w[2:], "true"
+            out[k] = v
+        i += 1
+    return out
 
 
 def flatten(prefix, value, out):
@@ -90,7 +117,6 @@ def main():
         return 2
     tasks.sort()
 
-    header = ["task", "args", "status", "exit_code"]
     rows, bad = [], []
     for i, path in tasks:
         row, ok = read_task(path)
@@ -98,6 +124,18 @@ def main():
         rows.append(row)
         if not ok:
             bad.append(f"task {i}: {row['status']}")
+    # The swept parameters: options whose value is not the same in every task.
+    per_task = [params(r["args"]) for r in rows]
+    names = []
+    for p in per_task:
+        for k in p:
+            if k not in names:
+                names.append(k)
+    swept = [k for k in names if len({p.get(k) for p in per_task}) > 1]
+    header = ["task", "args"] + ["param." + k for k in swept] + ["status", "exit_code"]
+    for row, p in zip(rows, per_task):
+        for k in swept:
+            row["param." + k] = p.get(k, "")
         for k in row:
             if k not in header:
                 header.append(k)
@@ -109,7 +147,8 @@ def main():
     w.writerows(rows)
     if f is not sys.stdout:
         f.close()
-        print(f"collect: {len(rows)} tasks, {len(header)} columns -> {out_path}", file=sys.stderr)
+        print(f"collect: {len(rows)} tasks, {len(header)} columns ({len(swept)} swept: "
+              f"{', '.join(swept) or 'none'}) -> {out_path}", file=sys.stderr)
     for b in bad:
         print(f"collect: {b}", file=sys.stderr)
     return 1 if bad else 0
