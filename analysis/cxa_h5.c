@@ -374,6 +374,48 @@ const char *cxa_stream_name(unsigned stream) { return CXA_NAME(cxa_streams, stre
 /* ---- arguments ---------------------------------------------------------------- */
 
 /* allowed: space-separated option names this command takes ("format out"). */
+/* Edit distance of two short option names (for "did you mean"). */
+static size_t cxa_edit_distance(const char *x, size_t nx, const char *y, size_t ny)
+{
+    size_t row[65], i, j;
+    if (nx > 64 || ny > 64) return 99;
+    for (j = 0; j <= ny; j++) row[j] = j;
+    for (i = 1; i <= nx; i++) {
+        size_t diag = row[0];
+        row[0]      = i;
+        for (j = 1; j <= ny; j++) {
+            size_t up = row[j], best = diag + (x[i - 1] != y[j - 1]);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag   = up;
+        }
+    }
+    return row[ny];
+}
+
+/* The allowed option closest to name (at most 2 edits, or name a prefix of
+ * it), into buf; "" when none is close. */
+static void cxa_did_you_mean(const char *name, const char *allowed, char *buf, size_t len)
+{
+    const char *p = allowed;
+    size_t      best = 3, nl = strlen(name);
+    buf[0] = '\0';
+    while (*p != '\0') {
+        size_t l = strcspn(p, " "), d;
+        if (l > 0) {
+            d = cxa_edit_distance(name, nl, p, l);
+            if (nl >= 3 && l > nl && strncmp(p, name, nl) == 0) d = 1;
+            if (d < best) {
+                best = d;
+                snprintf(buf, len, "%.*s", (int)l, p);
+            }
+        }
+        p += l;
+        while (*p == ' ') p++;
+    }
+}
+
 int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const char *allowed)
 {
     int i;
@@ -417,7 +459,13 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
                 p = strstr(p + 1, name);
             }
             if (!ok) {
-                cxa_error(NULL, "%s: unknown option --%s (see colossim-analyze %s --help)", cmd, name, cmd);
+                char near[64];
+                cxa_did_you_mean(name, allowed, near, sizeof(near));
+                if (near[0] != '\0')
+                    cxa_error(NULL, "%s: unknown option --%s: did you mean --%s? (see colossim-analyze %s --help)",
+                              cmd, name, near, cmd);
+                else
+                    cxa_error(NULL, "%s: unknown option --%s (see colossim-analyze %s --help)", cmd, name, cmd);
                 return -1;
             }
         }

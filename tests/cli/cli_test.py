@@ -16,7 +16,8 @@ CASE:
               bench or power without what they need: one error line, exit 2
   analyze_usage  every colossim-analyze command: -h and --help print its usage
               on stdout (exit 0); without FILE, or plot / export-perfetto
-              without --out, one error line names what is missing (exit 2)
+              without --out, one error line names what is missing (exit 2);
+              a mistyped option gets "did you mean"
 """
 import csv
 import io
@@ -133,6 +134,12 @@ def case_analyze_usage():
             if len(err) != 1 or "missing --out" not in err[0]:
                 fail("%s without --out:\n%s" % (c, p.stderr))
             print(err[0])
+        for typo, near in (("--fromat", "--format"), ("--gpu", "--gpus")):
+            c = "summary" if typo == "--fromat" else "plot"
+            p = run([c, trace, typo, "x"], expect=2, exe=ANALYZE)
+            if "did you mean %s?" % near not in p.stderr:
+                fail("%s %s: no 'did you mean %s':\n%s" % (c, typo, near, p.stderr))
+            print(p.stderr.strip())
     print("PASS")
 
 
