@@ -33,6 +33,7 @@
 
 #include "cx_gen.h"
 #include "cx_heap_inl.h"
+#include "cx_replay.h"
 
 #define CX_PLAN_MIB       1048576.0
 #define CX_PLAN_MAX_CH    8      /* CX_COLL_MAX_CH (src/gpu): rings per collective */
@@ -354,6 +355,15 @@ static cx_status_t cx_plan_sample(const cx_plan_ctx_t *x, const cx_workload_t *w
         cx_plan_cost_t c;
         memset(&c, 0, sizeof(c));
         s->ops += 1.0;
+        if (!(op.flops <= CX_OP_MAX_FLOPS) || op.bytes > CX_OP_MAX_BYTES) {
+            /* Absurd model sizes: an op's time would overflow int64 ps. */
+            return cx_err_set(err, CX_ERR_RANGE, w->file, 0, "model",
+                              "the model's sizes make a %s %s op of %.3g FLOPs and %.3g bytes (layer %u), over "
+                              "the limits of %.0e FLOPs and %.0e bytes per op: check hidden, ffn_hidden, "
+                              "vocab, seq_len and micro_batch_size", cx_op_kind_name(op.kind),
+                              cx_block_name(op.block), op.flops, (double)op.bytes, (unsigned)op.layer,
+                              CX_OP_MAX_FLOPS, (double)CX_OP_MAX_BYTES);
+        }
         switch ((cx_op_kind_t)op.kind) {
         case CX_OP_COMPUTE:
             s->other += 1.0;
@@ -384,6 +394,36 @@ static cx_status_t cx_plan_sample(const cx_plan_ctx_t *x, const cx_workload_t *w
      * and half a PP message per GPU (DP traffic comes when the pipeline
      * drains, with less else in flight). */
     s->pending = 1.0 + burst[CX_STREAM_TP] + 0.5 * burst[CX_STREAM_PP];
+    return CX_OK;
+}
+
+/* Iterations past this are extrapolated from programs of 1 and 2 iterations
+ * (every iteration after the first issues the same ops): the estimate of
+ * --iterations 1000000 generated every op of every iteration and took
+ * minutes before the run, deaf to SIGTERM.  Up to it the count is exact. */
+#define CX_PLAN_ITERS_EXACT 16
+
+static cx_status_t cx_plan_sample_iters(const cx_plan_ctx_t *x, const cx_workload_t *w, uint64_t gpu,
+                                        uint32_t iters, const cx_compute_eff_t *eff, cx_plan_sample_t *s,
+                                        cx_err_t *err)
+{
+    cx_plan_sample_t one, two;
+    double           m = (double)iters - 1.0;
+    cx_status_t      st;
+    if (iters <= CX_PLAN_ITERS_EXACT) return cx_plan_sample(x, w, gpu, iters, eff, s, err);
+    st = cx_plan_sample(x, w, gpu, 1, eff, &one, err);
+    if (st == CX_OK) st = cx_plan_sample(x, w, gpu, 2, eff, &two, err);
+    if (st != CX_OK) return st;
+    *s            = two;
+    s->ops        = one.ops + m * (two.ops - one.ops);
+    s->colls      = one.colls + m * (two.colls - one.colls);
+    s->coll_rows  = one.coll_rows + m * (two.coll_rows - one.coll_rows);
+    s->other      = one.other + m * (two.other - one.other);
+    s->gpu        = one.gpu + m * (two.gpu - one.gpu);
+    s->sw         = one.sw + m * (two.sw - one.sw);
+    s->tx         = one.tx + m * (two.tx - one.tx);
+    s->compute_ps = one.compute_ps + m * (two.compute_ps - one.compute_ps);
+    s->nvls       = one.nvls | two.nvls;
     return CX_OK;
 }
 
@@ -425,7 +465,7 @@ static cx_status_t cx_run_estimate(const cx_topo_t *topo, const cx_workload_t *w
     for (i = 0; i < n && st == CX_OK; i++) {
         cx_plan_sample_t s;
         uint64_t         first, k = cx_plan_sample_gpus(w, i, n, &first);
-        st = cx_plan_sample(&x, w, first, iters, &eff, &s, err);
+        st = cx_plan_sample_iters(&x, w, first, iters, &eff, &s, err);
         if (st != CX_OK) break;
         e->sample_events[i]  = s.other + s.gpu + s.sw;
         e->sample_pending[i] = s.pending;

@@ -146,13 +146,6 @@ cx_status_t cx_replay_open(cx_replay_t **r_p, const char *path, cx_err_t *err)
     return CX_OK;
 }
 
-/* Largest payload or HBM traffic of one op, and FLOPs of one kernel: with the
- * topology's bounds (>= 1 Gb/s links, >= 1 GB/s HBM at >= 1% efficiency,
- * >= 1 TFLOP/s at >= 1%) one op then takes < 2^57 ps, so an op's end time
- * cannot overflow int64 picoseconds. */
-#define CX_REPLAY_MAX_BYTES (UINT64_C(1) << 40)
-#define CX_REPLAY_MAX_FLOPS 1e15
-
 static cx_status_t cx_replay_bad(const cx_replay_t *r, uint64_t i, const char *field, cx_err_t *err,
                                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static cx_status_t cx_replay_bad(const cx_replay_t *r, uint64_t i, const char *field, cx_err_t *err,
@@ -195,11 +188,11 @@ cx_status_t cx_replay_check(cx_replay_t *r, uint64_t gpu, uint64_t job_gpus, uin
             st = cx_replay_bad(r, i, "phase", err, "phase %d is not one of 0..%d", op.phase, CX_PHASE_COUNT - 1);
         } else if (op.block >= CX_BLK_COUNT) {
             st = cx_replay_bad(r, i, "block", err, "block %d is not one of 0..%d", op.block, CX_BLK_COUNT - 1);
-        } else if (op.bytes > CX_REPLAY_MAX_BYTES) {
+        } else if (op.bytes > CX_OP_MAX_BYTES) {
             st = cx_replay_bad(r, i, "bytes", err, "%llu bytes is over the limit of %llu (1 TiB) per op",
-                               (unsigned long long)op.bytes, (unsigned long long)CX_REPLAY_MAX_BYTES);
-        } else if (!(op.flops >= 0.0 && op.flops <= CX_REPLAY_MAX_FLOPS)) {
-            st = cx_replay_bad(r, i, "flops", err, "%g FLOPs is outside [0, 1e15] per op", op.flops);
+                               (unsigned long long)op.bytes, (unsigned long long)CX_OP_MAX_BYTES);
+        } else if (!(op.flops >= 0.0 && op.flops <= CX_OP_MAX_FLOPS)) {
+            st = cx_replay_bad(r, i, "flops", err, "%g FLOPs is outside [0, %g] per op", op.flops, CX_OP_MAX_FLOPS);
         }
         if (st != CX_OK) break;
         switch (op.kind) {

@@ -23,6 +23,16 @@
 
 #define CX_REPLAY_VERSION 1u
 
+/* Largest payload or HBM traffic of one op, and FLOPs of one kernel, from a
+ * replay file or the generator (cx_plan.c checks the generator's).  With the
+ * topology's bounds (cx_topo_load.c: links >= 1 Gb/s, HBM >= 1 GB/s and
+ * >= 1 TFLOP/s, efficiencies >= 1%) one op then lasts < 1e18 ps, inside
+ * int64 picoseconds (9.2e18), whatever the hardware.  The largest kernel of
+ * a real job is ~1e13 FLOPs (Llama 3 405B), of a 10T-parameter model at 128k
+ * sequence without TP ~5e15. */
+#define CX_OP_MAX_BYTES (UINT64_C(1) << 40)
+#define CX_OP_MAX_FLOPS 1e16
+
 /* Write ops[0..n) as GPU `gpu`'s program.  Written to PATH.partial and
  * renamed on success, so no half-written file is left behind. */
 cx_status_t cx_replay_write_ops(const char *path, uint64_t gpu, const cx_op_t *ops, size_t n,
@@ -38,7 +48,7 @@ cx_status_t cx_replay_open(cx_replay_t **r_p, const char *path, cx_err_t *err);
  * classes, algorithms and labels are in range; peers and every collective's
  * group lie in the job's job_gpus GPUs and hold this GPU at group_index;
  * a WAIT waits only for ops issued before it; iteration markers are below
- * `iterations`; bytes <= 1 TiB and FLOPs <= 1e15 per op.  Errors name the
+ * `iterations`; bytes <= CX_OP_MAX_BYTES and FLOPs <= CX_OP_MAX_FLOPS per op.  Errors name the
  * record ("records[12].peer").  Leaves the read position where it was. */
 cx_status_t cx_replay_check(cx_replay_t *r, uint64_t gpu, uint64_t job_gpus, uint32_t iterations,
                             cx_err_t *err);

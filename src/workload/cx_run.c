@@ -17,6 +17,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cx_run_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,35 @@ static cx_status_t cx_run_plan(cx_run_state_t *r, cx_err_t *err)
     if (st != CX_OK) return st;
     r->sum->faults        = r->ctx.faults != NULL ? r->ctx.faults->n : 0;
     r->sum->fault_stop_ps = -1;
+    return CX_OK;
+}
+
+/* What the whole run adds up to, from the plan, bounded before it starts:
+ * simulated time within int64 picoseconds with a margin of 4 for the
+ * estimate (2^61 ps = 27 days: 1e6 iterations of a big model overflowed and
+ * aborted with "event scheduled in the past"), and the power model's bins
+ * (--power-bin 1ps wanted 2e11 bins and ran out of memory, deaf to
+ * SIGTERM). */
+#define CX_RUN_MAX_SIM_PS     ((double)(INT64_C(1) << 61))
+#define CX_RUN_MAX_POWER_BINS 1e7
+
+static cx_status_t cx_run_check_totals(const cx_run_state_t *r, cx_err_t *err)
+{
+    const cx_run_config_t *cfg = r->cfg;
+    double                 ps  = r->est.seconds * 1e12;
+    if (!(ps <= CX_RUN_MAX_SIM_PS)) {
+        return cx_err_set(err, CX_ERR_RANGE, r->w->file, 0, cfg->iterations > 0 ? "iterations" : "model",
+                          "the run would simulate about %.3g s (%.0f days) of training, beyond the %.0f days "
+                          "colossim's int64 picosecond clock holds with margin: fewer iterations or a "
+                          "smaller model", r->est.seconds, r->est.seconds / 86400.0, CX_RUN_MAX_SIM_PS * 1e-12 / 86400.0);
+    }
+    if (cfg->power_bin_ps > 0 && ps / (double)cfg->power_bin_ps > CX_RUN_MAX_POWER_BINS) {
+        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "power-bin",
+                          "%lld ps bins over about %.3g s simulated make %.3g power bins, over %.0e: use "
+                          "--power-bin %.0fus or more (or 0 for no power model)", (long long)cfg->power_bin_ps,
+                          r->est.seconds, ps / (double)cfg->power_bin_ps, CX_RUN_MAX_POWER_BINS,
+                          ceil(ps / CX_RUN_MAX_POWER_BINS / 1e6));
+    }
     return CX_OK;
 }
 
@@ -486,6 +516,8 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         if (st == CX_OK && cfg->n_scale_ranks > 0) st = cx_run_scale_model(&r, err);
         goto out;
     }
+    st = cx_run_check_totals(&r, err);
+    if (st != CX_OK) goto out;
     st = cx_run_check_trace_size(&r, err);
     if (st != CX_OK) goto out;
     st = cx_run_build(&r, err);

@@ -211,6 +211,46 @@ def catalog_missing(c):
     assert "GPUs" in out
 
 
+# ---- sizes and run options that used to hang or overflow -------------------------------
+
+@case
+def absurd_model_sizes(c):
+    """Sequence or hidden sizes that overflow int64 picoseconds hung or aborted ('event scheduled in the past')."""
+    small = open(os.path.join(c.src, "workloads", "small.yaml")).read()
+    for k, (old, new, what) in enumerate([("hidden: 4096", "hidden: 1073741824", "embed"),
+                                          ("seq_len: 8192", "seq_len: 1099511627776", "embed"),
+                                          ("ffn_hidden: 14336", "ffn_hidden: 1073741824", "mlp_up")]):
+        p = c.write(f"big{k}.yaml", sub_line(small, old, new))
+        res = c.run("run", "--workload", p, "--out", "o.h5", timeout=30)
+        expect_error(res, re.escape(f"big{k}.yaml") + r": 'model': the model's sizes make a compute " + what, rc=2)
+        assert res[3] < 10, f"took {res[3]:.1f} s"
+        no_trace(c)
+
+
+@case
+def iterations_huge(c):
+    """--iterations 1000000 spent minutes in an O(iterations) estimate before the run; on a big model
+    the simulated time overflowed int64 picoseconds."""
+    res = c.run("run", "--iterations", "1000000", "--dry-run", timeout=30)
+    assert res[0] == 0 and "1000000 iteration(s)" in res[1], "the dry run of 1e6 iterations"
+    assert res[3] < 10, f"the estimate took {res[3]:.1f} s"
+    wl = os.path.join(c.src, "workloads", "llama3-405b-8k.yaml")
+    topo = os.path.join(c.src, "topologies", "colossus1.yaml")
+    res = c.run("run", "--iterations", "1000000", "--workload", wl, "--topology", topo, "--out", "o.h5", timeout=60)
+    expect_error(res, r"llama3-405b-8k\.yaml: 'iterations': the run would simulate about .* days\) of training", rc=2)
+    no_trace(c)
+
+
+@case
+def power_bin_tiny(c):
+    """Tiny --power-bin values looped in power binning (and ran out of memory), deaf to SIGTERM."""
+    for v in ("1ps", "1ns", "10ns"):
+        res = c.run("run", "--power-bin", v, "--out", "o.h5", timeout=30)
+        expect_error(res, r"'power-bin': .* power bins, over 1e\+07: use --power-bin \d+us or more", rc=2)
+        no_trace(c)
+    assert c.run("run", "--power-bin", "100us", "--out", "")[0] == 0
+
+
 # ---- replay files ---------------------------------------------------------------------
 
 OP_SIZE = 64
