@@ -509,11 +509,12 @@ void cxa_usage_error(const char *cmd, const cxa_args_t *a, int need_out, const c
 
 int cxa_parse_format(const char *s, cxa_format_t *fmt)
 {
-    if (s == NULL || strcmp(s, "table") == 0) *fmt = CXA_FMT_TABLE;
+    /* "text" as colossim's own commands call it. */
+    if (s == NULL || strcmp(s, "table") == 0 || strcmp(s, "text") == 0) *fmt = CXA_FMT_TABLE;
     else if (strcmp(s, "json") == 0) *fmt = CXA_FMT_JSON;
     else if (strcmp(s, "csv") == 0) *fmt = CXA_FMT_CSV;
     else {
-        cxa_error(NULL, "--format '%s': expected table, json or csv", s);
+        cxa_error(NULL, "--format '%s': expected table (or text), json or csv", s);
         return -1;
     }
     return 0;
