@@ -80,6 +80,11 @@ static const cx_opt_t cx_run_opt_table[] = {
      "wall-time model: latency of one stage of a small allreduce on the target network (x log2 ranks)"},
     {"model-p2p-us", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.p2p_us), CX_CLI_STR(CX_SCALE_P2P_US), 0, 1e6,
      NULL, "US", "wall-time model: latency of a small point-to-point message on the target network"},
+    {"model-sync-lag", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.sync_lag), CX_CLI_STR(CX_ENGINE_SYNC_LAG), 1,
+     CX_ENGINE_SYNC_LAG_MAX, NULL, "D",
+     "wall-time model: windows a reduction runs behind across nodes (the engine's COLOSSIM_SYNC_LAG)"},
+    {"model-node-ranks", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.node_ranks), CX_CLI_STR(CX_SCALE_NODE_RANKS),
+     1, 1e6, NULL, "N", "wall-time model: ranks per node (up to this many, reductions are not lagged)"},
     {"help", CX_OPT_FLAG, offsetof(cx_run_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
 };
 #define CX_NOPTS(_t) (sizeof(_t) / sizeof((_t)[0]))

@@ -3,8 +3,10 @@
  *
  * Conservative, window-synchronous (YAWNS): with lookahead L, every rank
  * processes all its events with time < T + L, then ranks exchange the events
- * that crossed (always timed >= T + L), then one MPI_Allreduce finds the next
- * T = global minimum pending time, so idle stretches are skipped.
+ * that crossed (always timed >= T + L) with their neighbours, and an
+ * MPI_Iallreduce finds the global minimum pending time, so idle stretches
+ * are skipped.  The reduction's result is used a few windows later
+ * (cx_engine_config_t.sync_lag), so a window waits only for its neighbours.
  *
  * Determinism: events are ordered by (time, priority, source entity, source
  * sequence), a total order that does not depend on the number of ranks,
@@ -41,6 +43,11 @@ static inline double cx_time_to_s(cx_time_t t) { return (double)t * 1e-12; }
 /* Window length on a single rank, where no event crosses ranks: the
  * simulated time between progress and stop checks. */
 #define CX_ENGINE_SOLO_WINDOW (100 * CX_PS_PER_US)
+
+/* Windows between starting a window's reduction and using its result (see
+ * cx_engine_config_t.sync_lag).  1 = classic YAWNS. */
+#define CX_ENGINE_SYNC_LAG     4
+#define CX_ENGINE_SYNC_LAG_MAX 64
 
 /* Global entity id.  Must be < 2^48 (it shares a heap key word with priority). */
 typedef uint64_t cx_eid_t;
@@ -123,6 +130,21 @@ typedef struct cx_engine_config {
     int      (*window_hook)(void *ctx);
     void      *window_ctx;
     uint64_t   window_threshold;
+    /* Windows of reduction lag, 1..CX_ENGINE_SYNC_LAG_MAX; 0 = from the
+     * environment (COLOSSIM_SYNC_LAG), else 1 on one node and
+     * CX_ENGINE_SYNC_LAG across nodes.
+     * With lag 1 a window waits for its own reduction (the global minimum
+     * pending time) before the next starts.  With lag D the reduction of
+     * window k is used at the end of window k + D - 1 and the next window
+     * ends at max(this window's end, that minimum) + L: a global minimum
+     * is a lower bound on every event pending later, so this is as safe,
+     * and a window then costs only the neighbour exchange while D - 1
+     * reductions are in flight.  Busy stretches (events just past every
+     * window's end) give the same windows; an idle stretch is skipped
+     * D - 1 windows later.  Stop requests, the hook and progress act on
+     * the lagged reduction, at the same window on every rank, so results
+     * and traces do not depend on the lag or on MPI timing. */
+    int        sync_lag;
 } cx_engine_config_t;
 
 /* Global statistics, identical on every rank after cx_engine_run. */

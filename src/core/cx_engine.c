@@ -5,9 +5,11 @@
  * other ranks go to per-neighbour outboxes (they are timed >= T + L by the
  * lookahead guarantee, checked here); exchange outboxes with neighbours only
  * (MPI_Isend + MPI_Mprobe/MPI_Mrecv: exactly one message per neighbour per
- * window, possibly empty); then a single MPI_Allreduce carries the next
- * pending time (min), a stop request (max) and the committed event count
- * (sum, for progress).  T jumps to the global minimum: idle time is skipped.
+ * window, possibly empty) while an MPI_Iallreduce carries the next pending
+ * time (min), a stop request (max), the committed event count (sum, for
+ * progress), the work done and the hook's backlog.  The reduction of window
+ * k is used at the end of window k + lag - 1 (lag 1: at once); the next
+ * window ends at max(this end, that minimum) + L, so idle time is skipped.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cx_core.h"
@@ -19,6 +21,10 @@
 #include <unistd.h>
 
 #define CX_EXCHANGE_TAG 7301
+
+/* Reduction over {next time: min, stop: max, events: sum, work: sum,
+ * hook backlog: max}. */
+#define CX_RED_N 5
 
 typedef struct cx_outbox {
     cx_event_t *buf;
@@ -69,6 +75,15 @@ struct cx_engine {
     cx_time_t    out_min;     /* earliest event in the outboxes */
     MPI_Datatype red_type;
     MPI_Op       red_op;
+    /* Reductions in flight: number n uses slot n % lag. */
+    int          lag;
+    uint64_t     red_started;  /* reductions started */
+    uint64_t     red_used;     /* reductions waited for (the oldest first) */
+    int64_t      red_loc[CX_ENGINE_SYNC_LAG_MAX][CX_RED_N];
+    int64_t      red_glob[CX_ENGINE_SYNC_LAG_MAX][CX_RED_N];
+    cx_time_t    red_wend[CX_ENGINE_SYNC_LAG_MAX];  /* window end when started */
+    int          sparse;       /* the last reduction used showed idle time */
+    MPI_Request  red_req[CX_ENGINE_SYNC_LAG_MAX];
 
     /* Local statistics. */
     uint64_t  n_events;
@@ -102,9 +117,6 @@ void cx_engine_install_signal_handlers(void)
 
 void cx_engine_request_stop(cx_engine_t *eng) { eng->stop_req = 1; }
 
-/* Reduction over {next time: min, stop: max, events: sum, work: sum,
- * hook backlog: max}. */
-#define CX_RED_N 5
 static void cx_engine_reduce_fn(void *in, void *inout, int *len, MPI_Datatype *dt)
 {
     const int64_t *a = in;
@@ -155,6 +167,52 @@ static cx_status_t cx_engine_set_all_neighbors(cx_engine_t *eng, cx_err_t *err)
     return st;
 }
 
+/* The reduction lag: the config's, else $COLOSSIM_SYNC_LAG, else 1 when
+ * every rank shares one node (a reduction there costs about what the
+ * neighbour exchange does) and CX_ENGINE_SYNC_LAG across nodes, where it
+ * costs tens of microseconds.  Alone, nothing crosses: 1.  Collective. */
+static cx_status_t cx_engine_pick_lag(cx_engine_t *eng, int cfg_lag, cx_err_t *err)
+{
+    const char *env = getenv("COLOSSIM_SYNC_LAG");
+    MPI_Comm    node;
+    int         node_size = 0;
+    MPI_Comm_split_type(eng->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &node_size);
+    MPI_Comm_free(&node);
+    eng->lag = node_size == eng->nranks ? 1 : CX_ENGINE_SYNC_LAG;
+    cx_status_t st = CX_OK;
+    int         agree[3];
+    if (cfg_lag != 0) {
+        if (cfg_lag < 1 || cfg_lag > CX_ENGINE_SYNC_LAG_MAX) {
+            st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "sync-lag",
+                            "the reduction lag must be 1..%d windows, not %d", CX_ENGINE_SYNC_LAG_MAX, cfg_lag);
+        }
+        eng->lag = cfg_lag;
+    } else if (env != NULL && env[0] != '\0') {
+        char *end;
+        long  v = strtol(env, &end, 10);
+        if (*end != '\0' || v < 1 || v > CX_ENGINE_SYNC_LAG_MAX) {
+            st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_SYNC_LAG",
+                            "must be a whole number of windows in 1..%d, not '%s'", CX_ENGINE_SYNC_LAG_MAX, env);
+        }
+        eng->lag = (int)v;
+    }
+    if (eng->nranks == 1) eng->lag = 1;
+    /* Every rank must run the same windows: agree on failure and lag. */
+    agree[0] = st != CX_OK;
+    agree[1] = eng->lag;
+    agree[2] = -eng->lag;
+    MPI_Allreduce(MPI_IN_PLACE, agree, 3, MPI_INT, MPI_MAX, eng->comm);
+    if (st == CX_OK && agree[0]) {
+        st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_SYNC_LAG", "rejected on another rank");
+    } else if (st == CX_OK && agree[1] != -agree[2]) {
+        st = cx_err_set(err, CX_ERR_INVALID, NULL, 0, "COLOSSIM_SYNC_LAG",
+                        "ranks disagree on the reduction lag (%d .. %d): set it the same everywhere",
+                        -agree[2], agree[1]);
+    }
+    return st;
+}
+
 cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg, cx_err_t *err)
 {
     cx_engine_t *eng;
@@ -193,6 +251,11 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     eng->red_type         = MPI_DATATYPE_NULL;
     eng->red_op           = MPI_OP_NULL;
     eng->out_min          = CX_TIME_MAX;
+    st = cx_engine_pick_lag(eng, cfg->sync_lag, err);
+    if (st != CX_OK) {
+        free(eng);
+        return st;
+    }
 
     eng->range_first = malloc((size_t)(eng->nranks + 1) * sizeof(uint64_t));
     if (eng->range_first == NULL) goto err_nomem;
@@ -523,15 +586,15 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
     fflush(stderr);
 }
 
-/* End a window: exchange the outboxes with the neighbours while one
- * reduction finds the next window start.  Every event pending after the
- * exchange was in some rank's heap or outbox before it, so the minimum over
- * (heap, outbox) of every rank is the global next time, and the reduction
- * need not wait for the exchange. */
-static void cx_engine_sync(cx_engine_t *eng, int64_t *loc, int64_t *glob)
+/* End a window: start its reduction and exchange the outboxes with the
+ * neighbours meanwhile.  Every event pending after the exchange was in some
+ * rank's heap or outbox before it, so the minimum over (heap, outbox) of
+ * every rank is the global next time, and the reduction need not wait for
+ * the exchange. */
+static void cx_engine_sync_start(cx_engine_t *eng)
 {
-    MPI_Request req;
-    double      ts = MPI_Wtime();
+    int64_t *loc = eng->red_loc[eng->red_started % (uint64_t)eng->lag];
+    double   ts  = MPI_Wtime();
     loc[0] = eng->heap.size > 0 ? eng->heap.items[0].k0 : CX_TIME_MAX;
     if (eng->out_min < loc[0]) loc[0] = eng->out_min;
     eng->out_min = CX_TIME_MAX;
@@ -539,47 +602,88 @@ static void cx_engine_sync(cx_engine_t *eng, int64_t *loc, int64_t *glob)
     loc[2] = (int64_t)eng->n_events;
     loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : (int64_t)eng->n_events;
     loc[4] = eng->window_pending != NULL ? (int64_t)(eng->window_pending(eng->window_ctx) >> 1) : 0;
-    MPI_Iallreduce(loc, glob, 1, eng->red_type, eng->red_op, eng->comm, &req);
+    MPI_Iallreduce(loc, eng->red_glob[eng->red_started % (uint64_t)eng->lag], 1, eng->red_type, eng->red_op,
+                   eng->comm, &eng->red_req[eng->red_started % (uint64_t)eng->lag]);
+    eng->red_wend[eng->red_started % (uint64_t)eng->lag] = eng->window_end;
+    eng->red_started++;
     cx_engine_exchange(eng);
-    MPI_Wait(&req, MPI_STATUS_IGNORE);
     eng->sync_seconds += MPI_Wtime() - ts;
+}
+
+/* The reduction to act on now, or NULL while none is due.  In a busy
+ * stretch (the last minimum seen was within one lookahead of its window's
+ * end), the oldest in flight once `lag` have been started since it was; in
+ * an idle stretch, or when draining, the newest after waiting for all, so
+ * idle time is skipped at once.  The choice depends only on reduced values,
+ * so every rank makes the same one. */
+static const int64_t *cx_engine_sync_result(cx_engine_t *eng, int drain)
+{
+    const int64_t *glob = NULL;
+    uint64_t       n;
+    double         ts;
+    if (eng->red_used >= eng->red_started) return NULL;
+    if (!drain && !eng->sparse && eng->red_started - eng->red_used < (uint64_t)eng->lag) return NULL;
+    ts = MPI_Wtime();
+    do {
+        n = eng->red_used++;
+        MPI_Wait(&eng->red_req[n % (uint64_t)eng->lag], MPI_STATUS_IGNORE);
+        glob = eng->red_glob[n % (uint64_t)eng->lag];
+    } while ((drain || eng->sparse) && eng->red_used < eng->red_started);
+    eng->sparse = glob[0] == CX_TIME_MAX || glob[0] - eng->red_wend[n % (uint64_t)eng->lag] >= eng->lookahead;
+    eng->sync_seconds += MPI_Wtime() - ts;
+    return glob;
 }
 
 cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
 {
-    double  t0 = MPI_Wtime(), last_print = t0;
-    int64_t loc[CX_RED_N], glob[CX_RED_N];
-    int     printed = 0;
+    double         t0 = MPI_Wtime(), last_print = t0;
+    const int64_t *glob;
+    int            printed = 0;
+    cx_time_t      T;
     (void)err;
 
-    /* Deliver events scheduled across ranks during set-up. */
-    cx_engine_sync(eng, loc, glob);
-    eng->running = 1;
+    /* Deliver events scheduled across ranks during set-up, and wait for
+     * the first minimum. */
+    cx_engine_sync_start(eng);
+    glob = cx_engine_sync_result(eng, 1);
+    T    = glob[0];
+    eng->window_end = T;
+    eng->running    = 1;
     for (;;) {
-        cx_time_t T = glob[0];
-        if (eng->rank == 0 && eng->progress_seconds > 0) {
-            double now = MPI_Wtime();
-            if (now - last_print >= eng->progress_seconds) {
-                cx_engine_progress(eng, T, (uint64_t)glob[2], glob[3], now - t0, 0);
-                last_print = now;
-                printed    = 1;
+        if (glob != NULL) {
+            /* A reduction came in: the same one on every rank. */
+            if (eng->rank == 0 && eng->progress_seconds > 0) {
+                double now = MPI_Wtime();
+                if (now - last_print >= eng->progress_seconds) {
+                    cx_engine_progress(eng, eng->window_end, (uint64_t)glob[2], glob[3], now - t0, 0);
+                    last_print = now;
+                    printed    = 1;
+                }
             }
+            if (glob[1] != 0) {
+                eng->stats.stopped = 1;
+                break;
+            }
+            /* Halved so the backlog fits the signed reduction. */
+            if (eng->window_hook != NULL && (uint64_t)glob[4] >= eng->window_threshold / 2 &&
+                eng->window_hook(eng->window_ctx) != 0) {
+                eng->stop_req = 1;
+            }
+            /* Every event pending now is at or after both the last window's
+             * end and this (possibly older) minimum. */
+            T = glob[0];
         }
-        if (glob[1] != 0) {
-            eng->stats.stopped = 1;
-            break;
-        }
-        /* Halved so the backlog fits the signed reduction. */
-        if (eng->window_hook != NULL && (uint64_t)glob[4] >= eng->window_threshold / 2 &&
-            eng->window_hook(eng->window_ctx) != 0) {
-            eng->stop_req = 1;
-        }
+        if (T < eng->window_end) T = eng->window_end;
         if (T >= eng->end_time || T == CX_TIME_MAX) break;
         eng->window_end = (T > CX_TIME_MAX - eng->lookahead) ? CX_TIME_MAX : T + eng->lookahead;
         if (eng->window_end > eng->end_time) eng->window_end = eng->end_time;
         cx_engine_process_window(eng);
         eng->windows++;
-        cx_engine_sync(eng, loc, glob);
+        cx_engine_sync_start(eng);
+        glob = cx_engine_sync_result(eng, 0);
+    }
+    /* Reductions still in flight: the same number on every rank. */
+    while (cx_engine_sync_result(eng, 1) != NULL) {
     }
     eng->running = 0;
 

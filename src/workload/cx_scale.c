@@ -5,8 +5,15 @@
  * hundreds of ranks are extrapolations under the stated assumptions.
  *
  *   wall(R) = E_max(R) * event_ns(M(R))              event work of the busiest rank
- *           + W(R) * (window_us + allreduce(R) + p2p_us)    one window at a time
+ *           + W(R) * sync(R)                         one window at a time
  *           + X(R) * remote_ns                       events packed and sent across ranks
+ *
+ *   sync(R) = window_us + p2p_us + allreduce(R)      ranks on one node (lag 1)
+ *   sync(R) = window_us + p2p_us                     across nodes, lag D: the reduction
+ *           + max(0, allreduce(R) - (D - 1) * w)     is hidden behind D - 1 windows of
+ *                                                    w = window_us + p2p_us + the events'
+ *                                                    work per window, and W(R) grows by
+ *                                                    CX_SCALE_LAG_EXTRA
  *
  * E_max(R)     estimated events x the busiest rank's share of the job's
  *              partition weight (cx_topo_partition_job);
@@ -73,7 +80,20 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
     row->mem_mib  = mem_bytes / 1048576.0;
     row->event_ns = p->event_ns + p->event_ns_doubling * fmax(0.0, log2(row->mem_mib / CX_SCALE_CACHE_MIB));
     row->event_s  = row->events_max * row->event_ns * 1e-9;
-    row->sync_s   = row->windows * (p->window_us + p->allreduce_us * ceil(log2((double)ranks)) + p->p2p_us) * 1e-6;
+    {
+        double node = p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS;
+        double ar   = p->allreduce_us * ceil(log2((double)ranks));
+        double w    = p->window_us + p->p2p_us;
+        row->lag    = ranks > 1 && (double)ranks > node ? (p->sync_lag > 0 ? p->sync_lag : CX_ENGINE_SYNC_LAG) : 1.0;
+        if (row->lag > 1) {
+            double work = row->windows > 0 ? row->events_max / row->windows * row->event_ns * 1e-3 : 0.0;
+            row->windows *= 1.0 + CX_SCALE_LAG_EXTRA;
+            row->window_sync_us = ranks > 1 ? w + fmax(0.0, ar - (row->lag - 1) * (w + work)) : 0.0;
+        } else {
+            row->window_sync_us = ranks > 1 ? w + ar : p->window_us;
+        }
+    }
+    row->sync_s   = row->windows * row->window_sync_us * 1e-6;
     row->remote_s = row->remote_max * p->remote_ns * 1e-9;
     row->wall_s   = row->event_s + row->sync_s + row->remote_s;
 out:
@@ -99,9 +119,11 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
         fprintf(out, "scaling model (a model, not a measurement): %.3g events, %.3g s of simulated time "
                      "with events;\n  this machine: %.3g ns per event (+%.3g per doubling of a rank's memory "
                      "beyond %.0f MiB),\n  %.3g us per window; target network: allreduce %.3g us x log2(ranks), "
-                     "neighbour exchange %.3g us,\n  %.3g ns per remote event\n",
+                     "neighbour exchange %.3g us,\n  %.3g ns per remote event; reductions used %.0f windows late "
+                     "beyond %.0f ranks (one node)\n",
                 events, busy_s, p->event_ns, p->event_ns_doubling, CX_SCALE_CACHE_MIB, p->window_us,
-                p->allreduce_us, p->p2p_us, p->remote_ns);
+                p->allreduce_us, p->p2p_us, p->remote_ns, p->sync_lag > 0 ? p->sync_lag : (double)CX_ENGINE_SYNC_LAG,
+                p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS);
         fprintf(out, "  %6s %11s %12s %9s %12s %9s %10s %10s %10s\n", "ranks", "lookahead", "events/rank",
                 "MiB/rank", "windows", "ev/window", "events s", "sync s", "wall s");
         for (i = 0; i < n; i++) {
