@@ -106,15 +106,17 @@ def yaml_deep_nesting(c):
 @case
 def yaml_many_keys(c):
     """60k keys: the duplicate-key scan was quadratic (19-25 s)."""
+    # 60k keys took 12-25 s; now ~0.5 s (ASan's slow unwinding on malloc: ~7 s).
+    limit = 30 if "ASAN_OPTIONS" in os.environ else 5
     keys = "".join(f"k{i}: {i}\n" for i in range(60000))
     p = c.write("keys.yaml", "name: x\n" + keys + "k123: dup\n")
     res = c.run("topo", p, timeout=20)
     expect_error(res, r"keys\.yaml:60002: 'k123': duplicate key \(first given at line 125\)")
-    assert res[3] < 5, f"took {res[3]:.1f} s"
+    assert res[3] < limit, f"took {res[3]:.1f} s"
     p = c.write("keys2.yaml", "name: x\n" + keys)
     res = c.run("topo", p, timeout=20)
     expect_error(res, r"keys2\.yaml:2: 'k0': unknown key")
-    assert res[3] < 5, f"took {res[3]:.1f} s"
+    assert res[3] < limit, f"took {res[3]:.1f} s"
 
 
 @case
