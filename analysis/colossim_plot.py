@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402
 
 KINDS = ["compute", "send", "recv", "collective", "wait", "iter_begin", "iter_end"]
 COLLS = ["allreduce", "reducescatter", "allgather", "alltoall", "broadcast", "reduce"]
-ALGOS = ["auto", "ring", "tree", "nvls", "pairwise"]
+ALGOS = ["auto", "ring", "tree", "nvls", "pairwise", "hier"]
 STREAMS = ["compute", "tp", "dp", "pp"]
 KIND_COLOURS = {0: "#4c72b0", 1: "#dd8452", 2: "#c44e52", 3: "#55a868", 4: "#bbbbbb"}
 

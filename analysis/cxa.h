@@ -102,8 +102,8 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
 void cxa_usage_error(const char *cmd, const cxa_args_t *a, int need_out, const char *out_what);
 int cxa_parse_format(const char *s, cxa_format_t *fmt);
 
-/* Names of op fields (src/gpu/cx_op.c, mirrored: the analyzer reads files
- * without linking the simulator). */
+/* Names of op fields: src/gpu/cx_op.c's tables, compiled into the analyzer
+ * (the one simulator source it takes; it links no other simulator code). */
 const char *cxa_kind_name(unsigned kind);
 const char *cxa_class_name(unsigned cls);
 const char *cxa_coll_name(unsigned kind);

@@ -28,7 +28,7 @@ typedef struct cx_cli_net_opts {
 
 typedef struct cx_cli_coll_opts {
     int     algo;
-    int     pxn;    /* 0 on, 1 off */
+    int     pxn;    /* index into the option's choices "on|off": 0 = on, 1 = off */
     double  nvlink_eff, net_eff, nvls_eff;
     int64_t nvlink_lat, net_lat;
 } cx_cli_coll_opts_t;

@@ -33,36 +33,3 @@ const char *cx_coll_algo_name(int algo) { return NAME(algo_names, CX_ALGO_COUNT,
 const char *cx_phase_name(int phase) { return NAME(phase_names, CX_PHASE_COUNT, phase); }
 const char *cx_block_name(int block) { return NAME(block_names, CX_BLK_COUNT, block); }
 
-void cx_op_format(const cx_op_t *op, char *buf, unsigned long len)
-{
-    char lab[96];
-    snprintf(lab, sizeof(lab), "it=%u mb=%d layer=%d chunk=%u %s %s", op->iteration,
-             op->microbatch == CX_OP_NO_MB ? -1 : (int)op->microbatch,
-             op->layer == CX_OP_NO_LAYER ? -1 : (int)op->layer, op->chunk,
-             cx_phase_name(op->phase), cx_block_name(op->block));
-    switch (op->kind) {
-    case CX_OP_COMPUTE:
-        snprintf(buf, len, "s%u compute %s flops=%.6g bytes=%llu %s", op->stream,
-                 cx_op_class_name(op->cls), op->flops, (unsigned long long)op->bytes, lab);
-        break;
-    case CX_OP_SEND:
-    case CX_OP_RECV:
-        snprintf(buf, len, "s%u %s peer=%llu bytes=%llu tag=%llx %s", op->stream,
-                 cx_op_kind_name(op->kind), (unsigned long long)op->u.peer,
-                 (unsigned long long)op->bytes, (unsigned long long)op->tag, lab);
-        break;
-    case CX_OP_COLLECTIVE:
-        snprintf(buf, len, "s%u %s group=%llu+%ux%u idx=%u bytes=%llu algo=%s tag=%llx %s",
-                 op->stream, cx_coll_kind_name(op->cls), (unsigned long long)op->u.group_base,
-                 op->group_stride, op->group_size, op->group_index, (unsigned long long)op->bytes,
-                 cx_coll_algo_name(op->algo), (unsigned long long)op->tag, lab);
-        break;
-    case CX_OP_WAIT:
-        snprintf(buf, len, "s%u wait s%u>=%llu %s", op->stream, op->cls,
-                 (unsigned long long)op->u.wait_count, lab);
-        break;
-    default:
-        snprintf(buf, len, "s%u %s it=%u", op->stream, cx_op_kind_name(op->kind), op->iteration);
-        break;
-    }
-}

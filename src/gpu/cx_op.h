@@ -153,7 +153,4 @@ const char *cx_coll_algo_name(int algo);
 const char *cx_phase_name(int phase);
 const char *cx_block_name(int block);
 
-/* One-line text form used in traces and tests ("" fields omitted). */
-void cx_op_format(const cx_op_t *op, char *buf, unsigned long len);
-
 #endif

@@ -371,8 +371,7 @@ static char *cx_pw_params_text(const cx_power_params_t *par)
 }
 
 cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double tokens_per_iteration,
-                            double iteration_seconds, uint32_t iterations, cx_power_summary_t *sum,
-                            cx_err_t *err)
+                            uint32_t iterations, cx_power_summary_t *sum, cx_err_t *err)
 {
     const cx_power_params_t *par = &p->par;
     cx_time_t  w = p->cfg.bin_ps, t_end = 0;
@@ -389,7 +388,6 @@ cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double
     cx_status_t st = CX_OK;
     cx_topo_summary_t ts;
 
-    (void)iteration_seconds;
     memset(sum, 0, sizeof(*sum));
     memset(&d, 0, sizeof(d));
     MPI_Comm_rank(comm, &rank);
@@ -581,7 +579,7 @@ cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double
             if (row.site_swing_mw > sum->site_swing_mw) sum->site_swing_mw = row.site_swing_mw;
             if (t_iter != NULL && rank == 0) cx_trace_table_append(t_iter, &row, 1);
         }
-        /* Whole-run figures over the steady state (as iteration_seconds: from
+        /* Whole-run figures over the steady state (as the run summary's iteration time: from
          * the end of the first iteration to the end of the last when there
          * are several, else the one iteration). */
         {

@@ -156,11 +156,11 @@ typedef struct cx_power_summary {
 cx_status_t cx_power_create(cx_power_t **p_p, const cx_topo_t *topo, const cx_power_config_t *cfg,
                             uint64_t local_gpu_lo, uint64_t local_gpu_n, cx_err_t *err);
 void        cx_power_observe(cx_power_t *p, const cx_op_record_t *rec);
-/* Collective.  tr may be NULL (no trace).  tokens_per_iteration and
- * iteration_seconds come from the run summary. */
+/* Collective.  tr may be NULL (no trace).  tokens_per_iteration comes
+ * from the run summary; iteration times from the power bins' own
+ * iteration marks. */
 cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double tokens_per_iteration,
-                            double iteration_seconds, uint32_t iterations, cx_power_summary_t *sum,
-                            cx_err_t *err);
+                            uint32_t iterations, cx_power_summary_t *sum, cx_err_t *err);
 void        cx_power_destroy(cx_power_t *p);
 
 /* Summary lines (rank 0 prints them after the run summary). */

@@ -106,9 +106,8 @@ void cx_topo_destroy(cx_topo_t *topo);
 /* The hardware catalog file the topology read ("" = the embedded copy). */
 const char *cx_topo_catalog_path(const cx_topo_t *t);
 
-/* Embedded YAML texts (NUL-terminated, static storage). */
+/* The embedded default topology's YAML (NUL-terminated, static storage). */
 void cx_topo_default_yaml(const char **text_p, size_t *len_p);
-void cx_topo_catalog_yaml(const char **text_p, size_t *len_p);
 
 /* --- queries -------------------------------------------------------------- */
 const char   *cx_topo_name(const cx_topo_t *t);

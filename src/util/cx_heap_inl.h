@@ -1,6 +1,6 @@
 /*
  * A 4-ary min-heap of items keyed by (k0, k1, k2), compared lexicographically.
- * The event queue uses k0 = time, k1 = (priority << 40 | source entity),
+ * The event queue uses k0 = time, k1 = (priority << 48 | source entity),
  * k2 = source sequence: a total order, so ties are broken the same way on any
  * number of ranks.  4-ary: half the depth of a binary heap and children that
  * share cache lines (see libuv's heap-inl.h for the intrusive variant).

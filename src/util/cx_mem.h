@@ -4,8 +4,6 @@
 #include <stdint.h>
 /* Peak resident set size of this process in bytes (getrusage). */
 uint64_t cx_mem_peak_rss(void);
-/* Current resident set size in bytes (/proc/self/statm), 0 if unknown. */
-uint64_t cx_mem_current_rss(void);
 /* Wall clock seconds (monotonic). */
 double cx_wtime(void);
 #endif

@@ -53,8 +53,3 @@ cx_status_t cx_pool_grow(cx_pool_t *p)
     if (p->per_block < (1u << 16)) p->per_block *= 2;
     return CX_OK;
 }
-
-size_t cx_pool_bytes(const cx_pool_t *p)
-{
-    return p->total * p->obj_size;
-}

@@ -46,7 +46,4 @@ static inline void cx_pool_put(cx_pool_t *p, void *o)
     p->in_use--;
 }
 
-/* Bytes held by the pool (all blocks). */
-size_t cx_pool_bytes(const cx_pool_t *p);
-
 #endif

@@ -436,8 +436,8 @@ static cx_status_t cx_run_finish(cx_run_state_t *r, cx_err_t *err)
 
     /* Power hook: reduce the power bins, /power tables, power summary. */
     if (r->ctx.power != NULL) {
-        st = cx_power_finish(r->ctx.power, r->comm, r->tr, sum->tokens_per_iteration, sum->iteration_seconds,
-                             sum->iterations, &sum->power, err);
+        st = cx_power_finish(r->ctx.power, r->comm, r->tr, sum->tokens_per_iteration, sum->iterations,
+                             &sum->power, err);
         if (st != CX_OK) return st;
         sum->has_power = 1;
     }

@@ -23,8 +23,8 @@ static const cx_trace_field_t cx_row_op_fields[] = {
     CX_TRACE_FIELD(cx_row_op_t, gpu, CX_TRACE_U64, "", "global GPU index"),
     CX_TRACE_FIELD(cx_row_op_t, stream, CX_TRACE_U8, "", "0 compute, 1 TP/CP/EP comm, 2 DP comm, 3 PP send/recv"),
     CX_TRACE_FIELD(cx_row_op_t, kind, CX_TRACE_U8, "", "0 compute 1 send 2 recv 3 collective 4 wait 5 iter_begin 6 iter_end"),
-    CX_TRACE_FIELD(cx_row_op_t, cls, CX_TRACE_U8, "", "compute: 0 gemm 1 attention 2 elementwise 3 optimizer; collective: 0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast; wait: stream waited for"),
-    CX_TRACE_FIELD(cx_row_op_t, algo, CX_TRACE_U8, "", "collective algorithm used: 1 ring 2 tree 3 nvls 4 pairwise"),
+    CX_TRACE_FIELD(cx_row_op_t, cls, CX_TRACE_U8, "", "compute: 0 gemm 1 attention 2 elementwise 3 optimizer; collective: 0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce; wait: stream waited for"),
+    CX_TRACE_FIELD(cx_row_op_t, algo, CX_TRACE_U8, "", "collective algorithm used: 1 ring 2 tree 3 nvls 4 pairwise 5 hier"),
     CX_TRACE_FIELD(cx_row_op_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),
     CX_TRACE_FIELD(cx_row_op_t, block, CX_TRACE_U8, "", "model block (cx_op_block_t, see SCHEMA.md)"),
     CX_TRACE_FIELD(cx_row_op_t, layer, CX_TRACE_U16, "", "layer, PP boundary or DP bucket; 65535 = none"),
@@ -52,8 +52,8 @@ static const cx_trace_field_t cx_row_iter_fields[] = {
 
 static const cx_trace_field_t cx_row_coll_fields[] = {
     CX_TRACE_FIELD(cx_row_coll_t, gpu, CX_TRACE_U64, "", "the group's member 0 (whose view this row is)"),
-    CX_TRACE_FIELD(cx_row_coll_t, kind, CX_TRACE_U8, "", "0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast"),
-    CX_TRACE_FIELD(cx_row_coll_t, algo, CX_TRACE_U8, "", "1 ring 2 tree 3 nvls 4 pairwise"),
+    CX_TRACE_FIELD(cx_row_coll_t, kind, CX_TRACE_U8, "", "0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce"),
+    CX_TRACE_FIELD(cx_row_coll_t, algo, CX_TRACE_U8, "", "1 ring 2 tree 3 nvls 4 pairwise 5 hier"),
     CX_TRACE_FIELD(cx_row_coll_t, channels, CX_TRACE_U8, "", "rings used"),
     CX_TRACE_FIELD(cx_row_coll_t, stream, CX_TRACE_U8, "", "stream of the collective"),
     CX_TRACE_FIELD(cx_row_coll_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),

@@ -74,7 +74,7 @@ static double run_case(const cx_topo_t *topo, const int *order, double *expect_w
         cx_power_observe(p, &e);
     }
     for (i = 0; i < 5; i++) cx_power_observe(p, &r[order[i]]);
-    if (cx_power_finish(p, MPI_COMM_WORLD, NULL, 1000.0, 0.01, 1, &sum, &err) != CX_OK) {
+    if (cx_power_finish(p, MPI_COMM_WORLD, NULL, 1000.0, 1, &sum, &err) != CX_OK) {
         cx_err_print(&err);
         exit(2);
     }
