@@ -344,6 +344,38 @@ static int cx_sim_checkpoint(cx_sim_t *s, int durable)
     return 1;
 }
 
+/* Whole checkpoint cycles that end before the next interruption, planned
+ * stop or the end of the campaign, taken at once (what the loop below
+ * would do one by one: nothing is drawn in them).  Right after a
+ * checkpoint: sync, a cycle is the interval then the write; async, the
+ * interval (and the wait for the previous snapshot to drain, if longer)
+ * then the snapshot. */
+static void cx_sim_skip(cx_sim_t *s)
+{
+    const cx_campaign_params_t *p = s->p;
+    double                      horizon = s->end, cyc, k, wait;
+    if (p->on_event != NULL || s->since != 0.0) return;
+    if (s->next_fail < horizon) horizon = s->next_fail;
+    if (s->next_planned < horizon) horizon = s->next_planned;
+    /* Async: a snapshot due before the previous one drained waits for it. */
+    wait = p->mode == CX_CKPT_ASYNC && p->ckpt_drain_s > p->interval_s ? p->ckpt_drain_s - p->interval_s : 0.0;
+    cyc  = p->interval_s + wait + p->ckpt_stall_s;
+    k    = floor((horizon - s->t) / cyc) - 1.0;
+    if (k < 1.0) return;
+    if (p->mode == CX_CKPT_SYNC) {
+        if (s->pend != 0.0) return;
+        s->o->kept_s += k * p->interval_s;
+    } else {
+        if (s->durable_at != s->t + p->ckpt_drain_s || s->pend != s->snap) return;
+        s->o->kept_s += s->snap + (k - 1.0) * p->interval_s;
+        s->snap = p->interval_s;
+        s->pend = p->interval_s;
+    }
+    s->o->ckpt_s += k * (wait + p->ckpt_stall_s);
+    s->t += k * cyc;
+    if (p->mode == CX_CKPT_ASYNC) s->durable_at = s->t + p->ckpt_drain_s;
+}
+
 void cx_campaign_one(const cx_campaign_params_t *p, const cx_campaign_counts_t *c, uint64_t index,
                      cx_campaign_seed_t *out)
 {
@@ -368,7 +400,10 @@ void cx_campaign_one(const cx_campaign_params_t *p, const cx_campaign_counts_t *
     s.next_planned = cx_sim_draw(&s, s.lam_planned);
 
     while (s.t < s.end) {
-        double due = s.t + (p->interval_s - s.since), ev = due;
+        double due, ev;
+        cx_sim_skip(&s);
+        due = s.t + (p->interval_s - s.since);
+        ev  = due;
         if (s.next_fail < ev) ev = s.next_fail;
         if (s.next_planned < ev) ev = s.next_planned;
         if (s.durable_at < ev) ev = s.durable_at;
