@@ -86,9 +86,8 @@ static int cx_power_cli(int argc, char **argv)
             name[0] = '\0';
         }
         if (strcmp(name, "--load") == 0 && strcmp(cmd, "site") == 0) {
-            char *end;
-            load = strtod(val, &end);
-            if (end == val || *end != '\0' || load < 0 || load > 1) {
+            /* cx_parse_double: decimal and finite ("nan" passed the range test and printed "nan MW") */
+            if (cx_parse_double(val, &load) != CX_OK || load < 0 || load > 1) {
                 fprintf(stderr, "colossim power site: --load '%s': expected a share 0..1\n", val);
                 return 2;
             }

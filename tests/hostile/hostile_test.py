@@ -253,6 +253,19 @@ def power_bin_tiny(c):
     assert c.run("run", "--power-bin", "100us", "--out", "")[0] == 0
 
 
+@case
+def nan_options(c):
+    """NaN options printed 'nan MW'."""
+    topo = os.path.join(c.src, "topologies", "colossus1-mini.yaml")
+    for v in ("nan", "NaN", "inf", "-inf", "0x1p-1"):
+        code, out, err, _ = c.run("power", "site", topo, "--load", v)
+        assert code == 2 and f"--load '{v}': expected a share 0..1" in err, "power site --load " + v
+        assert "nan" not in out.lower() and "MW" not in out
+    for opt in ("--trace-max-gb", "--progress", "--model-event-ns"):
+        expect_error(c.run("run", opt, "nan", "--out", "o.h5"), re.escape(opt) + r": 'nan' is not a number", rc=2)
+        no_trace(c)
+
+
 # ---- replay files ---------------------------------------------------------------------
 
 OP_SIZE = 64
