@@ -23,7 +23,7 @@ static const cx_trace_field_t cx_row_op_fields[] = {
     CX_TRACE_FIELD(cx_row_op_t, gpu, CX_TRACE_U64, "", "global GPU index"),
     CX_TRACE_FIELD(cx_row_op_t, stream, CX_TRACE_U8, "", "0 compute, 1 TP/CP/EP comm, 2 DP comm, 3 PP send/recv"),
     CX_TRACE_FIELD(cx_row_op_t, kind, CX_TRACE_U8, "", "0 compute 1 send 2 recv 3 collective 4 wait 5 iter_begin 6 iter_end"),
-    CX_TRACE_FIELD(cx_row_op_t, cls, CX_TRACE_U8, "", "compute: 0 gemm 1 attention 2 elementwise 3 optimizer; collective: 0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce; wait: stream waited for"),
+    CX_TRACE_FIELD(cx_row_op_t, cls, CX_TRACE_U8, "", "compute: 0 gemm 1 attention 2 elementwise 3 optimizer 4 checkpoint; collective: 0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce; wait: stream waited for"),
     CX_TRACE_FIELD(cx_row_op_t, algo, CX_TRACE_U8, "", "collective algorithm used: 1 ring 2 tree 3 nvls 4 pairwise 5 hier"),
     CX_TRACE_FIELD(cx_row_op_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),
     CX_TRACE_FIELD(cx_row_op_t, block, CX_TRACE_U8, "", "model block (cx_op_block_t, see SCHEMA.md)"),
