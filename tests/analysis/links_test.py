@@ -253,7 +253,10 @@ def case_plot():
 
 def case_errors():
     need(SPRAY)
-    run([ANALYZE, "links", SPRAY, "--format", "csv"], expect=2)
+    run([ANALYZE, "links", SPRAY, "--format", "yaml"], expect=2)
+    csv_rows = run([ANALYZE, "links", SPRAY, "--format", "csv"]).stdout.strip().splitlines()
+    if len(csv_rows) < 3 or not csv_rows[0].startswith("class,cls,tier,ports,bytes"):
+        fail("links --format csv: %r" % csv_rows[:2])
     run([ANALYZE, "links", SPRAY, "--format", "xml"], expect=2)
     run([ANALYZE, "links", SPRAY, "--top", "0"], expect=2)
     run([ANALYZE, "links", SPRAY, "--bogus", "1"], expect=2)
