@@ -266,6 +266,52 @@ def nan_options(c):
         no_trace(c)
 
 
+# ---- signals ------------------------------------------------------------------------
+
+def meta_complete(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        return int(f["meta"].attrs["complete"])
+
+
+def signal_run(c, sig, delay, np=0, out="s.h5", iters=3):
+    cmd = [c.colossim, "run", "--out", out, "--progress", "0", "--iterations", str(iters)]
+    if np > 0:
+        cmd = [c.mpiexec, "--oversubscribe", "-np", str(np), *cmd]
+    p = subprocess.Popen(cmd, cwd=c.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    p.send_signal(sig)
+    try:
+        out_, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired as e:
+        p.kill()
+        raise AssertionError(f"{sig.name} at {delay} s: still running 30 s later") from e
+    print(f"{' '.join(cmd)}: {sig.name} at {delay} s -> exit {p.returncode}\n{err[-600:]}")
+    return p.returncode
+
+
+@case
+def sigterm_early(c):
+    """A SIGTERM in the first 0.3 s (MPI start-up, loading, planning) exited 143 and wrote nothing."""
+    for delay in (0.1, 0.2, 0.3):
+        rc = signal_run(c, signal.SIGTERM, delay)
+        assert rc == 3, f"SIGTERM at {delay} s: exit {rc}, expected 3"
+        assert os.path.exists(c.path("s.h5")) and not os.path.exists(c.path("s.h5.partial"))
+        assert meta_complete(c.path("s.h5")) == 0, "the trace is flagged incomplete"
+        os.remove(c.path("s.h5"))
+
+
+@case
+def sigusr1_mpirun(c):
+    """mpirun forwards SIGUSR1 to every rank: exit 3 and an incomplete-flagged trace.  (SIGTERM to
+    mpirun itself makes Open MPI's mpirun exit 1 whatever the ranks do: signal the ranks, or
+    send SIGUSR1.)"""
+    rc = signal_run(c, signal.SIGUSR1, 1.2, np=2, iters=30)
+    assert rc == 3, f"exit {rc}, expected 3"
+    assert meta_complete(c.path("s.h5")) == 0, "the trace is flagged incomplete"
+    assert not os.path.exists(c.path("s.h5.partial"))
+
+
 # ---- replay files ---------------------------------------------------------------------
 
 OP_SIZE = 64
