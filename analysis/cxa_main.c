@@ -70,8 +70,13 @@ static int cxa_cmd_plot(int argc, char **argv)
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze plot FILE --out DIR [--gpus 0-7] [--iteration I]\n"
                 "  writes timeline.png (ops of the selected GPUs over one iteration; needs\n"
-                "  --trace-level ops), breakdown.png and coll_busbw.png into DIR, through\n"
-                "  %s (python3 + h5py + matplotlib).\n", CXA_PLOT_SCRIPT);
+                "  --trace-level ops), breakdown.png and coll_busbw.png into DIR, and\n"
+                "  links_heatmap.png / site_power.png when the trace has /links / /power, through\n"
+                "  %s (python3 + h5py + matplotlib).\n"
+                "  Bounded at any job size: at most 16 GPUs on the timeline (default: the first\n"
+                "  GPU of each pipeline stage), one bar per pipeline stage above 128 GPUs, busbw\n"
+                "  medians above 50,000 collectives; each figure says what it aggregated.\n",
+                CXA_PLOT_SCRIPT);
         return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
     }
     /* Check the file here, so the error reads like every other command's. */
