@@ -169,6 +169,12 @@ cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *pat
     json_object_object_add(j, "events", json_object_new_uint64(s->engine.events));
     json_object_object_add(j, "wall_seconds", json_object_new_double(s->engine.wall_seconds));
     json_object_object_add(j, "digest", json_object_new_string(dig));
+    if (s->faults > 0) { /* --faults (cx_run_faults.c) */
+        json_object_object_add(j, "faults", json_object_new_uint64(s->faults));
+        json_object_object_add(j, "fault_stop_seconds",
+                               s->fault_stop_ps >= 0 ? json_object_new_double(cx_time_to_s(s->fault_stop_ps)) : NULL);
+        json_object_object_add(j, "fault_stop", s->fault_stop_ps >= 0 ? json_object_new_string(s->fault_stop) : NULL);
+    }
     if (s->has_power && s->iterations > 0) { /* power hook: keys documented in analysis/SCHEMA.md (/power) */
         const cx_power_summary_t *pw = &s->power;
         json_object *o = json_object_new_object();

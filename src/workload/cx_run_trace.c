@@ -463,5 +463,13 @@ cx_status_t cx_run_trace_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg,
     st = cx_run_write_meta(tr, cfg, s, topo_text, wl_text, err);
     free(topo_text);
     free(wl_text);
+    /* --faults: the file as given (every rank makes the call; rank 0's text). */
+    if (st == CX_OK && cfg->faults_path != NULL && cfg->faults_path[0] != '\0') {
+        char *ft = rank == 0 ? cx_run_slurp(cfg->faults_path) : NULL;
+        st       = cx_trace_meta_set_text(tr, "faults_yaml", ft != NULL ? ft : "", "application/yaml", err);
+        if (st == CX_OK) st = cx_trace_meta_set_int64(tr, "faults", (int64_t)s->faults, err);
+        if (st == CX_OK) st = cx_trace_meta_set_int64(tr, "fault_stop_ps", s->fault_stop_ps, err);
+        free(ft);
+    }
     return st;
 }
