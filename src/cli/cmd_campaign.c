@@ -22,7 +22,7 @@
 #include "cx_util.h"
 
 typedef struct cx_cp_opts {
-    const char *summary, *slow_summary, *topology, *workload;
+    const char *summary, *slow_summary, *ckpt_summary, *topology, *workload;
     double      iteration_s;
     uint64_t    gpus;
     uint64_t    ckpt_bytes;
@@ -50,6 +50,9 @@ static const cx_opt_t cx_cp_table[] = {
     {"slow-summary", CX_OPT_STRING, offsetof(cx_cp_opts_t, slow_summary), NULL, 0, 0, NULL, "FILE",
      "summary JSON of the same job with slowdowns (run --faults): the campaign trains at its iteration "
      "time; goodput is counted against --summary's"},
+    {"checkpoint-summary", CX_OPT_STRING, offsetof(cx_cp_opts_t, ckpt_summary), NULL, 0, 0, NULL, "FILE",
+     "summary JSON of the same job checkpointing every iteration (workload checkpoint: every: 1): "
+     "the checkpoint's stall = its iteration time - --summary's"},
     {"iteration-seconds", CX_OPT_DOUBLE, offsetof(cx_cp_opts_t, iteration_s), "0", 0, 1e9, NULL, "S",
      "time per iteration (0 = from --summary)"},
     {"gpus", CX_OPT_UINT, offsetof(cx_cp_opts_t, gpus), "0", 0, 1e9, NULL, "N",
@@ -175,7 +178,8 @@ static void cx_cp_stat_json(json_object *j, const char *key, const cx_stat_t *s)
 
 static void cx_cp_print_time(char *buf, size_t len, double s)
 {
-    if (s < 120) snprintf(buf, len, "%.1f s", s);
+    if (s < 10) snprintf(buf, len, "%.3g s", s);
+    else if (s < 120) snprintf(buf, len, "%.1f s", s);
     else if (s < 7200) snprintf(buf, len, "%.1f min", s / 60.0);
     else snprintf(buf, len, "%.2f h", s / 3600.0);
 }
@@ -222,7 +226,7 @@ static int cx_campaign_cli(int argc, char **argv)
 {
     cx_cp_opts_t         o;
     cx_err_t             err;
-    cx_cp_run_t          run, slow;
+    cx_cp_run_t          run, slow, ck;
     cx_topo_t           *topo = NULL;
     cx_workload_t       *w    = NULL;
     cx_campaign_counts_t cnt;
@@ -240,6 +244,7 @@ static int cx_campaign_cli(int argc, char **argv)
     cx_err_clear(&err);
     memset(&run, 0, sizeof(run));
     memset(&slow, 0, sizeof(slow));
+    memset(&ck, 0, sizeof(ck));
     cx_opt_defaults(cx_cp_table, CX_CP_NOPTS, &o, &err);
     if (cx_opt_parse(cx_cp_table, CX_CP_NOPTS, argc, argv, &o, NULL, 0, NULL, &err) != CX_OK) {
         cx_err_print(&err);
@@ -275,6 +280,8 @@ static int cx_campaign_cli(int argc, char **argv)
     /* Inputs: the detailed runs, the workload, the topology. */
     if (o.summary != NULL && cx_cp_read_summary(o.summary, "summary", &run, &err) != CX_OK) goto out_err;
     if (o.slow_summary != NULL && cx_cp_read_summary(o.slow_summary, "slow-summary", &slow, &err) != CX_OK)
+        goto out_err;
+    if (o.ckpt_summary != NULL && cx_cp_read_summary(o.ckpt_summary, "checkpoint-summary", &ck, &err) != CX_OK)
         goto out_err;
     if (o.workload != NULL) {
         if (cx_run_load_workload(o.workload, &w, &wl_iters, &err) != CX_OK) goto out_err;
@@ -341,6 +348,16 @@ static int cx_campaign_cli(int argc, char **argv)
         p.ckpt_stall_s = o.ckpt_time > 0 ? cx_time_to_s(o.ckpt_time)
                                          : ckpt_bytes / (double)cnt.gpus / (o.host_copy_gbs * 1e9);
         p.ckpt_drain_s = ckpt_bytes / (o.write_gbs * 1e9);
+    }
+    if (o.ckpt_summary != NULL && o.ckpt_time == 0) {
+        /* What the detailed run says a checkpoint costs the iteration. */
+        if (!(ck.iteration_s > p.healthy_iteration_s)) {
+            cx_err_set(&err, CX_ERR_INVALID, o.ckpt_summary, 0, "checkpoint-summary",
+                       "its iteration (%.6g s) is not longer than --summary's (%.6g s): not the same job "
+                       "checkpointing every iteration?", ck.iteration_s, p.healthy_iteration_s);
+            goto out_err;
+        }
+        p.ckpt_stall_s = ck.iteration_s - p.healthy_iteration_s;
     }
     p.detect_s  = cx_time_to_s(o.detect);
     p.restart_s = cx_time_to_s(o.restart);
@@ -447,8 +464,9 @@ static int cx_campaign_cli(int argc, char **argv)
         printf("\n");
         cx_cp_print_time(a, sizeof(a), p.ckpt_stall_s);
         cx_cp_print_time(b, sizeof(b), p.reload_s);
-        printf("  checkpoint         %.3g TB: stall %s%s", ckpt_bytes / 1e12, a,
-               p.mode == CX_CKPT_SYNC ? " (written while training waits)" : " (snapshot to host memory)");
+        printf("  checkpoint         %.3g TB: stall %s%s%s", ckpt_bytes / 1e12, a,
+               p.mode == CX_CKPT_SYNC ? " (written while training waits)" : " (snapshot to host memory)",
+               o.ckpt_summary != NULL && o.ckpt_time == 0 ? ", from the detailed run" : "");
         if (p.mode == CX_CKPT_ASYNC) {
             cx_cp_print_time(c, sizeof(c), p.ckpt_drain_s);
             printf(", drain %s", c);

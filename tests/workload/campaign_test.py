@@ -114,6 +114,12 @@ sl = campaign("--topology", TOPO, "--summary", "campaign_fast.json", "--slow-sum
               "--checkpoint-bytes", "5T", "--seeds", "100", "--sweep", "none")
 check(abs(sl["goodput"]["mean"] - sl["ettr"]["mean"] / 1.1) < 1e-9,
       "a 10%% slower iteration: goodput %.2f%% = ETTR / 1.1" % (100 * sl["goodput"]["mean"]))
+with open("campaign_ckpt.json", "w") as f:
+    json.dump({"iteration_seconds": 6.75, "gpus": 16384}, f)
+ck = campaign("--topology", TOPO, "--summary", "campaign_fast.json", "--checkpoint-summary", "campaign_ckpt.json",
+              "--checkpoint-bytes", "5T", "--seeds", "10", "--sweep", "none")
+check(abs(ck["checkpoint_stall_seconds"] - 0.75) < 1e-9, "stall from a detailed run with a checkpoint every iteration: "
+      "%.2f s" % ck["checkpoint_stall_seconds"])
 for bad, opt in (("-1", "rate-gpu"), ("nan", "rate-gpu"), ("x", "rate-link")):
     out = subprocess.run([BIN, "campaign", "--iteration-seconds", "6", "--gpus", "64", "--checkpoint-bytes", "1G",
                           "--" + opt, bad], capture_output=True, text=True)
