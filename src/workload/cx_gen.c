@@ -1,7 +1,8 @@
 /*
  * The generator as a state machine: sections (begin, schedule slots with
  * pre / layer / post parts, optimizer, end), each a fixed list of template
- * entries; an entry expands into 0..3 ops (0 when it does not apply to this
+ * entries; an entry expands into 0..3 ops (a GEMM and its TP collective
+ * under tp_comm_overlap into 3k + 1) (0 when it does not apply to this
  * configuration or GPU: no CP, no MoE in this layer, not the last stage...).
  * All quantities come from the workload's derived per-GPU numbers, so an op
  * costs a few branches and multiplications and the state is a few counters.
@@ -219,6 +220,33 @@ static int tp_kind(const cx_gen_t *g, int entry, int fwd_like)
     return (in != fwd_like) ? CX_COLL_ALLREDUCE : -1;
 }
 
+/* tp_comm_overlap: a TP collective entry and the GEMM beside it in a dense
+ * layer (the GEMM it feeds or the one that feeds it). */
+static int tp_partner(int e)
+{
+    switch (e) {
+    case E_TP_ATTN_IN: return E_QKV;
+    case E_QKV: return E_TP_ATTN_IN;
+    case E_TP_ATTN_OUT: return E_PROJ;
+    case E_PROJ: return E_TP_ATTN_OUT;
+    case E_TP_MLP_IN: return E_MLP_UP;
+    case E_MLP_UP: return E_TP_MLP_IN;
+    case E_TP_MLP_OUT: return E_MLP_DOWN;
+    case E_MLP_DOWN: return E_TP_MLP_OUT;
+    default: return -1;
+    }
+}
+
+/* The TP collective entry e runs as pieces pipelined with its GEMM (in a
+ * MoE layer, the attention's only: the MLP's collectives border the router
+ * and the expert all-to-all, not one GEMM). */
+static int overlapped(const cx_gen_t *g, int e)
+{
+    int mlp = e == E_TP_MLP_IN || e == E_TP_MLP_OUT;
+    return g->w->par.tp_comm_overlap > 1 && g->section == S_LAYER &&
+           !(mlp && cx_workload_layer_is_moe(g->w, cur_layer(g))) && tp_kind(g, e, g->phase != CX_PHASE_BWD) >= 0;
+}
+
 static uint64_t dp_base(const cx_gen_t *g)
 {
     const cx_parallel_t *p = &g->w->par;
@@ -265,12 +293,15 @@ static unsigned entry_nsub(const cx_gen_t *g, int e)
     case E_FINAL_NORM: case E_LM_HEAD: case E_LOSS: return last_vs ? 1u : 0u;
     case E_DP_GRAD_EMBED:
         return (g->vs == 0 && g->last_mb && (uint64_t)p->dp * p->cp > 1) ? 2u : 0u;
-    case E_NORM1: case E_QKV: case E_ATTN: case E_PROJ: case E_NORM2: return 1u;
+    case E_NORM1: case E_ATTN: case E_NORM2: return 1u;
+    case E_QKV: case E_PROJ: return overlapped(g, tp_partner(e)) ? 3u * p->tp_comm_overlap + 1u : 1u;
     case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
-        return tp_kind(g, e, fwd) >= 0 ? 3u : 0u;
+        return overlapped(g, e) ? 0u : tp_kind(g, e, fwd) >= 0 ? 3u : 0u;
     case E_CP_KV: return p->cp > 1 ? 3u : 0u;
     case E_ATTN_RECOMP: return (g->phase == CX_PHASE_BWD && w->recompute == CX_RECOMPUTE_SELECTIVE) ? 1u : 0u;
-    case E_MLP_UP: case E_MLP_ACT: case E_MLP_DOWN: return moe ? 0u : 1u;
+    case E_MLP_UP: case E_MLP_DOWN:
+        return moe ? 0u : overlapped(g, tp_partner(e)) ? 3u * p->tp_comm_overlap + 1u : 1u;
+    case E_MLP_ACT: return moe ? 0u : 1u;
     case E_ROUTER: case E_EXP_UP: case E_EXP_ACT: case E_EXP_DOWN: return moe ? 1u : 0u;
     case E_EP_DISPATCH: case E_EP_COMBINE: return (moe && p->ep > 1) ? 3u : 0u;
     case E_SH_UP: case E_SH_ACT: case E_SH_DOWN: return (moe && w->model.shared_experts > 0) ? 1u : 0u;
@@ -298,6 +329,71 @@ static void coll3(const cx_gen_t *g, cx_op_t *op, unsigned sub, uint32_t stream,
     if (sub == 0) set_wait(g, op, stream, CX_STREAM_COMPUTE);
     else if (sub == 1) set_coll(op, stream, (uint32_t)kind, bytes, base, stride, size, index);
     else set_wait(g, op, CX_STREAM_COMPUTE, stream);
+}
+
+/* tp_comm_overlap: GEMM entry e and its TP collective as k pieces, like
+ * Megatron's tp-comm-overlap (userbuffers).  When the collective comes first
+ * in this list (it gathers the GEMM's input): WAIT(TP <- compute), then per
+ * piece: the collective's piece, WAIT(compute <- TP), the GEMM's piece, so
+ * piece i + 1 moves while piece i computes.  When the GEMM comes first (the
+ * collective reduces its output): per piece: the GEMM's piece, WAIT(TP <-
+ * compute), the collective's piece, then WAIT(compute <- TP).  A piece is
+ * 1/k of the FLOPs and bytes (k kernels: k launch overheads); the pieces'
+ * tags differ in bits 2..6 (the tag's spare bits above the hierarchical
+ * phase's). */
+static void overlap_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op, uint32_t gemm_blk, double flops,
+                         double bytes)
+{
+    const cx_parallel_t *p   = &g->w->par;
+    int                  c   = tp_partner(e);
+    int                  fwd = g->phase != CX_PHASE_BWD;
+    unsigned             k   = p->tp_comm_overlap, i, r;
+    int                  in  = c == E_TP_ATTN_IN || c == E_TP_MLP_IN;
+    uint32_t             layer = cur_layer(g);
+    uint32_t             cblk = c == E_TP_ATTN_IN ? CX_BLK_TP_ATTN_IN : c == E_TP_ATTN_OUT ? CX_BLK_TP_ATTN_OUT
+                              : c == E_TP_MLP_IN ? CX_BLK_TP_MLP_IN : CX_BLK_TP_MLP_OUT;
+    int                  coll_first = in == fwd;   /* fwd list: IN before its GEMM; bwd: reversed */
+    enum { COLL, GEMM, WAIT_TP, WAIT_C } role;
+    if (coll_first) {
+        if (sub == 0) {
+            label(g, op, layer, g->mb, g->phase, cblk);
+            set_wait(g, op, CX_STREAM_TP, CX_STREAM_COMPUTE);
+            return;
+        }
+        i    = (sub - 1u) / 3u;
+        r    = (sub - 1u) % 3u;
+        role = r == 0 ? COLL : r == 1 ? WAIT_C : GEMM;
+    } else {
+        if (sub == 3u * k) {
+            label(g, op, layer, g->mb, g->phase, cblk);
+            set_wait(g, op, CX_STREAM_COMPUTE, CX_STREAM_TP);
+            return;
+        }
+        i    = sub / 3u;
+        r    = sub % 3u;
+        role = r == 0 ? GEMM : r == 1 ? WAIT_TP : COLL;
+    }
+    switch (role) {
+    case GEMM:
+        label(g, op, layer, g->mb, g->phase, gemm_blk);
+        set_compute(op, CX_CLS_GEMM, flops / k, bytes / k, g->w->precision == CX_PREC_FP8);
+        return;
+    case WAIT_TP:
+        label(g, op, layer, g->mb, g->phase, cblk);
+        set_wait(g, op, CX_STREAM_TP, CX_STREAM_COMPUTE);
+        return;
+    case WAIT_C:
+        label(g, op, layer, g->mb, g->phase, cblk);
+        set_wait(g, op, CX_STREAM_COMPUTE, CX_STREAM_TP);
+        return;
+    case COLL:
+    default:
+        label(g, op, layer, g->mb, g->phase, cblk);
+        set_coll(op, CX_STREAM_TP, (uint32_t)tp_kind(g, c, fwd), (g->w->d.tp_bytes + k - 1u) / k,
+                 g->gpu - g->tp_i, 1u, p->tp, g->tp_i);
+        op->tag |= (uint64_t)(i + 1u) << 2;
+        return;
+    }
 }
 
 static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
@@ -358,6 +454,10 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         set_compute(op, CX_CLS_ELEMENTWISE, x * 8.0 * d->tokens_sp * h, x * d->b_norm, FP8);
         return;
     case E_QKV:
+        if (overlapped(g, tp_partner(e))) {
+            overlap_fill(g, e, sub, op, CX_BLK_QKV, x * d->f_qkv, x * d->b_qkv);
+            return;
+        }
         label(g, op, layer, g->mb, g->phase, CX_BLK_QKV);
         set_compute(op, CX_CLS_GEMM, x * d->f_qkv, x * d->b_qkv, FP8);
         return;
@@ -370,10 +470,18 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         set_compute(op, CX_CLS_ATTENTION, d->f_attn, d->b_attn, FP8);
         return;
     case E_PROJ:
+        if (overlapped(g, tp_partner(e))) {
+            overlap_fill(g, e, sub, op, CX_BLK_PROJ, x * d->f_proj, x * d->b_proj);
+            return;
+        }
         label(g, op, layer, g->mb, g->phase, CX_BLK_PROJ);
         set_compute(op, CX_CLS_GEMM, x * d->f_proj, x * d->b_proj, FP8);
         return;
     case E_MLP_UP:
+        if (overlapped(g, tp_partner(e))) {
+            overlap_fill(g, e, sub, op, CX_BLK_MLP_UP, x * d->f_mlp_up, x * d->b_mlp_up);
+            return;
+        }
         label(g, op, layer, g->mb, g->phase, CX_BLK_MLP_UP);
         set_compute(op, CX_CLS_GEMM, x * d->f_mlp_up, x * d->b_mlp_up, FP8);
         return;
@@ -382,6 +490,10 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         set_compute(op, CX_CLS_ELEMENTWISE, x * 4.0 * d->tokens_gpu * w->model.ffn_hidden / tp, x * d->b_act, FP8);
         return;
     case E_MLP_DOWN:
+        if (overlapped(g, tp_partner(e))) {
+            overlap_fill(g, e, sub, op, CX_BLK_MLP_DOWN, x * d->f_mlp_down, x * d->b_mlp_down);
+            return;
+        }
         label(g, op, layer, g->mb, g->phase, CX_BLK_MLP_DOWN);
         set_compute(op, CX_CLS_GEMM, x * d->f_mlp_down, x * d->b_mlp_down, FP8);
         return;

@@ -258,7 +258,7 @@ static const char *const mla_keys[] = {"q_lora_rank", "kv_lora_rank", "qk_nope_h
                                        "qk_rope_head_dim", "v_head_dim", NULL};
 static const char *const par_keys[] = {"tp", "cp", "pp", "dp", "ep", "virtual_stages", "first_stage_layers",
                                        "last_stage_layers", "sequence_parallel", "zero_stage",
-                                       "dp_bucket_bytes", "grad_reduce_dtype", NULL};
+                                       "dp_bucket_bytes", "grad_reduce_dtype", "tp_comm_overlap", NULL};
 static const char *const train_keys[] = {"seq_len", "global_batch_tokens", "global_batch_sequences",
                                          "micro_batch_size", "precision", "recompute", NULL};
 static const char *const mlp_names[]   = {"swiglu", "gelu", NULL};
@@ -362,6 +362,9 @@ static cx_status_t parse_parallel(cx_workload_t *w, const cx_yaml_node_t *pm, cx
     TRY(get_u32(pm, "last_stage_layers", 0, 1, 4094, &p->last_stage_layers, err));
     p->sequence_parallel = 1;
     TRY(cx_yaml_get_bool(pm, "sequence_parallel", 0, &p->sequence_parallel, err));
+    p->tp_comm_overlap = 0;
+    TRY(get_u32(pm, "tp_comm_overlap", 0, 0, CX_TP_OVERLAP_MAX, &p->tp_comm_overlap, err));
+    if (p->tp_comm_overlap == 1) p->tp_comm_overlap = 0;  /* one piece overlaps nothing */
     p->zero_stage = 1;
     {
         int64_t z = 1;

@@ -24,6 +24,8 @@ typedef enum { CX_MLP_SWIGLU = 0, CX_MLP_GELU } cx_mlp_kind_t;
 
 #define CX_WL_NAME_MAX 64
 #define CX_WL_FILE_MAX 256
+/* Most pieces of a TP collective under tp_comm_overlap (the tag's spare bits). */
+#define CX_TP_OVERLAP_MAX 16
 
 typedef struct cx_model {
     char     name[CX_WL_NAME_MAX];
@@ -48,6 +50,8 @@ typedef struct cx_parallel {
     int      zero_stage;          /* 0: all-reduce grads; 1: RS grads + AG params */
     uint64_t dp_bucket_bytes;     /* gradient bucket size for the DP reduce */
     int      grad_reduce_fp32;    /* 0: bf16 gradients in the DP reduce (Llama 3) */
+    uint32_t tp_comm_overlap;     /* pieces each TP collective and its GEMM are cut into and
+                                   * pipelined (Megatron's tp-comm-overlap); 0 = off */
 } cx_parallel_t;
 
 /* Per-GPU numbers derived at load time (see cx_workload.c). */
