@@ -26,6 +26,7 @@ typedef struct cx_run_opts {
     int64_t     power_bin;   /* power model */
     const char *summary_json;
     const char *faults;
+    const char *scenario;
     cx_cli_net_opts_t  net;
     cx_cli_coll_opts_t coll;
     uint64_t    seed;
@@ -59,6 +60,8 @@ static const cx_opt_t cx_run_opt_table[] = {
      "also write the end-of-run summary as JSON"},
     {"faults", CX_OPT_STRING, offsetof(cx_run_opts_t, faults), NULL, 0, 0, NULL, "FILE",
      "inject faults: slow or failed GPUs, degraded or down links, NICs, switches (workloads/README.md, Faults)"},
+    {"scenario", CX_OPT_STRING, offsetof(cx_run_opts_t, scenario), NULL, 0, 0, NULL, "FILE",
+     "several jobs at once on the fabric, each with its workload, placement and start (scenarios/README.md)"},
     CX_CLI_NET_OPTS(cx_run_opts_t, net, CX_NET_DEFAULT_CHUNK_BYTES),
     CX_CLI_COLL_OPTS(cx_run_opts_t, coll),
     {"seed", CX_OPT_UINT, offsetof(cx_run_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
@@ -179,6 +182,7 @@ int cx_cmd_run(int argc, char **argv)
     cfg.progress_seconds = o.progress;
     cfg.dry_run          = o.dry_run;
     cfg.faults_path      = o.faults;
+    cfg.scenario_path    = o.scenario;
     cfg.scale            = o.model;
     cfg.scale.remote_ns  = CX_SCALE_REMOTE_NS;
     if (o.ranks != NULL &&
@@ -234,5 +238,6 @@ int cx_cmd_run(int argc, char **argv)
         }
     }
     if (!s.complete) rc = 3;
+    cx_run_summary_free(&s);
     return rc;
 }

@@ -161,7 +161,6 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
 {
     const cx_op_t          *op = &run->cur;
     const cx_coll_params_t *p  = &gpu->g->cfg.coll;
-    const cx_topo_t        *topo = gpu->g->topo;
     uint32_t                n = op->group_size, me = op->group_index, g, C, ch;
     uint64_t                bytes = op->bytes, data;
 
@@ -262,7 +261,7 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
                 cx_coll_link(gpu, p, gpu->gpu, cx_coll_member(op, (uint64_t)par), data, &w, &lat);
                 run->send_bytes_ch[2 * t] = w;
                 run->delay_ch[2 * t]      = lat;
-                run->next_dev[2 * t]      = cx_topo_gpu_device(topo, cx_coll_member(op, (uint64_t)par));
+                run->next_dev[2 * t]      = cx_gpus_device(gpu->g, cx_coll_member(op, (uint64_t)par));
                 /* Down: receive from the parent. */
                 cx_coll_link(gpu, p, cx_coll_member(op, (uint64_t)par), gpu->gpu, data, &w, NULL);
                 run->recv_bytes_ch[2 * t + 1] = w;
@@ -317,7 +316,7 @@ static void cx_coll_setup(cx_gpu_t *gpu, cx_coll_run_t *run, uint32_t algo)
         uint64_t  prev = cx_coll_member(op, cx_coll_ring_member((pos + n - 1) % n, g, n, ch));
         uint64_t  w;
         cx_time_t lat;
-        run->next_dev[ch] = cx_topo_gpu_device(topo, next);
+        run->next_dev[ch] = cx_gpus_device(gpu->g, next);
         cx_coll_link(gpu, p, gpu->gpu, next, data, &w, &lat);
         run->send_bytes_ch[ch] = w;
         run->delay_ch[ch]      = lat;
@@ -433,7 +432,7 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
     switch ((cx_coll_shape_t)run->shape) {
     case CX_COLL_RUN_NVLS:
         if (run->sent[0] == 0) {
-            cx_coll_sent(run, cx_net_send_nvls(eng, ent, op->u.group_base, op->group_stride, n, run->send_bytes,
+            cx_coll_sent(run, cx_net_send_nvls(eng, ent, cx_gpus_global(gpu->g, op->u.group_base), op->group_stride, n, run->send_bytes,
                                                op->tag, CX_COOKIE_COLL, run->send_delay, run->nvls_mode));
             run->sent[0] = 1;
         }
@@ -452,10 +451,11 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
                 if (via != gpu->gpu) {
                     /* PXN: over NVLink to the GPU of this domain on the
                      * peer's rail, which sends it on over its NIC. */
-                    cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_topo_gpu_device(gpu->g->topo, via), w, op->tag,
-                                                     CX_COOKIE_COLL | CX_COOKIE_RELAY, lat, (uint32_t)peer, 0));
+                    cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_gpus_device(gpu->g, via), w, op->tag,
+                                                     CX_COOKIE_COLL | CX_COOKIE_RELAY, lat,
+                                                     (uint32_t)cx_gpus_global(gpu->g, peer), 0));
                 } else {
-                    cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w, op->tag,
+                    cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_gpus_device(gpu->g, peer), w, op->tag,
                                                      CX_COOKIE_COLL, lat, 0, 0));
                 }
             }
@@ -506,7 +506,7 @@ static int cx_coll_poll_phase(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu,
                             if (run->tree_child[t][k] < 0) continue;
                             peer = cx_coll_member(op, (uint64_t)run->tree_child[t][k]);
                             cx_coll_link(gpu, &gpu->g->cfg.coll, gpu->gpu, peer, run->tree_piece, &w, &lat);
-                            cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_topo_gpu_device(gpu->g->topo, peer), w,
+                            cx_coll_sent(run, cx_net_send_ex(eng, ent, cx_gpus_device(gpu->g, peer), w,
                                                              op->tag, CX_COOKIE_COLL | (dn << CX_COOKIE_CH_SHIFT) | piece,
                                                              lat, 0, 0));
                             run->sent[dn]++;

@@ -195,7 +195,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
         case CX_OP_SEND:
             s->start = cx_engine_now(eng);
             s->state = CX_S_RUN;
-            cx_net_send(eng, ent, cx_topo_gpu_device(g->topo, op->u.peer), op->bytes, op->tag,
+            cx_net_send(eng, ent, cx_gpus_device(g, op->u.peer), op->bytes, op->tag,
                         (uint32_t)stream, 0);
             return 1;
         case CX_OP_RECV:
@@ -213,7 +213,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
     }
     /* Running ops that complete on their own inputs. */
     if (op->kind == CX_OP_RECV) {
-        if (cx_mail_take(gpu, op->tag, 0, cx_topo_gpu_device(g->topo, op->u.peer), op->bytes)) {
+        if (cx_mail_take(gpu, op->tag, 0, cx_gpus_device(g, op->u.peer), op->bytes)) {
             cx_gpu_complete(eng, gpu, stream);
             return 1;
         }
@@ -297,6 +297,7 @@ void cx_gpu_on_txdone(cx_engine_t *eng, cx_net_dev_t *dev, const cx_net_txdone_t
 uint64_t cx_gpus_domain(const cx_gpus_t *g, uint64_t gpu)
 {
     cx_gpu_info_t gi;
+    gpu = cx_gpus_global(g, gpu);
     if (g->gpd > 0 && gpu < g->gpd_gpus) return gpu / g->gpd;
     cx_topo_gpu_info(g->topo, cx_topo_gpu_device(g->topo, gpu), &gi);
     return gi.domain;
@@ -327,14 +328,55 @@ static void cx_gpus_find_domain_size(cx_gpus_t *g)
     g->gpd_gpus = f0;
 }
 
-/* Does device dev hold a GPU that runs part of the job? */
-static int cx_gpus_runs(const cx_gpus_t *g, uint64_t dev)
+/* The job's index of the GPU on device dev, or UINT64_MAX when dev holds
+ * no GPU of the job.  rev: with a placement, the job's block of each global
+ * block of place_block GPUs (UINT64_MAX: none). */
+static uint64_t cx_gpus_job_index(const cx_gpus_t *g, const uint64_t *rev, uint64_t dev)
 {
     cx_gpu_info_t gi;
-    if (cx_topo_device_kind(g->topo, dev) != CX_DEV_GPU) return 0;
-    if (g->cfg.job_gpus == 0) return 1;
+    uint64_t      j;
+    if (cx_topo_device_kind(g->topo, dev) != CX_DEV_GPU) return UINT64_MAX;
     cx_topo_gpu_info(g->topo, dev, &gi);
-    return gi.gpu_index < g->cfg.job_gpus;
+    if (g->cfg.place != NULL) {
+        uint64_t b = rev[gi.gpu_index / g->cfg.place_block];
+        if (b == UINT64_MAX) return UINT64_MAX;
+        j = b * g->cfg.place_block + gi.gpu_index % g->cfg.place_block;
+    } else {
+        j = gi.gpu_index;
+    }
+    return g->cfg.job_gpus == 0 || j < g->cfg.job_gpus ? j : UINT64_MAX;
+}
+
+/* A placement's reverse map (cx_gpus_job_index), after checking it: whole
+ * domains of the first fabric, each used once. */
+static cx_status_t cx_gpus_place_rev(const cx_gpus_t *g, uint64_t **rev_p, cx_err_t *err)
+{
+    uint64_t  nb = g->cfg.place_block > 0 ? (g->cfg.job_gpus + g->cfg.place_block - 1) / g->cfg.place_block : 0;
+    uint64_t  k, nglob;
+    uint64_t *rev;
+    *rev_p = NULL;
+    if (g->cfg.place == NULL) return CX_OK;
+    if (g->cfg.job_gpus == 0 || g->gpd == 0 || g->cfg.place_block != g->gpd) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "placement",
+                          "a placement needs whole NVLink domains of %llu GPUs on one fabric (blocks of %llu)",
+                          (unsigned long long)g->gpd, (unsigned long long)g->cfg.place_block);
+    }
+    nglob = g->gpd_gpus / g->gpd;
+    rev   = malloc((nglob > 0 ? nglob : 1) * sizeof(*rev));
+    if (rev == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    for (k = 0; k < nglob; k++) rev[k] = UINT64_MAX;
+    for (k = 0; k < nb; k++) {
+        uint64_t base = g->cfg.place[k];
+        if (base % g->gpd != 0 || base / g->gpd >= nglob || rev[base / g->gpd] != UINT64_MAX) {
+            free(rev);
+            return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "placement",
+                              "block %llu at GPU %llu is not a free NVLink domain of the first fabric",
+                              (unsigned long long)k, (unsigned long long)base);
+        }
+        rev[base / g->gpd] = k;
+    }
+    *rev_p = rev;
+    return CX_OK;
 }
 
 cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
@@ -343,6 +385,7 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
     cx_gpus_t       *g;
     const cx_topo_t *topo = cx_net_topo(net);
     uint64_t         first = cx_net_local_first(net), count = cx_net_local_count(net), i, k = 0;
+    uint64_t        *rev = NULL;
     size_t           ss = (cfg->source.state_size + 15u) & ~(size_t)15u;
     cx_status_t      st;
 
@@ -353,28 +396,34 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
     g->topo = topo;
     g->cfg  = *cfg;
     cx_gpus_find_domain_size(g);
+    st = cx_gpus_place_rev(g, &rev, err);
+    if (st != CX_OK) {
+        cx_gpus_destroy(g);
+        return st;
+    }
     for (i = 0; i < count; i++) {
-        if (cx_gpus_runs(g, first + i)) g->n++;
+        if (cx_gpus_job_index(g, rev, first + i) != UINT64_MAX) g->n++;
     }
     g->gpus      = calloc(g->n > 0 ? g->n : 1, sizeof(cx_gpu_t));
     g->src_arena = calloc((g->n > 0 ? g->n : 1) * CX_NUM_STREAMS, ss > 0 ? ss : 16);
     if (g->gpus == NULL || g->src_arena == NULL) {
         uint64_t n = g->n;
+        free(rev);
         cx_gpus_destroy(g);
         return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory for %llu GPUs",
                           (unsigned long long)n);
     }
     for (i = 0; i < count; i++) {
-        uint64_t      dev = first + i;
+        uint64_t      dev = first + i, j = cx_gpus_job_index(g, rev, dev);
         cx_gpu_info_t gi;
         cx_gpu_t     *gpu;
         int           s;
-        if (!cx_gpus_runs(g, dev)) continue;
+        if (j == UINT64_MAX) continue;
         cx_topo_gpu_info(topo, dev, &gi);
         gpu         = &g->gpus[k];
         gpu->g      = g;
         gpu->dev    = cx_net_local_dev(net, dev);
-        gpu->gpu    = gi.gpu_index;
+        gpu->gpu    = j;
         gpu->domain = gi.domain;
         gpu->type   = cx_topo_gpu_type(topo, gi.gpu_type);
         gpu->dev->upper = gpu;
@@ -383,17 +432,20 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
             gpu->s[s].state = CX_S_FETCH;
             st = cfg->source.init(gpu->s[s].src, cfg->source.ctx, gpu->gpu, s, err);
             if (st != CX_OK) {
+                free(rev);
                 cx_gpus_destroy(g);
                 return st;
             }
         }
         k++;
     }
-    /* Start every program at t = 0 through a kick event (handlers run with a
-     * current entity; set-up code does not). */
+    free(rev);
+    /* Start every program at cfg->start (t = 0 unless placed in a scenario)
+     * through a kick event (handlers run with a current entity; set-up code
+     * does not). */
     for (k = 0; k < g->n; k++) {
         cx_entity_t *e = cx_engine_entity(eng, g->gpus[k].dev->dev);
-        cx_engine_send(eng, e, g->gpus[k].dev->dev, 0, CX_GPU_EV_KICK, 0, NULL, 0);
+        cx_engine_send(eng, e, g->gpus[k].dev->dev, cfg->start, CX_GPU_EV_KICK, 0, NULL, 0);
     }
     *g_p = g;
     return CX_OK;

@@ -65,7 +65,7 @@ void cx_coll_params_defaults(cx_coll_params_t *p);
 /* Per-op record handed to the observer when an op completes. */
 typedef struct cx_op_record {
     cx_op_t   op;
-    uint64_t  gpu;          /* global GPU index */
+    uint64_t  gpu;          /* the job's GPU index (the global one without a placement) */
     cx_time_t start, end;
     uint32_t  algo;         /* COLLECTIVE: the algorithm used */
     uint32_t  channels;
@@ -94,6 +94,16 @@ typedef struct cx_gpu_config {
     uint64_t           job_gpus;
     const cx_gpu_slow_t *slow;       /* sorted by (gpu, at); the caller keeps it; NULL = none */
     uint64_t           n_slow;
+    /* Placement (colossim run --scenario: several jobs, one cx_gpus_t each,
+     * on one fabric).  The job's GPU j -- what its program, its groups and
+     * its op records name -- is global GPU place[j / place_block] + j %
+     * place_block; place_block is the NVLink domain size and every base a
+     * whole domain of the first fabric, so domain arithmetic (rings, PXN)
+     * done on job indices holds on the global ones.  job_gpus GPUs in all;
+     * the caller keeps the array.  NULL: job GPU j is global GPU j. */
+    const uint64_t    *place;
+    uint64_t           place_block;
+    cx_time_t          start;        /* the programs start then (0: at once) */
 } cx_gpu_config_t;
 
 /* Collective shapes, shared with anything that must predict them (the

@@ -84,7 +84,7 @@ typedef struct cx_gpu_stream {
 typedef struct cx_gpu {
     cx_gpus_t           *g;
     cx_net_dev_t        *dev;
-    uint64_t             gpu;       /* global GPU index */
+    uint64_t             gpu;       /* the job's GPU index (global without a placement) */
     uint64_t             domain;
     const cx_gpu_type_t *type;
     cx_gpu_stream_t      s[CX_NUM_STREAMS];
@@ -117,8 +117,21 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream
 /* Advance the collective of `stream`; 1 when it has completed. */
 int  cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream);
 
-/* NVLink domain of a global GPU. */
+/* NVLink domain of a job GPU. */
 uint64_t cx_gpus_domain(const cx_gpus_t *g, uint64_t gpu);
+
+/* Global GPU index of the job's GPU j (cx_gpu_config_t.place). */
+static inline uint64_t cx_gpus_global(const cx_gpus_t *g, uint64_t j)
+{
+    if (g->cfg.place == NULL) return j;
+    return g->cfg.place[j / g->cfg.place_block] + j % g->cfg.place_block;
+}
+
+/* Device of the job's GPU j. */
+static inline uint64_t cx_gpus_device(const cx_gpus_t *g, uint64_t j)
+{
+    return cx_topo_gpu_device(g->topo, cx_gpus_global(g, j));
+}
 
 /* Global GPU index of member i of an op's group. */
 static inline uint64_t cx_coll_member(const cx_op_t *op, uint64_t i)

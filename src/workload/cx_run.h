@@ -51,6 +51,8 @@ typedef struct cx_run_config {
     const char      *options_text;    /* effective options, stored in /meta */
     const char      *command_line;
     const char      *faults_path;     /* --faults: a faults file (cx_faults.h); NULL = none */
+    const char      *scenario_path;   /* --scenario: several jobs on the fabric (cx_scenario.h,
+                                       * cx_run_scenario.c); NULL = one job */
 } cx_run_config_t;
 
 typedef struct cx_run_summary {
@@ -81,7 +83,16 @@ typedef struct cx_run_summary {
     uint64_t  faults;                /* --faults: faults injected */
     int64_t   fault_stop_ps;         /* the job stopped at this fault (-1: it did not) */
     char      fault_stop[96];        /* which */
+    /* --scenario: the figures above are the total (GPUs, tokens/s, TFLOPs/GPU
+     * and MFU of all jobs; no iteration time), jobs[0..n_jobs) each job's
+     * (workload = the job's name); free jobs with cx_run_summary_free. */
+    uint32_t  n_jobs;
+    struct cx_run_summary *jobs;
+    double    start_seconds;         /* a scenario's job: when it started */
 } cx_run_summary_t;
+
+/* Free what a summary owns (a scenario's per-job summaries). */
+void cx_run_summary_free(cx_run_summary_t *s);
 
 /* Collective over comm.  Bad input: CX_ERR_* with file:line:field in err and
  * nothing written.  A run stopped by a signal returns CX_OK with

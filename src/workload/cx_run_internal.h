@@ -108,7 +108,18 @@ typedef struct cx_run_ctx {
     cx_faults_t         *faults;          /* --faults (cx_run_faults.c), NULL = none */
     cx_gpu_slow_t       *slow;            /* its GPU slowdowns, by (gpu, at) */
     uint64_t             n_slow;
+    /* --scenario: the job's placement (cx_gpu_config_t.place); the GPUs
+     * above (gpu_lo, acc) are job indices, trace rows name global GPUs. */
+    const uint64_t      *place;
+    uint64_t             place_block;
 } cx_run_ctx_t;
+
+/* ---- scenarios (cx_run_scenario.c) ------------------------------------ */
+
+/* colossim run --scenario: cx_run with cfg->scenario_path set. */
+cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *sum, cx_err_t *err);
+/* Each job's line and the total (rank 0). */
+void        cx_run_scenario_print(const cx_run_summary_t *s, FILE *out);
 
 /* ---- faults (cx_run_faults.c) ----------------------------------------- */
 

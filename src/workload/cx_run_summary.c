@@ -95,8 +95,19 @@ void cx_run_summary_reduce(cx_run_summary_t *s, const cx_run_ctx_t *c, uint32_t 
     free(emax);
 }
 
+void cx_run_summary_free(cx_run_summary_t *s)
+{
+    free(s->jobs);
+    s->jobs   = NULL;
+    s->n_jobs = 0;
+}
+
 void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
 {
+    if (s->n_jobs > 0) {
+        cx_run_scenario_print(s, out); /* --scenario */
+        return;
+    }
     if (s->complete) {
         fprintf(out, "run: %s on %s, %llu x %s, %u iteration(s)\n", s->workload, s->topology,
                 (unsigned long long)s->gpus, s->gpu_type, s->iterations);

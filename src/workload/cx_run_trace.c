@@ -158,12 +158,15 @@ void cx_run_observe(void *vctx, const cx_op_record_t *rec)
     cx_run_acc_t  *a;
     cx_time_t      dt = rec->end - rec->start;
     uint32_t       it = op->iteration;
+    uint64_t       gg;
 
     c->ops_done++;
     if (rec->gpu < c->gpu_lo || rec->gpu - c->gpu_lo >= c->gpu_n) {
         cx_fatal("op observed for GPU %llu outside this rank's GPUs", (unsigned long long)rec->gpu);
     }
     a = &c->acc[rec->gpu - c->gpu_lo];
+    /* Rows name global GPUs (a scenario's job GPU -> its place). */
+    gg = c->place == NULL ? rec->gpu : c->place[rec->gpu / c->place_block] + rec->gpu % c->place_block;
     if (c->power != NULL) cx_power_observe(c->power, rec); /* power hook */
     switch ((cx_op_kind_t)op->kind) {
     case CX_OP_ITER_BEGIN:
@@ -183,7 +186,7 @@ void cx_run_observe(void *vctx, const cx_op_record_t *rec)
         {
             cx_row_iter_t r;
             memset(&r, 0, sizeof(r));
-            r.gpu             = rec->gpu;
+            r.gpu             = gg;
             r.iteration       = it;
             r.begin_ps        = a->it_begin;
             r.end_ps          = rec->end;
@@ -215,7 +218,7 @@ void cx_run_observe(void *vctx, const cx_op_record_t *rec)
             cx_row_coll_t r;
             double        t = (double)dt * 1e-12;
             memset(&r, 0, sizeof(r));
-            r.gpu          = rec->gpu;
+            r.gpu          = gg;
             r.kind         = op->cls;
             r.algo         = (uint8_t)rec->algo;
             r.channels     = (uint8_t)rec->channels;
@@ -243,7 +246,7 @@ void cx_run_observe(void *vctx, const cx_op_record_t *rec)
     if (c->level >= CX_TRACE_LEVEL_OPS && c->t_ops != NULL) {
         cx_row_op_t r;
         memset(&r, 0, sizeof(r));
-        r.gpu          = rec->gpu;
+        r.gpu          = gg;
         r.start_ps     = rec->start;
         r.end_ps       = rec->end;
         r.bytes        = op->bytes;
