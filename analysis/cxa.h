@@ -92,7 +92,7 @@ char *cxa_meta_text(const cxa_file_t *f, const char *name);
 typedef struct cxa_args {
     const char *pos[4];
     int         npos;
-    const char *format, *out, *gpus, *top, *iteration, *max_mb, *table;
+    const char *format, *out, *gpus, *top, *iteration, *max_mb, *table, *job;
     int         help;
     int         no_coll_tracks, force;
 } cxa_args_t;
@@ -132,6 +132,9 @@ typedef struct cxa_summary {
 } cxa_summary_t;
 
 int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s); /* 0 ok, else exit code */
+/* The same for job `job` of a scenario trace (/scenario/jobs, /scenario/gpus;
+ * -1: the whole trace, refused when it holds a scenario). */
+int cxa_summary_compute_job(const cxa_file_t *f, cxa_summary_t *s, long job);
 
 int cxa_cmd_summary(int argc, char **argv);
 int cxa_cmd_diff(int argc, char **argv);

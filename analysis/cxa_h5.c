@@ -492,6 +492,7 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
         else if (strcmp(name, "iteration") == 0) a->iteration = val;
         else if (strcmp(name, "max-mb") == 0) a->max_mb = val;
         else if (strcmp(name, "table") == 0) a->table = val;
+        else if (strcmp(name, "job") == 0) a->job = val;
     }
     return 0;
 }

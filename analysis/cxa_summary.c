@@ -25,8 +25,87 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A scenario trace: job's constants from /scenario/jobs and its GPUs from
+ * /scenario/gpus (*in_p[gpu] = 1, *n_in_p entries).  job < 0: refuse a
+ * scenario trace (its /meta constants are no one job's). */
+static int cxa_summary_job(const cxa_file_t *f, cxa_summary_t *s, long job, unsigned char **in_p, uint64_t *n_in_p)
+{
+    cxa_table_t      t;
+    void            *buf;
+    const cxa_col_t *c;
+    uint64_t         i, njobs, max_gpu = 0;
+    int              found = 0;
+    *in_p   = NULL;
+    *n_in_p = 0;
+    if (cxa_table_open(f, "/scenario/jobs", 0, &t) != 0) {
+        if (job < 0) return CXA_EXIT_OK;
+        cxa_error(f->path, "--job %ld: not a scenario trace (no /scenario/jobs; colossim run --scenario makes one)", job);
+        return CXA_EXIT_FILE;
+    }
+    njobs = t.rows;
+    if (job < 0 || (uint64_t)job >= njobs) {
+        cxa_table_close(&t);
+        cxa_error(f->path, "%s: the trace holds a scenario of %llu job(s): pick one with --job 0..%llu",
+                  job < 0 ? "summary" : "--job out of range", (unsigned long long)njobs,
+                  (unsigned long long)(njobs > 0 ? njobs - 1 : 0));
+        return CXA_EXIT_USAGE;
+    }
+    buf = cxa_table_read_all(&t);
+    c   = cxa_col(&t, "job");
+    for (i = 0; buf != NULL && c != NULL && i < t.rows; i++) {
+        const void *r = cxa_row(&t, buf, i);
+        if (cxa_get_u64(c, r) != (uint64_t)job) continue;
+        s->gpus                                = cxa_get_u64(cxa_col(&t, "gpus"), r);
+        s->tokens_per_iteration                = cxa_get_f64(cxa_col(&t, "tokens_per_iteration"), r);
+        s->model_flops_per_iteration           = cxa_get_f64(cxa_col(&t, "model_flops_per_iteration"), r);
+        s->model_flops_noncausal_per_iteration = cxa_get_f64(cxa_col(&t, "model_flops_noncausal_per_iteration"), r);
+        s->peak_flops_per_gpu                  = cxa_get_f64(cxa_col(&t, "peak_flops_per_gpu"), r);
+        snprintf(s->workload + strlen(s->workload), sizeof(s->workload) - strlen(s->workload), " job %ld", job);
+        found = 1;
+    }
+    free(buf);
+    cxa_table_close(&t);
+    if (!found || cxa_table_open(f, "/scenario/gpus", 1, &t) != 0) {
+        cxa_error(f->path, "/scenario tables do not describe job %ld", job);
+        return CXA_EXIT_FILE;
+    }
+    buf = cxa_table_read_all(&t);
+    if (buf == NULL) {
+        cxa_table_close(&t);
+        return CXA_EXIT_FILE;
+    }
+    c = cxa_col(&t, "gpu");
+    for (i = 0; i < t.rows; i++) {
+        uint64_t g = cxa_get_u64(c, cxa_row(&t, buf, i));
+        if (g > max_gpu) max_gpu = g;
+    }
+    *in_p = calloc(max_gpu + 1, 1);
+    if (*in_p == NULL) {
+        free(buf);
+        cxa_table_close(&t);
+        cxa_error(f->path, "out of memory");
+        return CXA_EXIT_FILE;
+    }
+    *n_in_p = max_gpu + 1;
+    for (i = 0; i < t.rows; i++) {
+        const void *r = cxa_row(&t, buf, i);
+        if (cxa_get_u64(cxa_col(&t, "job"), r) == (uint64_t)job) (*in_p)[cxa_get_u64(c, r)] = 1;
+    }
+    free(buf);
+    cxa_table_close(&t);
+    return CXA_EXIT_OK;
+}
+
 int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
 {
+    return cxa_summary_compute_job(f, s, -1);
+}
+
+int cxa_summary_compute_job(const cxa_file_t *f, cxa_summary_t *s, long job)
+{
+    unsigned char   *in = NULL;   /* a scenario's job: its GPUs */
+    uint64_t         n_in = 0;
+    int              rcj;
     static const char *const need[] = {"gpu", "iteration", "begin_ps", "end_ps", "compute_ps",
                                        "exposed_comm_ps", NULL};
     cxa_table_t      t;
@@ -70,7 +149,13 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
     if (cxa_meta_f64(f, "model_flops_noncausal_per_iteration", &s->model_flops_noncausal_per_iteration) != 0) {
         s->model_flops_noncausal_per_iteration = 0.0;
     }
-    if (cxa_table_open(f, CXA_T_ITER, 1, &t) != 0) return CXA_EXIT_FILE;
+    rcj = cxa_summary_job(f, s, job, &in, &n_in);
+    if (rcj != CXA_EXIT_OK) return rcj;
+#define CXA_SKIP_ROW(_g) (in != NULL && ((_g) >= n_in || !in[(_g)]))
+    if (cxa_table_open(f, CXA_T_ITER, 1, &t) != 0) {
+        free(in);
+        return CXA_EXIT_FILE;
+    }
     if (cxa_need_cols(&t, need) != 0) {
         cxa_table_close(&t);
         return CXA_EXIT_FILE;
@@ -92,10 +177,13 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
         const void *r = cxa_row(&t, buf, i);
         uint64_t    g = cxa_get_u64(c_gpu, r);
         uint64_t    it = cxa_get_u64(c_it, r);
+        if (CXA_SKIP_ROW(g)) continue;
         if (g > max_gpu) max_gpu = g;
         if (it > max_it) max_it = (uint32_t)it;
     }
-    if (cxa_meta_i64(f, "gpus", &v) == 0 && v > 0)
+    if (in != NULL)
+        ; /* the job's, from /scenario/jobs */
+    else if (cxa_meta_i64(f, "gpus", &v) == 0 && v > 0)
         s->gpus = (uint64_t)v;
     else
         s->gpus = t.rows > 0 ? max_gpu + 1 : 0;
@@ -111,6 +199,7 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
             free(emax);
             free(emin);
             free(buf);
+            free(in);
             cxa_table_close(&t);
             return CXA_EXIT_FILE;
         }
@@ -123,6 +212,7 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
             const void *r  = cxa_row(&t, buf, i);
             uint32_t    it = (uint32_t)cxa_get_u64(c_it, r);
             int64_t     b = cxa_get_i64(c_b, r), e = cxa_get_i64(c_e, r);
+            if (CXA_SKIP_ROW(cxa_get_u64(c_gpu, r))) continue;
             if (b < bmin[it]) bmin[it] = b;
             if (e > emax[it]) emax[it] = e;
             if (e < emin[it]) emin[it] = e;
@@ -135,7 +225,7 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
         for (i = 0; i < t.rows; i++) {
             const void *r  = cxa_row(&t, buf, i);
             uint32_t    it = (uint32_t)cxa_get_u64(c_it, r);
-            if (it >= k) continue;
+            if (it >= k || CXA_SKIP_ROW(cxa_get_u64(c_gpu, r))) continue;
             sum_c += cxa_get_i64(c_c, r);
             sum_x += cxa_get_i64(c_x, r);
             if (c_p != NULL) sum_p += cxa_get_i64(c_p, r);
@@ -174,8 +264,10 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
     free(emax);
     free(emin);
     free(buf);
+    free(in);
     cxa_table_close(&t);
     return CXA_EXIT_OK;
+#undef CXA_SKIP_ROW
 }
 
 /* The figures as (key, value) pairs, in output order. */
@@ -295,18 +387,28 @@ int cxa_cmd_summary(int argc, char **argv)
     cxa_file_t    f;
     cxa_summary_t s;
     int           rc;
-    if (cxa_parse_args("summary", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
+    long          job = -1;
+    if (cxa_parse_args("summary", argc, argv, &a, "format job") != 0) return CXA_EXIT_USAGE;
+    if (a.job != NULL) {
+        char *end;
+        job = strtol(a.job, &end, 10);
+        if (a.job[0] < '0' || a.job[0] > '9' || *end != '\0') {
+            cxa_error(NULL, "summary: --job takes a job index (0, 1, ...), not '%s'", a.job);
+            return CXA_EXIT_USAGE;
+        }
+    }
     if (a.help || a.npos != 1) {
         cxa_usage_error("summary", &a, 0, NULL);
         fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze summary FILE [--format table|json|csv]\n"
+                "usage: colossim-analyze summary FILE [--format table|json|csv] [--job N]\n"
                 "  iteration time, tokens/s, TFLOPs/GPU, MFU and the compute / exposed comm / bubble\n"
-                "  shares, recomputed from /summary/iterations and the /meta constants.\n");
+                "  shares, recomputed from /summary/iterations and the /meta constants.\n"
+                "  --job N: job N of a scenario trace (colossim run --scenario), its GPUs only.\n");
         return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
     }
     if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
-    rc = cxa_summary_compute(&f, &s);
+    rc = cxa_summary_compute_job(&f, &s, job);
     if (rc != CXA_EXIT_OK) {
         cxa_close(&f);
         return rc;
