@@ -11,6 +11,7 @@ int cx_cmd_power(int argc, char **argv);
 int cx_cmd_topo(int argc, char **argv);
 int cx_cmd_bench(int argc, char **argv);
 int cx_cmd_campaign(int argc, char **argv);
+int cx_cmd_chakra(int argc, char **argv);
 int cx_cmd_bench_phold(int argc, char **argv);
 
 /* Shared by commands: rank of MPI_COMM_WORLD. */

@@ -32,6 +32,7 @@ static const cx_subcmd_t cx_subcmds[] = {
     {"power", cx_cmd_power, "site power from a topology alone: full-load IT, cooling, supply; parameters"},
     {"bench", cx_cmd_bench, "benchmarks: phold (engine), traffic (fabric), collective (nccl-tests style)"},
     {"campaign", cx_cmd_campaign, "weeks of training: failures, checkpoints, goodput and ETTR over seeds"},
+    {"chakra", cx_cmd_chakra, "import Chakra execution traces (one ET file per rank) as a job to run"},
 };
 
 static void cx_usage(FILE *out)

@@ -144,7 +144,7 @@ def case_analyze_usage():
 
 
 def case_help():
-    owned = (["bench"], ["bench", "phold"], ["bench", "traffic"], ["bench", "collective"], ["power"],
+    owned = (["bench"], ["bench", "phold"], ["bench", "traffic"], ["bench", "collective"], ["power"], ["chakra"],
              ["power", "site"], ["power", "params"])
     for cmd in [["run"], ["gen"], ["topo"], ["campaign"]] + list(owned):
         for h in ("--help",) + (("-h",) if cmd in owned else ()):

@@ -1,0 +1,842 @@
+/*
+ * Chakra ET import (cx_chakra.h): read each rank's graph with protobuf-c
+ * (src/workload/chakra_et.proto, our own subset of the published schema),
+ * order it, turn it into colossim ops and write a replay directory.
+ *
+ * Two passes over the ranks, so memory holds one rank's graph at a time:
+ * the first converts every rank and checks what must agree across ranks
+ * (the collectives each rank issues, in order; sends against receives),
+ * the second converts again and writes.  Nothing is written when the first
+ * pass fails; replay.yaml, which makes the directory a job, is written last.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cx_chakra.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cx_compute.h"
+#include "cx_log.h"
+#include "cx_replay.h"
+#include "cx_workload.h"
+
+void cx_chakra_opts_for_topo(cx_chakra_opts_t *o, const cx_topo_t *topo)
+{
+    const cx_compute_catalog_t *c = cx_topo_compute_efficiency(topo);
+    memset(o, 0, sizeof(*o));
+    o->durations          = CX_CHAKRA_DUR_MEASURED;
+    o->peak_flops         = cx_topo_gpu_type(topo, 0)->bf16_flops;
+    o->gemm_efficiency    = c != NULL ? c->gemm_bf16 : 0.61;
+    o->kernel_overhead_ps = c != NULL ? c->kernel_overhead_ps : 2000000;
+}
+
+#ifndef CX_HAVE_PROTOBUF_C
+
+int cx_chakra_available(void) { return 0; }
+
+cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, const char *out_dir,
+                             const cx_chakra_opts_t *o, cx_chakra_stats_t *stats, cx_err_t *err)
+{
+    (void)workload_path;
+    (void)out_dir;
+    (void)o;
+    (void)stats;
+    return cx_err_set(err, CX_ERR_UNSUPPORTED, et_dir, 0, NULL,
+                      "this colossim was built without protobuf-c (Debian: libprotobuf-c-dev, protobuf-c-compiler)");
+}
+
+#else
+
+#include "chakra_et.pb-c.h"
+
+#define CX_CK_TAG_COLL (UINT64_C(1) << 63)
+#define CX_CK_TAG_P2P  (UINT64_C(1) << 62)
+
+typedef struct cx_ck_file {
+    char     path[4096];
+    uint64_t rank;
+} cx_ck_file_t;
+
+/* One rank's graph, as read. */
+typedef struct cx_ck_graph {
+    const char            *path;
+    uint8_t               *buf;
+    size_t                 n, cap;
+    ChakraProtoMsg__Node **nodes;
+    char                   version[64];
+} cx_ck_graph_t;
+
+/* What must agree across ranks. */
+typedef struct cx_ck_coll {
+    uint8_t  kind;
+    uint64_t bytes;
+    uint64_t node;
+} cx_ck_coll_t;
+
+typedef struct cx_ck_p2p {
+    uint64_t src, dst, tag, bytes;
+} cx_ck_p2p_t;
+
+typedef struct cx_ck_out {
+    cx_op_t     *ops;
+    size_t       n, cap;
+    cx_ck_coll_t *coll;
+    size_t       n_coll, cap_coll;
+    cx_ck_p2p_t  *p2p_send, *p2p_recv;
+    size_t       n_send, cap_send, n_recv, cap_recv;
+} cx_ck_out_t;
+
+int cx_chakra_available(void) { return 1; }
+
+static void *cx_ck_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    size_t c = *cap ? *cap : 64;
+    void  *q;
+    if (need <= *cap) return p;
+    while (c < need) c *= 2;
+    q = realloc(p, c * size);
+    if (q == NULL) cx_fatal("out of memory");
+    *cap = c;
+    return q;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static int cx_ck_file_cmp(const void *a, const void *b)
+{
+    const cx_ck_file_t *x = a, *y = b;
+    if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* NAME.RANK.et -> RANK, or -1. */
+static long long cx_ck_rank_of(const char *name)
+{
+    size_t      l = strlen(name);
+    const char *end, *p;
+    if (l < 4 || strcmp(name + l - 3, ".et") != 0) return -1;
+    end = name + l - 3;
+    p   = end;
+    while (p > name && p[-1] >= '0' && p[-1] <= '9') p--;
+    if (p == end || p == name || p[-1] != '.' || end - p > 9) return -1;
+    return strtoll(p, NULL, 10);
+}
+
+static cx_status_t cx_ck_list(const char *dir, cx_ck_file_t **files_p, size_t *n_p, cx_err_t *err)
+{
+    DIR           *d = opendir(dir);
+    struct dirent *e;
+    cx_ck_file_t  *f = NULL;
+    size_t         n = 0, cap = 0, i, ranked = 0;
+    if (d == NULL) return cx_err_set(err, CX_ERR_IO, dir, 0, NULL, "cannot read the directory: %s", strerror(errno));
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 4 || strcmp(e->d_name + l - 3, ".et") != 0) continue;
+        f = cx_ck_grow(f, &cap, n + 1, sizeof(*f));
+        snprintf(f[n].path, sizeof(f[n].path), "%s/%s", dir, e->d_name);
+        {
+            long long r = cx_ck_rank_of(e->d_name);
+            f[n].rank   = r >= 0 ? (uint64_t)r : UINT64_MAX;
+            ranked += r >= 0;
+        }
+        n++;
+    }
+    closedir(d);
+    if (n == 0) {
+        free(f);
+        return cx_err_set(err, CX_ERR_INVALID, dir, 0, NULL, "no Chakra ET files (*.et) in this directory");
+    }
+    if (ranked != 0 && ranked != n) {
+        free(f);
+        return cx_err_set(err, CX_ERR_INVALID, dir, 0, NULL,
+                          "some .et files carry a rank (NAME.RANK.et) and some do not: name them all or none");
+    }
+    qsort(f, n, sizeof(*f), cx_ck_file_cmp);
+    for (i = 0; i < n; i++) {
+        if (ranked == 0) {
+            f[i].rank = i;
+        } else if (f[i].rank != i) {
+            cx_status_t st = cx_err_set(err, CX_ERR_INVALID, f[i].path, 0, NULL,
+                                        "rank %llu where rank %llu was expected: ranks must be 0..%zu, each once",
+                                        (unsigned long long)f[i].rank, (unsigned long long)i, n - 1);
+            free(f);
+            return st;
+        }
+    }
+    *files_p = f;
+    *n_p     = n;
+    return CX_OK;
+}
+
+/* ---- reading one ET file ------------------------------------------------ */
+
+static int cx_ck_varint(const uint8_t *p, size_t left, uint64_t *v, size_t *used)
+{
+    uint64_t x = 0;
+    size_t   i;
+    for (i = 0; i < left && i < 10; i++) {
+        x |= (uint64_t)(p[i] & 0x7F) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v    = x;
+            *used = i + 1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void cx_ck_graph_free(cx_ck_graph_t *g)
+{
+    size_t i;
+    for (i = 0; i < g->n; i++) chakra_proto_msg__node__free_unpacked(g->nodes[i], NULL);
+    free(g->nodes);
+    free(g->buf);
+    memset(g, 0, sizeof(*g));
+}
+
+static cx_status_t cx_ck_read(const char *path, cx_ck_graph_t *g, cx_err_t *err)
+{
+    FILE          *fp;
+    struct stat    sb;
+    size_t         size, pos = 0, k = 0;
+    cx_status_t    st = CX_OK;
+    memset(g, 0, sizeof(*g));
+    g->path = path;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "not a regular file");
+    size = (size_t)sb.st_size;
+    fp   = fopen(path, "rb");
+    if (fp == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot read: %s", strerror(errno));
+    g->buf = malloc(size > 0 ? size : 1);
+    if (g->buf == NULL || fread(g->buf, 1, size, fp) != size) {
+        fclose(fp);
+        cx_ck_graph_free(g);
+        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot read %zu bytes", size);
+    }
+    fclose(fp);
+    while (pos < size && st == CX_OK) {
+        uint64_t len;
+        size_t   used;
+        if (cx_ck_varint(g->buf + pos, size - pos, &len, &used) != 0 || len > size - pos - used) {
+            st = cx_err_set(err, CX_ERR_PARSE, path, 0, NULL,
+                            "truncated or not a Chakra ET file: message %zu at byte %zu %s", k, pos,
+                            cx_ck_varint(g->buf + pos, size - pos, &len, &used) != 0
+                                ? "has no length"
+                                : "is longer than the rest of the file");
+            break;
+        }
+        pos += used;
+        if (k == 0) {
+            ChakraProtoMsg__GlobalMetadata *m = chakra_proto_msg__global_metadata__unpack(NULL, (size_t)len, g->buf + pos);
+            if (m == NULL) {
+                st = cx_err_set(err, CX_ERR_PARSE, path, 0, "GlobalMetadata",
+                                "the first message does not decode: not a Chakra ET file");
+                break;
+            }
+            snprintf(g->version, sizeof(g->version), "%s", m->version != NULL ? m->version : "");
+            chakra_proto_msg__global_metadata__free_unpacked(m, NULL);
+            /* The schema above is that of the 0.0.x line of ET files. */
+            if (strncmp(g->version, "0.0.", 4) != 0) {
+                st = cx_err_set(err, CX_ERR_UNSUPPORTED, path, 0, "GlobalMetadata.version",
+                                "Chakra ET version '%s' is not supported (0.0.x, as chakra's converters write)",
+                                g->version);
+                break;
+            }
+        } else {
+            ChakraProtoMsg__Node *nd = chakra_proto_msg__node__unpack(NULL, (size_t)len, g->buf + pos);
+            if (nd == NULL) {
+                st = cx_err_set(err, CX_ERR_PARSE, path, 0, "Node", "message %zu at byte %zu does not decode as a Node",
+                                k, pos - used);
+                break;
+            }
+            g->nodes          = cx_ck_grow(g->nodes, &g->cap, g->n + 1, sizeof(*g->nodes));
+            g->nodes[g->n++]  = nd;
+        }
+        pos += (size_t)len;
+        k++;
+    }
+    if (st == CX_OK && k == 0) st = cx_err_set(err, CX_ERR_PARSE, path, 0, NULL, "empty file: not a Chakra ET file");
+    if (st != CX_OK) cx_ck_graph_free(g);
+    return st;
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static const ChakraProtoMsg__AttributeProto *cx_ck_attr(const ChakraProtoMsg__Node *n, const char *name)
+{
+    size_t i;
+    for (i = 0; i < n->n_attr; i++)
+        if (n->attr[i]->name != NULL && strcmp(n->attr[i]->name, name) == 0) return n->attr[i];
+    return NULL;
+}
+
+/* A numeric attribute as double; 0 absent, 1 found, -1 not a number. */
+static int cx_ck_num(const ChakraProtoMsg__Node *n, const char *name, double *v)
+{
+    const ChakraProtoMsg__AttributeProto *a = cx_ck_attr(n, name);
+    if (a == NULL) return 0;
+    switch (a->value_case) {
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_DOUBLE_VAL: *v = a->double_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_FLOAT_VAL: *v = a->float_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_INT32_VAL: *v = a->int32_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_INT64_VAL: *v = (double)a->int64_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_UINT32_VAL: *v = a->uint32_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_UINT64_VAL: *v = (double)a->uint64_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_SINT32_VAL: *v = a->sint32_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_SINT64_VAL: *v = (double)a->sint64_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_FIXED32_VAL: *v = a->fixed32_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_FIXED64_VAL: *v = (double)a->fixed64_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_SFIXED32_VAL: *v = a->sfixed32_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_SFIXED64_VAL: *v = (double)a->sfixed64_val; break;
+    case CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_BOOL_VAL: *v = a->bool_val ? 1.0 : 0.0; break;
+    default: return -1;
+    }
+    return 1;
+}
+
+static cx_status_t cx_ck_need(const cx_ck_graph_t *g, const ChakraProtoMsg__Node *n, const char *name, double lo,
+                              double hi, double *v, cx_err_t *err)
+{
+    char field[96];
+    int  r = cx_ck_num(n, name, v);
+    snprintf(field, sizeof(field), "node %llu (%s).%s", (unsigned long long)n->id, n->name ? n->name : "", name);
+    if (r == 0) return cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "missing");
+    if (r < 0) return cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "not a number");
+    if (!(*v >= lo && *v <= hi)) return cx_err_set(err, CX_ERR_RANGE, g->path, 0, field, "%g is outside [%g, %g]", *v, lo, hi);
+    return CX_OK;
+}
+
+/* ---- one rank: graph -> ops --------------------------------------------- */
+
+typedef struct cx_ck_idx {
+    uint64_t id;
+    size_t   i;
+} cx_ck_idx_t;
+
+static int cx_ck_idx_cmp(const void *a, const void *b)
+{
+    const cx_ck_idx_t *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cx_ck_p2p_cmp(const void *a, const void *b)
+{
+    const cx_ck_p2p_t *x = a, *y = b;
+    if (x->src != y->src) return x->src < y->src ? -1 : 1;
+    if (x->dst != y->dst) return x->dst < y->dst ? -1 : 1;
+    if (x->tag != y->tag) return x->tag < y->tag ? -1 : 1;
+    return x->bytes < y->bytes ? -1 : x->bytes > y->bytes;
+}
+
+/* Ready nodes, smallest (start time, id) first. */
+typedef struct cx_ck_heap {
+    size_t *v;
+    size_t  n;
+} cx_ck_heap_t;
+
+static int cx_ck_before(const cx_ck_graph_t *g, size_t a, size_t b)
+{
+    const ChakraProtoMsg__Node *x = g->nodes[a], *y = g->nodes[b];
+    if (x->start_time_micros != y->start_time_micros) return x->start_time_micros < y->start_time_micros;
+    return x->id < y->id;
+}
+
+static void cx_ck_push(cx_ck_heap_t *h, const cx_ck_graph_t *g, size_t x)
+{
+    size_t i = h->n++;
+    h->v[i]  = x;
+    while (i > 0 && cx_ck_before(g, h->v[i], h->v[(i - 1) / 2])) {
+        size_t t = h->v[i];
+        h->v[i] = h->v[(i - 1) / 2];
+        h->v[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static size_t cx_ck_pop(cx_ck_heap_t *h, const cx_ck_graph_t *g)
+{
+    size_t top = h->v[0], i = 0;
+    h->v[0] = h->v[--h->n];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i, t;
+        if (l < h->n && cx_ck_before(g, h->v[l], h->v[m])) m = l;
+        if (r < h->n && cx_ck_before(g, h->v[r], h->v[m])) m = r;
+        if (m == i) break;
+        t = h->v[i];
+        h->v[i] = h->v[m];
+        h->v[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static void cx_ck_emit(cx_ck_out_t *o, const cx_op_t *op, uint64_t count[CX_NUM_STREAMS])
+{
+    o->ops          = cx_ck_grow(o->ops, &o->cap, o->n + 1, sizeof(*o->ops));
+    o->ops[o->n++] = *op;
+    count[op->stream]++;
+}
+
+static void cx_ck_op_init(cx_op_t *op, int kind, int stream)
+{
+    memset(op, 0, sizeof(*op));
+    op->kind       = (uint8_t)kind;
+    op->stream     = (uint8_t)stream;
+    op->layer      = CX_OP_NO_LAYER;
+    op->microbatch = CX_OP_NO_MB;
+}
+
+typedef struct cx_ck_occ {
+    uint64_t peer, tag, n;
+} cx_ck_occ_t;
+
+/* The k-th message between this rank and peer with Chakra tag t (per
+ * direction) gets colossim tag P2P | t << 32 | k on both sides. */
+static uint64_t cx_ck_p2p_tag(cx_ck_occ_t **occ, size_t *n, size_t *cap, uint64_t peer, uint64_t t)
+{
+    size_t i;
+    for (i = 0; i < *n; i++)
+        if ((*occ)[i].peer == peer && (*occ)[i].tag == t) break;
+    if (i == *n) {
+        *occ = cx_ck_grow(*occ, cap, *n + 1, sizeof(**occ));
+        (*occ)[i].peer = peer;
+        (*occ)[i].tag  = t;
+        (*occ)[i].n    = 0;
+        (*n)++;
+    }
+    return CX_CK_TAG_P2P | ((t & 0x3FFFFFFFu) << 32) | ((*occ)[i].n++ & 0xFFFFFFFFu);
+}
+
+static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, uint64_t nranks, const cx_chakra_opts_t *opt,
+                                 cx_ck_out_t *o, cx_chakra_stats_t *stats, cx_err_t *err)
+{
+    size_t        n = g->n, i, j, done = 0;
+    cx_ck_idx_t  *idx   = malloc((n ? n : 1) * sizeof(*idx));
+    size_t       *indeg = calloc(n ? n : 1, sizeof(size_t)), *head = calloc(n + 1, sizeof(size_t)), *adj = NULL;
+    uint64_t     (*prov)[CX_NUM_STREAMS] = calloc(n ? n : 1, sizeof(*prov));
+    uint64_t      count[CX_NUM_STREAMS] = {0, 0, 0, 0}, waited[CX_NUM_STREAMS][CX_NUM_STREAMS];
+    uint64_t      coll_seq = 0;
+    cx_ck_heap_t  h = {NULL, 0};
+    cx_ck_occ_t  *occ_s = NULL, *occ_r = NULL;
+    size_t        n_os = 0, c_os = 0, n_or = 0, c_or = 0, n_edges = 0;
+    cx_status_t   st = CX_OK;
+    cx_op_t       op;
+
+    memset(waited, 0, sizeof(waited));
+    h.v = malloc((n ? n : 1) * sizeof(size_t));
+    if (idx == NULL || indeg == NULL || head == NULL || prov == NULL || h.v == NULL) cx_fatal("out of memory");
+    for (i = 0; i < n; i++) {
+        idx[i].id = g->nodes[i]->id;
+        idx[i].i  = i;
+    }
+    qsort(idx, n, sizeof(*idx), cx_ck_idx_cmp);
+    for (i = 1; i < n; i++)
+        if (idx[i].id == idx[i - 1].id)
+            return cx_err_set(err, CX_ERR_INVALID, g->path, 0, "Node.id", "node id %llu appears twice",
+                              (unsigned long long)idx[i].id);
+    /* Dependents lists (CSR): for dependency d of node x, an edge d -> x. */
+    for (i = 0; i < n && st == CX_OK; i++) {
+        const ChakraProtoMsg__Node *x = g->nodes[i];
+        for (j = 0; j < x->n_data_deps + x->n_ctrl_deps; j++) {
+            cx_ck_idx_t key = {j < x->n_data_deps ? x->data_deps[j] : x->ctrl_deps[j - x->n_data_deps], 0}, *hit;
+            hit = bsearch(&key, idx, n, sizeof(*idx), cx_ck_idx_cmp);
+            if (hit == NULL) {
+                char field[64];
+                snprintf(field, sizeof(field), "node %llu.%s", (unsigned long long)x->id,
+                         j < x->n_data_deps ? "data_deps" : "ctrl_deps");
+                st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "depends on node %llu, which is not in the file",
+                                (unsigned long long)key.id);
+                break;
+            }
+            head[hit->i + 1]++;
+            indeg[i]++;
+            n_edges++;
+        }
+    }
+    if (st == CX_OK) {
+        size_t *fill = calloc(n + 1, sizeof(size_t));
+        adj          = malloc((n_edges ? n_edges : 1) * sizeof(size_t));
+        if (fill == NULL || adj == NULL) cx_fatal("out of memory");
+        for (i = 0; i < n; i++) head[i + 1] += head[i];
+        for (i = 0; i < n; i++) {
+            const ChakraProtoMsg__Node *x = g->nodes[i];
+            for (j = 0; j < x->n_data_deps + x->n_ctrl_deps; j++) {
+                cx_ck_idx_t key = {j < x->n_data_deps ? x->data_deps[j] : x->ctrl_deps[j - x->n_data_deps], 0};
+                cx_ck_idx_t *hit = bsearch(&key, idx, n, sizeof(*idx), cx_ck_idx_cmp);
+                adj[head[hit->i] + fill[hit->i]++] = i;
+            }
+        }
+        free(fill);
+    }
+    if (st == CX_OK) {
+        cx_ck_op_init(&op, CX_OP_ITER_BEGIN, CX_STREAM_COMPUTE);
+        cx_ck_emit(o, &op, count);
+        for (i = 0; i < n; i++)
+            if (indeg[i] == 0) cx_ck_push(&h, g, i);
+    }
+    while (st == CX_OK && h.n > 0) {
+        size_t                      v = cx_ck_pop(&h, g);
+        const ChakraProtoMsg__Node *x = g->nodes[v];
+        uint64_t                    req[CX_NUM_STREAMS] = {0, 0, 0, 0};
+        int                         stream = -1, t;
+        double                      val = 0, flops = 0, bytes = 0, is_cpu = 0;
+        done++;
+        stats->nodes++;
+        /* What this node needs: the most of each stream its dependencies provide. */
+        for (j = 0; j < x->n_data_deps + x->n_ctrl_deps; j++) {
+            cx_ck_idx_t key = {j < x->n_data_deps ? x->data_deps[j] : x->ctrl_deps[j - x->n_data_deps], 0};
+            cx_ck_idx_t *hit = bsearch(&key, idx, n, sizeof(*idx), cx_ck_idx_cmp);
+            for (t = 0; t < CX_NUM_STREAMS; t++)
+                if (prov[hit->i][t] > req[t]) req[t] = prov[hit->i][t];
+        }
+        switch ((int)x->type) {
+        case CHAKRA_PROTO_MSG__NODE_TYPE__COMP_NODE:
+            if (cx_ck_num(x, "is_cpu_op", &is_cpu) > 0 && is_cpu != 0) break;
+            stream = CX_STREAM_COMPUTE;
+            cx_ck_op_init(&op, CX_OP_COMPUTE, stream);
+            op.cls = CX_CLS_GEMM;
+            {
+                int has_ops = cx_ck_num(x, "num_ops", &flops) > 0;
+                if (cx_ck_num(x, "tensor_size", &bytes) <= 0) bytes = 0;
+                if (x->duration_micros > 0 && (opt->durations == CX_CHAKRA_DUR_MEASURED || !has_ops)) {
+                    /* Measured: FLOPs the roofline turns back into the duration on the target GPU. */
+                    double dur_ps = (double)x->duration_micros * 1e6 - (double)opt->kernel_overhead_ps;
+                    flops         = dur_ps > 0 ? dur_ps * 1e-12 * opt->peak_flops * opt->gemm_efficiency : 0.0;
+                    bytes         = 0;
+                    stats->measured++;
+                } else if (!has_ops) {
+                    flops = 0;
+                }
+                if (!(flops >= 0 && flops <= CX_OP_MAX_FLOPS) || !(bytes >= 0 && bytes <= (double)CX_OP_MAX_BYTES)) {
+                    char field[64];
+                    snprintf(field, sizeof(field), "node %llu", (unsigned long long)x->id);
+                    st = cx_err_set(err, CX_ERR_RANGE, g->path, 0, field,
+                                    "%g FLOPs / %g bytes outside [0, %g] / [0, 2^40] per kernel", flops, bytes,
+                                    CX_OP_MAX_FLOPS);
+                    break;
+                }
+                op.flops = flops;
+                op.bytes = (uint64_t)bytes;
+            }
+            stats->compute++;
+            break;
+        case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_COLL_NODE: {
+            static const int kinds[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCE, CX_COLL_ALLGATHER, -1, -1,
+                                        CX_COLL_BROADCAST, CX_COLL_ALLTOALL, CX_COLL_REDUCESCATTER, -1, CX_COLL_ALLREDUCE};
+            int kind;
+            st = cx_ck_need(g, x, "comm_type", 0, 9, &val, err);
+            if (st != CX_OK) break;
+            kind = kinds[(int)val];
+            if (kind < 0) {
+                char field[64];
+                snprintf(field, sizeof(field), "node %llu.comm_type", (unsigned long long)x->id);
+                st = cx_err_set(err, CX_ERR_UNSUPPORTED, g->path, 0, field,
+                                "collective %d (GATHER, SCATTER, REDUCE_SCATTER_BLOCK) is not modelled", (int)val);
+                break;
+            }
+            if ((int)val == 9) {
+                bytes = 8; /* BARRIER: an 8-byte all-reduce */
+            } else {
+                st = cx_ck_need(g, x, "comm_size", 0, (double)CX_OP_MAX_BYTES, &bytes, err);
+                if (st != CX_OK) break;
+            }
+            stream = CX_STREAM_TP;
+            cx_ck_op_init(&op, CX_OP_COLLECTIVE, stream);
+            op.cls          = (uint8_t)kind;
+            op.algo         = CX_ALGO_AUTO;
+            op.bytes        = (uint64_t)bytes;
+            op.u.group_base = 0;
+            op.group_stride = 1;
+            op.group_size   = (uint32_t)nranks;
+            op.group_index  = (uint32_t)rank;
+            op.tag          = CX_CK_TAG_COLL | coll_seq++;
+            o->coll         = cx_ck_grow(o->coll, &o->cap_coll, o->n_coll + 1, sizeof(*o->coll));
+            o->coll[o->n_coll].kind  = (uint8_t)kind;
+            o->coll[o->n_coll].bytes = op.bytes;
+            o->coll[o->n_coll].node  = x->id;
+            o->n_coll++;
+            stats->collectives++;
+            break;
+        }
+        case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_SEND_NODE:
+        case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_RECV_NODE: {
+            int    send = x->type == CHAKRA_PROTO_MSG__NODE_TYPE__COMM_SEND_NODE;
+            double peer, tag = 0;
+            st = cx_ck_need(g, x, send ? "comm_dst" : "comm_src", 0, (double)(nranks - 1), &peer, err);
+            if (st == CX_OK && (uint64_t)peer == rank) {
+                char field[64];
+                snprintf(field, sizeof(field), "node %llu.%s", (unsigned long long)x->id, send ? "comm_dst" : "comm_src");
+                st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "is this rank (%llu)", (unsigned long long)rank);
+            }
+            if (st == CX_OK) st = cx_ck_need(g, x, "comm_size", 0, (double)CX_OP_MAX_BYTES, &bytes, err);
+            if (st == CX_OK && cx_ck_num(x, "comm_tag", &tag) > 0 && !(tag >= 0 && tag < 1073741824.0)) {
+                char field[64];
+                snprintf(field, sizeof(field), "node %llu.comm_tag", (unsigned long long)x->id);
+                st = cx_err_set(err, CX_ERR_RANGE, g->path, 0, field, "%g is outside [0, 2^30)", tag);
+            }
+            if (st != CX_OK) break;
+            stream = CX_STREAM_PP;
+            cx_ck_op_init(&op, send ? CX_OP_SEND : CX_OP_RECV, stream);
+            op.u.peer = (uint64_t)peer;
+            op.bytes  = (uint64_t)bytes;
+            op.tag    = send ? cx_ck_p2p_tag(&occ_s, &n_os, &c_os, op.u.peer, (uint64_t)tag)
+                             : cx_ck_p2p_tag(&occ_r, &n_or, &c_or, op.u.peer, (uint64_t)tag);
+            if (send) {
+                cx_ck_p2p_t m = {rank, op.u.peer, op.tag, op.bytes};
+                o->p2p_send   = cx_ck_grow(o->p2p_send, &o->cap_send, o->n_send + 1, sizeof(m));
+                o->p2p_send[o->n_send++] = m;
+                stats->sends++;
+            } else {
+                cx_ck_p2p_t m = {op.u.peer, rank, op.tag, op.bytes};
+                o->p2p_recv   = cx_ck_grow(o->p2p_recv, &o->cap_recv, o->n_recv + 1, sizeof(m));
+                o->p2p_recv[o->n_recv++] = m;
+                stats->recvs++;
+            }
+            break;
+        }
+        default: /* metadata, memory load/store, others: no GPU work */
+            break;
+        }
+        if (st != CX_OK) break;
+        if (stream < 0) {
+            /* Carries its dependencies through to its dependents. */
+            memcpy(prov[v], req, sizeof(req));
+            stats->skipped++;
+        } else {
+            for (t = 0; t < CX_NUM_STREAMS; t++) {
+                cx_op_t w;
+                if (t == stream || req[t] <= waited[stream][t]) continue;
+                cx_ck_op_init(&w, CX_OP_WAIT, stream);
+                w.cls          = (uint8_t)t;
+                w.u.wait_count = req[t];
+                waited[stream][t] = req[t];
+                cx_ck_emit(o, &w, count);
+                stats->waits++;
+            }
+            cx_ck_emit(o, &op, count);
+            prov[v][stream] = count[stream];
+        }
+        for (j = head[v]; j < head[v + 1]; j++)
+            if (--indeg[adj[j]] == 0) cx_ck_push(&h, g, adj[j]);
+    }
+    if (st == CX_OK && done < n) {
+        st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, "data_deps", "a dependency cycle among %zu nodes", n - done);
+    }
+    if (st == CX_OK) {
+        int t;
+        for (t = 1; t < CX_NUM_STREAMS; t++) {
+            if (count[t] == 0 || count[t] <= waited[CX_STREAM_COMPUTE][t]) continue;
+            cx_ck_op_init(&op, CX_OP_WAIT, CX_STREAM_COMPUTE);
+            op.cls          = (uint8_t)t;
+            op.u.wait_count = count[t];
+            cx_ck_emit(o, &op, count);
+        }
+        cx_ck_op_init(&op, CX_OP_ITER_END, CX_STREAM_COMPUTE);
+        cx_ck_emit(o, &op, count);
+    }
+    free(idx);
+    free(indeg);
+    free(head);
+    free(adj);
+    free(prov);
+    free(h.v);
+    free(occ_s);
+    free(occ_r);
+    return st;
+}
+
+static void cx_ck_out_free(cx_ck_out_t *o)
+{
+    free(o->ops);
+    free(o->coll);
+    free(o->p2p_send);
+    free(o->p2p_recv);
+    memset(o, 0, sizeof(*o));
+}
+
+static cx_status_t cx_ck_write_text(const char *path, const char *text, cx_err_t *err)
+{
+    char  tmp[4200];
+    FILE *f;
+    int   ok;
+    snprintf(tmp, sizeof(tmp), "%s.partial", path);
+    f = fopen(tmp, "w");
+    if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
+    ok = fputs(text, f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
+    }
+    return CX_OK;
+}
+
+static char *cx_ck_slurp(const char *path)
+{
+    FILE  *f = fopen(path, "rb");
+    char  *buf;
+    long   n;
+    if (f == NULL) return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    buf = malloc((size_t)n + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf != NULL) buf[n] = '\0';
+    return buf;
+}
+
+cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, const char *out_dir,
+                             const cx_chakra_opts_t *opt, cx_chakra_stats_t *stats, cx_err_t *err)
+{
+    cx_ck_file_t  *files = NULL;
+    size_t         nf = 0, r, k;
+    cx_workload_t *w = NULL;
+    cx_ck_coll_t  *coll0 = NULL;
+    size_t         n_coll0 = 0;
+    cx_ck_p2p_t   *sends = NULL, *recvs = NULL;
+    size_t         n_s = 0, c_s = 0, n_r = 0, c_r = 0;
+    char          *wl_text = NULL;
+    cx_status_t    st;
+
+    memset(stats, 0, sizeof(*stats));
+    st = cx_ck_list(et_dir, &files, &nf, err);
+    if (st != CX_OK) return st;
+    stats->ranks = nf;
+    st = cx_workload_load(&w, workload_path, err);
+    if (st == CX_OK && w->gpus != nf) {
+        st = cx_err_set(err, CX_ERR_INVALID, workload_path, 0, "gpus",
+                        "the workload has %llu GPUs, the Chakra trace %zu ranks: they must be equal",
+                        (unsigned long long)w->gpus, nf);
+    }
+    /* Pass 1: convert every rank; collectives in the same order everywhere,
+     * every send received. */
+    for (r = 0; r < nf && st == CX_OK; r++) {
+        cx_ck_graph_t     g;
+        cx_ck_out_t       o;
+        cx_chakra_stats_t s1;
+        memset(&o, 0, sizeof(o));
+        memset(&s1, 0, sizeof(s1));
+        st = cx_ck_read(files[r].path, &g, err);
+        if (st != CX_OK) break;
+        st = cx_ck_convert(&g, r, nf, opt, &o, &s1, err);
+        if (st == CX_OK) {
+            if (r == 0) {
+                coll0   = o.coll;
+                n_coll0 = o.n_coll;
+                o.coll  = NULL;
+            } else {
+                for (k = 0; k < o.n_coll || k < n_coll0; k++) {
+                    if (k >= o.n_coll || k >= n_coll0 || o.coll[k].kind != coll0[k].kind ||
+                        o.coll[k].bytes != coll0[k].bytes) {
+                        char field[64];
+                        snprintf(field, sizeof(field), "collective #%zu", k);
+                        if (k >= o.n_coll || k >= n_coll0)
+                            st = cx_err_set(err, CX_ERR_INVALID, files[r].path, 0, field,
+                                            "this rank issues %zu collectives, rank 0 %zu: every rank must issue "
+                                            "the same collectives in the same order (all ranks form one group)",
+                                            o.n_coll, n_coll0);
+                        else
+                            st = cx_err_set(err, CX_ERR_INVALID, files[r].path, 0, field,
+                                            "node %llu is %s of %llu bytes where rank 0's (node %llu) is %s of %llu: "
+                                            "every rank must issue the same collectives in the same order",
+                                            (unsigned long long)o.coll[k].node, cx_coll_kind_name(o.coll[k].kind),
+                                            (unsigned long long)o.coll[k].bytes, (unsigned long long)coll0[k].node,
+                                            cx_coll_kind_name(coll0[k].kind), (unsigned long long)coll0[k].bytes);
+                        break;
+                    }
+                }
+            }
+            sends = cx_ck_grow(sends, &c_s, n_s + o.n_send, sizeof(*sends));
+            recvs = cx_ck_grow(recvs, &c_r, n_r + o.n_recv, sizeof(*recvs));
+            if (o.n_send) memcpy(sends + n_s, o.p2p_send, o.n_send * sizeof(*sends));
+            if (o.n_recv) memcpy(recvs + n_r, o.p2p_recv, o.n_recv * sizeof(*recvs));
+            n_s += o.n_send;
+            n_r += o.n_recv;
+            stats->nodes += s1.nodes;
+            stats->compute += s1.compute;
+            stats->measured += s1.measured;
+            stats->collectives += s1.collectives;
+            stats->sends += s1.sends;
+            stats->recvs += s1.recvs;
+            stats->skipped += s1.skipped;
+            stats->waits += s1.waits;
+        }
+        cx_ck_out_free(&o);
+        cx_ck_graph_free(&g);
+    }
+    if (st == CX_OK) {
+        qsort(sends, n_s, sizeof(*sends), cx_ck_p2p_cmp);
+        qsort(recvs, n_r, sizeof(*recvs), cx_ck_p2p_cmp);
+        for (k = 0; k < n_s || k < n_r; k++) {
+            if (k < n_s && k < n_r && cx_ck_p2p_cmp(&sends[k], &recvs[k]) == 0) continue;
+            {
+                const cx_ck_p2p_t *m = k < n_s && (k >= n_r || cx_ck_p2p_cmp(&sends[k], &recvs[k]) < 0) ? &sends[k]
+                                                                                                         : &recvs[k];
+                int is_send = m == &sends[k];
+                st = cx_err_set(err, CX_ERR_INVALID, files[is_send ? m->src : m->dst].path, 0, "COMM_SEND/RECV",
+                                "a %s of %llu bytes %s rank %llu (tag %llu, message %llu) has no matching %s on rank %llu",
+                                is_send ? "send" : "receive", (unsigned long long)m->bytes, is_send ? "to" : "from",
+                                (unsigned long long)(is_send ? m->dst : m->src),
+                                (unsigned long long)((m->tag >> 32) & 0x3FFFFFFF),
+                                (unsigned long long)(m->tag & 0xFFFFFFFF), is_send ? "receive" : "send",
+                                (unsigned long long)(is_send ? m->dst : m->src));
+            }
+            break;
+        }
+    }
+    /* Pass 2: write the job. */
+    if (st == CX_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
+        st = cx_err_set(err, CX_ERR_IO, out_dir, 0, "out", "cannot create the directory: %s", strerror(errno));
+    if (st == CX_OK) {
+        char path[4200];
+        wl_text = cx_ck_slurp(workload_path);
+        if (wl_text == NULL) st = cx_err_set(err, CX_ERR_IO, workload_path, 0, NULL, "cannot read it again");
+        snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);
+        remove(path); /* a previous import's: the directory is a job only once this one is complete */
+        snprintf(path, sizeof(path), "%s/workload.yaml", out_dir);
+        if (st == CX_OK) st = cx_ck_write_text(path, wl_text, err);
+    }
+    for (r = 0; r < nf && st == CX_OK; r++) {
+        cx_ck_graph_t     g;
+        cx_ck_out_t       o;
+        cx_chakra_stats_t s2;
+        char              path[4200];
+        memset(&o, 0, sizeof(o));
+        memset(&s2, 0, sizeof(s2));
+        st = cx_ck_read(files[r].path, &g, err);
+        if (st != CX_OK) break;
+        st = cx_ck_convert(&g, r, nf, opt, &o, &s2, err);
+        cx_replay_file_path(path, sizeof(path), out_dir, r);
+        if (st == CX_OK) st = cx_replay_write_ops(path, r, o.ops, o.n, err);
+        cx_ck_out_free(&o);
+        cx_ck_graph_free(&g);
+    }
+    if (st == CX_OK) {
+        char path[4200], text[512];
+        snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);
+        snprintf(text, sizeof(text),
+                 "# Written by colossim chakra import from %s (Chakra ET): per-GPU op programs\n"
+                 "format: colossim-ops-v1\nworkload: workload.yaml\niterations: 1\ngpus: %zu\n",
+                 et_dir, nf);
+        st = cx_ck_write_text(path, text, err);
+    }
+    free(wl_text);
+    free(files);
+    free(coll0);
+    free(sends);
+    free(recvs);
+    cx_workload_destroy(w);
+    return st;
+}
+
+#endif /* CX_HAVE_PROTOBUF_C */
