@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""colossim run --scenario: bad files, determinism over ranks, a one-job
+scenario against the plain run, and colossim-analyze summary --job.
+
+usage: scenario_test.py MPIEXEC COLOSSIM ANALYZE SOURCE_DIR WORKDIR CASE
+CASE: errors | ranks | single | analyze
+Jobs are the 64-GPU default (workloads/small.yaml) and the shipped RL
+stand-in on colossus1-mini (well under a second a run).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+MPI, BIN, ANA, SRC, WORK, CASE = sys.argv[1:7]
+TOPO = SRC + "/topologies/colossus1-mini.yaml"
+SMALL = SRC + "/workloads/small.yaml"
+RL = SRC + "/scenarios/rl-standin-64.yaml"
+BASE = ["--topology", TOPO, "--progress", "0", "--power-bin", "0"]
+os.makedirs(WORK, exist_ok=True)
+os.chdir(WORK)
+fails = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        fails.append(what)
+
+
+def write(name, text):
+    with open(name, "w") as f:
+        f.write(text)
+    return name
+
+
+def run(args, ranks=1, ok=True):
+    cmd = ([MPI, "--oversubscribe", "-np", str(ranks)] if ranks > 1 else []) + [BIN, "run"] + BASE + args
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if ok and p.returncode != 0:
+        raise SystemExit("run failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
+    return p
+
+
+def digest(p):
+    m = re.search(r"digest ([0-9a-f]{16})", p.stdout)
+    return m.group(1) if m else None
+
+
+def jobs(p):
+    """Per-job rows of the scenario summary: name -> iteration seconds."""
+    out = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"\s+(\d+)\s+(\S+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)", line)
+        if m:
+            out[m.group(2)] = float(m.group(6))
+    return out
+
+
+TWO = """scenario:
+  name: two
+  jobs:
+    - {name: pre, workload: %s, placement: {domains: [0, 16, 32, 48, 1, 17, 33, 49]}, iterations: 2}
+    - {name: rl, workload: %s, placement: {first_gpu: 512}, start: 1ms}
+""" % (SMALL, RL)
+
+
+def case_errors():
+    job = "    - {name: a, workload: %s, placement: {first_gpu: 0}}\n" % SMALL
+    bad = [
+        # overlapping placements: the second job's line and field
+        ("scenario:\n  jobs:\n" + job + "    - {name: b, workload: %s, placement: {domains: [7, 8, 9, 10, 11, 12, 13, 14]}}\n" % SMALL,
+         4, "placement.domains", "already job 'a'"),
+        # a block not on a domain boundary
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 4}}\n" % SMALL, 3, "first_gpu", "NVLink domain"),
+        # bigger than the fabric
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 1000}}\n" % SMALL, 3, "first_gpu", "do not fit"),
+        # a domain that does not exist
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {domains: [0, 1, 2, 3, 4, 5, 6, 900]}}\n" % SMALL, 3,
+         "domains[7]", "does not exist"),
+        # the wrong number of domains
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {domains: [0, 1]}}\n" % SMALL, 3, "domains", "take 8"),
+        # unknown key, missing placement, bad start
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 0}, kind: rl}\n" % SMALL, 3, "kind", "unknown key"),
+        ("scenario:\n  jobs:\n    - {workload: %s}\n" % SMALL, 3, "jobs[0]", "placement"),
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 0}, start: 3days}\n" % SMALL, 3, "start", ""),
+        # a workload that is not there: named with the scenario's line
+        ("scenario:\n  jobs:\n    - {workload: nowhere.yaml, placement: {first_gpu: 0}}\n", 0, "", "scenario.yaml:3"),
+    ]
+    for i, (text, line, field, words) in enumerate(bad):
+        path = write("scenario.yaml", text)
+        p = run(["--scenario", path, "--out", "bad%d.h5" % i], ok=False)
+        msg = p.stderr.strip()
+        where = "scenario.yaml:%d" % line if line else ""
+        check(p.returncode != 0 and where in msg and field in msg and words in msg and msg.count("\n") == 0,
+              "bad scenario %d refused with one message naming %s %s: %s" % (i, where, field, msg))
+        check(not os.path.exists("bad%d.h5" % i) and not os.path.exists("bad%d.h5.partial" % i),
+              "bad scenario %d wrote no trace" % i)
+    p = run(["--scenario", write("ok.yaml", TWO), "--workload", SMALL, "--out", ""], ok=False)
+    check(p.returncode != 0 and "workload" in p.stderr, "--workload with --scenario refused")
+
+
+def case_ranks():
+    path = write("two.yaml", TWO)
+    ref = None
+    for ranks in (1, 2, 4):
+        p = run(["--scenario", path, "--out", "", "--routing", "ecmp"], ranks=ranks)
+        d, j = digest(p), jobs(p)
+        check(d is not None and len(j) == 2, "%d rank(s): digest %s, jobs %s" % (ranks, d, j))
+        if ref is None:
+            ref = (d, j)
+        else:
+            check((d, j) == ref, "%d ranks: same digest and per-job figures as 1 rank" % ranks)
+
+
+def case_single():
+    # One job at GPU 0 is the plain run: the same events, the same digest.
+    path = write("one.yaml", "scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 0}, iterations: 2}\n" % SMALL)
+    plain = run(["--workload", SMALL, "--iterations", "2", "--out", ""], ranks=2)
+    scen = run(["--scenario", path, "--out", ""], ranks=2)
+    check(digest(plain) is not None and digest(plain) == digest(scen),
+          "one-job scenario at GPU 0: digest %s, plain run %s" % (digest(scen), digest(plain)))
+    m = re.search(r"iteration time\s+([\d.]+)", plain.stdout)
+    check(m is not None and abs(float(m.group(1)) - list(jobs(scen).values())[0]) < 1e-9,
+          "one-job scenario: the plain run's iteration time")
+    # The same job placed elsewhere, alone: it runs, and its program starts late by `start`.
+    path = write("moved.yaml", "scenario:\n  jobs:\n    - {workload: %s, placement: {domains: [5, 21, 37, 53, 6, 22, 38, 54]},"
+                 " start: 20ms}\n" % SMALL)
+    p = run(["--scenario", path, "--out", "moved.h5"])
+    j = jobs(p)
+    check(len(j) == 1 and 0.15 < list(j.values())[0] < 0.3, "a job on scattered domains runs: %s" % j)
+    a = subprocess.run([ANA, "export-csv", "moved.h5", "--table", "/summary/iterations", "--out", "it.csv"],
+                       capture_output=True, text=True)
+    rows = open("it.csv").read().splitlines() if a.returncode == 0 else []
+    hdr = rows[0].split(",") if rows else []
+    if rows:
+        gi, bi = hdr.index("gpu"), hdr.index("begin_ps")
+        gpus = {int(r.split(",")[gi]) for r in rows[1:]}
+        begin = min(int(r.split(",")[bi]) for r in rows[1:])
+        want = set()
+        for d in (5, 21, 37, 53, 6, 22, 38, 54):
+            want |= set(range(8 * d, 8 * d + 8))
+        check(gpus == want, "/summary/iterations rows name the job's global GPUs")
+        check(begin >= 20 * 10**9, "the job starts at 20 ms (first begin %d ps)" % begin)
+    else:
+        check(False, "export-csv of the scenario trace: %s" % a.stderr)
+
+
+def case_analyze():
+    path = write("two.yaml", TWO)
+    p = run(["--scenario", path, "--out", "two.h5"], ranks=2)
+    j = jobs(p)
+    for k, name in enumerate(("pre", "rl")):
+        a = subprocess.run([ANA, "summary", "two.h5", "--job", str(k), "--format", "json"], capture_output=True, text=True)
+        s = json.loads(a.stdout) if a.returncode == 0 else {}
+        check(abs(s.get("iteration_seconds", -1) - j[name]) < 6e-5,
+              "summary --job %d: %s s, the run printed %s s" % (k, s.get("iteration_seconds"), j[name]))
+        check(s.get("gpus") == 64, "summary --job %d: 64 GPUs" % k)
+    a = subprocess.run([ANA, "summary", "two.h5"], capture_output=True, text=True)
+    check(a.returncode != 0 and "--job" in a.stderr, "summary of a scenario trace asks for --job")
+    a = subprocess.run([ANA, "summary", "two.h5", "--job", "2"], capture_output=True, text=True)
+    check(a.returncode != 0 and "0..1" in a.stderr, "--job out of range refused")
+
+
+{"errors": case_errors, "ranks": case_ranks, "single": case_single, "analyze": case_analyze}[CASE]()
+print("FAIL: %d check(s)" % len(fails) if fails else "PASS")
+sys.exit(1 if fails else 0)
