@@ -12,11 +12,11 @@
 #include <math.h>
 #include <string.h>
 
-enum { S_BEGIN = 0, S_ACT_START, S_PRE, S_LAYER, S_POST, S_OPT, S_END, S_DONE };
+enum { S_BEGIN = 0, S_ITER_PRE, S_ACT_START, S_PRE, S_LAYER, S_POST, S_OPT, S_END, S_DONE };
 
 enum {
     E_PP_RECV = 0, E_PP_SEND, E_EMBED, E_FINAL_NORM, E_LM_HEAD, E_LOSS, E_DP_GRAD_EMBED,
-    E_NORM1, E_TP_ATTN_IN, E_QKV, E_CP_KV, E_ATTN_RECOMP, E_ATTN, E_PROJ, E_TP_ATTN_OUT,
+    E_PARAM_WAIT, E_NORM1, E_TP_ATTN_IN, E_QKV, E_CP_KV, E_ATTN_RECOMP, E_ATTN, E_PROJ, E_TP_ATTN_OUT,
     E_NORM2, E_TP_MLP_IN, E_MLP_UP, E_MLP_ACT, E_MLP_DOWN, E_ROUTER, E_EP_DISPATCH,
     E_EXP_UP, E_EXP_ACT, E_EXP_DOWN, E_EP_COMBINE, E_SH_UP, E_SH_ACT, E_SH_DOWN,
     E_TP_MLP_OUT, E_DP_GRAD, E_DP_GRAD_EXP,
@@ -28,7 +28,7 @@ static const uint8_t fwd_post[] = {E_FINAL_NORM, E_LM_HEAD, E_LOSS, E_PP_SEND};
 static const uint8_t bwd_pre[]  = {E_PP_RECV, E_LOSS, E_LM_HEAD, E_FINAL_NORM};
 static const uint8_t bwd_post[] = {E_EMBED, E_DP_GRAD_EMBED, E_PP_SEND};
 static const uint8_t fwd_layer[] = {
-    E_NORM1, E_TP_ATTN_IN, E_QKV, E_CP_KV, E_ATTN, E_PROJ, E_TP_ATTN_OUT, E_NORM2, E_TP_MLP_IN,
+    E_PARAM_WAIT, E_NORM1, E_TP_ATTN_IN, E_QKV, E_CP_KV, E_ATTN, E_PROJ, E_TP_ATTN_OUT, E_NORM2, E_TP_MLP_IN,
     E_MLP_UP, E_MLP_ACT, E_MLP_DOWN, E_ROUTER, E_EP_DISPATCH, E_EXP_UP, E_EXP_ACT, E_EXP_DOWN,
     E_EP_COMBINE, E_SH_UP, E_SH_ACT, E_SH_DOWN, E_TP_MLP_OUT};
 static const uint8_t bwd_layer[] = {
@@ -36,6 +36,7 @@ static const uint8_t bwd_layer[] = {
     E_EP_DISPATCH, E_ROUTER, E_MLP_DOWN, E_MLP_ACT, E_MLP_UP, E_TP_MLP_IN, E_NORM2,
     E_TP_ATTN_OUT, E_PROJ, E_ATTN_RECOMP, E_ATTN, E_CP_KV, E_QKV, E_TP_ATTN_IN, E_NORM1,
     E_DP_GRAD, E_DP_GRAD_EXP};
+static const uint8_t iter_pre_list[] = {E_PARAM_AG, E_PARAM_AG_EXP};
 static const uint8_t opt_list[] = {E_OPT_WAIT, E_OPTIMIZER, E_PARAM_AG, E_PARAM_AG_EXP, E_CKPT, E_SYNC};
 
 #define N_OF(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
@@ -277,6 +278,66 @@ static uint64_t grad_bytes(const cx_gen_t *g, double params)
     return (uint64_t)llround(params * g->w->d.grad_bytes);
 }
 
+/* overlap_param_gather: ZeRO-1's parameter all-gather at the start of the
+ * iteration (after the last one's optimizer step, as in steady state; a
+ * single simulated iteration then carries its cost), in buckets of
+ * bucket_layers layers in the order the forward first uses them (chunk 0's
+ * layers, then chunk 1's...), each waited for by that first use instead of
+ * by the whole iteration (the embedding's share rides in the first bucket,
+ * unwaited). */
+static int ag_overlap(const cx_gen_t *g)
+{
+    const cx_parallel_t *p = &g->w->par;
+    return p->overlap_param_gather && p->zero_stage == 1 && (uint64_t)p->dp * p->cp > 1;
+}
+
+static uint32_t ag_chunk_buckets(const cx_gen_t *g, uint32_t c)
+{
+    uint32_t n = cx_workload_vstage_layers(g->w, c * g->w->par.pp + g->pp_i);
+    return (n + g->bucket_layers - 1u) / g->bucket_layers;
+}
+
+static uint32_t ag_buckets(const cx_gen_t *g)
+{
+    uint32_t c, n = 0;
+    for (c = 0; c < g->w->par.virtual_stages; c++) n += ag_chunk_buckets(g, c);
+    return n;
+}
+
+/* Dense parameters of all-gather bucket idx (with the embedding and the
+ * head where their chunk holds them): the buckets add up to p_dense. */
+static double ag_bucket_params(const cx_gen_t *g, uint32_t idx)
+{
+    const cx_workload_t *w = g->w;
+    uint32_t             c, nb, vs, first, n, l, lo, hi;
+    double               sum = 0.0, dn, ex;
+    for (c = 0; c < w->par.virtual_stages; c++) {
+        nb = ag_chunk_buckets(g, c);
+        if (idx < nb) break;
+        idx -= nb;
+    }
+    vs    = c * w->par.pp + g->pp_i;
+    first = cx_workload_vstage_first_layer(w, vs);
+    n     = cx_workload_vstage_layers(w, vs);
+    lo    = idx * g->bucket_layers;
+    hi    = lo + g->bucket_layers < n ? lo + g->bucket_layers : n;
+    for (l = lo; l < hi; l++) {
+        layer_params(w, first + l, &dn, &ex);
+        sum += dn;
+    }
+    if (vs == 0 && idx == 0) sum += w->d.p_embed;
+    if (vs == w->d.vstages - 1u && hi == n) sum += w->d.p_head;
+    return sum;
+}
+
+/* The bucket forward step `step` of chunk c waits for. */
+static uint32_t ag_bucket_of(const cx_gen_t *g, uint32_t c, uint32_t step)
+{
+    uint32_t k, idx = 0;
+    for (k = 0; k < c; k++) idx += ag_chunk_buckets(g, k);
+    return idx + step / g->bucket_layers;
+}
+
 /* Number of ops entry e expands to in the current state. */
 static unsigned entry_nsub(const cx_gen_t *g, int e)
 {
@@ -293,6 +354,9 @@ static unsigned entry_nsub(const cx_gen_t *g, int e)
     case E_FINAL_NORM: case E_LM_HEAD: case E_LOSS: return last_vs ? 1u : 0u;
     case E_DP_GRAD_EMBED:
         return (g->vs == 0 && g->last_mb && (uint64_t)p->dp * p->cp > 1) ? 2u : 0u;
+    case E_PARAM_WAIT:
+        return (ag_overlap(g) && g->phase == CX_PHASE_FWD && g->mb == 0 && g->layer_step % g->bucket_layers == 0)
+                   ? 1u : 0u;
     case E_NORM1: case E_ATTN: case E_NORM2: return 1u;
     case E_QKV: case E_PROJ: return overlapped(g, tp_partner(e)) ? 3u * p->tp_comm_overlap + 1u : 1u;
     case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
@@ -313,8 +377,13 @@ static unsigned entry_nsub(const cx_gen_t *g, int e)
                 bucket_params(g, 1) > 0.0) ? 2u : 0u;
     case E_OPT_WAIT: return (uint64_t)p->dp * p->cp > 1 || edp_size(g) > 1 ? 1u : 0u;
     case E_OPTIMIZER: return 1u;
-    case E_PARAM_AG: return (p->zero_stage == 1 && (uint64_t)p->dp * p->cp > 1) ? 3u : 0u;
-    case E_PARAM_AG_EXP: return (p->zero_stage == 1 && g->p_expert > 0.0 && edp_size(g) > 1) ? 3u : 0u;
+    case E_PARAM_AG:
+        if (ag_overlap(g)) return g->section == S_ITER_PRE ? 1u + ag_buckets(g) : 0u;
+        return (g->section == S_OPT && p->zero_stage == 1 && (uint64_t)p->dp * p->cp > 1) ? 3u : 0u;
+    case E_PARAM_AG_EXP:
+        if (!(p->zero_stage == 1 && g->p_expert > 0.0 && edp_size(g) > 1)) return 0u;
+        if (ag_overlap(g)) return g->section == S_ITER_PRE ? 2u : 0u;
+        return g->section == S_OPT ? 3u : 0u;
     case E_CKPT: return (w->ckpt.every > 0 && (g->iter + 1) % w->ckpt.every == 0) ? 1u : 0u;
     case E_SYNC: return 2u;
     default: return 0u;
@@ -580,11 +649,43 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         set_compute(op, CX_CLS_OPTIMIZER, 12.0 * n, n * (26.0 + d->grad_bytes), FP8);
         return;
     }
+    case E_PARAM_WAIT: {
+        /* The forward's first use of a bucket waits for its all-gather, a
+         * MoE layer for the expert all-gather too (issued after the dense
+         * buckets).  DP ops then: WAIT, the buckets, WAIT + expert AG. */
+        uint64_t n = g->ag_base + 2u + ag_bucket_of(g, g->chunk, g->layer_step);
+        if (g->p_expert > 0.0 && edp_size(g) > 1 && cx_workload_layer_is_moe(w, layer))
+            n = g->ag_base + 1u + ag_buckets(g) + 2u;
+        label(g, op, layer, g->mb, g->phase, CX_BLK_DP_PARAM);
+        op->kind         = CX_OP_WAIT;
+        op->stream       = CX_STREAM_COMPUTE;
+        op->cls          = CX_STREAM_DP;
+        op->u.wait_count = n;
+        return;
+    }
     case E_PARAM_AG:
     case E_PARAM_AG_EXP: {
         int expert = e == E_PARAM_AG_EXP;
         label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT,
               expert ? CX_BLK_DP_PARAM_EXPERT : CX_BLK_DP_PARAM);
+        if (ag_overlap(g) && sub > 0) {
+            /* Bucketed (dense) or unwaited (expert): see E_PARAM_WAIT. */
+            if (expert)
+                set_coll(op, CX_STREAM_DP, CX_COLL_ALLGATHER, (uint64_t)llround(g->p_expert * 2.0),
+                         g->gpu - (uint64_t)(g->dp_i / p->ep) * tp * p->ep, tp * p->ep, edp_size(g), g->dp_i / p->ep);
+            else {
+                op->layer = (uint16_t)(sub - 1u);   /* the bucket, in the tag's layer field */
+                set_coll(op, CX_STREAM_DP, CX_COLL_ALLGATHER,
+                         (uint64_t)llround(ag_bucket_params(g, sub - 1u) * 2.0), dp_base(g), tp, p->cp * p->dp,
+                         g->cp_i + p->cp * g->dp_i);
+            }
+            op->algo = CX_ALGO_RING;
+            return;
+        }
+        if (ag_overlap(g) && sub == 0) {
+            set_wait(g, op, CX_STREAM_DP, CX_STREAM_COMPUTE);
+            return;
+        }
         if (expert)
             coll3(g, op, sub, CX_STREAM_DP, CX_COLL_ALLGATHER, (uint64_t)llround(g->p_expert * 2.0),
                   g->gpu - (uint64_t)(g->dp_i / p->ep) * tp * p->ep, tp * p->ep, edp_size(g), g->dp_i / p->ep);
@@ -634,8 +735,9 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
             op->kind   = (uint8_t)(g->section == S_BEGIN ? CX_OP_ITER_BEGIN : CX_OP_ITER_END);
             op->stream = CX_STREAM_COMPUTE;
             if (g->section == S_BEGIN) {
-                g->section = S_ACT_START;
-                g->action  = 0;
+                g->section = S_ITER_PRE;
+                g->entry   = 0;
+                g->sub     = 0;
             } else {
                 g->iter++;
                 g->section = g->iter == g->iterations ? S_DONE : S_BEGIN;
@@ -676,6 +778,10 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
             list = g->bwd ? bwd_post : fwd_post;
             n    = g->bwd ? N_OF(bwd_post) : N_OF(fwd_post);
             break;
+        case S_ITER_PRE:
+            list = iter_pre_list;
+            n    = N_OF(iter_pre_list);
+            break;
         case S_OPT:
             list = opt_list;
             n    = N_OF(opt_list);
@@ -701,6 +807,9 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
             } else if (g->section == S_POST) {
                 g->action++;
                 g->section = S_ACT_START;
+            } else if (g->section == S_ITER_PRE) {
+                g->action  = 0;
+                g->section = S_ACT_START;
             } else {
                 g->section = S_END;
             }
@@ -713,6 +822,7 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
             g->sub = 0;
             continue;
         }
+        if (e == E_PARAM_AG && g->sub == 0 && g->section == S_ITER_PRE) g->ag_base = g->count[CX_STREAM_DP];
         entry_fill(g, e, g->sub, op);
         g->sub++;
         return emit(g, op);

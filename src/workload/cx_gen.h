@@ -54,8 +54,10 @@ typedef struct cx_gen {
     uint32_t iterations, iter;
     uint32_t action, n_actions, warmup;
     uint32_t mb, chunk, vs, layer_first, layer_n, layer_step, bucket_layers;
-    uint16_t entry;
-    uint8_t  sub, section, bwd, phase, last_mb;
+    uint64_t ag_base;               /* overlap_param_gather: DP ops before this iteration's
+                                     * parameter all-gathers */
+    uint16_t entry, sub;
+    uint8_t  section, bwd, phase, last_mb;
 } cx_gen_t;
 
 /* Start the program of global GPU `gpu` (0..w->gpus-1) for `iterations`

@@ -52,6 +52,9 @@ typedef struct cx_parallel {
     int      grad_reduce_fp32;    /* 0: bf16 gradients in the DP reduce (Llama 3) */
     uint32_t tp_comm_overlap;     /* pieces each TP collective and its GEMM are cut into and
                                    * pipelined (Megatron's tp-comm-overlap); 0 = off */
+    int      overlap_param_gather; /* ZeRO-1: the parameter all-gather in buckets, each waited
+                                    * for by the next forward's first use (Megatron's
+                                    * overlap-param-gather) */
 } cx_parallel_t;
 
 /* Per-GPU numbers derived at load time (see cx_workload.c). */

@@ -1,12 +1,19 @@
 #!/usr/bin/python3
-"""parallelism.tp_comm_overlap: a TP collective and its GEMM cut into k pieces
-and pipelined (Megatron's tp-comm-overlap).  On the default job (TP 8 with
-sequence parallelism, PP 2, DP 4): the same model FLOPs and the same ops'
-work, less exposed communication and a shorter iteration than without;
-identical digests at 1 and 2 ranks; k pieces add 3(k-1) ops per pipelined
-GEMM; 0 gives the job without the key; bad values are refused naming the
-file, line and field.
-usage: tp_overlap_test.py MPIEXEC COLOSSIM SOURCE_DIR WORK_DIR"""
+"""Overlap options of the generator, on the default job (TP 8 with sequence
+parallelism, PP 2, DP 4, ZeRO-1).
+
+parallelism.tp_comm_overlap: a TP collective and its GEMM cut into k pieces
+and pipelined (Megatron's tp-comm-overlap): the same model FLOPs, less
+exposed communication and a shorter iteration than without; identical
+digests at 1 and 2 ranks; k pieces add 3(k-1) ops per pipelined GEMM; 0
+gives the job without the key; bad values are refused naming the file, line
+and field.
+
+parallelism.overlap_param_gather: ZeRO-1's parameter all-gather at the start
+of the iteration in buckets, each waited for by the forward's first use: the
+same all-gathered bytes, a shorter (never longer) iteration, one iteration
+as long as the steady state of three, identical at 1 and 2 ranks.
+usage: overlap_test.py MPIEXEC COLOSSIM SOURCE_DIR WORK_DIR"""
 import json, os, re, subprocess, sys
 
 MPIEXEC, COLOSSIM, SRC, WORK = sys.argv[1:5]
@@ -21,30 +28,34 @@ def check(ok, what):
         failed += 1
 
 
-def workload(k):
+def workload(k, key="tp_comm_overlap"):
     text = open(os.path.join(SRC, "workloads", "small.yaml")).read()
     if k is not None:
-        text = text.replace("  zero_stage: 1\n", "  zero_stage: 1\n  tp_comm_overlap: %s\n" % k)
-        assert "tp_comm_overlap" in text
-    path = os.path.join(WORK, "small_k%s.yaml" % k)
+        text = text.replace("  zero_stage: 1\n", "  zero_stage: 1\n  %s: %s\n" % (key, k))
+        assert key in text
+    path = os.path.join(WORK, "small_%s%s.yaml" % ("k" if key == "tp_comm_overlap" else "ag_", k))
     with open(path, "w") as fh:
         fh.write(text)
     return path
 
 
-def run(k, np=1):
-    js = os.path.join(WORK, "k%s_np%d.json" % (k, np))
-    out = os.path.join(WORK, "k%s_np%d.h5" % (k, np))
+def run(k, np=1, key="tp_comm_overlap", iters=1, ops=False):
+    tag = "%s%s_np%d_it%d" % ("k" if key == "tp_comm_overlap" else "ag_", k, np, iters)
+    js = os.path.join(WORK, tag + ".json")
+    out = os.path.join(WORK, tag + ".h5")
     for p in (js, out):
         if os.path.exists(p):
             os.remove(p)
-    p = subprocess.run([MPIEXEC, "--oversubscribe", "-np", str(np), COLOSSIM, "run", "--workload", workload(k),
-                        "--out", out, "--summary-json", js, "--progress", "0"],
+    p = subprocess.run([MPIEXEC, "--oversubscribe", "-np", str(np), COLOSSIM, "run", "--workload", workload(k, key),
+                        "--iterations", str(iters), "--out", out, "--summary-json", js, "--progress", "0"]
+                       + (["--trace-level", "ops"] if ops else []),
                        capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         print(p.stdout, p.stderr)
         sys.exit("run with tp_comm_overlap %s at %d rank(s) failed" % (k, np))
-    return json.load(open(js))
+    r = json.load(open(js))
+    r["trace"] = out
+    return r
 
 
 def ops_per_gpu(k):
@@ -86,6 +97,34 @@ for bad, field in (("17", "outside"), ("-1", "outside"), ("yes", "")):
     msg = (p.stdout + p.stderr).strip()
     check(p.returncode != 0 and re.search(r"small_k%s\.yaml:\d+: 'parallelism\.tp_comm_overlap'" % re.escape(bad), msg)
           is not None, "tp_comm_overlap %s refused: %s" % (bad, msg.splitlines()[-1] if msg else "(nothing)"))
+
+
+# overlap_param_gather
+def param_ag_bytes(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        t = f["/ops/gpu_ops"][...]
+    blocks = open(os.path.join(SRC, "src", "gpu", "cx_op.c")).read()
+    names = re.search(r"block_names\[\] = \{(.*?)\};", blocks, re.S).group(1)
+    names = re.findall(r'"([^"]*)"', names)
+    sel = (t["kind"] == 3) & (t["block"] == names.index("dp_param"))
+    return int(t["bytes"][sel].sum()), int(sel.sum())
+
+
+a0, a1 = run(None, ops=True), run("true", key="overlap_param_gather", ops=True)
+a1b = run("true", np=2, key="overlap_param_gather")
+a3 = run("true", key="overlap_param_gather", iters=3)
+b0, n0 = param_ag_bytes(a0["trace"])
+b1, n1 = param_ag_bytes(a1["trace"])
+check(b1 == b0 and n1 > n0, "overlap_param_gather: the same %d all-gathered bytes in %d collectives instead of %d"
+      % (b0, n1, n0))
+check(a1["model_flops_per_iteration"] == a0["model_flops_per_iteration"], "overlap_param_gather: same model FLOPs")
+check(a1["iteration_seconds"] <= a0["iteration_seconds"],
+      "overlap_param_gather: iteration %.4f s -> %.4f s" % (a0["iteration_seconds"], a1["iteration_seconds"]))
+check(a1b["digest"] == a1["digest"], "overlap_param_gather: identical at 1 and 2 ranks (digest %s)" % a1["digest"])
+check(abs(a3["iteration_seconds"] - a1["iteration_seconds"]) <= 1e-3 * a1["iteration_seconds"],
+      "overlap_param_gather: one iteration %.5f s = steady state of three %.5f s (the gather opens each iteration)"
+      % (a1["iteration_seconds"], a3["iteration_seconds"]))
 
 print("PASS" if failed == 0 else "%d check(s) failed" % failed)
 sys.exit(1 if failed else 0)
