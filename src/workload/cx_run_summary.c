@@ -146,12 +146,11 @@ void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
     cx_engine_stats_print(&s->engine, out);
 }
 
-cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *path, cx_err_t *err)
+/* The summary's JSON object (without a scenario's jobs). */
+static json_object *cx_run_summary_json(const cx_run_summary_t *s)
 {
     json_object *j = json_object_new_object();
-    char         dig[24], tmp[4096];
-    FILE        *f;
-    int          ok;
+    char         dig[24];
     snprintf(dig, sizeof(dig), "%016llx", (unsigned long long)s->engine.digest);
     json_object_object_add(j, "workload", json_object_new_string(s->workload));
     json_object_object_add(j, "topology", json_object_new_string(s->topology));
@@ -211,6 +210,30 @@ cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *pat
         json_object_object_add(o, "violations", json_object_new_uint64(pw->violations));
         json_object_object_add(o, "overlap_truncated", json_object_new_uint64(pw->overlap_truncated));
         json_object_object_add(j, "power", o);
+    }
+    return j;
+}
+
+cx_status_t cx_run_summary_write_json(const cx_run_summary_t *s, const char *path, cx_err_t *err)
+{
+    json_object *j = cx_run_summary_json(s);
+    char         tmp[4096];
+    FILE        *f;
+    int          ok;
+    uint32_t     k;
+    if (s->n_jobs > 0) {
+        /* --scenario: the total's figures (no iteration time), and each job's. */
+        json_object *a = json_object_new_array();
+        json_object_object_add(j, "tokens_per_second", json_object_new_double(s->tokens_per_second));
+        json_object_object_add(j, "tflops_per_gpu", json_object_new_double(s->tflops_per_gpu));
+        json_object_object_add(j, "mfu", json_object_new_double(s->mfu));
+        for (k = 0; k < s->n_jobs; k++) {
+            json_object *o = cx_run_summary_json(&s->jobs[k]);
+            json_object_object_add(o, "job", json_object_new_int((int)k));
+            json_object_object_add(o, "start_seconds", json_object_new_double(s->jobs[k].start_seconds));
+            json_object_array_add(a, o);
+        }
+        json_object_object_add(j, "jobs", a);
     }
     snprintf(tmp, sizeof(tmp), "%s.partial", path);
     f = fopen(tmp, "w");

@@ -149,14 +149,20 @@ def case_single():
 
 def case_analyze():
     path = write("two.yaml", TWO)
-    p = run(["--scenario", path, "--out", "two.h5"], ranks=2)
+    p = run(["--scenario", path, "--out", "two.h5", "--summary-json", "two.json"], ranks=2)
     j = jobs(p)
+    sj = json.load(open("two.json"))
+    check(len(sj.get("jobs", [])) == 2 and sj["gpus"] == 128, "--summary-json: 2 jobs, 128 GPUs in all")
     for k, name in enumerate(("pre", "rl")):
         a = subprocess.run([ANA, "summary", "two.h5", "--job", str(k), "--format", "json"], capture_output=True, text=True)
         s = json.loads(a.stdout) if a.returncode == 0 else {}
         check(abs(s.get("iteration_seconds", -1) - j[name]) < 6e-5,
               "summary --job %d: %s s, the run printed %s s" % (k, s.get("iteration_seconds"), j[name]))
         check(s.get("gpus") == 64, "summary --job %d: 64 GPUs" % k)
+        rj = sj["jobs"][k] if len(sj.get("jobs", [])) == 2 else {}
+        for key in ("iteration_seconds", "mfu", "compute_share", "exposed_comm_share"):
+            check(rj.get(key) == s.get(key), "summary --job %d %s = --summary-json's to the last bit (%r, %r)"
+                  % (k, key, s.get(key), rj.get(key)))
     a = subprocess.run([ANA, "summary", "two.h5"], capture_output=True, text=True)
     check(a.returncode != 0 and "--job" in a.stderr, "summary of a scenario trace asks for --job")
     a = subprocess.run([ANA, "summary", "two.h5", "--job", "2"], capture_output=True, text=True)
