@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-enum { S_BEGIN = 0, S_ITER_PRE, S_ACT_START, S_PRE, S_LAYER, S_POST, S_OPT, S_END, S_DONE };
+enum { S_BEGIN = 0, S_ITER_PRE, S_ACT_START, S_PRE, S_LAYER, S_POST, S_WGRAD, S_OPT, S_END, S_DONE };
 
 enum {
     E_PP_RECV = 0, E_PP_SEND, E_EMBED, E_FINAL_NORM, E_LM_HEAD, E_LOSS, E_DP_GRAD_EMBED,
@@ -36,6 +36,11 @@ static const uint8_t bwd_layer[] = {
     E_EP_DISPATCH, E_ROUTER, E_MLP_DOWN, E_MLP_ACT, E_MLP_UP, E_TP_MLP_IN, E_NORM2,
     E_TP_ATTN_OUT, E_PROJ, E_ATTN_RECOMP, E_ATTN, E_CP_KV, E_QKV, E_TP_ATTN_IN, E_NORM1,
     E_DP_GRAD, E_DP_GRAD_EXP};
+/* zero_bubble: each layer's weight-gradient GEMMs and its gradient bucket,
+ * after the backward's PP send. */
+static const uint8_t wgrad_layer[] = {
+    E_SH_DOWN, E_SH_UP, E_EXP_DOWN, E_EXP_UP, E_ROUTER, E_MLP_DOWN, E_MLP_UP, E_PROJ, E_QKV, E_DP_GRAD,
+    E_DP_GRAD_EXP};
 static const uint8_t iter_pre_list[] = {E_PARAM_AG, E_PARAM_AG_EXP};
 static const uint8_t opt_list[] = {E_OPT_WAIT, E_OPTIMIZER, E_PARAM_AG, E_PARAM_AG_EXP, E_CKPT, E_SYNC};
 
@@ -371,10 +376,10 @@ static unsigned entry_nsub(const cx_gen_t *g, int e)
     case E_SH_UP: case E_SH_ACT: case E_SH_DOWN: return (moe && w->model.shared_experts > 0) ? 1u : 0u;
     case E_DP_GRAD:
         return (g->phase == CX_PHASE_BWD && g->last_mb && (uint64_t)p->dp * p->cp > 1 &&
-                bucket_params(g, 0) > 0.0) ? 2u : 0u;
+                (g->section == S_WGRAD) == (p->zero_bubble != 0) && bucket_params(g, 0) > 0.0) ? 2u : 0u;
     case E_DP_GRAD_EXP:
         return (g->phase == CX_PHASE_BWD && g->last_mb && edp_size(g) > 1 &&
-                bucket_params(g, 1) > 0.0) ? 2u : 0u;
+                (g->section == S_WGRAD) == (p->zero_bubble != 0) && bucket_params(g, 1) > 0.0) ? 2u : 0u;
     case E_OPT_WAIT: return (uint64_t)p->dp * p->cp > 1 || edp_size(g) > 1 ? 1u : 0u;
     case E_OPTIMIZER: return 1u;
     case E_PARAM_AG:
@@ -386,6 +391,20 @@ static unsigned entry_nsub(const cx_gen_t *g, int e)
         return g->section == S_OPT ? 3u : 0u;
     case E_CKPT: return (w->ckpt.every > 0 && (g->iter + 1) % w->ckpt.every == 0) ? 1u : 0u;
     case E_SYNC: return 2u;
+    default: return 0u;
+    }
+}
+
+/* zero_bubble's weight-gradient pass: the layer's GEMMs, nothing else. */
+static unsigned wgrad_nsub(const cx_gen_t *g, int e)
+{
+    int moe = cx_workload_layer_is_moe(g->w, cur_layer(g));
+    switch (e) {
+    case E_QKV: case E_PROJ: return 1u;
+    case E_MLP_UP: case E_MLP_DOWN: return moe ? 0u : 1u;
+    case E_ROUTER: case E_EXP_UP: case E_EXP_DOWN: return moe ? 1u : 0u;
+    case E_SH_UP: case E_SH_DOWN: return (moe && g->w->model.shared_experts > 0) ? 1u : 0u;
+    case E_DP_GRAD: case E_DP_GRAD_EXP: return entry_nsub(g, e);
     default: return 0u;
     }
 }
@@ -472,6 +491,9 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
     const cx_parallel_t   *p  = &w->par;
     int                    fwd = g->phase != CX_PHASE_BWD;
     double                 x  = fwd ? 1.0 : 2.0;  /* backward = 2x forward */
+    /* A GEMM's backward: input gradient + weight gradient, 1x forward each;
+     * zero_bubble runs them as two ops (B here, W in S_WGRAD). */
+    double                 xg = (!fwd && p->zero_bubble) ? 1.0 : x;
     double                 h  = w->model.hidden;
     uint32_t               layer = g->section == S_LAYER ? cur_layer(g) : CX_OP_NO_LAYER;
     uint32_t               tp = p->tp;
@@ -524,11 +546,11 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         return;
     case E_QKV:
         if (overlapped(g, tp_partner(e))) {
-            overlap_fill(g, e, sub, op, CX_BLK_QKV, x * d->f_qkv, x * d->b_qkv);
+            overlap_fill(g, e, sub, op, CX_BLK_QKV, xg * d->f_qkv, xg * d->b_qkv);
             return;
         }
         label(g, op, layer, g->mb, g->phase, CX_BLK_QKV);
-        set_compute(op, CX_CLS_GEMM, x * d->f_qkv, x * d->b_qkv, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_qkv, xg * d->b_qkv, FP8);
         return;
     case E_ATTN:
         label(g, op, layer, g->mb, g->phase, CX_BLK_ATTN);
@@ -540,19 +562,19 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         return;
     case E_PROJ:
         if (overlapped(g, tp_partner(e))) {
-            overlap_fill(g, e, sub, op, CX_BLK_PROJ, x * d->f_proj, x * d->b_proj);
+            overlap_fill(g, e, sub, op, CX_BLK_PROJ, xg * d->f_proj, xg * d->b_proj);
             return;
         }
         label(g, op, layer, g->mb, g->phase, CX_BLK_PROJ);
-        set_compute(op, CX_CLS_GEMM, x * d->f_proj, x * d->b_proj, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_proj, xg * d->b_proj, FP8);
         return;
     case E_MLP_UP:
         if (overlapped(g, tp_partner(e))) {
-            overlap_fill(g, e, sub, op, CX_BLK_MLP_UP, x * d->f_mlp_up, x * d->b_mlp_up);
+            overlap_fill(g, e, sub, op, CX_BLK_MLP_UP, xg * d->f_mlp_up, xg * d->b_mlp_up);
             return;
         }
         label(g, op, layer, g->mb, g->phase, CX_BLK_MLP_UP);
-        set_compute(op, CX_CLS_GEMM, x * d->f_mlp_up, x * d->b_mlp_up, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_mlp_up, xg * d->b_mlp_up, FP8);
         return;
     case E_MLP_ACT:
         label(g, op, layer, g->mb, g->phase, CX_BLK_MLP_ACT);
@@ -560,19 +582,19 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         return;
     case E_MLP_DOWN:
         if (overlapped(g, tp_partner(e))) {
-            overlap_fill(g, e, sub, op, CX_BLK_MLP_DOWN, x * d->f_mlp_down, x * d->b_mlp_down);
+            overlap_fill(g, e, sub, op, CX_BLK_MLP_DOWN, xg * d->f_mlp_down, xg * d->b_mlp_down);
             return;
         }
         label(g, op, layer, g->mb, g->phase, CX_BLK_MLP_DOWN);
-        set_compute(op, CX_CLS_GEMM, x * d->f_mlp_down, x * d->b_mlp_down, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_mlp_down, xg * d->b_mlp_down, FP8);
         return;
     case E_ROUTER:
         label(g, op, layer, g->mb, g->phase, CX_BLK_ROUTER);
-        set_compute(op, CX_CLS_GEMM, x * d->f_router, x * d->b_router, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_router, xg * d->b_router, FP8);
         return;
     case E_EXP_UP:
         label(g, op, layer, g->mb, g->phase, CX_BLK_EXP_UP);
-        set_compute(op, CX_CLS_GEMM, x * d->f_exp_up, x * d->b_exp_up, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_exp_up, xg * d->b_exp_up, FP8);
         return;
     case E_EXP_ACT:
         label(g, op, layer, g->mb, g->phase, CX_BLK_EXP_ACT);
@@ -581,11 +603,11 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         return;
     case E_EXP_DOWN:
         label(g, op, layer, g->mb, g->phase, CX_BLK_EXP_DOWN);
-        set_compute(op, CX_CLS_GEMM, x * d->f_exp_down, x * d->b_exp_down, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_exp_down, xg * d->b_exp_down, FP8);
         return;
     case E_SH_UP:
         label(g, op, layer, g->mb, g->phase, CX_BLK_SH_UP);
-        set_compute(op, CX_CLS_GEMM, x * d->f_sh_up, x * d->b_sh_up, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_sh_up, xg * d->b_sh_up, FP8);
         return;
     case E_SH_ACT:
         label(g, op, layer, g->mb, g->phase, CX_BLK_SH_ACT);
@@ -595,7 +617,7 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         return;
     case E_SH_DOWN:
         label(g, op, layer, g->mb, g->phase, CX_BLK_SH_DOWN);
-        set_compute(op, CX_CLS_GEMM, x * d->f_sh_down, x * d->b_sh_down, FP8);
+        set_compute(op, CX_CLS_GEMM, xg * d->f_sh_down, xg * d->b_sh_down, FP8);
         return;
     case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
         blk = e == E_TP_ATTN_IN ? CX_BLK_TP_ATTN_IN : e == E_TP_ATTN_OUT ? CX_BLK_TP_ATTN_OUT
@@ -778,6 +800,15 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
             list = g->bwd ? bwd_post : fwd_post;
             n    = g->bwd ? N_OF(bwd_post) : N_OF(fwd_post);
             break;
+        case S_WGRAD:
+            if (g->layer_step == g->layer_n) {
+                g->action++;
+                g->section = S_ACT_START;
+                continue;
+            }
+            list = wgrad_layer;
+            n    = N_OF(wgrad_layer);
+            break;
         case S_ITER_PRE:
             list = iter_pre_list;
             n    = N_OF(iter_pre_list);
@@ -805,8 +836,16 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
                     if (g->bwd && g->w->recompute == CX_RECOMPUTE_FULL) g->phase = CX_PHASE_RECOMPUTE;
                 }
             } else if (g->section == S_POST) {
-                g->action++;
-                g->section = S_ACT_START;
+                if (g->bwd && g->w->par.zero_bubble) {
+                    g->section    = S_WGRAD;
+                    g->layer_step = 0;
+                    g->phase      = CX_PHASE_BWD;
+                } else {
+                    g->action++;
+                    g->section = S_ACT_START;
+                }
+            } else if (g->section == S_WGRAD) {
+                g->layer_step++;
             } else if (g->section == S_ITER_PRE) {
                 g->action  = 0;
                 g->section = S_ACT_START;
@@ -816,7 +855,7 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
             continue;
         }
         e  = list[g->entry];
-        ns = entry_nsub(g, e);
+        ns = g->section == S_WGRAD ? wgrad_nsub(g, e) : entry_nsub(g, e);
         if (g->sub >= ns) {
             g->entry++;
             g->sub = 0;

@@ -259,7 +259,7 @@ static const char *const mla_keys[] = {"q_lora_rank", "kv_lora_rank", "qk_nope_h
 static const char *const par_keys[] = {"tp", "cp", "pp", "dp", "ep", "virtual_stages", "first_stage_layers",
                                        "last_stage_layers", "sequence_parallel", "zero_stage",
                                        "dp_bucket_bytes", "grad_reduce_dtype", "tp_comm_overlap",
-                                       "overlap_param_gather", NULL};
+                                       "overlap_param_gather", "zero_bubble", NULL};
 static const char *const train_keys[] = {"seq_len", "global_batch_tokens", "global_batch_sequences",
                                          "micro_batch_size", "precision", "recompute", NULL};
 static const char *const mlp_names[]   = {"swiglu", "gelu", NULL};
@@ -366,6 +366,8 @@ static cx_status_t parse_parallel(cx_workload_t *w, const cx_yaml_node_t *pm, cx
     p->tp_comm_overlap = 0;
     TRY(get_u32(pm, "tp_comm_overlap", 0, 0, CX_TP_OVERLAP_MAX, &p->tp_comm_overlap, err));
     if (p->tp_comm_overlap == 1) p->tp_comm_overlap = 0;  /* one piece overlaps nothing */
+    p->zero_bubble = 0;
+    TRY(cx_yaml_get_bool(pm, "zero_bubble", 0, &p->zero_bubble, err));
     p->overlap_param_gather = 0;
     TRY(cx_yaml_get_bool(pm, "overlap_param_gather", 0, &p->overlap_param_gather, err));
     p->zero_stage = 1;

@@ -52,6 +52,8 @@ typedef struct cx_parallel {
     int      grad_reduce_fp32;    /* 0: bf16 gradients in the DP reduce (Llama 3) */
     uint32_t tp_comm_overlap;     /* pieces each TP collective and its GEMM are cut into and
                                    * pipelined (Megatron's tp-comm-overlap); 0 = off */
+    int      zero_bubble;         /* backward split into input-gradient (B) and weight-gradient
+                                   * (W) passes, W after the stage's PP send (ZB-H1-like) */
     int      overlap_param_gather; /* ZeRO-1: the parameter all-gather in buckets, each waited
                                     * for by the next forward's first use (Megatron's
                                     * overlap-param-gather) */

@@ -13,6 +13,11 @@ parallelism.overlap_param_gather: ZeRO-1's parameter all-gather at the start
 of the iteration in buckets, each waited for by the forward's first use: the
 same all-gathered bytes, a shorter (never longer) iteration, one iteration
 as long as the steady state of three, identical at 1 and 2 ranks.
+
+parallelism.zero_bubble: each backward GEMM split into its input-gradient and
+weight-gradient halves, the weight gradients after the stage's PP send: the
+same FLOPs in the ops (each GEMM's backward now two ops), a smaller pipeline
+bubble and a shorter iteration, identical at 1 and 2 ranks.
 usage: overlap_test.py MPIEXEC COLOSSIM SOURCE_DIR WORK_DIR"""
 import json, os, re, subprocess, sys
 
@@ -28,19 +33,23 @@ def check(ok, what):
         failed += 1
 
 
+def prefix(key):
+    return {"tp_comm_overlap": "k", "overlap_param_gather": "ag_", "zero_bubble": "zb_"}[key]
+
+
 def workload(k, key="tp_comm_overlap"):
     text = open(os.path.join(SRC, "workloads", "small.yaml")).read()
     if k is not None:
         text = text.replace("  zero_stage: 1\n", "  zero_stage: 1\n  %s: %s\n" % (key, k))
         assert key in text
-    path = os.path.join(WORK, "small_%s%s.yaml" % ("k" if key == "tp_comm_overlap" else "ag_", k))
+    path = os.path.join(WORK, "small_%s%s.yaml" % (prefix(key), k))
     with open(path, "w") as fh:
         fh.write(text)
     return path
 
 
 def run(k, np=1, key="tp_comm_overlap", iters=1, ops=False):
-    tag = "%s%s_np%d_it%d" % ("k" if key == "tp_comm_overlap" else "ag_", k, np, iters)
+    tag = "%s%s_np%d_it%d" % (prefix(key), k, np, iters)
     js = os.path.join(WORK, tag + ".json")
     out = os.path.join(WORK, tag + ".h5")
     for p in (js, out):
@@ -125,6 +134,25 @@ check(a1b["digest"] == a1["digest"], "overlap_param_gather: identical at 1 and 2
 check(abs(a3["iteration_seconds"] - a1["iteration_seconds"]) <= 1e-3 * a1["iteration_seconds"],
       "overlap_param_gather: one iteration %.5f s = steady state of three %.5f s (the gather opens each iteration)"
       % (a1["iteration_seconds"], a3["iteration_seconds"]))
+
+# zero_bubble
+def gemm_ops(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        t = f["/ops/gpu_ops"][...]
+    sel = (t["kind"] == 0) & (t["cls"] == 0)
+    return float(t["flops"][sel].sum()), int(sel.sum())
+
+
+z1, z1b = run("true", key="zero_bubble", ops=True), run("true", np=2, key="zero_bubble")
+f0, g0 = gemm_ops(a0["trace"])
+f1, g1 = gemm_ops(z1["trace"])
+check(abs(f1 - f0) <= 1e-9 * f0 and g1 > g0,
+      "zero_bubble: the same %.4g GEMM FLOPs in %d GEMM ops instead of %d" % (f0, g1, g0))
+check(z1["bubble_share"] < a0["bubble_share"] and z1["iteration_seconds"] < a0["iteration_seconds"],
+      "zero_bubble: bubble %.1f%% -> %.1f%%, iteration %.4f s -> %.4f s" %
+      (100 * a0["bubble_share"], 100 * z1["bubble_share"], a0["iteration_seconds"], z1["iteration_seconds"]))
+check(z1b["digest"] == z1["digest"], "zero_bubble: identical at 1 and 2 ranks (digest %s)" % z1["digest"])
 
 print("PASS" if failed == 0 else "%d check(s) failed" % failed)
 sys.exit(1 if failed else 0)
