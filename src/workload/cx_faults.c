@@ -30,8 +30,13 @@ typedef struct cx_fl {
     size_t      n, cap;
 } cx_fl_t;
 
+/* More faults than this in one run is a typo in a rate, not an experiment. */
+#define CX_FAULTS_MAX 100000
+
 static cx_status_t cx_fl_push(cx_fl_t *l, const cx_fault_t *f, cx_err_t *err)
 {
+    if (l->n >= CX_FAULTS_MAX)
+        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "faults", "more than %d faults in one run", CX_FAULTS_MAX);
     if (l->n == l->cap) {
         size_t      cap = l->cap ? 2 * l->cap : 16;
         cx_fault_t *nf  = realloc(l->f, cap * sizeof(*nf));
@@ -289,6 +294,11 @@ static cx_status_t cx_faults_random(const cx_yaml_node_t *r, const cx_topo_t *t,
         double   lam = rate[k] * comps[k] / 3600.0, tt = 0.0; /* per second, all components */
         cx_rng_t rng;
         if (!(lam > 0)) continue;
+        if (lam * cx_time_to_s(over) > (double)CX_FAULTS_MAX) {
+            return cx_yaml_error(cx_yaml_get(r, cx_fault_kinds[k]), CX_ERR_RANGE, err,
+                                 "%g per hour x %.0f components over %.6g s is about %.3g faults; at most %d",
+                                 rate[k], comps[k], cx_time_to_s(over), lam * cx_time_to_s(over), CX_FAULTS_MAX);
+        }
         cx_rng_init(&rng, (uint64_t)s, UINT64_C(0xFA0170) + (uint64_t)k);
         for (;;) {
             cx_fault_t f;

@@ -67,6 +67,7 @@ def case_errors():
         ("random:\n  seed: 3\n  gpu_fail: -1\n", 3, "gpu_fail"),
         ("random:\n  seed: 3\n  link_down: .nan\n", 3, "link_down"),
         ("random:\n  over: 100s\n  gpu_slow: 1\n", 2, "over"),
+        ("random:\n  gpu_slow: 1e12\n", 2, "gpu_slow"),
     ]
     for i, (text, line, field) in enumerate(bad):
         name = write("bad%d.yaml" % i, text)
