@@ -182,7 +182,7 @@ static int cxa_suspect_gpus(const cxa_file_t *f, FILE *out, json_object *jarr)
     for (r = 0; r < t.rows; r++) {
         const void *row = cxa_row(&t, buf, r);
         uint64_t    gi = cxa_get_u64(c_g, row), it = cxa_get_u64(c_i, row);
-        if (gi > maxg) maxg = gi;
+        if (gi < t.rows && gi > maxg) maxg = gi; /* GPUs <= rows: a corrupt 2^64 - 1 overflowed comp[] */
         if ((int64_t)it + 1 > iters) iters = (int64_t)it + 1;
         if (cxa_get_i64(c_b, row) < span_lo) span_lo = cxa_get_i64(c_b, row);
         if (cxa_get_i64(c_e, row) > span_hi) span_hi = cxa_get_i64(c_e, row);
@@ -192,7 +192,8 @@ static int cxa_suspect_gpus(const cxa_file_t *f, FILE *out, json_object *jarr)
     if (comp == NULL) goto out;
     for (r = 0; r < t.rows; r++) {
         const void *row = cxa_row(&t, buf, r);
-        comp[cxa_get_u64(c_g, row)] += cxa_get_i64(c_c, row);
+        uint64_t    gi  = cxa_get_u64(c_g, row);
+        if (gi < (uint64_t)ng) comp[gi] += cxa_get_i64(c_c, row);
     }
     for (g = 0; g < (uint64_t)ng; g++) {
         int64_t  peers[8], med, extra;

@@ -207,7 +207,7 @@ int cxa_cmd_perfetto(int argc, char **argv)
                     const void *row  = cxa_row(&ct, cb, r);
                     uint64_t    base = cxa_get_u64(k_b, row), size = cxa_get_u64(k_n, row),
                                 stride = cxa_get_u64(k_st, row), i;
-                    for (i = 0; i < size; i++) {
+                    for (i = 0; i < size && i < (uint64_t)gpus; i++) { /* a corrupt size of 2^32 hung */
                         uint64_t m = base + i * stride;
                         if (m < (uint64_t)gpus && mask[m]) {
                             est_coll++;
@@ -386,7 +386,7 @@ int cxa_cmd_perfetto(int argc, char **argv)
                     int64_t      ts = cxa_get_i64(k_s, row), te = cxa_get_i64(k_e, row);
                     json_object *o, *args;
                     char         name[96];
-                    for (i = 0; i < size && !hit; i++) {
+                    for (i = 0; i < size && i < (uint64_t)gpus && !hit; i++) {
                         uint64_t m = base + i * stride;
                         if (m < (uint64_t)gpus && mask[m]) hit = 1;
                     }

@@ -178,6 +178,16 @@ int cxa_summary_compute_job(const cxa_file_t *f, cxa_summary_t *s, long job)
         uint64_t    g = cxa_get_u64(c_gpu, r);
         uint64_t    it = cxa_get_u64(c_it, r);
         if (CXA_SKIP_ROW(g)) continue;
+        if (it >= 1000000) {
+            /* A corrupt trace: iteration 2^32 - 1 had arrays of 2^32 entries
+             * filled (32 GB, minutes).  No run has more iterations than 1e6. */
+            cxa_error(f->path, "/summary/iterations row %llu: iteration %llu is over 1000000, the most a run "
+                      "has: a corrupt trace", (unsigned long long)i, (unsigned long long)it);
+            free(buf);
+            free(in);
+            cxa_table_close(&t);
+            return CXA_EXIT_FILE;
+        }
         if (g > max_gpu) max_gpu = g;
         if (it > max_it) max_it = (uint32_t)it;
     }

@@ -531,6 +531,36 @@ def analyze_stragglers_absurd(c):
     assert "runtime error" not in err and "Sanitizer" not in err
 
 
+@case
+def analyze_absurd_values(c):
+    """Found by analyze_mutate.py: 'summary' hung on an iteration of 2^31 (arrays of 2^31 entries),
+    'export-perfetto' on a collective group of 2^32 - 1 members, and 'stragglers' overflowed the
+    heap in cxa_faults.c on a GPU number of 2^64 - 1."""
+    t = ops_trace(c)
+    bad = corrupt(t, c.path("it.h5"), "summary/iterations", "iteration", 7, 2**31)
+    res = c.run("summary", bad, exe=c.analyze, timeout=20)
+    expect_error(res, r"it\.h5: /summary/iterations row 7: iteration 2147483648 is over 1000000")
+    bad = corrupt(t, c.path("grp.h5"), "summary/collectives", "group_size", 0, 2**32 - 1)
+    res = c.run("export-perfetto", bad, "--out", c.path("p.json"), exe=c.analyze, timeout=20)
+    assert res[0] == 0 and res[3] < 10, "export-perfetto of a group of 2^32 - 1"
+    bad = corrupt(t, c.path("gpu.h5"), "summary/iterations", "gpu", 3, 2**64 - 1)
+    res = c.run("stragglers", bad, exe=c.analyze, timeout=20)
+    assert res[0] in (0, 1) and "Sanitizer" not in res[2], "stragglers with GPU 2^64 - 1"
+
+
+@case
+def analyze_mutants(c):
+    """Traces with hostile values in their tables (tests/fuzz/analyze_mutate.py): 'stragglers' overflowed
+    the heap in cxa_faults.c, 'summary' and 'export-perfetto' hung on an iteration or group size of 2^31+."""
+    code = c.run("run", "--out", "lk.h5", "--trace-level", "links", "--iterations", "2", "--progress", "0")[0]
+    assert code == 0
+    p = subprocess.run(["/usr/bin/python3", os.path.join(c.src, "tests", "fuzz", "analyze_mutate.py"), c.analyze,
+                        c.path("lk.h5"), "--mutants", "5", "--seed", "1", "--keep", c.tmp],
+                       capture_output=True, text=True, timeout=600)
+    print(p.stdout[-3000:], p.stderr[-2000:])
+    assert p.returncode == 0, "a mutant crashed or hung colossim-analyze"
+
+
 def main():
     if sys.argv[1:] == ["--list"]:
         print(";".join(CASES))
