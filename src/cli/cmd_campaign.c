@@ -89,7 +89,7 @@ static const cx_opt_t cx_cp_table[] = {
      "planned interruptions per day: checkpoint, stop, restart, reload, no work lost (Llama 3: 47 in "
      "54 days)"},
     {"days", CX_OPT_DOUBLE, offsetof(cx_cp_opts_t, days), "54", 1e-3, 3650, NULL, "D", "campaign length"},
-    {"seeds", CX_OPT_UINT, offsetof(cx_cp_opts_t, seeds), "1000", 1, 1e8, NULL, "N",
+    {"seeds", CX_OPT_UINT, offsetof(cx_cp_opts_t, seeds), "1000", 1, 1e6, NULL, "N",
      "campaigns simulated (mean and spread over them)"},
     {"seed", CX_OPT_UINT, offsetof(cx_cp_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
     CX_CP_RATE_OPT(CX_FC_GPU, "gpu", "GPU"),
@@ -206,6 +206,10 @@ static cx_status_t cx_cp_timeline(const char *path, const cx_campaign_params_t *
     char                 tmp[4096];
     FILE                *f;
     int                  ok;
+    if (p->days * 86400.0 / p->interval_s > 1e7)
+        return cx_err_set(err, CX_ERR_RANGE, path, 0, "timeline",
+                          "%.3g checkpoints in %g days: over 1e7 lines; lengthen --interval", p->days * 86400.0 / p->interval_s,
+                          p->days);
     snprintf(tmp, sizeof(tmp), "%s.partial", path);
     f = fopen(tmp, "w");
     if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, "timeline", "cannot write this file");

