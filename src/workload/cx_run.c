@@ -502,6 +502,10 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
     r.comm = comm;
     r.sum  = sum;
     MPI_Comm_rank(comm, &r.rank);
+    if (cfg->scenario_path != NULL && cfg->faults_path != NULL && cfg->faults_path[0] != '\0') {
+        return cx_err_set(err, CX_ERR_UNSUPPORTED, cfg->faults_path, 0, "faults",
+                          "--faults with --scenario is not supported yet (faults apply to one job)");
+    }
     if (cfg->scenario_path != NULL) return cx_run_scenario(cfg, comm, sum, err); /* several jobs */
 
     st = cx_run_load(&r, err);
