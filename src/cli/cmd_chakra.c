@@ -15,7 +15,7 @@
 #include "cx_util.h"
 
 typedef struct cx_chakra_cli {
-    const char *out, *workload, *topology;
+    const char *out, *workload, *topology, *comm_groups;
     int         durations;
     int         help;
 } cx_chakra_cli_t;
@@ -27,6 +27,8 @@ static const cx_opt_t cx_chakra_opt_table[] = {
      "the traced job's workload YAML, gpus = ranks: tokens and model FLOPs for MFU (required)"},
     {"topology", CX_OPT_STRING, offsetof(cx_chakra_cli_t, topology), NULL, 0, 0, NULL, "FILE",
      "the fabric the job will run on: its GPU type replays measured durations (default: embedded colossus1-mini)"},
+    {"comm-groups", CX_OPT_STRING, offsetof(cx_chakra_cli_t, comm_groups), NULL, 0, 0, NULL, "FILE",
+     "process groups, JSON {\"PG_NAME\": [ranks], ...}: a collective's pg_name picks its group (default: all ranks)"},
     {"durations", CX_OPT_ENUM, offsetof(cx_chakra_cli_t, durations), "measured", 0, 0, "measured|roofline", NULL,
      "a compute node's duration_micros wins over its num_ops (measured), or only when it has none (roofline)"},
     {"help", CX_OPT_FLAG, offsetof(cx_chakra_cli_t, help), NULL, 0, 0, NULL, NULL, "this help"},
@@ -37,11 +39,12 @@ static void cx_chakra_usage(FILE *out)
 {
     fprintf(out,
             "usage: colossim chakra import ET_DIR --workload FILE --out DIR [--topology FILE]\n"
-            "                              [--durations measured|roofline]\n\n"
+            "                              [--comm-groups FILE] [--durations measured|roofline]\n\n"
             "Chakra execution traces (one ET file per rank: NAME.RANK.et) as a colossim job:\n"
             "each rank's dependency graph becomes its op program (compute on stream 0,\n"
-            "collectives on stream 1 over all ranks, send/recv on stream 3; dependencies\n"
-            "across streams become waits), written as a replay directory:\n"
+            "collectives on stream 1 over their process group (--comm-groups) or all ranks,\n"
+            "send/recv on stream 3; dependencies across streams become waits), written as a\n"
+            "replay directory:\n"
             "  colossim run --workload DIR [--topology FILE]\n"
             "Compute nodes take num_ops (FLOPs) and tensor_size (bytes) through the roofline,\n"
             "or their measured duration_micros, replayed exactly on the topology's GPU type.\n"
@@ -106,7 +109,8 @@ int cx_cmd_chakra(int argc, char **argv)
         return 1;
     }
     cx_chakra_opts_for_topo(&copt, topo);
-    copt.durations = o.durations == 1 ? CX_CHAKRA_DUR_ROOFLINE : CX_CHAKRA_DUR_MEASURED;
+    copt.durations        = o.durations == 1 ? CX_CHAKRA_DUR_ROOFLINE : CX_CHAKRA_DUR_MEASURED;
+    copt.comm_groups_path = o.comm_groups != NULL && o.comm_groups[0] != '\0' ? o.comm_groups : NULL;
     st             = cx_chakra_import(pos[0], o.workload, o.out, &copt, &s, &err);
     cx_topo_destroy(topo);
     if (st != CX_OK) {

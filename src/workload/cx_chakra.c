@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,9 +74,27 @@ typedef struct cx_ck_graph {
 /* What must agree across ranks. */
 typedef struct cx_ck_coll {
     uint8_t  kind;
+    uint32_t group;
     uint64_t bytes;
     uint64_t node;
 } cx_ck_coll_t;
+
+/* A process group: ranks base + i x stride, i < size (colossim's groups are
+ * arithmetic progressions).  Group 0 is all ranks.  ref: the collectives its
+ * first member issues, which every other member must issue alike. */
+typedef struct cx_ck_group {
+    char          name[128];
+    uint64_t      base, stride, size;
+    cx_ck_coll_t *ref;
+    size_t        n_ref;
+    int64_t       ref_rank; /* -1: no member seen yet */
+} cx_ck_group_t;
+
+typedef struct cx_ck_groups {
+    cx_ck_group_t *g;
+    size_t         n;
+    const char    *path;
+} cx_ck_groups_t;
 
 typedef struct cx_ck_p2p {
     uint64_t src, dst, tag, bytes;
@@ -310,6 +329,107 @@ static cx_status_t cx_ck_need(const cx_ck_graph_t *g, const ChakraProtoMsg__Node
     return CX_OK;
 }
 
+/* A string attribute, or NULL. */
+static const char *cx_ck_str(const ChakraProtoMsg__Node *n, const char *name)
+{
+    const ChakraProtoMsg__AttributeProto *a = cx_ck_attr(n, name);
+    return a != NULL && a->value_case == CHAKRA_PROTO_MSG__ATTRIBUTE_PROTO__VALUE_STRING_VAL ? a->string_val : NULL;
+}
+
+/* ---- process groups ----------------------------------------------------- */
+
+static int cx_ck_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void cx_ck_groups_free(cx_ck_groups_t *gs)
+{
+    size_t i;
+    for (i = 0; i < gs->n; i++) free(gs->g[i].ref);
+    free(gs->g);
+    memset(gs, 0, sizeof(*gs));
+}
+
+/* Group 0 = all ranks, then the file's groups: {"NAME": [ranks], ...}. */
+static cx_status_t cx_ck_groups_load(const char *path, uint64_t nranks, cx_ck_groups_t *gs, cx_err_t *err)
+{
+    json_object *root;
+    cx_status_t  st = CX_OK;
+    memset(gs, 0, sizeof(*gs));
+    gs->path = path;
+    gs->g    = calloc(1, sizeof(*gs->g));
+    if (gs->g == NULL) cx_fatal("out of memory");
+    gs->n              = 1;
+    gs->g[0].base      = 0;
+    gs->g[0].stride    = 1;
+    gs->g[0].size      = nranks;
+    gs->g[0].ref_rank  = -1;
+    if (path == NULL) return CX_OK;
+    root = json_object_from_file(path);
+    if (root == NULL || !json_object_is_type(root, json_type_object)) {
+        if (root != NULL) json_object_put(root);
+        cx_ck_groups_free(gs);
+        return cx_err_set(err, CX_ERR_PARSE, path, 0, NULL,
+                          "not a comm groups file: expected a JSON object {\"PG_NAME\": [ranks], ...}");
+    }
+    {
+        json_object_object_foreach(root, name, val)
+        {
+            cx_ck_group_t *g;
+            uint64_t      *r;
+            size_t         n, i;
+            if (st != CX_OK) break;
+            if (!json_object_is_type(val, json_type_array) || (n = json_object_array_length(val)) == 0) {
+                st = cx_err_set(err, CX_ERR_INVALID, path, 0, name, "expected a non-empty list of ranks");
+                break;
+            }
+            r = malloc(n * sizeof(*r));
+            if (r == NULL) cx_fatal("out of memory");
+            for (i = 0; i < n && st == CX_OK; i++) {
+                json_object *e = json_object_array_get_idx(val, i);
+                int64_t      v = json_object_is_type(e, json_type_int) ? json_object_get_int64(e) : -1;
+                if (v < 0 || (uint64_t)v >= nranks)
+                    st = cx_err_set(err, CX_ERR_INVALID, path, 0, name, "element %zu is not a rank 0..%llu", i,
+                                    (unsigned long long)(nranks - 1));
+                r[i] = (uint64_t)v;
+            }
+            if (st == CX_OK) {
+                qsort(r, n, sizeof(*r), cx_ck_u64_cmp);
+                for (i = 1; i < n && st == CX_OK; i++) {
+                    if (r[i] == r[i - 1] || (i >= 2 && r[i] - r[i - 1] != r[1] - r[0]))
+                        st = cx_err_set(err, CX_ERR_UNSUPPORTED, path, 0, name,
+                                        "ranks %llu, %llu, ... are not evenly spaced: colossim's groups are "
+                                        "base + i x stride", (unsigned long long)r[0], (unsigned long long)r[1]);
+                }
+            }
+            if (st == CX_OK) {
+                gs->g = realloc(gs->g, (gs->n + 1) * sizeof(*gs->g));
+                if (gs->g == NULL) cx_fatal("out of memory");
+                g = &gs->g[gs->n++];
+                memset(g, 0, sizeof(*g));
+                snprintf(g->name, sizeof(g->name), "%s", name);
+                g->base     = r[0];
+                g->stride   = n > 1 ? r[1] - r[0] : 1;
+                g->size     = n;
+                g->ref_rank = -1;
+            }
+            free(r);
+        }
+    }
+    json_object_put(root);
+    if (st != CX_OK) cx_ck_groups_free(gs);
+    return st;
+}
+
+static int cx_ck_member(const cx_ck_group_t *g, uint64_t rank, uint64_t *index)
+{
+    if (rank < g->base || (rank - g->base) % g->stride != 0 || (rank - g->base) / g->stride >= g->size) return 0;
+    if (index != NULL) *index = (rank - g->base) / g->stride;
+    return 1;
+}
+
 /* ---- one rank: graph -> ops --------------------------------------------- */
 
 typedef struct cx_ck_idx {
@@ -411,15 +531,15 @@ static uint64_t cx_ck_p2p_tag(cx_ck_occ_t **occ, size_t *n, size_t *cap, uint64_
     return CX_CK_TAG_P2P | ((t & 0x3FFFFFFFu) << 32) | ((*occ)[i].n++ & 0xFFFFFFFFu);
 }
 
-static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, uint64_t nranks, const cx_chakra_opts_t *opt,
-                                 cx_ck_out_t *o, cx_chakra_stats_t *stats, cx_err_t *err)
+static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, const cx_ck_groups_t *gs,
+                                 const cx_chakra_opts_t *opt, cx_ck_out_t *o, cx_chakra_stats_t *stats, cx_err_t *err)
 {
     size_t        n = g->n, i, j, done = 0;
     cx_ck_idx_t  *idx   = malloc((n ? n : 1) * sizeof(*idx));
     size_t       *indeg = calloc(n ? n : 1, sizeof(size_t)), *head = calloc(n + 1, sizeof(size_t)), *adj = NULL;
     uint64_t     (*prov)[CX_NUM_STREAMS] = calloc(n ? n : 1, sizeof(*prov));
     uint64_t      count[CX_NUM_STREAMS] = {0, 0, 0, 0}, waited[CX_NUM_STREAMS][CX_NUM_STREAMS];
-    uint64_t      coll_seq = 0;
+    uint64_t     *coll_seq = calloc(gs->n, sizeof(uint64_t));
     cx_ck_heap_t  h = {NULL, 0};
     cx_ck_occ_t  *occ_s = NULL, *occ_r = NULL;
     size_t        n_os = 0, c_os = 0, n_or = 0, c_or = 0, n_edges = 0;
@@ -428,7 +548,8 @@ static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, uint64_t
 
     memset(waited, 0, sizeof(waited));
     h.v = malloc((n ? n : 1) * sizeof(size_t));
-    if (idx == NULL || indeg == NULL || head == NULL || prov == NULL || h.v == NULL) cx_fatal("out of memory");
+    if (idx == NULL || indeg == NULL || head == NULL || prov == NULL || h.v == NULL || coll_seq == NULL)
+        cx_fatal("out of memory");
     for (i = 0; i < n; i++) {
         idx[i].id = g->nodes[i]->id;
         idx[i].i  = i;
@@ -527,7 +648,10 @@ static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, uint64_t
         case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_COLL_NODE: {
             static const int kinds[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCE, CX_COLL_ALLGATHER, -1, -1,
                                         CX_COLL_BROADCAST, CX_COLL_ALLTOALL, CX_COLL_REDUCESCATTER, -1, CX_COLL_ALLREDUCE};
-            int kind;
+            int         kind;
+            size_t      gid = 0;
+            uint64_t    member = 0;
+            const char *pg = cx_ck_str(x, "pg_name");
             st = cx_ck_need(g, x, "comm_type", 0, 9, &val, err);
             if (st != CX_OK) break;
             kind = kinds[(int)val];
@@ -544,17 +668,36 @@ static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, uint64_t
                 st = cx_ck_need(g, x, "comm_size", 0, (double)CX_OP_MAX_BYTES, &bytes, err);
                 if (st != CX_OK) break;
             }
+            if (gs->n > 1 && pg != NULL && pg[0] != '\0') {
+                char field[64];
+                snprintf(field, sizeof(field), "node %llu.pg_name", (unsigned long long)x->id);
+                for (gid = 1; gid < gs->n && strcmp(gs->g[gid].name, pg) != 0; gid++) {
+                }
+                if (gid == gs->n) {
+                    st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "process group '%s' is not in %s", pg,
+                                    gs->path);
+                    break;
+                }
+            }
+            if (!cx_ck_member(&gs->g[gid], rank, &member)) {
+                char field[64];
+                snprintf(field, sizeof(field), "node %llu.pg_name", (unsigned long long)x->id);
+                st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "rank %llu is not in process group '%s'",
+                                (unsigned long long)rank, gs->g[gid].name);
+                break;
+            }
             stream = CX_STREAM_TP;
             cx_ck_op_init(&op, CX_OP_COLLECTIVE, stream);
             op.cls          = (uint8_t)kind;
             op.algo         = CX_ALGO_AUTO;
             op.bytes        = (uint64_t)bytes;
-            op.u.group_base = 0;
-            op.group_stride = 1;
-            op.group_size   = (uint32_t)nranks;
-            op.group_index  = (uint32_t)rank;
-            op.tag          = CX_CK_TAG_COLL | coll_seq++;
+            op.u.group_base = gs->g[gid].base;
+            op.group_stride = (uint32_t)gs->g[gid].stride;
+            op.group_size   = (uint32_t)gs->g[gid].size;
+            op.group_index  = (uint32_t)member;
+            op.tag          = CX_CK_TAG_COLL | ((uint64_t)(gid & 0xFFFFF) << 40) | (coll_seq[gid]++ & 0xFFFFFFFFFFu);
             o->coll         = cx_ck_grow(o->coll, &o->cap_coll, o->n_coll + 1, sizeof(*o->coll));
+            o->coll[o->n_coll].group = (uint32_t)gid;
             o->coll[o->n_coll].kind  = (uint8_t)kind;
             o->coll[o->n_coll].bytes = op.bytes;
             o->coll[o->n_coll].node  = x->id;
@@ -566,7 +709,7 @@ static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, uint64_t
         case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_RECV_NODE: {
             int    send = x->type == CHAKRA_PROTO_MSG__NODE_TYPE__COMM_SEND_NODE;
             double peer, tag = 0;
-            st = cx_ck_need(g, x, send ? "comm_dst" : "comm_src", 0, (double)(nranks - 1), &peer, err);
+            st = cx_ck_need(g, x, send ? "comm_dst" : "comm_src", 0, (double)(gs->g[0].size - 1), &peer, err);
             if (st == CX_OK && (uint64_t)peer == rank) {
                 char field[64];
                 snprintf(field, sizeof(field), "node %llu.%s", (unsigned long long)x->id, send ? "comm_dst" : "comm_src");
@@ -646,6 +789,7 @@ static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, uint64_t
     free(h.v);
     free(occ_s);
     free(occ_r);
+    free(coll_seq);
     return st;
 }
 
@@ -701,8 +845,7 @@ cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, cons
     cx_ck_file_t  *files = NULL;
     size_t         nf = 0, r, k;
     cx_workload_t *w = NULL;
-    cx_ck_coll_t  *coll0 = NULL;
-    size_t         n_coll0 = 0;
+    cx_ck_groups_t gs;
     cx_ck_p2p_t   *sends = NULL, *recvs = NULL;
     size_t         n_s = 0, c_s = 0, n_r = 0, c_r = 0;
     char          *wl_text = NULL;
@@ -712,6 +855,11 @@ cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, cons
     st = cx_ck_list(et_dir, &files, &nf, err);
     if (st != CX_OK) return st;
     stats->ranks = nf;
+    st = cx_ck_groups_load(opt->comm_groups_path, nf, &gs, err);
+    if (st != CX_OK) {
+        free(files);
+        return st;
+    }
     st = cx_workload_load(&w, workload_path, err);
     if (st == CX_OK && w->gpus != nf) {
         st = cx_err_set(err, CX_ERR_INVALID, workload_path, 0, "gpus",
@@ -728,34 +876,46 @@ cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, cons
         memset(&s1, 0, sizeof(s1));
         st = cx_ck_read(files[r].path, &g, err);
         if (st != CX_OK) break;
-        st = cx_ck_convert(&g, r, nf, opt, &o, &s1, err);
-        if (st == CX_OK) {
-            if (r == 0) {
-                coll0   = o.coll;
-                n_coll0 = o.n_coll;
-                o.coll  = NULL;
-            } else {
-                for (k = 0; k < o.n_coll || k < n_coll0; k++) {
-                    if (k >= o.n_coll || k >= n_coll0 || o.coll[k].kind != coll0[k].kind ||
-                        o.coll[k].bytes != coll0[k].bytes) {
-                        char field[64];
-                        snprintf(field, sizeof(field), "collective #%zu", k);
-                        if (k >= o.n_coll || k >= n_coll0)
-                            st = cx_err_set(err, CX_ERR_INVALID, files[r].path, 0, field,
-                                            "this rank issues %zu collectives, rank 0 %zu: every rank must issue "
-                                            "the same collectives in the same order (all ranks form one group)",
-                                            o.n_coll, n_coll0);
-                        else
-                            st = cx_err_set(err, CX_ERR_INVALID, files[r].path, 0, field,
-                                            "node %llu is %s of %llu bytes where rank 0's (node %llu) is %s of %llu: "
-                                            "every rank must issue the same collectives in the same order",
-                                            (unsigned long long)o.coll[k].node, cx_coll_kind_name(o.coll[k].kind),
-                                            (unsigned long long)o.coll[k].bytes, (unsigned long long)coll0[k].node,
-                                            cx_coll_kind_name(coll0[k].kind), (unsigned long long)coll0[k].bytes);
-                        break;
-                    }
-                }
+        st = cx_ck_convert(&g, r, &gs, opt, &o, &s1, err);
+        /* Each group's members issue its collectives alike, in the same order. */
+        for (k = 0; k < gs.n && st == CX_OK; k++) {
+            cx_ck_group_t *gr = &gs.g[k];
+            cx_ck_coll_t  *sub;
+            size_t         n_sub = 0, i;
+            if (!cx_ck_member(gr, r, NULL)) continue;
+            sub = malloc((o.n_coll ? o.n_coll : 1) * sizeof(*sub));
+            if (sub == NULL) cx_fatal("out of memory");
+            for (i = 0; i < o.n_coll; i++)
+                if (o.coll[i].group == k) sub[n_sub++] = o.coll[i];
+            if (gr->ref_rank < 0) {
+                gr->ref      = sub;
+                gr->n_ref    = n_sub;
+                gr->ref_rank = (int64_t)r;
+                continue;
             }
+            for (i = 0; i < n_sub || i < gr->n_ref; i++) {
+                char field[CX_ERR_FIELD_MAX];
+                if (i < n_sub && i < gr->n_ref && sub[i].kind == gr->ref[i].kind && sub[i].bytes == gr->ref[i].bytes)
+                    continue;
+                snprintf(field, sizeof(field), "collective #%zu of group '%.60s'", i, k == 0 ? "all ranks" : gr->name);
+                if (i >= n_sub || i >= gr->n_ref)
+                    st = cx_err_set(err, CX_ERR_INVALID, files[r].path, 0, field,
+                                    "this rank issues %zu collectives in the group, rank %lld %zu: every member must "
+                                    "issue the same collectives in the same order", n_sub, (long long)gr->ref_rank,
+                                    gr->n_ref);
+                else
+                    st = cx_err_set(err, CX_ERR_INVALID, files[r].path, 0, field,
+                                    "node %llu is %s of %llu bytes where rank %lld's (node %llu) is %s of %llu: every "
+                                    "member must issue the same collectives in the same order",
+                                    (unsigned long long)sub[i].node, cx_coll_kind_name(sub[i].kind),
+                                    (unsigned long long)sub[i].bytes, (long long)gr->ref_rank,
+                                    (unsigned long long)gr->ref[i].node, cx_coll_kind_name(gr->ref[i].kind),
+                                    (unsigned long long)gr->ref[i].bytes);
+                break;
+            }
+            free(sub);
+        }
+        if (st == CX_OK) {
             sends = cx_ck_grow(sends, &c_s, n_s + o.n_send, sizeof(*sends));
             recvs = cx_ck_grow(recvs, &c_r, n_r + o.n_recv, sizeof(*recvs));
             if (o.n_send) memcpy(sends + n_s, o.p2p_send, o.n_send * sizeof(*sends));
@@ -815,7 +975,7 @@ cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, cons
         memset(&s2, 0, sizeof(s2));
         st = cx_ck_read(files[r].path, &g, err);
         if (st != CX_OK) break;
-        st = cx_ck_convert(&g, r, nf, opt, &o, &s2, err);
+        st = cx_ck_convert(&g, r, &gs, opt, &o, &s2, err);
         cx_replay_file_path(path, sizeof(path), out_dir, r);
         if (st == CX_OK) st = cx_replay_write_ops(path, r, o.ops, o.n, err);
         cx_ck_out_free(&o);
@@ -832,7 +992,7 @@ cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, cons
     }
     free(wl_text);
     free(files);
-    free(coll0);
+    cx_ck_groups_free(&gs);
     free(sends);
     free(recvs);
     cx_workload_destroy(w);

@@ -8,7 +8,8 @@
  * Per rank, the dependency graph (data and control dependencies) is put in
  * a topological order (ties: start time, then node id) and each node
  * becomes an op on the stream of its kind: compute on stream 0, collectives
- * on stream 1, send/recv on stream 3; a dependency on a node of another
+ * on stream 1 (over the process group its pg_name names in the comm groups
+ * file, else all ranks), send/recv on stream 3; a dependency on a node of another
  * stream becomes a WAIT for that stream's op count.  Nodes that are not
  * GPU work (metadata, memory load/store, CPU ops) carry their dependencies
  * through.  The graph is one iteration.
@@ -35,6 +36,10 @@ typedef struct cx_chakra_opts {
      * roofline turns back into d us on that GPU. */
     double  peak_flops, gemm_efficiency;
     int64_t kernel_overhead_ps;
+    /* Process groups: JSON {"PG_NAME": [ranks], ...} (ASTRA-sim's comm group
+     * file); a collective whose pg_name attribute names one runs over it.
+     * NULL: every collective spans all ranks. */
+    const char *comm_groups_path;
 } cx_chakra_opts_t;
 
 /* Options for replaying on the topology's first GPU type. */

@@ -22,6 +22,10 @@ CASE:
           the GEMM at the roofline's time, one all-reduce of 64 MiB over the 4
           GPUs, rank 1's compute after the send's arrival; --durations roofline
           keeps num_ops where both are given
+  groups  --comm-groups: TP groups {0,1} {2,3} all-reduce, DP groups {0,2}
+          {1,3} all-gather (pg_name): the trace has 4 collective instances
+          over groups of 2 with strides 1 and 2; a group that is not evenly
+          spaced, or a pg_name the file lacks, is refused
   errors  a truncated file, a wrong version, a missing rank, collectives in a
           different order, a receive without its send, a dependency on an
           absent node, a workload whose gpus differ: one message naming the
@@ -78,7 +82,9 @@ def f_bytes(field, b):
 
 def attr(name, v):
     body = f_bytes(1, name.encode())
-    if isinstance(v, bool):
+    if isinstance(v, str):
+        body += f_bytes(29, v.encode())     # string_val
+    elif isinstance(v, bool):
         body += f_varint(27, int(v))
     elif v < 0:
         body += f_varint(9, v & (2 ** 64 - 1))
@@ -214,6 +220,48 @@ def case_run():
     print("PASS")
 
 
+def case_groups():
+    import h5py
+    os.makedirs(WORK, exist_ok=True)
+    skip_without_protobuf()
+    wl = workload(os.path.join(WORK, "wl.yaml"))
+    groups = os.path.join(WORK, "groups.json")
+    json.dump({"tp0": [0, 1], "tp1": [2, 3], "dp0": [0, 2], "dp1": [1, 3]}, open(groups, "w"))
+
+    def ranks(r, tp_name=None):
+        tp = tp_name or ("tp0" if r < 2 else "tp1")
+        dp = "dp0" if r % 2 == 0 else "dp1"
+        return [node(1, "gemm", COMP, num_ops=10 ** 11),
+                node(2, "tp_ar", COLL, deps=[1], comm_type=ALL_REDUCE, comm_size=8 << 20, pg_name=tp),
+                node(3, "dp_ag", COLL, deps=[2], comm_type=ALL_GATHER, comm_size=32 << 20, pg_name=dp),
+                node(4, "gemm2", COMP, deps=[3], num_ops=10 ** 11)]
+    et, job = os.path.join(WORK, "et-groups"), os.path.join(WORK, "job-groups")
+    write_job(et, ranks)
+    run([COLOSSIM, "chakra", "import", et, "--workload", wl, "--out", job, "--topology", TOPO,
+         "--comm-groups", groups])
+    out = os.path.join(WORK, "groups.h5")
+    run([COLOSSIM, "run", "--workload", job, "--topology", TOPO, "--out", out, "--progress", "0"])
+    with h5py.File(out, "r") as f:
+        c = f["summary/collectives"][:]
+    got = sorted((int(r["kind"]), int(r["group_base"]), int(r["group_size"]), int(r["group_stride"])) for r in c)
+    want = sorted([(0, 0, 2, 1), (0, 2, 2, 1), (2, 0, 2, 2), (2, 1, 2, 2)])
+    if got != want:
+        fail("collective instances %r, expected %r" % (got, want))
+    print("process groups: %r" % got)
+    json.dump({"bad": [0, 1, 3]}, open(groups, "w"))
+    p = run([COLOSSIM, "chakra", "import", et, "--workload", wl, "--out", job + "2", "--comm-groups", groups],
+            expect=1)
+    if "not evenly spaced" not in p.stderr:
+        fail("uneven group: " + p.stderr)
+    json.dump({"tp0": [0, 1], "tp1": [2, 3]}, open(groups, "w"))
+    p = run([COLOSSIM, "chakra", "import", et, "--workload", wl, "--out", job + "3", "--comm-groups", groups],
+            expect=1)
+    if "process group 'dp0' is not in" not in p.stderr:
+        fail("unknown pg_name: " + p.stderr)
+    print(p.stderr.strip())
+    print("PASS")
+
+
 def case_errors():
     os.makedirs(WORK, exist_ok=True)
     skip_without_protobuf()
@@ -269,4 +317,4 @@ def case_errors():
     print("PASS")
 
 
-{"run": case_run, "errors": case_errors}[CASE]()
+{"run": case_run, "groups": case_groups, "errors": case_errors}[CASE]()
