@@ -11,11 +11,10 @@
 
 #include "cx_chakra.h"
 #include "cx_cmd.h"
-#include "cx_topo.h"
 #include "cx_util.h"
 
 typedef struct cx_chakra_cli {
-    const char *out, *workload, *topology, *comm_groups;
+    const char *out, *workload, *comm_groups;
     int         durations;
     int         help;
 } cx_chakra_cli_t;
@@ -25,8 +24,6 @@ static const cx_opt_t cx_chakra_opt_table[] = {
      "replay directory to write (gpu-NNNNNN.ops, workload.yaml, replay.yaml) (required)"},
     {"workload", CX_OPT_STRING, offsetof(cx_chakra_cli_t, workload), NULL, 0, 0, NULL, "FILE",
      "the traced job's workload YAML, gpus = ranks: tokens and model FLOPs for MFU (required)"},
-    {"topology", CX_OPT_STRING, offsetof(cx_chakra_cli_t, topology), NULL, 0, 0, NULL, "FILE",
-     "the fabric the job will run on: its GPU type replays measured durations (default: embedded colossus1-mini)"},
     {"comm-groups", CX_OPT_STRING, offsetof(cx_chakra_cli_t, comm_groups), NULL, 0, 0, NULL, "FILE",
      "process groups, JSON {\"PG_NAME\": [ranks], ...}: a collective's pg_name picks its group (default: all ranks)"},
     {"durations", CX_OPT_ENUM, offsetof(cx_chakra_cli_t, durations), "measured", 0, 0, "measured|roofline", NULL,
@@ -38,8 +35,8 @@ static const cx_opt_t cx_chakra_opt_table[] = {
 static void cx_chakra_usage(FILE *out)
 {
     fprintf(out,
-            "usage: colossim chakra import ET_DIR --workload FILE --out DIR [--topology FILE]\n"
-            "                              [--comm-groups FILE] [--durations measured|roofline]\n\n"
+            "usage: colossim chakra import ET_DIR --workload FILE --out DIR [--comm-groups FILE]\n"
+            "                              [--durations measured|roofline]\n\n"
             "Chakra execution traces (one ET file per rank: NAME.RANK.et) as a colossim job:\n"
             "each rank's dependency graph becomes its op program (compute on stream 0,\n"
             "collectives on stream 1 over their process group (--comm-groups) or all ranks,\n"
@@ -47,7 +44,7 @@ static void cx_chakra_usage(FILE *out)
             "replay directory:\n"
             "  colossim run --workload DIR [--topology FILE]\n"
             "Compute nodes take num_ops (FLOPs) and tensor_size (bytes) through the roofline,\n"
-            "or their measured duration_micros, replayed exactly on the topology's GPU type.\n"
+            "or their measured duration_micros, replayed as measured (the op's MEASURED flag).\n"
             "Supported and not: workloads/README.md, section Chakra.\n\n");
     cx_opt_help(out, cx_chakra_opt_table, CX_NOPTS(cx_chakra_opt_table));
 }
@@ -57,10 +54,8 @@ int cx_cmd_chakra(int argc, char **argv)
     cx_chakra_cli_t   o;
     cx_chakra_opts_t  copt;
     cx_chakra_stats_t s;
-    cx_topo_t        *topo = NULL;
     cx_err_t          err;
-    const char       *pos[2] = {NULL, NULL}, *text;
-    size_t            len;
+    const char       *pos[2] = {NULL, NULL};
     int               npos = 0, i;
     cx_status_t       st;
 
@@ -98,21 +93,10 @@ int cx_cmd_chakra(int argc, char **argv)
                         "(Debian: libprotobuf-c-dev protobuf-c-compiler)\n");
         return 2;
     }
-    if (o.topology != NULL && o.topology[0] != '\0') {
-        st = cx_topo_load(&topo, o.topology, &err);
-    } else {
-        cx_topo_default_yaml(&text, &len);
-        st = cx_topo_load_string(&topo, "<embedded colossus1-mini.yaml>", text, len, &err);
-    }
-    if (st != CX_OK) {
-        cx_err_print(&err);
-        return 1;
-    }
-    cx_chakra_opts_for_topo(&copt, topo);
+    cx_chakra_opts_init(&copt);
     copt.durations        = o.durations == 1 ? CX_CHAKRA_DUR_ROOFLINE : CX_CHAKRA_DUR_MEASURED;
     copt.comm_groups_path = o.comm_groups != NULL && o.comm_groups[0] != '\0' ? o.comm_groups : NULL;
-    st             = cx_chakra_import(pos[0], o.workload, o.out, &copt, &s, &err);
-    cx_topo_destroy(topo);
+    st = cx_chakra_import(pos[0], o.workload, o.out, &copt, &s, &err);
     if (st != CX_OK) {
         cx_err_print(&err);
         return 1;
@@ -120,10 +104,9 @@ int cx_cmd_chakra(int argc, char **argv)
     printf("chakra import: %llu ranks, %llu nodes -> %s\n"
            "  %llu compute (%llu with measured durations), %llu collectives, %llu sends, %llu receives, "
            "%llu nodes without GPU work, %llu waits added\n"
-           "  run it: colossim run --workload %s%s%s\n",
+           "  run it: colossim run --workload %s [--topology FILE]\n",
            (unsigned long long)s.ranks, (unsigned long long)s.nodes, o.out, (unsigned long long)s.compute,
            (unsigned long long)s.measured, (unsigned long long)s.collectives, (unsigned long long)s.sends,
-           (unsigned long long)s.recvs, (unsigned long long)s.skipped, (unsigned long long)s.waits, o.out,
-           o.topology != NULL ? " --topology " : "", o.topology != NULL ? o.topology : "");
+           (unsigned long long)s.recvs, (unsigned long long)s.skipped, (unsigned long long)s.waits, o.out);
     return 0;
 }

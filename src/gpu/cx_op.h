@@ -103,7 +103,10 @@ typedef enum {
 } cx_op_block_t;
 
 /* flags */
-#define CX_OP_F_FP8 0x1u  /* COMPUTE GEMM in FP8 (peak = fp8_flops) */
+#define CX_OP_F_FP8      0x1u /* COMPUTE GEMM in FP8 (peak = fp8_flops) */
+#define CX_OP_F_MEASURED 0x2u /* COMPUTE: u.duration_ps is the kernel's measured time (a replay
+                                 file, Chakra's duration_micros); the roofline is skipped */
+#define CX_OP_MAX_DURATION_PS INT64_C(10000000000000000) /* 10^4 s: a longer measured kernel is cut */
 
 #define CX_OP_NO_LAYER 0xFFFFu
 #define CX_OP_NO_MB    0xFFFFFFFFu
@@ -125,6 +128,7 @@ typedef struct cx_op {
         uint64_t peer;       /* SEND / RECV: global GPU of the other side */
         uint64_t group_base; /* COLLECTIVE */
         uint64_t wait_count; /* WAIT */
+        uint64_t duration_ps; /* COMPUTE with CX_OP_F_MEASURED */
     } u;
     uint32_t group_stride, group_size, group_index; /* COLLECTIVE */
     uint16_t chunk;        /* label: virtual pipeline chunk */

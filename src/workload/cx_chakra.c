@@ -20,19 +20,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cx_compute.h"
 #include "cx_log.h"
 #include "cx_replay.h"
 #include "cx_workload.h"
 
-void cx_chakra_opts_for_topo(cx_chakra_opts_t *o, const cx_topo_t *topo)
+void cx_chakra_opts_init(cx_chakra_opts_t *o)
 {
-    const cx_compute_catalog_t *c = cx_topo_compute_efficiency(topo);
     memset(o, 0, sizeof(*o));
-    o->durations          = CX_CHAKRA_DUR_MEASURED;
-    o->peak_flops         = cx_topo_gpu_type(topo, 0)->bf16_flops;
-    o->gemm_efficiency    = c != NULL ? c->gemm_bf16 : 0.61;
-    o->kernel_overhead_ps = c != NULL ? c->kernel_overhead_ps : 2000000;
+    o->durations = CX_CHAKRA_DUR_MEASURED;
 }
 
 #ifndef CX_HAVE_PROTOBUF_C
@@ -623,14 +618,13 @@ static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, const cx
             {
                 int has_ops = cx_ck_num(x, "num_ops", &flops) > 0;
                 if (cx_ck_num(x, "tensor_size", &bytes) <= 0) bytes = 0;
+                if (!has_ops) flops = 0;
                 if (x->duration_micros > 0 && (opt->durations == CX_CHAKRA_DUR_MEASURED || !has_ops)) {
-                    /* Measured: FLOPs the roofline turns back into the duration on the target GPU. */
-                    double dur_ps = (double)x->duration_micros * 1e6 - (double)opt->kernel_overhead_ps;
-                    flops         = dur_ps > 0 ? dur_ps * 1e-12 * opt->peak_flops * opt->gemm_efficiency : 0.0;
-                    bytes         = 0;
+                    /* Measured: replayed as that time on any GPU (FLOPs and bytes kept as labels). */
+                    uint64_t us_max = (uint64_t)CX_OP_MAX_DURATION_PS / 1000000;
+                    op.flags |= CX_OP_F_MEASURED;
+                    op.u.duration_ps = (x->duration_micros < us_max ? x->duration_micros : us_max) * 1000000;
                     stats->measured++;
-                } else if (!has_ops) {
-                    flops = 0;
                 }
                 if (!(flops >= 0 && flops <= CX_OP_MAX_FLOPS) || !(bytes >= 0 && bytes <= (double)CX_OP_MAX_BYTES)) {
                     char field[64];

@@ -22,7 +22,6 @@
 
 #include "cx_op.h"
 #include "cx_status.h"
-#include "cx_topo.h"
 
 typedef enum {
     CX_CHAKRA_DUR_MEASURED = 0, /* a node's duration_micros wins over its FLOPs (default) */
@@ -30,20 +29,17 @@ typedef enum {
 } cx_chakra_durations_t;
 
 typedef struct cx_chakra_opts {
+    /* A measured kernel becomes a COMPUTE op with CX_OP_F_MEASURED and its
+     * duration (cx_op.h), replayed as measured on any GPU type. */
     cx_chakra_durations_t durations;
-    /* Measured durations are replayed on this GPU type: a kernel of d us
-     * becomes a GEMM of (d - overhead) x peak x efficiency FLOPs, which the
-     * roofline turns back into d us on that GPU. */
-    double  peak_flops, gemm_efficiency;
-    int64_t kernel_overhead_ps;
     /* Process groups: JSON {"PG_NAME": [ranks], ...} (ASTRA-sim's comm group
      * file); a collective whose pg_name attribute names one runs over it.
      * NULL: every collective spans all ranks. */
     const char *comm_groups_path;
 } cx_chakra_opts_t;
 
-/* Options for replaying on the topology's first GPU type. */
-void cx_chakra_opts_for_topo(cx_chakra_opts_t *o, const cx_topo_t *topo);
+/* Defaults: measured durations win, all-ranks collectives. */
+void cx_chakra_opts_init(cx_chakra_opts_t *o);
 
 typedef struct cx_chakra_stats {
     uint64_t ranks, nodes, compute, measured, collectives, sends, recvs, skipped, waits;

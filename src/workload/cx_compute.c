@@ -67,6 +67,9 @@ int64_t cx_compute_time_ps(const cx_gpu_type_t *gpu, const cx_op_t *op, const cx
     int              fp8;
     double           peak, tf = 0.0, tm = 0.0, t;
     if (op->kind != CX_OP_COMPUTE) return 0;
+    /* Measured (a replay file, a Chakra trace): that time, as measured. */
+    if (op->flags & CX_OP_F_MEASURED)
+        return op->u.duration_ps < (uint64_t)CX_OP_MAX_DURATION_PS ? (int64_t)op->u.duration_ps : CX_OP_MAX_DURATION_PS;
     /* A checkpoint write: its bytes at the rate the op carries (u.peer,
      * bytes/s: a share of the storage bandwidth, or the host copy). */
     if (op->cls == CX_CLS_CHECKPOINT) {
