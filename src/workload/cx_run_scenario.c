@@ -53,6 +53,10 @@ static const cx_trace_field_t cx_row_jgpu_fields[] = {
     CX_TRACE_FIELD(cx_row_jgpu_t, job_gpu, CX_TRACE_U64, "", "its index in the job (what peer and group_base name)"),
 };
 
+/* As cx_run.c: simulated time within int64 picoseconds with a margin of 4
+ * for the plan's estimate. */
+#define CX_SCEN_MAX_SIM_PS ((double)(INT64_C(1) << 61))
+
 typedef struct cx_scen_run {
     const cx_run_config_t *cfg;
     MPI_Comm               comm;
@@ -66,6 +70,7 @@ typedef struct cx_scen_run {
     cx_run_ctx_t          *ctx;    /* per job */
     cx_gpus_t            **gpus;   /* per job */
     cx_trace_table_t      *t_jobs, *t_jgpus;
+    double                 events;  /* the plans' events, all jobs (progress) */
 } cx_scen_run_t;
 
 /* Rank 0's verdict for every rank. */
@@ -130,6 +135,31 @@ static cx_status_t cx_scen_check(const cx_scen_run_t *r, cx_err_t *err)
     return cx_scen_agree(r->comm, st, err);
 }
 
+/* Each job's plan (cx_plan_estimate, as if it ran alone): the run must end
+ * within the int64 picosecond clock (1e6 iterations of a big model
+ * overflowed it), and the events sum to the progress line's total. */
+static cx_status_t cx_scen_plan(cx_scen_run_t *r, cx_err_t *err)
+{
+    uint32_t j;
+    for (j = 0; j < r->sc->n; j++) {
+        const cx_scen_job_t *job = &r->sc->jobs[j];
+        cx_run_estimate_t    est;
+        cx_status_t          st = cx_plan_estimate(job->w, job->iterations, r->cfg, r->gt->bf16_flops, &est, err);
+        if (st != CX_OK) return st;
+        if (!((double)job->start + est.seconds * 1e12 <= CX_SCEN_MAX_SIM_PS)) {
+            char field[64];
+            snprintf(field, sizeof(field), "scenario.jobs[%u].iterations", j);
+            return cx_err_set(err, CX_ERR_RANGE, r->sc->path, job->line, field,
+                              "job '%s' would run to about %.3g s of simulated time, beyond the %.0f days "
+                              "colossim's int64 picosecond clock holds with margin: fewer iterations",
+                              job->name, (double)job->start * 1e-12 + est.seconds,
+                              CX_SCEN_MAX_SIM_PS * 1e-12 / 86400.0);
+        }
+        r->events += est.events;
+    }
+    return CX_OK;
+}
+
 static cx_time_t cx_scen_compute_time(const void *ctx, const cx_gpu_type_t *gpu, const cx_op_t *op)
 {
     const cx_run_ctx_t *c = ctx;
@@ -191,17 +221,15 @@ static cx_status_t cx_scen_build(cx_scen_run_t *r, cx_err_t *err)
     int64_t            la = 0;
     uint32_t           j;
     cx_status_t        st;
-    cx_gpu_info_t      a;
 
     r->ctx  = calloc(r->sc->n, sizeof(cx_run_ctx_t));
     r->gpus = calloc(r->sc->n, sizeof(cx_gpus_t *));
     if (r->ctx == NULL || r->gpus == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    cx_topo_gpu_info(r->topo, cx_topo_gpu_device(r->topo, 0), &a);
-    r->gt = cx_topo_gpu_type(r->topo, a.gpu_type);
     memset(&tmpl, 0, sizeof(tmpl));
     tmpl.seed             = r->cfg->seed;
     tmpl.progress_seconds = r->cfg->progress_seconds;
     tmpl.progress_label   = "run";
+    tmpl.progress_work_total = (int64_t)r->events;
     /* Job 0's context holds the trace tables every job appends to. */
     tmpl.window_pending   = cx_run_trace_pending;
     tmpl.window_hook      = cx_run_trace_flush;
@@ -356,6 +384,12 @@ cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_su
     st = cx_run_load_topo(cfg->topology_path, &r.topo, err);
     if (st == CX_OK) st = cx_scenario_load(&r.sc, cfg->scenario_path, r.topo, err);
     if (st == CX_OK) st = cx_scen_check(&r, err);
+    if (st == CX_OK) {
+        cx_gpu_info_t a;
+        cx_topo_gpu_info(r.topo, cx_topo_gpu_device(r.topo, 0), &a);
+        r.gt = cx_topo_gpu_type(r.topo, a.gpu_type);
+        st   = cx_scen_plan(&r, err);
+    }
     if (st == CX_OK) {
         jobs = calloc(r.sc->n, sizeof(*jobs));
         if (jobs == NULL) st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
