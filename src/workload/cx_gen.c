@@ -8,6 +8,7 @@
  * costs a few branches and multiplications and the state is a few counters.
  */
 #include "cx_gen.h"
+#include "cx_log.h"
 
 #include <math.h>
 #include <string.h>
@@ -735,6 +736,42 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
     }
 }
 
+/* The stream op `sub` of entry e goes to, without building it: a GPU's
+ * stream sources each run the whole program and keep their stream's ops,
+ * so the others' are counted (for WAIT counts) and skipped.  Must agree
+ * with entry_fill (checked there in debug builds, and by every digest). */
+static uint32_t entry_stream(const cx_gen_t *g, int e, unsigned sub)
+{
+    const cx_parallel_t *p = &g->w->par;
+    switch (e) {
+    case E_PP_RECV: return sub == 1 ? CX_STREAM_COMPUTE : CX_STREAM_PP;
+    case E_PP_SEND: return CX_STREAM_PP;
+    case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
+    case E_CP_KV: case E_EP_DISPATCH: case E_EP_COMBINE:
+        return sub == 2 ? CX_STREAM_COMPUTE : CX_STREAM_TP;
+    case E_DP_GRAD: case E_DP_GRAD_EXP: case E_DP_GRAD_EMBED:
+        return CX_STREAM_DP;
+    case E_PARAM_AG: case E_PARAM_AG_EXP:
+        if (ag_overlap(g)) return CX_STREAM_DP;
+        return sub == 2 ? CX_STREAM_COMPUTE : CX_STREAM_DP;
+    case E_QKV: case E_PROJ: case E_MLP_UP: case E_MLP_DOWN:
+        if (g->section == S_LAYER && overlapped(g, tp_partner(e))) {
+            int      c  = tp_partner(e);
+            int      in = c == E_TP_ATTN_IN || c == E_TP_MLP_IN;
+            unsigned k  = p->tp_comm_overlap;
+            if (in == (g->phase != CX_PHASE_BWD)) {  /* collective first */
+                if (sub == 0) return CX_STREAM_TP;
+                return (sub - 1u) % 3u == 0 ? CX_STREAM_TP : CX_STREAM_COMPUTE;
+            }
+            if (sub == 3u * k) return CX_STREAM_COMPUTE;
+            return sub % 3u == 0 ? CX_STREAM_COMPUTE : CX_STREAM_TP;
+        }
+        return CX_STREAM_COMPUTE;
+    default:
+        return CX_STREAM_COMPUTE;
+    }
+}
+
 static int emit(cx_gen_t *g, cx_op_t *op)
 {
     g->count[op->stream]++;
@@ -742,7 +779,7 @@ static int emit(cx_gen_t *g, cx_op_t *op)
     return 1;
 }
 
-int cx_gen_next(cx_gen_t *g, cx_op_t *op)
+static int gen_next(cx_gen_t *g, cx_op_t *op, int want)
 {
     for (;;) {
         const uint8_t *list = NULL;
@@ -763,6 +800,11 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
             } else {
                 g->iter++;
                 g->section = g->iter == g->iterations ? S_DONE : S_BEGIN;
+            }
+            if (want >= 0 && want != CX_STREAM_COMPUTE) {
+                g->count[CX_STREAM_COMPUTE]++;
+                g->n_ops++;
+                continue;
             }
             return emit(g, op);
         case S_ACT_START:
@@ -862,8 +904,26 @@ int cx_gen_next(cx_gen_t *g, cx_op_t *op)
             continue;
         }
         if (e == E_PARAM_AG && g->sub == 0 && g->section == S_ITER_PRE) g->ag_base = g->count[CX_STREAM_DP];
+        if (want >= 0) {
+            uint32_t st = entry_stream(g, e, g->sub);
+            if (st != (uint32_t)want) {
+                g->count[st]++;
+                g->n_ops++;
+                g->sub++;
+                continue;
+            }
+        }
         entry_fill(g, e, g->sub, op);
+        /* The skipping above relies on entry_stream: check it on every op built. */
+        if (op->stream != entry_stream(g, e, g->sub)) {
+            cx_fatal("generator: entry %d op %u on stream %u, entry_stream says %u", e, (unsigned)g->sub,
+                     (unsigned)op->stream, (unsigned)entry_stream(g, e, g->sub));
+        }
         g->sub++;
         return emit(g, op);
     }
 }
+
+int cx_gen_next(cx_gen_t *g, cx_op_t *op) { return gen_next(g, op, -1); }
+
+int cx_gen_next_stream(cx_gen_t *g, uint32_t stream, cx_op_t *op) { return gen_next(g, op, (int)stream); }

@@ -63,6 +63,10 @@ typedef struct cx_gen {
 /* Start the program of global GPU `gpu` (0..w->gpus-1) for `iterations`
  * iterations (0 = w->iterations).  The workload must outlive the generator.
  * CX_ERR_RANGE if gpu is out of range. */
+/* cx_gen_next restricted to one stream's ops (the others are counted, not
+ * built): what a GPU's per-stream op source needs. */
+int cx_gen_next_stream(cx_gen_t *g, uint32_t stream, cx_op_t *op);
+
 cx_status_t cx_gen_init(cx_gen_t *g, const cx_workload_t *w, uint64_t gpu, uint32_t iterations,
                         cx_err_t *err);
 

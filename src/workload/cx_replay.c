@@ -382,9 +382,7 @@ static int cx_run_src_next(void *state, cx_op_t *op)
         s->active = 0;
         return 0;
     }
-    while (cx_gen_next(&s->gen, op)) {
-        if (op->stream == s->stream) return 1;
-    }
+    if (cx_gen_next_stream(&s->gen, (uint32_t)s->stream, op)) return 1;
     s->active = 0;
     return 0;
 }
