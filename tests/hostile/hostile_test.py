@@ -312,6 +312,51 @@ def sigusr1_mpirun(c):
     assert not os.path.exists(c.path("s.h5.partial"))
 
 
+def children(pid):
+    """PIDs whose parent is pid (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+                if int(st[st.rindex(")") + 2:].split()[1]) == pid:
+                    out.append(int(d))
+            except (OSError, ValueError):
+                pass
+    return out
+
+
+@case
+def sigkill_rank_or_mpirun(c):
+    """SIGKILL of one rank or of mpirun: the final trace name never appears (at most NAME.partial)."""
+    for victim in ("rank", "mpirun"):
+        out = f"k-{victim}.h5"
+        cmd = [c.mpiexec, "--oversubscribe", "-np", "2", c.colossim, "run", "--out", out, "--progress", "0",
+               "--iterations", "40"]
+        p = subprocess.Popen(cmd, cwd=c.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        ranks = [k for k in children(p.pid) if "colossim" in open(f"/proc/{k}/cmdline").read()]
+        assert ranks, "no rank found under mpirun"
+        os.kill(ranks[0] if victim == "rank" else p.pid, signal.SIGKILL)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired as e:
+            p.kill()
+            raise AssertionError(f"mpirun still running 30 s after SIGKILL of a {victim}") from e
+        deadline = time.time() + 10
+        while time.time() < deadline and any(os.path.exists(f"/proc/{k}") and
+                                             open(f"/proc/{k}/stat").read().split()[2] != "Z" for k in ranks):
+            time.sleep(0.2)
+        for k in ranks:  # ranks orphaned by a killed mpirun: ours to end
+            try:
+                os.kill(k, signal.SIGKILL)
+            except OSError:
+                pass
+        print(f"SIGKILL of {victim}: mpirun exit {p.returncode}; files {sorted(os.listdir(c.tmp))}")
+        assert not os.path.exists(c.path(out)), f"{out} appeared after SIGKILL of {victim}"
+
+
 # ---- replay files ---------------------------------------------------------------------
 
 OP_SIZE = 64
