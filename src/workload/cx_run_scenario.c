@@ -89,16 +89,9 @@ static cx_status_t cx_scen_agree(MPI_Comm comm, cx_status_t st, cx_err_t *err)
     return e.status;
 }
 
-/* Options a scenario does not take (yet), and the outputs, before any work. */
-static cx_status_t cx_scen_check(const cx_scen_run_t *r, cx_err_t *err)
+/* Options a scenario does not take (yet): refused before the file is read. */
+static cx_status_t cx_scen_check_options(const cx_run_config_t *cfg, cx_err_t *err)
 {
-    const cx_run_config_t *cfg = r->cfg;
-    const char           **inputs;
-    char                   partial[4200];
-    cx_status_t            st = CX_OK;
-    uint32_t               i, n = 0;
-    int                    has_out = cfg->out != NULL && cfg->out[0] != '\0';
-
     if (cfg->workload_path != NULL && cfg->workload_path[0] != '\0')
         return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "workload", "a scenario names its jobs' workloads: "
                           "drop --workload");
@@ -110,6 +103,19 @@ static cx_status_t cx_scen_check(const cx_scen_run_t *r, cx_err_t *err)
     if (cfg->dry_run) return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "dry-run", "not yet with --scenario");
     if (cfg->trace_level >= CX_TRACE_LEVEL_LINKS && cfg->link_bin_ps <= 0)
         return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "link-bin", "must be > 0");
+    return CX_OK;
+}
+
+/* The outputs, before any work (as cx_run.c checks them). */
+static cx_status_t cx_scen_check(const cx_scen_run_t *r, cx_err_t *err)
+{
+    const cx_run_config_t *cfg = r->cfg;
+    const char           **inputs;
+    char                   partial[4200];
+    cx_status_t            st = CX_OK;
+    uint32_t               i, n = 0;
+    int                    has_out = cfg->out != NULL && cfg->out[0] != '\0';
+
     if (r->rank == 0) {
         inputs = calloc(3 + r->sc->n, sizeof(*inputs));
         if (inputs == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
@@ -381,7 +387,8 @@ cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_su
     r.cfg  = cfg;
     r.comm = comm;
     MPI_Comm_rank(comm, &r.rank);
-    st = cx_run_load_topo(cfg->topology_path, &r.topo, err);
+    st = cx_scen_check_options(cfg, err);
+    if (st == CX_OK) st = cx_run_load_topo(cfg->topology_path, &r.topo, err);
     if (st == CX_OK) st = cx_scenario_load(&r.sc, cfg->scenario_path, r.topo, err);
     if (st == CX_OK) st = cx_scen_check(&r, err);
     if (st == CX_OK) {

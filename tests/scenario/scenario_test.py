@@ -99,6 +99,10 @@ def case_errors():
               "bad scenario %d wrote no trace" % i)
     p = run(["--scenario", write("ok.yaml", TWO), "--workload", SMALL, "--out", ""], ok=False)
     check(p.returncode != 0 and "workload" in p.stderr, "--workload with --scenario refused")
+    # options first: --iterations is per job, even when the file is bad too
+    p = run(["--scenario", write("bad.yaml", "scenario:\n  jobs: []\n"), "--iterations", "3", "--out", ""], ok=False)
+    check(p.returncode != 0 and "'iterations'" in p.stderr and "per job" in p.stderr,
+          "--iterations with --scenario refused first: %s" % p.stderr.strip())
 
 
 def case_ranks():
