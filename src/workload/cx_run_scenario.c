@@ -373,6 +373,7 @@ void cx_run_scenario_print(const cx_run_summary_t *s, FILE *out)
     }
     fprintf(out, "  all %-16s %6llu %9s %4s %12s %10.4g %8.1f %5.1f%%\n", "", (unsigned long long)s->gpus, "", "",
             "", s->tokens_per_second, s->tflops_per_gpu, 100.0 * s->mfu);
+    fprintf(out, "  power              not modelled for scenarios yet (site power from what runs: issue 13, item 4)\n");
     cx_engine_stats_print(&s->engine, out);
 }
 
@@ -448,6 +449,14 @@ cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_su
         mc.workload_path   = cfg->scenario_path; /* /meta/workload_yaml holds the scenario */
         st = cx_run_trace_write_meta(r.tr, &mc, sum, r.rank, err);
         if (st == CX_OK) st = cx_trace_meta_set_int64(r.tr, "jobs", (int64_t)r.sc->n, err);
+        /* Each job's workload file as given (rank 0 reads; every rank makes the call). */
+        for (j = 0; st == CX_OK && j < r.sc->n; j++) {
+            char  name[64];
+            char *text = r.rank == 0 ? cx_run_slurp(r.sc->jobs[j].workload_path) : NULL;
+            snprintf(name, sizeof(name), "job%u_workload_yaml", j);
+            st = cx_trace_meta_set_text(r.tr, name, text != NULL ? text : "", "application/yaml", err);
+            free(text);
+        }
         if (st == CX_OK) st = cx_trace_close(r.tr, sum->complete, err);
         r.tr = NULL;
     }
