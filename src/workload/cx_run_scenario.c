@@ -366,6 +366,11 @@ void cx_run_scenario_print(const cx_run_summary_t *s, FILE *out)
             "iteration s", "tokens/s", "TFLOPs", "MFU", "compute/exposed/bubble");
     for (j = 0; j < s->n_jobs; j++) {
         const cx_run_summary_t *q = &s->jobs[j];
+        if (q->iterations == 0) { /* stopped early: no zeros posing as results */
+            fprintf(out, "  %-3u %-16.16s %6llu %9.4f %4u  stopped before iteration 1 finished\n", j, q->workload,
+                    (unsigned long long)q->gpus, q->start_seconds, 0u);
+            continue;
+        }
         fprintf(out, "  %-3u %-16.16s %6llu %9.4f %4u %12.4f %10.4g %8.1f %5.1f%% %6.1f/%5.1f/%5.1f%%\n", j,
                 q->workload, (unsigned long long)q->gpus, q->start_seconds,
                 q->iterations, q->iteration_seconds, q->tokens_per_second, q->tflops_per_gpu, 100.0 * q->mfu,
