@@ -14,7 +14,16 @@
 #include <string.h>
 
 /* NVLS reductions in progress on one NVSwitch: per member, chunks arrived. */
-#define CX_NVLS_SLOTS   8
+/* NVLS slots per NVSwitch: every group of >= 3 GPUs of its domain may have
+ * a reduction in flight and a fast member may open the next one, so twice
+ * the groups that fit, and at least 8 (an 8-GPU HGX board: 8; NVL72: 48).
+ * Sized at set-up for the largest local domain: no run can run out. */
+#define CX_NVLS_SLOTS_MIN 8u
+static uint32_t cx_nvls_slots_for(uint32_t domain_gpus)
+{
+    uint32_t n = 2u * (domain_gpus / 3u);
+    return n > CX_NVLS_SLOTS_MIN ? n : CX_NVLS_SLOTS_MIN;
+}
 #define CX_NVLS_MEMBERS 72
 typedef struct cx_nvls_slot {
     uint64_t tag;
@@ -43,7 +52,8 @@ struct cx_net {
     uint64_t          count;     /* local devices */
     cx_net_dev_t     *devs;
     cx_net_port_t    *ports;     /* all local ports, devs[i].ports points inside */
-    cx_nvls_slot_t   *nvls;      /* CX_NVLS_SLOTS per local NVSwitch */
+    cx_nvls_slot_t   *nvls;      /* nvls_slots per local NVSwitch */
+    uint32_t          nvls_slots;
     struct cx_net_rr *rr;        /* CX_NET_RR_SLOTS per local Ethernet switch */
     cx_net_recv_fn    on_recv;
     cx_net_txdone_fn  on_txdone;
@@ -149,7 +159,14 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
     }
     net->devs  = calloc(net->count > 0 ? net->count : 1, sizeof(*net->devs));
     net->ports = calloc(n_ports > 0 ? n_ports : 1, sizeof(*net->ports));
-    net->nvls  = calloc((n_nvs > 0 ? n_nvs : 1) * CX_NVLS_SLOTS, sizeof(*net->nvls));
+    net->nvls_slots = CX_NVLS_SLOTS_MIN;
+    for (i = 0; i < net->count; i++) {
+        if (cx_topo_device_kind(topo, net->first + i) == CX_DEV_NVSWITCH) {
+            uint32_t k = cx_nvls_slots_for(cx_topo_num_ports(topo, net->first + i));
+            if (k > net->nvls_slots) net->nvls_slots = k;
+        }
+    }
+    net->nvls  = calloc((n_nvs > 0 ? n_nvs : 1) * net->nvls_slots, sizeof(*net->nvls));
     net->rr    = calloc((n_sw > 0 ? n_sw : 1) * CX_NET_RR_SLOTS, sizeof(*net->rr));
     if (net->devs == NULL || net->ports == NULL || net->nvls == NULL || net->rr == NULL) {
         cx_net_destroy(net);
@@ -166,7 +183,7 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
         d->kind    = (uint16_t)cx_topo_device_kind(topo, d->dev);
         d->tier    = (uint16_t)cx_topo_device_tier(topo, d->dev);
         pi += d->n_ports;
-        if (d->kind == CX_DEV_NVSWITCH) d->nvls = &net->nvls[CX_NVLS_SLOTS * ni++];
+        if (d->kind == CX_DEV_NVSWITCH) d->nvls = &net->nvls[(uint64_t)net->nvls_slots * ni++];
         if (d->kind == CX_DEV_SWITCH) d->rr_slots = &net->rr[CX_NET_RR_SLOTS * si++];
         for (p = 0; p < d->n_ports; p++) {
             cx_port_info_t info;
@@ -425,14 +442,15 @@ static void cx_net_nvls_arrive(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t
         }
         return;
     }
-    for (i = 0; i < CX_NVLS_SLOTS; i++) {
+    for (i = 0; i < d->net->nvls_slots; i++) {
         cx_nvls_slot_t *s = &d->nvls[i];
         if (s->used && s->tag == c->tag && s->cookie == c->cookie && s->group == c->flow) slot = s;
         else if (!s->used && free_slot == NULL) free_slot = s;
     }
     if (slot == NULL) {
-        if (free_slot == NULL) cx_fatal("NVSwitch %llu: more than %d NVLS reductions at once",
-                                        (unsigned long long)d->dev, CX_NVLS_SLOTS);
+        if (free_slot == NULL) cx_fatal("NVSwitch %llu: more than %u NVLS reductions at once (internal: "
+                                        "slots are sized for twice the groups its domain holds)",
+                                        (unsigned long long)d->dev, d->net->nvls_slots);
         slot = free_slot;
         memset(slot, 0, sizeof(*slot));
         slot->used   = 1;
