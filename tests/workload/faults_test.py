@@ -93,6 +93,12 @@ def case_ranks():
         d[r] = summary("r%d.json" % r)
     check(d[1]["digest"] == d[2]["digest"] == d[4]["digest"],
           "faults injected: digest %s at 1, %s at 2, %s at 4 ranks" % (d[1]["digest"], d[2]["digest"], d[4]["digest"]))
+    for routing in ("ecmp", "spray"):
+        dd = []
+        for r in (1, 2):
+            run(BASE + ["--faults", f, "--out", "", "--routing", routing, "--summary-json", "q%d.json" % r], ranks=r)
+            dd.append(summary("q%d.json" % r)["digest"])
+        check(dd[0] == dd[1], "%s with faults: digest %s at 1 and 2 ranks" % (routing, dd))
     h = summary("r0.json")
     check(d[1]["digest"] != h["digest"] and d[1]["iteration_seconds"] > h["iteration_seconds"],
           "the faults change the run: %.4f s -> %.4f s per iteration" % (h["iteration_seconds"],
