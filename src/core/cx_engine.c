@@ -577,7 +577,7 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
         double frac = (double)T / (double)eng->end_time;
         snprintf(eta, sizeof(eta), "%5.1f%%  ETA %.0f s", 100.0 * frac, elapsed * (1.0 - frac) / frac);
     } else {
-        snprintf(eta, sizeof(eta), "%s", final ? "done" : "");
+        snprintf(eta, sizeof(eta), "%s", final ? (eng->stats.stopped ? "stopped" : "done") : "");
     }
     fprintf(stderr, "%s[%s] sim %.6f s  events %llu  %.3g ev/s  wall %.1f s  %s%s",
             tty ? "\r" : "", eng->progress_label, cx_time_to_s(T > eng->end_time ? eng->end_time : T),
