@@ -149,6 +149,10 @@ int cxa_cmd_faults(int argc, char **argv);       /* cxa_faults.c */
  * to out, or a "suspects" array into the JSON object j. */
 struct json_object;
 void cxa_strag_suspects(const cxa_file_t *f, FILE *out, struct json_object *j);
+/* plot of a campaign timeline CSV (colossim campaign --timeline): 1 if path
+ * is one; the plot runs analysis/campaign_timeline.py into DIR. */
+int  cxa_is_campaign_csv(const char *path);
+int  cxa_plot_campaign(const char *csv, const char *outdir);
 /* Link class names of /links tables (src/net/cx_net.c, mirrored). */
 const char *cxa_link_class_name(unsigned cls);
 

@@ -17,10 +17,20 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cxa.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef CXA_CAMPAIGN_SCRIPT
+#define CXA_CAMPAIGN_SCRIPT "campaign_timeline.py"
+#endif
+#ifndef CXA_CAMPAIGN_SCRIPT_INSTALLED
+#define CXA_CAMPAIGN_SCRIPT_INSTALLED "/usr/local/share/colossim/campaign_timeline.py"
+#endif
 
 #define CXA_T_FAULTS "/faults"
 
@@ -372,4 +382,50 @@ void cxa_strag_suspects(const cxa_file_t *f, FILE *out, json_object *jobj)
     n += cxa_suspect_links(f, out, arr);
     if (out != NULL && n == 0) fprintf(out, "  none\n");
     if (jobj != NULL) json_object_object_add(jobj, "suspects", arr);
+}
+
+/* ---- plot of a campaign timeline ---------------------------------------------- */
+
+int cxa_is_campaign_csv(const char *path)
+{
+    char  head[32] = "";
+    FILE *f;
+    size_t n = strlen(path);
+    if (n < 4 || strcmp(path + n - 4, ".csv") != 0) return 0;
+    f = fopen(path, "r");
+    if (f == NULL) return 0;
+    if (fgets(head, sizeof(head), f) == NULL) head[0] = '\0';
+    fclose(f);
+    return strncmp(head, "t_hours,event", 13) == 0;
+}
+
+int cxa_plot_campaign(const char *csv, const char *outdir)
+{
+    const char *py = getenv("COLOSSIM_PYTHON"), *script = CXA_CAMPAIGN_SCRIPT;
+    char        png[4096];
+    struct stat st;
+    char       *args[8];
+    if (stat(script, &st) != 0) script = CXA_CAMPAIGN_SCRIPT_INSTALLED;
+    if (stat(script, &st) != 0) {
+        cxa_error(NULL, "plot: cannot find campaign_timeline.py (looked at %s and %s)", CXA_CAMPAIGN_SCRIPT,
+                  CXA_CAMPAIGN_SCRIPT_INSTALLED);
+        return CXA_EXIT_USAGE;
+    }
+    if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+        cxa_error(outdir, "cannot create this directory: %s", strerror(errno));
+        return CXA_EXIT_USAGE;
+    }
+    snprintf(png, sizeof(png), "%s/campaign_timeline.png", outdir);
+    if (py == NULL || py[0] == '\0') py = "/usr/bin/python3";
+    args[0] = (char *)py;
+    args[1] = (char *)script;
+    args[2] = (char *)csv;
+    args[3] = (char *)"--out";
+    args[4] = png;
+    args[5] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    execv(py, args);
+    cxa_error(NULL, "plot: cannot run %s: %s (set COLOSSIM_PYTHON)", py, strerror(errno));
+    return CXA_EXIT_USAGE;
 }

@@ -75,10 +75,14 @@ static int cxa_cmd_plot(int argc, char **argv)
                 "  %s (python3 + h5py + matplotlib).\n"
                 "  Bounded at any job size: at most 16 GPUs on the timeline (default: the first\n"
                 "  GPU of each pipeline stage), one bar per pipeline stage above 128 GPUs, busbw\n"
-                "  medians above 50,000 collectives; each figure says what it aggregated.\n",
+                "  medians above 50,000 collectives; each figure says what it aggregated.\n"
+                "  FILE may also be a campaign timeline (colossim campaign --timeline X.csv):\n"
+                "  campaign_timeline.png (progress, failures, restarts, checkpoints).\n",
                 CXA_PLOT_SCRIPT);
         return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
     }
+    /* A campaign timeline (colossim campaign --timeline): cxa_faults.c. */
+    if (cxa_is_campaign_csv(a.pos[0])) return cxa_plot_campaign(a.pos[0], a.out);
     /* Check the file here, so the error reads like every other command's. */
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
     if (!cxa_exists(&f, CXA_T_ITER)) {

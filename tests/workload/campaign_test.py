@@ -12,7 +12,7 @@
   best interval of the sweep is near Daly's.
 - Deterministic per seed; async checkpoints cost less than sync ones; bad
   rates are refused with the option named; 1,000 seeds take seconds.
-usage: campaign_test.py COLOSSIM SOURCE_DIR
+usage: campaign_test.py COLOSSIM SOURCE_DIR [ANALYZE]
 """
 import json
 import math
@@ -21,6 +21,7 @@ import sys
 import time
 
 BIN, SRC = sys.argv[1], sys.argv[2]
+ANA = sys.argv[3] if len(sys.argv) > 3 else None
 TOPO = SRC + "/topologies/llama3-24k.yaml"
 WL16 = SRC + "/workloads/llama3-405b-16k.yaml"
 fails = []
@@ -154,6 +155,10 @@ for extra in (["--checkpoint", "async"], ["--checkpoint", "async", "--interval",
 p = subprocess.run(["/usr/bin/python3", SRC + "/analysis/campaign_timeline.py", "campaign_tl.csv", "--out",
                     "campaign_tl.png"], capture_output=True, text=True)
 check(p.returncode == 0 and open("campaign_tl.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n", "timeline drawn")
+if ANA is not None:
+    p = subprocess.run([ANA, "plot", "campaign_tl.csv", "--out", "campaign_plot"], capture_output=True, text=True)
+    check(p.returncode == 0 and open("campaign_plot/campaign_timeline.png", "rb").read(4) == b"\x89PNG",
+          "colossim-analyze plot draws a campaign timeline")
 
 if fails:
     print("%d check(s) failed" % len(fails))
