@@ -239,6 +239,49 @@ static const cx_opt_t *cx_opt_find(const cx_opt_t *tbl, size_t n, const char *na
     return NULL;
 }
 
+/* Edit distance of a and b[0..blen) (insertions, deletions, substitutions),
+ * capped at 3: enough to say "did you mean". */
+static int cx_opt_distance(const char *a, const char *b, size_t blen)
+{
+    size_t alen = strlen(a), i, j;
+    int    row[64], prev, cur;
+    if (alen >= 63 || blen >= 63) return 3;
+    for (j = 0; j <= blen; j++) row[j] = (int)j;
+    for (i = 1; i <= alen; i++) {
+        prev   = row[0];
+        row[0] = (int)i;
+        for (j = 1; j <= blen; j++) {
+            cur    = row[j];
+            row[j] = prev + (a[i - 1] != b[j - 1]);
+            if (row[j - 1] + 1 < row[j]) row[j] = row[j - 1] + 1;
+            if (cur + 1 < row[j]) row[j] = cur + 1;
+            prev = cur;
+        }
+    }
+    return row[blen] < 3 ? row[blen] : 3;
+}
+
+/* The option a mistyped --name most likely meant: within 2 edits, or one
+ * the name is a prefix of (the first in table order); NULL if none. */
+static const cx_opt_t *cx_opt_suggest(const cx_opt_t *tbl, size_t n, const char *name, size_t len)
+{
+    size_t          k;
+    int             best = 3;
+    const cx_opt_t *s    = NULL;
+    for (k = 0; k < n; k++) {
+        int d = cx_opt_distance(tbl[k].name, name, len);
+        if (d < best) {
+            best = d;
+            s    = &tbl[k];
+        }
+    }
+    if (s != NULL) return s;
+    for (k = 0; k < n && len >= 2; k++) {
+        if (strncmp(tbl[k].name, name, len) == 0) return &tbl[k];
+    }
+    return NULL;
+}
+
 cx_status_t cx_opt_parse(const cx_opt_t *tbl, size_t n, int argc, char **argv, void *cfg,
                          const char **positional, int max_pos, int *n_pos_p, cx_err_t *err)
 {
@@ -251,6 +294,8 @@ cx_status_t cx_opt_parse(const cx_opt_t *tbl, size_t n, int argc, char **argv, v
         const cx_opt_t *o;
         size_t          len;
 
+        /* -h is --help wherever the command has --help. */
+        if (!only_pos && strcmp(a, "-h") == 0 && cx_opt_find(tbl, n, "help", 4) != NULL) a = "--help";
         if (only_pos || a[0] != '-' || a[1] != '-' || a[2] == '\0') {
             if (!only_pos && strcmp(a, "--") == 0) {
                 only_pos = 1;
@@ -272,6 +317,12 @@ cx_status_t cx_opt_parse(const cx_opt_t *tbl, size_t n, int argc, char **argv, v
         len  = eq != NULL ? (size_t)(eq - name) : strlen(name);
         o    = cx_opt_find(tbl, n, name, len);
         if (o == NULL) {
+            const cx_opt_t *s = cx_opt_suggest(tbl, n, name, len);
+            if (s != NULL) {
+                return cx_err_set(err, CX_ERR_INVALID, NULL, 0, NULL,
+                                  "unknown option '--%.*s': did you mean --%s? (see --help)", (int)len, name,
+                                  s->name);
+            }
             return cx_err_set(err, CX_ERR_INVALID, NULL, 0, NULL,
                               "unknown option '--%.*s' (see --help)", (int)len, name);
         }
