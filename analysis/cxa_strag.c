@@ -257,6 +257,7 @@ int cxa_cmd_stragglers(int argc, char **argv)
 
     if (cxa_parse_args("stragglers", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1) {
+        cxa_usage_error("stragglers", &a, 0, NULL);
         fprintf(a.help ? stdout : stderr,
                 "usage: colossim-analyze stragglers FILE [--top N] [--format table|json]\n"
                 "  per iteration the N GPUs that finished last, and (with /ops/gpu_ops) where the\n"

@@ -114,7 +114,7 @@ def case_bench_csv():
 
 
 def case_analyze_usage():
-    cmds = ("summary", "collectives", "digest", "export-perfetto", "diff", "plot", "links", "power")
+    cmds = ("summary", "collectives", "digest", "export-perfetto", "diff", "plot", "links", "power", "stragglers")
     with tempfile.TemporaryDirectory() as d:
         trace = os.path.join(d, "run.h5")
         run(["run", "--out", trace, "--progress", "0"])
