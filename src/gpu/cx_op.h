@@ -106,7 +106,7 @@ typedef enum {
 #define CX_OP_F_FP8      0x1u /* COMPUTE GEMM in FP8 (peak = fp8_flops) */
 #define CX_OP_F_MEASURED 0x2u /* COMPUTE: u.duration_ps is the kernel's measured time (a replay
                                  file, Chakra's duration_micros); the roofline is skipped */
-#define CX_OP_MAX_DURATION_PS INT64_C(10000000000000000) /* 10^4 s: a longer measured kernel is cut */
+#define CX_OP_MAX_DURATION_PS INT64_C(10000000000000000) /* 10^4 s: a replay refuses a longer measured kernel */
 
 #define CX_OP_NO_LAYER 0xFFFFu
 #define CX_OP_NO_MB    0xFFFFFFFFu

@@ -193,6 +193,10 @@ cx_status_t cx_replay_check(cx_replay_t *r, uint64_t gpu, uint64_t job_gpus, uin
                                (unsigned long long)op.bytes, (unsigned long long)CX_OP_MAX_BYTES);
         } else if (!(op.flops >= 0.0 && op.flops <= CX_OP_MAX_FLOPS)) {
             st = cx_replay_bad(r, i, "flops", err, "%g FLOPs is outside [0, %g] per op", op.flops, CX_OP_MAX_FLOPS);
+        } else if (op.kind == CX_OP_COMPUTE && (op.flags & CX_OP_F_MEASURED) &&
+                   op.u.duration_ps > (uint64_t)CX_OP_MAX_DURATION_PS) {
+            st = cx_replay_bad(r, i, "duration", err, "a measured kernel of %.6g s is over the limit of 10^4 s",
+                               (double)op.u.duration_ps * 1e-12);
         }
         if (st != CX_OK) break;
         switch (op.kind) {

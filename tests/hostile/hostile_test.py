@@ -446,6 +446,19 @@ def replay_absurd_fields(c):
 
 
 @case
+def replay_measured_too_long(c):
+    """A measured kernel (CX_OP_F_MEASURED) over 10^4 s was silently cut to 10^4 s."""
+    import struct
+    d, f, i = patch_replay(c, 3, lambda b: b[0] == 0, "u", "<Q", 2 * 10**16, name="rpm")
+    data = bytearray(open(f, "rb").read())
+    o = 64 + i * OP_SIZE
+    struct.pack_into("<H", data, o + 54, struct.unpack_from("<H", data, o + 54)[0] | 0x2)  # flags: measured
+    open(f, "wb").write(data)
+    expect_error(run_replay(c, d), r"gpu-000003\.ops: 'records\[%d\]\.duration': a measured kernel of 20000 s" % i,
+                 rc=2)
+
+
+@case
 def replay_swapped(c):
     """Two GPUs' files swapped: a clear message, and no leak (LSan reported cx_replay.c:112)."""
     d = gen_replay(c)
