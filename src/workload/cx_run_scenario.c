@@ -7,8 +7,12 @@
  * name global GPUs; /scenario/jobs and /scenario/gpus say which job each
  * GPU ran (analysis/SCHEMA.md).
  *
- * Not yet for scenarios: --faults, --dry-run, replay directories and the
- * power model (site power from what runs is issue 13's item 4).
+ * Power: one model for the whole span of GPUs the jobs cover (GPUs between
+ * them idle), fed by every job's ops by global GPU, so racks and the site
+ * sum what actually runs, each job in its own phase; the site figures are
+ * extrapolated (and say so) only by site GPUs / that span.
+ *
+ * Not yet for scenarios: --faults, --dry-run and replay directories.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cx_run_internal.h"
@@ -71,6 +75,7 @@ typedef struct cx_scen_run {
     cx_gpus_t            **gpus;   /* per job */
     cx_trace_table_t      *t_jobs, *t_jgpus;
     double                 events;  /* the plans' events, all jobs (progress) */
+    cx_power_t            *power;   /* all jobs' GPUs, NULL with --power-bin 0 */
 } cx_scen_run_t;
 
 /* Rank 0's verdict for every rank. */
@@ -247,6 +252,22 @@ static cx_status_t cx_scen_build(cx_scen_run_t *r, cx_err_t *err)
                        cx_gpu_on_txdone, err);
     if (st != CX_OK) return st;
     for (j = 0; j < r->sc->n && st == CX_OK; j++) st = cx_scen_ctx(r, j, err);
+    if (st == CX_OK && r->cfg->power_bin_ps > 0) {
+        /* This rank's GPUs of the span, by global index (contiguous: the
+         * partition follows device order). */
+        cx_power_config_t pc;
+        uint64_t          g, d, first = cx_net_local_first(r->net), lo = UINT64_MAX, hi = 0;
+        for (g = 0; g < r->sc->span_gpus; g++) {
+            d = cx_topo_gpu_device(r->topo, g);
+            if (d < first || d >= first + cx_net_local_count(r->net)) continue;
+            if (g < lo) lo = g;
+            hi = g + 1;
+        }
+        pc.bin_ps   = r->cfg->power_bin_ps;
+        pc.job_gpus = r->sc->span_gpus;
+        st = cx_power_create(&r->power, r->topo, &pc, lo == UINT64_MAX ? 0 : lo, lo == UINT64_MAX ? 0 : hi - lo, err);
+        for (j = 0; j < r->sc->n && st == CX_OK; j++) r->ctx[j].power = r->power;
+    }
     return st;
 }
 
@@ -378,7 +399,7 @@ void cx_run_scenario_print(const cx_run_summary_t *s, FILE *out)
     }
     fprintf(out, "  all %-16s %6llu %9s %4s %12s %10.4g %8.1f %5.1f%%\n", "", (unsigned long long)s->gpus, "", "",
             "", s->tokens_per_second, s->tflops_per_gpu, 100.0 * s->mfu);
-    fprintf(out, "  power              not modelled for scenarios yet (site power from what runs: issue 13, item 4)\n");
+    if (s->has_power) cx_power_summary_print(&s->power, out);
     cx_engine_stats_print(&s->engine, out);
 }
 
@@ -449,6 +470,17 @@ cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_su
         jobs                      = NULL;
         cx_scen_trace_rows(&r, sum->jobs);
     }
+    if (st == CX_OK && r.power != NULL) {
+        /* Every job's GPU states per rack and site; J/token over all jobs' tokens. */
+        double   tokens = 0;
+        uint32_t iters  = 0;
+        for (j = 0; j < r.sc->n; j++) {
+            tokens += sum->jobs[j].tokens_per_iteration;
+            if (r.sc->jobs[j].iterations > iters) iters = r.sc->jobs[j].iterations;
+        }
+        st = cx_power_finish(r.power, comm, r.tr, tokens, iters, &sum->power, err);
+        if (st == CX_OK) sum->has_power = 1;
+    }
     if (st == CX_OK && r.tr != NULL) {
         cx_run_config_t mc = *cfg;
         mc.workload_path   = cfg->scenario_path; /* /meta/workload_yaml holds the scenario */
@@ -482,6 +514,7 @@ cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_su
         }
     free(r.ctx);
     free(r.gpus);
+    cx_power_destroy(r.power);
     cx_net_destroy(r.net);
     cx_engine_destroy(r.eng);
     cx_scenario_destroy(r.sc);

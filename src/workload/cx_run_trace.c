@@ -167,7 +167,15 @@ void cx_run_observe(void *vctx, const cx_op_record_t *rec)
     a = &c->acc[rec->gpu - c->gpu_lo];
     /* Rows name global GPUs (a scenario's job GPU -> its place). */
     gg = c->place == NULL ? rec->gpu : c->place[rec->gpu / c->place_block] + rec->gpu % c->place_block;
-    if (c->power != NULL) cx_power_observe(c->power, rec); /* power hook */
+    if (c->power != NULL) { /* power hook: by global GPU (a scenario's jobs share one model) */
+        if (c->place == NULL) {
+            cx_power_observe(c->power, rec);
+        } else {
+            cx_op_record_t pr = *rec;
+            pr.gpu            = gg;
+            cx_power_observe(c->power, &pr);
+        }
+    }
     switch ((cx_op_kind_t)op->kind) {
     case CX_OP_ITER_BEGIN:
         a->it_begin   = rec->start;

@@ -173,6 +173,25 @@ def case_analyze():
     check(a.returncode != 0 and "0..1" in a.stderr, "--job out of range refused")
 
 
-{"errors": case_errors, "ranks": case_ranks, "single": case_single, "analyze": case_analyze}[CASE]()
+def case_power():
+    # One power model over every job's GPUs: the same figures at 1 and 2
+    # ranks; extrapolated to the site only by site GPUs / the jobs' span.
+    path = write("two.yaml", TWO)
+    pw = []
+    for ranks in (1, 2):
+        p = run(["--scenario", path, "--out", "", "--power-bin", "10ms"], ranks=ranks)
+        lines = [l for l in p.stdout.splitlines() if l.strip().startswith(("power", "site power", "energy", "supply"))
+                 or "EXTRAPOLATED" in l]
+        pw.append(lines)
+    check(len(pw[0]) >= 4 and pw[0] == pw[1], "power lines identical at 1 and 2 ranks: %s" % pw[0][:2])
+    check(any("576 GPUs" in l for l in pw[0]) and any("1024 site GPUs / 576 job GPUs" in l for l in pw[0]),
+          "power covers the jobs' span (GPUs 0..575, idle ones between) and says the site is extrapolated x 1024/576")
+    p = run(["--scenario", SRC + "/scenarios/site-lockstep.yaml", "--out", "", "--power-bin", "10ms"])
+    check(any("the job is the whole site" in l for l in p.stdout.splitlines()) and "EXTRAPOLATED" not in p.stdout,
+          "four jobs filling the site: site power from what runs, not extrapolated")
+
+
+{"errors": case_errors, "ranks": case_ranks, "single": case_single, "analyze": case_analyze,
+ "power": case_power}[CASE]()
 print("FAIL: %d check(s)" % len(fails) if fails else "PASS")
 sys.exit(1 if fails else 0)
