@@ -65,6 +65,23 @@ def fail(path, msg):
     sys.exit(1)
 
 
+def save(fig, path):
+    """Write the PNG under a temporary name, then rename: a full disk or an
+    unwritable directory leaves no partial PNG and says why."""
+    tmp = path[:-4] + ".partial.png"
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        fail(path, "cannot write (%s)" % (e.strerror or e))
+    finally:
+        plt.close(fig)
+
+
 def scan(ds, fields):
     """The rows of a table, BLOCK at a time, only the named columns."""
     n = ds.shape[0]
@@ -161,7 +178,7 @@ def timeline(f, out, gpus, iteration, note=""):
     ax.set_title("ops timeline" + (" (%s)" % note if note else ""), fontsize=9)
     fig.tight_layout()
     path = os.path.join(out, "timeline.png")
-    fig.savefig(path, dpi=110)
+    save(fig, path)
     plt.close(fig)
     return path
 
@@ -248,7 +265,7 @@ def breakdown(f, out, lay):
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = os.path.join(out, "breakdown.png")
-    fig.savefig(path, dpi=110)
+    save(fig, path)
     plt.close(fig)
     return path
 
@@ -295,7 +312,7 @@ def coll_busbw(f, out):
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = os.path.join(out, "coll_busbw.png")
-    fig.savefig(path, dpi=110)
+    save(fig, path)
     plt.close(fig)
     return path
 
@@ -367,7 +384,7 @@ def links_heatmap(f, out, max_rows=MAX_PORT_ROWS, max_cols=MAX_TIME_COLS):
     fig.colorbar(im, ax=axes[:, 0].tolist(), label="utilisation (bytes / bandwidth x bin)", fraction=0.03)
     fig.suptitle("link utilisation per class over time")
     path = os.path.join(out, "links_heatmap.png")
-    fig.savefig(path, dpi=110)
+    save(fig, path)
     plt.close(fig)
     return path
 
@@ -425,7 +442,7 @@ def site_power(f, out):
     ax.set_xlabel("simulated time (s), bins of %.3g ms" % (int(meta.get("power_bin_ps", 0)) * 1e-9))
     fig.tight_layout()
     path = os.path.join(out, "site_power.png")
-    fig.savefig(path, dpi=110)
+    save(fig, path)
     plt.close(fig)
     return path
 
@@ -444,7 +461,10 @@ def main():
     for t in ("meta", "summary/iterations", "summary/collectives"):
         if t not in f:
             fail(a.file, "missing /%s: not a complete colossim trace" % t)
-    os.makedirs(a.out, exist_ok=True)
+    try:
+        os.makedirs(a.out, exist_ok=True)
+    except OSError as e:
+        fail(a.out, "cannot create the output directory (%s)" % (e.strerror or e))
     meta = f["meta"].attrs
     if int(meta.get("complete", 1)) == 0:
         print("INCOMPLETE: run stopped early")
