@@ -4,6 +4,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "cx_cmd.h"
 #include "cx_core.h"
@@ -60,6 +63,14 @@ int main(int argc, char **argv)
      * loading, planning) is not the default death (exit 143, nothing
      * written).  The engine acts on the flag at its first window. */
     if (argc >= 2 && strcmp(argv[1], "run") == 0) cx_engine_install_signal_handlers();
+    /* Launched by mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE in its ranks):
+     * die with it.  A rank orphaned by a killed mpirun would run on alone,
+     * could finish and rename its trace to the final name, and nothing
+     * would collect its exit; killed, it leaves NAME.partial only. */
+    if (getenv("OMPI_COMM_WORLD_SIZE") != NULL) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1) return 137; /* orphaned before the line above */
+    }
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &cx_cli_rank_v);
     cx_log_setup(cx_cli_rank_v, CX_LOG_WARN);
