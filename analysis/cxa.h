@@ -188,5 +188,8 @@ int cxa_coll_diff(const cxa_file_t *fa, const cxa_file_t *fb, FILE *out, struct 
 
 /* "0-7,16,32-35" -> sorted unique GPU mask of size n (all when spec NULL). */
 int cxa_parse_gpu_set(const char *spec, uint64_t n, unsigned char *mask);
+/* The trace's GPU count (/meta/gpus) and a malloc'd mask of spec (NULL =
+ * all) over it; CXA_EXIT_OK, or the exit code after one error line. */
+int cxa_gpu_mask(cxa_file_t *f, const char *spec, int64_t *gpus, unsigned char **mask);
 
 #endif

@@ -127,16 +127,8 @@ int cxa_cmd_csv(int argc, char **argv)
             rc = CXA_EXIT_USAGE;
             goto out;
         }
-        if (cxa_meta_i64(&f, "gpus", &gpus) != 0 || gpus <= 0) {
-            cxa_error(f.path, "/meta has no 'gpus' attribute: not a trace of 'colossim run'");
-            rc = CXA_EXIT_FILE;
-            goto out;
-        }
-        mask = malloc((size_t)gpus);
-        if (mask == NULL || cxa_parse_gpu_set(a.gpus, (uint64_t)gpus, mask) != 0) {
-            rc = CXA_EXIT_USAGE;
-            goto out;
-        }
+        rc = cxa_gpu_mask(&f, a.gpus, &gpus, &mask);
+        if (rc != CXA_EXIT_OK) goto out;
     }
     block = t.row_size > 0 ? (uint64_t)(32u << 20) / t.row_size : 1;
     if (block > t.rows) block = t.rows > 0 ? t.rows : 1;

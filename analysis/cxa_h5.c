@@ -521,6 +521,18 @@ int cxa_parse_format(const char *s, cxa_format_t *fmt)
     return 0;
 }
 
+int cxa_gpu_mask(cxa_file_t *f, const char *spec, int64_t *gpus, unsigned char **mask)
+{
+    *mask = NULL;
+    if (cxa_meta_i64(f, "gpus", gpus) != 0 || *gpus <= 0) {
+        cxa_error(f->path, "/meta has no 'gpus' attribute: not a trace of 'colossim run'");
+        return CXA_EXIT_FILE;
+    }
+    *mask = malloc((size_t)*gpus);
+    if (*mask == NULL || cxa_parse_gpu_set(spec, (uint64_t)*gpus, *mask) != 0) return CXA_EXIT_USAGE;
+    return CXA_EXIT_OK;
+}
+
 int cxa_parse_gpu_set(const char *spec, uint64_t n, unsigned char *mask)
 {
     const char *p = spec;

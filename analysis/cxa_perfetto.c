@@ -156,16 +156,8 @@ int cxa_cmd_perfetto(int argc, char **argv)
         rc = CXA_EXIT_FILE;
         goto out;
     }
-    if (cxa_meta_i64(&f, "gpus", &gpus) != 0 || gpus <= 0) {
-        cxa_error(f.path, "/meta has no 'gpus' attribute: not a trace of 'colossim run'");
-        rc = CXA_EXIT_FILE;
-        goto out;
-    }
-    mask = malloc((size_t)gpus);
-    if (mask == NULL || cxa_parse_gpu_set(a.gpus, (uint64_t)gpus, mask) != 0) {
-        rc = CXA_EXIT_USAGE;
-        goto out;
-    }
+    rc = cxa_gpu_mask(&f, a.gpus, &gpus, &mask);
+    if (rc != CXA_EXIT_OK) goto out;
     if (a.gpus != NULL) {
         snprintf(sel_what, sizeof(sel_what), "GPUs %s", a.gpus);
     } else if (gpus <= CXA_PF_ALL_GPUS) {
