@@ -162,3 +162,20 @@ cx_status_t cx_file_check_output(const char *path, const char *field, const char
     }
     return CX_OK;
 }
+
+cx_status_t cx_file_write_text(const char *path, const char *text, cx_err_t *err)
+{
+    char  tmp[4200];
+    FILE *f;
+    int   ok;
+    snprintf(tmp, sizeof(tmp), "%s.partial", path);
+    f = fopen(tmp, "w");
+    if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
+    ok = fputs(text, f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
+    }
+    return CX_OK;
+}

@@ -37,6 +37,10 @@ cx_status_t cx_file_open_input(const char *path, const char *what, size_t max_by
 cx_status_t cx_file_read_all(const char *path, const char *what, size_t max_bytes, char **buf_p,
                              size_t *len_p, cx_err_t *err);
 
+/* Write text to path through path.partial, renamed when complete (a
+ * failure leaves neither).  Errors: CX_ERR_IO naming the path. */
+cx_status_t cx_file_write_text(const char *path, const char *text, cx_err_t *err);
+
 /* Is `path` the same file as `other` (both exist; same device and inode)? */
 int cx_file_same(const char *path, const char *other);
 

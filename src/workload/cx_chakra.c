@@ -11,6 +11,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cx_chakra.h"
+#include "cx_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -796,23 +797,6 @@ static void cx_ck_out_free(cx_ck_out_t *o)
     memset(o, 0, sizeof(*o));
 }
 
-static cx_status_t cx_ck_write_text(const char *path, const char *text, cx_err_t *err)
-{
-    char  tmp[4200];
-    FILE *f;
-    int   ok;
-    snprintf(tmp, sizeof(tmp), "%s.partial", path);
-    f = fopen(tmp, "w");
-    if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
-    ok = fputs(text, f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
-    }
-    return CX_OK;
-}
-
 static char *cx_ck_slurp(const char *path)
 {
     FILE  *f = fopen(path, "rb");
@@ -958,7 +942,7 @@ cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, cons
         snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);
         remove(path); /* a previous import's: the directory is a job only once this one is complete */
         snprintf(path, sizeof(path), "%s/workload.yaml", out_dir);
-        if (st == CX_OK) st = cx_ck_write_text(path, wl_text, err);
+        if (st == CX_OK) st = cx_file_write_text(path, wl_text, err);
     }
     for (r = 0; r < nf && st == CX_OK; r++) {
         cx_ck_graph_t     g;
@@ -982,7 +966,7 @@ cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, cons
                  "# Written by colossim chakra import from %s (Chakra ET): per-GPU op programs\n"
                  "format: colossim-ops-v1\nworkload: workload.yaml\niterations: 1\ngpus: %zu\n",
                  et_dir, nf);
-        st = cx_ck_write_text(path, text, err);
+        st = cx_file_write_text(path, text, err);
     }
     free(wl_text);
     free(files);

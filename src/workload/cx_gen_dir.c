@@ -15,25 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cx_file.h"
 #include "cx_gen.h"
 #include "cx_replay.h"
-
-static cx_status_t cx_gen_write_text(const char *path, const char *text, cx_err_t *err)
-{
-    char  tmp[4096];
-    FILE *f;
-    int   ok;
-    snprintf(tmp, sizeof(tmp), "%s.partial", path);
-    f = fopen(tmp, "w");
-    if (f == NULL) return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
-    ok = fputs(text, f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return cx_err_set(err, CX_ERR_IO, path, 0, NULL, "cannot write: %s", strerror(errno));
-    }
-    return CX_OK;
-}
 
 cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_path, uint32_t iterations,
                              const char *dir, MPI_Comm comm, uint64_t *n_files_p, cx_err_t *err)
@@ -75,7 +59,7 @@ cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_pat
         if (st == CX_OK) {
             char path[4096];
             snprintf(path, sizeof(path), "%s/workload.yaml", dir);
-            st = cx_gen_write_text(path, wl_text, err);
+            st = cx_file_write_text(path, wl_text, err);
         }
     }
     bad = st != CX_OK;
@@ -106,7 +90,7 @@ cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_pat
                  "# Written by colossim gen: per-GPU op programs (gpu-NNNNNN.ops, workloads/README.md)\n"
                  "format: colossim-ops-v1\nworkload: workload.yaml\niterations: %u\ngpus: %llu\n",
                  iters, (unsigned long long)w->gpus);
-        st = cx_gen_write_text(path, text, err);
+        st = cx_file_write_text(path, text, err);
     }
     bad = st != CX_OK;
     MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
