@@ -83,6 +83,11 @@ struct cx_engine {
     int64_t      red_glob[CX_ENGINE_SYNC_LAG_MAX][CX_RED_N];
     cx_time_t    red_wend[CX_ENGINE_SYNC_LAG_MAX];  /* window end when started */
     int          sparse;       /* the last reduction used showed idle time */
+    /* Full mesh with lag 1: each window's message to every other rank
+     * starts with this rank's reduction values (slot 0 of its outbox), so
+     * every rank reduces what it receives and no collective runs. */
+    int          piggy;
+    size_t       ob_base;      /* 1 when slot 0 of each outbox is that header */
     MPI_Request  red_req[CX_ENGINE_SYNC_LAG_MAX];
 
     /* Local statistics. */
@@ -283,6 +288,7 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     eng->local_count = eng->range_first[eng->rank + 1] - eng->local_first;
     eng->entities    = calloc(eng->local_count > 0 ? eng->local_count : 1, sizeof(cx_entity_t));
     if (eng->entities == NULL) goto err_nomem;
+    cx_mem_advise_huge(eng->entities, (eng->local_count > 0 ? eng->local_count : 1) * sizeof(cx_entity_t));
 
     cx_pool_init(&eng->pool, sizeof(cx_event_t), 4096);
     if (cx_heap_init(&eng->heap, 4096) != CX_OK) goto err_nomem;
@@ -337,11 +343,29 @@ void cx_engine_destroy(cx_engine_t *eng)
     free(eng);
 }
 
+/* Piggy-backed reductions when every rank sends to and hears from every
+ * other one and the lag is 1 ($COLOSSIM_SYNC_PIGGYBACK=0 turns it off).
+ * The same windows as with the collective: the same values are reduced by
+ * min, max and integer sums, exact in any order.  Collective. */
+static cx_status_t cx_engine_pick_piggy(cx_engine_t *eng, int want, cx_err_t *err)
+{
+    int i;
+    eng->piggy   = want;
+    eng->ob_base = want ? 1 : 0;
+    for (i = 0; i < eng->n_send && want; i++) {
+        eng->out[i].buf = malloc(256 * sizeof(cx_event_t));
+        if (eng->out[i].buf == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        eng->out[i].cap = 256;
+        eng->out[i].n   = 1;
+    }
+    return CX_OK;
+}
+
 cx_status_t cx_engine_set_neighbors(cx_engine_t *eng, const int *ranks, int n, cx_err_t *err)
 {
     int *sflag = calloc((size_t)eng->nranks, sizeof(int));
     int *rflag = calloc((size_t)eng->nranks, sizeof(int));
-    int  i;
+    int  i, want;
     cx_status_t st = CX_OK;
 
     if (sflag == NULL || rflag == NULL) {
@@ -358,6 +382,17 @@ cx_status_t cx_engine_set_neighbors(cx_engine_t *eng, const int *ranks, int n, c
     }
     /* Collective even on error, so no rank is left waiting. */
     MPI_Alltoall(sflag, 1, MPI_INT, rflag, 1, MPI_INT, eng->comm);
+    {
+        const char *env = getenv("COLOSSIM_SYNC_PIGGYBACK");
+        int         ns = 0, nr = 0;
+        for (i = 0; i < eng->nranks; i++) {
+            ns += sflag[i];
+            nr += rflag[i];
+        }
+        want = st == CX_OK && eng->nranks > 1 && eng->lag == 1 && ns == eng->nranks - 1 &&
+               nr == eng->nranks - 1 && !(env != NULL && strcmp(env, "0") == 0);
+        MPI_Allreduce(MPI_IN_PLACE, &want, 1, MPI_INT, MPI_MIN, eng->comm);
+    }
     if (st != CX_OK) goto out;
 
     cx_engine_free_neighbors(eng);
@@ -381,6 +416,7 @@ cx_status_t cx_engine_set_neighbors(cx_engine_t *eng, const int *ranks, int n, c
         }
         if (rflag[i]) eng->recv_ranks[eng->n_recv++] = i;
     }
+    st = cx_engine_pick_piggy(eng, want, err);
 out:
     free(sflag);
     free(rflag);
@@ -520,7 +556,9 @@ static void cx_engine_process_window(cx_engine_t *eng)
     }
 }
 
-static void cx_engine_exchange(cx_engine_t *eng)
+/* Exchange the outboxes; with piggy-backed reductions, fold each
+ * neighbour's header (slot 0) into glob. */
+static void cx_engine_exchange(cx_engine_t *eng, int64_t *glob)
 {
     int i;
     for (i = 0; i < eng->n_send; i++) {
@@ -544,7 +582,14 @@ static void cx_engine_exchange(cx_engine_t *eng)
             eng->in_cap = n;
         }
         MPI_Mrecv(eng->inbuf, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
-        for (k = 0; k < n; k++) {
+        if (eng->piggy) {
+            int64_t hdr[CX_RED_N];
+            int     one = 1;
+            if (n < 1) cx_fatal("window message from rank %d has no reduction header", eng->recv_ranks[i]);
+            memcpy(hdr, &eng->inbuf[0], sizeof(hdr));
+            cx_engine_reduce_fn(hdr, glob, &one, NULL);
+        }
+        for (k = eng->ob_base; k < n; k++) {
             cx_event_t *ev = cx_pool_get(&eng->pool);
             if (ev == NULL) cx_fatal("out of memory for received events");
             *ev = eng->inbuf[k];
@@ -552,7 +597,7 @@ static void cx_engine_exchange(cx_engine_t *eng)
         }
     }
     MPI_Waitall(eng->n_send, eng->reqs, MPI_STATUSES_IGNORE);
-    for (i = 0; i < eng->n_send; i++) eng->out[i].n = 0;
+    for (i = 0; i < eng->n_send; i++) eng->out[i].n = eng->ob_base;
 }
 
 static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_events,
@@ -602,11 +647,21 @@ static void cx_engine_sync_start(cx_engine_t *eng)
     loc[2] = (int64_t)eng->n_events;
     loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : (int64_t)eng->n_events;
     loc[4] = eng->window_pending != NULL ? (int64_t)(eng->window_pending(eng->window_ctx) >> 1) : 0;
-    MPI_Iallreduce(loc, eng->red_glob[eng->red_started % (uint64_t)eng->lag], 1, eng->red_type, eng->red_op,
-                   eng->comm, &eng->red_req[eng->red_started % (uint64_t)eng->lag]);
     eng->red_wend[eng->red_started % (uint64_t)eng->lag] = eng->window_end;
-    eng->red_started++;
-    cx_engine_exchange(eng);
+    if (eng->piggy) {
+        int64_t *glob = eng->red_glob[eng->red_started % (uint64_t)eng->lag];
+        int      i;
+        memcpy(glob, loc, CX_RED_N * sizeof(*loc));
+        for (i = 0; i < eng->n_send; i++) memcpy(&eng->out[i].buf[0], loc, CX_RED_N * sizeof(*loc));
+        eng->red_req[eng->red_started % (uint64_t)eng->lag] = MPI_REQUEST_NULL;
+        eng->red_started++;
+        cx_engine_exchange(eng, glob);
+    } else {
+        MPI_Iallreduce(loc, eng->red_glob[eng->red_started % (uint64_t)eng->lag], 1, eng->red_type,
+                       eng->red_op, eng->comm, &eng->red_req[eng->red_started % (uint64_t)eng->lag]);
+        eng->red_started++;
+        cx_engine_exchange(eng, NULL);
+    }
     eng->sync_seconds += MPI_Wtime() - ts;
 }
 

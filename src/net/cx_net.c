@@ -9,6 +9,8 @@
 #include "cx_net.h"
 #include "cx_net_faults.h"
 
+#include "cx_mem.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,8 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
     }
     net->devs  = calloc(net->count > 0 ? net->count : 1, sizeof(*net->devs));
     net->ports = calloc(n_ports > 0 ? n_ports : 1, sizeof(*net->ports));
+    cx_mem_advise_huge(net->devs, (net->count > 0 ? net->count : 1) * sizeof(*net->devs));
+    cx_mem_advise_huge(net->ports, (n_ports > 0 ? n_ports : 1) * sizeof(*net->ports));
     net->nvls_slots = CX_NVLS_SLOTS_MIN;
     for (i = 0; i < net->count; i++) {
         if (cx_topo_device_kind(topo, net->first + i) == CX_DEV_NVSWITCH) {

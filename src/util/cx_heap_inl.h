@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "cx_mem.h"
 #include "cx_status.h"
 
 typedef struct cx_heap_item {
@@ -56,6 +57,7 @@ static inline cx_status_t cx_heap_grow(cx_heap_t *h)
     if (n == NULL) return CX_ERR_NOMEM;
     h->items = n;
     h->cap   = ncap;
+    cx_mem_advise_huge(n, ncap * sizeof(*n));
     return CX_OK;
 }
 
