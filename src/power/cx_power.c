@@ -6,6 +6,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cx_power.h"
 
+#include "cx_agree.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,7 +384,7 @@ cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double
               *site_heat = NULL, *disp = NULL;
     cx_time_t *ib = NULL, *ie = NULL;
     uint32_t   ni = 0, i;
-    int        rank, oom = p->oom, any_oom = 0;
+    int        rank, oom = p->oom;
     double     scale, switch_w, tdp = par->tdp_w, pst[CX_PW_NSTATES];
     cx_power_dispatch_t d;
     cx_status_t st = CX_OK;
@@ -412,13 +414,12 @@ cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double
     if (tot == NULL || rack_gpus == NULL || job_it == NULL || job_fac == NULL || site_it == NULL ||
         site_cool == NULL || site_fac == NULL || site_heat == NULL || disp == NULL || ib == NULL || ie == NULL || p->oom)
         oom = 1;
-    MPI_Allreduce(&oom, &any_oom, 1, MPI_INT, MPI_MAX, comm);
-    if (any_oom) {
-        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, "power-bin",
-                        "out of memory for %llu power bins x %llu racks (use a wider --power-bin)",
-                        (unsigned long long)nb, (unsigned long long)nr);
-        goto out;
-    }
+    st = oom ? cx_err_set(err, CX_ERR_NOMEM, NULL, 0, "power-bin",
+                          "out of memory for %llu power bins x %llu racks (use a wider --power-bin)",
+                          (unsigned long long)nb, (unsigned long long)nr)
+             : CX_OK;
+    st = cx_agree(comm, st, err);
+    if (st != CX_OK) goto out;
     /* Exact reduction: local racks into the job-wide array, integer sum. */
     for (k = 0; k < nb; k++) {
         memcpy(tot + ((size_t)k * nr + p->lrack_lo) * CX_PW_ACC, p->acc + (size_t)k * p->n_lracks * CX_PW_ACC,

@@ -29,7 +29,6 @@ void cx_topo_default_yaml(const char **text_p, size_t *len_p)
     *len_p  = cx_topo_embedded_default_len;
 }
 
-#define CX_TRY(_e) do { cx_status_t _st = (_e); if (_st != CX_OK) return _st; } while (0)
 
 static void cx_copy_name(char *dst, const char *src)
 {

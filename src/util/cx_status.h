@@ -53,4 +53,12 @@ void cx_err_format(const cx_err_t *err, char *buf, unsigned long len);
 void cx_err_print(const cx_err_t *err);
 void cx_err_clear(cx_err_t *err);
 
+/* The one error-propagation step: return the status of a fallible call when
+ * it is not CX_OK (its cx_err_t is already filled). */
+#define CX_TRY(_e)                                  \
+    do {                                            \
+        cx_status_t cx_try_st_ = (_e);              \
+        if (cx_try_st_ != CX_OK) return cx_try_st_; \
+    } while (0)
+
 #endif

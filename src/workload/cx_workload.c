@@ -40,12 +40,6 @@ static cx_status_t get_u64(const cx_yaml_node_t *map, const char *key, int requi
     return st;
 }
 
-#define TRY(x)                         \
-    do {                               \
-        cx_status_t st_ = (x);         \
-        if (st_ != CX_OK) return st_;  \
-    } while (0)
-
 /* ---- architecture-level counts (whole model, not per GPU) ---------------- */
 
 static double nmat(const cx_model_t *m) { return m->mlp == CX_MLP_SWIGLU ? 3.0 : 2.0; }
@@ -292,20 +286,20 @@ static cx_status_t parse_model(cx_workload_t *w, const cx_yaml_node_t *mm, cx_er
     int                   e = 0;
     const int64_t         BIG = (int64_t)1 << 30;
 
-    TRY(cx_yaml_check_keys(mm, model_keys, err));
-    TRY(cx_yaml_get_string(mm, "name", 0, &s, err));
+    CX_TRY(cx_yaml_check_keys(mm, model_keys, err));
+    CX_TRY(cx_yaml_get_string(mm, "name", 0, &s, err));
     copy_name(m->name, sizeof(m->name), s);
-    TRY(get_u32(mm, "layers", 1, 1, 4094, &m->layers, err));
-    TRY(get_u32(mm, "hidden", 1, 1, BIG, &m->hidden, err));
-    TRY(get_u32(mm, "ffn_hidden", 1, 1, BIG, &m->ffn_hidden, err));
-    TRY(get_u32(mm, "heads", 1, 1, BIG, &m->heads, err));
+    CX_TRY(get_u32(mm, "layers", 1, 1, 4094, &m->layers, err));
+    CX_TRY(get_u32(mm, "hidden", 1, 1, BIG, &m->hidden, err));
+    CX_TRY(get_u32(mm, "ffn_hidden", 1, 1, BIG, &m->ffn_hidden, err));
+    CX_TRY(get_u32(mm, "heads", 1, 1, BIG, &m->heads, err));
     m->kv_heads = m->heads;
-    TRY(get_u32(mm, "kv_heads", 0, 1, BIG, &m->kv_heads, err));
+    CX_TRY(get_u32(mm, "kv_heads", 0, 1, BIG, &m->kv_heads, err));
     if (m->kv_heads > m->heads || m->heads % m->kv_heads != 0)
         return cx_yaml_error(node_or(mm, "kv_heads"), CX_ERR_INVALID, err,
                              "heads (%u) must be a multiple of kv_heads (%u)", m->heads, m->kv_heads);
     m->head_dim = 0;
-    TRY(get_u32(mm, "head_dim", 0, 1, BIG, &m->head_dim, err));
+    CX_TRY(get_u32(mm, "head_dim", 0, 1, BIG, &m->head_dim, err));
     if (m->head_dim == 0) {
         if (m->hidden % m->heads != 0)
             return cx_yaml_error(node_or(mm, "heads"), CX_ERR_INVALID, err,
@@ -313,34 +307,34 @@ static cx_status_t parse_model(cx_workload_t *w, const cx_yaml_node_t *mm, cx_er
                                  m->hidden, m->heads);
         m->head_dim = m->hidden / m->heads;
     }
-    TRY(get_u32(mm, "vocab", 1, 1, BIG, &m->vocab, err));
-    TRY(cx_yaml_get_enum(mm, "mlp", 0, mlp_names, &e, err));
+    CX_TRY(get_u32(mm, "vocab", 1, 1, BIG, &m->vocab, err));
+    CX_TRY(cx_yaml_get_enum(mm, "mlp", 0, mlp_names, &e, err));
     m->mlp = (cx_mlp_kind_t)e;
 
-    TRY(require_map(mm, "moe", 0, &moe, err));
+    CX_TRY(require_map(mm, "moe", 0, &moe, err));
     if (moe != NULL) {
-        TRY(cx_yaml_check_keys(moe, moe_keys, err));
-        TRY(get_u32(moe, "experts", 1, 1, 65536, &m->experts, err));
+        CX_TRY(cx_yaml_check_keys(moe, moe_keys, err));
+        CX_TRY(get_u32(moe, "experts", 1, 1, 65536, &m->experts, err));
         m->top_k = 1;
-        TRY(get_u32(moe, "top_k", 1, 1, 65536, &m->top_k, err));
+        CX_TRY(get_u32(moe, "top_k", 1, 1, 65536, &m->top_k, err));
         if (m->top_k > m->experts)
             return cx_yaml_error(node_or(moe, "top_k"), CX_ERR_INVALID, err,
                                  "top_k (%u) exceeds experts (%u)", m->top_k, m->experts);
-        TRY(get_u32(moe, "shared_experts", 0, 0, 65536, &m->shared_experts, err));
-        TRY(get_u32(moe, "ffn_hidden", 1, 1, BIG, &m->moe_ffn_hidden, err));
-        TRY(get_u32(moe, "dense_layers", 0, 0, m->layers, &m->dense_layers, err));
+        CX_TRY(get_u32(moe, "shared_experts", 0, 0, 65536, &m->shared_experts, err));
+        CX_TRY(get_u32(moe, "ffn_hidden", 1, 1, BIG, &m->moe_ffn_hidden, err));
+        CX_TRY(get_u32(moe, "dense_layers", 0, 0, m->layers, &m->dense_layers, err));
         m->moe_layer_freq = 1;
-        TRY(get_u32(moe, "layer_freq", 0, 1, m->layers, &m->moe_layer_freq, err));
+        CX_TRY(get_u32(moe, "layer_freq", 0, 1, m->layers, &m->moe_layer_freq, err));
     }
-    TRY(require_map(mm, "mla", 0, &mla, err));
+    CX_TRY(require_map(mm, "mla", 0, &mla, err));
     if (mla != NULL) {
         m->mla = 1;
-        TRY(cx_yaml_check_keys(mla, mla_keys, err));
-        TRY(get_u32(mla, "q_lora_rank", 0, 0, BIG, &m->q_lora_rank, err));
-        TRY(get_u32(mla, "kv_lora_rank", 1, 1, BIG, &m->kv_lora_rank, err));
-        TRY(get_u32(mla, "qk_nope_head_dim", 1, 1, BIG, &m->qk_nope_head_dim, err));
-        TRY(get_u32(mla, "qk_rope_head_dim", 1, 0, BIG, &m->qk_rope_head_dim, err));
-        TRY(get_u32(mla, "v_head_dim", 1, 1, BIG, &m->v_head_dim, err));
+        CX_TRY(cx_yaml_check_keys(mla, mla_keys, err));
+        CX_TRY(get_u32(mla, "q_lora_rank", 0, 0, BIG, &m->q_lora_rank, err));
+        CX_TRY(get_u32(mla, "kv_lora_rank", 1, 1, BIG, &m->kv_lora_rank, err));
+        CX_TRY(get_u32(mla, "qk_nope_head_dim", 1, 1, BIG, &m->qk_nope_head_dim, err));
+        CX_TRY(get_u32(mla, "qk_rope_head_dim", 1, 0, BIG, &m->qk_rope_head_dim, err));
+        CX_TRY(get_u32(mla, "v_head_dim", 1, 1, BIG, &m->v_head_dim, err));
     }
     return CX_OK;
 }
@@ -351,36 +345,36 @@ static cx_status_t parse_parallel(cx_workload_t *w, const cx_yaml_node_t *pm, cx
     int            e = 0;
     const int64_t  BIG = (int64_t)1 << 30;
 
-    TRY(cx_yaml_check_keys(pm, par_keys, err));
+    CX_TRY(cx_yaml_check_keys(pm, par_keys, err));
     p->tp = p->cp = p->pp = p->dp = p->ep = p->virtual_stages = 1;
-    TRY(get_u32(pm, "tp", 0, 1, 1024, &p->tp, err));
-    TRY(get_u32(pm, "cp", 0, 1, 1024, &p->cp, err));
-    TRY(get_u32(pm, "pp", 0, 1, 1024, &p->pp, err));
-    TRY(get_u32(pm, "dp", 1, 1, BIG, &p->dp, err));
-    TRY(get_u32(pm, "ep", 0, 1, 65536, &p->ep, err));
-    TRY(get_u32(pm, "virtual_stages", 0, 1, 1024, &p->virtual_stages, err));
-    TRY(get_u32(pm, "first_stage_layers", 0, 1, 4094, &p->first_stage_layers, err));
-    TRY(get_u32(pm, "last_stage_layers", 0, 1, 4094, &p->last_stage_layers, err));
+    CX_TRY(get_u32(pm, "tp", 0, 1, 1024, &p->tp, err));
+    CX_TRY(get_u32(pm, "cp", 0, 1, 1024, &p->cp, err));
+    CX_TRY(get_u32(pm, "pp", 0, 1, 1024, &p->pp, err));
+    CX_TRY(get_u32(pm, "dp", 1, 1, BIG, &p->dp, err));
+    CX_TRY(get_u32(pm, "ep", 0, 1, 65536, &p->ep, err));
+    CX_TRY(get_u32(pm, "virtual_stages", 0, 1, 1024, &p->virtual_stages, err));
+    CX_TRY(get_u32(pm, "first_stage_layers", 0, 1, 4094, &p->first_stage_layers, err));
+    CX_TRY(get_u32(pm, "last_stage_layers", 0, 1, 4094, &p->last_stage_layers, err));
     p->sequence_parallel = 1;
-    TRY(cx_yaml_get_bool(pm, "sequence_parallel", 0, &p->sequence_parallel, err));
+    CX_TRY(cx_yaml_get_bool(pm, "sequence_parallel", 0, &p->sequence_parallel, err));
     p->tp_comm_overlap = 0;
-    TRY(get_u32(pm, "tp_comm_overlap", 0, 0, CX_TP_OVERLAP_MAX, &p->tp_comm_overlap, err));
+    CX_TRY(get_u32(pm, "tp_comm_overlap", 0, 0, CX_TP_OVERLAP_MAX, &p->tp_comm_overlap, err));
     if (p->tp_comm_overlap == 1) p->tp_comm_overlap = 0;  /* one piece overlaps nothing */
     p->zero_bubble = 0;
-    TRY(cx_yaml_get_bool(pm, "zero_bubble", 0, &p->zero_bubble, err));
+    CX_TRY(cx_yaml_get_bool(pm, "zero_bubble", 0, &p->zero_bubble, err));
     p->overlap_param_gather = 0;
-    TRY(cx_yaml_get_bool(pm, "overlap_param_gather", 0, &p->overlap_param_gather, err));
+    CX_TRY(cx_yaml_get_bool(pm, "overlap_param_gather", 0, &p->overlap_param_gather, err));
     p->zero_stage = 1;
     {
         int64_t z = 1;
-        TRY(cx_yaml_get_int(pm, "zero_stage", 0, 0, 1, &z, err));
+        CX_TRY(cx_yaml_get_int(pm, "zero_stage", 0, 0, 1, &z, err));
         p->zero_stage = (int)z;
     }
     p->dp_bucket_bytes = 64ull << 20;
-    TRY(cx_yaml_get_bytes(pm, "dp_bucket_bytes", 0, &p->dp_bucket_bytes, err));
+    CX_TRY(cx_yaml_get_bytes(pm, "dp_bucket_bytes", 0, &p->dp_bucket_bytes, err));
     if (p->dp_bucket_bytes == 0)
         return cx_yaml_error(node_or(pm, "dp_bucket_bytes"), CX_ERR_RANGE, err, "must be > 0");
-    TRY(cx_yaml_get_enum(pm, "grad_reduce_dtype", 0, gdtype_names, &e, err));
+    CX_TRY(cx_yaml_get_enum(pm, "grad_reduce_dtype", 0, gdtype_names, &e, err));
     p->grad_reduce_fp32 = e;
     return CX_OK;
 }
@@ -389,16 +383,16 @@ static cx_status_t parse_training(cx_workload_t *w, const cx_yaml_node_t *tm, ui
                                   cx_err_t *err)
 {
     int e = 0;
-    TRY(cx_yaml_check_keys(tm, train_keys, err));
-    TRY(get_u64(tm, "seq_len", 1, 1, (int64_t)1 << 40, &w->seq_len, err));
-    TRY(get_u64(tm, "global_batch_tokens", 0, 1, (int64_t)1 << 50, batch_tokens, err));
-    TRY(get_u64(tm, "global_batch_sequences", 0, 1, (int64_t)1 << 40, &w->global_batch_seqs, err));
+    CX_TRY(cx_yaml_check_keys(tm, train_keys, err));
+    CX_TRY(get_u64(tm, "seq_len", 1, 1, (int64_t)1 << 40, &w->seq_len, err));
+    CX_TRY(get_u64(tm, "global_batch_tokens", 0, 1, (int64_t)1 << 50, batch_tokens, err));
+    CX_TRY(get_u64(tm, "global_batch_sequences", 0, 1, (int64_t)1 << 40, &w->global_batch_seqs, err));
     w->micro_batch_size = 1;
-    TRY(get_u32(tm, "micro_batch_size", 0, 1, 1 << 20, &w->micro_batch_size, err));
-    TRY(cx_yaml_get_enum(tm, "precision", 0, prec_names, &e, err));
+    CX_TRY(get_u32(tm, "micro_batch_size", 0, 1, 1 << 20, &w->micro_batch_size, err));
+    CX_TRY(cx_yaml_get_enum(tm, "precision", 0, prec_names, &e, err));
     w->precision = (cx_precision_t)e;
     e = 0;
-    TRY(cx_yaml_get_enum(tm, "recompute", 0, recomp_names, &e, err));
+    CX_TRY(cx_yaml_get_enum(tm, "recompute", 0, recomp_names, &e, err));
     w->recompute = (cx_recompute_t)e;
     return CX_OK;
 }
@@ -530,13 +524,13 @@ static cx_status_t parse_checkpoint(cx_workload_t *w, const cx_yaml_node_t *cm, 
     c->storage_bw      = 2e12;
     c->host_copy_bw    = 25e9;
     if (cm == NULL) return CX_OK;
-    TRY(cx_yaml_expect(cm, CX_YAML_MAP, err));
-    TRY(cx_yaml_check_keys(cm, ckpt_keys, err));
-    TRY(cx_yaml_get_int(cm, "every", 0, 1, 1 << 20, &every, err));
-    TRY(cx_yaml_get_enum(cm, "mode", 0, ckpt_modes, &c->mode, err));
-    TRY(cx_yaml_get_double(cm, "bytes_per_param", 0, 0.1, 1000.0, &c->bytes_per_param, err));
-    TRY(cx_yaml_get_bandwidth(cm, "storage_bandwidth", 0, &c->storage_bw, err));
-    TRY(cx_yaml_get_bandwidth(cm, "host_copy_bandwidth", 0, &c->host_copy_bw, err));
+    CX_TRY(cx_yaml_expect(cm, CX_YAML_MAP, err));
+    CX_TRY(cx_yaml_check_keys(cm, ckpt_keys, err));
+    CX_TRY(cx_yaml_get_int(cm, "every", 0, 1, 1 << 20, &every, err));
+    CX_TRY(cx_yaml_get_enum(cm, "mode", 0, ckpt_modes, &c->mode, err));
+    CX_TRY(cx_yaml_get_double(cm, "bytes_per_param", 0, 0.1, 1000.0, &c->bytes_per_param, err));
+    CX_TRY(cx_yaml_get_bandwidth(cm, "storage_bandwidth", 0, &c->storage_bw, err));
+    CX_TRY(cx_yaml_get_bandwidth(cm, "host_copy_bandwidth", 0, &c->host_copy_bw, err));
     if (!(c->storage_bw > 0))
         return cx_yaml_error(cx_yaml_get(cm, "storage_bandwidth"), CX_ERR_RANGE, err, "must be > 0");
     if (!(c->host_copy_bw > 0))
@@ -560,21 +554,21 @@ static cx_status_t load_doc(cx_workload_t *w, const cx_yaml_doc_t *doc, cx_err_t
     uint64_t              batch_tokens = 0;
 
     copy_name(w->file, sizeof(w->file), cx_yaml_file(doc));
-    TRY(cx_yaml_expect(root, CX_YAML_MAP, err));
-    TRY(cx_yaml_check_keys(root, top_keys, err));
-    TRY(cx_yaml_get_string(root, "name", 0, &s, err));
+    CX_TRY(cx_yaml_expect(root, CX_YAML_MAP, err));
+    CX_TRY(cx_yaml_check_keys(root, top_keys, err));
+    CX_TRY(cx_yaml_get_string(root, "name", 0, &s, err));
     copy_name(w->name, sizeof(w->name), s);
-    TRY(get_u64(root, "gpus", 1, 1, (int64_t)1 << 40, &w->gpus, err));
+    CX_TRY(get_u64(root, "gpus", 1, 1, (int64_t)1 << 40, &w->gpus, err));
     w->iterations = 1;
-    TRY(get_u32(root, "iterations", 0, 1, 1 << 20, &w->iterations, err));
-    TRY(require_map(root, "model", 1, &mm, err));
-    TRY(require_map(root, "parallelism", 1, &pm, err));
-    TRY(require_map(root, "training", 1, &tm, err));
-    TRY(parse_model(w, mm, err));
-    TRY(parse_parallel(w, pm, err));
-    TRY(parse_training(w, tm, &batch_tokens, err));
-    TRY(validate(w, root, pm, tm, batch_tokens, err));
-    TRY(parse_checkpoint(w, cx_yaml_get(root, "checkpoint"), err));
+    CX_TRY(get_u32(root, "iterations", 0, 1, 1 << 20, &w->iterations, err));
+    CX_TRY(require_map(root, "model", 1, &mm, err));
+    CX_TRY(require_map(root, "parallelism", 1, &pm, err));
+    CX_TRY(require_map(root, "training", 1, &tm, err));
+    CX_TRY(parse_model(w, mm, err));
+    CX_TRY(parse_parallel(w, pm, err));
+    CX_TRY(parse_training(w, tm, &batch_tokens, err));
+    CX_TRY(validate(w, root, pm, tm, batch_tokens, err));
+    CX_TRY(parse_checkpoint(w, cx_yaml_get(root, "checkpoint"), err));
     w->line_gpus = node_or(root, "gpus")->line;
     w->line_tp   = node_or(pm, "tp")->line;
     if (w->name[0] == '\0') copy_name(w->name, sizeof(w->name), w->model.name);
@@ -603,7 +597,7 @@ static cx_status_t finish_load(cx_workload_t **w_p, cx_yaml_doc_t *doc, cx_err_t
 cx_status_t cx_workload_load(cx_workload_t **w_p, const char *path, cx_err_t *err)
 {
     cx_yaml_doc_t *doc = NULL;
-    TRY(cx_yaml_load_file(&doc, path, err));
+    CX_TRY(cx_yaml_load_file(&doc, path, err));
     return finish_load(w_p, doc, err);
 }
 
@@ -611,7 +605,7 @@ cx_status_t cx_workload_load_string(cx_workload_t **w_p, const char *name, const
                                     size_t len, cx_err_t *err)
 {
     cx_yaml_doc_t *doc = NULL;
-    TRY(cx_yaml_load_string(&doc, name, text, len, err));
+    CX_TRY(cx_yaml_load_string(&doc, name, text, len, err));
     return finish_load(w_p, doc, err);
 }
 
