@@ -47,7 +47,26 @@ typedef struct cxa_table {
     size_t            row_size;
     int               ncols;
     cxa_col_t        *cols;
+    int               raw; /* 1: no time check on reads (digest, export-csv copy values as they are) */
 } cxa_table_t;
+
+/* The latest time a trace may hold: every signed "*_ps" column of a table is
+ * refused outside [0, CXA_PS_MAX] when read (cxa_table_read names the table,
+ * row and column), so a difference of two times cannot overflow; sums of
+ * times saturate (cxa_sat_add).  2^62 ps is 53 days of simulated time. */
+#define CXA_PS_MAX (INT64_C(1) << 62)
+static inline void cxa_sat_add(int64_t *acc, int64_t d)
+{
+    if (d > 0 && *acc > INT64_MAX - d)
+        *acc = INT64_MAX;
+    else if (d < 0 && *acc < INT64_MIN - d)
+        *acc = INT64_MIN;
+    else
+        *acc += d;
+}
+/* A /meta bin width (link_bin_ps, power_bin_ps) in (0, CXA_PS_MAX), else 0:
+ * a time plus a bin then fits in int64. */
+static inline int64_t cxa_bin_ps_ok(int64_t v) { return v > 0 && v < CXA_PS_MAX ? v : 0; }
 
 /* Errors: "colossim-analyze: error: FILE: message" on stderr. */
 void cxa_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -64,7 +83,8 @@ int  cxa_exists(const cxa_file_t *f, const char *path); /* link exists (intermed
  * or the table is damaged). */
 int  cxa_table_open(const cxa_file_t *f, const char *path, int required, cxa_table_t *t);
 void cxa_table_close(cxa_table_t *t);
-/* Read rows [start, start+n) into buf (n * row_size bytes). 0 ok, -1 error printed. */
+/* Read rows [start, start+n) into buf (n * row_size bytes). 0 ok, -1 error
+ * printed (also a time outside [0, CXA_PS_MAX] unless t->raw). */
 int  cxa_table_read(cxa_table_t *t, uint64_t start, uint64_t n, void *buf);
 /* Whole table into a malloc'd buffer (NULL + error on failure; non-NULL for 0 rows). */
 void *cxa_table_read_all(cxa_table_t *t);

@@ -77,6 +77,7 @@ cxa_ops_t *cxa_ops_load(const cxa_file_t *f, uint32_t gpus)
     uint64_t         start, block, i, k;
     const cxa_col_t *c[10];
     if (cxa_table_open(f, CXA_T_OPS, 1, &t) != 0) return NULL;
+    t.raw = 1; /* corrupt rows are left out below */
     if (cxa_need_cols(&t, need) != 0) {
         cxa_table_close(&t);
         return NULL;
@@ -120,6 +121,12 @@ cxa_ops_t *cxa_ops_load(const cxa_file_t *f, uint32_t gpus)
             x->tag       = cxa_get_u64(c[7], row);
             x->peer      = cxa_get_u64(c[8], row);
             x->block     = c[9] != NULL ? (uint8_t)cxa_get_u64(c[9], row) : 0;
+            if (x->start < 0 || x->end < x->start || x->end > CXA_PS_MAX) {
+                /* A corrupt row (absurd times): left out of the path, as stragglers' profile does. */
+                x->gpu   = UINT32_MAX;
+                x->kind  = UINT8_MAX;
+                x->start = x->end = 0;
+            }
         }
     }
     free(buf);
@@ -178,8 +185,8 @@ static uint64_t cxa_tag_lower(const cxa_ops_t *o, uint8_t kind, uint64_t tag)
 static void cxa_charge(cxa_cpath_t *p, const cxa_op_t *x, int cat, int64_t dt)
 {
     if (dt <= 0) return;
-    p->cat[cat] += dt;
-    if (cat == CXA_CP_COMPUTE && x != NULL) p->block[x->block % CXA_CP_NBLOCK] += dt;
+    cxa_sat_add(&p->cat[cat], dt);
+    if (cat == CXA_CP_COMPUTE && x != NULL) cxa_sat_add(&p->block[x->block % CXA_CP_NBLOCK], dt);
 }
 
 int cxa_cpath_walk(const cxa_ops_t *o, uint32_t gpu, uint32_t iteration, int64_t t_stop, cxa_cpath_t *p)

@@ -120,6 +120,7 @@ int cxa_cmd_csv(int argc, char **argv)
         cxa_close(&f);
         return CXA_EXIT_FILE;
     }
+    t.raw = 1; /* a copy of the values as they are, absurd ones too */
     c_gpu = cxa_col(&t, "gpu");
     if (a.gpus != NULL) {
         if (c_gpu == NULL) {

@@ -267,7 +267,7 @@ static int cxa_suspect_links(const cxa_file_t *f, FILE *out, json_object *jarr)
     unsigned     cls;
     int          found = 0;
     if (!cxa_exists(f, "/links/ports") || !cxa_exists(f, "/links/bins")) return 0;
-    if (cxa_meta_i64(f, "link_bin_ps", &bin_ps) != 0 || bin_ps <= 0) return 0;
+    if (cxa_meta_i64(f, "link_bin_ps", &bin_ps) != 0 || cxa_bin_ps_ok(bin_ps) == 0) return 0;
     if (cxa_table_open(f, "/links/ports", 0, &tp) != 0) return 0;
     if (cxa_table_open(f, "/links/bins", 0, &tb) != 0) {
         cxa_table_close(&tp);

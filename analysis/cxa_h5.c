@@ -186,6 +186,28 @@ void cxa_table_close(cxa_table_t *t)
     t->dset  = H5I_INVALID_HID;
 }
 
+/* Signed "*_ps" columns of rows [start, start+n) in buf: times of a run,
+ * [0, CXA_PS_MAX].  0 ok, -1 after one error naming table, row and column. */
+static int cxa_check_times(const cxa_table_t *t, uint64_t start, uint64_t n, const void *buf)
+{
+    int i;
+    for (i = 0; i < t->ncols; i++) {
+        const cxa_col_t *c   = &t->cols[i];
+        size_t           len = strlen(c->name);
+        uint64_t         r;
+        if (c->cls != 'i' || len < 3 || strcmp(c->name + len - 3, "_ps") != 0) continue;
+        for (r = 0; r < n; r++) {
+            int64_t v = cxa_get_i64(c, cxa_row(t, buf, r));
+            if (v < 0 || v > CXA_PS_MAX) {
+                cxa_error(t->file->path, "%s row %llu: %s %lld is not a time of a run (0 to 2^62 ps): a corrupt "
+                          "trace", t->path, (unsigned long long)(start + r), c->name, (long long)v);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int cxa_table_read(cxa_table_t *t, uint64_t start, uint64_t n, void *buf)
 {
     hid_t   fs, ms;
@@ -203,7 +225,7 @@ int cxa_table_read(cxa_table_t *t, uint64_t start, uint64_t n, void *buf)
                   (unsigned long long)start, (unsigned long long)(start + n), t->path);
         return -1;
     }
-    return 0;
+    return t->raw ? 0 : cxa_check_times(t, start, n, buf);
 }
 
 void *cxa_table_read_all(cxa_table_t *t)

@@ -564,8 +564,8 @@ int cxa_cmd_links(int argc, char **argv)
     }
     cxa_meta_i64(&f, "complete", &complete);
     if (!complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
-    if (cxa_meta_i64(&f, "link_bin_ps", &bin_ps) != 0 || bin_ps <= 0) {
-        cxa_error(f.path, "/meta/link_bin_ps missing or not positive (trace written without --trace-level links?)");
+    if (cxa_meta_i64(&f, "link_bin_ps", &bin_ps) != 0 || cxa_bin_ps_ok(bin_ps) == 0) {
+        cxa_error(f.path, "/meta/link_bin_ps missing or not in (0, 2^62) (trace written without --trace-level links?)");
         goto out;
     }
     if (cxa_read_ports(&f, &ports, &np) != 0) goto out;

@@ -41,12 +41,6 @@ static int cxa_irow_cmp(const void *a, const void *b)
     return x->gpu < y->gpu ? -1 : x->gpu > y->gpu;
 }
 
-/* Sums of non-negative times that stop at INT64_MAX instead of wrapping
- * (a corrupt trace's times are each bounded, their sums need not be). */
-static void cxa_sat_add(int64_t *acc, int64_t d)
-{
-    *acc = *acc > INT64_MAX - d ? INT64_MAX : *acc + d;
-}
 
 static void cxa_prof_add(cxa_prof_t *d, const cxa_prof_t *s)
 {
@@ -68,6 +62,7 @@ static int cxa_profile(const cxa_file_t *f, uint32_t k, const uint64_t *slow, co
     uint64_t         start, block;
     const cxa_col_t *c_g, *c_s, *c_k, *c_c, *c_i, *c_b, *c_e, *c_blk;
     if (cxa_table_open(f, CXA_T_OPS, 1, &t) != 0) return -1;
+    t.raw = 1; /* a corrupt row's times are skipped below, not refused */
     if (cxa_need_cols(&t, need) != 0) {
         cxa_table_close(&t);
         return -1;
@@ -280,6 +275,7 @@ int cxa_cmd_stragglers(int argc, char **argv)
         cxa_close(&f);
         return CXA_EXIT_FILE;
     }
+    t.raw = 1; /* iterations and times are checked below, with both times in the message */
     if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
         rc = CXA_EXIT_FILE;
         goto out;

@@ -236,9 +236,9 @@ int cxa_summary_compute_job(const cxa_file_t *f, cxa_summary_t *s, long job)
             const void *r  = cxa_row(&t, buf, i);
             uint32_t    it = (uint32_t)cxa_get_u64(c_it, r);
             if (it >= k || CXA_SKIP_ROW(cxa_get_u64(c_gpu, r))) continue;
-            sum_c += cxa_get_i64(c_c, r);
-            sum_x += cxa_get_i64(c_x, r);
-            if (c_p != NULL) sum_p += cxa_get_i64(c_p, r);
+            cxa_sat_add(&sum_c, cxa_get_i64(c_c, r));
+            cxa_sat_add(&sum_x, cxa_get_i64(c_x, r));
+            if (c_p != NULL) cxa_sat_add(&sum_p, cxa_get_i64(c_p, r));
         }
         s->iterations = k;
         if (k > 0) {

@@ -29,6 +29,7 @@ CASE:
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -387,6 +388,38 @@ def case_csv():
     print("PASS")
 
 
+def case_absurd_times():
+    """Issue 17: a time outside [0, 2^62] ps in a table (a corrupt or crafted trace) is refused with one
+    line naming the table, row and column (UBSan reported signed overflow in summary, links, faults);
+    digest and export-csv copy it as it is."""
+    need_traces()
+    import h5py
+    import numpy as np
+    for table, col, row, val in (("summary/iterations", "end_ps", 3, 2**63 - 1),
+                                 ("summary/iterations", "exposed_comm_ps", 0, -2**63),
+                                 ("summary/collectives", "start_ps", 5, -1),
+                                 ("ops/gpu_ops", "end_ps", 7, 2**62 + 1)):
+        p = os.path.join(WORK, "absurd.h5")
+        shutil.copy(trace(1), p)
+        with h5py.File(p, "r+") as f:
+            a = f[table][...]
+            a[col][row] = np.int64(val)
+            f[table][...] = a
+        cmd = {"summary/iterations": "summary", "summary/collectives": "collectives",
+               "ops/gpu_ops": "export-perfetto"}[table]
+        extra = ["--out", os.path.join(WORK, "absurd.json")] if cmd == "export-perfetto" else []
+        r = run([ANALYZE, cmd, p] + extra, expect=1)
+        want = "%s: /%s row %d: %s %d is not a time of a run" % (p, table, row, col, val)
+        lines = [l for l in r.stderr.splitlines() if l.strip() and "INCOMPLETE" not in l]
+        if len(lines) != 1 or want not in lines[0] or "runtime error" in r.stderr:
+            fail("%s with %s[%d].%s = %d: expected one line with '%s', got:\n%s" % (cmd, table, row, col, val,
+                                                                                 want, r.stderr))
+        print("%s: %s" % (cmd, lines[0]))
+        run([ANALYZE, "digest", p])
+        run([ANALYZE, "export-csv", p, "--table", "/" + table, "--out", os.path.join(WORK, "absurd.csv")])
+    print("absurd times refused with table, row and column; digest and export-csv copy them")
+
+
 def io_lines(text):
     import io
     return io.StringIO(text)
@@ -394,7 +427,8 @@ def io_lines(text):
 
 CASES = {"csv": case_csv, "diff": case_diff, "traces": case_traces, "digest": case_digest, "summary": case_summary,
          "readable": case_readable, "perfetto": case_perfetto, "plot": case_plot,
-         "truncated": case_truncated, "sigterm": case_sigterm, "commands": case_commands}
+         "truncated": case_truncated, "sigterm": case_sigterm, "commands": case_commands,
+         "absurd_times": case_absurd_times}
 
 if __name__ == "__main__":
     if CASE not in CASES:
