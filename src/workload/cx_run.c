@@ -26,6 +26,7 @@
 
 #include "cx_file.h"
 #include "cx_replay.h"
+#include "cx_run_kind.h"
 #include "cx_traffic.h"
 
 static cx_status_t cx_run_agree_error(MPI_Comm comm, cx_status_t st, cx_err_t *err);
@@ -95,7 +96,26 @@ typedef struct cx_run_state {
     cx_gpus_t             *gpus;
     cx_trace_t            *tr;
     cx_run_ctx_t           ctx;     /* observers' and op sources' context */
+    cx_kind_run_t         *kind;    /* inference / RL workloads (cx_run_kind.c), else NULL */
 } cx_run_state_t;
+
+/* Inference and RL workloads (cx_infer.h): the rollout's TP groups fit the
+ * NVLink domains; an inference job serves its requests once (one
+ * iteration), an RL job runs --iterations RL steps; not replayed or
+ * dry-run planned yet. */
+static cx_status_t cx_run_load_kind(cx_run_state_t *r, cx_err_t *err)
+{
+    const cx_run_config_t *cfg = r->cfg;
+    if (r->w->kind == CX_WL_TRAINING) return CX_OK;
+    if (cfg->dry_run)
+        return cx_err_set(err, CX_ERR_UNSUPPORTED, r->w->file, 0, "kind",
+                          "--dry-run plans training workloads only (not yet inference / rl)");
+    if (r->w->kind == CX_WL_INFERENCE && cfg->iterations > 1)
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "iterations",
+                          "an inference workload serves its requests once: drop --iterations");
+    r->w->iterations = r->iters;
+    return cx_kind_check_fit(r->w, cx_run_domain_size(r->topo), err);
+}
 
 /* Topology, workload (or replay directory) and iterations; the job must fit
  * the topology and lie in one fabric. */
@@ -123,6 +143,7 @@ static cx_status_t cx_run_load(cx_run_state_t *r, cx_err_t *err)
     if (cfg->trace_level >= CX_TRACE_LEVEL_LINKS && cfg->link_bin_ps <= 0)
         return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "link-bin", "must be > 0");
     st = cx_workload_check_fit(r->w, cx_topo_num_gpus(r->topo), cx_run_domain_size(r->topo), err);
+    if (st == CX_OK) st = cx_run_load_kind(r, err);
     if (st != CX_OK) return st;
     cx_topo_gpu_info(r->topo, cx_topo_gpu_device(r->topo, 0), &a);
     if (!cx_topo_gpus_one_fabric(r->topo, r->w->gpus)) {
@@ -183,10 +204,12 @@ static cx_status_t cx_run_check_outputs(const cx_run_state_t *r, cx_err_t *err)
 /* Size the run, and the summary's figures known before it runs. */
 static cx_status_t cx_run_plan(cx_run_state_t *r, cx_err_t *err)
 {
-    cx_status_t st = cx_plan_estimate(r->w, r->iters, r->cfg, r->gt->bf16_flops, &r->est, err);
+    cx_status_t st = r->w->kind != CX_WL_TRAINING ? cx_kind_estimate(r->w, r->iters, r->cfg, r->gt, &r->est, err)
+                                                  : cx_plan_estimate(r->w, r->iters, r->cfg, r->gt->bf16_flops, &r->est, err);
     if (st != CX_OK) return st;
     r->sum->trace_bytes_estimate = r->est.trace_bytes;
     cx_run_summary_describe(r->sum, r->topo, r->w, r->gt, r->iters);
+    if (r->w->kind != CX_WL_TRAINING) cx_kind_describe(r->sum, r->w);
     /* Faults: checked against the topology, the job and the plan's length. */
     st = cx_run_faults_load(&r->ctx, r->cfg->faults_path, r->topo, r->w->gpus, r->est.seconds, r->cfg->seed, err);
     if (st != CX_OK) return st;
@@ -381,6 +404,10 @@ static cx_status_t cx_run_build_gpus(cx_run_state_t *r, cx_err_t *err)
         if (st != CX_OK) return st;
     }
     st = cx_run_replay_check(&r->ctx, err); /* every op of every local file, before the run */
+    if (st == CX_OK && r->w->kind != CX_WL_TRAINING) { /* inference / RL programs (cx_run_kind.c) */
+        st = cx_kind_run_create(&r->kind, &r->ctx, 0, err);
+        if (st == CX_OK) cx_kind_run_hook(r->kind, &gcfg);
+    }
     if (st == CX_OK) st = cx_gpus_create(&r->gpus, r->eng, r->net, &gcfg, err);
     bad = st != CX_OK;
     MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, r->comm);
@@ -433,6 +460,7 @@ static cx_status_t cx_run_finish(cx_run_state_t *r, cx_err_t *err)
     cx_run_summary_t *sum = r->sum;
     cx_status_t       st;
     cx_run_summary_reduce(sum, &r->ctx, r->iters, r->w->gpus, r->gt->bf16_flops, r->comm);
+    if (r->kind != NULL) cx_kind_run_reduce(r->kind, sum, r->gt->bf16_flops, r->comm);
 
     /* Power hook: reduce the power bins, /power tables, power summary. */
     if (r->ctx.power != NULL) {
@@ -466,6 +494,7 @@ static void cx_run_release(cx_run_state_t *r)
     cx_run_faults_release(&r->ctx);
     if (r->gpus != NULL && r->ctx.replay_dir != NULL) cx_run_src_close_all(r->gpus);
     cx_gpus_destroy(r->gpus);
+    cx_kind_run_destroy(r->kind);
     cx_net_destroy(r->net);
     cx_engine_destroy(r->eng);
     cx_workload_destroy(r->w);

@@ -55,7 +55,38 @@ typedef struct cx_run_config {
                                        * cx_run_scenario.c); NULL = one job */
 } cx_run_config_t;
 
+/* Figures of an inference job (workload kind inference; cx_infer.h).  The
+ * run's "iteration" is serving all requests: iteration time = makespan. */
+typedef struct cx_run_infer_summary {
+    uint64_t requests, steps, prompt_tokens, output_tokens;
+    double   makespan_seconds;
+    double   output_tokens_per_second, total_tokens_per_second;
+    double   ttft_p50, ttft_p99, ttft_mean;   /* seconds, time to first token (from the job's start) */
+    double   tpot_p50, tpot_p99, tpot_mean;   /* seconds, time per output token after the first */
+} cx_run_infer_summary_t;
+
+/* Figures of an RL job (kind rl): per RL step, in steady state (steps 2..n
+ * when there are several); step = end of step i - end of step i - 1 (end =
+ * the trainer's iteration and its weight broadcast done).  sync: the
+ * phases are consecutive stretches of the step's critical path -- rollout
+ * (first generation op to the last one's end), reward (to the last reward's
+ * end), samples (to the trainer holding them all), train (to the training
+ * iteration's end), weight_sync (to the broadcast's end) -- and other = the
+ * rest (the gap before generation starts), so they add up to the step.
+ * async: each phase's own extent over the GPUs doing it (they overlap:
+ * other < 0), samples = how long the trainer waited for them. */
+typedef struct cx_run_rl_summary {
+    uint32_t steps, staleness;
+    int      async;
+    double   step_seconds, rollout_seconds, reward_seconds, samples_seconds, train_seconds, sync_seconds,
+             other_seconds;
+    uint64_t weights_bytes;   /* one broadcast */
+} cx_run_rl_summary_t;
+
 typedef struct cx_run_summary {
+    int       kind;                  /* cx_wl_kind_t: which of infer / rl below is filled */
+    cx_run_infer_summary_t infer;
+    cx_run_rl_summary_t    rl;
     uint64_t  gpus;
     uint32_t  iterations;            /* iterations that finished (all of them unless stopped early) */
     uint32_t  iterations_requested;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cx_file.h"
+#include "cx_run_kind.h"
 #include "cx_scenario.h"
 #include "cx_traffic.h"
 
@@ -73,6 +74,7 @@ typedef struct cx_scen_run {
     cx_trace_t            *tr;
     cx_run_ctx_t          *ctx;    /* per job */
     cx_gpus_t            **gpus;   /* per job */
+    cx_kind_run_t        **kinds;  /* per job: inference / RL programs (cx_run_kind.c), NULL for training */
     cx_trace_table_t      *t_jobs, *t_jgpus;
     double                 events;  /* the plans' events, all jobs (progress) */
     cx_power_t            *power;   /* all jobs' GPUs, NULL with --power-bin 0 */
@@ -155,7 +157,9 @@ static cx_status_t cx_scen_plan(cx_scen_run_t *r, cx_err_t *err)
     for (j = 0; j < r->sc->n; j++) {
         const cx_scen_job_t *job = &r->sc->jobs[j];
         cx_run_estimate_t    est;
-        cx_status_t          st = cx_plan_estimate(job->w, job->iterations, r->cfg, r->gt->bf16_flops, &est, err);
+        cx_status_t          st = job->w->kind != CX_WL_TRAINING
+                                      ? cx_kind_estimate(job->w, job->iterations, r->cfg, r->gt, &est, err)
+                                      : cx_plan_estimate(job->w, job->iterations, r->cfg, r->gt->bf16_flops, &est, err);
         if (st != CX_OK) return st;
         if (!((double)job->start + est.seconds * 1e12 <= CX_SCEN_MAX_SIM_PS)) {
             char field[64];
@@ -235,7 +239,8 @@ static cx_status_t cx_scen_build(cx_scen_run_t *r, cx_err_t *err)
 
     r->ctx  = calloc(r->sc->n, sizeof(cx_run_ctx_t));
     r->gpus = calloc(r->sc->n, sizeof(cx_gpus_t *));
-    if (r->ctx == NULL || r->gpus == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    r->kinds = calloc(r->sc->n, sizeof(cx_kind_run_t *));
+    if (r->ctx == NULL || r->gpus == NULL || r->kinds == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
     memset(&tmpl, 0, sizeof(tmpl));
     tmpl.seed             = r->cfg->seed;
     tmpl.progress_seconds = r->cfg->progress_seconds;
@@ -316,6 +321,11 @@ static cx_status_t cx_scen_build_gpus(cx_scen_run_t *r, cx_err_t *err)
         gcfg.place        = job->place;
         gcfg.place_block  = job->block;
         gcfg.start        = job->start;
+        if (job->w->kind != CX_WL_TRAINING) {
+            st = cx_kind_run_create(&r->kinds[j], &r->ctx[j], job->start, err);
+            if (st != CX_OK) break;
+            cx_kind_run_hook(r->kinds[j], &gcfg);
+        }
         st = cx_gpus_create(&r->gpus[j], r->eng, r->net, &gcfg, err);
     }
     bad = st != CX_OK;
@@ -432,6 +442,7 @@ cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_su
     if (st == CX_OK) {
         for (j = 0; j < r.sc->n; j++) {
             cx_run_summary_describe(&jobs[j], r.topo, r.sc->jobs[j].w, r.gt, r.sc->jobs[j].iterations);
+            if (r.sc->jobs[j].w->kind != CX_WL_TRAINING) cx_kind_describe(&jobs[j], r.sc->jobs[j].w);
             snprintf(jobs[j].workload, sizeof(jobs[j].workload), "%s", r.sc->jobs[j].name);
         }
         if (r.rank == 0 && cfg->out != NULL && cfg->out[0] != '\0')
@@ -459,6 +470,7 @@ cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_su
             jobs[j].complete = !es->stopped;
             cx_run_summary_reduce(&jobs[j], &r.ctx[j], r.sc->jobs[j].iterations, r.sc->jobs[j].w->gpus,
                                   r.gt->bf16_flops, comm);
+            if (r.kinds[j] != NULL) cx_kind_run_reduce(r.kinds[j], &jobs[j], r.gt->bf16_flops, comm);
             jobs[j].engine           = *es;
             jobs[j].start_seconds    = (double)r.sc->jobs[j].start * 1e-12;
         }
@@ -506,6 +518,9 @@ cx_status_t cx_run_scenario(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_su
     free(jobs);
     if (r.gpus != NULL)
         for (j = 0; j < r.sc->n; j++) cx_gpus_destroy(r.gpus[j]);
+    if (r.kinds != NULL)
+        for (j = 0; j < r.sc->n; j++) cx_kind_run_destroy(r.kinds[j]);
+    free(r.kinds);
     if (r.ctx != NULL)
         for (j = 0; j < r.sc->n; j++) {
             free(r.ctx[j].acc);

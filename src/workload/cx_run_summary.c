@@ -6,6 +6,7 @@
  * text for the terminal and JSON for scripts (analysis/SCHEMA.md).
  */
 #include "cx_run_internal.h"
+#include "cx_run_kind.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -142,6 +143,7 @@ void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
             100.0 * s->mfu, s->peak_flops_per_gpu * 1e-12, 100.0 * s->mfu_noncausal);
     fprintf(out, "  time breakdown     compute %.1f%%, exposed communication %.1f%%, pipeline bubble %.1f%%\n",
             100.0 * s->compute_share, 100.0 * s->exposed_comm_share, 100.0 * s->bubble_share);
+    cx_kind_print(s, out); /* inference / RL figures */
     if (s->has_power) cx_power_summary_print(&s->power, out); /* power hook */
     cx_engine_stats_print(&s->engine, out);
 }
@@ -179,6 +181,8 @@ static json_object *cx_run_summary_json(const cx_run_summary_t *s)
     json_object_object_add(j, "events", json_object_new_uint64(s->engine.events));
     json_object_object_add(j, "wall_seconds", json_object_new_double(s->engine.wall_seconds));
     json_object_object_add(j, "digest", json_object_new_string(dig));
+    if (s->kind != CX_WL_TRAINING && s->iterations > 0) /* inference / RL figures (cx_run_kind.c) */
+        json_object_object_add(j, s->kind == CX_WL_RL ? "rl" : "inference", cx_kind_json(s));
     if (s->faults > 0) { /* --faults (cx_run_faults.c) */
         json_object_object_add(j, "faults", json_object_new_uint64(s->faults));
         json_object_object_add(j, "fault_stop_seconds",

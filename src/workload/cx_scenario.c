@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cx_scenario.h"
 
+#include "cx_run_kind.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +142,7 @@ static cx_status_t cx_scen_job(cx_scenario_t *s, uint32_t ji, const cx_yaml_node
     cx_scen_resolve(j->workload_path, sizeof(j->workload_path), s->path, wl);
     st = cx_workload_load(&j->w, j->workload_path, err);
     if (st == CX_OK) st = cx_workload_check_fit(j->w, fi->gpus, (uint32_t)fi->domain_gpus, err);
+    if (st == CX_OK) st = cx_kind_check_fit(j->w, (uint32_t)fi->domain_gpus, err); /* inference / RL */
     if (st != CX_OK) {
         /* The workload's own error (its file, line and field), and where
          * the scenario names it. */
@@ -150,6 +153,10 @@ static cx_status_t cx_scen_job(cx_scenario_t *s, uint32_t ji, const cx_yaml_node
     }
     j->start      = start;
     j->iterations = iters > 0 ? (uint32_t)iters : (j->w->iterations > 0 ? j->w->iterations : 1);
+    if (j->w->kind == CX_WL_INFERENCE && j->iterations > 1)
+        return cx_yaml_error(cx_yaml_get(e, "iterations"), CX_ERR_INVALID, err,
+                             "an inference job serves its requests once (1 iteration)");
+    j->w->iterations = j->iterations; /* an RL job's steps */
     pn            = cx_yaml_get(e, "placement");
     if (pn == NULL) return cx_yaml_error(e, CX_ERR_INVALID, err, "missing required field 'placement'");
     return cx_scen_place(s, j, ji, pn, fi, owner, err);

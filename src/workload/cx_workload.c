@@ -239,8 +239,9 @@ static void derive(cx_workload_t *w)
 
 /* ---- parsing --------------------------------------------------------------- */
 
-static const char *const top_keys[] = {"name", "gpus", "iterations", "model", "parallelism", "training",
+static const char *const top_keys[] = {"kind", "name", "gpus", "iterations", "model", "parallelism", "training",
                                        "checkpoint", NULL};
+static const char *const kind_names[] = {"training", "inference", "rl", NULL};
 static const char *const ckpt_keys[] = {"every", "mode", "bytes_per_param", "storage_bandwidth",
                                         "host_copy_bandwidth", NULL};
 static const char *const ckpt_modes[] = {"sync", "async", NULL};
@@ -555,6 +556,8 @@ static cx_status_t load_doc(cx_workload_t *w, const cx_yaml_doc_t *doc, cx_err_t
 
     copy_name(w->file, sizeof(w->file), cx_yaml_file(doc));
     CX_TRY(cx_yaml_expect(root, CX_YAML_MAP, err));
+    CX_TRY(cx_yaml_get_enum(root, "kind", 0, kind_names, &w->kind, err));
+    if (w->kind != CX_WL_TRAINING) return cx_workload_load_kind(w, root, err); /* cx_infer_load.c */
     CX_TRY(cx_yaml_check_keys(root, top_keys, err));
     CX_TRY(cx_yaml_get_string(root, "name", 0, &s, err));
     copy_name(w->name, sizeof(w->name), s);
@@ -576,6 +579,37 @@ static cx_status_t load_doc(cx_workload_t *w, const cx_yaml_doc_t *doc, cx_err_t
     return CX_OK;
 }
 
+/* For the inference / RL loaders (cx_infer_load.c): the model section, and
+ * a training job described by sec (gpus, parallelism, training) with the
+ * model section mm. */
+cx_status_t cx_workload_parse_model(cx_workload_t *w, const cx_yaml_node_t *mm, cx_err_t *err)
+{
+    return parse_model(w, mm, err);
+}
+
+cx_status_t cx_workload_load_training_node(cx_workload_t *w, const cx_yaml_node_t *sec, const cx_yaml_node_t *mm,
+                                           cx_err_t *err)
+{
+    static const char *const keys[] = {"gpus", "parallelism", "training", NULL};
+    const cx_yaml_node_t    *pm, *tm;
+    uint64_t                 batch_tokens = 0;
+    CX_TRY(cx_yaml_expect(sec, CX_YAML_MAP, err));
+    CX_TRY(cx_yaml_check_keys(sec, keys, err));
+    CX_TRY(get_u64(sec, "gpus", 1, 1, (int64_t)1 << 40, &w->gpus, err));
+    w->iterations = 1;
+    CX_TRY(require_map(sec, "parallelism", 1, &pm, err));
+    CX_TRY(require_map(sec, "training", 1, &tm, err));
+    CX_TRY(parse_model(w, mm, err));
+    CX_TRY(parse_parallel(w, pm, err));
+    CX_TRY(parse_training(w, tm, &batch_tokens, err));
+    CX_TRY(validate(w, sec, pm, tm, batch_tokens, err));
+    CX_TRY(parse_checkpoint(w, NULL, err));
+    w->line_gpus = node_or(sec, "gpus")->line;
+    w->line_tp   = node_or(pm, "tp")->line;
+    derive(w);
+    return CX_OK;
+}
+
 static cx_status_t finish_load(cx_workload_t **w_p, cx_yaml_doc_t *doc, cx_err_t *err)
 {
     cx_workload_t *w = calloc(1, sizeof(*w));
@@ -587,7 +621,7 @@ static cx_status_t finish_load(cx_workload_t **w_p, cx_yaml_doc_t *doc, cx_err_t
     st = load_doc(w, doc, err);
     cx_yaml_free(doc);
     if (st != CX_OK) {
-        free(w);
+        cx_workload_destroy(w);
         return st;
     }
     *w_p = w;
@@ -609,7 +643,11 @@ cx_status_t cx_workload_load_string(cx_workload_t **w_p, const char *name, const
     return finish_load(w_p, doc, err);
 }
 
-void cx_workload_destroy(cx_workload_t *w) { free(w); }
+void cx_workload_destroy(cx_workload_t *w)
+{
+    if (w != NULL && w->kind != CX_WL_TRAINING) cx_workload_free_kind(w); /* cx_infer_load.c */
+    free(w);
+}
 
 cx_status_t cx_workload_check_fit(const cx_workload_t *w, uint64_t n_gpus, uint32_t gpus_per_domain,
                                   cx_err_t *err)

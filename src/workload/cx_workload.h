@@ -97,7 +97,17 @@ typedef struct cx_wl_checkpoint {
     double   bw_per_gpu;          /* derived: what one GPU's write proceeds at */
 } cx_wl_checkpoint_t;
 
+/* What a workload file describes (top-level `kind:`; training when absent).
+ * inference and rl are loaded by cx_infer_load.c into w->infer / w->rl
+ * (cx_infer.h); w->model holds the model, and w->gpus all GPUs. */
+typedef enum { CX_WL_TRAINING = 0, CX_WL_INFERENCE, CX_WL_RL } cx_wl_kind_t;
+struct cx_wl_infer;
+struct cx_wl_rl;
+
 typedef struct cx_workload {
+    int            kind;          /* cx_wl_kind_t */
+    struct cx_wl_infer *infer;    /* kind inference: owned */
+    struct cx_wl_rl    *rl;       /* kind rl: owned */
     char           file[CX_WL_FILE_MAX];
     char           name[CX_WL_NAME_MAX];
     cx_model_t     model;
@@ -124,6 +134,18 @@ void        cx_workload_destroy(cx_workload_t *w);
 /* The embedded default workload (a copy of workloads/small.yaml made at build
  * time; NUL-terminated, static storage). */
 void cx_workload_default_yaml(const char **text_p, size_t *len_p);
+
+/* Inference and RL files (cx_infer_load.c, cx_infer.h): load the rest of a
+ * document whose kind is not training into w (root: the document's map);
+ * free what that made. */
+struct cx_yaml_node;
+cx_status_t cx_workload_load_kind(cx_workload_t *w, const struct cx_yaml_node *root, cx_err_t *err);
+void        cx_workload_free_kind(cx_workload_t *w);
+/* Helpers for those loaders: the model section; a training job from a map
+ * with gpus, parallelism and training (the model from mm). */
+cx_status_t cx_workload_parse_model(cx_workload_t *w, const struct cx_yaml_node *mm, cx_err_t *err);
+cx_status_t cx_workload_load_training_node(cx_workload_t *w, const struct cx_yaml_node *sec,
+                                           const struct cx_yaml_node *mm, cx_err_t *err);
 
 /* Can this job run on a fabric slice of n_gpus GPUs with NVLink domains of
  * gpus_per_domain GPUs?  The job uses global GPUs 0..w->gpus-1; each TP group
