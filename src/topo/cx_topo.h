@@ -62,6 +62,16 @@ typedef struct cx_gpu_info {
     int      n_nic_ports;
 } cx_gpu_info_t;
 
+/* Compute-model efficiencies (shares of the dense peak FLOP/s or of HBM
+ * bandwidth a kernel class reaches, and a fixed cost per kernel): the
+ * catalog's `compute_efficiency:` section is the default for every GPU type;
+ * a GPU entry's own `compute_efficiency:` overrides any of its fields. */
+typedef struct cx_compute_catalog {
+    double  gemm_bf16, gemm_fp8, attention, elementwise, optimizer;   /* FLOP/s shares */
+    double  gemm_memory, attention_memory, elementwise_memory, optimizer_memory; /* HBM shares */
+    int64_t kernel_overhead_ps;                                       /* per kernel */
+} cx_compute_catalog_t;
+
 /* Hardware catalog entry of a GPU type (topologies/hardware.yaml). */
 typedef struct cx_gpu_type {
     const char *name;
@@ -70,16 +80,11 @@ typedef struct cx_gpu_type {
     double      hbm_bw;                  /* bytes/s */
     double      nvlink_bw;               /* bytes/s per direction */
     double      tdp_w;
+    /* This type's efficiencies: the catalog's defaults with the entry's
+     * overrides.  All zero in a type built by hand (tests): the compute
+     * model then uses its built-in defaults. */
+    cx_compute_catalog_t eff;
 } cx_gpu_type_t;
-
-/* Compute-model efficiencies from the catalog's `compute_efficiency:`
- * section: one set for every GPU type and workload (shares of the dense
- * peak FLOP/s or of HBM bandwidth a kernel class reaches). */
-typedef struct cx_compute_catalog {
-    double  gemm_bf16, gemm_fp8, attention, elementwise, optimizer;   /* FLOP/s shares */
-    double  gemm_memory, attention_memory, elementwise_memory, optimizer_memory; /* HBM shares */
-    int64_t kernel_overhead_ps;                                       /* per kernel */
-} cx_compute_catalog_t;
 
 typedef struct cx_topo_summary {
     uint64_t gpus, servers, racks, nvlink_domains, cpu_nics;
@@ -128,6 +133,7 @@ cx_status_t   cx_topo_gpu_info(const cx_topo_t *t, uint64_t dev, cx_gpu_info_t *
 uint64_t      cx_topo_domain_nvswitch(const cx_topo_t *t, uint64_t domain);
 
 int                  cx_topo_num_gpu_types(const cx_topo_t *t);
+/* The catalog's default efficiencies (a GPU type's own: cx_topo_gpu_type()->eff). */
 const cx_compute_catalog_t *cx_topo_compute_efficiency(const cx_topo_t *t);
 const cx_gpu_type_t *cx_topo_gpu_type(const cx_topo_t *t, int type);
 

@@ -126,27 +126,43 @@ static cx_status_t cx_cat_list(const cx_yaml_node_t *root, const char *key,
     return CX_OK;
 }
 
-static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *root, cx_err_t *err)
+/* A compute_efficiency: map, the catalog's default section (*e holds the
+ * built-in figures) or a GPU entry's overrides (*e holds the defaults, and
+ * the entry must say where its figures come from: `source`). */
+static cx_status_t cx_eff_parse(const cx_yaml_node_t *n, int need_source, cx_compute_catalog_t *e,
+                                cx_err_t *err)
 {
-    static const char *const top_keys[] = {"gpus", "nics", "switches", "cables",
-                                           "compute_efficiency", NULL};
-    static const char *const eff_keys[] = {"gemm_bf16", "gemm_fp8", "attention", "elementwise",
-                                           "optimizer", "gemm_memory", "attention_memory",
-                                           "elementwise_memory", "optimizer_memory",
-                                           "kernel_overhead", NULL};
-    const cx_yaml_node_t    *effn;
+    static const char *const keys[] = {"gemm_bf16", "gemm_fp8", "attention", "elementwise",
+                                       "optimizer", "gemm_memory", "attention_memory",
+                                       "elementwise_memory", "optimizer_memory",
+                                       "kernel_overhead", "source", NULL};
+    double *const shares[] = {&e->gemm_bf16, &e->gemm_fp8, &e->attention, &e->elementwise,
+                              &e->optimizer, &e->gemm_memory, &e->attention_memory,
+                              &e->elementwise_memory, &e->optimizer_memory};
+    const char *src = NULL;
+    size_t      i;
+    CX_TRY(cx_yaml_expect(n, CX_YAML_MAP, err));
+    CX_TRY(cx_yaml_check_keys(n, keys, err));
+    CX_TRY(cx_yaml_get_string(n, "source", need_source, &src, err));
+    if (src != NULL && src[0] == '\0') {
+        return cx_yaml_error(cx_yaml_get(n, "source"), CX_ERR_INVALID, err,
+                             "say what the figures rest on (a benchmark, a paper, or [U])");
+    }
+    for (i = 0; i < sizeof(shares) / sizeof(shares[0]); i++) {
+        CX_TRY(cx_yaml_get_double(n, keys[i], 0, 0.01, 1.0, shares[i], err));
+    }
+    return cx_get_lat(n, "kernel_overhead", 0, 0, &e->kernel_overhead_ps, err);
+}
+
+/* gpus: each entry's datasheet figures and its efficiencies (the catalog's
+ * defaults, cat->eff, with the entry's compute_efficiency: overrides). */
+static cx_status_t cx_cat_gpus(cx_catalog_t *cat, const cx_yaml_node_t *root, cx_err_t *err)
+{
     static const char *const gpu_keys[] = {"name", "bf16_tflops", "fp8_tflops", "hbm",
                                            "hbm_bandwidth", "nvlink_bandwidth", "nvlink_latency",
-                                           "tdp_w", "notes", NULL};
-    static const char *const nic_keys[] = {"name", "bandwidth", "latency", "notes", NULL};
-    static const char *const sw_keys[]  = {"name", "radix", "port_bandwidth", "latency", "notes",
-                                           NULL};
-    static const char *const cab_keys[] = {"tier1", "tier2", "tier3", "tier4", NULL};
-    const cx_yaml_node_t    *seq, *cab;
+                                           "tdp_w", "compute_efficiency", "notes", NULL};
+    const cx_yaml_node_t    *seq, *effn;
     size_t                   i;
-    int                      tt;
-
-    CX_TRY(cx_yaml_check_keys(root, top_keys, err));
     CX_TRY(cx_cat_list(root, "gpus", &seq, err));
     for (i = 0; i < seq->n_children; i++) {
         const cx_yaml_node_t *g = seq->children[i];
@@ -173,8 +189,43 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
         cat->gpu_nvlink_latency_ps[i] = 250000;
         CX_TRY(cx_get_lat(g, "nvlink_latency", 0, CX_TOPO_DEV_LAT_MIN_PS, &cat->gpu_nvlink_latency_ps[i], err));
         CX_TRY(cx_yaml_get_double(g, "tdp_w", 1, 1, 1e5, &gt->tdp_w, err));
+        gt->eff = cat->eff;
+        effn    = cx_yaml_get(g, "compute_efficiency");
+        if (effn != NULL) CX_TRY(cx_eff_parse(effn, 1, &gt->eff, err));
     }
     cat->n_gpus = (int)seq->n_children;
+    return CX_OK;
+}
+
+static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *root, cx_err_t *err)
+{
+    static const char *const top_keys[] = {"gpus", "nics", "switches", "cables",
+                                           "compute_efficiency", NULL};
+    const cx_yaml_node_t    *effn;
+    static const char *const nic_keys[] = {"name", "bandwidth", "latency", "notes", NULL};
+    static const char *const sw_keys[]  = {"name", "radix", "port_bandwidth", "latency", "notes",
+                                           NULL};
+    static const char *const cab_keys[] = {"tier1", "tier2", "tier3", "tier4", NULL};
+    const cx_yaml_node_t    *seq, *cab;
+    size_t                   i;
+    int                      tt;
+
+    CX_TRY(cx_yaml_check_keys(root, top_keys, err));
+    /* Compute efficiencies: built-in defaults, overridden by the catalog's
+     * default section, then per GPU type (cx_cat_gpus). */
+    cat->eff.gemm_bf16          = 0.61;  /* as topologies/hardware.yaml */
+    cat->eff.gemm_fp8           = 0.60;
+    cat->eff.attention          = 0.55;
+    cat->eff.elementwise        = 0.50;
+    cat->eff.optimizer          = 0.50;
+    cat->eff.gemm_memory        = 0.85;
+    cat->eff.attention_memory   = 0.85;
+    cat->eff.elementwise_memory = 0.80;
+    cat->eff.optimizer_memory   = 0.75;
+    cat->eff.kernel_overhead_ps = 2000000;
+    effn = cx_yaml_get(root, "compute_efficiency");
+    if (effn != NULL) CX_TRY(cx_eff_parse(effn, 0, &cat->eff, err));
+    CX_TRY(cx_cat_gpus(cat, root, err));
     CX_TRY(cx_cat_list(root, "nics", &seq, err));
     for (i = 0; i < seq->n_children; i++) {
         const cx_yaml_node_t *g = seq->children[i];
@@ -202,32 +253,6 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
         CX_TRY(cx_get_lat(g, "latency", 1, CX_TOPO_DEV_LAT_MIN_PS, &cat->switches[i].latency_ps, err));
     }
     cat->n_switches = (int)seq->n_children;
-    /* Compute efficiencies: built-in defaults, overridden by the catalog. */
-    cat->eff.gemm_bf16          = 0.61;  /* as topologies/hardware.yaml */
-    cat->eff.gemm_fp8           = 0.60;
-    cat->eff.attention          = 0.55;
-    cat->eff.elementwise        = 0.50;
-    cat->eff.optimizer          = 0.50;
-    cat->eff.gemm_memory        = 0.85;
-    cat->eff.attention_memory   = 0.85;
-    cat->eff.elementwise_memory = 0.80;
-    cat->eff.optimizer_memory   = 0.75;
-    cat->eff.kernel_overhead_ps = 2000000;
-    effn = cx_yaml_get(root, "compute_efficiency");
-    if (effn != NULL) {
-        CX_TRY(cx_yaml_expect(effn, CX_YAML_MAP, err));
-        CX_TRY(cx_yaml_check_keys(effn, eff_keys, err));
-        CX_TRY(cx_yaml_get_double(effn, "gemm_bf16", 0, 0.01, 1.0, &cat->eff.gemm_bf16, err));
-        CX_TRY(cx_yaml_get_double(effn, "gemm_fp8", 0, 0.01, 1.0, &cat->eff.gemm_fp8, err));
-        CX_TRY(cx_yaml_get_double(effn, "attention", 0, 0.01, 1.0, &cat->eff.attention, err));
-        CX_TRY(cx_yaml_get_double(effn, "elementwise", 0, 0.01, 1.0, &cat->eff.elementwise, err));
-        CX_TRY(cx_yaml_get_double(effn, "optimizer", 0, 0.01, 1.0, &cat->eff.optimizer, err));
-        CX_TRY(cx_yaml_get_double(effn, "gemm_memory", 0, 0.01, 1.0, &cat->eff.gemm_memory, err));
-        CX_TRY(cx_yaml_get_double(effn, "attention_memory", 0, 0.01, 1.0, &cat->eff.attention_memory, err));
-        CX_TRY(cx_yaml_get_double(effn, "elementwise_memory", 0, 0.01, 1.0, &cat->eff.elementwise_memory, err));
-        CX_TRY(cx_yaml_get_double(effn, "optimizer_memory", 0, 0.01, 1.0, &cat->eff.optimizer_memory, err));
-        CX_TRY(cx_get_lat(effn, "kernel_overhead", 0, 0, &cat->eff.kernel_overhead_ps, err));
-    }
     for (tt = 0; tt <= CX_TOPO_MAX_TIERS; tt++) cat->cable_ps[tt] = 0;
     cab = cx_yaml_get(root, "cables");
     if (cab != NULL) {

@@ -2,7 +2,8 @@
  * Roofline compute model.  The efficiencies live in the hardware catalog
  * (topologies/hardware.yaml); these built-in defaults are the same figures,
  * for callers without a topology (tests).  Chosen once from public
- * measurements on H100 SXM and used for every GPU type and workload:
+ * measurements on H100 SXM; they are every GPU type's unless its catalog
+ * entry overrides them (the A100s do: see hardware.yaml):
  *  - GEMM BF16 0.61 (calibrated on Llama 3 405B, see hardware.yaml); isolated
  *    cuBLAS BF16 GEMMs reach ~650-750 TFLOP/s of the
  *    989 dense peak (NVIDIA / community GEMM benchmarks), i.e. 0.65-0.75.
@@ -60,9 +61,15 @@ cx_compute_eff_t cx_compute_eff_from_catalog(const cx_compute_catalog_t *c)
     return e;
 }
 
+cx_compute_eff_t cx_compute_eff_of(const cx_gpu_type_t *gpu)
+{
+    /* A catalog entry always has a GEMM share (bounded to [0.01, 1]). */
+    return gpu->eff.gemm_bf16 > 0.0 ? cx_compute_eff_from_catalog(&gpu->eff) : cx_compute_eff_defaults();
+}
+
 int64_t cx_compute_time_ps(const cx_gpu_type_t *gpu, const cx_op_t *op, const cx_compute_eff_t *eff)
 {
-    cx_compute_eff_t def;
+    cx_compute_eff_t own;
     unsigned         cls;
     int              fp8;
     double           peak, tf = 0.0, tm = 0.0, t;
@@ -70,16 +77,15 @@ int64_t cx_compute_time_ps(const cx_gpu_type_t *gpu, const cx_op_t *op, const cx
     /* Measured (a replay file, a Chakra trace): that time, as measured. */
     if (op->flags & CX_OP_F_MEASURED)
         return op->u.duration_ps < (uint64_t)CX_OP_MAX_DURATION_PS ? (int64_t)op->u.duration_ps : CX_OP_MAX_DURATION_PS;
+    if (eff == NULL) {
+        own = cx_compute_eff_of(gpu);
+        eff = &own;
+    }
     /* A checkpoint write: its bytes at the rate the op carries (u.peer,
      * bytes/s: a share of the storage bandwidth, or the host copy). */
     if (op->cls == CX_CLS_CHECKPOINT) {
         double bw = (double)op->u.peer;
-        return (eff != NULL ? eff->overhead_ps : cx_compute_eff_defaults().overhead_ps) +
-               (bw > 0 ? (int64_t)llround((double)op->bytes / bw * 1e12) : 0);
-    }
-    if (eff == NULL) {
-        def = cx_compute_eff_defaults();
-        eff = &def;
+        return eff->overhead_ps + (bw > 0 ? (int64_t)llround((double)op->bytes / bw * 1e12) : 0);
     }
     cls  = op->cls < CX_CLS_COUNT ? op->cls : CX_CLS_ELEMENTWISE;
     fp8  = (op->flags & CX_OP_F_FP8) != 0;

@@ -3,8 +3,10 @@
  *   t = overhead + max(flops / (peak * eff_flops[class]),
  *                      bytes / (hbm_bw * eff_mem[class]))
  * peak = fp8_flops for FP8 GEMMs (CX_OP_F_FP8), bf16_flops otherwise.
- * One set of constants for every workload, kept in the hardware catalog
- * (topologies/hardware.yaml, `compute_efficiency:`), never tuned per run.
+ * The constants are the GPU type's, kept in the hardware catalog
+ * (topologies/hardware.yaml: `compute_efficiency:` for every type, a GPU
+ * entry's own `compute_efficiency:` overriding it), the same for every
+ * workload and never tuned per run.
  */
 #ifndef CX_COMPUTE_H
 #define CX_COMPUTE_H
@@ -27,8 +29,13 @@ cx_compute_eff_t cx_compute_eff_defaults(void);
 /* The efficiencies of a topology's hardware catalog. */
 cx_compute_eff_t cx_compute_eff_from_catalog(const cx_compute_catalog_t *c);
 
+/* The efficiencies a GPU type runs at: its catalog figures (gpu->eff), or
+ * the built-in defaults for a type built by hand without them. */
+cx_compute_eff_t cx_compute_eff_of(const cx_gpu_type_t *gpu);
+
 /* Duration of a COMPUTE op in picoseconds (0 for any other kind).
- * eff may be NULL (defaults). */
+ * eff NULL: the GPU type's own efficiencies (cx_compute_eff_of); otherwise
+ * eff for any GPU type (tests, what-if studies). */
 int64_t cx_compute_time_ps(const cx_gpu_type_t *gpu, const cx_op_t *op, const cx_compute_eff_t *eff);
 
 #endif

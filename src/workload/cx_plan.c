@@ -444,7 +444,6 @@ static cx_status_t cx_run_estimate(const cx_topo_t *topo, const cx_workload_t *w
     cx_plan_ctx_t    x;
     cx_fabric_info_t fi;
     cx_gpu_info_t    g0;
-    cx_compute_eff_t eff = cx_compute_eff_from_catalog(cx_topo_compute_efficiency(topo));
     uint32_t         pp = w->par.pp > 0 ? w->par.pp : 1, n, i;
     double           ops = 0.0, colls = 0.0, rows = 0.0, tmax = 0.0;
     cx_status_t      st = CX_OK;
@@ -465,7 +464,7 @@ static cx_status_t cx_run_estimate(const cx_topo_t *topo, const cx_workload_t *w
     for (i = 0; i < n && st == CX_OK; i++) {
         cx_plan_sample_t s;
         uint64_t         first, k = cx_plan_sample_gpus(w, i, n, &first);
-        st = cx_plan_sample_iters(&x, w, first, iters, &eff, &s, err);
+        st = cx_plan_sample_iters(&x, w, first, iters, NULL, &s, err);
         if (st != CX_OK) break;
         e->sample_events[i]  = s.other + s.gpu + s.sw;
         e->sample_pending[i] = s.pending;

@@ -73,8 +73,8 @@ uint32_t cx_run_domain_size(const cx_topo_t *topo)
 
 static cx_time_t cx_run_compute_time(const void *ctx, const cx_gpu_type_t *gpu, const cx_op_t *op)
 {
-    const cx_run_ctx_t *c = ctx;
-    return cx_compute_time_ps(gpu, op, &c->eff);
+    (void)ctx;  /* each GPU type runs at its own catalog efficiencies */
+    return cx_compute_time_ps(gpu, op, NULL);
 }
 
 /* ---- the phases ----------------------------------------------------------- */
@@ -300,7 +300,6 @@ static cx_status_t cx_run_build(cx_run_state_t *r, cx_err_t *err)
 
     c->w          = r->w;
     c->iterations = r->iters;
-    c->eff        = cx_compute_eff_from_catalog(cx_topo_compute_efficiency(r->topo));
     c->level      = r->cfg->trace_level;
     for (d = cx_net_local_first(r->net); d < cx_net_local_first(r->net) + cx_net_local_count(r->net); d++) {
         cx_gpu_info_t gi;

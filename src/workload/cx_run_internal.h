@@ -93,7 +93,6 @@ typedef struct cx_run_ctx {
     const cx_workload_t *w;
     uint32_t             iterations;
     const char          *replay_dir;      /* non-NULL: ops come from replay files */
-    cx_compute_eff_t     eff;
     int                  level;
     uint64_t             gpu_lo, gpu_n;   /* local GPUs: [gpu_lo, gpu_lo + gpu_n) */
     cx_run_acc_t        *acc;

@@ -177,8 +177,8 @@ static cx_status_t cx_scen_plan(cx_scen_run_t *r, cx_err_t *err)
 
 static cx_time_t cx_scen_compute_time(const void *ctx, const cx_gpu_type_t *gpu, const cx_op_t *op)
 {
-    const cx_run_ctx_t *c = ctx;
-    return cx_compute_time_ps(gpu, op, &c->eff);
+    (void)ctx;  /* each GPU type runs at its own catalog efficiencies */
+    return cx_compute_time_ps(gpu, op, NULL);
 }
 
 /* Job j's context: its GPUs on this rank, as job indices [gpu_lo, gpu_lo +
@@ -194,7 +194,6 @@ static cx_status_t cx_scen_ctx(cx_scen_run_t *r, uint32_t j, cx_err_t *err)
 
     c->w           = job->w;
     c->iterations  = job->iterations;
-    c->eff         = cx_compute_eff_from_catalog(cx_topo_compute_efficiency(r->topo));
     c->level       = r->cfg->trace_level;
     c->place       = job->place;
     c->place_block = job->block;

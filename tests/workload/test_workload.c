@@ -664,7 +664,8 @@ static void test_deepseek_active(void **state)
 
 static void test_compute_roofline(void **state)
 {
-    cx_gpu_type_t    h100 = {"H100", 989e12, 1979e12, 80ull << 30, 3.35e12, 450e9, 700};
+    cx_gpu_type_t    h100 = {.name = "H100", .bf16_flops = 989e12, .fp8_flops = 1979e12, .hbm_bytes = 80ull << 30,
+                             .hbm_bw = 3.35e12, .nvlink_bw = 450e9, .tdp_w = 700};
     cx_compute_eff_t e    = cx_compute_eff_defaults();
     cx_op_t          op;
     int64_t          t;
