@@ -341,14 +341,7 @@ static const cx_opt_t cx_coll_opt_table[] = {
 
 static const char *cx_algo_label(uint32_t algo)
 {
-    switch (algo) {
-    case CX_ALGO_RING: return "ring";
-    case CX_ALGO_TREE: return "tree";
-    case CX_ALGO_NVLS: return "nvls";
-    case CX_ALGO_PAIRWISE: return "pairwise";
-    case CX_ALGO_HIER: return "hier";
-    default: return "-";
-    }
+    return algo == CX_ALGO_AUTO || algo >= CX_ALGO_COUNT ? "-" : cx_coll_algo_name((int)algo);
 }
 
 /* nccl-tests' short flags, as all_reduce_perf takes them ("-b 8", "-b8"),

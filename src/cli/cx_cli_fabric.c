@@ -11,7 +11,8 @@ void cx_cli_net_apply(const cx_cli_net_opts_t *o, cx_net_config_t *net)
 
 void cx_cli_coll_apply(const cx_cli_coll_opts_t *o, cx_coll_params_t *coll)
 {
-    static const uint32_t algo_map[] = {CX_ALGO_AUTO, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_HIER};
+    /* --algo choice index -> algorithm: the choices' order (cx_coll_algos.h). */
+    static const uint32_t algo_map[] = {CX_COLL_ALGO_LIST(CX_COLL_ALGO_MAP)};
     cx_coll_params_defaults(coll);
     coll->algo                = algo_map[o->algo];
     coll->pxn                 = o->pxn == 0;

@@ -49,9 +49,7 @@ typedef struct cx_cli_coll_opts {
 
 #define CX_CLI_COLL_OPTS(_type, _m)                                                                    \
     {"algo", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, algo), "auto", 0, 0,                \
-     "auto|ring|tree|nvls|hier", NULL,                                                                 \
-     "collective algorithm: auto picks per collective as NCCL's tuner; tree = double binary tree "     \
-     "(hierarchical inside domains); hier = ring inside, ring across"},                                \
+     CX_COLL_ALGO_CHOICES, NULL, CX_COLL_ALGO_HELP},                                                    \
     {"pxn", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, pxn), "on", 0, 0, "on|off", NULL,      \
      "all-to-all across rails through NVLink to the peer's rail GPU first (NCCL PXN)"},               \
     {"nvlink-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvlink_eff),         \

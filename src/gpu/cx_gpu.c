@@ -44,72 +44,6 @@ void cx_coll_params_defaults(cx_coll_params_t *p)
     p->pxn                 = 1;
 }
 
-/* ---- mailbox ----------------------------------------------------------
- * Open addressing with linear probing over CX_MAILBOX_CAP slots (a power of
- * two) and backward-shift deletion, so a lookup touches a few entries. */
-
-static uint32_t cx_mail_home(uint64_t tag, uint32_t cookie, uint64_t src)
-{
-    return (uint32_t)(cx_mix64(tag ^ cx_mix64(src + cookie)) & (CX_MAILBOX_CAP - 1));
-}
-
-static cx_mail_t *cx_mail_find(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src)
-{
-    uint32_t i = cx_mail_home(tag, cookie, src), k;
-    for (k = 0; k < CX_MAILBOX_CAP; k++, i = (i + 1) & (CX_MAILBOX_CAP - 1)) {
-        cx_mail_t *m = &gpu->mail[i];
-        if (!m->used) return NULL;
-        if (m->tag == tag && m->cookie == cookie && m->src == src) return m;
-    }
-    return NULL;
-}
-
-void cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
-{
-    uint32_t i = cx_mail_home(tag, cookie, src), k;
-    for (k = 0; k < CX_MAILBOX_CAP; k++, i = (i + 1) & (CX_MAILBOX_CAP - 1)) {
-        cx_mail_t *m = &gpu->mail[i];
-        if (!m->used) {
-            m->used   = 1;
-            m->tag    = tag;
-            m->cookie = cookie;
-            m->src    = src;
-            m->bytes  = bytes;
-            return;
-        }
-        if (m->tag == tag && m->cookie == cookie && m->src == src) {
-            m->bytes += bytes;
-            return;
-        }
-    }
-    cx_fatal("GPU %llu: more than %d messages arrived before being consumed "
-             "(tag %016llx from device %llu)", (unsigned long long)gpu->gpu, CX_MAILBOX_CAP,
-             (unsigned long long)tag, (unsigned long long)src);
-}
-
-int cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
-{
-    cx_mail_t *m = cx_mail_find(gpu, tag, cookie, src);
-    uint32_t   hole, j;
-    if (m == NULL || m->bytes < bytes) return 0;
-    m->bytes -= bytes;
-    if (m->bytes > 0) return 1;
-    /* Delete: shift later entries of the probe run back into the hole. */
-    hole    = (uint32_t)(m - gpu->mail);
-    m->used = 0;
-    for (j = (hole + 1) & (CX_MAILBOX_CAP - 1); gpu->mail[j].used; j = (j + 1) & (CX_MAILBOX_CAP - 1)) {
-        cx_mail_t *e    = &gpu->mail[j];
-        uint32_t   home = cx_mail_home(e->tag, e->cookie, e->src);
-        /* e may move to the hole if its home is not in (hole, j]. */
-        if (((j - home) & (CX_MAILBOX_CAP - 1)) >= ((j - hole) & (CX_MAILBOX_CAP - 1))) {
-            gpu->mail[hole] = *e;
-            e->used         = 0;
-            hole            = j;
-        }
-    }
-    return 1;
-}
-
 /* ---- executor --------------------------------------------------------- */
 
 static cx_gpu_t *cx_gpu_of(cx_entity_t *ent)
@@ -207,7 +141,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
         case CX_OP_COLLECTIVE:
             s->start = cx_engine_now(eng);
             s->state = CX_S_RUN;
-            cx_coll_start(eng, ent, gpu, stream);
+            cx_coll_start(eng, ent, gpu, &s->op, &s->coll);
             break;  /* polled below */
         default:
             cx_fatal("GPU %llu: unknown op kind %u", (unsigned long long)gpu->gpu, (unsigned)op->kind);
@@ -222,7 +156,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
         return 0;
     }
     if (op->kind == CX_OP_COLLECTIVE && s->coll.active) {
-        if (cx_coll_poll(eng, ent, gpu, stream)) {
+        if (cx_coll_poll(eng, ent, gpu, &s->coll)) {
             cx_gpu_complete(eng, gpu, stream);
             return 1;
         }
@@ -390,6 +324,9 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
     uint64_t        *rev = NULL;
     size_t           ss = (cfg->source.state_size + 15u) & ~(size_t)15u;
     cx_status_t      st;
+
+    st = cx_coll_params_check(&cfg->coll, err);
+    if (st != CX_OK) return st;
 
     g = calloc(1, sizeof(*g));
     if (g == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");

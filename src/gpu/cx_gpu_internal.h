@@ -7,6 +7,9 @@
 #include "cx_gpu.h"
 
 #define CX_MAILBOX_CAP  64
+/* Channels of one collective: the size of the per-channel arrays below.  A
+ * ring runs one channel per rail up to cx_coll_params_t.max_channels
+ * (default and at most this, checked by cx_coll_params_check). */
 #define CX_COLL_MAX_CH  8
 #define CX_SRC_ANY      UINT64_MAX
 
@@ -29,13 +32,15 @@ typedef struct cx_mail {
     uint32_t used;
 } cx_mail_t;
 
-typedef enum { CX_COLL_RUN_RING = 0, CX_COLL_RUN_CHAIN, CX_COLL_RUN_PAIRWISE, CX_COLL_RUN_NVLS,
-               CX_COLL_RUN_TREE } cx_coll_shape_t;
+struct cx_coll_algo_def;  /* cx_coll_impl.h */
 
 /* One collective in progress on one stream.  A hierarchical one runs as
  * phases, each a collective of its own (cur) on a sub-group. */
 typedef struct cx_coll_run {
+    const cx_op_t *op;     /* the whole collective (the stream's op) */
     cx_op_t   cur;         /* the collective (phase) being run */
+    const struct cx_coll_algo_def *def;  /* the algorithm (its table row) */
+    const struct cx_coll_algo_def *ph;   /* the algorithm running the current phase */
     uint8_t   phase, n_phases;
     uint8_t   inner;       /* algorithm of the cross-domain phase */
     uint8_t   nvls_in;     /* hierarchical: NVLS inside the domain */
@@ -48,12 +53,11 @@ typedef struct cx_coll_run {
     uint8_t   tree_nchild[2];
     uint64_t  tree_piece;
     uint8_t   active;
-    uint8_t   shape;       /* cx_coll_shape_t */
     uint8_t   algo;        /* cx_coll_algo_t actually used */
     uint8_t   n_ch;
     uint32_t  n_send;      /* send steps per channel */
     uint32_t  n_recv;      /* receive steps per channel */
-    uint32_t  dep;         /* 1: send step s needs receive step s-1 (ring/chain) */
+    uint32_t  dep;         /* 1: send step s needs receive step s-1 (ring); 2: chain */
     uint64_t  send_bytes;  /* NVLS: wire bytes sent */
     uint64_t  recv_bytes;  /* NVLS, PAIRWISE: wire bytes expected in all */
     cx_time_t send_delay;  /* NVLS: software latency */
@@ -107,15 +111,17 @@ struct cx_gpus {
     unsigned char   *src_arena; /* per GPU per stream source states */
 };
 
-/* Mailbox. */
+/* Mailbox (cx_mail.c). */
 void     cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes);
 /* Take `bytes` out of the entry; 1 on success (entry had at least that much). */
 int      cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes);
 
-/* Collective engine (cx_coll.c). */
-void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream);
-/* Advance the collective of `stream`; 1 when it has completed. */
-int  cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int stream);
+/* Collective engine (cx_coll.c): start collective op on this GPU with its
+ * progress in run (a stream's); advance it, 1 when it has completed. */
+void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, const cx_op_t *op, cx_coll_run_t *run);
+int  cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, cx_coll_run_t *run);
+/* 0, or an error naming the bad field of p (before any work). */
+cx_status_t cx_coll_params_check(const cx_coll_params_t *p, cx_err_t *err);
 
 /* NVLink domain of a job GPU. */
 uint64_t cx_gpus_domain(const cx_gpus_t *g, uint64_t gpu);

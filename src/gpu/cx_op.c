@@ -8,7 +8,8 @@ static const char *const kind_names[] = {"compute", "send", "recv", "collective"
 static const char *const class_names[] = {"gemm", "attention", "elementwise", "optimizer", "checkpoint"};
 static const char *const coll_names[]  = {"allreduce", "reducescatter", "allgather", "alltoall",
                                           "broadcast", "reduce"};
-static const char *const algo_names[]  = {"auto", "ring", "tree", "nvls", "pairwise", "hier"};
+#define CX_OP_ALGO_NAME(_id, _n, _cli, _h) #_n,
+static const char *const algo_names[]  = {CX_COLL_ALGO_LIST(CX_OP_ALGO_NAME)};
 static const char *const phase_names[] = {"-", "fwd", "bwd", "recompute", "opt"};
 static const char *const block_names[] = {
     "-", "embed", "norm1", "qkv", "attn", "proj", "norm2", "mlp_up", "mlp_act", "mlp_down",

@@ -43,6 +43,7 @@
 #define CX_OP_H
 
 #include <stdint.h>
+#include "cx_coll_algos.h"
 
 #define CX_NUM_STREAMS 4
 enum { CX_STREAM_COMPUTE = 0, CX_STREAM_TP = 1, CX_STREAM_DP = 2, CX_STREAM_PP = 3 };
@@ -79,11 +80,10 @@ typedef enum {
     CX_COLL_COUNT
 } cx_coll_kind_t;
 
-/* algo: a hint; the collective engine may ignore it. */
-typedef enum {
-    CX_ALGO_AUTO = 0, CX_ALGO_RING, CX_ALGO_TREE, CX_ALGO_NVLS, CX_ALGO_PAIRWISE, CX_ALGO_HIER,
-    CX_ALGO_COUNT
-} cx_coll_algo_t;
+/* algo: a hint; the collective engine may ignore it.  One row per
+ * algorithm in cx_coll_algos.h (CX_ALGO_AUTO = 0 first). */
+#define CX_COLL_ALGO_ENUM(_id, _n, _cli, _h) CX_ALGO_##_id,
+typedef enum { CX_COLL_ALGO_LIST(CX_COLL_ALGO_ENUM) CX_ALGO_COUNT } cx_coll_algo_t;
 
 typedef enum {
     CX_PHASE_NONE = 0, CX_PHASE_FWD, CX_PHASE_BWD, CX_PHASE_RECOMPUTE, CX_PHASE_OPT, CX_PHASE_COUNT

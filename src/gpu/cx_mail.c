@@ -1,0 +1,70 @@
+/*
+ * The GPU's mailbox: messages that arrived before the op that consumes them
+ * (a RECV, or a collective step) asked for them, keyed by (tag, cookie,
+ * source) with their byte counts summed.  Open addressing with linear
+ * probing over CX_MAILBOX_CAP slots (a power of two) and backward-shift
+ * deletion, so a lookup touches a few entries.
+ */
+#include "cx_gpu_internal.h"
+
+static uint32_t cx_mail_home(uint64_t tag, uint32_t cookie, uint64_t src)
+{
+    return (uint32_t)(cx_mix64(tag ^ cx_mix64(src + cookie)) & (CX_MAILBOX_CAP - 1));
+}
+
+static cx_mail_t *cx_mail_find(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src)
+{
+    uint32_t i = cx_mail_home(tag, cookie, src), k;
+    for (k = 0; k < CX_MAILBOX_CAP; k++, i = (i + 1) & (CX_MAILBOX_CAP - 1)) {
+        cx_mail_t *m = &gpu->mail[i];
+        if (!m->used) return NULL;
+        if (m->tag == tag && m->cookie == cookie && m->src == src) return m;
+    }
+    return NULL;
+}
+
+void cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
+{
+    uint32_t i = cx_mail_home(tag, cookie, src), k;
+    for (k = 0; k < CX_MAILBOX_CAP; k++, i = (i + 1) & (CX_MAILBOX_CAP - 1)) {
+        cx_mail_t *m = &gpu->mail[i];
+        if (!m->used) {
+            m->used   = 1;
+            m->tag    = tag;
+            m->cookie = cookie;
+            m->src    = src;
+            m->bytes  = bytes;
+            return;
+        }
+        if (m->tag == tag && m->cookie == cookie && m->src == src) {
+            m->bytes += bytes;
+            return;
+        }
+    }
+    cx_fatal("GPU %llu: more than %d messages arrived before being consumed "
+             "(tag %016llx from device %llu)", (unsigned long long)gpu->gpu, CX_MAILBOX_CAP,
+             (unsigned long long)tag, (unsigned long long)src);
+}
+
+int cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes)
+{
+    cx_mail_t *m = cx_mail_find(gpu, tag, cookie, src);
+    uint32_t   hole, j;
+    if (m == NULL || m->bytes < bytes) return 0;
+    m->bytes -= bytes;
+    if (m->bytes > 0) return 1;
+    /* Delete: shift later entries of the probe run back into the hole. */
+    hole    = (uint32_t)(m - gpu->mail);
+    m->used = 0;
+    for (j = (hole + 1) & (CX_MAILBOX_CAP - 1); gpu->mail[j].used; j = (j + 1) & (CX_MAILBOX_CAP - 1)) {
+        cx_mail_t *e    = &gpu->mail[j];
+        uint32_t   home = cx_mail_home(e->tag, e->cookie, e->src);
+        /* e may move to the hole if its home is not in (hole, j]. */
+        if (((j - home) & (CX_MAILBOX_CAP - 1)) >= ((j - hole) & (CX_MAILBOX_CAP - 1))) {
+            gpu->mail[hole] = *e;
+            e->used         = 0;
+            hole            = j;
+        }
+    }
+    return 1;
+}

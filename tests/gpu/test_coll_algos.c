@@ -1,0 +1,192 @@
+/*
+ * The collective algorithm table (issue 15 item 3): every row of
+ * cx_coll_algos.h has its implementation with the same id and a name, every
+ * (collective, group shape) is covered by what cx_coll_choose picks, an
+ * over-limit channel count is refused with its field named, and the toy
+ * algorithm added as one file and one row (direct) runs and behaves as its
+ * alpha-beta shape says: one step, so faster than the ring at small sizes
+ * across domains, and a broadcast root sending n-1 copies, so slower than
+ * the pipelined chain at large sizes.  Runs as an MPI singleton.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cx_coll_impl.h"
+#include "cx_collbench.h"
+
+static cx_topo_t *topo;
+
+static int setup(void **state)
+{
+    const char *text;
+    size_t      len;
+    cx_err_t    err;
+    (void)state;
+    cx_topo_default_yaml(&text, &len);
+    return cx_topo_load_string(&topo, "colossus1-mini", text, len, &err) == CX_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cx_topo_destroy(topo);
+    return 0;
+}
+
+static cx_status_t bench(int kind, uint32_t algo, uint64_t gpus, uint64_t bytes, cx_coll_params_t *p,
+                         cx_collbench_row_t *row, cx_err_t *err)
+{
+    cx_collbench_config_t cfg;
+    cx_collbench_row_t   *rows = NULL;
+    size_t                n = 0;
+    cx_status_t           st;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.kind        = kind;
+    cfg.gpus        = gpus;
+    cfg.min_bytes   = bytes;
+    cfg.max_bytes   = bytes;
+    cfg.step_factor = 2;
+    cfg.iters       = 1;
+    cx_net_config_defaults(&cfg.net);
+    cfg.coll      = *p;
+    cfg.coll.algo = algo;
+    st = cx_collbench_run(topo, &cfg, MPI_COMM_WORLD, &rows, &n, err);
+    if (st == CX_OK) {
+        assert_int_equal(n, 1);
+        *row = rows[0];
+    }
+    free(rows);
+    return st;
+}
+
+static double time_us(int kind, uint32_t algo, uint64_t gpus, uint64_t bytes, uint32_t *used)
+{
+    cx_coll_params_t   p;
+    cx_collbench_row_t r;
+    cx_err_t           err;
+    cx_coll_params_defaults(&p);
+    assert_int_equal(bench(kind, algo, gpus, bytes, &p, &r, &err), CX_OK);
+    if (used != NULL) *used = r.algo;
+    printf("  %-13s %-8s %5llu GPUs %10llu B: %10.2f us  busbw %7.2f GB/s (%s)\n", cx_coll_kind_name(kind),
+           cx_coll_algo_name((int)algo), (unsigned long long)gpus, (unsigned long long)bytes, r.time_us, r.busbw_gbps,
+           cx_coll_algo_name((int)r.algo));
+    return r.time_us;
+}
+
+static void test_table(void **state)
+{
+    uint32_t a, b;
+    (void)state;
+    for (a = 0; a < CX_ALGO_COUNT; a++) {
+        const cx_coll_algo_def_t *d = cx_coll_algo(a);
+        assert_int_equal(d->id, a);
+        assert_string_not_equal(cx_coll_algo_name((int)a), "?");
+        for (b = 0; b < a; b++) assert_string_not_equal(cx_coll_algo_name((int)a), cx_coll_algo_name((int)b));
+        if (a == CX_ALGO_AUTO) continue;
+        /* A phase algorithm polls its phase; a whole-only one (hier) runs
+         * its phases through other rows. */
+        if (d->setup != NULL) assert_non_null(d->poll);
+        else assert_true(d->start != NULL && d->next != NULL);
+        assert_true(d->kinds != 0 && d->groups != 0);
+    }
+    assert_string_equal(cx_coll_algo_name(CX_ALGO_DIRECT), "direct");
+}
+
+/* Whatever is asked, the pick covers the collective on its group. */
+static void test_choose_covers(void **state)
+{
+    static const struct {
+        uint32_t n, g;
+        int      nvls;
+        uint32_t group;
+    } shapes[] = {{8, 8, 1, CX_GROUP_NVLS}, {2, 2, 0, CX_GROUP_DOMAIN}, {64, 8, 0, CX_GROUP_RAILS},
+                  {16, 1, 0, CX_GROUP_SPREAD}};
+    uint32_t k, a, s;
+    (void)state;
+    for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        for (k = 0; k < CX_COLL_COUNT; k++) {
+            for (a = 0; a < CX_ALGO_COUNT; a++) {
+                cx_op_t                   op;
+                uint32_t                  got;
+                const cx_coll_algo_def_t *d;
+                memset(&op, 0, sizeof(op));
+                op.cls        = (uint8_t)k;
+                op.group_size = shapes[s].n;
+                op.bytes      = UINT64_C(1) << 24;
+                got           = cx_coll_choose(a, &op, shapes[s].g, shapes[s].nvls);
+                d             = cx_coll_algo(got);
+                assert_true(d->kinds & CX_KIND(k));
+                assert_true(d->groups & shapes[s].group);
+                /* What covers it is kept as asked. */
+                if (a != CX_ALGO_AUTO && (cx_coll_algo(a)->kinds & CX_KIND(k)) && (cx_coll_algo(a)->groups & shapes[s].group)) {
+                    assert_int_equal(got, a);
+                }
+            }
+        }
+    }
+}
+
+static void test_channels_checked(void **state)
+{
+    cx_coll_params_t   p;
+    cx_collbench_row_t r;
+    cx_err_t           err;
+    (void)state;
+    cx_coll_params_defaults(&p);
+    p.max_channels = CX_COLL_MAX_CH + 1;
+    memset(&err, 0, sizeof(err));
+    assert_int_not_equal(bench(CX_COLL_ALLREDUCE, CX_ALGO_RING, 16, 1 << 20, &p, &r, &err), CX_OK);
+    printf("  max_channels %u: %s: %s\n", p.max_channels, err.field, err.msg);
+    assert_string_equal(err.field, "max_channels");
+    p.max_channels = 2;
+    assert_int_equal(bench(CX_COLL_ALLREDUCE, CX_ALGO_RING, 16, 1 << 20, &p, &r, &err), CX_OK);
+    assert_int_equal(r.channels, 2);
+}
+
+static void test_direct(void **state)
+{
+    uint32_t used;
+    double   d, ring;
+    (void)state;
+    /* All-gather, 64 GPUs over 8 domains, 64 KiB: one step against 63. */
+    d    = time_us(CX_COLL_ALLGATHER, CX_ALGO_DIRECT, 64, 64 << 10, &used);
+    assert_int_equal(used, CX_ALGO_DIRECT);
+    ring = time_us(CX_COLL_ALLGATHER, CX_ALGO_RING, 64, 64 << 10, NULL);
+    assert_true(d < 0.5 * ring);
+    /* Inside one domain at 256 MiB both move (n-1)/n of the buffer per GPU
+     * through its NVLink port: within 10%. */
+    d    = time_us(CX_COLL_ALLGATHER, CX_ALGO_DIRECT, 8, UINT64_C(256) << 20, NULL);
+    ring = time_us(CX_COLL_ALLGATHER, CX_ALGO_RING, 8, UINT64_C(256) << 20, NULL);
+    assert_true(fabs(d - ring) < 0.1 * ring);
+    /* Broadcast, 8 GPUs, 256 MiB: the root sends 7 copies; the chain
+     * pipelines one. */
+    d    = time_us(CX_COLL_BROADCAST, CX_ALGO_DIRECT, 8, UINT64_C(256) << 20, &used);
+    assert_int_equal(used, CX_ALGO_DIRECT);
+    ring = time_us(CX_COLL_BROADCAST, CX_ALGO_RING, 8, UINT64_C(256) << 20, NULL);
+    assert_true(d > 4 * ring);
+    /* Not covered (all-reduce): runs on rings. */
+    time_us(CX_COLL_ALLREDUCE, CX_ALGO_DIRECT, 8, 1 << 20, &used);
+    assert_int_equal(used, CX_ALGO_RING);
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_choose_covers),
+        cmocka_unit_test(test_channels_checked),
+        cmocka_unit_test(test_direct),
+    };
+    MPI_Init(&argc, &argv);
+    rc = cmocka_run_group_tests(tests, setup, teardown);
+    MPI_Finalize();
+    return rc;
+}
