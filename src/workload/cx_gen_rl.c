@@ -139,11 +139,8 @@ static int trainer_unit(cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t *
             break;
         case T_BCAST:
             c->phase = T_NEXT;
-            if ((uint64_t)c->step + r->staleness + 1 < c->w->iterations) {
-                bcast(c, ops, n, counts, c->step, t, T < R ? t : t % R, T < R ? 0u : (uint32_t)(t / R), 0);
-                return 1;
-            }
-            break;
+            bcast(c, ops, n, counts, c->step, t, T < R ? t : t % R, T < R ? 0u : (uint32_t)(t / R), 0);
+            return 1;
         default:
             c->phase = T_RECV;
             c->step++;
@@ -188,12 +185,34 @@ static void reward(const cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t 
     counts[CX_STREAM_COMPUTE]++;
 }
 
+/* The weights of trainer step s, received by rollout GPU j. */
+static void bcast_recv(const cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t *counts, uint32_t s, uint64_t j)
+{
+    const cx_wl_rl_t *r = c->w->rl;
+    uint64_t          T = r->n_train, R = r->n_roll, q;
+    if (T < R) {
+        bcast(c, ops, n, counts, s, j % T, j, 0, (uint32_t)(1 + j / T));
+    } else {
+        for (q = 0; q < T / R; q++) bcast(c, ops, n, counts, s, j + q * R, j, (uint32_t)q, 1);
+    }
+}
+
 static int rollout_unit(cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t *counts)
 {
     const cx_wl_rl_t *r = c->w->rl;
     uint64_t          j = c->gpu - r->n_train, T = r->n_train, R = r->n_roll, q;
+    uint32_t          steps = c->w->iterations;
     for (;;) {
-        if (c->step >= c->w->iterations) return 0;
+        if (c->step >= steps) {
+            /* After the last step: the broadcasts of the trainer's last
+             * steps, which no rollout step waits for (the trainer sends its
+             * weights after every step). */
+            uint32_t s = (steps > r->staleness + 1 ? steps - r->staleness - 1 : 0) + c->q;
+            if (s >= steps) return 0;
+            bcast_recv(c, ops, n, counts, s, j);
+            c->q++;
+            return 1;
+        }
         switch (c->phase) {
         case R_BEGIN:
             marker(ops, n, counts, CX_OP_ITER_BEGIN, c->step);
@@ -206,12 +225,7 @@ static int rollout_unit(cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t *
             cx_infer_pass_init(&c->pass, c->w, &r->rollout, j, T, st, ns, c->step);
             c->phase = R_GEN;
             if (c->step > r->staleness) {
-                uint32_t s = c->step - r->staleness - 1;
-                if (T < R) {
-                    bcast(c, ops, n, counts, s, j % T, j, 0, (uint32_t)(1 + j / T));
-                } else {
-                    for (q = 0; q < T / R; q++) bcast(c, ops, n, counts, s, j + q * R, j, (uint32_t)q, 1);
-                }
+                bcast_recv(c, ops, n, counts, c->step - r->staleness - 1, j);
                 return 1;
             }
             break;

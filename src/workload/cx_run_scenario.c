@@ -405,6 +405,7 @@ void cx_run_scenario_print(const cx_run_summary_t *s, FILE *out)
                 q->workload, (unsigned long long)q->gpus, q->start_seconds,
                 q->iterations, q->iteration_seconds, q->tokens_per_second, q->tflops_per_gpu, 100.0 * q->mfu,
                 100.0 * q->compute_share, 100.0 * q->exposed_comm_share, 100.0 * q->bubble_share);
+        cx_kind_print(q, out); /* an inference / RL job's own figures */
     }
     fprintf(out, "  all %-16s %6llu %9s %4s %12s %10.4g %8.1f %5.1f%%\n", "", (unsigned long long)s->gpus, "", "",
             "", s->tokens_per_second, s->tflops_per_gpu, 100.0 * s->mfu);

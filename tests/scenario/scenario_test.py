@@ -3,7 +3,9 @@
 scenario against the plain run, and colossim-analyze summary --job.
 
 usage: scenario_test.py MPIEXEC COLOSSIM ANALYZE SOURCE_DIR WORKDIR CASE
-CASE: errors | ranks | single | analyze
+CASE: errors | ranks | single | analyze | power | kinds (inference and RL
+jobs next to a training job: 1 and 2 ranks, their own figures, an RL job
+alone at GPU 0 = its plain run, an inference job with 2 iterations refused)
 Jobs are the 64-GPU default (workloads/small.yaml) and the shipped RL
 stand-in on colossus1-mini (well under a second a run).
 """
@@ -191,7 +193,56 @@ def case_power():
           "four jobs filling the site: site power from what runs, not extrapolated")
 
 
+INFER = """kind: inference
+name: serve
+gpus: 16
+model: {name: m, layers: 4, hidden: 4096, ffn_hidden: 14336, heads: 32, kv_heads: 8, vocab: 128256}
+parallelism: {tp: 8, dp: 2}
+requests:
+  count: 32
+  prompt_tokens: {dist: uniform, min: 128, max: 1024}
+  output_tokens: {dist: lognormal, mean: 24, sigma: 0.5, min: 4, max: 64}
+  seed: 5
+batching: {mode: continuous, max_batch: 8}
+"""
+
+
+def rl_small():
+    text = open(SRC + "/workloads/rl-llama3-8b.yaml").read()
+    return text.replace("count: 64", "count: 32").replace("max: 512}", "max: 96}").replace("mean: 128,", "mean: 32,")
+
+
+def case_kinds():
+    write("serve.yaml", INFER)
+    write("rl.yaml", rl_small())
+    path = write("kinds.yaml", "scenario:\n  jobs:\n"
+                 "    - {name: pre, workload: %s, placement: {first_gpu: 0}}\n"
+                 "    - {name: serve, workload: serve.yaml, placement: {first_gpu: 64}}\n"
+                 "    - {name: rl, workload: rl.yaml, placement: {first_gpu: 128}, iterations: 2}\n" % SMALL)
+    ref = None
+    for ranks in (1, 2):
+        p = run(["--scenario", path, "--out", "", "--routing", "ecmp", "--summary-json", "k%d.json" % ranks], ranks=ranks)
+        sj = json.load(open("k%d.json" % ranks))
+        figs = [sj["jobs"][1].get("inference"), sj["jobs"][2].get("rl")]
+        check(digest(p) is not None and len(jobs(p)) == 3 and None not in figs,
+              "%d rank(s): 3 jobs, digest %s, inference and rl figures in the JSON" % (ranks, digest(p)))
+        check("TTFT" in p.stdout and "RL step split" in p.stdout, "%d rank(s): the jobs' TTFT and RL lines" % ranks)
+        if ref is None:
+            ref = (digest(p), jobs(p), figs)
+        else:
+            check((digest(p), jobs(p), figs) == ref, "2 ranks: same digest and figures as 1 rank")
+    one = write("rl-one.yaml", "scenario:\n  jobs:\n    - {workload: rl.yaml, placement: {first_gpu: 0}, iterations: 2}\n")
+    plain = run(["--workload", "rl.yaml", "--iterations", "2", "--out", ""])
+    scen = run(["--scenario", one, "--out", ""])
+    check(digest(plain) is not None and digest(plain) == digest(scen),
+          "an RL job alone at GPU 0: the plain run's digest (%s, %s)" % (digest(scen), digest(plain)))
+    bad = write("bad-kind.yaml", "scenario:\n  jobs:\n    - {workload: serve.yaml, placement: {first_gpu: 0}, iterations: 2}\n")
+    p = run(["--scenario", bad, "--out", ""], ok=False)
+    check(p.returncode != 0 and re.search(r"bad-kind.yaml:3: .*iterations", p.stderr) is not None,
+          "an inference job with 2 iterations refused: %s" % p.stderr.strip())
+
+
 {"errors": case_errors, "ranks": case_ranks, "single": case_single, "analyze": case_analyze,
- "power": case_power}[CASE]()
+ "power": case_power, "kinds": case_kinds}[CASE]()
 print("FAIL: %d check(s)" % len(fails) if fails else "PASS")
 sys.exit(1 if fails else 0)
