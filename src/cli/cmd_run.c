@@ -83,6 +83,8 @@ static const cx_opt_t cx_run_opt_table[] = {
      "wall-time model: latency of one stage of a small allreduce on the target network (x log2 ranks)"},
     {"model-p2p-us", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.p2p_us), CX_CLI_STR(CX_SCALE_P2P_US), 0, 1e6,
      NULL, "US", "wall-time model: latency of a small point-to-point message on the target network"},
+    {"model-msg-us", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.msg_us), CX_CLI_STR(CX_SCALE_MSG_US), 0, 1e6,
+     NULL, "US", "wall-time model: software cost of each further neighbour's message in a window"},
     {"model-sync-lag", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.sync_lag), CX_CLI_STR(CX_ENGINE_SYNC_LAG), 1,
      CX_ENGINE_SYNC_LAG_MAX, NULL, "D",
      "wall-time model: windows a reduction runs behind across nodes (the engine's COLOSSIM_SYNC_LAG)"},

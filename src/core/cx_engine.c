@@ -77,6 +77,8 @@ struct cx_engine {
     MPI_Op       red_op;
     /* Reductions in flight: number n uses slot n % lag. */
     int          lag;
+    int          lag_explicit; /* set by the config or $COLOSSIM_SYNC_LAG */
+    int          lag_picked;   /* the lag without piggy-backing */
     uint64_t     red_started;  /* reductions started */
     uint64_t     red_used;     /* reductions waited for (the oldest first) */
     int64_t      red_loc[CX_ENGINE_SYNC_LAG_MAX][CX_RED_N];
@@ -192,7 +194,8 @@ static cx_status_t cx_engine_pick_lag(cx_engine_t *eng, int cfg_lag, cx_err_t *e
             st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "sync-lag",
                             "the reduction lag must be 1..%d windows, not %d", CX_ENGINE_SYNC_LAG_MAX, cfg_lag);
         }
-        eng->lag = cfg_lag;
+        eng->lag          = cfg_lag;
+        eng->lag_explicit = 1;
     } else if (env != NULL && env[0] != '\0') {
         char *end;
         long  v = strtol(env, &end, 10);
@@ -200,9 +203,11 @@ static cx_status_t cx_engine_pick_lag(cx_engine_t *eng, int cfg_lag, cx_err_t *e
             st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_SYNC_LAG",
                             "must be a whole number of windows in 1..%d, not '%s'", CX_ENGINE_SYNC_LAG_MAX, env);
         }
-        eng->lag = (int)v;
+        eng->lag          = (int)v;
+        eng->lag_explicit = 1;
     }
     if (eng->nranks == 1) eng->lag = 1;
+    eng->lag_picked = eng->lag;
     /* Every rank must run the same windows: agree on failure and lag. */
     agree[0] = st != CX_OK;
     agree[1] = eng->lag;
@@ -344,13 +349,16 @@ void cx_engine_destroy(cx_engine_t *eng)
 }
 
 /* Piggy-backed reductions when every rank sends to and hears from every
- * other one and the lag is 1 ($COLOSSIM_SYNC_PIGGYBACK=0 turns it off).
+ * other one, unless a lag above 1 was asked for ($COLOSSIM_SYNC_PIGGYBACK=0
+ * turns it off).
  * The same windows as with the collective: the same values are reduced by
  * min, max and integer sums, exact in any order.  Collective. */
 static cx_status_t cx_engine_pick_piggy(cx_engine_t *eng, int want, cx_err_t *err)
 {
     int i;
     eng->piggy   = want;
+    /* The exchange itself waits for every neighbour: nothing to hide. */
+    eng->lag = want ? 1 : eng->lag_picked;
     eng->ob_base = want ? 1 : 0;
     for (i = 0; i < eng->n_send && want; i++) {
         eng->out[i].buf = malloc(256 * sizeof(cx_event_t));
@@ -389,7 +397,7 @@ cx_status_t cx_engine_set_neighbors(cx_engine_t *eng, const int *ranks, int n, c
             ns += sflag[i];
             nr += rflag[i];
         }
-        want = st == CX_OK && eng->nranks > 1 && eng->lag == 1 && ns == eng->nranks - 1 &&
+        want = st == CX_OK && eng->nranks > 1 && (eng->lag_picked == 1 || !eng->lag_explicit) && ns == eng->nranks - 1 &&
                nr == eng->nranks - 1 && !(env != NULL && strcmp(env, "0") == 0);
         MPI_Allreduce(MPI_IN_PLACE, &want, 1, MPI_INT, MPI_MIN, eng->comm);
     }

@@ -15,7 +15,6 @@ cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uin
     int64_t            la = 0;
     int                nranks, rank, i, n_nb = 0;
     int               *nb_flag = NULL, *nb = NULL;
-    uint64_t           dev;
     cx_status_t        st;
 
     MPI_Comm_size(comm, &nranks);
@@ -42,15 +41,7 @@ cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uin
         st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
         goto out;
     }
-    for (dev = first[rank]; dev < first[rank + 1]; dev++) {
-        uint32_t p, np = cx_topo_num_ports(topo, dev);
-        for (p = 0; p < np; p++) {
-            cx_port_info_t info;
-            if (cx_topo_port(topo, dev, p, &info) == CX_OK) {
-                nb_flag[cx_topo_rank_of(first, nranks, info.peer_device)] = 1;
-            }
-        }
-    }
+    cx_topo_rank_neighbours(topo, first, nranks, rank, nb_flag);
     for (i = 0; i < nranks; i++) {
         if (nb_flag[i] && i != rank) nb[n_nb++] = i;
     }

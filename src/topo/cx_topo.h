@@ -207,5 +207,9 @@ cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_g
                                   cx_err_t *err);
 /* Rank owning dev under a partition (binary search in first[]). */
 int cx_topo_rank_of(const uint64_t *first, int nranks, uint64_t dev);
+/* Neighbours of `rank` under a partition: the ranks owning the far end of
+ * one of its links.  flag[0..nranks-1] is set to 1 for each (not for rank
+ * itself); returns how many. */
+int cx_topo_rank_neighbours(const cx_topo_t *t, const uint64_t *first, int nranks, int rank, int *flag);
 
 #endif

@@ -8,10 +8,13 @@
  *           + W(R) * sync(R)                         one window at a time
  *           + X(R) * remote_ns                       events packed and sent across ranks
  *
- *   sync(R) = window_us + p2p_us + allreduce(R)      ranks on one node (lag 1)
- *   sync(R) = window_us + p2p_us                     across nodes, lag D: the reduction
+ *   x(R)    = p2p_us + (N(R) - 1) * msg_us           the neighbour exchange: N(R) messages
+ *   sync(R) = window_us + x(R)                       every rank neighbours every other:
+ *                                                    the reduction rides the exchange
+ *   sync(R) = window_us + x(R) + allreduce(R)        ranks on one node (lag 1)
+ *   sync(R) = window_us + x(R)                       across nodes, lag D: the reduction
  *           + max(0, allreduce(R) - (D - 1) * w)     is hidden behind D - 1 windows of
- *                                                    w = window_us + p2p_us + the events'
+ *                                                    w = window_us + x(R) + the events'
  *                                                    work per window, and W(R) grows by
  *                                                    CX_SCALE_LAG_EXTRA
  *
@@ -22,8 +25,11 @@
  *              on one rank a window is CX_ENGINE_SOLO_WINDOW long;
  * allreduce(R) allreduce_us * ceil(log2 R): a recursive-doubling reduction
  *              of 40 bytes on the target network;
+ * N(R)         the most neighbours of any rank: ranks owning the far end of
+ *              one of its links (the engine exchanges with exactly these);
  * p2p_us       one neighbour exchange per window (overlapped with the
- *              reduction in the engine, counted once);
+ *              reduction in the engine, counted once), msg_us per further
+ *              neighbour's message;
  * X(R)         remote events of the busiest rank: the events whose chunk
  *              crosses a cut link, taken as the estimated events x the share
  *              of the job's links that the partition cuts.
@@ -71,6 +77,23 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
         if (weight[r] > wmax) wmax = weight[r];
         if (cut[r] > cmax) cmax = cut[r];
     }
+    {
+        int *flag = calloc((size_t)ranks, sizeof(int));
+        int  dmin = ranks;
+        if (flag == NULL) {
+            st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+            goto out;
+        }
+        for (r = 0; r < ranks; r++) {
+            int d;
+            memset(flag, 0, (size_t)ranks * sizeof(int));
+            d = cx_topo_rank_neighbours(topo, first, ranks, r, flag);
+            if (d > row->neighbours) row->neighbours = d;
+            if (d < dmin) dmin = d;
+        }
+        free(flag);
+        row->piggy = ranks > 1 && dmin == ranks - 1;
+    }
     row->lookahead_us = ranks > 1 && la != INT64_MAX ? (double)la * 1e-6 : (double)CX_ENGINE_SOLO_WINDOW * 1e-6;
     row->events_max   = wsum > 0 ? events * (double)wmax / (double)wsum : events;
     row->windows      = row->lookahead_us > 0 ? busy_s * 1e6 / row->lookahead_us : 0.0;
@@ -83,9 +106,12 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
     {
         double node = p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS;
         double ar   = p->allreduce_us * ceil(log2((double)ranks));
-        double w    = p->window_us + p->p2p_us;
-        row->lag    = ranks > 1 && (double)ranks > node ? (p->sync_lag > 0 ? p->sync_lag : CX_ENGINE_SYNC_LAG) : 1.0;
-        if (row->lag > 1) {
+        double w    = p->window_us + p->p2p_us + (row->neighbours > 1 ? (row->neighbours - 1) * p->msg_us : 0.0);
+        row->lag    = ranks > 1 && (double)ranks > node && !row->piggy
+                          ? (p->sync_lag > 0 ? p->sync_lag : CX_ENGINE_SYNC_LAG) : 1.0;
+        if (row->piggy) {
+            row->window_sync_us = w;
+        } else if (row->lag > 1) {
             double work = row->windows > 0 ? row->events_max / row->windows * row->event_ns * 1e-3 : 0.0;
             row->windows *= 1.0 + CX_SCALE_LAG_EXTRA;
             row->window_sync_us = ranks > 1 ? w + fmax(0.0, ar - (row->lag - 1) * (w + work)) : 0.0;
@@ -119,17 +145,18 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
         fprintf(out, "scaling model (a model, not a measurement): %.3g events, %.3g s of simulated time "
                      "with events;\n  this machine: %.3g ns per event (+%.3g per doubling of a rank's memory "
                      "beyond %.0f MiB),\n  %.3g us per window; target network: allreduce %.3g us x log2(ranks), "
-                     "neighbour exchange %.3g us,\n  %.3g ns per remote event; reductions used %.0f windows late "
-                     "beyond %.0f ranks (one node)\n",
+                     "neighbour exchange %.3g us\n  + %.3g us per further neighbour, %.3g ns per remote event; "
+                     "reductions used %.0f windows late\n  beyond %.0f ranks (one node) unless every rank "
+                     "neighbours every other (nbrs *: the reduction rides the exchange)\n",
                 events, busy_s, p->event_ns, p->event_ns_doubling, CX_SCALE_CACHE_MIB, p->window_us,
-                p->allreduce_us, p->p2p_us, p->remote_ns, p->sync_lag > 0 ? p->sync_lag : (double)CX_ENGINE_SYNC_LAG,
+                p->allreduce_us, p->p2p_us, p->msg_us, p->remote_ns, p->sync_lag > 0 ? p->sync_lag : (double)CX_ENGINE_SYNC_LAG,
                 p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS);
-        fprintf(out, "  %6s %11s %12s %9s %12s %9s %10s %10s %10s\n", "ranks", "lookahead", "events/rank",
-                "MiB/rank", "windows", "ev/window", "events s", "sync s", "wall s");
+        fprintf(out, "  %6s %11s %12s %9s %5s %12s %9s %10s %10s %10s\n", "ranks", "lookahead", "events/rank",
+                "MiB/rank", "nbrs", "windows", "ev/window", "events s", "sync s", "wall s");
         for (i = 0; i < n; i++) {
             const cx_scale_row_t *r = &rows[i];
-            fprintf(out, "  %6d %8.3f us %12.3g %9.0f %12.3g %9.0f %10.1f %10.1f %10.1f\n", r->ranks,
-                    r->lookahead_us, r->events_max, r->mem_mib, r->windows,
+            fprintf(out, "  %6d %8.3f us %12.3g %9.0f %4d%s %12.3g %9.0f %10.1f %10.1f %10.1f\n", r->ranks,
+                    r->lookahead_us, r->events_max, r->mem_mib, r->neighbours, r->piggy ? "*" : " ", r->windows,
                     r->windows > 0 ? r->events_max / r->windows : 0.0, r->event_s, r->sync_s + r->remote_s,
                     r->wall_s);
         }

@@ -22,6 +22,10 @@
 #define CX_SCALE_ALLREDUCE_US 3.0    /* per recursive-doubling stage of a small allreduce */
 #define CX_SCALE_P2P_US       2.0    /* one neighbour exchange (small messages) */
 #define CX_SCALE_REMOTE_NS    100.0  /* packing, copying and unpacking a remote event */
+/* Each further neighbour's message in a window (an Isend, a matched probe
+ * and a receive of a small message in Open MPI's ob1: a few hundred ns of
+ * software each) [U]. */
+#define CX_SCALE_MSG_US       0.5
 /* Share of the simulated time during which some event is pending somewhere,
  * so windows run (measured: windows x lookahead / simulated time of 2-rank
  * runs of Llama 3 405B on 16k GPUs). */
@@ -34,7 +38,7 @@
 #define CX_SCALE_LAG_EXTRA    0.15
 
 typedef struct cx_scale_params {
-    double event_ns, event_ns_doubling, window_us, allreduce_us, p2p_us, remote_ns;
+    double event_ns, event_ns_doubling, window_us, allreduce_us, p2p_us, remote_ns, msg_us;
     double sync_lag;        /* reduction lag across nodes (0 = CX_ENGINE_SYNC_LAG) */
     double node_ranks;      /* ranks per node (0 = CX_SCALE_NODE_RANKS) */
 } cx_scale_params_t;
@@ -46,6 +50,8 @@ typedef struct cx_scale_row {
     double mem_mib;         /* its peak memory (the plan's estimate) */
     double event_ns;        /* the event cost that memory implies */
     double windows;
+    int    neighbours;      /* most neighbours of any rank (ranks across a cut link) */
+    int    piggy;           /* every rank neighbours every other: reductions ride the exchange */
     double lag;             /* the reduction lag the engine would use */
     double window_sync_us;  /* synchronisation per window */
     double remote_max;      /* remote events of the busiest rank */

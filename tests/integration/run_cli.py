@@ -104,7 +104,7 @@ check(p.returncode == 0 and "plan:" in p.stdout and "estimated events" in p.stdo
 # --dry-run --ranks: the wall-time model, one row per rank count, the
 # lookahead of each partition as `colossim topo --ranks R` gives it.
 p = run(1, "--dry-run", "--ranks", "1,2,4")
-rows = [r for r in (l.split() for l in p.stdout.splitlines()) if len(r) == 10 and r[0].isdigit() and r[2] == "us"]
+rows = [r for r in (l.split() for l in p.stdout.splitlines()) if len(r) == 11 and r[0].isdigit() and r[2] == "us"]
 check(p.returncode == 0 and "scaling model (a model, not a measurement)" in p.stdout and
       [r[0] for r in rows] == ["1", "2", "4"], "--dry-run --ranks prints one model row per rank count")
 t = run(2, "--dry-run")
@@ -113,6 +113,10 @@ check(len(rows) == 3 and la2 and abs(float(rows[1][1]) - float(la2[0])) < 1e-3,
       f"the model's 2-rank lookahead is the 2-rank plan's ({rows[1][1] if rows else '?'} vs {la2})")
 check(len(rows) == 3 and float(rows[2][-1]) > 0 and float(rows[1][3]) < float(rows[0][3]),
       "fewer events per rank at 2 ranks than at 1, positive wall times")
+# Neighbours: none alone; at 2 ranks each is the other's, so the reduction
+# rides the exchange (marked *), as the engine does it.
+check(len(rows) == 3 and rows[0][5] == "0" and rows[1][5] == "1*",
+      f"the model counts each rank's neighbours and marks piggy-backed reductions ({[r[5] for r in rows]})")
 for bad, what in ((["--dry-run", "--ranks", "2,x"], "a malformed list"), (["--ranks", "2"], "--ranks without --dry-run"),
                   (["--dry-run", "--ranks", "100000"], "more ranks than NVLink domains")):
     p = run(1, *bad, expect=None)

@@ -3,13 +3,17 @@
 # default job with ops-level tracing and a small trace buffer (so the
 # end-of-window flush hook runs, on the lagged reduction) gives the same
 # engine digest and the same trace digest at 1 rank, and at 2 and 4 ranks
-# with lags 1, 4 and 16.  A bad lag is refused before anything is written.
+# with lags 1, 4 and 16; and with the reduction riding the exchange (the
+# default when every rank neighbours every other) or not
+# (COLOSSIM_SYNC_PIGGYBACK=0).  A bad lag is refused before anything is
+# written.
 # usage: sync_lag.sh MPIEXEC COLOSSIM COLOSSIM_ANALYZE
 set -eu
 mpiexec=$1; colossim=$2; analyze=$3
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-run() {  # name np lag
-    COLOSSIM_SYNC_LAG=$3 timeout 300 "$mpiexec" --oversubscribe -x COLOSSIM_SYNC_LAG -np "$2" "$colossim" run \
+run() {  # name np lag [piggyback]
+    COLOSSIM_SYNC_LAG=$3 COLOSSIM_SYNC_PIGGYBACK=${4:-} timeout 300 "$mpiexec" --oversubscribe -x COLOSSIM_SYNC_LAG \
+        -x COLOSSIM_SYNC_PIGGYBACK -np "$2" "$colossim" run \
         --iterations 2 --trace-level ops --trace-buffer 64K --progress 0 --out "$tmp/$1.h5" > "$tmp/$1.log" 2>&1
     eng=$(sed -n 's/.*digest \([0-9a-f]*\).*/\1/p' "$tmp/$1.log" | tail -1)
     flushes=$(h5dump -a /meta/trace_flushes "$tmp/$1.h5" | sed -n "s/^ *(0): \([0-9]*\).*/\1/p")
@@ -23,6 +27,11 @@ for np in 2 4; do
     for lag in 1 4 16; do
         run "np${np}_lag$lag" $np $lag
         cmp -s "$tmp/np1.dig" "$tmp/np${np}_lag$lag.dig" || { echo "np $np lag $lag differs from 1 rank"; exit 1; }
+    done
+    run "np${np}_default" $np ""
+    run "np${np}_nopiggy" $np "" 0
+    for v in default nopiggy; do
+        cmp -s "$tmp/np1.dig" "$tmp/np${np}_$v.dig" || { echo "np $np $v differs from 1 rank"; exit 1; }
     done
 done
 # Refused up front: non-zero exit, the variable named, no trace left.
