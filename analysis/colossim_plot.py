@@ -44,10 +44,9 @@ import h5py  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-KINDS = ["compute", "send", "recv", "collective", "wait", "iter_begin", "iter_end"]
-COLLS = ["allreduce", "reducescatter", "allgather", "alltoall", "broadcast", "reduce"]
-ALGOS = ["auto", "ring", "tree", "nvls", "pairwise", "hier"]
-STREAMS = ["compute", "tp", "dp", "pp"]
+# Labels of enumerated columns (op_kind, coll_kind, coll_algo, stream, link_class ...): the schema's
+# (src/trace/cx_schema.h), read from the trace by schema_labels(); no copies here.
+LABELS = {}
 KIND_COLOURS = {0: "#4c72b0", 1: "#dd8452", 2: "#c44e52", 3: "#55a868", 4: "#bbbbbb"}
 
 
@@ -63,6 +62,32 @@ MAX_TIME_COLS = 2000     # links_heatmap.png columns
 def fail(path, msg):
     sys.stderr.write("colossim-analyze: error: %s: %s\n" % (path, msg))
     sys.exit(1)
+
+
+def schema_labels(f):
+    """The label lists of the trace's /meta/schema; for a trace written before colossim wrote it, those of
+    the colossim-analyze that runs this script (it passes its schema in COLOSSIM_SCHEMA)."""
+    if "meta/schema" in f:
+        text = f["meta/schema"][()]
+        text = text.decode() if isinstance(text, bytes) else str(text)
+    else:
+        text = os.environ.get("COLOSSIM_SCHEMA", "")
+    labels = {}
+    for line in text.splitlines():
+        p = line.split("\t")
+        if p[0] == "labels" and len(p) >= 2:
+            labels[p[1]] = p[2:]
+    for need in ("op_kind", "coll_kind", "coll_algo", "stream", "link_class"):
+        if need not in labels:
+            fail(f.filename, "no labels '%s' in /meta/schema or COLOSSIM_SCHEMA (run it as 'colossim-analyze plot')"
+                 % need)
+    return labels
+
+
+def name_of(kind, v):
+    """The label of value v of an enumerated column, or the number when out of range."""
+    names = LABELS[kind]
+    return names[v] if 0 <= v < len(names) else str(v)
 
 
 def save(fig, path):
@@ -170,11 +195,11 @@ def timeline(f, out, gpus, iteration, note=""):
             ax.broken_barh(list(zip(starts, widths)), (y - 0.4, 0.8), facecolors=colour,
                            edgecolor="none")
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels(["GPU %d %s" % (g, STREAMS[s] if s < 4 else s) for g, s in rows], fontsize=7)
+    ax.set_yticklabels(["GPU %d %s" % (g, name_of("stream", s)) for g, s in rows], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("time in iteration %d (ms)" % iteration)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in KIND_COLOURS.values()]
-    ax.legend(handles, [KINDS[k] for k in KIND_COLOURS], loc="upper right", fontsize=7, ncol=5)
+    ax.legend(handles, [name_of("op_kind", k) for k in KIND_COLOURS], loc="upper right", fontsize=7, ncol=5)
     ax.set_title("ops timeline" + (" (%s)" % note if note else ""), fontsize=9)
     fig.tight_layout()
     path = os.path.join(out, "timeline.png")
@@ -288,7 +313,7 @@ def coll_busbw(f, out):
         for k in np.unique(kind):
             for a in np.unique(algo[kind == k]):
                 m = (kind == k) & (algo == a)
-                label = "%s/%s" % (COLLS[k] if k < len(COLLS) else k, ALGOS[a] if a < len(ALGOS) else a)
+                label = "%s/%s" % (name_of("coll_kind", int(k)), name_of("coll_algo", int(a)))
                 if rows <= MAX_SCATTER:
                     ax.scatter(size[m], bw[m], s=8, alpha=0.5, label=label)
                     continue
@@ -317,7 +342,6 @@ def coll_busbw(f, out):
     return path
 
 
-LINK_CLASSES = ["gpu->nvswitch", "nvswitch->gpu", "nic->leaf", "leaf->nic", "switch-up", "switch-down"]
 
 
 def links_heatmap(f, out, max_rows=MAX_PORT_ROWS, max_cols=MAX_TIME_COLS):
@@ -339,7 +363,7 @@ def links_heatmap(f, out, max_rows=MAX_PORT_ROWS, max_cols=MAX_TIME_COLS):
         nb = max(nb, int((b["start_ps"] // bin_ps).max()) + 1)
     merge = -(-nb // max_cols)          # time bins per column
     ncols = -(-nb // merge)
-    classes = [c for c in range(len(LINK_CLASSES)) if np.any(ports["cls"] == c)]
+    classes = [c for c in range(len(LABELS["link_class"])) if np.any(ports["cls"] == c)]
     panels = {}
     for c in classes:
         sel = np.nonzero(ports["cls"] == c)[0]  # contiguous: ports sorted by class first
@@ -376,7 +400,7 @@ def links_heatmap(f, out, max_rows=MAX_PORT_ROWS, max_cols=MAX_TIME_COLS):
         im = ax.imshow(grid, aspect="auto", interpolation="nearest", vmin=0.0, vmax=1.0, cmap="viridis",
                        extent=[0, nb * bin_ps * 1e-9, rows, 0])
         tiers = sorted(set(int(t) for t in ports["tier"][lo:lo + n]))
-        ax.set_ylabel("%s\ntier %s\n%d ports%s" % (LINK_CLASSES[c], ",".join(map(str, tiers)), n,
+        ax.set_ylabel("%s\ntier %s\n%d ports%s" % (name_of("link_class", c), ",".join(map(str, tiers)), n,
                                                    "" if group == 1 else " (/%d)" % group), fontsize=7)
         ax.set_yticks([])
     axes[-1, 0].set_xlabel("simulated time (ms), bins of %.3g ms%s" % (
@@ -465,6 +489,7 @@ def main():
         os.makedirs(a.out, exist_ok=True)
     except OSError as e:
         fail(a.out, "cannot create the output directory (%s)" % (e.strerror or e))
+    LABELS.update(schema_labels(f))
     meta = f["meta"].attrs
     if int(meta.get("complete", 1)) == 0:
         print("INCOMPLETE: run stopped early")

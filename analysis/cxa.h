@@ -21,10 +21,17 @@
 #define CXA_EXIT_FILE  1
 #define CXA_EXIT_USAGE 2
 
-/* Paths of the run's tables (src/workload/cx_run_trace.c). */
-#define CXA_T_ITER "/summary/iterations"
-#define CXA_T_COLL "/summary/collectives"
-#define CXA_T_OPS  "/ops/gpu_ops"
+#include "cx_schema.h" /* the tables' paths, columns and labels (src/trace/cx_schema.h) */
+
+#define CXA_T_ITER     CX_SCHEMA_T_ITER
+#define CXA_T_COLL     CX_SCHEMA_T_COLL
+#define CXA_T_OPS      CX_SCHEMA_T_OPS
+#define CXA_T_BINS     CX_SCHEMA_T_BINS
+#define CXA_T_PORTS    CX_SCHEMA_T_PORTS
+#define CXA_T_FAULTS   CX_SCHEMA_T_FAULTS
+#define CXA_T_PW_RACKS CX_SCHEMA_T_PW_RACKS
+#define CXA_T_PW_SITE  CX_SCHEMA_T_PW_SITE
+#define CXA_T_PW_ITER  CX_SCHEMA_T_PW_ITER
 
 typedef enum { CXA_FMT_TABLE = 0, CXA_FMT_JSON, CXA_FMT_CSV } cxa_format_t;
 

@@ -32,20 +32,8 @@
 #define CXA_CAMPAIGN_SCRIPT_INSTALLED "/usr/local/share/colossim/campaign_timeline.py"
 #endif
 
-#define CXA_T_FAULTS "/faults"
-
-static const char *cxa_fault_kind(unsigned k)
-{
-    static const char *const n[] = {"gpu_slow", "gpu_fail", "link_degraded", "link_down", "nic_down", "switch_down"};
-    return k < 6 ? n[k] : "?";
-}
-
-static const char *cxa_fault_action(unsigned a)
-{
-    static const char *const n[] = {"slowed", "degraded", "rerouted", "job stopped", "none (not on the job)",
-                                    "after the job stopped"};
-    return a < 6 ? n[a] : "?";
-}
+static const char *cxa_fault_kind(unsigned k) { return cx_schema_label(CX_SCHEMA_L_FAULT_KIND, k); }
+static const char *cxa_fault_action(unsigned a) { return cx_schema_label(CX_SCHEMA_L_FAULT_ACTION, a); }
 
 int cxa_cmd_faults(int argc, char **argv)
 {
@@ -179,7 +167,7 @@ static int cxa_suspect_gpus(const cxa_file_t *f, FILE *out, json_object *jarr)
     uint64_t         r, g, maxg = 0;
     const cxa_col_t *c_g, *c_i, *c_b, *c_e, *c_c;
     int              found = 0;
-    if (cxa_table_open(f, "/summary/iterations", 0, &t) != 0) return 0;
+    if (cxa_table_open(f, CXA_T_ITER, 0, &t) != 0) return 0;
     if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
         cxa_table_close(&t);
         return 0;
@@ -266,10 +254,10 @@ static int cxa_suspect_links(const cxa_file_t *f, FILE *out, json_object *jarr)
     int64_t      bin_ps = 0, span = 0;
     unsigned     cls;
     int          found = 0;
-    if (!cxa_exists(f, "/links/ports") || !cxa_exists(f, "/links/bins")) return 0;
+    if (!cxa_exists(f, CXA_T_PORTS) || !cxa_exists(f, CXA_T_BINS)) return 0;
     if (cxa_meta_i64(f, "link_bin_ps", &bin_ps) != 0 || cxa_bin_ps_ok(bin_ps) == 0) return 0;
-    if (cxa_table_open(f, "/links/ports", 0, &tp) != 0) return 0;
-    if (cxa_table_open(f, "/links/bins", 0, &tb) != 0) {
+    if (cxa_table_open(f, CXA_T_PORTS, 0, &tp) != 0) return 0;
+    if (cxa_table_open(f, CXA_T_BINS, 0, &tb) != 0) {
         cxa_table_close(&tp);
         return 0;
     }
@@ -377,7 +365,7 @@ void cxa_strag_suspects(const cxa_file_t *f, FILE *out, json_object *jobj)
     json_object *arr = jobj != NULL ? json_object_new_array() : NULL;
     int          n;
     if (out != NULL) fprintf(out, "suspects: components slower than their peers (kernel time per GPU%s)\n",
-                             cxa_exists(f, "/links/bins") ? "; link rates" : "; link rates need --trace-level links");
+                             cxa_exists(f, CXA_T_BINS) ? "; link rates" : "; link rates need --trace-level links");
     n = cxa_suspect_gpus(f, out, arr);
     n += cxa_suspect_links(f, out, arr);
     if (out != NULL && n == 0) fprintf(out, "  none\n");

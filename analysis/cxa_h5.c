@@ -243,17 +243,31 @@ void *cxa_table_read_all(cxa_table_t *t)
     return buf;
 }
 
+/* A column the analyzer needs (cxa_need_cols) must be one of the schema's
+ * (src/trace/cx_schema.h): a name it does not know is a bug here, not a
+ * trace problem. */
+static void cxa_schema_check(const cxa_table_t *t, const char *name)
+{
+    const cx_schema_table_t *st = cx_schema_table(t->path);
+    if (st != NULL && cx_schema_col(st, name) == NULL) {
+        fprintf(stderr, "colossim-analyze: internal error: column '%s' is not in the schema of %s "
+                "(src/trace/cx_schema.h)\n", name, t->path);
+        abort();
+    }
+}
+
 const cxa_col_t *cxa_col(const cxa_table_t *t, const char *name)
 {
     int i;
     for (i = 0; i < t->ncols; i++)
         if (strcmp(t->cols[i].name, name) == 0) return &t->cols[i];
-    return NULL;
+    return NULL; /* optional columns may be asked of any table (export-csv's "gpu") */
 }
 
 int cxa_need_cols(const cxa_table_t *t, const char *const *names)
 {
     for (; *names != NULL; names++) {
+        cxa_schema_check(t, *names);
         const cxa_col_t *c = cxa_col(t, *names);
         if (c == NULL || c->cls == 's' || c->cls == '?') {
             cxa_error(t->file->path, "table %s has no numeric column '%s' (not written by this colossim?)",
@@ -380,18 +394,15 @@ char *cxa_meta_text(const cxa_file_t *f, const char *name)
     return buf;
 }
 
-/* ---- names: the op format's own tables (src/gpu/cx_op.c, compiled in) ---- */
+/* ---- names: the schema's labels (src/trace/cx_schema.c, compiled in) ---- */
 
-#define CXA_NAME(tab, i) ((i) < sizeof(tab) / sizeof((tab)[0]) ? (tab)[i] : "?")
-static const char *const cxa_streams[] = {"compute", "tp", "dp", "pp"};
-
-const char *cxa_kind_name(unsigned kind) { return cx_op_kind_name((int)kind); }
-const char *cxa_class_name(unsigned cls) { return cx_op_class_name((int)cls); }
-const char *cxa_coll_name(unsigned kind) { return cx_coll_kind_name((int)kind); }
-const char *cxa_algo_name(unsigned algo) { return cx_coll_algo_name((int)algo); }
-const char *cxa_phase_name(unsigned phase) { return cx_phase_name((int)phase); }
-const char *cxa_block_name(unsigned block) { return cx_block_name((int)block); }
-const char *cxa_stream_name(unsigned stream) { return CXA_NAME(cxa_streams, stream); }
+const char *cxa_kind_name(unsigned kind) { return cx_schema_label(CX_SCHEMA_L_OP_KIND, kind); }
+const char *cxa_class_name(unsigned cls) { return cx_schema_label(CX_SCHEMA_L_OP_CLASS, cls); }
+const char *cxa_coll_name(unsigned kind) { return cx_schema_label(CX_SCHEMA_L_COLL_KIND, kind); }
+const char *cxa_algo_name(unsigned algo) { return cx_schema_label(CX_SCHEMA_L_COLL_ALGO, algo); }
+const char *cxa_phase_name(unsigned phase) { return cx_schema_label(CX_SCHEMA_L_PHASE, phase); }
+const char *cxa_block_name(unsigned block) { return cx_schema_label(CX_SCHEMA_L_BLOCK, block); }
+const char *cxa_stream_name(unsigned stream) { return cx_schema_label(CX_SCHEMA_L_STREAM, stream); }
 
 /* ---- arguments ---------------------------------------------------------------- */
 

@@ -31,16 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CXA_T_BINS  "/links/bins"
-#define CXA_T_PORTS "/links/ports"
-#define CXA_LCLS    6
+#define CXA_LCLS 6
 
-const char *cxa_link_class_name(unsigned cls)
-{
-    static const char *const names[CXA_LCLS] = {"gpu->nvswitch", "nvswitch->gpu", "nic->leaf",
-                                                "leaf->nic",     "switch-up",     "switch-down"};
-    return cls < CXA_LCLS ? names[cls] : "?";
-}
+const char *cxa_link_class_name(unsigned cls) { return cx_schema_label(CX_SCHEMA_L_LINK_CLASS, cls); }
 
 typedef struct cxa_lport {
     uint64_t dev, peer_dev, bytes, chunks;

@@ -13,6 +13,8 @@
 
 #include "cx_version.h"
 
+#include <json-c/json.h>
+
 #ifndef CXA_PLOT_SCRIPT
 #define CXA_PLOT_SCRIPT "colossim_plot.py"
 #endif
@@ -43,8 +45,80 @@ static void cxa_usage(FILE *out)
             "                                           (needs --trace-level links)\n"
             "  power FILE [--format table|json] [--size-battery] [--ramp MW/s]\n"
             "                                           job / site power, swing, ramp, J/token, battery, violations\n"
-            "  faults FILE [--format table|json]        injected faults (run --faults) and what the job did\n\n"
+            "  faults FILE [--format table|json]        injected faults (run --faults) and what the job did\n"
+            "  schema [--format table|json]             the trace schema: tables, columns, units, labels\n\n"
             "exit status: 0 ok, 1 file missing / truncated / not a colossim trace, 2 usage or data absent\n");
+}
+
+/* The schema as JSON: tables with their columns, and the label lists. */
+static json_object *cxa_schema_json(void)
+{
+    json_object             *j = json_object_new_object(), *tabs = json_object_new_array(), *labs = json_object_new_object();
+    size_t                   i, k, n;
+    const cx_schema_table_t *t = cx_schema_tables(&n);
+    int                      l;
+    for (i = 0; i < n; i++) {
+        json_object *o = json_object_new_object(), *cols = json_object_new_array();
+        json_object_object_add(o, "path", json_object_new_string(t[i].path));
+        json_object_object_add(o, "level", json_object_new_string(t[i].level));
+        json_object_object_add(o, "what", json_object_new_string(t[i].what));
+        for (k = 0; k < t[i].ncols; k++) {
+            const cx_schema_col_t *c = &t[i].cols[k];
+            json_object           *co = json_object_new_object();
+            char                   type[8];
+            size_t                 m;
+            for (m = 0; c->type[m] != '\0' && m + 1 < sizeof(type); m++) type[m] = (char)(c->type[m] | 0x20);
+            type[m] = '\0';
+            json_object_object_add(co, "name", json_object_new_string(c->name));
+            json_object_object_add(co, "type", json_object_new_string(type));
+            json_object_object_add(co, "unit", json_object_new_string(c->unit));
+            json_object_object_add(co, "labels", json_object_new_string(cx_schema_labels_name(c->labels)));
+            json_object_object_add(co, "doc", json_object_new_string(c->doc));
+            json_object_array_add(cols, co);
+        }
+        json_object_object_add(o, "columns", cols);
+        json_object_array_add(tabs, o);
+    }
+    for (l = 1; l < CX_SCHEMA_NLABELS; l++) {
+        json_object *arr = json_object_new_array();
+        unsigned     v;
+        for (v = 0; v < cx_schema_label_count(l); v++) json_object_array_add(arr, json_object_new_string(cx_schema_label(l, v)));
+        json_object_object_add(labs, cx_schema_labels_name(l), arr);
+    }
+    json_object_object_add(j, "tables", tabs);
+    json_object_object_add(j, "labels", labs);
+    return j;
+}
+
+/* schema: the trace schema compiled in (src/trace/cx_schema.h), as the
+ * tab-separated text every trace holds in /meta/schema, or as JSON. */
+static int cxa_cmd_schema(int argc, char **argv)
+{
+    cxa_args_t   a;
+    cxa_format_t fmt;
+    if (cxa_parse_args("schema", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
+    if (a.help || a.npos != 0) {
+        if (!a.help) cxa_error(NULL, "schema: takes no FILE (it prints the schema this colossim-analyze reads)");
+        fprintf(a.help ? stdout : stderr, "usage: colossim-analyze schema [--format table|json]\n"
+                "  the trace schema: every table's path, level and columns (type, unit, labels, doc),\n"
+                "  and the labels of enumerated columns; what every trace holds in /meta/schema.\n");
+        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    if (fmt == CXA_FMT_JSON) {
+        json_object *j = cxa_schema_json();
+        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+    } else {
+        char *text = cx_schema_text();
+        if (text == NULL) {
+            cxa_error(NULL, "out of memory");
+            return CXA_EXIT_FILE;
+        }
+        fputs(text, stdout);
+        free(text);
+    }
+    return CXA_EXIT_OK;
 }
 
 static const char *cxa_plot_script(void)
@@ -112,6 +186,11 @@ static int cxa_cmd_plot(int argc, char **argv)
         args[n++] = (char *)a.iteration;
     }
     args[n] = NULL;
+    { /* the labels for a trace without /meta/schema (older colossim) */
+        char *schema = cx_schema_text();
+        if (schema != NULL) setenv("COLOSSIM_SCHEMA", schema, 1);
+        free(schema);
+    }
     fflush(stdout);
     fflush(stderr);
     execv(py, args);
@@ -148,6 +227,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "links") == 0) return cxa_cmd_links(argc - 2, argv + 2);
     if (strcmp(cmd, "power") == 0) return cxa_cmd_power(argc - 2, argv + 2);
     if (strcmp(cmd, "faults") == 0) return cxa_cmd_faults(argc - 2, argv + 2);
+    if (strcmp(cmd, "schema") == 0) return cxa_cmd_schema(argc - 2, argv + 2);
     cxa_error(NULL, "unknown command '%s'", cmd);
     cxa_usage(stderr);
     return CXA_EXIT_USAGE;

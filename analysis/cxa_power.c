@@ -25,8 +25,6 @@
 
 int cxa_cmd_power(int argc, char **argv);
 
-#define CXA_T_PW_SITE "/power/site"
-#define CXA_T_PW_ITER "/power/iterations"
 
 typedef struct cxa_pw_battery {
     double ramp, mw, usable_mwh, nameplate_mwh;

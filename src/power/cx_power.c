@@ -7,6 +7,7 @@
 #include "cx_power.h"
 
 #include "cx_agree.h"
+#include "cx_schema.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -284,17 +285,7 @@ typedef struct cx_row_pw_rack {
     float    compute_share, memory_share, comm_share, idle_share;
 } cx_row_pw_rack_t;
 
-static const cx_trace_field_t cx_row_pw_rack_fields[] = {
-    CX_TRACE_FIELD(cx_row_pw_rack_t, rack, CX_TRACE_U32, "", "job rack (0 = the rack of job GPU 0)"),
-    CX_TRACE_FIELD(cx_row_pw_rack_t, gpus, CX_TRACE_U32, "", "job GPUs in the rack"),
-    CX_TRACE_FIELD(cx_row_pw_rack_t, start_ps, CX_TRACE_I64, "ps", "bin start (bins are /meta/power_bin_ps wide)"),
-    CX_TRACE_FIELD(cx_row_pw_rack_t, it_w, CX_TRACE_F64, "W", "rack IT power (GPUs, NICs, NVSwitch, CPUs, other, rack)"),
-    CX_TRACE_FIELD(cx_row_pw_rack_t, gpu_w, CX_TRACE_F64, "W", "GPU power of the rack"),
-    CX_TRACE_FIELD(cx_row_pw_rack_t, compute_share, CX_TRACE_F32, "", "share of GPU time compute-bound"),
-    CX_TRACE_FIELD(cx_row_pw_rack_t, memory_share, CX_TRACE_F32, "", "share of GPU time memory-bound"),
-    CX_TRACE_FIELD(cx_row_pw_rack_t, comm_share, CX_TRACE_F32, "", "share of GPU time communicating only"),
-    CX_TRACE_FIELD(cx_row_pw_rack_t, idle_share, CX_TRACE_F32, "", "share of GPU time idle"),
-};
+static const cx_trace_field_t cx_row_pw_rack_fields[] = CX_SCHEMA_FIELDS(PW_RACKS, cx_row_pw_rack_t);
 
 typedef struct cx_row_pw_site {
     int64_t start_ps;
@@ -305,22 +296,7 @@ typedef struct cx_row_pw_site {
     uint8_t pad[7];
 } cx_row_pw_site_t;
 
-static const cx_trace_field_t cx_row_pw_site_fields[] = {
-    CX_TRACE_FIELD(cx_row_pw_site_t, start_ps, CX_TRACE_I64, "ps", "bin start"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, width_ps, CX_TRACE_I64, "ps", "bin width (the last bin ends at the run's end)"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, job_it_mw, CX_TRACE_F64, "MW", "IT power of the job's racks and its share of switches"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, job_facility_mw, CX_TRACE_F64, "MW", "job IT + losses + cooling"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, site_it_mw, CX_TRACE_F64, "MW", "site IT power (job x site_scale when extrapolated)"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, cooling_mw, CX_TRACE_F64, "MW", "site cooling power"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, facility_mw, CX_TRACE_F64, "MW", "site facility power (IT + losses + cooling)"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, grid_mw, CX_TRACE_F64, "MW", "supplied by the grid"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, turbines_mw, CX_TRACE_F64, "MW", "supplied by gas turbines"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, battery_mw, CX_TRACE_F64, "MW", "battery: > 0 discharging, < 0 charging"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, battery_soc, CX_TRACE_F64, "", "battery state of charge at the bin's end (0..1)"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, unserved_mw, CX_TRACE_F64, "MW", "load no source could supply (violation)"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, excess_mw, CX_TRACE_F64, "MW", "supply no sink could take (ramp-down violation)"),
-    CX_TRACE_FIELD(cx_row_pw_site_t, extrapolated, CX_TRACE_U8, "", "1: site columns scaled from the job (/meta/power_site_scale)"),
-};
+static const cx_trace_field_t cx_row_pw_site_fields[] = CX_SCHEMA_FIELDS(PW_SITE, cx_row_pw_site_t);
 
 typedef struct cx_row_pw_iter {
     uint32_t iteration;
@@ -331,18 +307,7 @@ typedef struct cx_row_pw_iter {
     double   site_swing_mw;
 } cx_row_pw_iter_t;
 
-static const cx_trace_field_t cx_row_pw_iter_fields[] = {
-    CX_TRACE_FIELD(cx_row_pw_iter_t, iteration, CX_TRACE_U32, "", "training iteration"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, begin_ps, CX_TRACE_I64, "ps", "first GPU's begin marker"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, end_ps, CX_TRACE_I64, "ps", "last GPU's end marker"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, peak_it_mw, CX_TRACE_F64, "MW", "job IT, highest bin inside the iteration"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, trough_it_mw, CX_TRACE_F64, "MW", "job IT, lowest bin inside the iteration"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, swing_mw, CX_TRACE_F64, "MW", "peak - trough (job IT)"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, max_ramp_mw_per_s, CX_TRACE_F64, "MW/s", "largest bin-to-bin change of job IT / bin width"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, it_energy_j, CX_TRACE_F64, "J", "job IT energy from begin to end"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, facility_energy_j, CX_TRACE_F64, "J", "job facility energy from begin to end"),
-    CX_TRACE_FIELD(cx_row_pw_iter_t, site_swing_mw, CX_TRACE_F64, "MW", "site facility swing (extrapolated when site_scale != 1)"),
-};
+static const cx_trace_field_t cx_row_pw_iter_fields[] = CX_SCHEMA_FIELDS(PW_ITER, cx_row_pw_iter_t);
 
 #define CX_NF(_f) (sizeof(_f) / sizeof((_f)[0]))
 
@@ -466,16 +431,15 @@ cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double
     {
         cx_trace_table_t *t_rack = NULL, *t_site = NULL, *t_iter = NULL;
         if (tr != NULL) {
-            st = cx_trace_table_define(tr, "/power/racks", cx_row_pw_rack_fields, CX_NF(cx_row_pw_rack_fields),
-                                       sizeof(cx_row_pw_rack_t), "IT power per job rack per time bin", &t_rack, err);
+            st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_RACKS, cx_row_pw_rack_fields, CX_NF(cx_row_pw_rack_fields),
+                                       sizeof(cx_row_pw_rack_t), CX_SCHEMA_W_PW_RACKS, &t_rack, err);
             if (st == CX_OK)
-                st = cx_trace_table_define(tr, "/power/site", cx_row_pw_site_fields, CX_NF(cx_row_pw_site_fields),
-                                           sizeof(cx_row_pw_site_t),
-                                           "job and site power, cooling and supply per time bin", &t_site, err);
+                st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_SITE, cx_row_pw_site_fields, CX_NF(cx_row_pw_site_fields),
+                                           sizeof(cx_row_pw_site_t), CX_SCHEMA_W_PW_SITE, &t_site, err);
             if (st == CX_OK)
-                st = cx_trace_table_define(tr, "/power/iterations", cx_row_pw_iter_fields,
+                st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_ITER, cx_row_pw_iter_fields,
                                            CX_NF(cx_row_pw_iter_fields), sizeof(cx_row_pw_iter_t),
-                                           "power figures per training iteration", &t_iter, err);
+                                           CX_SCHEMA_W_PW_ITER, &t_iter, err);
             if (st != CX_OK) goto out;
         }
         for (k = 0; k < nb; k++) {

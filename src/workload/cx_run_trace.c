@@ -16,96 +16,17 @@
 #include <string.h>
 
 #include "cx_collbench.h"
+#include "cx_schema.h"
 
 /* ---- trace rows ------------------------------------------------------- */
 
-static const cx_trace_field_t cx_row_op_fields[] = {
-    CX_TRACE_FIELD(cx_row_op_t, gpu, CX_TRACE_U64, "", "global GPU index"),
-    CX_TRACE_FIELD(cx_row_op_t, stream, CX_TRACE_U8, "", "0 compute, 1 TP/CP/EP comm, 2 DP comm, 3 PP send/recv"),
-    CX_TRACE_FIELD(cx_row_op_t, kind, CX_TRACE_U8, "", "0 compute 1 send 2 recv 3 collective 4 wait 5 iter_begin 6 iter_end"),
-    CX_TRACE_FIELD(cx_row_op_t, cls, CX_TRACE_U8, "", "compute: 0 gemm 1 attention 2 elementwise 3 optimizer 4 checkpoint; collective: 0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce; wait: stream waited for"),
-    CX_TRACE_FIELD(cx_row_op_t, algo, CX_TRACE_U8, "", "collective algorithm used: 1 ring 2 tree 3 nvls 4 pairwise 5 hier"),
-    CX_TRACE_FIELD(cx_row_op_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),
-    CX_TRACE_FIELD(cx_row_op_t, block, CX_TRACE_U8, "", "model block (cx_op_block_t, see SCHEMA.md)"),
-    CX_TRACE_FIELD(cx_row_op_t, layer, CX_TRACE_U16, "", "layer, PP boundary or DP bucket; 65535 = none"),
-    CX_TRACE_FIELD(cx_row_op_t, microbatch, CX_TRACE_U32, "", "microbatch; 4294967295 = none"),
-    CX_TRACE_FIELD(cx_row_op_t, iteration, CX_TRACE_U32, "", "training iteration"),
-    CX_TRACE_FIELD(cx_row_op_t, start_ps, CX_TRACE_I64, "ps", "op start (simulated time)"),
-    CX_TRACE_FIELD(cx_row_op_t, end_ps, CX_TRACE_I64, "ps", "op end (simulated time)"),
-    CX_TRACE_FIELD(cx_row_op_t, bytes, CX_TRACE_U64, "bytes", "payload (comm) or HBM traffic (compute)"),
-    CX_TRACE_FIELD(cx_row_op_t, flops, CX_TRACE_F64, "FLOP", "floating point operations (compute)"),
-    CX_TRACE_FIELD(cx_row_op_t, tag, CX_TRACE_U64, "", "matching tag of send/recv/collective"),
-    CX_TRACE_FIELD(cx_row_op_t, peer, CX_TRACE_U64, "", "send/recv: peer GPU; collective: group base GPU; wait: op count waited for"),
-    CX_TRACE_FIELD(cx_row_op_t, group_size, CX_TRACE_U32, "", "collective group size"),
-    CX_TRACE_FIELD(cx_row_op_t, group_stride, CX_TRACE_U32, "", "collective group stride (members base + i*stride)"),
-};
-
-static const cx_trace_field_t cx_row_iter_fields[] = {
-    CX_TRACE_FIELD(cx_row_iter_t, gpu, CX_TRACE_U64, "", "global GPU index"),
-    CX_TRACE_FIELD(cx_row_iter_t, iteration, CX_TRACE_U32, "", "training iteration"),
-    CX_TRACE_FIELD(cx_row_iter_t, begin_ps, CX_TRACE_I64, "ps", "iteration begin marker on this GPU"),
-    CX_TRACE_FIELD(cx_row_iter_t, end_ps, CX_TRACE_I64, "ps", "iteration end marker on this GPU (after all its streams drained)"),
-    CX_TRACE_FIELD(cx_row_iter_t, compute_ps, CX_TRACE_I64, "ps", "compute-stream kernel time in this iteration"),
-    CX_TRACE_FIELD(cx_row_iter_t, exposed_comm_ps, CX_TRACE_I64, "ps", "compute stream blocked on TP/CP/EP or DP communication"),
-    CX_TRACE_FIELD(cx_row_iter_t, pp_wait_ps, CX_TRACE_I64, "ps", "compute stream blocked on pipeline send/recv"),
-};
-
-static const cx_trace_field_t cx_row_coll_fields[] = {
-    CX_TRACE_FIELD(cx_row_coll_t, gpu, CX_TRACE_U64, "", "the group's member 0 (whose view this row is)"),
-    CX_TRACE_FIELD(cx_row_coll_t, kind, CX_TRACE_U8, "", "0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce"),
-    CX_TRACE_FIELD(cx_row_coll_t, algo, CX_TRACE_U8, "", "1 ring 2 tree 3 nvls 4 pairwise 5 hier"),
-    CX_TRACE_FIELD(cx_row_coll_t, channels, CX_TRACE_U8, "", "rings used"),
-    CX_TRACE_FIELD(cx_row_coll_t, stream, CX_TRACE_U8, "", "stream of the collective"),
-    CX_TRACE_FIELD(cx_row_coll_t, phase, CX_TRACE_U8, "", "0 none 1 fwd 2 bwd 3 recompute 4 optimizer"),
-    CX_TRACE_FIELD(cx_row_coll_t, block, CX_TRACE_U8, "", "model block (cx_op_block_t)"),
-    CX_TRACE_FIELD(cx_row_coll_t, layer, CX_TRACE_U16, "", "layer or DP bucket"),
-    CX_TRACE_FIELD(cx_row_coll_t, iteration, CX_TRACE_U32, "", "training iteration"),
-    CX_TRACE_FIELD(cx_row_coll_t, microbatch, CX_TRACE_U32, "", "microbatch"),
-    CX_TRACE_FIELD(cx_row_coll_t, group_base, CX_TRACE_U64, "", "first member GPU"),
-    CX_TRACE_FIELD(cx_row_coll_t, group_size, CX_TRACE_U32, "", "members"),
-    CX_TRACE_FIELD(cx_row_coll_t, group_stride, CX_TRACE_U32, "", "stride between members"),
-    CX_TRACE_FIELD(cx_row_coll_t, bytes, CX_TRACE_U64, "bytes", "size (nccl-tests convention)"),
-    CX_TRACE_FIELD(cx_row_coll_t, tag, CX_TRACE_U64, "", "collective tag"),
-    CX_TRACE_FIELD(cx_row_coll_t, start_ps, CX_TRACE_I64, "ps", "start on member 0"),
-    CX_TRACE_FIELD(cx_row_coll_t, end_ps, CX_TRACE_I64, "ps", "end on member 0"),
-    CX_TRACE_FIELD(cx_row_coll_t, busbw_gbps, CX_TRACE_F64, "GB/s", "bus bandwidth seen by member 0 (nccl-tests definition)"),
-};
-
-static const cx_trace_field_t cx_row_bin_fields[] = {
-    CX_TRACE_FIELD(cx_row_bin_t, dev, CX_TRACE_U64, "", "transmitting device (topology device id)"),
-    CX_TRACE_FIELD(cx_row_bin_t, port, CX_TRACE_U32, "", "port of that device"),
-    CX_TRACE_FIELD(cx_row_bin_t, cls, CX_TRACE_U8, "", "link class: 0 gpu->nvswitch 1 nvswitch->gpu 2 nic->leaf 3 leaf->nic 4 switch-up 5 switch-down"),
-    CX_TRACE_FIELD(cx_row_bin_t, tier, CX_TRACE_U8, "", "tier of the transmitting switch (0 for GPUs and NVSwitches)"),
-    CX_TRACE_FIELD(cx_row_bin_t, start_ps, CX_TRACE_I64, "ps", "bin start (bins are /meta/link_bin_ps wide)"),
-    CX_TRACE_FIELD(cx_row_bin_t, bytes, CX_TRACE_U64, "bytes", "bytes sent in this bin (a chunk's bytes are split over the bins its transmission overlaps)"),
-};
-
-static const cx_trace_field_t cx_row_port_fields[] = {
-    CX_TRACE_FIELD(cx_row_port_t, dev, CX_TRACE_U64, "", "transmitting device"),
-    CX_TRACE_FIELD(cx_row_port_t, port, CX_TRACE_U32, "", "port"),
-    CX_TRACE_FIELD(cx_row_port_t, peer_dev, CX_TRACE_U64, "", "device at the other end"),
-    CX_TRACE_FIELD(cx_row_port_t, peer_port, CX_TRACE_U32, "", "its port"),
-    CX_TRACE_FIELD(cx_row_port_t, cls, CX_TRACE_U8, "", "link class (as /links/bins)"),
-    CX_TRACE_FIELD(cx_row_port_t, tier, CX_TRACE_U8, "", "tier of the transmitting switch"),
-    CX_TRACE_FIELD(cx_row_port_t, bandwidth, CX_TRACE_F64, "bytes/s", "per direction"),
-    CX_TRACE_FIELD(cx_row_port_t, latency_ps, CX_TRACE_I64, "ps", "port latency"),
-    CX_TRACE_FIELD(cx_row_port_t, bytes, CX_TRACE_U64, "bytes", "bytes sent over the run"),
-    CX_TRACE_FIELD(cx_row_port_t, chunks, CX_TRACE_U64, "", "chunks sent over the run"),
-};
-
-static const cx_trace_field_t cx_row_hop_fields[] = {
-    CX_TRACE_FIELD(cx_row_hop_t, dev, CX_TRACE_U64, "", "transmitting device"),
-    CX_TRACE_FIELD(cx_row_hop_t, port, CX_TRACE_U32, "", "port it leaves on"),
-    CX_TRACE_FIELD(cx_row_hop_t, src_dev, CX_TRACE_U64, "", "message source (GPU device)"),
-    CX_TRACE_FIELD(cx_row_hop_t, dst_dev, CX_TRACE_U64, "", "message destination (GPU device, or the NVSwitch for NVLS)"),
-    CX_TRACE_FIELD(cx_row_hop_t, tag, CX_TRACE_U64, "", "message tag (op tag)"),
-    CX_TRACE_FIELD(cx_row_hop_t, cookie, CX_TRACE_U32, "", "collective channel/step bits or stream"),
-    CX_TRACE_FIELD(cx_row_hop_t, index, CX_TRACE_U32, "", "chunk number in its message"),
-    CX_TRACE_FIELD(cx_row_hop_t, bytes, CX_TRACE_U32, "bytes", "chunk size"),
-    CX_TRACE_FIELD(cx_row_hop_t, start_ps, CX_TRACE_I64, "ps", "first byte starts leaving the port"),
-    CX_TRACE_FIELD(cx_row_hop_t, end_ps, CX_TRACE_I64, "ps", "last byte leaves the port"),
-    CX_TRACE_FIELD(cx_row_hop_t, arrive_ps, CX_TRACE_I64, "ps", "last byte arrives at the next device"),
-};
+/* The columns: src/trace/cx_schema.h, the one definition of the schema. */
+static const cx_trace_field_t cx_row_op_fields[]   = CX_SCHEMA_FIELDS(OPS, cx_row_op_t);
+static const cx_trace_field_t cx_row_iter_fields[] = CX_SCHEMA_FIELDS(ITER, cx_row_iter_t);
+static const cx_trace_field_t cx_row_coll_fields[] = CX_SCHEMA_FIELDS(COLL, cx_row_coll_t);
+static const cx_trace_field_t cx_row_bin_fields[]  = CX_SCHEMA_FIELDS(BINS, cx_row_bin_t);
+static const cx_trace_field_t cx_row_port_fields[] = CX_SCHEMA_FIELDS(PORTS, cx_row_port_t);
+static const cx_trace_field_t cx_row_hop_fields[]  = CX_SCHEMA_FIELDS(HOPS, cx_row_hop_t);
 
 #define CX_NFIELDS(_f) (sizeof(_f) / sizeof((_f)[0]))
 
@@ -278,33 +199,37 @@ void cx_run_observe(void *vctx, const cx_op_record_t *rec)
 
 /* ---- tables ------------------------------------------------------------- */
 
+/* One table of the schema: its path and meaning from cx_schema.h. */
+static cx_status_t cx_run_table(cx_trace_t *tr, const char *path, const cx_trace_field_t *fields, size_t n,
+                                size_t row_size, cx_trace_table_t **tbl, cx_err_t *err)
+{
+    return cx_trace_table_define(tr, path, fields, n, row_size, cx_schema_table(path)->what, tbl, err);
+}
+
 cx_status_t cx_run_trace_define(cx_trace_t *tr, const cx_run_config_t *cfg, cx_net_t *net,
                                 cx_run_ctx_t *c, cx_err_t *err)
 {
     cx_status_t st;
-    st = cx_trace_table_define(tr, "/summary/iterations", cx_row_iter_fields, CX_NFIELDS(cx_row_iter_fields),
-                               sizeof(cx_row_iter_t), "one row per GPU and iteration", &c->t_iter, err);
+    st = cx_run_table(tr, CX_SCHEMA_T_ITER, cx_row_iter_fields, CX_NFIELDS(cx_row_iter_fields),
+                      sizeof(cx_row_iter_t), &c->t_iter, err);
     if (st == CX_OK)
-        st = cx_trace_table_define(tr, "/summary/collectives", cx_row_coll_fields,
-                                   CX_NFIELDS(cx_row_coll_fields), sizeof(cx_row_coll_t),
-                                   "one row per collective instance, as seen by its member 0", &c->t_coll, err);
+        st = cx_run_table(tr, CX_SCHEMA_T_COLL, cx_row_coll_fields, CX_NFIELDS(cx_row_coll_fields),
+                          sizeof(cx_row_coll_t), &c->t_coll, err);
     if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_OPS)
-        st = cx_trace_table_define(tr, "/ops/gpu_ops", cx_row_op_fields, CX_NFIELDS(cx_row_op_fields),
-                                   sizeof(cx_row_op_t), "every op of every GPU", &c->t_ops, err);
+        st = cx_run_table(tr, CX_SCHEMA_T_OPS, cx_row_op_fields, CX_NFIELDS(cx_row_op_fields), sizeof(cx_row_op_t),
+                          &c->t_ops, err);
     if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_LINKS) {
-        st = cx_trace_table_define(tr, "/links/bins", cx_row_bin_fields, CX_NFIELDS(cx_row_bin_fields),
-                                   sizeof(cx_row_bin_t), "bytes per port per time bin (bins with traffic)",
-                                   &c->t_bins, err);
+        st = cx_run_table(tr, CX_SCHEMA_T_BINS, cx_row_bin_fields, CX_NFIELDS(cx_row_bin_fields),
+                          sizeof(cx_row_bin_t), &c->t_bins, err);
         if (st == CX_OK)
-            st = cx_trace_table_define(tr, "/links/ports", cx_row_port_fields, CX_NFIELDS(cx_row_port_fields),
-                                       sizeof(cx_row_port_t), "every Ethernet switch port, and every other port that carried traffic", &c->t_ports, err);
+            st = cx_run_table(tr, CX_SCHEMA_T_PORTS, cx_row_port_fields, CX_NFIELDS(cx_row_port_fields),
+                              sizeof(cx_row_port_t), &c->t_ports, err);
         c->bin_ps = cfg->link_bin_ps;
         cx_net_set_link_bins(net, cfg->link_bin_ps, cx_run_on_link_bin, c);
     }
     if (st == CX_OK && cfg->trace_level >= CX_TRACE_LEVEL_CHUNKS) {
-        st = cx_trace_table_define(tr, "/chunks/hops", cx_row_hop_fields, CX_NFIELDS(cx_row_hop_fields),
-                                   sizeof(cx_row_hop_t), "every chunk on every port (debug level)",
-                                   &c->t_hops, err);
+        st = cx_run_table(tr, CX_SCHEMA_T_HOPS, cx_row_hop_fields, CX_NFIELDS(cx_row_hop_fields),
+                          sizeof(cx_row_hop_t), &c->t_hops, err);
         cx_net_set_hop_hook(net, cx_run_on_hop, c);
     }
     return st;
@@ -411,6 +336,11 @@ static cx_status_t cx_run_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg,
     CX_M(cx_trace_meta_set_text(tr, "topology_yaml", topo_text != NULL ? topo_text : "", "application/yaml", err));
     CX_M(cx_trace_meta_set_text(tr, "workload_yaml", wl_text != NULL ? wl_text : "", "application/yaml", err));
     CX_M(cx_trace_meta_set_text(tr, "options", cfg->options_text != NULL ? cfg->options_text : "", "text/plain", err));
+    if (st == CX_OK) { /* the schema, for readers of this trace (colossim_plot.py's labels) */
+        char *schema = cx_schema_text();
+        st           = cx_trace_meta_set_text(tr, "schema", schema != NULL ? schema : "", "text/tab-separated-values", err);
+        free(schema);
+    }
     CX_M(cx_trace_meta_set_string(tr, "command_line", cfg->command_line != NULL ? cfg->command_line : "", err));
     CX_M(cx_trace_meta_set_string(tr, "topology", s->topology, err));
     CX_M(cx_trace_meta_set_string(tr, "workload", s->workload, err));
