@@ -85,6 +85,9 @@ cx_status_t cx_gen_init(cx_gen_t *g, const cx_workload_t *w, uint64_t gpu, uint3
 {
     uint32_t c, l, P, v;
     double   lay_bytes;
+    if (w->kind != CX_WL_TRAINING) /* inference / RL programs: cx_gen_infer.c, cx_gen_rl.c */
+        return cx_err_set(err, CX_ERR_UNSUPPORTED, w->file, 0, "kind",
+                          "the training generator takes training workloads only");
     if (gpu >= w->gpus)
         return cx_err_set(err, CX_ERR_RANGE, w->file, 0, "gpus",
                           "GPU %llu is outside the job's %llu GPUs", (unsigned long long)gpu,
@@ -485,23 +488,15 @@ static void overlap_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op, ui
     }
 }
 
-static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
-{
-    const cx_workload_t   *w  = g->w;
-    const cx_wl_derived_t *d  = &w->d;
-    const cx_parallel_t   *p  = &w->par;
-    int                    fwd = g->phase != CX_PHASE_BWD;
-    double                 x  = fwd ? 1.0 : 2.0;  /* backward = 2x forward */
-    /* A GEMM's backward: input gradient + weight gradient, 1x forward each;
-     * zero_bubble runs them as two ops (B here, W in S_WGRAD). */
-    double                 xg = (!fwd && p->zero_bubble) ? 1.0 : x;
-    double                 h  = w->model.hidden;
-    uint32_t               layer = g->section == S_LAYER ? cur_layer(g) : CX_OP_NO_LAYER;
-    uint32_t               tp = p->tp;
-    uint64_t               pp_stride = (uint64_t)p->tp * p->cp * p->dp;
-    uint32_t               blk;
-    int                    FP8 = w->precision == CX_PREC_FP8;
+/* Entry e's op `sub`, one function per kind of entry (entry_fill). */
 
+/* PP send and receive: activations to the next virtual stage, gradients to
+ * the previous one. */
+static void fill_pp(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
+{
+    const cx_wl_derived_t *d         = &g->w->d;
+    const cx_parallel_t   *p         = &g->w->par;
+    uint64_t               pp_stride = (uint64_t)p->tp * p->cp * p->dp;
     switch (e) {
     case E_PP_RECV:
     case E_PP_SEND: {
@@ -524,6 +519,28 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         op->tag    = cx_op_tag(g->iter, g->mb, boundary, op->phase, CX_BLK_PP);
         return;
     }
+    default:
+        memset(op, 0, sizeof(*op));
+        return;
+    }
+}
+
+/* Kernels of a layer, the embedding and the head. */
+static void fill_compute(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
+{
+    const cx_workload_t   *w  = g->w;
+    const cx_wl_derived_t *d  = &w->d;
+    const cx_parallel_t   *p  = &w->par;
+    int                    fwd = g->phase != CX_PHASE_BWD;
+    double                 x  = fwd ? 1.0 : 2.0;  /* backward = 2x forward */
+    /* A GEMM's backward: input gradient + weight gradient, 1x forward each;
+     * zero_bubble runs them as two ops (B here, W in S_WGRAD). */
+    double                 xg = (!fwd && p->zero_bubble) ? 1.0 : x;
+    double                 h  = w->model.hidden;
+    uint32_t               layer = g->section == S_LAYER ? cur_layer(g) : CX_OP_NO_LAYER;
+    uint32_t               tp = p->tp;
+    int                    FP8 = w->precision == CX_PREC_FP8;
+    switch (e) {
     case E_EMBED:
         label(g, op, CX_OP_NO_LAYER, g->mb, g->phase, CX_BLK_EMBED);
         set_compute(op, CX_CLS_ELEMENTWISE, 0.0, x * d->b_embed, FP8);
@@ -620,6 +637,22 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         label(g, op, layer, g->mb, g->phase, CX_BLK_SH_DOWN);
         set_compute(op, CX_CLS_GEMM, xg * d->f_sh_down, xg * d->b_sh_down, FP8);
         return;
+    default:
+        memset(op, 0, sizeof(*op));
+        return;
+    }
+}
+
+/* Collectives of a layer (TP, CP, EP) and the gradient buckets (DP). */
+static void fill_comm(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
+{
+    const cx_wl_derived_t *d  = &g->w->d;
+    const cx_parallel_t   *p  = &g->w->par;
+    int                    fwd = g->phase != CX_PHASE_BWD;
+    uint32_t               layer = g->section == S_LAYER ? cur_layer(g) : CX_OP_NO_LAYER;
+    uint32_t               tp = p->tp;
+    uint32_t               blk;
+    switch (e) {
     case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
         blk = e == E_TP_ATTN_IN ? CX_BLK_TP_ATTN_IN : e == E_TP_ATTN_OUT ? CX_BLK_TP_ATTN_OUT
             : e == E_TP_MLP_IN ? CX_BLK_TP_MLP_IN : CX_BLK_TP_MLP_OUT;
@@ -658,6 +691,23 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         op->algo = CX_ALGO_RING;
         return;
     }
+    default:
+        memset(op, 0, sizeof(*op));
+        return;
+    }
+}
+
+/* The end of the iteration: optimizer, parameter all-gathers (and the
+ * forward's waits for them), checkpoint, the final sync. */
+static void fill_step(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
+{
+    const cx_workload_t   *w  = g->w;
+    const cx_wl_derived_t *d  = &w->d;
+    const cx_parallel_t   *p  = &w->par;
+    uint32_t               layer = g->section == S_LAYER ? cur_layer(g) : CX_OP_NO_LAYER;
+    uint32_t               tp = p->tp;
+    int                    FP8 = w->precision == CX_PREC_FP8;
+    switch (e) {
     case E_OPT_WAIT:
         label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT, CX_BLK_SYNC);
         set_wait(g, op, CX_STREAM_COMPUTE, CX_STREAM_DP);
@@ -729,6 +779,33 @@ static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         /* Iteration ends when every stream is drained. */
         label(g, op, CX_OP_NO_LAYER, CX_OP_NO_MB, CX_PHASE_OPT, CX_BLK_SYNC);
         set_wait(g, op, CX_STREAM_COMPUTE, sub == 0 ? CX_STREAM_TP : CX_STREAM_PP);
+        return;
+    default:
+        memset(op, 0, sizeof(*op));
+        return;
+    }
+}
+
+static void entry_fill(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
+{
+    switch (e) {
+    case E_PP_RECV: case E_PP_SEND:
+        fill_pp(g, e, sub, op);
+        return;
+    case E_EMBED: case E_FINAL_NORM: case E_LM_HEAD: case E_LOSS: case E_NORM1: case E_NORM2:
+    case E_QKV: case E_ATTN: case E_ATTN_RECOMP: case E_PROJ: case E_MLP_UP: case E_MLP_ACT:
+    case E_MLP_DOWN: case E_ROUTER: case E_EXP_UP: case E_EXP_ACT: case E_EXP_DOWN:
+    case E_SH_UP: case E_SH_ACT: case E_SH_DOWN:
+        fill_compute(g, e, sub, op);
+        return;
+    case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
+    case E_CP_KV: case E_EP_DISPATCH: case E_EP_COMBINE:
+    case E_DP_GRAD: case E_DP_GRAD_EXP: case E_DP_GRAD_EMBED:
+        fill_comm(g, e, sub, op);
+        return;
+    case E_OPT_WAIT: case E_OPTIMIZER: case E_PARAM_WAIT: case E_PARAM_AG: case E_PARAM_AG_EXP:
+    case E_CKPT: case E_SYNC:
+        fill_step(g, e, sub, op);
         return;
     default:
         memset(op, 0, sizeof(*op));
