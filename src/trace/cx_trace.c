@@ -13,7 +13,7 @@
  * makes all ranks take the same branch instead of hanging in the next
  * collective.
  */
-#define _POSIX_C_SOURCE 200809L /* strnlen, access, stat */
+#define _GNU_SOURCE /* fallocate (FALLOC_FL_KEEP_SIZE); strnlen, access, stat, truncate */
 
 #include "cx_trace.h"
 
@@ -23,10 +23,13 @@
 #include <hdf5.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Attributes live in the object header: keep the per-field doc arrays well
@@ -36,6 +39,10 @@
 #define TRACE_CHUNK_MIN_ROWS ((size_t)1024)
 #define TRACE_CHUNK_MAX_BYTES ((size_t)4 << 20)
 #define TRACE_DEFLATE_LEVEL 1u   /* speed over ratio: shuffle does most of the work */
+/* Room reserved past the file's end of allocation before every write, for
+ * the metadata HDF5 writes with it or at close (object headers, chunk index,
+ * free-space info); also the least free space cx_trace_open asks for. */
+#define TRACE_RESERVE_MARGIN ((uint64_t)256 << 10)
 
 struct cx_trace_table {
     cx_trace_t       *tr;
@@ -58,6 +65,7 @@ struct cx_trace_table {
     size_t            cap_buf;
     int               failed;      /* local: append ran out of memory */
     unsigned          broken;      /* writes where HDF5 fell back from collective I/O */
+    unsigned          writes;      /* successful cx_trace_table_write calls with rows */
 };
 
 struct cx_trace {
@@ -65,6 +73,9 @@ struct cx_trace {
     int               rank;
     int               size;
     int               failed;      /* agreed: a collective step failed */
+    int               closing;     /* in cx_trace_close: failures are "at the end of the run" */
+    unsigned          table_write; /* in a table write: that table's write number (1 = first) */
+    uint64_t          reserved;    /* rank 0: bytes [0, reserved) of the file are allocated on disk */
     char             *path;
     char             *partial;
     hid_t             file;
@@ -113,6 +124,7 @@ static void trace_quiet_end(const trace_quiet_t *q)
 typedef struct {
     char outer[128];
     char inner[384];
+    int  write_failed; /* some frame is a write or flush failure */
 } trace_h5msg_t;
 
 static herr_t trace_h5_walk(unsigned n, const H5E_error2_t *e, void *data)
@@ -123,16 +135,71 @@ static herr_t trace_h5_walk(unsigned n, const H5E_error2_t *e, void *data)
         snprintf(m->outer, sizeof(m->outer), "%s", e->func_name != NULL ? e->func_name : "?");
     }
     snprintf(m->inner, sizeof(m->inner), "%s", e->desc != NULL ? e->desc : "");
+    if (e->min_num == H5E_WRITEERROR || e->min_num == H5E_CANTFLUSH) {
+        m->write_failed = 1;
+    }
     return 0;
 }
 
-static cx_status_t trace_h5_fail(cx_err_t *err, const char *file, const char *what)
+/* Why a write failed.  HDF5 reports a short MPI-IO write only as "file write
+ * failed" (Open MPI's ompio returns MPI_SUCCESS with fewer bytes written):
+ * the errno of the failing pwrite, when still set as HDF5 returns, names the
+ * cause; failing that, a file system with less than 1 MiB left is the cause
+ * (buf gets "; N KiB free").  NULL when neither says anything. */
+static const char *trace_write_reason(const char *partial, int saved_errno, char *buf, size_t len)
 {
+    char           dir[4096];
+    const char    *slash = strrchr(partial, '/');
+    struct statvfs vfs;
+
+    if (saved_errno == ENOSPC || saved_errno == EDQUOT || saved_errno == EFBIG ||
+        saved_errno == EIO || saved_errno == EROFS) {
+        return strerror(saved_errno);
+    }
+    if (slash == NULL) {
+        snprintf(dir, sizeof(dir), ".");
+    } else {
+        snprintf(dir, sizeof(dir), "%.*s", slash == partial ? 1 : (int)(slash - partial), partial);
+    }
+    if (statvfs(dir, &vfs) == 0 && (unsigned long long)vfs.f_bavail * vfs.f_frsize < (1ull << 20)) {
+        snprintf(buf, len, "; %llu KiB free", (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024);
+        return strerror(ENOSPC);
+    }
+    return NULL;
+}
+
+/* Where in the run a write failed: a table's first write, a flush during
+ * the run, or the end of the run. */
+static void trace_when(const cx_trace_t *tr, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (tr->closing) {
+        snprintf(buf, len, ", at the end of the run");
+    } else if (tr->table_write > 0) {
+        snprintf(buf, len, ", write %u of that table during the run", tr->table_write);
+    }
+}
+
+static cx_status_t trace_h5_fail(cx_err_t *err, const cx_trace_t *tr, const char *what)
+{
+    int           saved_errno = errno; /* first: the MPI-IO write's cause */
+    const char   *file = tr != NULL ? tr->partial : NULL;
+    const char   *reason;
+    char          rbuf[64], when[64];
     trace_h5msg_t m;
 
     memset(&m, 0, sizeof(m));
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, trace_h5_walk, &m);
     H5Eclear2(H5E_DEFAULT);
+    if (m.write_failed && file != NULL) {
+        /* One line a user can act on: the reason, then where it happened
+         * (which write of which table tells a first write from a flush). */
+        rbuf[0] = '\0';
+        reason  = trace_write_reason(file, saved_errno, rbuf, sizeof(rbuf));
+        trace_when(tr, when, sizeof(when));
+        return cx_err_set(err, CX_ERR_IO, file, 0, NULL, "cannot write the trace: %s (%s%s%s)",
+                          reason != NULL ? reason : m.inner, what, when, rbuf);
+    }
     if (m.outer[0] != '\0') {
         return cx_err_set(err, CX_ERR_IO, file, 0, NULL, "%s: %s failed: %s", what, m.outer,
                           m.inner);
@@ -168,6 +235,84 @@ static cx_status_t trace_agree(cx_trace_t *tr, cx_status_t st, cx_err_t *err)
         return st;
     }
     return cx_err_set(err, (cx_status_t)code, tr->partial, 0, NULL, "on rank %d: %s", first, msg);
+}
+
+/*
+ * Rank 0: allocate bytes [0, file size + need) of PATH.partial on disk
+ * (fallocate with FALLOC_FL_KEEP_SIZE: the file's size and content do not
+ * change).  Where the file system cannot, the free space is compared instead.
+ */
+static cx_status_t trace_reserve_local(cx_trace_t *tr, uint64_t need, const char *what, cx_err_t *err)
+{
+    struct statvfs vfs;
+    struct stat    sb;
+    char           when[64], dir[4096];
+    const char    *slash = strrchr(tr->partial, '/');
+    uint64_t       avail = UINT64_MAX, upto;
+    int            fd, rc, e = 0;
+
+    fd = open(tr->partial, O_WRONLY);
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return CX_OK; /* HDF5 will say what is wrong */
+    }
+    upto = (uint64_t)sb.st_size + need;
+    if (upto <= tr->reserved) {
+        close(fd);
+        return CX_OK;
+    }
+    rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)tr->reserved, (off_t)(upto - tr->reserved));
+    e  = rc != 0 ? errno : 0;
+    close(fd);
+    if (rc == 0) {
+        tr->reserved = upto;
+        return CX_OK;
+    }
+    if (slash == NULL) {
+        snprintf(dir, sizeof(dir), ".");
+    } else {
+        snprintf(dir, sizeof(dir), "%.*s", slash == tr->partial ? 1 : (int)(slash - tr->partial), tr->partial);
+    }
+    if (statvfs(dir, &vfs) == 0) {
+        avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    }
+    if (e != ENOSPC && e != EDQUOT && e != EFBIG) {
+        /* No fallocate here (EOPNOTSUPP ...): at least the free space. */
+        if (avail >= upto - tr->reserved) {
+            return CX_OK;
+        }
+        e = ENOSPC;
+    }
+    trace_when(tr, when, sizeof(when));
+    return cx_err_set(err, CX_ERR_IO, tr->partial, 0, NULL,
+                      "cannot write the trace: %s (%s%s; up to %llu KiB more to write, %llu KiB free)",
+                      strerror(e), what, when, (unsigned long long)((upto - tr->reserved + 1023) / 1024),
+                      avail == UINT64_MAX ? 0ull : (unsigned long long)(avail / 1024));
+}
+
+/*
+ * Collective: make room on disk for `need` more bytes past the file's end
+ * before writing them, and agree.  Parallel HDF5 cannot survive a failed
+ * write: on a full disk the aggregator's H5Dwrite fails after its MPI-IO
+ * write while the other ranks go on into the file view reset, a collective
+ * the failed rank skipped, and every rank hangs.  So a full disk must be
+ * found before HDF5 writes.  Rows are compressed, so their uncompressed size
+ * bounds the data a write adds; the margin covers the metadata HDF5 has
+ * allocated past the file's end and not written yet (H5Fget_eoa would say
+ * where that ends, but wants a SWMR driver, not MPI-IO).  The reserved
+ * blocks past the end are freed at close.
+ */
+static cx_status_t trace_reserve(cx_trace_t *tr, uint64_t need, const char *what, cx_err_t *err)
+{
+    cx_status_t st = CX_OK;
+
+    if (tr->rank == 0) {
+        st = trace_reserve_local(tr, (need > UINT64_MAX / 4 ? UINT64_MAX / 4 : need) + TRACE_RESERVE_MARGIN,
+                                 what, err);
+    }
+    return trace_agree(tr, st, err);
 }
 
 static uint64_t trace_fnv(uint64_t h, const void *p, size_t n)
@@ -232,17 +377,17 @@ static cx_status_t trace_attr_write(cx_trace_t *tr, hid_t obj, const char *name,
 
     ex = H5Aexists(obj, name);
     if (ex < 0 || (ex > 0 && H5Adelete(obj, name) < 0)) {
-        return trace_h5_fail(err, tr->partial, name);
+        return trace_h5_fail(err, tr, name);
     }
     a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
     if (a < 0) {
-        return trace_h5_fail(err, tr->partial, name);
+        return trace_h5_fail(err, tr, name);
     }
     if (H5Awrite(a, type, buf) < 0) {
-        st = trace_h5_fail(err, tr->partial, name);
+        st = trace_h5_fail(err, tr, name);
     }
     if (H5Aclose(a) < 0 && st == CX_OK) {
-        st = trace_h5_fail(err, tr->partial, name);
+        st = trace_h5_fail(err, tr, name);
     }
     return st;
 }
@@ -254,7 +399,7 @@ static cx_status_t trace_attr_scalar(cx_trace_t *tr, hid_t obj, const char *name
     cx_status_t st;
 
     if (space < 0) {
-        return trace_h5_fail(err, tr->partial, name);
+        return trace_h5_fail(err, tr, name);
     }
     st = trace_attr_write(tr, obj, name, type, space, buf, err);
     H5Sclose(space);
@@ -268,7 +413,7 @@ static cx_status_t trace_attr_string(cx_trace_t *tr, hid_t obj, const char *name
     cx_status_t st;
 
     if (type < 0) {
-        return trace_h5_fail(err, tr->partial, name);
+        return trace_h5_fail(err, tr, name);
     }
     st = trace_attr_scalar(tr, obj, name, type, value, err);
     H5Tclose(type);
@@ -299,7 +444,7 @@ static cx_status_t trace_attr_strings(cx_trace_t *tr, hid_t obj, const char *nam
     type  = trace_str_type(w, H5T_STR_NULLTERM);
     space = H5Screate_simple(1, &dims, NULL);
     if (type < 0 || space < 0) {
-        st = trace_h5_fail(err, tr->partial, name);
+        st = trace_h5_fail(err, tr, name);
     } else {
         st = trace_attr_write(tr, obj, name, type, space, buf, err);
     }
@@ -387,34 +532,61 @@ static void trace_table_free(cx_trace_table_t *tbl)
     free(tbl);
 }
 
-/* Collective, errors ignored: close every HDF5 handle (H5Fclose of the MPI-IO
- * driver refuses while objects are open). */
-static herr_t trace_close_handles(cx_trace_t *tr)
+/*
+ * Collective: close every HDF5 handle, the file last (H5Fclose of the MPI-IO
+ * driver refuses while objects are open).  The file's dirty metadata is
+ * flushed first with H5Fflush, whose failure leaves the file intact, and the
+ * ranks agree on it.  A trace that failed (a full disk) is then truncated to
+ * zero bytes by rank 0 before H5Fclose: its content is going anyway, and
+ * H5Fclose then has room for the metadata it still writes.  An H5Fclose that
+ * fails leaves a half-destroyed file in HDF5's ID table, and HDF5 crashes
+ * closing it again at MPI_Finalize (H5F__close_cb, from the MPI_COMM_SELF
+ * attribute callback).  Every rank must call this, file open or not; the
+ * status is CX_ERR_IO (message in err) when the flush or a close failed.
+ */
+static cx_status_t trace_close_handles(cx_trace_t *tr, cx_err_t *err)
 {
     cx_trace_table_t *tbl;
-    herr_t            rc = 0;
+    cx_status_t       st = CX_OK;
+    int               bad = 0, any_bad = 0;
 
     for (tbl = tr->tables; tbl != NULL; tbl = tbl->next) {
         if (tbl->dset >= 0) {
-            if (H5Dclose(tbl->dset) < 0) {
-                rc = -1;
+            if (H5Dclose(tbl->dset) < 0 && st == CX_OK) {
+                st = trace_h5_fail(err, tr, tbl->path);
             }
             tbl->dset = H5I_INVALID_HID;
         }
     }
     if (tr->meta >= 0) {
-        if (H5Gclose(tr->meta) < 0) {
-            rc = -1;
+        if (H5Gclose(tr->meta) < 0 && st == CX_OK) {
+            st = trace_h5_fail(err, tr, "/meta");
         }
         tr->meta = H5I_INVALID_HID;
     }
+    if (tr->file >= 0 && !tr->failed) {
+        cx_err_t    scratch;
+        cx_status_t rs = trace_reserve(tr, 0, "closing the trace file", st == CX_OK ? err : &scratch);
+        st = st == CX_OK ? rs : st;
+    }
+    if (tr->file >= 0 && !tr->failed && H5Fflush(tr->file, H5F_SCOPE_GLOBAL) < 0 && st == CX_OK) {
+        st = trace_h5_fail(err, tr, "flushing the trace file");
+    }
+    bad = st != CX_OK || tr->failed;
+    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, tr->comm);
+    if (any_bad) {
+        if (tr->rank == 0) {
+            (void)truncate(tr->partial, 0); /* room for H5Fclose's metadata */
+        }
+        MPI_Barrier(tr->comm);
+    }
     if (tr->file >= 0) {
-        if (H5Fclose(tr->file) < 0) {
-            rc = -1;
+        if (H5Fclose(tr->file) < 0 && st == CX_OK) {
+            st = trace_h5_fail(err, tr, "closing the trace file");
         }
         tr->file = H5I_INVALID_HID;
     }
-    return rc;
+    return st;
 }
 
 static void trace_free(cx_trace_t *tr)
@@ -509,7 +681,7 @@ static cx_status_t trace_write_auto_meta(cx_trace_t *tr, cx_err_t *err)
 
 cx_status_t cx_trace_open(cx_trace_t **tr_p, MPI_Comm comm, const char *path, cx_err_t *err)
 {
-    cx_err_t      local_err;
+    cx_err_t      local_err, scratch;
     cx_trace_t   *tr;
     hid_t         fapl = H5I_INVALID_HID;
     trace_quiet_t q;
@@ -555,7 +727,7 @@ cx_status_t cx_trace_open(cx_trace_t **tr_p, MPI_Comm comm, const char *path, cx
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fapl_mpio(fapl, tr->comm, MPI_INFO_NULL) < 0 ||
         H5Pset_all_coll_metadata_ops(fapl, 1) < 0 || H5Pset_coll_metadata_write(fapl, 1) < 0) {
-        st = trace_h5_fail(err, tr->partial, "file access properties");
+        st = trace_h5_fail(err, tr, "file access properties");
     }
     st = trace_agree(tr, st, err);
     if (st != CX_OK) {
@@ -563,7 +735,7 @@ cx_status_t cx_trace_open(cx_trace_t **tr_p, MPI_Comm comm, const char *path, cx
     }
     tr->file = H5Fcreate(tr->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (tr->file < 0) {
-        st = trace_h5_fail(err, tr->partial, "creating the trace file");
+        st = trace_h5_fail(err, tr, "creating the trace file");
     }
     st = trace_agree(tr, st, err);
     if (st != CX_OK) {
@@ -571,14 +743,19 @@ cx_status_t cx_trace_open(cx_trace_t **tr_p, MPI_Comm comm, const char *path, cx
     }
     tr->meta = H5Gcreate2(tr->file, "/meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (tr->meta < 0) {
-        st = trace_h5_fail(err, tr->partial, "/meta");
+        st = trace_h5_fail(err, tr, "/meta");
     }
     st = trace_agree(tr, st, err);
     if (st != CX_OK) {
         goto err_close;
     }
     H5Pclose(fapl);
+    st = trace_reserve(tr, 0, "creating the trace file", err); /* room for /meta */
     trace_quiet_end(&q);
+    if (st != CX_OK) {
+        cx_trace_abort(tr);
+        return st;
+    }
 
     st = trace_write_auto_meta(tr, err);
     if (st != CX_OK) {
@@ -589,13 +766,11 @@ cx_status_t cx_trace_open(cx_trace_t **tr_p, MPI_Comm comm, const char *path, cx
     return CX_OK;
 
 err_close:
-    if (tr->file >= 0) {
-        trace_close_handles(tr);
-        if (tr->rank == 0) {
-            unlink(tr->partial);
-        }
-        MPI_Barrier(tr->comm);
+    trace_close_handles(tr, &scratch);
+    if (tr->rank == 0) {
+        unlink(tr->partial);
     }
+    MPI_Barrier(tr->comm);
 err_fapl:
     if (fapl >= 0) {
         H5Pclose(fapl);
@@ -923,12 +1098,12 @@ static cx_status_t trace_table_create(cx_trace_table_t *tbl, uint64_t total, cx_
     if (space < 0 || dcpl < 0 || lcpl < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
         H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, TRACE_DEFLATE_LEVEL) < 0 ||
         H5Pset_create_intermediate_group(lcpl, 1) < 0) {
-        st = trace_h5_fail(err, tr->partial, tbl->path);
+        st = trace_h5_fail(err, tr, tbl->path);
         goto out;
     }
     tbl->dset = H5Dcreate2(tr->file, tbl->path, tbl->mem_type, space, lcpl, dcpl, H5P_DEFAULT);
     if (tbl->dset < 0) {
-        st = trace_h5_fail(err, tr->partial, tbl->path);
+        st = trace_h5_fail(err, tr, tbl->path);
         goto out;
     }
     st = trace_attr_string(tr, tbl->dset, "doc", tbl->doc, err);
@@ -978,7 +1153,7 @@ static cx_status_t trace_table_put(cx_trace_table_t *tbl, uint64_t off, uint64_t
     cx_status_t         st = CX_OK;
 
     if (H5Dset_extent(tbl->dset, &new_size) < 0) {
-        st = trace_h5_fail(err, tr->partial, tbl->path);
+        st = trace_h5_fail(err, tr, tbl->path);
     }
     st = trace_agree(tr, st, err);
     if (st != CX_OK) {
@@ -1003,13 +1178,13 @@ static cx_status_t trace_table_put(cx_trace_table_t *tbl, uint64_t off, uint64_t
         st = CX_ERR_IO;
     }
     if (st != CX_OK) {
-        st = trace_h5_fail(err, tr->partial, tbl->path);
+        st = trace_h5_fail(err, tr, tbl->path);
     }
     st = trace_agree(tr, st, err);
     if (st == CX_OK) {
         if (H5Dwrite(tbl->dset, tbl->mem_type, mspace, fspace, dxpl,
                      count > 0 ? (const void *)tbl->buf : (const void *)dummy) < 0) {
-            st = trace_h5_fail(err, tr->partial, tbl->path);
+            st = trace_h5_fail(err, tr, tbl->path);
         } else {
             /* The known-good path is collective; say so when HDF5 left it. */
             uint32_t local_cause = 0, global_cause = 0;
@@ -1078,7 +1253,11 @@ cx_status_t cx_trace_table_write(cx_trace_table_t *tbl, cx_err_t *err)
 
     trace_quiet_begin(&q);
     st = CX_OK;
-    if (tbl->dset < 0) {
+    tr->table_write = tbl->writes + 1; /* for the message of a failed write */
+    st = trace_reserve(tr, total > UINT64_MAX / 2 / tbl->packed_size ? UINT64_MAX / 2
+                                                                      : total * tbl->packed_size + (total / TRACE_CHUNK_MIN_ROWS + 1) * 128u,
+                       tbl->path, err);
+    if (st == CX_OK && tbl->dset < 0) {
         st = trace_table_create(tbl, total, err);
         st = trace_agree(tr, st, err);
     }
@@ -1086,10 +1265,12 @@ cx_status_t cx_trace_table_write(cx_trace_table_t *tbl, cx_err_t *err)
         st = trace_table_put(tbl, off, total, err);
         st = trace_agree(tr, st, err);
     }
+    tr->table_write = 0;
     trace_quiet_end(&q);
     if (st == CX_OK) {
         tbl->written += total;
         tbl->n_buf = 0;
+        tbl->writes += total > 0;
     }
     return st;
 }
@@ -1217,8 +1398,14 @@ cx_status_t cx_trace_meta_set_text(cx_trace_t *tr, const char *name, const char 
     }
     len = strlen(v);
     trace_quiet_begin(&q);
+    if (trace_reserve(tr, (uint64_t)len + 1, name, err) != CX_OK) {
+        trace_quiet_end(&q);
+        free(v);
+        free(ct);
+        return CX_ERR_IO;
+    }
     if (ex < 0) {
-        st = trace_h5_fail(err, tr->partial, name);
+        st = trace_h5_fail(err, tr, name);
         goto out;
     }
     type   = trace_str_type(len + 1, H5T_STR_NULLTERM);
@@ -1227,20 +1414,20 @@ cx_status_t cx_trace_meta_set_text(cx_trace_t *tr, const char *name, const char 
     dxpl   = H5Pcreate(H5P_DATASET_XFER);
     if (type < 0 || space < 0 || mspace < 0 || dxpl < 0 ||
         H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
-        st = trace_h5_fail(err, tr->partial, name);
+        st = trace_h5_fail(err, tr, name);
         goto out;
     }
     dset = H5Dcreate2(tr->meta, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0) {
-        st = trace_h5_fail(err, tr->partial, name);
+        st = trace_h5_fail(err, tr, name);
         goto out;
     }
     /* Rank 0 writes the bytes, the others take part selecting nothing. */
     if (tr->rank != 0 && (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0)) {
-        st = trace_h5_fail(err, tr->partial, name);
+        st = trace_h5_fail(err, tr, name);
     }
     if (H5Dwrite(dset, type, mspace, space, dxpl, v) < 0 && st == CX_OK) {
-        st = trace_h5_fail(err, tr->partial, name);
+        st = trace_h5_fail(err, tr, name);
     }
     if (trace_attr_string(tr, dset, "content_type", ct, err) != CX_OK && st == CX_OK) {
         st = CX_ERR_IO;
@@ -1282,6 +1469,7 @@ cx_status_t cx_trace_close(cx_trace_t *tr, int complete, cx_err_t *err)
     if (tr == NULL) {
         return cx_err_set(err, CX_ERR_INVALID, NULL, 0, NULL, "cx_trace_close: trace is NULL");
     }
+    tr->closing = 1;
     if (tr->failed) {
         st = cx_err_set(err, CX_ERR_IO, tr->partial, 0, NULL,
                         "the trace failed earlier; removed the partial file");
@@ -1295,12 +1483,17 @@ cx_status_t cx_trace_close(cx_trace_t *tr, int complete, cx_err_t *err)
     }
 
     trace_quiet_begin(&q);
-    if (trace_close_handles(tr) < 0 && st == CX_OK) {
-        st = trace_h5_fail(err, tr->partial, "closing the trace file");
+    if (trace_close_handles(tr, st == CX_OK ? err : &local_err) != CX_OK && st == CX_OK) {
+        st = CX_ERR_IO;
     }
     trace_quiet_end(&q);
     st = trace_agree(tr, st, err);
     if (st == CX_OK) {
+        struct stat sb;
+        /* Truncating to its own size frees the blocks reserved past the end. */
+        if (tr->rank == 0 && stat(tr->partial, &sb) == 0) {
+            (void)truncate(tr->partial, sb.st_size);
+        }
         if (tr->rank == 0 && rename(tr->partial, tr->path) != 0) {
             st = cx_err_set(err, CX_ERR_IO, tr->partial, 0, NULL, "cannot rename to '%s': %s",
                             tr->path, strerror(errno));
@@ -1319,13 +1512,14 @@ cx_status_t cx_trace_close(cx_trace_t *tr, int complete, cx_err_t *err)
 
 void cx_trace_abort(cx_trace_t *tr)
 {
+    cx_err_t      local_err;
     trace_quiet_t q;
 
     if (tr == NULL) {
         return;
     }
     trace_quiet_begin(&q);
-    trace_close_handles(tr);
+    trace_close_handles(tr, &local_err);
     trace_quiet_end(&q);
     if (tr->rank == 0) {
         unlink(tr->partial);

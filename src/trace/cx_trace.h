@@ -31,6 +31,17 @@
  * PATH.partial.  A run killed by cx_fatal/MPI_Abort leaves PATH.partial and
  * never PATH, so a file named PATH is always complete in structure; its
  * /meta/complete says whether the run itself finished (graceful stop => 0).
+ *
+ * A full disk.  Parallel HDF5 cannot recover from a failed write (the failed
+ * rank skips a collective inside H5Dwrite and every rank hangs, or H5Fclose
+ * fails and HDF5 segfaults at MPI_Finalize), so before every write rank 0
+ * reserves room on disk for it (fallocate FALLOC_FL_KEEP_SIZE: the
+ * uncompressed size of the rows plus 256 KiB, past the file's end; freed at
+ * close) and the ranks agree.  No room: CX_ERR_IO "PATH.partial: cannot write
+ * the trace: No space left on device (TABLE, write N of that table during the
+ * run | at the end of the run | creating the trace file; ...)", the trace is
+ * poisoned and PATH.partial removed.  So a write needs free space for one
+ * flush of uncompressed rows (--trace-buffer) even though far less is written.
  */
 #ifndef CX_TRACE_H
 #define CX_TRACE_H

@@ -27,6 +27,10 @@ def case(fn):
     return fn
 
 
+class Skip(Exception):
+    """The case cannot run here (not root, no tmpfs ...): ctest reports it skipped (exit 77)."""
+
+
 class Ctx:
     def __init__(self, colossim, analyze, src):
         self.colossim, self.analyze, self.src = colossim, analyze, src
@@ -42,11 +46,12 @@ class Ctx:
             f.write(text)
         return p
 
-    def run(self, *args, timeout=60, np=0, exe=None):
-        """Run colossim (np=0: no mpirun) and return (rc, stdout, stderr, seconds)."""
+    def run(self, *args, timeout=60, np=0, exe=None, io=None):
+        """Run colossim (np=0: no mpirun; io: the MPI-IO back end, ompio or romio321) and return
+        (rc, stdout, stderr, seconds)."""
         cmd = [exe or self.colossim, *args]
         if np > 0:
-            cmd = [self.mpiexec, "--oversubscribe", "-np", str(np), *cmd]
+            cmd = [self.mpiexec, "--oversubscribe", "-np", str(np), *(["--mca", "io", io] if io else []), *cmd]
         t0 = time.time()
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.tmp)
@@ -550,6 +555,87 @@ def out_readonly_dir(c):
     expect_error(res, r"/proc/o\.h5: 'out': cannot create a file in /proc/", rc=2)
 
 
+# ---- a full disk (issue 17 item 4) ----------------------------------------------------------
+
+class Tmpfs:
+    """A tmpfs of `size` mounted under the case's directory (root only; else Skip)."""
+
+    def __init__(self, c, size):
+        self.dir = c.path("full")
+        os.makedirs(self.dir, exist_ok=True)
+        if os.geteuid() != 0:
+            raise Skip("mounting a tmpfs needs root")
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", self.dir],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise Skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", self.dir], capture_output=True)
+
+
+# Every rank count and MPI-IO back end: (ranks, io); ranks 0 runs without mpirun.
+FULL_DISK_RUNS = ((0, None), (2, "ompio"), (2, "romio321"), (4, "ompio"), (4, "romio321"))
+
+
+def full_disk(c, size, args, where):
+    """A run writing its trace to a full tmpfs: one error line naming NAME.partial, 'No space left
+    on device' and where it happened (regex `where`, group 1 = the table's write number if any);
+    exit 2 on every rank together (no hang, no crash, no MPI abort); no final name, nothing but
+    NAME.partial (or nothing) on the disk; no --summary-json.  Returns the write numbers seen."""
+    seen = []
+    with Tmpfs(c, size) as fs:
+        for np_, io in FULL_DISK_RUNS:
+            for f in os.listdir(fs.dir):
+                os.remove(os.path.join(fs.dir, f))
+            js = c.path("s.json")
+            res = c.run("run", "--out", os.path.join(fs.dir, "t.h5"), "--progress", "0",
+                        "--summary-json", js, *args, np=np_, io=io, timeout=240)
+            expect_error(res, r"t\.h5\.partial: cannot write the trace: No space left on device \(" + where, rc=2)
+            left = sorted(os.listdir(fs.dir))
+            assert left in ([], ["t.h5.partial"]), f"left on the disk: {left}"
+            assert not os.path.exists(js), "--summary-json was written"
+            m = re.search(where, res[2])
+            seen.append(m.group(1) if m.groups() else None)
+    print(f"where: {seen}")
+    return seen
+
+
+@case
+def full_disk_open(c):
+    """A 128 KiB disk: refused while creating the trace (before the run), no file left."""
+    full_disk(c, "128k", [], r"creating the trace file; up to \d+ KiB more to write, \d+ KiB free\)")
+
+
+@case
+def full_disk_first_write(c):
+    """A 1 MiB disk, trace level ops: the first write of a table (64 MB buffered rows) finds no
+    room.  Was: H5Dwrite failed, then a segfault in HDF5's H5F__close_cb at MPI_Finalize (1 rank),
+    or every rank hung (romio321 at 2 ranks, ompio at 4)."""
+    full_disk(c, "1m", ["--trace-level", "ops", "--iterations", "20"],
+              r"/[a-z_/]+, write (1) of that table during the run; up to \d+ KiB more to write")
+
+
+@case
+def full_disk_flush(c):
+    """A 2 MiB disk, trace level ops, a 256 KiB trace buffer: a flush in the middle of the run
+    (after hundreds of successful ones) finds no room."""
+    seen = full_disk(c, "2m", ["--trace-level", "ops", "--iterations", "20", "--trace-buffer", "256K"],
+                     r"/[a-z_/]+, write (\d+) of that table during the run")
+    assert all(int(n) > 10 for n in seen), f"not mid-run: writes {seen}"
+
+
+@case
+def full_disk_end(c):
+    """A 2 MiB disk, trace level ops, a 1 GiB trace buffer: nothing is written during the run and
+    the final write at the end of the run finds no room."""
+    full_disk(c, "2m", ["--trace-level", "ops", "--iterations", "3", "--trace-buffer", "1G"],
+              r"/[a-z_/]+, at the end of the run; up to \d+ KiB more to write")
+
+
 # ---- traces given to colossim-analyze ---------------------------------------------------
 
 def ops_trace(c, name="ops.h5"):
@@ -629,6 +715,9 @@ def main():
     c = Ctx(*sys.argv[1:4])
     try:
         CASES[sys.argv[4]](c)
+    except Skip as e:
+        print(f"SKIP {sys.argv[4]}: {e}")
+        return 77
     except AssertionError as e:
         print(f"FAIL {sys.argv[4]}: {e}")
         return 1
