@@ -95,6 +95,13 @@ void cxa_table_close(cxa_table_t *t);
 int  cxa_table_read(cxa_table_t *t, uint64_t start, uint64_t n, void *buf);
 /* Whole table into a malloc'd buffer (NULL + error on failure; non-NULL for 0 rows). */
 void *cxa_table_read_all(cxa_table_t *t);
+/* Open a table, check its columns need (NULL-terminated; NULL: none) and read
+ * every row: the malloc'd rows with t open, or NULL after one error with t
+ * closed (no error when the table is absent and not CXA_LOAD_REQUIRED).
+ * CXA_LOAD_RAW: no time check (t->raw). */
+#define CXA_LOAD_REQUIRED 1
+#define CXA_LOAD_RAW      2
+void *cxa_table_load(const cxa_file_t *f, const char *path, int flags, const char *const *need, cxa_table_t *t);
 const cxa_col_t *cxa_col(const cxa_table_t *t, const char *name);
 /* Check the named columns exist (NULL-terminated list); prints the first missing. */
 int  cxa_need_cols(const cxa_table_t *t, const char *const *names);

@@ -243,6 +243,18 @@ void *cxa_table_read_all(cxa_table_t *t)
     return buf;
 }
 
+void *cxa_table_load(const cxa_file_t *f, const char *path, int flags, const char *const *need, cxa_table_t *t)
+{
+    void *buf;
+    if (cxa_table_open(f, path, flags & CXA_LOAD_REQUIRED, t) != 0) return NULL;
+    t->raw = (flags & CXA_LOAD_RAW) != 0;
+    if ((need != NULL && cxa_need_cols(t, need) != 0) || (buf = cxa_table_read_all(t)) == NULL) {
+        cxa_table_close(t);
+        return NULL;
+    }
+    return buf;
+}
+
 /* A column the analyzer needs (cxa_need_cols) must be one of the schema's
  * (src/trace/cx_schema.h): a name it does not know is a bug here, not a
  * trace problem. */
