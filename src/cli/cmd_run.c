@@ -70,7 +70,8 @@ static const cx_opt_t cx_run_opt_table[] = {
     {"dry-run", CX_OPT_FLAG, offsetof(cx_run_opts_t, dry_run), NULL, 0, 0, NULL, NULL,
      "print the plan (GPUs, entities, events, memory, trace size) and stop"},
     {"ranks", CX_OPT_STRING, offsetof(cx_run_opts_t, ranks), NULL, 0, 0, NULL, "LIST",
-     "with --dry-run: model colossim's wall time at these rank counts (e.g. 1,2,16,128,1024)"},
+     "model colossim's wall time at these rank counts (e.g. 1,2,16,128,1024): with --dry-run from the "
+     "plan; on a one-rank run from what the run measured, windows counted exactly"},
     {"model-event-ns", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.event_ns), CX_CLI_STR(CX_SCALE_EVENT_NS), 1,
      1e6, NULL, "NS", "wall-time model: cost of one event on the target CPU while a rank's memory fits its cache"},
     {"model-event-ns-doubling", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.event_ns_doubling),
@@ -187,14 +188,18 @@ int cx_cmd_run(int argc, char **argv)
     cfg.scenario_path    = o.scenario;
     cfg.scale            = o.model;
     cfg.scale.remote_ns  = CX_SCALE_REMOTE_NS;
+    cfg.scale.windows    = NULL; /* the plan's; a one-rank run counts its own */
+    cfg.scale.measured   = 0;
     if (o.ranks != NULL &&
         cx_run_parse_ranks(o.ranks, cfg.scale_ranks, CX_RUN_MAX_SCALE_RANKS, &cfg.n_scale_ranks, &err) != CX_OK) {
         if (rank == 0) cx_err_print(&err);
         return 2;
     }
-    if (cfg.n_scale_ranks > 0 && !o.dry_run) {
+    if (cfg.n_scale_ranks > 0 && !o.dry_run && (cx_cli_nranks() != 1 || o.scenario != NULL)) {
         if (rank == 0) {
-            cx_err_set(&err, CX_ERR_INVALID, NULL, 0, "ranks", "--ranks models a run: use it with --dry-run");
+            cx_err_set(&err, CX_ERR_INVALID, NULL, 0, "ranks",
+                       "--ranks models a run: with --dry-run, or on a one-rank run of one job (it counts "
+                       "each rank count's windows)");
             cx_err_print(&err);
         }
         return 2;

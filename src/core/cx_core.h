@@ -48,6 +48,8 @@ static inline double cx_time_to_s(cx_time_t t) { return (double)t * 1e-12; }
  * cx_engine_config_t.sync_lag).  1 = classic YAWNS. */
 #define CX_ENGINE_SYNC_LAG     4
 #define CX_ENGINE_SYNC_LAG_MAX 64
+/* Lookaheads whose windows a one-rank run can count. */
+#define CX_ENGINE_MAX_PROBES   32
 
 /* Global entity id.  Must be < 2^48 (it shares a heap key word with priority). */
 typedef uint64_t cx_eid_t;
@@ -145,6 +147,14 @@ typedef struct cx_engine_config {
      * the lagged reduction, at the same window on every rank, so results
      * and traces do not depend on the lag or on MPI timing. */
     int        sync_lag;
+    /* Optional, one rank only: count the windows that lookaheads
+     * probe_lookahead[0..n_probes-1] would take (cx_engine_stats_t
+     * .probe_windows).  A window starts at the earliest pending event and
+     * spans the lookahead, so on one rank, whose events are committed in
+     * time order, the count is exactly what a run whose partition has that
+     * lookahead does with reductions used at once. */
+    const cx_time_t *probe_lookahead;
+    int        n_probes;
 } cx_engine_config_t;
 
 /* Global statistics, identical on every rank after cx_engine_run. */
@@ -160,6 +170,7 @@ typedef struct cx_engine_stats {
     uint64_t  peak_rss_min, peak_rss_max, peak_rss_sum;  /* bytes */
     uint64_t  peak_pending_max;  /* max over ranks of events pending at once */
     int       stopped;           /* 1 if a stop request ended the run early */
+    uint64_t  probe_windows[CX_ENGINE_MAX_PROBES]; /* see cx_engine_config_t.probe_lookahead */
 } cx_engine_stats_t;
 
 /* Collective over cfg->comm.  Validates the config (partition monotone,

@@ -92,6 +92,12 @@ struct cx_engine {
     size_t       ob_base;      /* 1 when slot 0 of each outbox is that header */
     MPI_Request  red_req[CX_ENGINE_SYNC_LAG_MAX];
 
+    /* Window probes (one rank). */
+    int       n_probes;
+    cx_time_t probe_la[CX_ENGINE_MAX_PROBES];
+    cx_time_t probe_end[CX_ENGINE_MAX_PROBES];
+    uint64_t  probe_win[CX_ENGINE_MAX_PROBES];
+
     /* Local statistics. */
     uint64_t  n_events;
     uint64_t  n_remote;
@@ -261,6 +267,16 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     eng->red_type         = MPI_DATATYPE_NULL;
     eng->red_op           = MPI_OP_NULL;
     eng->out_min          = CX_TIME_MAX;
+    if (cfg->n_probes < 0 || cfg->n_probes > CX_ENGINE_MAX_PROBES || (cfg->n_probes > 0 && eng->nranks > 1)) {
+        free(eng);
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "probes",
+                          "window probes: 0..%d lookaheads, on one rank only", CX_ENGINE_MAX_PROBES);
+    }
+    for (r = 0; r < cfg->n_probes; r++) {
+        eng->probe_la[r]  = cfg->probe_lookahead[r] > 0 ? cfg->probe_lookahead[r] : 1;
+        eng->probe_end[r] = INT64_MIN;
+    }
+    eng->n_probes = cfg->n_probes;
     st = cx_engine_pick_lag(eng, cfg->sync_lag, err);
     if (st != CX_OK) {
         free(eng);
@@ -557,6 +573,15 @@ static void cx_engine_process_window(cx_engine_t *eng)
                      (unsigned)ev->kind);
         }
         ent->type->handlers[ev->kind](eng, ent, ev);
+        if (eng->n_probes > 0) {
+            int i;
+            for (i = 0; i < eng->n_probes; i++) {
+                if (ev->time >= eng->probe_end[i]) {
+                    eng->probe_win[i]++;
+                    eng->probe_end[i] = ev->time + eng->probe_la[i];
+                }
+            }
+        }
         eng->digest += cx_event_hash(ev);
         eng->n_events++;
         eng->last_time = ev->time;
@@ -777,6 +802,7 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         s->remote_events    = u_sum[1];
         s->digest           = u_sum[2];
         s->windows          = eng->windows;
+        memcpy(s->probe_windows, eng->probe_win, sizeof(s->probe_windows));
         s->last_event_time  = i_max[0];
         s->peak_pending_max = (uint64_t)i_max[1];
         s->wall_seconds     = d_out[0];

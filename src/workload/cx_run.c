@@ -97,6 +97,7 @@ typedef struct cx_run_state {
     cx_trace_t            *tr;
     cx_run_ctx_t           ctx;     /* observers' and op sources' context */
     cx_kind_run_t         *kind;    /* inference / RL workloads (cx_run_kind.c), else NULL */
+    cx_time_t              probe_la[CX_RUN_MAX_SCALE_RANKS]; /* --ranks on a real run */
 } cx_run_state_t;
 
 /* Inference and RL workloads (cx_infer.h): the rollout's TP groups fit the
@@ -290,6 +291,13 @@ static cx_status_t cx_run_build(cx_run_state_t *r, cx_err_t *err)
     tmpl.window_ctx          = c;
     tmpl.window_threshold    = r->cfg->trace_buffer_bytes > 0 ? r->cfg->trace_buffer_bytes : CX_RUN_FLUSH_BYTES;
     if (cx_run_faults_stop(c) != CX_TIME_MAX) tmpl.end_time = cx_run_faults_stop(c); /* the job stops there */
+    /* --ranks on a one-rank run: count each rank count's windows. */
+    for (i = 0; i < (uint32_t)r->cfg->n_scale_ranks; i++) {
+        st = cx_scale_lookahead(r->topo, r->w->gpus, r->cfg->scale_ranks[i], &r->probe_la[i], err);
+        if (st != CX_OK) return st;
+    }
+    tmpl.probe_lookahead = r->probe_la;
+    tmpl.n_probes        = r->cfg->n_scale_ranks;
     st = cx_net_engine_create(&r->eng, r->topo, r->w->gpus, r->comm, &tmpl, &la, err);
     if (st != CX_OK) return st;
     st = cx_net_create(&r->net, r->eng, r->topo, &r->cfg->net, &cx_gpu_entity_type, cx_gpu_on_recv,
@@ -519,6 +527,32 @@ static cx_status_t cx_run_scale_model(cx_run_state_t *r, cx_err_t *err)
                           err);
 }
 
+/* --ranks on a one-rank run: the model with this run's events, its cost per
+ * event (the model's memory slope kept) and each rank count's windows as
+ * counted. */
+static cx_status_t cx_run_scale_measured(cx_run_state_t *r, cx_err_t *err)
+{
+    const cx_run_config_t   *cfg = r->cfg;
+    const cx_engine_stats_t *es  = cx_engine_stats(r->eng);
+    cx_scale_params_t        p   = cfg->scale;
+    double                   mem[CX_RUN_MAX_SCALE_RANKS], win[CX_RUN_MAX_SCALE_RANKS];
+    double                   mib = (double)es->peak_rss_max / 1048576.0, ns;
+    cx_status_t              st  = CX_OK;
+    int                      i;
+    if (es->stopped || es->events == 0) return CX_OK;
+    for (i = 0; i < cfg->n_scale_ranks && st == CX_OK; i++) {
+        st     = cx_plan_rank_peak(r->topo, r->w, &r->est, cfg->scale_ranks[i], &mem[i], err);
+        win[i] = (double)es->probe_windows[i];
+    }
+    if (st != CX_OK) return st;
+    ns         = es->wall_seconds * 1e9 / (double)es->events;
+    p.event_ns = fmax(1.0, ns - p.event_ns_doubling * fmax(0.0, log2(mib / CX_SCALE_CACHE_MIB)));
+    p.windows  = win;
+    p.measured = 1;
+    return cx_scale_print(r->rank == 0 ? stdout : NULL, r->topo, r->w->gpus, (double)es->events,
+                          r->est.seconds * CX_SCALE_BUSY, cfg->scale_ranks, mem, cfg->n_scale_ranks, &p, err);
+}
+
 cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *sum, cx_err_t *err)
 {
     cx_run_state_t r;
@@ -564,6 +598,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
     st = cx_run_finish(&r, err);
     if (st != CX_OK) goto out;
     st = cx_run_write(&r, err);
+    if (st == CX_OK && cfg->n_scale_ranks > 0) st = cx_run_scale_measured(&r, err);
 out:
     cx_run_release(&r);
     return st;

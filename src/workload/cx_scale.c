@@ -51,9 +51,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+cx_status_t cx_scale_lookahead(const cx_topo_t *topo, uint64_t job_gpus, int ranks, int64_t *la_ps, cx_err_t *err)
+{
+    uint64_t   *first = malloc((size_t)(ranks + 1) * sizeof(uint64_t));
+    int64_t     la    = 0;
+    cx_status_t st;
+    if (first == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    st = cx_topo_partition_job(topo, ranks, job_gpus, first, &la, NULL, NULL, err);
+    free(first);
+    *la_ps = ranks > 1 && la != INT64_MAX && la > 0 ? la : CX_ENGINE_SOLO_WINDOW;
+    return st;
+}
+
 cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
-                             int ranks, double mem_bytes, const cx_scale_params_t *p, cx_scale_row_t *row,
-                             cx_err_t *err)
+                             int ranks, double mem_bytes, double windows, const cx_scale_params_t *p,
+                             cx_scale_row_t *row, cx_err_t *err)
 {
     uint64_t   *first  = malloc((size_t)(ranks + 1) * sizeof(uint64_t));
     uint64_t   *cut    = malloc((size_t)ranks * sizeof(uint64_t));
@@ -96,7 +108,7 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
     }
     row->lookahead_us = ranks > 1 && la != INT64_MAX ? (double)la * 1e-6 : (double)CX_ENGINE_SOLO_WINDOW * 1e-6;
     row->events_max   = wsum > 0 ? events * (double)wmax / (double)wsum : events;
-    row->windows      = row->lookahead_us > 0 ? busy_s * 1e6 / row->lookahead_us : 0.0;
+    row->windows      = windows > 0 ? windows : row->lookahead_us > 0 ? busy_s * 1e6 / row->lookahead_us : 0.0;
     /* The busiest rank's cut links over its share of all links. */
     cx_topo_summary(topo, &ts);
     row->remote_max = ranks > 1 ? row->events_max * fmin(1.0, (double)cmax * (double)ranks / (double)ts.links) : 0.0;
@@ -139,15 +151,19 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
     if (rows == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
     /* Every rank count is checked before anything is printed. */
     for (i = 0; i < n && st == CX_OK; i++) {
-        st = cx_scale_predict(topo, job_gpus, events, busy_s, ranks[i], mem_bytes[i], p, &rows[i], err);
+        st = cx_scale_predict(topo, job_gpus, events, busy_s, ranks[i], mem_bytes[i],
+                              p->windows != NULL ? p->windows[i] : 0.0, p, &rows[i], err);
     }
     if (st == CX_OK && out != NULL) {
-        fprintf(out, "scaling model (a model, not a measurement): %.3g events, %.3g s of simulated time "
+        fprintf(out, "%s: %.3g events, %.3g s of simulated time "
                      "with events;\n  this machine: %.3g ns per event (+%.3g per doubling of a rank's memory "
                      "beyond %.0f MiB),\n  %.3g us per window; target network: allreduce %.3g us x log2(ranks), "
                      "neighbour exchange %.3g us\n  + %.3g us per further neighbour, %.3g ns per remote event; "
                      "reductions used %.0f windows late\n  beyond %.0f ranks (one node) unless every rank "
                      "neighbours every other (nbrs *: the reduction rides the exchange)\n",
+                p->measured ? "scaling model from this run (the events, the cost of one at this rank's memory and "
+                              "each rank count's\n  windows at its lookahead measured here; the rest modelled)"
+                            : "scaling model (a model, not a measurement)",
                 events, busy_s, p->event_ns, p->event_ns_doubling, CX_SCALE_CACHE_MIB, p->window_us,
                 p->allreduce_us, p->p2p_us, p->msg_us, p->remote_ns, p->sync_lag > 0 ? p->sync_lag : (double)CX_ENGINE_SYNC_LAG,
                 p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS);
@@ -155,7 +171,7 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
                 "MiB/rank", "nbrs", "windows", "ev/window", "events s", "sync s", "wall s");
         for (i = 0; i < n; i++) {
             const cx_scale_row_t *r = &rows[i];
-            fprintf(out, "  %6d %8.3f us %12.3g %9.0f %4d%s %12.3g %9.0f %10.1f %10.1f %10.1f\n", r->ranks,
+            fprintf(out, "  %6d %8.3f us %12.3g %9.0f %4d%s %12.0f %9.0f %10.1f %10.1f %10.1f\n", r->ranks,
                     r->lookahead_us, r->events_max, r->mem_mib, r->neighbours, r->piggy ? "*" : " ", r->windows,
                     r->windows > 0 ? r->events_max / r->windows : 0.0, r->event_s, r->sync_s + r->remote_s,
                     r->wall_s);

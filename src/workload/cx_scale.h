@@ -41,6 +41,11 @@ typedef struct cx_scale_params {
     double event_ns, event_ns_doubling, window_us, allreduce_us, p2p_us, remote_ns, msg_us;
     double sync_lag;        /* reduction lag across nodes (0 = CX_ENGINE_SYNC_LAG) */
     double node_ranks;      /* ranks per node (0 = CX_SCALE_NODE_RANKS) */
+    /* From a measured one-rank run (colossim run --ranks): the windows it
+     * counted for each rank count's lookahead (NULL: the model's), and
+     * whether event_ns was fitted to it. */
+    const double *windows;
+    int    measured;
 } cx_scale_params_t;
 
 typedef struct cx_scale_row {
@@ -60,10 +65,14 @@ typedef struct cx_scale_row {
 
 /* One rank count: partition the job's fabric over `ranks` and apply the
  * model to `events` (estimated, whole run), busy_s (simulated seconds
- * during which events exist) and mem_bytes (the busiest rank's peak). */
+ * during which events exist) and mem_bytes (the busiest rank's peak);
+ * windows > 0: counted, not modelled. */
 cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double events, double busy_s,
-                             int ranks, double mem_bytes, const cx_scale_params_t *p, cx_scale_row_t *row,
-                             cx_err_t *err);
+                             int ranks, double mem_bytes, double windows, const cx_scale_params_t *p,
+                             cx_scale_row_t *row, cx_err_t *err);
+/* The lookahead the partition of the job's fabric over `ranks` gives (its
+ * shortest cut link; CX_ENGINE_SOLO_WINDOW alone). */
+cx_status_t cx_scale_lookahead(const cx_topo_t *topo, uint64_t job_gpus, int ranks, int64_t *la_ps, cx_err_t *err);
 /* A table of predictions for ranks[0..n-1] (mem_bytes[i]: the busiest
  * rank's peak memory at ranks[i]) on `out` (NULL: compute only, e.g. on
  * ranks other than 0, so that every rank reports the same errors). */

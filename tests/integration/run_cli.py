@@ -117,11 +117,23 @@ check(len(rows) == 3 and float(rows[2][-1]) > 0 and float(rows[1][3]) < float(ro
 # rides the exchange (marked *), as the engine does it.
 check(len(rows) == 3 and rows[0][5] == "0" and rows[1][5] == "1*",
       f"the model counts each rank's neighbours and marks piggy-backed reductions ({[r[5] for r in rows]})")
-for bad, what in ((["--dry-run", "--ranks", "2,x"], "a malformed list"), (["--ranks", "2"], "--ranks without --dry-run"),
-                  (["--dry-run", "--ranks", "100000"], "more ranks than NVLink domains")):
-    p = run(1, *bad, expect=None)
+for np, bad, what in ((1, ["--dry-run", "--ranks", "2,x"], "a malformed list"),
+                      (2, ["--ranks", "2", "--out", ""], "--ranks on a run of 2 ranks"),
+                      (1, ["--dry-run", "--ranks", "100000"], "more ranks than NVLink domains")):
+    p = run(np, *bad, expect=None)
     check(p.returncode != 0 and "'ranks'" in p.stderr and "scaling model" not in p.stdout,
           f"--ranks: {what} is refused before anything is printed ({p.stderr.strip()[:100]})")
+
+# --ranks on a one-rank run: the windows it counts for the 2-rank lookahead
+# are exactly the windows a 2-rank run takes (reductions used at once, the
+# default on one node).
+p = run(1, "--ranks", "1,2", "--out", "", "--iterations", "2")
+mrows = [r for r in (l.split() for l in p.stdout.splitlines()) if len(r) == 11 and r[0].isdigit() and r[2] == "us"]
+t = run(2, "--out", "", "--iterations", "2")
+w2 = [l.split("windows")[1].split()[0] for l in (t.stdout + t.stderr).splitlines() if l.startswith("engine: ranks 2")]
+check(p.returncode == 0 and "scaling model from this run" in p.stdout and len(mrows) == 2 and w2 and
+      mrows[1][6] == w2[0], f"a one-rank run counts the 2-rank windows exactly ({mrows[1][6] if len(mrows) > 1 else '?'} "
+      f"vs {w2})")
 
 p = run(1, "--topology", os.path.join(tmp, "missing.yaml"), expect=None)
 check(p.returncode != 0 and "missing.yaml" in p.stderr, "missing topology file named")
