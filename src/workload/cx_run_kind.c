@@ -12,6 +12,7 @@
 #include "cx_run_kind.h"
 
 #include <json-c/json.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,14 +107,22 @@ void cx_kind_run_destroy(cx_kind_run_t *k)
 
 /* ---- op sources ----------------------------------------------------------------- */
 
+/* One stream's source: ~1.6 KB (the RL trainer's training generator and
+ * 16 buffered ops), four per GPU.  A unit puts at most 16 ops on one
+ * stream: 8 broadcasts or messages (RL pairs, at most 8 per GPU) take 16
+ * on theirs, a layer 10 on the compute stream. */
+#define KIND_BUF 16
+
 typedef struct kind_src {
     const cx_kind_run_t *k;
     int                  stream, active, stage;
     uint64_t             counts[CX_NUM_STREAMS];
     uint32_t             buf_n, buf_i;
-    cx_op_t              buf[CX_INFER_UNIT_MAX];
-    cx_infer_pass_t      pass;
-    cx_rl_cursor_t       rl;
+    cx_op_t              buf[KIND_BUF];
+    union {
+        cx_infer_pass_t pass;  /* inference */
+        cx_rl_cursor_t  rl;    /* RL (its own pass inside) */
+    } u;
 } kind_src_t;
 
 static cx_status_t kind_src_init(void *state, const void *ctx, uint64_t gpu, int stream, cx_err_t *err)
@@ -129,11 +138,11 @@ static cx_status_t kind_src_init(void *state, const void *ctx, uint64_t gpu, int
     s->active = gpu < k->w->gpus;
     if (!s->active) return CX_OK;
     if (k->w->kind == CX_WL_RL) {
-        cx_rl_cursor_init(&s->rl, k->w, gpu, kind_steps, k);
+        cx_rl_cursor_init(&s->u.rl, k->w, gpu, kind_steps, k);
         return CX_OK;
     }
     st = kind_steps(k, 0, (uint32_t)(gpu / k->x->tp / k->x->ep), &n);
-    cx_infer_pass_init(&s->pass, k->w, k->x, gpu, 0, st, n, 0);
+    cx_infer_pass_init(&s->u.pass, k->w, k->x, gpu, 0, st, n, 0);
     return CX_OK;
 }
 
@@ -141,7 +150,7 @@ static cx_status_t kind_src_init(void *state, const void *ctx, uint64_t gpu, int
 static int infer_unit(kind_src_t *s, cx_op_t *ops, uint32_t *n)
 {
     cx_op_t op;
-    if (s->stage == 1 && cx_infer_pass_unit(&s->pass, ops, n, s->counts)) return 1;
+    if (s->stage == 1 && cx_infer_pass_unit(&s->u.pass, ops, n, s->counts)) return 1;
     if (s->stage >= 2) return 0;
     memset(&op, 0, sizeof(op));
     op.kind       = s->stage == 0 ? CX_OP_ITER_BEGIN : CX_OP_ITER_END;
@@ -165,14 +174,17 @@ static int kind_src_next(void *state, cx_op_t *op)
             return 1;
         }
         n = 0;
-        if (!(s->k->w->kind == CX_WL_RL ? cx_rl_cursor_unit(&s->rl, ops, &n, s->counts) : infer_unit(s, ops, &n))) {
+        if (!(s->k->w->kind == CX_WL_RL ? cx_rl_cursor_unit(&s->u.rl, ops, &n, s->counts) : infer_unit(s, ops, &n))) {
             s->active = 0;
             break;
         }
         if (n > CX_INFER_UNIT_MAX) cx_fatal("inference unit of %u ops (max %d)", n, CX_INFER_UNIT_MAX);
         s->buf_n = s->buf_i = 0;
-        for (i = 0; i < n; i++)
-            if (ops[i].stream == s->stream) s->buf[s->buf_n++] = ops[i];
+        for (i = 0; i < n; i++) {
+            if (ops[i].stream != s->stream) continue;
+            if (s->buf_n == KIND_BUF) cx_fatal("more than %d ops of a unit on stream %d", KIND_BUF, s->stream);
+            s->buf[s->buf_n++] = ops[i];
+        }
     }
     return 0;
 }
