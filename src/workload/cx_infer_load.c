@@ -276,6 +276,12 @@ static cx_status_t load_rl(cx_workload_t *w, const cx_yaml_node_t *root, cx_err_
                              (unsigned long long)(r->n_train + r->n_roll));
     CX_TRY(rl_check_pairing(r, root, err));
     CX_TRY(parse_reward(r, root, err));
+    /* One reward op per rollout GPU and step: within a measured kernel's bound. */
+    if (r->reward_seconds * (double)r->rollout.requests / (double)r->n_roll * 1e12 > (double)CX_OP_MAX_DURATION_PS)
+        return cx_yaml_error(cx_yaml_get(cx_yaml_get(root, "reward"), "seconds_per_sample"), CX_ERR_RANGE, err,
+                             "%g s x %llu samples over %llu rollout GPUs is more than 10^4 s per GPU and step",
+                             r->reward_seconds, (unsigned long long)r->rollout.requests,
+                             (unsigned long long)r->n_roll);
     CX_TRY(cx_yaml_get_enum(root, "weights_sync", 0, sync_names, &e, err));
     CX_TRY(cx_yaml_get_enum(root, "mode", 0, mode_names, &r->async, err));
     CX_TRY(cx_yaml_get_int(root, "staleness", 0, 1, 64, &k, err));
