@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Inference and RL workload kinds (issue 13 item 2).
 
-decode   one GPU (TP 1), static batch of B requests with a fixed prompt and
+decode   (bf16 and fp8) one GPU (TP 1), static batch of B requests with a fixed prompt and
          output: the mean decode step (TPOT) is the weights plus the KV cache
          the step reads over HBM bandwidth x the GEMM / attention memory
          share, plus the kernel overhead per op, all taken from
          topologies/hardware.yaml here (not from colossim's output), within 3%.
 ttft     TTFT grows with the prompt (prefill is compute-bound: 4x the prompt,
-         > 3x the TTFT).
+         > 3x the TTFT); continuous batching serves mixed output lengths
+         faster than static batches.
 ranks    an MoE inference job whose EP all-to-all crosses servers, and an RL
          job (sync and async): the same digest and figures at 1, 2 and 4 ranks.
 rl       sync: the RL step's split adds up to the step (other within 1% of
@@ -91,15 +92,21 @@ def hardware():
 
 
 def case_decode():
+    for prec in ("bf16", "fp8"):
+        decode_one(prec)
+
+
+def decode_one(prec):
     B, P, O = 32, 1024, 64
-    path = write("decode.yaml", infer_yaml("{dist: fixed, mean: %d}" % P, "{dist: fixed, mean: %d}" % O, B, B))
+    path = write("decode_%s.yaml" % prec, infer_yaml("{dist: fixed, mean: %d}" % P, "{dist: fixed, mean: %d}" % O, B, B)
+                 .replace("precision: bf16", "precision: " + prec))
     j, _ = run(path)
-    check(j is not None, "the decode job runs")
+    check(j is not None, "the %s decode job runs" % prec)
     if j is None:
         return
     bw, gm, am, ov = hardware()
     L, h, ffn, H, kv, hd, V = 4, 4096, 14336, 32, 8, 128, 128256
-    e = 2.0
+    e = 2.0 if prec == "bf16" else 1.0                # bytes per weight and KV element
     w_layer = (h * H * hd + 2 * h * kv * hd + H * hd * h + 3 * h * ffn) * e
     w_head = V * h * e
     kv_tok = 2 * kv * hd * e * L                      # KV bytes per token, all layers
@@ -109,10 +116,10 @@ def case_decode():
     t_kv = B * ctx_mean * kv_tok / (bw * am)
     expect = t_gemm + t_kv + ops * ov
     got = j["inference"]["tpot_mean_seconds"]
-    print("     decode step: expected %.6f ms (weights %.6f + KV %.6f + overhead %.6f), got %.6f ms"
-          % (expect * 1e3, t_gemm * 1e3, t_kv * 1e3, ops * ov * 1e3, got * 1e3))
-    check(abs(got - expect) / expect < 0.03, "decode step within 3%% of (weights + KV) / HBM bandwidth "
-          "(%.4f vs %.4f ms)" % (got * 1e3, expect * 1e3))
+    print("     %s decode step: expected %.6f ms (weights %.6f + KV %.6f + overhead %.6f), got %.6f ms"
+          % (prec, expect * 1e3, t_gemm * 1e3, t_kv * 1e3, ops * ov * 1e3, got * 1e3))
+    check(abs(got - expect) / expect < 0.03, "%s decode step within 3%% of (weights + KV) / HBM bandwidth "
+          "(%.4f vs %.4f ms)" % (prec, got * 1e3, expect * 1e3))
     check(j["inference"]["tpot_p50_seconds"] <= j["inference"]["tpot_p99_seconds"], "TPOT p50 <= p99")
     check(j["inference"]["output_tokens"] == B * O, "output tokens = %d x %d" % (B, O))
 
@@ -128,6 +135,20 @@ def case_ttft():
         res.append(j["inference"]["ttft_p50_seconds"])
     print("     TTFT p50: prompt 512 %.3f ms, 2048 %.3f ms" % (res[0] * 1e3, res[1] * 1e3))
     check(res[1] > 3.0 * res[0], "TTFT grows with the prompt (4x prompt: %.2fx TTFT)" % (res[1] / res[0]))
+    # Mixed output lengths: continuous batching refills the slots of finished
+    # sequences, static batching waits for a batch's longest one.
+    tps = {}
+    for mode in ("static", "continuous"):
+        path = write("batch_%s.yaml" % mode, infer_yaml("{dist: fixed, mean: 256}",
+                                                        "{dist: lognormal, mean: 32, sigma: 1.0, min: 2, max: 256}",
+                                                        16, 64, mode=mode))
+        j, _ = run(path)
+        check(j is not None, "%s batching runs" % mode)
+        if j is None:
+            return
+        tps[mode] = j["inference"]["output_tokens_per_second"]
+    print("     output tokens/s: static %.0f, continuous %.0f" % (tps["static"], tps["continuous"]))
+    check(tps["continuous"] > 1.2 * tps["static"], "continuous batching beats static on mixed output lengths")
 
 
 def rl_yaml(mode="sync", steps=3):
