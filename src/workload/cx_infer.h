@@ -49,7 +49,7 @@ typedef struct cx_wl_dist {
 #define CX_INFER_MAX_TOKENS   (UINT64_C(1) << 20)  /* one prompt or output */
 #define CX_INFER_MAX_REQUESTS (UINT64_C(1) << 24)
 #define CX_INFER_MAX_BATCH    65536u
-#define CX_INFER_MAX_STEPS    (UINT64_C(1) << 26)  /* per instance (the step table) */
+#define CX_INFER_MAX_STEPS    (UINT64_C(1) << 22)  /* per instance: its step table (40 bytes a step) stays <= 160 MB */
 
 typedef struct cx_wl_infer {
     uint64_t     gpus;
@@ -66,7 +66,8 @@ typedef struct cx_wl_infer {
     double       w_layer_attn;   /* weight bytes per layer on one GPU: QKV + output projection */
     double       w_qkv, w_proj, w_mlp, w_router, w_expert, w_shared, w_head;
     double       weights_gpu;    /* all weight bytes on one GPU */
-    int          line;           /* the section's line (messages) */
+    int          line;           /* the requests section's line (messages) */
+    int          line_tp;        /* parallelism.tp's line */
 } cx_wl_infer_t;
 
 typedef struct cx_wl_rl {

@@ -156,7 +156,6 @@ static cx_status_t parse_infer(const cx_workload_t *w, const cx_yaml_node_t *sec
     const cx_model_t     *m = &w->model;
     const cx_yaml_node_t *pm;
     int64_t               g = 0;
-    x->line = sec->line;
     CX_TRY(cx_yaml_get_int(sec, "gpus", 1, 1, (int64_t)1 << 30, &g, err));
     x->gpus = (uint64_t)g;
     CX_TRY(get_map(sec, "parallelism", &pm, err));
@@ -180,6 +179,8 @@ static cx_status_t parse_infer(const cx_workload_t *w, const cx_yaml_node_t *sec
                              "dp (%u) is not divisible by ep (%u): an instance is ep attention-DP ranks", x->dp,
                              x->ep);
     x->instances = x->dp / x->ep;
+    x->line      = node_or(sec, "requests")->line;
+    x->line_tp   = node_or(pm, "tp")->line;
     CX_TRY(parse_requests(sec, x, err));
     infer_derive(w, x);
     return CX_OK;

@@ -555,7 +555,8 @@ cx_status_t cx_kind_check_fit(const cx_workload_t *w, uint32_t gpus_per_domain, 
     const cx_wl_infer_t *x = w->kind == CX_WL_RL ? &w->rl->rollout : w->infer;
     if (w->kind == CX_WL_TRAINING) return CX_OK;
     if (gpus_per_domain == 0 || gpus_per_domain % x->tp != 0)
-        return cx_err_set(err, CX_ERR_INVALID, w->file, x->line, "parallelism.tp",
+        return cx_err_set(err, CX_ERR_INVALID, w->file, x->line_tp,
+                          w->kind == CX_WL_RL ? "rollout.parallelism.tp" : "parallelism.tp",
                           "TP group of %u GPUs does not fit evenly in NVLink domains of %u GPUs", x->tp,
                           gpus_per_domain);
     return CX_OK;
