@@ -52,6 +52,132 @@ static void cxa_stats(double *v, uint64_t n, double *out)
     out[4] = n > 0 ? s / (double)n : 0.0;
 }
 
+/* One instance into its (kind, algorithm) group; -1 when out of memory. */
+static int cxa_coll_add(cxa_cgroup_t **g, cxa_cgroup_t **list, int *ng, unsigned k, unsigned al, uint64_t by,
+                        double t_us, double bw)
+{
+    cxa_cgroup_t *x;
+    if (k >= CXA_NKIND) k = CXA_NKIND - 1;
+    if (al >= CXA_NALGO) al = CXA_NALGO - 1;
+    x = g[k * CXA_NALGO + al];
+    if (x == NULL) {
+        x = calloc(1, sizeof(*x));
+        if (x == NULL) return -1;
+        x->kind               = k;
+        x->algo               = al;
+        x->min_size           = UINT64_MAX;
+        g[k * CXA_NALGO + al] = x;
+        list[(*ng)++]         = x;
+    }
+    if (x->n == x->cap) {
+        uint64_t cap = x->cap ? x->cap * 2 : 256;
+        double  *t1  = realloc(x->t_us, (size_t)cap * sizeof(double));
+        double  *t2  = t1 != NULL ? realloc(x->bw, (size_t)cap * sizeof(double)) : NULL;
+        double  *t3  = t2 != NULL ? realloc(x->size, (size_t)cap * sizeof(double)) : NULL;
+        if (t1 != NULL) x->t_us = t1;
+        if (t2 != NULL) x->bw = t2;
+        if (t3 == NULL) return -1;
+        x->size = t3;
+        x->cap  = cap;
+    }
+    x->t_us[x->n] = t_us;
+    x->bw[x->n]   = bw;
+    x->size[x->n] = (double)by;
+    x->n++;
+    x->bytes += by;
+    if (by < x->min_size) x->min_size = by;
+    if (by > x->max_size) x->max_size = by;
+    return 0;
+}
+
+/* Order by kind then algorithm; the statistics of each group. */
+static void cxa_coll_finish(cxa_cgroup_t **list, int ng)
+{
+    int i;
+    for (i = 1; i < ng; i++) {
+        cxa_cgroup_t *x = list[i];
+        int           j = i - 1;
+        while (j >= 0 && (list[j]->kind * CXA_NALGO + list[j]->algo) > (x->kind * CXA_NALGO + x->algo)) {
+            list[j + 1] = list[j];
+            j--;
+        }
+        list[j + 1] = x;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (i = 0; i < ng; i++) {
+        cxa_stats(list[i]->t_us, list[i]->n, list[i]->q[0]);
+        cxa_stats(list[i]->bw, list[i]->n, list[i]->q[1]);
+        cxa_stats(list[i]->size, list[i]->n, list[i]->q[2]);
+    }
+}
+
+static void cxa_coll_print_json(const char *path, int64_t complete, uint64_t rows, cxa_cgroup_t *const *list, int ng)
+{
+    json_object *j = json_object_new_object(), *arr = json_object_new_array();
+    static const char *const qn[5] = {"p50", "p90", "p99", "max", "mean"};
+    int          i;
+    json_object_object_add(j, "file", json_object_new_string(path));
+    json_object_object_add(j, "complete", json_object_new_boolean(complete != 0));
+    json_object_object_add(j, "instances", json_object_new_uint64(rows));
+    for (i = 0; i < ng; i++) {
+        json_object *o = json_object_new_object(), *tq = json_object_new_object(), *bq = json_object_new_object(),
+                    *sq = json_object_new_object();
+        int          q;
+        json_object_object_add(o, "kind", json_object_new_string(cxa_coll_name(list[i]->kind)));
+        json_object_object_add(o, "algo", json_object_new_string(cxa_algo_name(list[i]->algo)));
+        json_object_object_add(o, "count", json_object_new_uint64(list[i]->n));
+        json_object_object_add(o, "bytes", json_object_new_uint64(list[i]->bytes));
+        json_object_object_add(o, "min_size_bytes", json_object_new_uint64(list[i]->min_size));
+        json_object_object_add(o, "max_size_bytes", json_object_new_uint64(list[i]->max_size));
+        for (q = 0; q < 5; q++) {
+            json_object_object_add(tq, qn[q], json_object_new_double(list[i]->q[0][q]));
+            json_object_object_add(bq, qn[q], json_object_new_double(list[i]->q[1][q]));
+            json_object_object_add(sq, qn[q], json_object_new_double(list[i]->q[2][q]));
+        }
+        json_object_object_add(o, "time_us", tq);
+        json_object_object_add(o, "busbw_gbps", bq);
+        json_object_object_add(o, "size_bytes", sq);
+        json_object_array_add(arr, o);
+    }
+    json_object_object_add(j, "groups", arr);
+    printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+}
+
+static void cxa_coll_print_csv(cxa_cgroup_t *const *list, int ng)
+{
+    int i;
+    printf("kind,algo,count,bytes,size_p50,time_us_p50,time_us_p90,time_us_p99,time_us_max,"
+           "busbw_gbps_p50,busbw_gbps_p90,busbw_gbps_p99,busbw_gbps_max\n");
+    for (i = 0; i < ng; i++) {
+        const cxa_cgroup_t *x = list[i];
+        printf("%s,%s,%llu,%llu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", cxa_coll_name(x->kind),
+               cxa_algo_name(x->algo), (unsigned long long)x->n, (unsigned long long)x->bytes, x->q[2][0],
+               x->q[0][0], x->q[0][1], x->q[0][2], x->q[0][3], x->q[1][0], x->q[1][1], x->q[1][2], x->q[1][3]);
+    }
+}
+
+static void cxa_coll_print_table(const char *path, int64_t complete, uint64_t rows, cxa_cgroup_t *const *list, int ng)
+{
+    int i;
+    if (!complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
+    printf("collectives in %s: %llu instances (member 0's view)\n", path, (unsigned long long)rows);
+    printf("%-14s %-9s %8s %11s %10s | %9s %9s %9s %9s | %8s %8s %8s %8s\n", "kind", "algo", "count", "GB total",
+           "size p50", "t p50 us", "p90", "p99", "max", "busbw p50", "p90", "p99", "max");
+    for (i = 0; i < ng; i++) {
+        const cxa_cgroup_t *x = list[i];
+        char                sz[32];
+        double              s = x->q[2][0];
+        if (s >= 1048576.0) snprintf(sz, sizeof(sz), "%.1fM", s / 1048576.0);
+        else if (s >= 1024.0) snprintf(sz, sizeof(sz), "%.1fK", s / 1024.0);
+        else snprintf(sz, sizeof(sz), "%.0f", s);
+        printf("%-14s %-9s %8llu %11.3f %10s | %9.1f %9.1f %9.1f %9.1f | %9.1f %8.1f %8.1f %8.1f\n",
+               cxa_coll_name(x->kind), cxa_algo_name(x->algo), (unsigned long long)x->n, (double)x->bytes * 1e-9, sz,
+               x->q[0][0], x->q[0][1], x->q[0][2], x->q[0][3], x->q[1][0], x->q[1][1], x->q[1][2], x->q[1][3]);
+    }
+    printf("(time in us, bus bandwidth in GB/s, nearest-rank percentiles)\n");
+}
+
 int cxa_cmd_collectives(int argc, char **argv)
 {
     static const char *const need[] = {"kind", "algo", "bytes", "start_ps", "end_ps", "busbw_gbps", NULL};
@@ -80,12 +206,7 @@ int cxa_cmd_collectives(int argc, char **argv)
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
     cxa_meta_i64(&f, "complete", &complete);
     if (!complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
-    if (cxa_table_open(&f, CXA_T_COLL, 1, &t) != 0) {
-        cxa_close(&f);
-        return CXA_EXIT_FILE;
-    }
-    if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
-        cxa_table_close(&t);
+    if ((buf = cxa_table_load(&f, CXA_T_COLL, CXA_LOAD_REQUIRED, need, &t)) == NULL) {
         cxa_close(&f);
         return CXA_EXIT_FILE;
     }
@@ -97,117 +218,21 @@ int cxa_cmd_collectives(int argc, char **argv)
     c_bw = cxa_col(&t, "busbw_gbps");
     memset(g, 0, sizeof(g));
     for (r = 0; r < t.rows && rc == CXA_EXIT_OK; r++) {
-        const void   *row = cxa_row(&t, buf, r);
-        unsigned      k = (unsigned)cxa_get_u64(c_k, row), al = (unsigned)cxa_get_u64(c_a, row);
-        uint64_t      by = cxa_get_u64(c_b, row);
-        cxa_cgroup_t *x;
-        if (k >= CXA_NKIND) k = CXA_NKIND - 1;
-        if (al >= CXA_NALGO) al = CXA_NALGO - 1;
-        x = g[k * CXA_NALGO + al];
-        if (x == NULL) {
-            x = calloc(1, sizeof(*x));
-            if (x == NULL) { rc = CXA_EXIT_FILE; break; }
-            x->kind = k;
-            x->algo = al;
-            x->min_size = UINT64_MAX;
-            g[k * CXA_NALGO + al] = x;
-            list[ng++] = x;
-        }
-        if (x->n == x->cap) {
-            uint64_t cap = x->cap ? x->cap * 2 : 256;
-            double  *t1 = realloc(x->t_us, (size_t)cap * sizeof(double));
-            double  *t2 = t1 != NULL ? realloc(x->bw, (size_t)cap * sizeof(double)) : NULL;
-            double  *t3 = t2 != NULL ? realloc(x->size, (size_t)cap * sizeof(double)) : NULL;
-            if (t1 != NULL) x->t_us = t1;
-            if (t2 != NULL) x->bw = t2;
-            if (t3 == NULL) { rc = CXA_EXIT_FILE; break; }
-            x->size = t3;
-            x->cap  = cap;
-        }
-        x->t_us[x->n] = (double)(cxa_get_i64(c_e, row) - cxa_get_i64(c_s, row)) * 1e-6;
-        x->bw[x->n]   = cxa_get_f64(c_bw, row);
-        x->size[x->n] = (double)by;
-        x->n++;
-        x->bytes += by;
-        if (by < x->min_size) x->min_size = by;
-        if (by > x->max_size) x->max_size = by;
+        const void *row = cxa_row(&t, buf, r);
+        if (cxa_coll_add(g, list, &ng, (unsigned)cxa_get_u64(c_k, row), (unsigned)cxa_get_u64(c_a, row),
+                         cxa_get_u64(c_b, row), (double)(cxa_get_i64(c_e, row) - cxa_get_i64(c_s, row)) * 1e-6,
+                         cxa_get_f64(c_bw, row)) != 0)
+            rc = CXA_EXIT_FILE;
     }
     if (rc != CXA_EXIT_OK) cxa_error(f.path, "out of memory");
-    /* Order: by kind then algorithm. */
-    for (i = 1; i < ng; i++) {
-        cxa_cgroup_t *x = list[i];
-        int           j = i - 1;
-        while (j >= 0 && (list[j]->kind * CXA_NALGO + list[j]->algo) > (x->kind * CXA_NALGO + x->algo)) {
-            list[j + 1] = list[j];
-            j--;
-        }
-        list[j + 1] = x;
-    }
-#pragma omp parallel for schedule(dynamic, 1)
-    for (i = 0; i < ng; i++) {
-        cxa_stats(list[i]->t_us, list[i]->n, list[i]->q[0]);
-        cxa_stats(list[i]->bw, list[i]->n, list[i]->q[1]);
-        cxa_stats(list[i]->size, list[i]->n, list[i]->q[2]);
-    }
+    cxa_coll_finish(list, ng);
     if (rc == CXA_EXIT_OK) {
-        if (fmt == CXA_FMT_JSON) {
-            json_object *j = json_object_new_object(), *arr = json_object_new_array();
-            static const char *const qn[5] = {"p50", "p90", "p99", "max", "mean"};
-            json_object_object_add(j, "file", json_object_new_string(f.path));
-            json_object_object_add(j, "complete", json_object_new_boolean(complete != 0));
-            json_object_object_add(j, "instances", json_object_new_uint64(t.rows));
-            for (i = 0; i < ng; i++) {
-                json_object *o = json_object_new_object(), *tq = json_object_new_object(),
-                            *bq = json_object_new_object(), *sq = json_object_new_object();
-                int          q;
-                json_object_object_add(o, "kind", json_object_new_string(cxa_coll_name(list[i]->kind)));
-                json_object_object_add(o, "algo", json_object_new_string(cxa_algo_name(list[i]->algo)));
-                json_object_object_add(o, "count", json_object_new_uint64(list[i]->n));
-                json_object_object_add(o, "bytes", json_object_new_uint64(list[i]->bytes));
-                json_object_object_add(o, "min_size_bytes", json_object_new_uint64(list[i]->min_size));
-                json_object_object_add(o, "max_size_bytes", json_object_new_uint64(list[i]->max_size));
-                for (q = 0; q < 5; q++) {
-                    json_object_object_add(tq, qn[q], json_object_new_double(list[i]->q[0][q]));
-                    json_object_object_add(bq, qn[q], json_object_new_double(list[i]->q[1][q]));
-                    json_object_object_add(sq, qn[q], json_object_new_double(list[i]->q[2][q]));
-                }
-                json_object_object_add(o, "time_us", tq);
-                json_object_object_add(o, "busbw_gbps", bq);
-                json_object_object_add(o, "size_bytes", sq);
-                json_object_array_add(arr, o);
-            }
-            json_object_object_add(j, "groups", arr);
-            printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-            json_object_put(j);
-        } else if (fmt == CXA_FMT_CSV) {
-            printf("kind,algo,count,bytes,size_p50,time_us_p50,time_us_p90,time_us_p99,time_us_max,"
-                   "busbw_gbps_p50,busbw_gbps_p90,busbw_gbps_p99,busbw_gbps_max\n");
-            for (i = 0; i < ng; i++) {
-                cxa_cgroup_t *x = list[i];
-                printf("%s,%s,%llu,%llu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
-                       cxa_coll_name(x->kind), cxa_algo_name(x->algo), (unsigned long long)x->n,
-                       (unsigned long long)x->bytes, x->q[2][0], x->q[0][0], x->q[0][1], x->q[0][2],
-                       x->q[0][3], x->q[1][0], x->q[1][1], x->q[1][2], x->q[1][3]);
-            }
-        } else {
-            if (!complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
-            printf("collectives in %s: %llu instances (member 0's view)\n", f.path, (unsigned long long)t.rows);
-            printf("%-14s %-9s %8s %11s %10s | %9s %9s %9s %9s | %8s %8s %8s %8s\n", "kind", "algo", "count",
-                   "GB total", "size p50", "t p50 us", "p90", "p99", "max", "busbw p50", "p90", "p99", "max");
-            for (i = 0; i < ng; i++) {
-                cxa_cgroup_t *x = list[i];
-                char          sz[32];
-                double        s = x->q[2][0];
-                if (s >= 1048576.0) snprintf(sz, sizeof(sz), "%.1fM", s / 1048576.0);
-                else if (s >= 1024.0) snprintf(sz, sizeof(sz), "%.1fK", s / 1024.0);
-                else snprintf(sz, sizeof(sz), "%.0f", s);
-                printf("%-14s %-9s %8llu %11.3f %10s | %9.1f %9.1f %9.1f %9.1f | %9.1f %8.1f %8.1f %8.1f\n",
-                       cxa_coll_name(x->kind), cxa_algo_name(x->algo), (unsigned long long)x->n,
-                       (double)x->bytes * 1e-9, sz, x->q[0][0], x->q[0][1], x->q[0][2], x->q[0][3],
-                       x->q[1][0], x->q[1][1], x->q[1][2], x->q[1][3]);
-            }
-            printf("(time in us, bus bandwidth in GB/s, nearest-rank percentiles)\n");
-        }
+        if (fmt == CXA_FMT_JSON)
+            cxa_coll_print_json(f.path, complete, t.rows, list, ng);
+        else if (fmt == CXA_FMT_CSV)
+            cxa_coll_print_csv(list, ng);
+        else
+            cxa_coll_print_table(f.path, complete, t.rows, list, ng);
     }
     for (i = 0; i < ng; i++) {
         free(list[i]->t_us);

@@ -69,37 +69,170 @@ static int cxa_csv_row(FILE *fp, const cxa_table_t *t, const void *row)
     return fp != NULL ? (fwrite(line, 1, (size_t)n, fp) == (size_t)n ? n : -1) : n;
 }
 
+/* One export: the table, a block buffer and the GPU selection. */
+typedef struct cxa_cx {
+    const cxa_args_t *a;
+    cxa_file_t       *f;
+    cxa_table_t       t;
+    const cxa_col_t  *c_gpu;
+    unsigned char    *mask;
+    void             *buf;
+    uint64_t          block;
+    int64_t           gpus;
+} cxa_cx_t;
+
+static int cxa_cx_usage(const cxa_args_t *a)
+{
+    cxa_usage_error("export-csv", a, 1, "X.csv (where to write)");
+    if (!a->help && a->npos == 1 && a->out != NULL && a->table == NULL)
+        cxa_error(NULL, "export-csv: missing --table PATH (e.g. /ops/gpu_ops, /links/bins)");
+    fprintf(a->help ? stdout : stderr,
+            "usage: colossim-analyze export-csv FILE --table PATH --out X.csv [--gpus 0-7,16|all]\n"
+            "                                   [--max-mb N] [--force]\n"
+            "  one table of the trace as CSV: a header of its column names, one line per row,\n"
+            "  every column (integers, %%.17g floats, quoted strings).  PATH: /ops/gpu_ops,\n"
+            "  /links/bins, /links/ports, /summary/iterations, /summary/collectives, /power/...\n"
+            "  --gpus keeps the rows of those GPUs (tables with a gpu column).  The size is\n"
+            "  estimated first; above --max-mb (default %.0f; 0 = no limit) nothing is written\n"
+            "  unless --force.\n", CXA_CSV_DEFAULT_MAX_MB);
+    return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+}
+
+static int cxa_cx_keep(const cxa_cx_t *X, const void *row)
+{
+    uint64_t g;
+    if (X->mask == NULL) return 1;
+    g = cxa_get_u64(X->c_gpu, row);
+    return g < (uint64_t)X->gpus && X->mask[g];
+}
+
+/* Estimate: bytes per row as CSV and the share of rows the GPU selection
+ * keeps, from 8 runs of rows spread over the table (the first rows are
+ * iteration markers, shorter than the rest).  Prints it; CXA_EXIT_OK or
+ * the exit code (refused above --max-mb). */
+static int cxa_cx_estimate(cxa_cx_t *X, double max_mb)
+{
+    uint64_t sample = 0, sel_sample = 0;
+    double   bytes_sample = 0, est_mb;
+    int      k;
+    for (k = 0; k < 8 && X->t.rows > 0; k++) {
+        int      all = X->t.rows <= CXA_CSV_SAMPLE_ROWS;
+        uint64_t at = all ? 0 : X->t.rows * (uint64_t)k / 8, n = all ? X->t.rows : CXA_CSV_SAMPLE_ROWS / 8, r;
+        if (n > X->block) n = X->block;
+        if (cxa_table_read(&X->t, at, n, X->buf) != 0) return CXA_EXIT_FILE;
+        for (r = 0; r < n; r++) {
+            const void *row = cxa_row(&X->t, X->buf, r);
+            int         w   = cxa_csv_row(NULL, &X->t, row);
+            bytes_sample += w > 0 ? w : 0;
+            sample++;
+            sel_sample += (uint64_t)cxa_cx_keep(X, row);
+        }
+        if (all) break;
+    }
+    est_mb = sample > 0 ? (double)X->t.rows * (bytes_sample / (double)sample) *
+                              (X->mask != NULL ? (double)sel_sample / (double)sample : 1.0) * 1e-6
+                        : 0.0;
+    printf("export-csv: %s: %llu rows x %d columns%s, about %.1f MB (estimated from %llu rows)\n", X->a->table,
+           (unsigned long long)X->t.rows, X->t.ncols, X->mask != NULL ? ", rows of the GPUs asked for" : "", est_mb,
+           (unsigned long long)sample);
+    if (max_mb > 0 && est_mb > max_mb && !X->a->force) {
+        cxa_error(X->a->out, "not written: the CSV would be about %.0f MB, above --max-mb %.0f.  Select GPUs with "
+                  "--gpus, raise --max-mb (0 = no limit) or add --force", est_mb, max_mb);
+        return CXA_EXIT_USAGE;
+    }
+    fflush(stdout);
+    return CXA_EXIT_OK;
+}
+
+/* The header and the rows kept into fp: CXA_EXIT_OK or the exit code after one error. */
+static int cxa_cx_rows(cxa_cx_t *X, FILE *fp, uint64_t *written)
+{
+    uint64_t start;
+    int      k;
+    for (k = 0; k < X->t.ncols; k++) fprintf(fp, "%s%s", k ? "," : "", X->t.cols[k].name);
+    fputc('\n', fp);
+    for (start = 0; start < X->t.rows; start += X->block) {
+        uint64_t n = X->t.rows - start < X->block ? X->t.rows - start : X->block, r;
+        if (cxa_table_read(&X->t, start, n, X->buf) != 0) return CXA_EXIT_FILE;
+        for (r = 0; r < n; r++) {
+            const void *row = cxa_row(&X->t, X->buf, r);
+            if (!cxa_cx_keep(X, row)) continue;
+            if (cxa_csv_row(fp, &X->t, row) < 0) {
+                cxa_error(X->a->out, "write failed (%s)", strerror(errno));
+                return CXA_EXIT_USAGE;
+            }
+            (*written)++;
+        }
+    }
+    return CXA_EXIT_OK;
+}
+
+/* Write OUT.partial, then rename it to OUT. */
+static int cxa_cx_write(cxa_cx_t *X)
+{
+    char     tmp[4096];
+    FILE    *fp;
+    uint64_t written = 0;
+    int      rc;
+    snprintf(tmp, sizeof(tmp), "%s.partial", X->a->out);
+    fp = fopen(tmp, "w");
+    if (fp == NULL) {
+        cxa_error(X->a->out, "cannot write this file (%s)", strerror(errno));
+        return CXA_EXIT_USAGE;
+    }
+    rc = cxa_cx_rows(X, fp, &written);
+    if (fclose(fp) != 0 && rc == CXA_EXIT_OK) {
+        cxa_error(X->a->out, "write failed (%s)", strerror(errno));
+        rc = CXA_EXIT_USAGE;
+    }
+    if (rc == CXA_EXIT_OK && rename(tmp, X->a->out) != 0) {
+        cxa_error(X->a->out, "cannot rename %s to this name (%s)", tmp, strerror(errno));
+        rc = CXA_EXIT_USAGE;
+    }
+    if (rc != CXA_EXIT_OK) {
+        remove(tmp);
+    } else {
+        struct stat st;
+        printf("wrote %llu rows to %s (%.1f MB)\n", (unsigned long long)written, X->a->out,
+               stat(X->a->out, &st) == 0 ? (double)st.st_size * 1e-6 : 0.0);
+    }
+    return rc;
+}
+
+/* The export once the table is open: GPU selection, block buffer, estimate, write. */
+static int cxa_cx_run(cxa_cx_t *X, double max_mb)
+{
+    int rc;
+    X->c_gpu = cxa_col(&X->t, "gpu");
+    if (X->a->gpus != NULL) {
+        if (X->c_gpu == NULL) {
+            cxa_error(X->f->path, "export-csv: --gpus: %s has no gpu column", X->a->table);
+            return CXA_EXIT_USAGE;
+        }
+        rc = cxa_gpu_mask(X->f, X->a->gpus, &X->gpus, &X->mask);
+        if (rc != CXA_EXIT_OK) return rc;
+    }
+    X->block = X->t.row_size > 0 ? (uint64_t)(32u << 20) / X->t.row_size : 1;
+    if (X->block > X->t.rows) X->block = X->t.rows > 0 ? X->t.rows : 1;
+    X->buf = malloc((size_t)X->block * X->t.row_size + 1);
+    if (X->buf == NULL) {
+        cxa_error(X->f->path, "out of memory");
+        return CXA_EXIT_FILE;
+    }
+    rc = cxa_cx_estimate(X, max_mb);
+    return rc != CXA_EXIT_OK ? rc : cxa_cx_write(X);
+}
+
 int cxa_cmd_csv(int argc, char **argv)
 {
-    cxa_args_t       a;
-    cxa_file_t       f;
-    cxa_table_t      t;
-    const cxa_col_t *c_gpu;
-    unsigned char   *mask = NULL;
-    void            *buf  = NULL;
-    FILE            *fp   = NULL;
-    char             tmp[4096];
-    uint64_t         block, start, written = 0, sample = 0, sel_sample = 0;
-    int64_t          gpus = 0;
-    double           max_mb = CXA_CSV_DEFAULT_MAX_MB, bytes_sample = 0, est_mb;
-    int              rc = CXA_EXIT_OK, k;
+    cxa_args_t a;
+    cxa_file_t f;
+    cxa_cx_t   X;
+    double     max_mb = CXA_CSV_DEFAULT_MAX_MB;
+    int        rc;
 
     if (cxa_parse_args("export-csv", argc, argv, &a, "out table gpus max-mb force") != 0) return CXA_EXIT_USAGE;
-    if (a.help || a.npos != 1 || a.out == NULL || a.table == NULL) {
-        cxa_usage_error("export-csv", &a, 1, "X.csv (where to write)");
-        if (!a.help && a.npos == 1 && a.out != NULL && a.table == NULL)
-            cxa_error(NULL, "export-csv: missing --table PATH (e.g. /ops/gpu_ops, /links/bins)");
-        fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze export-csv FILE --table PATH --out X.csv [--gpus 0-7,16|all]\n"
-                "                                   [--max-mb N] [--force]\n"
-                "  one table of the trace as CSV: a header of its column names, one line per row,\n"
-                "  every column (integers, %%.17g floats, quoted strings).  PATH: /ops/gpu_ops,\n"
-                "  /links/bins, /links/ports, /summary/iterations, /summary/collectives, /power/...\n"
-                "  --gpus keeps the rows of those GPUs (tables with a gpu column).  The size is\n"
-                "  estimated first; above --max-mb (default %.0f; 0 = no limit) nothing is written\n"
-                "  unless --force.\n", CXA_CSV_DEFAULT_MAX_MB);
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
-    }
+    if (a.help || a.npos != 1 || a.out == NULL || a.table == NULL) return cxa_cx_usage(&a);
     if (a.max_mb != NULL) {
         char *end;
         max_mb = strtod(a.max_mb, &end);
@@ -116,117 +249,18 @@ int cxa_cmd_csv(int argc, char **argv)
         cxa_close(&f);
         return CXA_EXIT_USAGE;
     }
-    if (cxa_table_open(&f, a.table, 1, &t) != 0) {
+    memset(&X, 0, sizeof(X));
+    X.a = &a;
+    X.f = &f;
+    if (cxa_table_open(&f, a.table, 1, &X.t) != 0) {
         cxa_close(&f);
         return CXA_EXIT_FILE;
     }
-    t.raw = 1; /* a copy of the values as they are, absurd ones too */
-    c_gpu = cxa_col(&t, "gpu");
-    if (a.gpus != NULL) {
-        if (c_gpu == NULL) {
-            cxa_error(f.path, "export-csv: --gpus: %s has no gpu column", a.table);
-            rc = CXA_EXIT_USAGE;
-            goto out;
-        }
-        rc = cxa_gpu_mask(&f, a.gpus, &gpus, &mask);
-        if (rc != CXA_EXIT_OK) goto out;
-    }
-    block = t.row_size > 0 ? (uint64_t)(32u << 20) / t.row_size : 1;
-    if (block > t.rows) block = t.rows > 0 ? t.rows : 1;
-    buf = malloc((size_t)block * t.row_size + 1);
-    if (buf == NULL) {
-        cxa_error(f.path, "out of memory");
-        rc = CXA_EXIT_FILE;
-        goto out;
-    }
-    /* Estimate: bytes per row as CSV and the share of rows the GPU
-     * selection keeps, from 8 runs of rows spread over the table (the
-     * first rows are iteration markers, shorter than the rest). */
-    for (k = 0; k < 8 && t.rows > 0; k++) {
-        int      all = t.rows <= CXA_CSV_SAMPLE_ROWS;
-        uint64_t at = all ? 0 : t.rows * (uint64_t)k / 8, n = all ? t.rows : CXA_CSV_SAMPLE_ROWS / 8, r;
-        if (n > block) n = block;
-        if (cxa_table_read(&t, at, n, buf) != 0) {
-            rc = CXA_EXIT_FILE;
-            goto out;
-        }
-        for (r = 0; r < n; r++) {
-            const void *row = cxa_row(&t, buf, r);
-            int         w   = cxa_csv_row(NULL, &t, row);
-            uint64_t    g;
-            bytes_sample += w > 0 ? w : 0;
-            sample++;
-            if (mask == NULL) {
-                sel_sample++;
-            } else {
-                g = cxa_get_u64(c_gpu, row);
-                sel_sample += g < (uint64_t)gpus && mask[g];
-            }
-        }
-        if (all) break;
-    }
-    est_mb = sample > 0 ? (double)t.rows * (bytes_sample / (double)sample) *
-                              (mask != NULL ? (double)sel_sample / (double)sample : 1.0) * 1e-6
-                        : 0.0;
-    printf("export-csv: %s: %llu rows x %d columns%s, about %.1f MB (estimated from %llu rows)\n",
-           a.table, (unsigned long long)t.rows, t.ncols, mask != NULL ? ", rows of the GPUs asked for" : "", est_mb,
-           (unsigned long long)sample);
-    if (max_mb > 0 && est_mb > max_mb && !a.force) {
-        cxa_error(a.out, "not written: the CSV would be about %.0f MB, above --max-mb %.0f.  Select GPUs with "
-                  "--gpus, raise --max-mb (0 = no limit) or add --force", est_mb, max_mb);
-        rc = CXA_EXIT_USAGE;
-        goto out;
-    }
-    fflush(stdout);
-    snprintf(tmp, sizeof(tmp), "%s.partial", a.out);
-    fp = fopen(tmp, "w");
-    if (fp == NULL) {
-        cxa_error(a.out, "cannot write this file (%s)", strerror(errno));
-        rc = CXA_EXIT_USAGE;
-        goto out;
-    }
-    for (k = 0; k < t.ncols; k++) fprintf(fp, "%s%s", k ? "," : "", t.cols[k].name);
-    fputc('\n', fp);
-    for (start = 0; rc == CXA_EXIT_OK && start < t.rows; start += block) {
-        uint64_t n = t.rows - start < block ? t.rows - start : block, r;
-        if (cxa_table_read(&t, start, n, buf) != 0) {
-            rc = CXA_EXIT_FILE;
-            break;
-        }
-        for (r = 0; r < n; r++) {
-            const void *row = cxa_row(&t, buf, r);
-            if (mask != NULL) {
-                uint64_t g = cxa_get_u64(c_gpu, row);
-                if (g >= (uint64_t)gpus || !mask[g]) continue;
-            }
-            if (cxa_csv_row(fp, &t, row) < 0) {
-                cxa_error(a.out, "write failed (%s)", strerror(errno));
-                rc = CXA_EXIT_USAGE;
-                break;
-            }
-            written++;
-        }
-    }
-    if (fclose(fp) != 0 && rc == CXA_EXIT_OK) {
-        cxa_error(a.out, "write failed (%s)", strerror(errno));
-        rc = CXA_EXIT_USAGE;
-    }
-    fp = NULL;
-    if (rc == CXA_EXIT_OK && rename(tmp, a.out) != 0) {
-        cxa_error(a.out, "cannot rename %s to this name (%s)", tmp, strerror(errno));
-        rc = CXA_EXIT_USAGE;
-    }
-    if (rc != CXA_EXIT_OK) {
-        remove(tmp);
-    } else {
-        struct stat st;
-        printf("wrote %llu rows to %s (%.1f MB)\n", (unsigned long long)written, a.out,
-               stat(a.out, &st) == 0 ? (double)st.st_size * 1e-6 : 0.0);
-    }
-out:
-    free(buf);
-    free(mask);
-    cxa_table_close(&t);
+    X.t.raw = 1; /* a copy of the values as they are, absurd ones too */
+    rc      = cxa_cx_run(&X, max_mb);
+    free(X.buf);
+    free(X.mask);
+    cxa_table_close(&X.t);
     cxa_close(&f);
     return rc;
 }

@@ -511,40 +511,312 @@ static void cxa_limb_print(const cxa_limb_t *v, int n, const char *what, const c
     if (n == 0) printf("  (none)\n");
 }
 
+/* One links report: the ports and their bins, groups, hottest links, imbalance. */
+typedef struct cxa_links {
+    cxa_file_t   *f;
+    cxa_lport_t  *ports, **hot, **up, **down;
+    cxa_lbin_t   *bins;
+    cxa_lgroup_t *groups;
+    cxa_limb_t   *imb_up, *imb_down;
+    double       *out, *runv;
+    uint64_t      np, nb, nout, nup, ndown;
+    int64_t       bin_ps, complete;
+    long          top;
+    int           ng, nimb_up, nimb_down, match;
+    double        bin_s, span_s;
+} cxa_links_t;
+
+static int cxa_links_usage(const cxa_args_t *a)
+{
+    cxa_usage_error("links", a, 0, NULL);
+    fprintf(a->help ? stdout : stderr,
+            "usage: colossim-analyze links FILE [--top N] [--format table|json|csv]\n"
+            "  link utilisation of a run with --trace-level links: per link class and tier,\n"
+            "  p50/p90/p99/max of bytes / (bandwidth x bin) over the bins with traffic and of\n"
+            "  bytes / (bandwidth x run span) over the ports; the N hottest links (default 10);\n"
+            "  ECMP imbalance (max/mean bytes over a switch's up ports, and over parallel\n"
+            "  down links to one peer) per tier.  csv: the per class and tier table, one row\n"
+            "  each (bin_* and run_* utilisation columns).\n");
+    return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+}
+
+/* Per port: sort its bins if needed, merge equal bins, count the spilled bins;
+ * then every port's spilled bin utilisations (out) and run utilisation (runv). */
+static int cxa_links_spill(cxa_links_t *L)
+{
+    long     k, lp = (long)L->np;
+    uint64_t i;
+#pragma omp parallel for schedule(dynamic, 16)
+    for (k = 0; k < lp; k++) {
+        cxa_lport_t *p = &L->ports[k];
+        cxa_lbin_t  *b = L->bins + p->off;
+        uint64_t     j, m = 0, sorted = 1;
+        double       cap = p->bw * L->bin_s, pk;
+        for (j = 1; j < p->nrows; j++)
+            if (b[j].bin < b[j - 1].bin) sorted = 0;
+        if (!sorted) qsort(b, (size_t)p->nrows, sizeof(cxa_lbin_t), cxa_lbin_cmp);
+        p->raw_peak = 0.0;
+        for (j = 0; j < p->nrows; j++) {
+            double u = (double)b[j].bytes / cap;
+            p->bin_bytes += b[j].bytes;
+            if (u > p->raw_peak) p->raw_peak = u;
+            if (m > 0 && b[m - 1].bin == b[j].bin) b[m - 1].bytes += b[j].bytes;
+            else b[m++] = b[j];
+        }
+        p->nrows    = m;
+        p->nout     = cxa_spill(b, m, cap, NULL, &pk);
+        p->run_util = L->span_s > 0 ? (double)p->bytes / (p->bw * L->span_s) : 0.0;
+    }
+    for (i = 0; i < L->np; i++) {
+        L->ports[i].out_off = L->nout;
+        L->nout += L->ports[i].nout;
+    }
+    L->out  = malloc(((size_t)L->nout + 1) * sizeof(double));
+    L->runv = malloc(((size_t)L->np + 1) * sizeof(double));
+    if (L->out == NULL || L->runv == NULL) return -1;
+#pragma omp parallel for schedule(dynamic, 16)
+    for (k = 0; k < lp; k++) {
+        cxa_lport_t *p = &L->ports[k];
+        cxa_spill(L->bins + p->off, p->nrows, p->bw * L->bin_s, L->out + p->out_off, &p->peak);
+        L->runv[k] = p->run_util;
+    }
+    return 0;
+}
+
+static int cxa_links_new_group(const cxa_lport_t *ports, uint64_t i)
+{
+    return i == 0 || ports[i].cls != ports[i - 1].cls || ports[i].tier != ports[i - 1].tier;
+}
+
+/* Groups of (class, tier) (ports are sorted by them) and their statistics;
+ * per class, the bytes of the bins must equal those of the ports. */
+static int cxa_links_groups(cxa_links_t *L)
+{
+    uint64_t i, cb[256], cp[256];
+    long     k;
+    int      g;
+    for (i = 0; i < L->np; i++) L->ng += cxa_links_new_group(L->ports, i);
+    L->groups = calloc((size_t)L->ng + 1, sizeof(cxa_lgroup_t));
+    if (L->groups == NULL) return -1;
+    g = -1;
+    for (i = 0; i < L->np; i++) {
+        cxa_lgroup_t *gr;
+        if (cxa_links_new_group(L->ports, i)) {
+            g++;
+            L->groups[g].cls   = L->ports[i].cls;
+            L->groups[g].tier  = L->ports[i].tier;
+            L->groups[g].first = i;
+        }
+        gr = &L->groups[g];
+        gr->n++;
+        gr->bytes += L->ports[i].bytes;
+        gr->bin_bytes += L->ports[i].bin_bytes;
+        gr->rows += L->ports[i].nrows;
+        if (L->ports[i].raw_peak > gr->raw_max) gr->raw_max = L->ports[i].raw_peak;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (k = 0; k < L->ng; k++) {
+        cxa_lgroup_t      *gr = &L->groups[k];
+        const cxa_lport_t *p0 = &L->ports[gr->first], *pl = &L->ports[gr->first + gr->n - 1];
+        uint64_t           o = p0->out_off, n = pl->out_off + pl->nout - o;
+        cxa_lstats(L->out + o, n, &gr->bin);
+        cxa_lstats(L->runv + gr->first, gr->n, &gr->run);
+    }
+    memset(cb, 0, sizeof(cb));
+    memset(cp, 0, sizeof(cp));
+    for (g = 0; g < L->ng; g++) {
+        cb[L->groups[g].cls & 255] += L->groups[g].bin_bytes;
+        cp[L->groups[g].cls & 255] += L->groups[g].bytes;
+    }
+    for (g = 0; g < 256; g++)
+        if (cb[g] != cp[g]) {
+            L->match = 0;
+            cxa_warn(L->f->path, "class %d (%s): %llu bytes in %s but %llu in %s", g, cxa_link_class_name((unsigned)g),
+                     (unsigned long long)cb[g], CXA_T_BINS, (unsigned long long)cp[g], CXA_T_PORTS);
+        }
+    return 0;
+}
+
+/* Hottest links; ECMP imbalance over up ports and parallel down links. */
+static int cxa_links_rank(cxa_links_t *L)
+{
+    uint64_t i;
+    L->hot  = malloc(((size_t)L->np + 1) * sizeof(*L->hot));
+    L->up   = malloc(((size_t)L->np + 1) * sizeof(*L->up));
+    L->down = malloc(((size_t)L->np + 1) * sizeof(*L->down));
+    if (L->hot == NULL || L->up == NULL || L->down == NULL) return -1;
+    for (i = 0; i < L->np; i++) {
+        L->hot[i] = &L->ports[i];
+        if (L->ports[i].cls == 4) L->up[L->nup++] = &L->ports[i];
+        if (L->ports[i].cls == 3 || L->ports[i].cls == 5) L->down[L->ndown++] = &L->ports[i];
+    }
+    qsort(L->hot, (size_t)L->np, sizeof(*L->hot), cxa_lport_hot_cmp);
+    qsort(L->up, (size_t)L->nup, sizeof(*L->up), cxa_lport_peer_cmp);
+    qsort(L->down, (size_t)L->ndown, sizeof(*L->down), cxa_lport_peer_cmp);
+    if (cxa_imbalance(L->up, L->nup, 0, 1, &L->imb_up, &L->nimb_up) != 0 ||
+        cxa_imbalance(L->down, L->ndown, 1, 2, &L->imb_down, &L->nimb_down) != 0)
+        return -1;
+    if ((uint64_t)L->top > L->np) L->top = (long)L->np;
+    return 0;
+}
+
+static json_object *cxa_links_group_json(const cxa_lgroup_t *gr)
+{
+    json_object *o = json_object_new_object(), *bu = cxa_lstat_json(&gr->bin, 1);
+    json_object_object_add(bu, "raw_max", json_object_new_double(gr->raw_max));
+    json_object_object_add(o, "cls", json_object_new_int64(gr->cls));
+    json_object_object_add(o, "class", json_object_new_string(cxa_link_class_name(gr->cls)));
+    json_object_object_add(o, "tier", json_object_new_int64(gr->tier));
+    json_object_object_add(o, "ports", json_object_new_uint64(gr->n));
+    json_object_object_add(o, "bytes", json_object_new_uint64(gr->bytes));
+    json_object_object_add(o, "bin_bytes", json_object_new_uint64(gr->bin_bytes));
+    json_object_object_add(o, "bin_rows", json_object_new_uint64(gr->rows));
+    json_object_object_add(o, "bins", json_object_new_uint64(gr->bin.n));
+    json_object_object_add(o, "bin_utilization", bu);
+    json_object_object_add(o, "run_utilization", cxa_lstat_json(&gr->run, 1));
+    return o;
+}
+
+static json_object *cxa_links_port_json(const cxa_lport_t *p)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "dev", json_object_new_uint64(p->dev));
+    json_object_object_add(o, "port", json_object_new_int64(p->port));
+    json_object_object_add(o, "cls", json_object_new_int64(p->cls));
+    json_object_object_add(o, "class", json_object_new_string(cxa_link_class_name(p->cls)));
+    json_object_object_add(o, "tier", json_object_new_int64(p->tier));
+    json_object_object_add(o, "peer_dev", json_object_new_uint64(p->peer_dev));
+    json_object_object_add(o, "peer_port", json_object_new_int64(p->peer_port));
+    json_object_object_add(o, "bandwidth", json_object_new_double(p->bw));
+    json_object_object_add(o, "bytes", json_object_new_uint64(p->bytes));
+    json_object_object_add(o, "mean_utilization", json_object_new_double(p->run_util));
+    json_object_object_add(o, "peak_utilization", json_object_new_double(p->peak));
+    return o;
+}
+
+static void cxa_links_print_json(const cxa_links_t *L)
+{
+    json_object *j = json_object_new_object(), *cls = json_object_new_array(), *tp = json_object_new_array(),
+                *imb = json_object_new_object();
+    long         k;
+    json_object_object_add(j, "file", json_object_new_string(L->f->path));
+    json_object_object_add(j, "complete", json_object_new_boolean(L->complete != 0));
+    json_object_object_add(j, "link_bin_seconds", json_object_new_double(L->bin_s));
+    json_object_object_add(j, "span_seconds", json_object_new_double(L->span_s));
+    json_object_object_add(j, "ports", json_object_new_uint64(L->np));
+    json_object_object_add(j, "bin_rows", json_object_new_uint64(L->nb));
+    json_object_object_add(j, "bytes_match", json_object_new_boolean(L->match));
+    for (k = 0; k < L->ng; k++) json_object_array_add(cls, cxa_links_group_json(&L->groups[k]));
+    json_object_object_add(j, "classes", cls);
+    for (k = 0; k < L->top; k++) json_object_array_add(tp, cxa_links_port_json(L->hot[k]));
+    json_object_object_add(j, "top", tp);
+    json_object_object_add(imb, "up", cxa_limb_json(L->imb_up, L->nimb_up, "switches", "ports_mean"));
+    json_object_object_add(imb, "down_parallel", cxa_limb_json(L->imb_down, L->nimb_down, "groups", "links_mean"));
+    json_object_object_add(j, "ecmp_imbalance", imb);
+    printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+}
+
+static void cxa_links_print_csv(const cxa_links_t *L)
+{
+    int g;
+    printf("class,cls,tier,ports,bytes,bin_bytes,bin_rows,bins,bin_p50,bin_p90,bin_p99,bin_max,bin_mean,bin_raw_max,"
+           "run_p50,run_p90,run_p99,run_max,run_mean,complete\n");
+    for (g = 0; g < L->ng; g++) {
+        const cxa_lgroup_t *gr = &L->groups[g];
+        printf("%s,%u,%u,%llu,%llu,%llu,%llu,%llu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
+               "%.17g,%d\n",
+               cxa_link_class_name(gr->cls), gr->cls, gr->tier, (unsigned long long)gr->n,
+               (unsigned long long)gr->bytes, (unsigned long long)gr->bin_bytes, (unsigned long long)gr->rows,
+               (unsigned long long)gr->bin.n, gr->bin.p50, gr->bin.p90, gr->bin.p99, gr->bin.max, gr->bin.mean,
+               gr->raw_max, gr->run.p50, gr->run.p90, gr->run.p99, gr->run.max, gr->run.mean, L->complete != 0);
+    }
+}
+
+static void cxa_links_print_table(const cxa_links_t *L)
+{
+    long k;
+    int  g;
+    if (!L->complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
+    printf("links in %s: %llu ports with traffic, %llu bin rows, bins %.3f ms, run span %.6f s\n", L->f->path,
+           (unsigned long long)L->np, (unsigned long long)L->nb, L->bin_s * 1e3, L->span_s);
+    printf("utilisation: bin = bytes / (bandwidth x bin) over bins with traffic (chunks spilled back, "
+           "raw = as written);\n             run = bytes / (bandwidth x span) per port; nearest-rank percentiles\n");
+    printf("%-14s %4s %6s %12s %9s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s\n", "class", "tier", "ports", "GB",
+           "bins", "p50", "p90", "p99", "max", "raw max", "run50", "run90", "run99", "runmax");
+    for (g = 0; g < L->ng; g++) {
+        const cxa_lgroup_t *gr = &L->groups[g];
+        printf("%-14s %4u %6llu %12.3f %9llu | %6.3f %6.3f %6.3f %6.3f %7.3f | %6.3f %6.3f %6.3f %6.3f\n",
+               cxa_link_class_name(gr->cls), gr->tier, (unsigned long long)gr->n, (double)gr->bytes * 1e-9,
+               (unsigned long long)gr->bin.n, gr->bin.p50, gr->bin.p90, gr->bin.p99, gr->bin.max, gr->raw_max,
+               gr->run.p50, gr->run.p90, gr->run.p99, gr->run.max);
+    }
+    if (!L->match) printf("WARNING: bytes in %s differ from %s (see stderr)\n", CXA_T_BINS, CXA_T_PORTS);
+    printf("\ntop %ld links by mean utilisation over the run:\n", L->top);
+    printf("  %8s %5s %-14s %4s %14s %12s %7s %7s\n", "dev", "port", "class", "tier", "peer dev:port", "GB", "mean",
+           "peak");
+    for (k = 0; k < L->top; k++) {
+        const cxa_lport_t *p = L->hot[k];
+        char               peer[48];
+        snprintf(peer, sizeof(peer), "%llu:%u", (unsigned long long)p->peer_dev, p->peer_port);
+        printf("  %8llu %5u %-14s %4u %14s %12.3f %7.3f %7.3f\n", (unsigned long long)p->dev, p->port,
+               cxa_link_class_name(p->cls), p->tier, peer, (double)p->bytes * 1e-9, p->run_util, p->peak);
+    }
+    printf("\nECMP imbalance, up ports (per switch: max / mean bytes over its up ports that carried traffic):\n");
+    cxa_limb_print(L->imb_up, L->nimb_up, "switches", "ports/sw");
+    printf("ECMP imbalance, parallel down links (per switch and peer reached over >= 2 links):\n");
+    cxa_limb_print(L->imb_down, L->nimb_down, "groups", "links/grp");
+}
+
+/* Read, reduce and print: CXA_EXIT_OK or CXA_EXIT_FILE after one error. */
+static int cxa_links_run(cxa_links_t *L, cxa_format_t fmt)
+{
+    int64_t run_end, last_bin = -1, span_ps, bin_ps;
+    if (cxa_meta_i64(L->f, "link_bin_ps", &L->bin_ps) != 0 || cxa_bin_ps_ok(L->bin_ps) == 0) {
+        cxa_error(L->f->path, "/meta/link_bin_ps missing or not in (0, 2^62) (trace written without --trace-level links?)");
+        return CXA_EXIT_FILE;
+    }
+    bin_ps = L->bin_ps;
+    if (cxa_read_ports(L->f, &L->ports, &L->np) != 0) return CXA_EXIT_FILE;
+    if (cxa_read_bins(L->f, L->ports, L->np, bin_ps, &L->bins, &L->nb, &last_bin) != 0) return CXA_EXIT_FILE;
+    run_end = cxa_run_end(L->f);
+    span_ps = run_end > 0 ? run_end : 0;
+    if (last_bin >= 0 && last_bin * bin_ps >= span_ps) span_ps = (last_bin + 1) * bin_ps;
+    L->bin_s  = (double)bin_ps * 1e-12;
+    L->span_s = (double)span_ps * 1e-12;
+    if (cxa_links_spill(L) != 0 || cxa_links_groups(L) != 0 || cxa_links_rank(L) != 0) {
+        cxa_error(L->f->path, "out of memory");
+        return CXA_EXIT_FILE;
+    }
+    if (fmt == CXA_FMT_JSON)
+        cxa_links_print_json(L);
+    else if (fmt == CXA_FMT_CSV)
+        cxa_links_print_csv(L);
+    else
+        cxa_links_print_table(L);
+    return CXA_EXIT_OK;
+}
+
 int cxa_cmd_links(int argc, char **argv)
 {
-    cxa_args_t     a;
-    cxa_format_t   fmt;
-    cxa_file_t     f;
-    cxa_lport_t   *ports = NULL, **hot = NULL, **up = NULL, **down = NULL;
-    cxa_lbin_t    *bins  = NULL;
-    cxa_lgroup_t  *groups = NULL;
-    cxa_limb_t    *imb_up = NULL, *imb_down = NULL;
-    double        *out = NULL, *runv = NULL;
-    uint64_t       np = 0, nb = 0, nout = 0, i, nup = 0, ndown = 0;
-    int64_t        bin_ps = 0, complete = 1, run_end, last_bin = -1, span_ps;
-    long           top = 10, lp;
-    int            rc = CXA_EXIT_FILE, ng = 0, nimb_up = 0, nimb_down = 0, g, match = 1;
-    double         bin_s, span_s;
+    cxa_args_t   a;
+    cxa_format_t fmt;
+    cxa_file_t   f;
+    cxa_links_t  L;
+    int          rc;
 
     if (cxa_parse_args("links", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
-    if (a.help || a.npos != 1) {
-        cxa_usage_error("links", &a, 0, NULL);
-        fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze links FILE [--top N] [--format table|json|csv]\n"
-                "  link utilisation of a run with --trace-level links: per link class and tier,\n"
-                "  p50/p90/p99/max of bytes / (bandwidth x bin) over the bins with traffic and of\n"
-                "  bytes / (bandwidth x run span) over the ports; the N hottest links (default 10);\n"
-                "  ECMP imbalance (max/mean bytes over a switch's up ports, and over parallel\n"
-                "  down links to one peer) per tier.  csv: the per class and tier table, one row\n"
-                "  each (bin_* and run_* utilisation columns).\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
-    }
+    if (a.help || a.npos != 1) return cxa_links_usage(&a);
     if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    memset(&L, 0, sizeof(L));
+    L.top      = 10;
+    L.complete = 1;
+    L.match    = 1;
+    L.f        = &f;
     if (a.top != NULL) {
         char *end;
-        top = strtol(a.top, &end, 10);
-        if (*end != '\0' || top < 1) {
+        L.top = strtol(a.top, &end, 10);
+        if (*end != '\0' || L.top < 1) {
             cxa_error(NULL, "--top '%s': expected a positive integer", a.top);
             return CXA_EXIT_USAGE;
         }
@@ -555,243 +827,19 @@ int cxa_cmd_links(int argc, char **argv)
         cxa_close(&f);
         return CXA_EXIT_USAGE;
     }
-    cxa_meta_i64(&f, "complete", &complete);
-    if (!complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
-    if (cxa_meta_i64(&f, "link_bin_ps", &bin_ps) != 0 || cxa_bin_ps_ok(bin_ps) == 0) {
-        cxa_error(f.path, "/meta/link_bin_ps missing or not in (0, 2^62) (trace written without --trace-level links?)");
-        goto out;
-    }
-    if (cxa_read_ports(&f, &ports, &np) != 0) goto out;
-    if (cxa_read_bins(&f, ports, np, bin_ps, &bins, &nb, &last_bin) != 0) goto out;
-    run_end = cxa_run_end(&f);
-    span_ps = run_end > 0 ? run_end : 0;
-    if (last_bin >= 0 && last_bin * bin_ps >= span_ps) span_ps = (last_bin + 1) * bin_ps;
-    bin_s  = (double)bin_ps * 1e-12;
-    span_s = (double)span_ps * 1e-12;
-
-    /* Per port: sort its bins if needed, merge equal bins, count the spilled bins. */
-    lp = (long)np;
-    {
-        long k;
-#pragma omp parallel for schedule(dynamic, 16)
-        for (k = 0; k < lp; k++) {
-            cxa_lport_t *p = &ports[k];
-            cxa_lbin_t  *b = bins + p->off;
-            uint64_t     j, m = 0, sorted = 1;
-            double       cap = p->bw * bin_s, pk;
-            for (j = 1; j < p->nrows; j++)
-                if (b[j].bin < b[j - 1].bin) sorted = 0;
-            if (!sorted) qsort(b, (size_t)p->nrows, sizeof(cxa_lbin_t), cxa_lbin_cmp);
-            p->raw_peak = 0.0;
-            for (j = 0; j < p->nrows; j++) {
-                double u = (double)b[j].bytes / cap;
-                p->bin_bytes += b[j].bytes;
-                if (u > p->raw_peak) p->raw_peak = u;
-                if (m > 0 && b[m - 1].bin == b[j].bin) b[m - 1].bytes += b[j].bytes;
-                else b[m++] = b[j];
-            }
-            p->nrows    = m;
-            p->nout     = cxa_spill(b, m, cap, NULL, &pk);
-            p->run_util = span_s > 0 ? (double)p->bytes / (p->bw * span_s) : 0.0;
-        }
-    }
-    for (i = 0; i < np; i++) {
-        ports[i].out_off = nout;
-        nout += ports[i].nout;
-    }
-    out  = malloc(((size_t)nout + 1) * sizeof(double));
-    runv = malloc(((size_t)np + 1) * sizeof(double));
-    if (out == NULL || runv == NULL) {
-        cxa_error(f.path, "out of memory");
-        goto out;
-    }
-    {
-        long k;
-#pragma omp parallel for schedule(dynamic, 16)
-        for (k = 0; k < lp; k++) {
-            cxa_lport_t *p = &ports[k];
-            cxa_spill(bins + p->off, p->nrows, p->bw * bin_s, out + p->out_off, &p->peak);
-            runv[k] = p->run_util;
-        }
-    }
-
-    /* Groups of (class, tier): ports are sorted by them. */
-    for (i = 0; i < np; i++)
-        if (i == 0 || ports[i].cls != ports[i - 1].cls || ports[i].tier != ports[i - 1].tier) ng++;
-    groups = calloc((size_t)ng + 1, sizeof(cxa_lgroup_t));
-    if (groups == NULL) {
-        cxa_error(f.path, "out of memory");
-        goto out;
-    }
-    g = -1;
-    for (i = 0; i < np; i++) {
-        if (i == 0 || ports[i].cls != ports[i - 1].cls || ports[i].tier != ports[i - 1].tier) {
-            g++;
-            groups[g].cls   = ports[i].cls;
-            groups[g].tier  = ports[i].tier;
-            groups[g].first = i;
-        }
-        groups[g].n++;
-        groups[g].bytes += ports[i].bytes;
-        groups[g].bin_bytes += ports[i].bin_bytes;
-        groups[g].rows += ports[i].nrows;
-        if (ports[i].raw_peak > groups[g].raw_max) groups[g].raw_max = ports[i].raw_peak;
-    }
-    {
-        long k;
-#pragma omp parallel for schedule(dynamic, 1)
-        for (k = 0; k < ng; k++) {
-            cxa_lgroup_t      *gr = &groups[k];
-            const cxa_lport_t *p0 = &ports[gr->first], *pl = &ports[gr->first + gr->n - 1];
-            uint64_t           o = p0->out_off, n = pl->out_off + pl->nout - o;
-            cxa_lstats(out + o, n, &gr->bin);
-            cxa_lstats(runv + gr->first, gr->n, &gr->run);
-        }
-    }
-    /* Per class: bytes of the bins equal those of the ports. */
-    {
-        uint64_t cb[256], cp[256];
-        memset(cb, 0, sizeof(cb));
-        memset(cp, 0, sizeof(cp));
-        for (g = 0; g < ng; g++) {
-            cb[groups[g].cls & 255] += groups[g].bin_bytes;
-            cp[groups[g].cls & 255] += groups[g].bytes;
-        }
-        for (g = 0; g < 256; g++)
-            if (cb[g] != cp[g]) {
-                match = 0;
-                cxa_warn(f.path, "class %d (%s): %llu bytes in %s but %llu in %s", g, cxa_link_class_name((unsigned)g),
-                         (unsigned long long)cb[g], CXA_T_BINS, (unsigned long long)cp[g], CXA_T_PORTS);
-            }
-    }
-
-    /* Hottest links; ECMP imbalance. */
-    hot  = malloc(((size_t)np + 1) * sizeof(*hot));
-    up   = malloc(((size_t)np + 1) * sizeof(*up));
-    down = malloc(((size_t)np + 1) * sizeof(*down));
-    if (hot == NULL || up == NULL || down == NULL) {
-        cxa_error(f.path, "out of memory");
-        goto out;
-    }
-    for (i = 0; i < np; i++) {
-        hot[i] = &ports[i];
-        if (ports[i].cls == 4) up[nup++] = &ports[i];
-        if (ports[i].cls == 3 || ports[i].cls == 5) down[ndown++] = &ports[i];
-    }
-    qsort(hot, (size_t)np, sizeof(*hot), cxa_lport_hot_cmp);
-    qsort(up, (size_t)nup, sizeof(*up), cxa_lport_peer_cmp);
-    qsort(down, (size_t)ndown, sizeof(*down), cxa_lport_peer_cmp);
-    if (cxa_imbalance(up, nup, 0, 1, &imb_up, &nimb_up) != 0 ||
-        cxa_imbalance(down, ndown, 1, 2, &imb_down, &nimb_down) != 0) {
-        cxa_error(f.path, "out of memory");
-        goto out;
-    }
-    if ((uint64_t)top > np) top = (long)np;
-
-    if (fmt == CXA_FMT_JSON) {
-        json_object *j = json_object_new_object(), *cls = json_object_new_array(), *tp = json_object_new_array(),
-                    *imb = json_object_new_object();
-        json_object_object_add(j, "file", json_object_new_string(f.path));
-        json_object_object_add(j, "complete", json_object_new_boolean(complete != 0));
-        json_object_object_add(j, "link_bin_seconds", json_object_new_double(bin_s));
-        json_object_object_add(j, "span_seconds", json_object_new_double(span_s));
-        json_object_object_add(j, "ports", json_object_new_uint64(np));
-        json_object_object_add(j, "bin_rows", json_object_new_uint64(nb));
-        json_object_object_add(j, "bytes_match", json_object_new_boolean(match));
-        for (g = 0; g < ng; g++) {
-            const cxa_lgroup_t *gr = &groups[g];
-            json_object        *o  = json_object_new_object(), *bu = cxa_lstat_json(&gr->bin, 1);
-            json_object_object_add(bu, "raw_max", json_object_new_double(gr->raw_max));
-            json_object_object_add(o, "cls", json_object_new_int64(gr->cls));
-            json_object_object_add(o, "class", json_object_new_string(cxa_link_class_name(gr->cls)));
-            json_object_object_add(o, "tier", json_object_new_int64(gr->tier));
-            json_object_object_add(o, "ports", json_object_new_uint64(gr->n));
-            json_object_object_add(o, "bytes", json_object_new_uint64(gr->bytes));
-            json_object_object_add(o, "bin_bytes", json_object_new_uint64(gr->bin_bytes));
-            json_object_object_add(o, "bin_rows", json_object_new_uint64(gr->rows));
-            json_object_object_add(o, "bins", json_object_new_uint64(gr->bin.n));
-            json_object_object_add(o, "bin_utilization", bu);
-            json_object_object_add(o, "run_utilization", cxa_lstat_json(&gr->run, 1));
-            json_object_array_add(cls, o);
-        }
-        json_object_object_add(j, "classes", cls);
-        for (lp = 0; lp < top; lp++) {
-            const cxa_lport_t *p = hot[lp];
-            json_object       *o = json_object_new_object();
-            json_object_object_add(o, "dev", json_object_new_uint64(p->dev));
-            json_object_object_add(o, "port", json_object_new_int64(p->port));
-            json_object_object_add(o, "cls", json_object_new_int64(p->cls));
-            json_object_object_add(o, "class", json_object_new_string(cxa_link_class_name(p->cls)));
-            json_object_object_add(o, "tier", json_object_new_int64(p->tier));
-            json_object_object_add(o, "peer_dev", json_object_new_uint64(p->peer_dev));
-            json_object_object_add(o, "peer_port", json_object_new_int64(p->peer_port));
-            json_object_object_add(o, "bandwidth", json_object_new_double(p->bw));
-            json_object_object_add(o, "bytes", json_object_new_uint64(p->bytes));
-            json_object_object_add(o, "mean_utilization", json_object_new_double(p->run_util));
-            json_object_object_add(o, "peak_utilization", json_object_new_double(p->peak));
-            json_object_array_add(tp, o);
-        }
-        json_object_object_add(j, "top", tp);
-        json_object_object_add(imb, "up", cxa_limb_json(imb_up, nimb_up, "switches", "ports_mean"));
-        json_object_object_add(imb, "down_parallel", cxa_limb_json(imb_down, nimb_down, "groups", "links_mean"));
-        json_object_object_add(j, "ecmp_imbalance", imb);
-        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(j);
-    } else if (fmt == CXA_FMT_CSV) {
-        printf("class,cls,tier,ports,bytes,bin_bytes,bin_rows,bins,bin_p50,bin_p90,bin_p99,bin_max,bin_mean,bin_raw_max,"
-               "run_p50,run_p90,run_p99,run_max,run_mean,complete\n");
-        for (g = 0; g < ng; g++) {
-            const cxa_lgroup_t *gr = &groups[g];
-            printf("%s,%u,%u,%llu,%llu,%llu,%llu,%llu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
-                   "%.17g,%d\n",
-                   cxa_link_class_name(gr->cls), gr->cls, gr->tier, (unsigned long long)gr->n,
-                   (unsigned long long)gr->bytes, (unsigned long long)gr->bin_bytes, (unsigned long long)gr->rows,
-                   (unsigned long long)gr->bin.n, gr->bin.p50, gr->bin.p90, gr->bin.p99, gr->bin.max, gr->bin.mean,
-                   gr->raw_max, gr->run.p50, gr->run.p90, gr->run.p99, gr->run.max, gr->run.mean, complete != 0);
-        }
-    } else {
-        if (!complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
-        printf("links in %s: %llu ports with traffic, %llu bin rows, bins %.3f ms, run span %.6f s\n", f.path,
-               (unsigned long long)np, (unsigned long long)nb, bin_s * 1e3, span_s);
-        printf("utilisation: bin = bytes / (bandwidth x bin) over bins with traffic (chunks spilled back, "
-               "raw = as written);\n             run = bytes / (bandwidth x span) per port; nearest-rank percentiles\n");
-        printf("%-14s %4s %6s %12s %9s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s\n", "class", "tier", "ports", "GB",
-               "bins", "p50", "p90", "p99", "max", "raw max", "run50", "run90", "run99", "runmax");
-        for (g = 0; g < ng; g++) {
-            const cxa_lgroup_t *gr = &groups[g];
-            printf("%-14s %4u %6llu %12.3f %9llu | %6.3f %6.3f %6.3f %6.3f %7.3f | %6.3f %6.3f %6.3f %6.3f\n",
-                   cxa_link_class_name(gr->cls), gr->tier, (unsigned long long)gr->n, (double)gr->bytes * 1e-9,
-                   (unsigned long long)gr->bin.n, gr->bin.p50, gr->bin.p90, gr->bin.p99, gr->bin.max, gr->raw_max,
-                   gr->run.p50, gr->run.p90, gr->run.p99, gr->run.max);
-        }
-        if (!match) printf("WARNING: bytes in %s differ from %s (see stderr)\n", CXA_T_BINS, CXA_T_PORTS);
-        printf("\ntop %ld links by mean utilisation over the run:\n", top);
-        printf("  %8s %5s %-14s %4s %14s %12s %7s %7s\n", "dev", "port", "class", "tier", "peer dev:port", "GB", "mean",
-               "peak");
-        for (lp = 0; lp < top; lp++) {
-            const cxa_lport_t *p = hot[lp];
-            char               peer[48];
-            snprintf(peer, sizeof(peer), "%llu:%u", (unsigned long long)p->peer_dev, p->peer_port);
-            printf("  %8llu %5u %-14s %4u %14s %12.3f %7.3f %7.3f\n", (unsigned long long)p->dev, p->port,
-                   cxa_link_class_name(p->cls), p->tier, peer, (double)p->bytes * 1e-9, p->run_util, p->peak);
-        }
-        printf("\nECMP imbalance, up ports (per switch: max / mean bytes over its up ports that carried traffic):\n");
-        cxa_limb_print(imb_up, nimb_up, "switches", "ports/sw");
-        printf("ECMP imbalance, parallel down links (per switch and peer reached over >= 2 links):\n");
-        cxa_limb_print(imb_down, nimb_down, "groups", "links/grp");
-    }
-    rc = CXA_EXIT_OK;
-out:
-    free(ports);
-    free(bins);
-    free(groups);
-    free(imb_up);
-    free(imb_down);
-    free(out);
-    free(runv);
-    free(hot);
-    free(up);
-    free(down);
+    cxa_meta_i64(&f, "complete", &L.complete);
+    if (!L.complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
+    rc = cxa_links_run(&L, fmt);
+    free(L.ports);
+    free(L.bins);
+    free(L.groups);
+    free(L.imb_up);
+    free(L.imb_down);
+    free(L.out);
+    free(L.runv);
+    free(L.hot);
+    free(L.up);
+    free(L.down);
     cxa_close(&f);
     return rc;
 }

@@ -231,112 +231,87 @@ static json_object *cxa_cpath_json(const cxa_cpath_t *cp)
     return o;
 }
 
-int cxa_cmd_stragglers(int argc, char **argv)
-{
-    static const char *const need[] = {"gpu", "iteration", "begin_ps", "end_ps", NULL};
-    cxa_args_t       a;
-    cxa_format_t     fmt;
-    cxa_file_t       f;
-    cxa_table_t      t;
-    void            *buf = NULL;
-    cxa_irow_t      *rows = NULL;
-    uint64_t        *cnt = NULL, *off = NULL, *slow = NULL, *fast = NULL, r;
-    cxa_prof_t      *prof = NULL;
-    uint32_t         max_it = 0, k = 0, it;
-    long             top = 5;
-    int64_t          complete = 1;
-    int              rc = CXA_EXIT_OK, have_ops;
-    const cxa_col_t *c_g, *c_i, *c_b, *c_e, *c_c, *c_x, *c_p;
-    json_object     *jarr = NULL;
-    cxa_ops_t       *ops  = NULL;
+/* One stragglers report: the iteration rows bucketed by iteration, latest end first. */
+typedef struct cxa_sg {
+    cxa_file_t *f;
+    cxa_table_t t;
+    void       *buf;
+    cxa_irow_t *rows;
+    uint64_t   *cnt, *off, *slow, *fast;
+    cxa_prof_t *prof;
+    cxa_ops_t  *ops;
+    uint32_t    k;
+    long        top;
+    int64_t     complete;
+    int         have_ops;
+} cxa_sg_t;
 
-    if (cxa_parse_args("stragglers", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
-    if (a.help || a.npos != 1) {
-        cxa_usage_error("stragglers", &a, 0, NULL);
-        fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze stragglers FILE [--top N] [--format table|json]\n"
-                "  per iteration the N GPUs that finished last, and (with /ops/gpu_ops) where the\n"
-                "  slowest and the fastest GPU spent their time.\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
-    }
-    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
-    if (a.top != NULL) {
-        char *end;
-        top = strtol(a.top, &end, 10);
-        if (*end != '\0' || top < 1) {
-            cxa_error(NULL, "--top '%s': expected a positive integer", a.top);
-            return CXA_EXIT_USAGE;
-        }
-    }
-    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
-    cxa_meta_i64(&f, "complete", &complete);
-    if (!complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
-    if (cxa_table_open(&f, CXA_T_ITER, 1, &t) != 0) {
-        cxa_close(&f);
-        return CXA_EXIT_FILE;
-    }
-    t.raw = 1; /* iterations and times are checked below, with both times in the message */
-    if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
-        rc = CXA_EXIT_FILE;
-        goto out;
-    }
-    c_g = cxa_col(&t, "gpu");
-    c_i = cxa_col(&t, "iteration");
-    c_b = cxa_col(&t, "begin_ps");
-    c_e = cxa_col(&t, "end_ps");
-    c_c = cxa_col(&t, "compute_ps");
-    c_x = cxa_col(&t, "exposed_comm_ps");
-    c_p = cxa_col(&t, "pp_wait_ps");
-    /* Rows index per-iteration arrays: a hostile or corrupt iteration (2^32 - 1
-     * wrapped k to 0 and overflowed the heap) or time is refused first. */
-    {
-        int64_t lim = CXA_STRAG_MAX_ITER;
-        if (cxa_meta_i64(&f, "iterations_requested", &lim) != 0 || lim < 1 || lim > CXA_STRAG_MAX_ITER)
-            lim = CXA_STRAG_MAX_ITER;
-        for (r = 0; r < t.rows; r++) {
-            const void *row = cxa_row(&t, buf, r);
-            uint64_t    i   = cxa_get_u64(c_i, row);
-            int64_t     b = cxa_get_i64(c_b, row), e = cxa_get_i64(c_e, row);
-            if (i >= (uint64_t)lim) {
-                cxa_error(f.path, "/summary/iterations row %llu: iteration %llu is outside [0, %lld) (the run's "
-                          "iterations): a corrupt trace", (unsigned long long)r, (unsigned long long)i, (long long)lim);
-                rc = CXA_EXIT_FILE;
-                goto out;
-            }
-            if (b < 0 || e < b || e > CXA_STRAG_MAX_PS) {
-                cxa_error(f.path, "/summary/iterations row %llu: begin %lld ps, end %lld ps are not times of a run "
-                          "(0 <= begin <= end <= 2^62): a corrupt trace", (unsigned long long)r, (long long)b,
-                          (long long)e);
-                rc = CXA_EXIT_FILE;
-                goto out;
-            }
-            if (i > max_it) max_it = (uint32_t)i;
-        }
-    }
-    if (t.rows == 0) {
-        printf("%s: no iteration finished%s\n", f.path, complete ? "" : " (INCOMPLETE: run stopped early)");
-        goto out;
-    }
-    k    = max_it + 1;
-    cnt  = calloc(k, sizeof(uint64_t));
-    off  = calloc((size_t)k + 1, sizeof(uint64_t));
-    slow = calloc(k, sizeof(uint64_t));
-    fast = calloc(k, sizeof(uint64_t));
-    rows = malloc((size_t)t.rows * sizeof(cxa_irow_t));
-    prof = calloc((size_t)k * 2, sizeof(cxa_prof_t));
-    if (cnt == NULL || off == NULL || slow == NULL || fast == NULL || rows == NULL || prof == NULL) {
-        cxa_error(f.path, "out of memory");
-        rc = CXA_EXIT_FILE;
-        goto out;
-    }
-    /* Bucket rows by iteration, then sort each bucket latest end first. */
-    for (r = 0; r < t.rows; r++) cnt[cxa_get_u64(c_i, cxa_row(&t, buf, r))]++;
-    for (it = 0; it < k; it++) off[it + 1] = off[it] + cnt[it];
-    memset(cnt, 0, k * sizeof(uint64_t));
-    for (r = 0; r < t.rows; r++) {
-        const void *row = cxa_row(&t, buf, r);
+static int cxa_sg_usage(const cxa_args_t *a)
+{
+    cxa_usage_error("stragglers", a, 0, NULL);
+    fprintf(a->help ? stdout : stderr,
+            "usage: colossim-analyze stragglers FILE [--top N] [--format table|json]\n"
+            "  per iteration the N GPUs that finished last, and (with /ops/gpu_ops) where the\n"
+            "  slowest and the fastest GPU spent their time.\n");
+    return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+}
+
+/* Rows index per-iteration arrays: a hostile or corrupt iteration (2^32 - 1
+ * wrapped k to 0 and overflowed the heap) or time is refused first.  The
+ * highest iteration, or -1 after one error. */
+static int64_t cxa_sg_check(cxa_sg_t *S)
+{
+    const cxa_col_t *c_i = cxa_col(&S->t, "iteration"), *c_b = cxa_col(&S->t, "begin_ps"),
+                    *c_e = cxa_col(&S->t, "end_ps");
+    int64_t          lim = CXA_STRAG_MAX_ITER, max_it = 0;
+    uint64_t         r;
+    if (cxa_meta_i64(S->f, "iterations_requested", &lim) != 0 || lim < 1 || lim > CXA_STRAG_MAX_ITER)
+        lim = CXA_STRAG_MAX_ITER;
+    for (r = 0; r < S->t.rows; r++) {
+        const void *row = cxa_row(&S->t, S->buf, r);
         uint64_t    i   = cxa_get_u64(c_i, row);
-        cxa_irow_t *x   = &rows[off[i] + cnt[i]++];
+        int64_t     b = cxa_get_i64(c_b, row), e = cxa_get_i64(c_e, row);
+        if (i >= (uint64_t)lim) {
+            cxa_error(S->f->path, "/summary/iterations row %llu: iteration %llu is outside [0, %lld) (the run's "
+                      "iterations): a corrupt trace", (unsigned long long)r, (unsigned long long)i, (long long)lim);
+            return -1;
+        }
+        if (b < 0 || e < b || e > CXA_STRAG_MAX_PS) {
+            cxa_error(S->f->path, "/summary/iterations row %llu: begin %lld ps, end %lld ps are not times of a run "
+                      "(0 <= begin <= end <= 2^62): a corrupt trace", (unsigned long long)r, (long long)b,
+                      (long long)e);
+            return -1;
+        }
+        if ((int64_t)i > max_it) max_it = (int64_t)i;
+    }
+    return max_it;
+}
+
+/* Bucket rows by iteration, then sort each bucket latest end first; the
+ * slowest and fastest GPU of each.  -1 when out of memory. */
+static int cxa_sg_bucket(cxa_sg_t *S)
+{
+    const cxa_col_t *c_g = cxa_col(&S->t, "gpu"), *c_i = cxa_col(&S->t, "iteration"),
+                    *c_b = cxa_col(&S->t, "begin_ps"), *c_e = cxa_col(&S->t, "end_ps"),
+                    *c_c = cxa_col(&S->t, "compute_ps"), *c_x = cxa_col(&S->t, "exposed_comm_ps"),
+                    *c_p = cxa_col(&S->t, "pp_wait_ps");
+    uint32_t         k = S->k, it;
+    uint64_t         r;
+    S->cnt  = calloc(k, sizeof(uint64_t));
+    S->off  = calloc((size_t)k + 1, sizeof(uint64_t));
+    S->slow = calloc(k, sizeof(uint64_t));
+    S->fast = calloc(k, sizeof(uint64_t));
+    S->rows = malloc((size_t)S->t.rows * sizeof(cxa_irow_t));
+    S->prof = calloc((size_t)k * 2, sizeof(cxa_prof_t));
+    if (S->cnt == NULL || S->off == NULL || S->slow == NULL || S->fast == NULL || S->rows == NULL || S->prof == NULL)
+        return -1;
+    for (r = 0; r < S->t.rows; r++) S->cnt[cxa_get_u64(c_i, cxa_row(&S->t, S->buf, r))]++;
+    for (it = 0; it < k; it++) S->off[it + 1] = S->off[it] + S->cnt[it];
+    memset(S->cnt, 0, k * sizeof(uint64_t));
+    for (r = 0; r < S->t.rows; r++) {
+        const void *row = cxa_row(&S->t, S->buf, r);
+        uint64_t    i   = cxa_get_u64(c_i, row);
+        cxa_irow_t *x   = &S->rows[S->off[i] + S->cnt[i]++];
         x->gpu     = cxa_get_u64(c_g, row);
         x->begin   = cxa_get_i64(c_b, row);
         x->end     = cxa_get_i64(c_e, row);
@@ -345,103 +320,173 @@ int cxa_cmd_stragglers(int argc, char **argv)
         x->pp      = c_p ? cxa_get_i64(c_p, row) : 0;
     }
     for (it = 0; it < k; it++) {
-        if (cnt[it] == 0) continue;
-        qsort(rows + off[it], (size_t)cnt[it], sizeof(cxa_irow_t), cxa_irow_cmp);
-        slow[it] = rows[off[it]].gpu;
-        fast[it] = rows[off[it] + cnt[it] - 1].gpu;
+        if (S->cnt[it] == 0) continue;
+        qsort(S->rows + S->off[it], (size_t)S->cnt[it], sizeof(cxa_irow_t), cxa_irow_cmp);
+        S->slow[it] = S->rows[S->off[it]].gpu;
+        S->fast[it] = S->rows[S->off[it] + S->cnt[it] - 1].gpu;
     }
-    have_ops = cxa_exists(&f, CXA_T_OPS);
-    if (have_ops && cxa_profile(&f, k, slow, fast, prof) != 0) {
-        rc = CXA_EXIT_FILE;
-        goto out;
+    return 0;
+}
+
+/* With /ops/gpu_ops: the profiles of the slowest and fastest GPUs and the ops for the critical path. */
+static int cxa_sg_ops(cxa_sg_t *S)
+{
+    int64_t  ng = 0;
+    uint64_t maxg = 0, r;
+    S->have_ops = cxa_exists(S->f, CXA_T_OPS);
+    if (!S->have_ops) return 0;
+    if (cxa_profile(S->f, S->k, S->slow, S->fast, S->prof) != 0) return -1;
+    for (r = 0; r < S->t.rows; r++)
+        if (S->rows[r].gpu > maxg) maxg = S->rows[r].gpu;
+    if (cxa_meta_i64(S->f, "gpus", &ng) != 0 || ng <= 0) ng = (int64_t)maxg + 1;
+    S->ops = cxa_ops_load(S->f, (uint32_t)ng);
+    return S->ops == NULL ? -1 : 0;
+}
+
+static json_object *cxa_sg_iter_json(const cxa_sg_t *S, uint32_t it, int64_t bmin, int64_t emin)
+{
+    const cxa_irow_t *b = S->rows + S->off[it];
+    uint64_t          n = S->cnt[it], i, show = (uint64_t)S->top < n ? (uint64_t)S->top : n;
+    json_object      *o = json_object_new_object(), *sl = json_object_new_array();
+    json_object_object_add(o, "iteration", json_object_new_int64(it));
+    json_object_object_add(o, "gpus", json_object_new_uint64(n));
+    json_object_object_add(o, "spread_seconds", json_object_new_double((double)(b[0].end - emin) * 1e-12));
+    for (i = 0; i < show; i++) {
+        json_object *g = json_object_new_object();
+        json_object_object_add(g, "gpu", json_object_new_uint64(b[i].gpu));
+        json_object_object_add(g, "end_seconds", json_object_new_double((double)(b[i].end - bmin) * 1e-12));
+        json_object_object_add(g, "lag_seconds", json_object_new_double((double)(b[i].end - emin) * 1e-12));
+        json_object_object_add(g, "compute_seconds", json_object_new_double((double)b[i].compute * 1e-12));
+        json_object_object_add(g, "exposed_comm_seconds", json_object_new_double((double)b[i].exposed * 1e-12));
+        json_object_object_add(g, "pp_wait_seconds", json_object_new_double((double)b[i].pp * 1e-12));
+        json_object_array_add(sl, g);
     }
-    if (have_ops) {
-        int64_t ng = 0;
-        uint64_t maxg = 0;
-        for (r = 0; r < t.rows; r++) if (rows[r].gpu > maxg) maxg = rows[r].gpu;
-        if (cxa_meta_i64(&f, "gpus", &ng) != 0 || ng <= 0) ng = (int64_t)maxg + 1;
-        ops = cxa_ops_load(&f, (uint32_t)ng);
-        if (ops == NULL) {
-            rc = CXA_EXIT_FILE;
-            goto out;
-        }
+    json_object_object_add(o, "slowest", sl);
+    if (S->have_ops) {
+        cxa_cpath_t cp;
+        json_object_object_add(o, "slowest_profile", cxa_prof_json(S->slow[it], &S->prof[2 * it]));
+        json_object_object_add(o, "fastest_profile", cxa_prof_json(S->fast[it], &S->prof[2 * it + 1]));
+        if (cxa_cpath_walk(S->ops, (uint32_t)S->slow[it], it, bmin, &cp) == 0)
+            json_object_object_add(o, "critical_path", cxa_cpath_json(&cp));
     }
-    if (fmt == CXA_FMT_JSON) jarr = json_object_new_array();
+    return o;
+}
+
+static void cxa_sg_iter_print(const cxa_sg_t *S, uint32_t it, int64_t bmin, int64_t emin)
+{
+    const cxa_irow_t *b = S->rows + S->off[it];
+    uint64_t          n = S->cnt[it], i, show = (uint64_t)S->top < n ? (uint64_t)S->top : n;
+    printf("iteration %u: %llu GPUs, first end %.3f, last end %.3f, spread %.3f\n", it, (unsigned long long)n,
+           (double)(emin - bmin) * 1e-9, (double)(b[0].end - bmin) * 1e-9, (double)(b[0].end - emin) * 1e-9);
+    printf("    %6s %10s %9s %10s %10s %10s\n", "gpu", "end", "lag", "compute", "exp.comm", "pp wait");
+    for (i = 0; i < show; i++)
+        printf("    %6llu %10.3f %9.3f %10.3f %10.3f %10.3f\n", (unsigned long long)b[i].gpu,
+               (double)(b[i].end - bmin) * 1e-9, (double)(b[i].end - emin) * 1e-9, (double)b[i].compute * 1e-9,
+               (double)b[i].exposed * 1e-9, (double)b[i].pp * 1e-9);
+    if (S->have_ops) {
+        cxa_cpath_t cp;
+        cxa_prof_print("slowest", S->slow[it], &S->prof[2 * it], stdout);
+        cxa_prof_print("fastest", S->fast[it], &S->prof[2 * it + 1], stdout);
+        if (cxa_cpath_walk(S->ops, (uint32_t)S->slow[it], it, bmin, &cp) == 0) cxa_cpath_print(&cp, stdout);
+    }
+}
+
+static void cxa_sg_report(const cxa_sg_t *S, cxa_format_t fmt)
+{
+    json_object *jarr = NULL;
+    uint32_t     it;
+    if (fmt == CXA_FMT_JSON)
+        jarr = json_object_new_array();
     else {
-        if (!complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
-        printf("stragglers in %s (times in ms; lag = end - first GPU's end)%s\n", f.path,
-               have_ops ? "" : "\n  (no /ops/gpu_ops: run with --trace-level ops for the breakdown)");
+        if (!S->complete) printf("INCOMPLETE: run stopped early (/meta/complete = 0)\n");
+        printf("stragglers in %s (times in ms; lag = end - first GPU's end)%s\n", S->f->path,
+               S->have_ops ? "" : "\n  (no /ops/gpu_ops: run with --trace-level ops for the breakdown)");
     }
-    for (it = 0; it < k; it++) {
-        const cxa_irow_t *b = rows + off[it];
-        uint64_t          n = cnt[it], i, show = (uint64_t)top < n ? (uint64_t)top : n;
+    for (it = 0; it < S->k; it++) {
+        const cxa_irow_t *b = S->rows + S->off[it];
+        uint64_t          n = S->cnt[it], i;
         int64_t           bmin = INT64_MAX, emin = b[n > 0 ? n - 1 : 0].end;
         if (n == 0) continue;
         for (i = 0; i < n; i++)
             if (b[i].begin < bmin) bmin = b[i].begin;
-        if (jarr != NULL) {
-            json_object *o = json_object_new_object(), *sl = json_object_new_array();
-            json_object_object_add(o, "iteration", json_object_new_int64(it));
-            json_object_object_add(o, "gpus", json_object_new_uint64(n));
-            json_object_object_add(o, "spread_seconds", json_object_new_double((double)(b[0].end - emin) * 1e-12));
-            for (i = 0; i < show; i++) {
-                json_object *g = json_object_new_object();
-                json_object_object_add(g, "gpu", json_object_new_uint64(b[i].gpu));
-                json_object_object_add(g, "end_seconds", json_object_new_double((double)(b[i].end - bmin) * 1e-12));
-                json_object_object_add(g, "lag_seconds", json_object_new_double((double)(b[i].end - emin) * 1e-12));
-                json_object_object_add(g, "compute_seconds", json_object_new_double((double)b[i].compute * 1e-12));
-                json_object_object_add(g, "exposed_comm_seconds", json_object_new_double((double)b[i].exposed * 1e-12));
-                json_object_object_add(g, "pp_wait_seconds", json_object_new_double((double)b[i].pp * 1e-12));
-                json_object_array_add(sl, g);
-            }
-            json_object_object_add(o, "slowest", sl);
-            if (have_ops) {
-                cxa_cpath_t cp;
-                json_object_object_add(o, "slowest_profile", cxa_prof_json(slow[it], &prof[2 * it]));
-                json_object_object_add(o, "fastest_profile", cxa_prof_json(fast[it], &prof[2 * it + 1]));
-                if (cxa_cpath_walk(ops, (uint32_t)slow[it], it, bmin, &cp) == 0)
-                    json_object_object_add(o, "critical_path", cxa_cpath_json(&cp));
-            }
-            json_object_array_add(jarr, o);
-            continue;
-        }
-        printf("iteration %u: %llu GPUs, first end %.3f, last end %.3f, spread %.3f\n", it,
-               (unsigned long long)n, (double)(emin - bmin) * 1e-9, (double)(b[0].end - bmin) * 1e-9,
-               (double)(b[0].end - emin) * 1e-9);
-        printf("    %6s %10s %9s %10s %10s %10s\n", "gpu", "end", "lag", "compute", "exp.comm", "pp wait");
-        for (i = 0; i < show; i++)
-            printf("    %6llu %10.3f %9.3f %10.3f %10.3f %10.3f\n", (unsigned long long)b[i].gpu,
-                   (double)(b[i].end - bmin) * 1e-9, (double)(b[i].end - emin) * 1e-9, (double)b[i].compute * 1e-9,
-                   (double)b[i].exposed * 1e-9, (double)b[i].pp * 1e-9);
-        if (have_ops) {
-            cxa_prof_print("slowest", slow[it], &prof[2 * it], stdout);
-            cxa_prof_print("fastest", fast[it], &prof[2 * it + 1], stdout);
-            {
-                cxa_cpath_t cp;
-                if (cxa_cpath_walk(ops, (uint32_t)slow[it], it, bmin, &cp) == 0) cxa_cpath_print(&cp, stdout);
-            }
-        }
+        if (jarr != NULL)
+            json_object_array_add(jarr, cxa_sg_iter_json(S, it, bmin, emin));
+        else
+            cxa_sg_iter_print(S, it, bmin, emin);
     }
-    if (jarr == NULL) cxa_strag_suspects(&f, stdout, NULL); /* cxa_faults.c */
-    if (jarr != NULL) {
+    if (jarr == NULL) {
+        cxa_strag_suspects(S->f, stdout, NULL); /* cxa_faults.c */
+    } else {
         json_object *j = json_object_new_object();
-        cxa_strag_suspects(&f, NULL, j);
-        json_object_object_add(j, "file", json_object_new_string(f.path));
-        json_object_object_add(j, "complete", json_object_new_boolean(complete != 0));
+        cxa_strag_suspects(S->f, NULL, j);
+        json_object_object_add(j, "file", json_object_new_string(S->f->path));
+        json_object_object_add(j, "complete", json_object_new_boolean(S->complete != 0));
         json_object_object_add(j, "iterations", jarr);
         printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(j);
     }
-out:
-    cxa_ops_free(ops);
-    free(buf);
-    free(rows);
-    free(cnt);
-    free(off);
-    free(slow);
-    free(fast);
-    free(prof);
-    cxa_table_close(&t);
+}
+
+/* The report once the iterations table is loaded: CXA_EXIT_OK or an exit code after one error. */
+static int cxa_sg_run(cxa_sg_t *S, cxa_format_t fmt)
+{
+    int64_t max_it = cxa_sg_check(S);
+    if (max_it < 0) return CXA_EXIT_FILE;
+    if (S->t.rows == 0) {
+        printf("%s: no iteration finished%s\n", S->f->path, S->complete ? "" : " (INCOMPLETE: run stopped early)");
+        return CXA_EXIT_OK;
+    }
+    S->k = (uint32_t)max_it + 1;
+    if (cxa_sg_bucket(S) != 0) {
+        cxa_error(S->f->path, "out of memory");
+        return CXA_EXIT_FILE;
+    }
+    if (cxa_sg_ops(S) != 0) return CXA_EXIT_FILE;
+    cxa_sg_report(S, fmt);
+    return CXA_EXIT_OK;
+}
+
+int cxa_cmd_stragglers(int argc, char **argv)
+{
+    static const char *const need[] = {"gpu", "iteration", "begin_ps", "end_ps", NULL};
+    cxa_args_t   a;
+    cxa_format_t fmt;
+    cxa_file_t   f;
+    cxa_sg_t     S;
+    int          rc = CXA_EXIT_FILE;
+
+    if (cxa_parse_args("stragglers", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
+    if (a.help || a.npos != 1) return cxa_sg_usage(&a);
+    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    memset(&S, 0, sizeof(S));
+    S.top      = 5;
+    S.complete = 1;
+    S.f        = &f;
+    if (a.top != NULL) {
+        char *end;
+        S.top = strtol(a.top, &end, 10);
+        if (*end != '\0' || S.top < 1) {
+            cxa_error(NULL, "--top '%s': expected a positive integer", a.top);
+            return CXA_EXIT_USAGE;
+        }
+    }
+    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
+    cxa_meta_i64(&f, "complete", &S.complete);
+    if (!S.complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
+    /* raw: iterations and times are checked by cxa_sg_check, with both times in the message */
+    S.buf = cxa_table_load(&f, CXA_T_ITER, CXA_LOAD_REQUIRED | CXA_LOAD_RAW, need, &S.t);
+    if (S.buf != NULL) {
+        rc = cxa_sg_run(&S, fmt);
+        cxa_table_close(&S.t);
+    }
+    cxa_ops_free(S.ops);
+    free(S.buf);
+    free(S.rows);
+    free(S.cnt);
+    free(S.off);
+    free(S.slow);
+    free(S.fast);
+    free(S.prof);
     cxa_close(&f);
     return rc;
 }

@@ -101,22 +101,13 @@ int cxa_summary_compute(const cxa_file_t *f, cxa_summary_t *s)
     return cxa_summary_compute_job(f, s, -1);
 }
 
-int cxa_summary_compute_job(const cxa_file_t *f, cxa_summary_t *s, long job)
+/* The /meta figures of a summary; CXA_EXIT_OK or CXA_EXIT_FILE after one error. */
+static int cxa_summary_meta(const cxa_file_t *f, cxa_summary_t *s)
 {
-    unsigned char   *in = NULL;   /* a scenario's job: its GPUs */
-    uint64_t         n_in = 0;
-    int              rcj;
-    static const char *const need[] = {"gpu", "iteration", "begin_ps", "end_ps", "compute_ps",
-                                       "exposed_comm_ps", NULL};
-    cxa_table_t      t;
-    void            *buf;
-    const cxa_col_t *c_gpu, *c_it, *c_b, *c_e, *c_c, *c_x, *c_p;
-    uint64_t         i, max_gpu = 0;
-    uint32_t         max_it = 0, k;
-    int64_t         *bmin = NULL, *emax = NULL, *emin = NULL, v;
-    uint64_t        *cnt = NULL;
-    int64_t          sum_c = 0, sum_x = 0, sum_p = 0;
-
+    static const char *const consts[] = {"tokens_per_iteration", "model_flops_per_iteration", "peak_flops_per_gpu"};
+    double                  *dst[3];
+    int64_t                  v;
+    int                      j;
     memset(s, 0, sizeof(*s));
     cxa_meta_str(f, "workload", s->workload, sizeof(s->workload));
     cxa_meta_str(f, "topology", s->topology, sizeof(s->topology));
@@ -130,154 +121,177 @@ int cxa_summary_compute_job(const cxa_file_t *f, cxa_summary_t *s, long job)
     if (cxa_meta_i64(f, "trace_level", &s->trace_level) != 0) s->trace_level = -1;
     if (cxa_meta_i64(f, "iterations", &v) == 0) s->iterations_meta = (uint32_t)v;
     if (cxa_meta_i64(f, "iterations_requested", &v) == 0) s->iterations_requested = (uint32_t)v;
-    {
-        static const char *const consts[] = {"tokens_per_iteration", "model_flops_per_iteration",
-                                             "peak_flops_per_gpu"};
-        double *dst[3];
-        int     j;
-        dst[0] = &s->tokens_per_iteration;
-        dst[1] = &s->model_flops_per_iteration;
-        dst[2] = &s->peak_flops_per_gpu;
-        for (j = 0; j < 3; j++) {
-            if (cxa_meta_f64(f, consts[j], dst[j]) != 0) {
-                cxa_error(f->path, "/meta has no '%s' attribute: not a trace of 'colossim run'", consts[j]);
-                return CXA_EXIT_FILE;
-            }
+    dst[0] = &s->tokens_per_iteration;
+    dst[1] = &s->model_flops_per_iteration;
+    dst[2] = &s->peak_flops_per_gpu;
+    for (j = 0; j < 3; j++) {
+        if (cxa_meta_f64(f, consts[j], dst[j]) != 0) {
+            cxa_error(f->path, "/meta has no '%s' attribute: not a trace of 'colossim run'", consts[j]);
+            return CXA_EXIT_FILE;
         }
     }
     /* Optional: the full-attention (PaLM) convention (older traces lack it). */
-    if (cxa_meta_f64(f, "model_flops_noncausal_per_iteration", &s->model_flops_noncausal_per_iteration) != 0) {
+    if (cxa_meta_f64(f, "model_flops_noncausal_per_iteration", &s->model_flops_noncausal_per_iteration) != 0)
         s->model_flops_noncausal_per_iteration = 0.0;
-    }
-    rcj = cxa_summary_job(f, s, job, &in, &n_in);
-    if (rcj != CXA_EXIT_OK) return rcj;
-#define CXA_SKIP_ROW(_g) (in != NULL && ((_g) >= n_in || !in[(_g)]))
-    if (cxa_table_open(f, CXA_T_ITER, 1, &t) != 0) {
-        free(in);
-        return CXA_EXIT_FILE;
-    }
-    if (cxa_need_cols(&t, need) != 0) {
-        cxa_table_close(&t);
-        return CXA_EXIT_FILE;
-    }
-    c_gpu = cxa_col(&t, "gpu");
-    c_it  = cxa_col(&t, "iteration");
-    c_b   = cxa_col(&t, "begin_ps");
-    c_e   = cxa_col(&t, "end_ps");
-    c_c   = cxa_col(&t, "compute_ps");
-    c_x   = cxa_col(&t, "exposed_comm_ps");
-    c_p   = cxa_col(&t, "pp_wait_ps");
-    buf   = cxa_table_read_all(&t);
-    if (buf == NULL) {
-        cxa_table_close(&t);
-        return CXA_EXIT_FILE;
-    }
-    s->rows = t.rows;
-    for (i = 0; i < t.rows; i++) {
-        const void *r = cxa_row(&t, buf, i);
-        uint64_t    g = cxa_get_u64(c_gpu, r);
-        uint64_t    it = cxa_get_u64(c_it, r);
-        if (CXA_SKIP_ROW(g)) continue;
+    return CXA_EXIT_OK;
+}
+
+/* The rows of the summary: the job's GPUs only (in != NULL). */
+typedef struct cxa_srows {
+    cxa_table_t          t;
+    void                *buf;
+    const cxa_col_t     *c_gpu, *c_it, *c_b, *c_e, *c_c, *c_x, *c_p;
+    const unsigned char *in;
+    uint64_t             n_in;
+} cxa_srows_t;
+
+static int cxa_srows_skip(const cxa_srows_t *R, uint64_t g) { return R->in != NULL && (g >= R->n_in || !R->in[g]); }
+
+/* The highest GPU and iteration of the rows, and the GPU count; refuses an
+ * iteration over 1e6 (a corrupt iteration 2^32 - 1 had arrays of 2^32
+ * entries filled: 32 GB, minutes).  CXA_EXIT_OK or CXA_EXIT_FILE. */
+static int cxa_summary_scan(const cxa_file_t *f, cxa_summary_t *s, const cxa_srows_t *R, uint32_t *max_it)
+{
+    uint64_t i, max_gpu = 0;
+    int64_t  v;
+    for (i = 0; i < R->t.rows; i++) {
+        const void *r  = cxa_row(&R->t, R->buf, i);
+        uint64_t    g  = cxa_get_u64(R->c_gpu, r);
+        uint64_t    it = cxa_get_u64(R->c_it, r);
+        if (cxa_srows_skip(R, g)) continue;
         if (it >= 1000000) {
-            /* A corrupt trace: iteration 2^32 - 1 had arrays of 2^32 entries
-             * filled (32 GB, minutes).  No run has more iterations than 1e6. */
             cxa_error(f->path, "/summary/iterations row %llu: iteration %llu is over 1000000, the most a run "
                       "has: a corrupt trace", (unsigned long long)i, (unsigned long long)it);
-            free(buf);
-            free(in);
-            cxa_table_close(&t);
             return CXA_EXIT_FILE;
         }
         if (g > max_gpu) max_gpu = g;
-        if (it > max_it) max_it = (uint32_t)it;
+        if (it > *max_it) *max_it = (uint32_t)it;
     }
-    if (in != NULL)
+    if (R->in != NULL)
         ; /* the job's, from /scenario/jobs */
     else if (cxa_meta_i64(f, "gpus", &v) == 0 && v > 0)
         s->gpus = (uint64_t)v;
     else
-        s->gpus = t.rows > 0 ? max_gpu + 1 : 0;
-    if (t.rows > 0) {
-        bmin = malloc(((size_t)max_it + 1) * sizeof(int64_t));
-        emax = malloc(((size_t)max_it + 1) * sizeof(int64_t));
-        emin = malloc(((size_t)max_it + 1) * sizeof(int64_t));
-        cnt  = calloc((size_t)max_it + 1, sizeof(uint64_t));
-        if (bmin == NULL || emax == NULL || emin == NULL || cnt == NULL) {
-            cxa_error(f->path, "out of memory");
-            free(cnt);
-            free(bmin);
-            free(emax);
-            free(emin);
-            free(buf);
-            free(in);
-            cxa_table_close(&t);
-            return CXA_EXIT_FILE;
-        }
-        for (i = 0; i <= max_it; i++) {
-            bmin[i] = INT64_MAX;
-            emax[i] = INT64_MIN;
-            emin[i] = INT64_MAX;
-        }
-        for (i = 0; i < t.rows; i++) {
-            const void *r  = cxa_row(&t, buf, i);
-            uint32_t    it = (uint32_t)cxa_get_u64(c_it, r);
-            int64_t     b = cxa_get_i64(c_b, r), e = cxa_get_i64(c_e, r);
-            if (CXA_SKIP_ROW(cxa_get_u64(c_gpu, r))) continue;
-            if (b < bmin[it]) bmin[it] = b;
-            if (e > emax[it]) emax[it] = e;
-            if (e < emin[it]) emin[it] = e;
-            cnt[it]++;
-        }
-        /* A stopped run: the iterations that every GPU finished. */
-        for (k = 0; k <= max_it && emax[k] != INT64_MIN && cnt[k] >= s->gpus; k++) {
-        }
-        /* Time sums over the rows of the finished iterations. */
-        for (i = 0; i < t.rows; i++) {
-            const void *r  = cxa_row(&t, buf, i);
-            uint32_t    it = (uint32_t)cxa_get_u64(c_it, r);
-            if (it >= k || CXA_SKIP_ROW(cxa_get_u64(c_gpu, r))) continue;
-            cxa_sat_add(&sum_c, cxa_get_i64(c_c, r));
-            cxa_sat_add(&sum_x, cxa_get_i64(c_x, r));
-            if (c_p != NULL) cxa_sat_add(&sum_p, cxa_get_i64(c_p, r));
-        }
-        s->iterations = k;
-        if (k > 0) {
-            int64_t t0 = bmin[0], t1 = emax[k - 1];
-            double  strag = 0.0;
-            s->first_iteration_seconds = (double)(emax[0] - bmin[0]) * 1e-12;
-            s->iteration_seconds = k >= 2 ? (double)(emax[k - 1] - emax[0]) * 1e-12 / (double)(k - 1)
-                                          : s->first_iteration_seconds;
-            s->span_seconds = (double)(t1 - t0) * 1e-12;
-            if (t1 > t0 && s->gpus > 0) {
-                double span = (double)(t1 - t0) * (double)s->gpus;
-                s->compute_share      = (double)sum_c / span;
-                s->exposed_comm_share = (double)sum_x / span;
-                s->bubble_share       = 1.0 - s->compute_share - s->exposed_comm_share;
-                s->pp_wait_share      = (double)sum_p / span;
-            }
-            for (i = 0; i < k; i++) strag += (double)(emax[i] - emin[i]) * 1e-12;
-            s->straggler_seconds = strag / (double)k;
-        }
+        s->gpus = R->t.rows > 0 ? max_gpu + 1 : 0;
+    return CXA_EXIT_OK;
+}
+
+/* Iteration, span, shares and straggler time from the finished iterations
+ * (bmin/emax/emin per iteration); the time sums saturate. */
+static void cxa_summary_figures(cxa_summary_t *s, const cxa_srows_t *R, const int64_t *bmin, const int64_t *emax,
+                                const int64_t *emin, uint32_t k)
+{
+    int64_t  sum_c = 0, sum_x = 0, sum_p = 0, t0, t1;
+    double   strag = 0.0;
+    uint64_t i;
+    for (i = 0; i < R->t.rows; i++) {
+        const void *r  = cxa_row(&R->t, R->buf, i);
+        uint32_t    it = (uint32_t)cxa_get_u64(R->c_it, r);
+        if (it >= k || cxa_srows_skip(R, cxa_get_u64(R->c_gpu, r))) continue;
+        cxa_sat_add(&sum_c, cxa_get_i64(R->c_c, r));
+        cxa_sat_add(&sum_x, cxa_get_i64(R->c_x, r));
+        if (R->c_p != NULL) cxa_sat_add(&sum_p, cxa_get_i64(R->c_p, r));
     }
-    if (s->iteration_seconds > 0 && s->gpus > 0) {
-        s->tokens_per_second = s->tokens_per_iteration / s->iteration_seconds;
-        s->tflops_per_gpu = s->model_flops_per_iteration / s->iteration_seconds / (double)s->gpus * 1e-12;
-        if (s->peak_flops_per_gpu > 0) {
-            s->mfu = s->model_flops_per_iteration /
-                     (s->iteration_seconds * (double)s->gpus * s->peak_flops_per_gpu);
-            s->mfu_noncausal = s->model_flops_noncausal_per_iteration /
-                            (s->iteration_seconds * (double)s->gpus * s->peak_flops_per_gpu);
-        }
+    s->iterations = k;
+    if (k == 0) return;
+    t0                         = bmin[0];
+    t1                         = emax[k - 1];
+    s->first_iteration_seconds = (double)(emax[0] - bmin[0]) * 1e-12;
+    s->iteration_seconds = k >= 2 ? (double)(emax[k - 1] - emax[0]) * 1e-12 / (double)(k - 1)
+                                  : s->first_iteration_seconds;
+    s->span_seconds = (double)(t1 - t0) * 1e-12;
+    if (t1 > t0 && s->gpus > 0) {
+        double span = (double)(t1 - t0) * (double)s->gpus;
+        s->compute_share      = (double)sum_c / span;
+        s->exposed_comm_share = (double)sum_x / span;
+        s->bubble_share       = 1.0 - s->compute_share - s->exposed_comm_share;
+        s->pp_wait_share      = (double)sum_p / span;
     }
+    for (i = 0; i < k; i++) strag += (double)(emax[i] - emin[i]) * 1e-12;
+    s->straggler_seconds = strag / (double)k;
+}
+
+/* Per iteration the first begin and the first and last end; the iterations
+ * every GPU finished (a stopped run has fewer).  CXA_EXIT_OK or CXA_EXIT_FILE. */
+static int cxa_summary_iters(const cxa_file_t *f, cxa_summary_t *s, const cxa_srows_t *R, uint32_t max_it)
+{
+    int64_t  *bmin = malloc(((size_t)max_it + 1) * sizeof(int64_t));
+    int64_t  *emax = malloc(((size_t)max_it + 1) * sizeof(int64_t));
+    int64_t  *emin = malloc(((size_t)max_it + 1) * sizeof(int64_t));
+    uint64_t *cnt  = calloc((size_t)max_it + 1, sizeof(uint64_t)), i;
+    uint32_t  k;
+    int       rc = CXA_EXIT_OK;
+    if (bmin == NULL || emax == NULL || emin == NULL || cnt == NULL) {
+        cxa_error(f->path, "out of memory");
+        rc = CXA_EXIT_FILE;
+        goto out;
+    }
+    for (i = 0; i <= max_it; i++) {
+        bmin[i] = INT64_MAX;
+        emax[i] = INT64_MIN;
+        emin[i] = INT64_MAX;
+    }
+    for (i = 0; i < R->t.rows; i++) {
+        const void *r  = cxa_row(&R->t, R->buf, i);
+        uint32_t    it = (uint32_t)cxa_get_u64(R->c_it, r);
+        int64_t     b = cxa_get_i64(R->c_b, r), e = cxa_get_i64(R->c_e, r);
+        if (cxa_srows_skip(R, cxa_get_u64(R->c_gpu, r))) continue;
+        if (b < bmin[it]) bmin[it] = b;
+        if (e > emax[it]) emax[it] = e;
+        if (e < emin[it]) emin[it] = e;
+        cnt[it]++;
+    }
+    for (k = 0; k <= max_it && emax[k] != INT64_MIN && cnt[k] >= s->gpus; k++) {
+    }
+    cxa_summary_figures(s, R, bmin, emax, emin, k);
+out:
     free(cnt);
     free(bmin);
     free(emax);
     free(emin);
-    free(buf);
+    return rc;
+}
+
+int cxa_summary_compute_job(const cxa_file_t *f, cxa_summary_t *s, long job)
+{
+    static const char *const need[] = {"gpu", "iteration", "begin_ps", "end_ps", "compute_ps", "exposed_comm_ps", NULL};
+    unsigned char *in = NULL; /* a scenario's job: its GPUs */
+    cxa_srows_t    R;
+    uint32_t       max_it = 0;
+    int            rc     = cxa_summary_meta(f, s);
+    if (rc != CXA_EXIT_OK) return rc;
+    memset(&R, 0, sizeof(R));
+    rc = cxa_summary_job(f, s, job, &in, &R.n_in);
+    if (rc != CXA_EXIT_OK) return rc;
+    R.in  = in;
+    R.buf = cxa_table_load(f, CXA_T_ITER, CXA_LOAD_REQUIRED, need, &R.t);
+    if (R.buf == NULL) {
+        free(in);
+        return CXA_EXIT_FILE;
+    }
+    R.c_gpu = cxa_col(&R.t, "gpu");
+    R.c_it  = cxa_col(&R.t, "iteration");
+    R.c_b   = cxa_col(&R.t, "begin_ps");
+    R.c_e   = cxa_col(&R.t, "end_ps");
+    R.c_c   = cxa_col(&R.t, "compute_ps");
+    R.c_x   = cxa_col(&R.t, "exposed_comm_ps");
+    R.c_p   = cxa_col(&R.t, "pp_wait_ps");
+    s->rows = R.t.rows;
+    rc      = cxa_summary_scan(f, s, &R, &max_it);
+    if (rc == CXA_EXIT_OK && R.t.rows > 0) rc = cxa_summary_iters(f, s, &R, max_it);
+    if (rc == CXA_EXIT_OK && s->iteration_seconds > 0 && s->gpus > 0) {
+        s->tokens_per_second = s->tokens_per_iteration / s->iteration_seconds;
+        s->tflops_per_gpu    = s->model_flops_per_iteration / s->iteration_seconds / (double)s->gpus * 1e-12;
+        if (s->peak_flops_per_gpu > 0) {
+            s->mfu = s->model_flops_per_iteration / (s->iteration_seconds * (double)s->gpus * s->peak_flops_per_gpu);
+            s->mfu_noncausal = s->model_flops_noncausal_per_iteration /
+                               (s->iteration_seconds * (double)s->gpus * s->peak_flops_per_gpu);
+        }
+    }
+    free(R.buf);
     free(in);
-    cxa_table_close(&t);
-    return CXA_EXIT_OK;
-#undef CXA_SKIP_ROW
+    cxa_table_close(&R.t);
+    return rc;
 }
 
 /* The figures as (key, value) pairs, in output order. */
