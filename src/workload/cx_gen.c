@@ -80,6 +80,16 @@ static void layer_params(const cx_workload_t *w, uint32_t layer, double *dense, 
     }
 }
 
+/* The virtual stage model chunk c of PP rank pp_i runs.  Interleaved 1F1B:
+ * c * pp + pp_i.  DualPipe: chunk 0 is the direction that enters at PP rank
+ * 0 (stage pp_i), chunk 1 the one that enters at the last rank (stage
+ * pp - 1 - pp_i), so rank r holds stages r and pp - 1 - r. */
+static uint32_t chunk_vstage(const cx_workload_t *w, uint32_t pp_i, uint32_t c)
+{
+    if (w->par.dualpipe) return c == 0 ? pp_i : w->par.pp - 1u - pp_i;
+    return c * w->par.pp + pp_i;
+}
+
 cx_status_t cx_gen_init(cx_gen_t *g, const cx_workload_t *w, uint64_t gpu, uint32_t iterations,
                         cx_err_t *err)
 {
@@ -107,8 +117,8 @@ cx_status_t cx_gen_init(cx_gen_t *g, const cx_workload_t *w, uint64_t gpu, uint3
         g->warmup = (P - g->pp_i - 1) * 2u + (v - 1u) * P;
         if (g->warmup > w->d.n_micro * v) g->warmup = w->d.n_micro * v;
     }
-    for (c = 0; c < v; c++) {
-        uint32_t vs = c * P + g->pp_i, lf = cx_workload_vstage_first_layer(w, vs);
+    for (c = 0; c < (w->par.dualpipe ? 2u : v); c++) {
+        uint32_t vs = chunk_vstage(w, g->pp_i, c), lf = cx_workload_vstage_first_layer(w, vs);
         uint32_t n  = cx_workload_vstage_layers(w, vs);
         for (l = lf; l < lf + n; l++) {
             double dn, ex;
@@ -132,11 +142,76 @@ cx_status_t cx_gen_init(cx_gen_t *g, const cx_workload_t *w, uint64_t gpu, uint3
 
 /* ---- schedule ------------------------------------------------------------ */
 
+/* DualPipe (DeepSeek-V3 report, section 3.2.1 and its Figure 5): the order
+ * of chunks on one PP rank, as the steps of DeepSeek's reference schedule.
+ * Items: F0 F1 B0 B1 (coded 0 1 2 3), forward / backward of phase 0 / 1,
+ * phase 0 being the direction that enters on this rank's half (ranks below
+ * pp/2: from rank 0); ranks r and pp-1-r run the same order with the
+ * directions swapped.  With H = pp/2, h = min(r, pp-1-r), M2 microbatches
+ * per direction, the steps are
+ *   F0 x 2(H-h-1); [F0 F1] x (h+1); [B1 F1] x (H-h-1);
+ *   [F0 B1 F1 B0] x (M2-pp+h+1); [B1 F1 B0] x (H-h-1); [B1 B0] x (h+1);
+ *   B0 x (H-h-1)
+ * (4 M2 items: every microbatch's forward and backward in each direction).
+ * The reference runs some backward chunks as input- and weight-gradient
+ * halves (its zero-bubble steps); here every backward is whole.  Item a's
+ * kind and phase, and k = how many of that kind came before it. */
+static void dualpipe_item(uint32_t P, uint32_t h, uint32_t M2, uint32_t a, uint32_t *item_p, uint32_t *k_p)
+{
+    static const uint8_t pat[7][4] = {{0}, {0, 1}, {3, 1}, {0, 3, 1, 2}, {3, 1, 2}, {3, 2}, {2}};
+    static const uint8_t len[7]    = {1, 2, 2, 4, 3, 2, 1};
+    uint32_t             H = P / 2u, cnt[4] = {0, 0, 0, 0}, s, j;
+    uint32_t             reps[7];
+    reps[0] = 2u * (H - h - 1u);
+    reps[1] = h + 1u;
+    reps[2] = H - h - 1u;
+    reps[3] = M2 - P + h + 1u;
+    reps[4] = H - h - 1u;
+    reps[5] = h + 1u;
+    reps[6] = H - h - 1u;
+    for (s = 0; s < 7u; s++) {
+        uint32_t n = reps[s] * len[s];
+        if (a < n) {
+            uint32_t it = a / len[s], pos = a % len[s];
+            for (j = 0; j < len[s]; j++) cnt[pat[s][j]] += it;
+            for (j = 0; j < pos; j++) cnt[pat[s][j]]++;
+            *item_p = pat[s][pos];
+            *k_p    = cnt[pat[s][pos]];
+            return;
+        }
+        for (j = 0; j < len[s]; j++) cnt[pat[s][j]] += reps[s];
+        a -= n;
+    }
+    cx_fatal("generator: DualPipe item %u past the schedule (pp %u, %u microbatches per direction)", a, P, M2);
+}
+
+static void decode_dualpipe(cx_gen_t *g)
+{
+    const cx_workload_t *w  = g->w;
+    uint32_t             P  = w->par.pp, M2 = w->d.n_micro / 2u, item, k;
+    uint32_t             h  = g->pp_i < P - 1u - g->pp_i ? g->pp_i : P - 1u - g->pp_i;
+    dualpipe_item(P, h, M2, g->action, &item, &k);
+    g->bwd   = (uint8_t)(item >= 2u);
+    g->chunk = (item & 1u) ^ (g->pp_i >= P / 2u ? 1u : 0u);   /* phase -> direction */
+    /* Microbatches 0..M2-1 enter at rank 0, M2..M-1 at the last rank. */
+    g->mb          = k + g->chunk * M2;
+    g->last_mb     = (uint8_t)(k == M2 - 1u);
+    g->vs          = chunk_vstage(w, g->pp_i, g->chunk);
+    g->layer_first = cx_workload_vstage_first_layer(w, g->vs);
+    g->layer_n     = cx_workload_vstage_layers(w, g->vs);
+    g->layer_step  = 0;
+    g->phase       = g->bwd ? CX_PHASE_BWD : CX_PHASE_FWD;
+}
+
 static void decode_action(cx_gen_t *g)
 {
     const cx_workload_t *w  = g->w;
     uint32_t             M  = w->d.n_micro, v = w->par.virtual_stages, P = w->par.pp;
     uint32_t             Mv = M * v, a = g->action, k, W = g->warmup;
+    if (w->par.dualpipe) {
+        decode_dualpipe(g);
+        return;
+    }
     if (a < W) {
         g->bwd = 0;
         k      = a;
@@ -505,7 +580,9 @@ static void fill_pp(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
         int      to_next = recv ? g->bwd : !g->bwd;
         uint32_t boundary = to_next ? g->layer_first + g->layer_n : g->layer_first;
         uint64_t peer;
-        if (to_next) peer = g->pp_i + 1u < p->pp ? g->gpu + pp_stride : g->gpu - (uint64_t)(p->pp - 1u) * pp_stride;
+        if (p->dualpipe) /* the next stage is rank + 1 in direction 0, rank - 1 in direction 1 */
+            peer = to_next == (g->chunk == 0) ? g->gpu + pp_stride : g->gpu - pp_stride;
+        else if (to_next) peer = g->pp_i + 1u < p->pp ? g->gpu + pp_stride : g->gpu - (uint64_t)(p->pp - 1u) * pp_stride;
         else peer = g->pp_i > 0 ? g->gpu - pp_stride : g->gpu + (uint64_t)(p->pp - 1u) * pp_stride;
         label(g, op, boundary, g->mb, g->bwd ? CX_PHASE_BWD : CX_PHASE_FWD, CX_BLK_PP);
         if (recv ? sub == 1 : sub == 0) {

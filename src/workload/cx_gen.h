@@ -16,7 +16,8 @@
  * ITERATION PROGRAM (per GPU):
  *   ITER_BEGIN
  *   for each slot of the pipeline schedule of this stage (1F1B; interleaved
- *   1F1B over virtual_stages model chunks, Megatron's order):
+ *   1F1B over virtual_stages model chunks, Megatron's order; DualPipe's
+ *   bidirectional order over stages pp_i and pp-1-pp_i):
  *     forward(mb, chunk):  [recv activations] [embedding] layers...
  *                          [final norm, LM head, loss | send activations]
  *     backward(mb, chunk): [recv grads | loss, LM head, final norm]

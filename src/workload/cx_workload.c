@@ -254,7 +254,7 @@ static const char *const mla_keys[] = {"q_lora_rank", "kv_lora_rank", "qk_nope_h
 static const char *const par_keys[] = {"tp", "cp", "pp", "dp", "ep", "virtual_stages", "first_stage_layers",
                                        "last_stage_layers", "sequence_parallel", "zero_stage",
                                        "dp_bucket_bytes", "grad_reduce_dtype", "tp_comm_overlap",
-                                       "overlap_param_gather", "zero_bubble", NULL};
+                                       "overlap_param_gather", "zero_bubble", "dualpipe", NULL};
 static const char *const train_keys[] = {"seq_len", "global_batch_tokens", "global_batch_sequences",
                                          "micro_batch_size", "precision", "recompute", NULL};
 static const char *const mlp_names[]   = {"swiglu", "gelu", NULL};
@@ -365,6 +365,16 @@ static cx_status_t parse_parallel(cx_workload_t *w, const cx_yaml_node_t *pm, cx
     CX_TRY(cx_yaml_get_bool(pm, "zero_bubble", 0, &p->zero_bubble, err));
     p->overlap_param_gather = 0;
     CX_TRY(cx_yaml_get_bool(pm, "overlap_param_gather", 0, &p->overlap_param_gather, err));
+    p->dualpipe = 0;
+    CX_TRY(cx_yaml_get_bool(pm, "dualpipe", 0, &p->dualpipe, err));
+    if (p->dualpipe && (p->pp < 2 || p->pp % 2 != 0))
+        return cx_yaml_error(node_or(pm, "dualpipe"), CX_ERR_INVALID, err,
+                             "DualPipe needs an even pp of at least 2 (pp is %u)", p->pp);
+    if (p->dualpipe && (p->virtual_stages > 1 || p->zero_bubble || p->overlap_param_gather))
+        return cx_yaml_error(node_or(pm, "dualpipe"), CX_ERR_INVALID, err,
+                             "DualPipe is its own schedule: it does not combine with %s",
+                             p->virtual_stages > 1 ? "virtual_stages" : p->zero_bubble ? "zero_bubble"
+                                                                       : "overlap_param_gather");
     p->zero_stage = 1;
     {
         int64_t z = 1;
@@ -500,6 +510,10 @@ static cx_status_t validate(cx_workload_t *w, const cx_yaml_node_t *root, const 
             return cx_yaml_error(bn, CX_ERR_INVALID, err,
                                  "the interleaved schedule needs microbatches (%llu) divisible by pp (%u)",
                                  (unsigned long long)n_micro, p->pp);
+        if (p->dualpipe && (n_micro % 2 != 0 || n_micro < 2ull * p->pp))
+            return cx_yaml_error(bn, CX_ERR_INVALID, err,
+                                 "DualPipe needs an even number of microbatches, at least 2*pp (%u); "
+                                 "this batch makes %llu", 2 * p->pp, (unsigned long long)n_micro);
     }
     /* CP splits each sequence into 2*cp chunks (load-balanced causal attention). */
     if (p->cp > 1 && w->seq_len % (2ull * p->cp) != 0)

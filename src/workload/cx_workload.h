@@ -57,6 +57,9 @@ typedef struct cx_parallel {
     int      overlap_param_gather; /* ZeRO-1: the parameter all-gather in buckets, each waited
                                     * for by the next forward's first use (Megatron's
                                     * overlap-param-gather) */
+    int      dualpipe;            /* DeepSeek-V3's bidirectional schedule: PP rank r holds
+                                   * stages r and pp-1-r, half the microbatches enter at each
+                                   * end (cx_gen.c, DualPipe) */
 } cx_parallel_t;
 
 /* Per-GPU numbers derived at load time (see cx_workload.c). */
