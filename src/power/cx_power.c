@@ -337,299 +337,375 @@ static char *cx_pw_params_text(const cx_power_params_t *par)
     return buf;
 }
 
-cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double tokens_per_iteration,
-                            uint32_t iterations, cx_power_summary_t *sum, cx_err_t *err)
-{
-    const cx_power_params_t *par = &p->par;
-    cx_time_t  w = p->cfg.bin_ps, t_end = 0;
-    uint64_t   nb, k, r, nr = p->n_racks, trunc = 0;
-    int64_t   *tot = NULL;
-    uint32_t  *rack_gpus = NULL;
-    double    *job_it = NULL, *job_fac = NULL, *site_it = NULL, *site_cool = NULL, *site_fac = NULL,
-              *site_heat = NULL, *disp = NULL;
-    cx_time_t *ib = NULL, *ie = NULL;
-    uint32_t   ni = 0, i;
-    int        rank, oom = p->oom;
-    double     scale, switch_w, tdp = par->tdp_w, pst[CX_PW_NSTATES];
-    cx_power_dispatch_t d;
-    cx_status_t st = CX_OK;
-    cx_topo_summary_t ts;
+/* cx_power_finish's state: the reduced integers and the figures every rank computes from them. */
+typedef struct cx_pw_fin {
+    cx_power_t              *p;
+    const cx_power_params_t *par;
+    MPI_Comm                 comm;
+    int                      rank;
+    cx_time_t                w, t_end;
+    uint64_t                 nb, nr, trunc;
+    uint32_t                 ni;
+    int64_t                 *tot;
+    uint32_t                *rack_gpus;
+    double                  *job_it, *job_fac, *site_it, *site_cool, *site_fac, *site_heat, *disp;
+    cx_time_t               *ib, *ie;
+    double                   scale, switch_w, pst[CX_PW_NSTATES];
+    cx_power_dispatch_t      d;
+    cx_trace_table_t        *t_rack, *t_site, *t_iter;
+} cx_pw_fin_t;
 
-    memset(sum, 0, sizeof(*sum));
-    memset(&d, 0, sizeof(d));
-    MPI_Comm_rank(comm, &rank);
-    MPI_Allreduce(&p->t_end, &t_end, 1, MPI_INT64_T, MPI_MAX, comm);
-    MPI_Allreduce(&p->truncated, &trunc, 1, MPI_UINT64_T, MPI_SUM, comm);
-    MPI_Allreduce(&p->n_iters, &ni, 1, MPI_UINT32_T, MPI_MAX, comm);
-    if (ni < iterations) ni = iterations;
-    nb = t_end > 0 ? (uint64_t)((t_end + w - 1) / w) : 0;
+/* Bins and iterations over all ranks, and the arrays; every rank fails alike when one is out of memory. */
+static cx_status_t cx_pw_fin_alloc(cx_pw_fin_t *F, uint32_t iterations, cx_err_t *err)
+{
+    cx_power_t *p   = F->p;
+    int         oom = p->oom;
+    uint64_t    nb, nr = F->nr;
+    cx_status_t st;
+    MPI_Allreduce(&p->t_end, &F->t_end, 1, MPI_INT64_T, MPI_MAX, F->comm);
+    MPI_Allreduce(&p->truncated, &F->trunc, 1, MPI_UINT64_T, MPI_SUM, F->comm);
+    MPI_Allreduce(&p->n_iters, &F->ni, 1, MPI_UINT32_T, MPI_MAX, F->comm);
+    if (F->ni < iterations) F->ni = iterations;
+    nb = F->nb = F->t_end > 0 ? (uint64_t)((F->t_end + F->w - 1) / F->w) : 0;
     if (cx_pw_grow(p, nb > 0 ? nb : 1) != 0) oom = 1;
-    if (ni > 0) cx_pw_iter(p, ni - 1, -1, -1);
-    tot       = calloc((size_t)(nb > 0 ? nb : 1) * nr * CX_PW_ACC, sizeof(int64_t));
-    rack_gpus = calloc(nr, sizeof(uint32_t));
-    job_it    = calloc(nb + 1, sizeof(double));
-    job_fac   = calloc(nb + 1, sizeof(double));
-    site_it   = calloc(nb + 1, sizeof(double));
-    site_cool = calloc(nb + 1, sizeof(double));
-    site_fac  = calloc(nb + 1, sizeof(double));
-    site_heat = calloc(nb + 1, sizeof(double));
-    disp      = calloc(6 * (nb + 1), sizeof(double));
-    ib        = malloc((ni + 1) * sizeof(cx_time_t));
-    ie        = malloc((ni + 1) * sizeof(cx_time_t));
-    if (tot == NULL || rack_gpus == NULL || job_it == NULL || job_fac == NULL || site_it == NULL ||
-        site_cool == NULL || site_fac == NULL || site_heat == NULL || disp == NULL || ib == NULL || ie == NULL || p->oom)
+    if (F->ni > 0) cx_pw_iter(p, F->ni - 1, -1, -1);
+    F->tot       = calloc((size_t)(nb > 0 ? nb : 1) * nr * CX_PW_ACC, sizeof(int64_t));
+    F->rack_gpus = calloc(nr, sizeof(uint32_t));
+    F->job_it    = calloc(nb + 1, sizeof(double));
+    F->job_fac   = calloc(nb + 1, sizeof(double));
+    F->site_it   = calloc(nb + 1, sizeof(double));
+    F->site_cool = calloc(nb + 1, sizeof(double));
+    F->site_fac  = calloc(nb + 1, sizeof(double));
+    F->site_heat = calloc(nb + 1, sizeof(double));
+    F->disp      = calloc(6 * (nb + 1), sizeof(double));
+    F->ib        = malloc((F->ni + 1) * sizeof(cx_time_t));
+    F->ie        = malloc((F->ni + 1) * sizeof(cx_time_t));
+    if (F->tot == NULL || F->rack_gpus == NULL || F->job_it == NULL || F->job_fac == NULL || F->site_it == NULL ||
+        F->site_cool == NULL || F->site_fac == NULL || F->site_heat == NULL || F->disp == NULL || F->ib == NULL ||
+        F->ie == NULL || p->oom)
         oom = 1;
     st = oom ? cx_err_set(err, CX_ERR_NOMEM, NULL, 0, "power-bin",
                           "out of memory for %llu power bins x %llu racks (use a wider --power-bin)",
                           (unsigned long long)nb, (unsigned long long)nr)
              : CX_OK;
-    st = cx_agree(comm, st, err);
-    if (st != CX_OK) goto out;
-    /* Exact reduction: local racks into the job-wide array, integer sum. */
-    for (k = 0; k < nb; k++) {
-        memcpy(tot + ((size_t)k * nr + p->lrack_lo) * CX_PW_ACC, p->acc + (size_t)k * p->n_lracks * CX_PW_ACC,
+    return cx_agree(F->comm, st, err);
+}
+
+/* Exact reduction: local racks into the job-wide array, integer sum; iteration bounds min / max. */
+static void cx_pw_fin_reduce(cx_pw_fin_t *F)
+{
+    cx_power_t *p = F->p;
+    uint64_t    k, nr = F->nr;
+    uint32_t    i;
+    for (k = 0; k < F->nb; k++) {
+        memcpy(F->tot + ((size_t)k * nr + p->lrack_lo) * CX_PW_ACC, p->acc + (size_t)k * p->n_lracks * CX_PW_ACC,
                (size_t)p->n_lracks * CX_PW_ACC * sizeof(int64_t));
     }
-    if (nb > 0) {
+    if (F->nb > 0) {
         /* In slices below 2^31 elements. */
-        size_t n = (size_t)nb * nr * CX_PW_ACC, off = 0;
+        size_t n = (size_t)F->nb * nr * CX_PW_ACC, off = 0;
         while (off < n) {
             size_t c = n - off < ((size_t)1 << 30) ? n - off : ((size_t)1 << 30);
-            MPI_Allreduce(MPI_IN_PLACE, tot + off, (int)c, MPI_INT64_T, MPI_SUM, comm);
+            MPI_Allreduce(MPI_IN_PLACE, F->tot + off, (int)c, MPI_INT64_T, MPI_SUM, F->comm);
             off += c;
         }
     }
-    for (i = 0; i < ni; i++) {
-        ib[i] = i < p->cap_iters ? p->it_begin[i] : CX_TIME_MAX;
-        ie[i] = i < p->cap_iters ? p->it_end[i] : -1;
+    for (i = 0; i < F->ni; i++) {
+        F->ib[i] = i < p->cap_iters ? p->it_begin[i] : CX_TIME_MAX;
+        F->ie[i] = i < p->cap_iters ? p->it_end[i] : -1;
     }
-    if (ni > 0) {
-        MPI_Allreduce(MPI_IN_PLACE, ib, (int)ni, MPI_INT64_T, MPI_MIN, comm);
-        MPI_Allreduce(MPI_IN_PLACE, ie, (int)ni, MPI_INT64_T, MPI_MAX, comm);
+    if (F->ni > 0) {
+        MPI_Allreduce(MPI_IN_PLACE, F->ib, (int)F->ni, MPI_INT64_T, MPI_MIN, F->comm);
+        MPI_Allreduce(MPI_IN_PLACE, F->ie, (int)F->ni, MPI_INT64_T, MPI_MAX, F->comm);
     }
+}
 
-    /* From here every rank computes the same figures from the same integers. */
+/* From here every rank computes the same figures from the same integers:
+ * GPUs per rack, W per GPU state, switches, site scale. */
+static void cx_pw_fin_setup(cx_pw_fin_t *F, cx_power_summary_t *sum)
+{
+    const cx_power_params_t *par = F->par;
+    cx_power_t              *p   = F->p;
+    cx_topo_summary_t        ts;
+    uint64_t                 k;
+    int                      i;
     for (k = 0; k < p->cfg.job_gpus; k++) {
         uint64_t rk = cx_pw_rack_of(p->topo, k, par->servers_per_rack) - p->rack0;
-        if (rk < nr) rack_gpus[rk]++;
+        if (rk < F->nr) F->rack_gpus[rk]++;
     }
     for (i = 0; i < CX_PW_NSTATES; i++) {
-        double s = par->gpu_share[i] > par->gpu_floor ? par->gpu_share[i] : par->gpu_floor;
-        pst[i]   = s * tdp;
+        double s  = par->gpu_share[i] > par->gpu_floor ? par->gpu_share[i] : par->gpu_floor;
+        F->pst[i] = s * par->tdp_w;
     }
     cx_topo_summary(p->topo, &ts);
     /* Ethernet switches at the job's share of the topology's GPUs. */
-    switch_w = (double)ts.switches * par->switch_w * (double)p->cfg.job_gpus / (double)cx_topo_num_gpus(p->topo);
-    scale    = (double)par->site_gpus / (double)p->cfg.job_gpus;
-    sum->job_gpus     = p->cfg.job_gpus;
-    sum->site_gpus    = par->site_gpus;
-    sum->site_scale   = scale;
-    sum->extrapolated = par->site_gpus != p->cfg.job_gpus;
-    sum->bin_seconds  = (double)w * 1e-12;
-    sum->overlap_truncated = trunc;
+    F->switch_w = (double)ts.switches * par->switch_w * (double)p->cfg.job_gpus / (double)cx_topo_num_gpus(p->topo);
+    F->scale    = (double)par->site_gpus / (double)p->cfg.job_gpus;
+    sum->job_gpus          = p->cfg.job_gpus;
+    sum->site_gpus         = par->site_gpus;
+    sum->site_scale        = F->scale;
+    sum->extrapolated      = par->site_gpus != p->cfg.job_gpus;
+    sum->bin_seconds       = (double)F->w * 1e-12;
+    sum->overlap_truncated = F->trunc;
+}
 
-    {
-        cx_trace_table_t *t_rack = NULL, *t_site = NULL, *t_iter = NULL;
-        if (tr != NULL) {
-            st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_RACKS, cx_row_pw_rack_fields, CX_NF(cx_row_pw_rack_fields),
-                                       sizeof(cx_row_pw_rack_t), CX_SCHEMA_W_PW_RACKS, &t_rack, err);
-            if (st == CX_OK)
-                st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_SITE, cx_row_pw_site_fields, CX_NF(cx_row_pw_site_fields),
-                                           sizeof(cx_row_pw_site_t), CX_SCHEMA_W_PW_SITE, &t_site, err);
-            if (st == CX_OK)
-                st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_ITER, cx_row_pw_iter_fields,
-                                           CX_NF(cx_row_pw_iter_fields), sizeof(cx_row_pw_iter_t),
-                                           CX_SCHEMA_W_PW_ITER, &t_iter, err);
-            if (st != CX_OK) goto out;
-        }
-        for (k = 0; k < nb; k++) {
-            cx_time_t lo = (cx_time_t)k * w, wid = (lo + w < t_end ? w : t_end - lo);
-            double    it_w = switch_w;
-            for (r = 0; r < nr; r++) {
-                const int64_t *a = tot + ((size_t)k * nr + r) * CX_PW_ACC;
-                double  gt = (double)wid * rack_gpus[r];
-                double  idle = gt - (double)a[0] - (double)a[1] - (double)a[2];
-                double  gpu_w, rw;
-                if (idle < 0) idle = 0;
-                gpu_w = ((double)a[0] * pst[CX_PW_COMPUTE] + (double)a[1] * pst[CX_PW_MEMORY] +
-                         (double)a[2] * pst[CX_PW_COMM] + idle * pst[CX_PW_IDLE]) / (double)wid;
-                rw = gpu_w + cx_power_rack_static_w(par, rack_gpus[r]);
-                it_w += rw;
-                if (t_rack != NULL && rank == 0) {
-                    cx_row_pw_rack_t row;
-                    memset(&row, 0, sizeof(row));
-                    row.rack          = (uint32_t)r;
-                    row.gpus          = rack_gpus[r];
-                    row.start_ps      = lo;
-                    row.it_w          = rw;
-                    row.gpu_w         = gpu_w;
-                    row.compute_share = (float)((double)a[0] / gt);
-                    row.memory_share  = (float)((double)a[1] / gt);
-                    row.comm_share    = (float)((double)a[2] / gt);
-                    row.idle_share    = (float)(idle / gt);
-                    cx_trace_table_append(t_rack, &row, 1);
-                }
-            }
-            job_it[k]  = it_w * 1e-6;
-            job_fac[k] = cx_power_facility_mw(par, job_it[k], NULL);
-            site_it[k] = job_it[k] * scale;
-            site_fac[k] = cx_power_facility_mw(par, site_it[k], &site_cool[k]);
-            site_heat[k] = site_it[k] * (1.0 + par->distribution_loss);
-        }
-        d.grid     = disp;
-        d.turbines = disp + (nb + 1);
-        d.battery  = disp + 2 * (nb + 1);
-        d.soc      = disp + 3 * (nb + 1);
-        d.unserved = disp + 4 * (nb + 1);
-        d.excess   = disp + 5 * (nb + 1);
-        cx_power_dispatch_run(par, site_fac, site_heat, nb, (double)w * 1e-12, &d);
-        if (t_site != NULL && rank == 0) {
-            for (k = 0; k < nb; k++) {
-                cx_row_pw_site_t row;
-                cx_time_t        lo = (cx_time_t)k * w;
+static cx_status_t cx_pw_fin_tables(cx_pw_fin_t *F, cx_trace_t *tr, cx_err_t *err)
+{
+    cx_status_t st;
+    if (tr == NULL) return CX_OK;
+    st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_RACKS, cx_row_pw_rack_fields, CX_NF(cx_row_pw_rack_fields),
+                               sizeof(cx_row_pw_rack_t), CX_SCHEMA_W_PW_RACKS, &F->t_rack, err);
+    if (st == CX_OK)
+        st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_SITE, cx_row_pw_site_fields, CX_NF(cx_row_pw_site_fields),
+                                   sizeof(cx_row_pw_site_t), CX_SCHEMA_W_PW_SITE, &F->t_site, err);
+    if (st == CX_OK)
+        st = cx_trace_table_define(tr, CX_SCHEMA_T_PW_ITER, cx_row_pw_iter_fields, CX_NF(cx_row_pw_iter_fields),
+                                   sizeof(cx_row_pw_iter_t), CX_SCHEMA_W_PW_ITER, &F->t_iter, err);
+    return st;
+}
+
+/* Per bin: rack IT power (and its /power/racks rows), job and site power. */
+static void cx_pw_fin_bins(cx_pw_fin_t *F)
+{
+    const cx_power_params_t *par = F->par;
+    uint64_t                 k, r, nr = F->nr;
+    for (k = 0; k < F->nb; k++) {
+        cx_time_t lo = (cx_time_t)k * F->w, wid = (lo + F->w < F->t_end ? F->w : F->t_end - lo);
+        double    it_w = F->switch_w;
+        for (r = 0; r < nr; r++) {
+            const int64_t *a = F->tot + ((size_t)k * nr + r) * CX_PW_ACC;
+            double  gt = (double)wid * F->rack_gpus[r];
+            double  idle = gt - (double)a[0] - (double)a[1] - (double)a[2];
+            double  gpu_w, rw;
+            if (idle < 0) idle = 0;
+            gpu_w = ((double)a[0] * F->pst[CX_PW_COMPUTE] + (double)a[1] * F->pst[CX_PW_MEMORY] +
+                     (double)a[2] * F->pst[CX_PW_COMM] + idle * F->pst[CX_PW_IDLE]) / (double)wid;
+            rw = gpu_w + cx_power_rack_static_w(par, F->rack_gpus[r]);
+            it_w += rw;
+            if (F->t_rack != NULL && F->rank == 0) {
+                cx_row_pw_rack_t row;
                 memset(&row, 0, sizeof(row));
-                row.start_ps        = lo;
-                row.width_ps        = lo + w < t_end ? w : t_end - lo;
-                row.job_it_mw       = job_it[k];
-                row.job_facility_mw = job_fac[k];
-                row.site_it_mw      = site_it[k];
-                row.cooling_mw      = site_cool[k];
-                row.facility_mw     = site_fac[k];
-                row.grid_mw         = d.grid[k];
-                row.turbines_mw     = d.turbines[k];
-                row.battery_mw      = d.battery[k];
-                row.battery_soc     = d.soc[k];
-                row.unserved_mw     = d.unserved[k];
-                row.excess_mw       = d.excess[k];
-                row.extrapolated    = (uint8_t)sum->extrapolated;
-                cx_trace_table_append(t_site, &row, 1);
+                row.rack          = (uint32_t)r;
+                row.gpus          = F->rack_gpus[r];
+                row.start_ps      = lo;
+                row.it_w          = rw;
+                row.gpu_w         = gpu_w;
+                row.compute_share = (float)((double)a[0] / gt);
+                row.memory_share  = (float)((double)a[1] / gt);
+                row.comm_share    = (float)((double)a[2] / gt);
+                row.idle_share    = (float)(idle / gt);
+                cx_trace_table_append(F->t_rack, &row, 1);
             }
         }
-        /* Per iteration. */
-        for (i = 0; i < ni; i++) {
-            cx_row_pw_iter_t row;
-            uint64_t         k0, k1;
-            double           pk = 0, tr_ = INFINITY, spk = 0, str = INFINITY, ramp = 0;
-            if (ib[i] == CX_TIME_MAX || ie[i] <= ib[i] || nb == 0) continue;
-            /* Bins wholly inside the iteration (else every bin it touches). */
-            k0 = (uint64_t)((ib[i] + w - 1) / w);
-            k1 = (uint64_t)(ie[i] / w);
-            if (k1 <= k0) {
-                k0 = (uint64_t)(ib[i] / w);
-                k1 = (uint64_t)((ie[i] - 1) / w) + 1;
-            }
-            if (k1 > nb) k1 = nb;
-            for (k = k0; k < k1; k++) {
-                if (job_it[k] > pk) pk = job_it[k];
-                if (job_it[k] < tr_) tr_ = job_it[k];
-                if (site_fac[k] > spk) spk = site_fac[k];
-                if (site_fac[k] < str) str = site_fac[k];
-                if (k > k0) {
-                    double rr = fabs(job_it[k] - job_it[k - 1]) / ((double)w * 1e-12);
-                    if (rr > ramp) ramp = rr;
-                }
-            }
-            memset(&row, 0, sizeof(row));
-            row.iteration         = i;
-            row.begin_ps          = ib[i];
-            row.end_ps            = ie[i];
-            row.peak_it_mw        = pk;
-            row.trough_it_mw      = tr_ == INFINITY ? 0 : tr_;
-            row.swing_mw          = pk - row.trough_it_mw;
-            row.max_ramp_mw_per_s = ramp;
-            row.it_energy_j       = cx_pw_energy(job_it, nb, w, t_end, ib[i], ie[i]);
-            row.facility_energy_j = cx_pw_energy(job_fac, nb, w, t_end, ib[i], ie[i]);
-            row.site_swing_mw     = str == INFINITY ? 0 : spk - str;
-            if (row.swing_mw > sum->swing_mw) sum->swing_mw = row.swing_mw;
-            if (row.site_swing_mw > sum->site_swing_mw) sum->site_swing_mw = row.site_swing_mw;
-            if (t_iter != NULL && rank == 0) cx_trace_table_append(t_iter, &row, 1);
-        }
-        /* Whole-run figures over the steady state (as the run summary's iteration time: from
-         * the end of the first iteration to the end of the last when there
-         * are several, else the one iteration). */
-        {
-            uint32_t  n_ok = 0;
-            cx_time_t a, b;
-            double    e_it, e_fac;
-            while (n_ok < ni && ie[n_ok] > 0 && ib[n_ok] != CX_TIME_MAX) n_ok++;
-            if (n_ok >= 2) {
-                a = ie[0];
-                b = ie[n_ok - 1];
-            } else if (n_ok == 1) {
-                a = ib[0];
-                b = ie[0];
-            } else {
-                a = 0;
-                b = t_end;
-            }
-            e_it  = cx_pw_energy(job_it, nb, w, t_end, a, b);
-            e_fac = cx_pw_energy(job_fac, nb, w, t_end, a, b);
-            if (b > a) {
-                double secs = (double)(b - a) * 1e-12, per = n_ok >= 2 ? (double)(n_ok - 1) : 1.0;
-                sum->mean_it_mw             = e_it / secs * 1e-6;
-                sum->mean_facility_mw       = e_fac / secs * 1e-6;
-                sum->site_mean_facility_mw  = cx_power_facility_mw(par, sum->mean_it_mw * scale, NULL);
-                sum->energy_j_per_iteration = n_ok > 0 ? e_fac / per : 0.0; /* no iteration done: none */
-                if (n_ok > 0 && tokens_per_iteration > 0) {
-                    sum->energy_j_per_token    = e_fac / per / tokens_per_iteration;
-                    sum->it_energy_j_per_token = e_it / per / tokens_per_iteration;
-                }
-            }
-            for (k = 0; k < nb; k++) {
-                if (job_it[k] > sum->peak_it_mw) sum->peak_it_mw = job_it[k];
-                if (job_fac[k] > sum->peak_facility_mw) sum->peak_facility_mw = job_fac[k];
-                if (site_fac[k] > sum->site_peak_facility_mw) sum->site_peak_facility_mw = site_fac[k];
-                if (k > 0) {
-                    double rr = fabs(job_it[k] - job_it[k - 1]) / ((double)w * 1e-12);
-                    double sr = fabs(site_fac[k] - site_fac[k - 1]) / ((double)w * 1e-12);
-                    if (rr > sum->max_ramp_mw_per_s) sum->max_ramp_mw_per_s = rr;
-                    if (sr > sum->site_max_ramp_mw_per_s) sum->site_max_ramp_mw_per_s = sr;
-                }
-            }
-        }
-        sum->battery_cycles = d.battery_cycles;
-        sum->violations     = d.unserved_bins + d.excess_bins + d.chiller_bins;
+        F->job_it[k]    = it_w * 1e-6;
+        F->job_fac[k]   = cx_power_facility_mw(par, F->job_it[k], NULL);
+        F->site_it[k]   = F->job_it[k] * F->scale;
+        F->site_fac[k]  = cx_power_facility_mw(par, F->site_it[k], &F->site_cool[k]);
+        F->site_heat[k] = F->site_it[k] * (1.0 + par->distribution_loss);
     }
+}
 
-    if (tr != NULL) {
-        char *txt = cx_pw_params_text(par);
-#define CX_M(_call) do { if (st == CX_OK) st = (_call); } while (0)
-        CX_M(cx_trace_meta_set_text(tr, "power_params", txt != NULL ? txt : "", "text/plain", err));
-        free(txt);
-        CX_M(cx_trace_meta_set_int64(tr, "power_bin_ps", (int64_t)w, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_job_gpus", (int64_t)p->cfg.job_gpus, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_site_gpus", (int64_t)par->site_gpus, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_site_scale", scale, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_extrapolated", sum->extrapolated, err));
-        CX_M(cx_trace_meta_set_string(tr, "power_site", par->site_name, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_job_racks", (int64_t)nr, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_turbines_committed", d.turbines_committed, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_ramp_limit_mw_per_s", d.ramp_limit_mw_per_s, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_battery_mw", par->battery_mw, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_battery_mwh", par->battery_mwh, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_battery_rte", par->battery_rte, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_battery_soc_min", par->battery_soc_min, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_battery_soc_max", par->battery_soc_max, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_chillers_mw", par->chillers_mw, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_unserved_bins", (int64_t)d.unserved_bins, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_excess_bins", (int64_t)d.excess_bins, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_chiller_bins", (int64_t)d.chiller_bins, err));
-        CX_M(cx_trace_meta_set_int64(tr, "power_overlap_truncated", (int64_t)trunc, err));
-        CX_M(cx_trace_meta_set_double(tr, "power_tokens_per_iteration", tokens_per_iteration, err));
-#undef CX_M
+/* The supply dispatch over the bins and the /power/site rows. */
+static void cx_pw_fin_site(cx_pw_fin_t *F, const cx_power_summary_t *sum)
+{
+    uint64_t k, nb = F->nb;
+    F->d.grid     = F->disp;
+    F->d.turbines = F->disp + (nb + 1);
+    F->d.battery  = F->disp + 2 * (nb + 1);
+    F->d.soc      = F->disp + 3 * (nb + 1);
+    F->d.unserved = F->disp + 4 * (nb + 1);
+    F->d.excess   = F->disp + 5 * (nb + 1);
+    cx_power_dispatch_run(F->par, F->site_fac, F->site_heat, nb, (double)F->w * 1e-12, &F->d);
+    if (F->t_site == NULL || F->rank != 0) return;
+    for (k = 0; k < nb; k++) {
+        cx_row_pw_site_t row;
+        cx_time_t        lo = (cx_time_t)k * F->w;
+        memset(&row, 0, sizeof(row));
+        row.start_ps        = lo;
+        row.width_ps        = lo + F->w < F->t_end ? F->w : F->t_end - lo;
+        row.job_it_mw       = F->job_it[k];
+        row.job_facility_mw = F->job_fac[k];
+        row.site_it_mw      = F->site_it[k];
+        row.cooling_mw      = F->site_cool[k];
+        row.facility_mw     = F->site_fac[k];
+        row.grid_mw         = F->d.grid[k];
+        row.turbines_mw     = F->d.turbines[k];
+        row.battery_mw      = F->d.battery[k];
+        row.battery_soc     = F->d.soc[k];
+        row.unserved_mw     = F->d.unserved[k];
+        row.excess_mw       = F->d.excess[k];
+        row.extrapolated    = (uint8_t)sum->extrapolated;
+        cx_trace_table_append(F->t_site, &row, 1);
     }
-out:
-    free(tot);
-    free(rack_gpus);
-    free(job_it);
-    free(job_fac);
-    free(site_it);
-    free(site_cool);
-    free(site_fac);
-    free(site_heat);
-    free(disp);
-    free(ib);
-    free(ie);
+}
+
+/* Per iteration: peak, trough, swing, ramp and energy (the /power/iterations rows). */
+static void cx_pw_fin_iters(cx_pw_fin_t *F, cx_power_summary_t *sum)
+{
+    cx_time_t w = F->w;
+    uint64_t  k, nb = F->nb;
+    uint32_t  i;
+    for (i = 0; i < F->ni; i++) {
+        cx_row_pw_iter_t row;
+        uint64_t         k0, k1;
+        double           pk = 0, tr_ = INFINITY, spk = 0, str = INFINITY, ramp = 0;
+        if (F->ib[i] == CX_TIME_MAX || F->ie[i] <= F->ib[i] || nb == 0) continue;
+        /* Bins wholly inside the iteration (else every bin it touches). */
+        k0 = (uint64_t)((F->ib[i] + w - 1) / w);
+        k1 = (uint64_t)(F->ie[i] / w);
+        if (k1 <= k0) {
+            k0 = (uint64_t)(F->ib[i] / w);
+            k1 = (uint64_t)((F->ie[i] - 1) / w) + 1;
+        }
+        if (k1 > nb) k1 = nb;
+        for (k = k0; k < k1; k++) {
+            if (F->job_it[k] > pk) pk = F->job_it[k];
+            if (F->job_it[k] < tr_) tr_ = F->job_it[k];
+            if (F->site_fac[k] > spk) spk = F->site_fac[k];
+            if (F->site_fac[k] < str) str = F->site_fac[k];
+            if (k > k0) {
+                double rr = fabs(F->job_it[k] - F->job_it[k - 1]) / ((double)w * 1e-12);
+                if (rr > ramp) ramp = rr;
+            }
+        }
+        memset(&row, 0, sizeof(row));
+        row.iteration         = i;
+        row.begin_ps          = F->ib[i];
+        row.end_ps            = F->ie[i];
+        row.peak_it_mw        = pk;
+        row.trough_it_mw      = tr_ == INFINITY ? 0 : tr_;
+        row.swing_mw          = pk - row.trough_it_mw;
+        row.max_ramp_mw_per_s = ramp;
+        row.it_energy_j       = cx_pw_energy(F->job_it, nb, w, F->t_end, F->ib[i], F->ie[i]);
+        row.facility_energy_j = cx_pw_energy(F->job_fac, nb, w, F->t_end, F->ib[i], F->ie[i]);
+        row.site_swing_mw     = str == INFINITY ? 0 : spk - str;
+        if (row.swing_mw > sum->swing_mw) sum->swing_mw = row.swing_mw;
+        if (row.site_swing_mw > sum->site_swing_mw) sum->site_swing_mw = row.site_swing_mw;
+        if (F->t_iter != NULL && F->rank == 0) cx_trace_table_append(F->t_iter, &row, 1);
+    }
+}
+
+/* Whole-run figures over the steady state (as the run summary's iteration
+ * time: from the end of the first iteration to the end of the last when
+ * there are several, else the one iteration); peaks and ramps over the bins. */
+static void cx_pw_fin_whole(const cx_pw_fin_t *F, double tokens_per_iteration, cx_power_summary_t *sum)
+{
+    const cx_time_t *ib = F->ib, *ie = F->ie;
+    cx_time_t        a, b, w = F->w;
+    uint32_t         n_ok = 0;
+    uint64_t         k;
+    double           e_it, e_fac;
+    while (n_ok < F->ni && ie[n_ok] > 0 && ib[n_ok] != CX_TIME_MAX) n_ok++;
+    if (n_ok >= 2) {
+        a = ie[0];
+        b = ie[n_ok - 1];
+    } else if (n_ok == 1) {
+        a = ib[0];
+        b = ie[0];
+    } else {
+        a = 0;
+        b = F->t_end;
+    }
+    e_it  = cx_pw_energy(F->job_it, F->nb, w, F->t_end, a, b);
+    e_fac = cx_pw_energy(F->job_fac, F->nb, w, F->t_end, a, b);
+    if (b > a) {
+        double secs = (double)(b - a) * 1e-12, per = n_ok >= 2 ? (double)(n_ok - 1) : 1.0;
+        sum->mean_it_mw             = e_it / secs * 1e-6;
+        sum->mean_facility_mw       = e_fac / secs * 1e-6;
+        sum->site_mean_facility_mw  = cx_power_facility_mw(F->par, sum->mean_it_mw * F->scale, NULL);
+        sum->energy_j_per_iteration = n_ok > 0 ? e_fac / per : 0.0; /* no iteration done: none */
+        if (n_ok > 0 && tokens_per_iteration > 0) {
+            sum->energy_j_per_token    = e_fac / per / tokens_per_iteration;
+            sum->it_energy_j_per_token = e_it / per / tokens_per_iteration;
+        }
+    }
+    for (k = 0; k < F->nb; k++) {
+        if (F->job_it[k] > sum->peak_it_mw) sum->peak_it_mw = F->job_it[k];
+        if (F->job_fac[k] > sum->peak_facility_mw) sum->peak_facility_mw = F->job_fac[k];
+        if (F->site_fac[k] > sum->site_peak_facility_mw) sum->site_peak_facility_mw = F->site_fac[k];
+        if (k > 0) {
+            double rr = fabs(F->job_it[k] - F->job_it[k - 1]) / ((double)w * 1e-12);
+            double sr = fabs(F->site_fac[k] - F->site_fac[k - 1]) / ((double)w * 1e-12);
+            if (rr > sum->max_ramp_mw_per_s) sum->max_ramp_mw_per_s = rr;
+            if (sr > sum->site_max_ramp_mw_per_s) sum->site_max_ramp_mw_per_s = sr;
+        }
+    }
+    sum->battery_cycles = F->d.battery_cycles;
+    sum->violations     = F->d.unserved_bins + F->d.excess_bins + F->d.chiller_bins;
+}
+
+/* The model's parameters and figures in /meta. */
+static cx_status_t cx_pw_fin_meta(const cx_pw_fin_t *F, cx_trace_t *tr, double tokens_per_iteration,
+                                  const cx_power_summary_t *sum, cx_err_t *err)
+{
+    const cx_power_params_t *par = F->par;
+    cx_status_t              st  = CX_OK;
+    char                    *txt = cx_pw_params_text(par);
+#define CX_M(_call) do { if (st == CX_OK) st = (_call); } while (0)
+    CX_M(cx_trace_meta_set_text(tr, "power_params", txt != NULL ? txt : "", "text/plain", err));
+    free(txt);
+    CX_M(cx_trace_meta_set_int64(tr, "power_bin_ps", (int64_t)F->w, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_job_gpus", (int64_t)F->p->cfg.job_gpus, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_site_gpus", (int64_t)par->site_gpus, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_site_scale", F->scale, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_extrapolated", sum->extrapolated, err));
+    CX_M(cx_trace_meta_set_string(tr, "power_site", par->site_name, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_job_racks", (int64_t)F->nr, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_turbines_committed", F->d.turbines_committed, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_ramp_limit_mw_per_s", F->d.ramp_limit_mw_per_s, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_battery_mw", par->battery_mw, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_battery_mwh", par->battery_mwh, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_battery_rte", par->battery_rte, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_battery_soc_min", par->battery_soc_min, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_battery_soc_max", par->battery_soc_max, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_chillers_mw", par->chillers_mw, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_unserved_bins", (int64_t)F->d.unserved_bins, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_excess_bins", (int64_t)F->d.excess_bins, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_chiller_bins", (int64_t)F->d.chiller_bins, err));
+    CX_M(cx_trace_meta_set_int64(tr, "power_overlap_truncated", (int64_t)F->trunc, err));
+    CX_M(cx_trace_meta_set_double(tr, "power_tokens_per_iteration", tokens_per_iteration, err));
+#undef CX_M
+    return st;
+}
+
+cx_status_t cx_power_finish(cx_power_t *p, MPI_Comm comm, cx_trace_t *tr, double tokens_per_iteration,
+                            uint32_t iterations, cx_power_summary_t *sum, cx_err_t *err)
+{
+    cx_pw_fin_t F;
+    cx_status_t st;
+
+    memset(sum, 0, sizeof(*sum));
+    memset(&F, 0, sizeof(F));
+    F.p    = p;
+    F.par  = &p->par;
+    F.comm = comm;
+    F.w    = p->cfg.bin_ps;
+    F.nr   = p->n_racks;
+    MPI_Comm_rank(comm, &F.rank);
+    st = cx_pw_fin_alloc(&F, iterations, err);
+    if (st == CX_OK) {
+        cx_pw_fin_reduce(&F);
+        cx_pw_fin_setup(&F, sum);
+        st = cx_pw_fin_tables(&F, tr, err);
+    }
+    if (st == CX_OK) {
+        cx_pw_fin_bins(&F);
+        cx_pw_fin_site(&F, sum);
+        cx_pw_fin_iters(&F, sum);
+        cx_pw_fin_whole(&F, tokens_per_iteration, sum);
+        if (tr != NULL) st = cx_pw_fin_meta(&F, tr, tokens_per_iteration, sum, err);
+    }
+    free(F.tot);
+    free(F.rack_gpus);
+    free(F.job_it);
+    free(F.job_fac);
+    free(F.site_it);
+    free(F.site_cool);
+    free(F.site_fac);
+    free(F.site_heat);
+    free(F.disp);
+    free(F.ib);
+    free(F.ie);
     return st;
 }
 
