@@ -203,7 +203,9 @@ static void kind_observe_rl(cx_kind_run_t *k, const cx_op_record_t *rec)
     if (it >= k->n_steps) return;
     mn = &k->rl_min[(uint64_t)it * RL_NMIN];
     mx = &k->rl_max[(uint64_t)it * RL_NMAX];
-    if (op->kind == CX_OP_COLLECTIVE && op->cls == CX_COLL_BROADCAST && op->layer >= CX_RL_LAYER) {
+    if (!roll && op->kind == CX_OP_COLLECTIVE && op->cls == CX_COLL_BROADCAST && op->layer >= CX_RL_LAYER) {
+        /* The root's side: done when its weights have reached the rollout
+         * GPUs (a receiver that joins late finishes at once, not later). */
         tmax(&mx[RL_SY_E], rec->end);
     } else if (roll && op->kind == CX_OP_COMPUTE && op->phase == CX_PHASE_FWD) {
         tmin(&mn[RL_ROLL_B], rec->start);
