@@ -344,6 +344,14 @@ static const char *cx_algo_label(uint32_t algo)
     return algo == CX_ALGO_AUTO || algo >= CX_ALGO_COUNT ? "-" : cx_coll_algo_name((int)algo);
 }
 
+#define CX_PROTO_NAME(_id, _n, _cli, _h) #_n,
+static const char *const cx_proto_names[CX_PROTO_COUNT] = {CX_COLL_PROTO_LIST(CX_PROTO_NAME)};
+
+static const char *cx_proto_label(uint32_t proto)
+{
+    return proto == CX_PROTO_AUTO || proto >= CX_PROTO_COUNT ? "-" : cx_proto_names[proto];
+}
+
 /* nccl-tests' short flags, as all_reduce_perf takes them ("-b 8", "-b8"),
  * rewritten to the long options before parsing.  argv_p gets a malloc'd
  * copy (NULL on error, message printed on rank 0). */
@@ -437,7 +445,7 @@ static int cx_cmd_bench_collective(int argc, char **argv)
                    "nccl-tests writes them (8, 128K, 1M, 4G).  The table has its header, the\n"
                    "out-of-place and in-place column pairs (equal: the model moves the same bytes\n"
                    "either way), #wrong (0: no data moves, so nothing to validate) and its footers;\n"
-                   "colossim's own columns (algo, channels, events) follow.\n\n");
+                   "colossim's own columns (algo, channels, events, proto) follow.\n\n");
             cx_opt_help(stdout, cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table));
         }
         return 0;
@@ -484,6 +492,7 @@ static int cx_cmd_bench_collective(int argc, char **argv)
             json_object_object_add(r, "busbw_gbps", json_object_new_double(rows[i].busbw_gbps));
             json_object_object_add(r, "algo", json_object_new_string(cx_algo_label(rows[i].algo)));
             json_object_object_add(r, "channels", json_object_new_int((int)rows[i].channels));
+            json_object_object_add(r, "proto", json_object_new_string(cx_proto_label(rows[i].proto)));
             json_object_object_add(r, "events", json_object_new_uint64(rows[i].events));
             json_object_object_add(r, "wall_seconds", json_object_new_double(rows[i].wall_seconds));
             json_object_object_add(r, "digest", json_object_new_string(dig));
@@ -496,14 +505,14 @@ static int cx_cmd_bench_collective(int argc, char **argv)
         json_object_put(j);
     } else if (rank == 0 && o.format == 2) {
         printf("op,gpus,size_bytes,count,type,redop,root,time_us,algbw_gbps,busbw_gbps,wrong,algo,channels,events,"
-               "wall_seconds\n");
+               "wall_seconds,proto\n");
         for (i = 0; i < n_rows; i++) {
-            printf("%s,%llu,%llu,%llu,float,%s,%d,%.17g,%.17g,%.17g,0,%s,%u,%llu,%.6f\n", op_names[o.op],
+            printf("%s,%llu,%llu,%llu,float,%s,%d,%.17g,%.17g,%.17g,0,%s,%u,%llu,%.6f,%s\n", op_names[o.op],
                    (unsigned long long)o.gpus, (unsigned long long)rows[i].bytes,
                    (unsigned long long)(rows[i].bytes / 4), o.op == 3 || o.op == 2 || o.op == 4 ? "none" : "sum",
                    o.op >= 4 ? 0 : -1, rows[i].time_us, rows[i].algbw_gbps, rows[i].busbw_gbps,
                    cx_algo_label(rows[i].algo), rows[i].channels, (unsigned long long)rows[i].events,
-                   rows[i].wall_seconds);
+                   rows[i].wall_seconds, cx_proto_label(rows[i].proto));
         }
     } else if (rank == 0) {
         /* nccl-tests' layout (common.cu): parameter line, column pair
@@ -516,11 +525,12 @@ static int cx_cmd_bench_collective(int argc, char **argv)
         printf("#\n# colossim bench collective: %s on %llu GPUs of %s (simulated, %d rank(s))\n#\n", op_names[o.op],
                (unsigned long long)o.gpus, o.topology ? o.topology : "<embedded colossus1-mini>", cx_cli_nranks());
         printf("#%62s%s%23s%s\n", "", "out-of-place", "", "in-place");
-        printf("#%12s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %8s  %3s  %10s\n", "size",
+        printf("#%12s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %8s  %3s  %10s  %6s\n", "size",
                "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw",
-               "#wrong", "algo", "ch", "events");
-        printf("#%12s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %8s  %3s  %10s\n", "(B)",
-               "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "", "", "", "");
+               "#wrong", "algo", "ch", "events", "proto");
+        printf("#%12s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %8s  %3s  %10s  %6s\n", "(B)",
+               "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "", "", "", "",
+               "");
         for (i = 0; i < n_rows; i++) {
             const char *redop = o.op == 3 || o.op == 2 || o.op == 4 ? "none" : "sum";
             int         root  = o.op >= 4 ? 0 : -1;
@@ -529,8 +539,8 @@ static int cx_cmd_bench_collective(int argc, char **argv)
             /* In place = out of place: the model moves the same bytes. */
             printf("  %7.2f  %6.2f  %6.2f  %6d", rows[i].time_us, rows[i].algbw_gbps, rows[i].busbw_gbps, 0);
             printf("  %7.2f  %6.2f  %6.2f  %6d", rows[i].time_us, rows[i].algbw_gbps, rows[i].busbw_gbps, 0);
-            printf("  %8s  %3u  %10llu\n", cx_algo_label(rows[i].algo), rows[i].channels,
-                   (unsigned long long)rows[i].events);
+            printf("  %8s  %3u  %10llu  %6s\n", cx_algo_label(rows[i].algo), rows[i].channels,
+                   (unsigned long long)rows[i].events, cx_proto_label(rows[i].proto));
         }
         printf("# Out of bounds values : 0 OK\n");
         printf("# Avg bus bandwidth    : %g \n", n_rows ? bus_sum / (double)n_rows : 0.0);

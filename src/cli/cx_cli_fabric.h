@@ -28,8 +28,9 @@ typedef struct cx_cli_net_opts {
 
 typedef struct cx_cli_coll_opts {
     int     algo;
+    int     proto;  /* index into CX_COLL_PROTO_CHOICES = cx_coll_proto_t */
     int     pxn;    /* index into the option's choices "on|off": 0 = on, 1 = off */
-    double  nvlink_eff, net_eff, nvls_eff;
+    double  nvlink_eff, net_eff, nvls_eff, nvls_rsag_eff;
     int64_t nvlink_lat, net_lat;
 } cx_cli_coll_opts_t;
 
@@ -50,6 +51,8 @@ typedef struct cx_cli_coll_opts {
 #define CX_CLI_COLL_OPTS(_type, _m)                                                                    \
     {"algo", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, algo), "auto", 0, 0,                \
      CX_COLL_ALGO_CHOICES, NULL, CX_COLL_ALGO_HELP},                                                    \
+    {"proto", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, proto), "auto", 0, 0,              \
+     CX_COLL_PROTO_CHOICES, NULL, CX_COLL_PROTO_HELP},                                                  \
     {"pxn", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, pxn), "on", 0, 0, "on|off", NULL,      \
      "all-to-all across rails through NVLink to the peer's rail GPU first (NCCL PXN)"},               \
     {"nvlink-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvlink_eff),         \
@@ -61,6 +64,9 @@ typedef struct cx_cli_coll_opts {
     {"nvls-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvls_eff),             \
      CX_CLI_STR(CX_COLL_DEFAULT_NVLS_EFF), 0.01, 1, NULL, "E",                                         \
      "share of NVLink bandwidth with in-switch reduction (NVLS)"},                                    \
+    {"nvls-rsag-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvls_rsag_eff),   \
+     CX_CLI_STR(CX_COLL_DEFAULT_NVLS_RSAG_EFF), 0.01, 1, NULL, "E",                                    \
+     "share of NVLink bandwidth of an NVLS reduce-scatter or all-gather"},                             \
     {"nvlink-step-latency", CX_OPT_TIME, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvlink_lat),         \
      CX_CLI_STR(CX_COLL_DEFAULT_NVLINK_LAT_NS) "ns", 0, 1e15, NULL, "T",                               \
      "software latency per collective step inside a domain"},                                         \

@@ -45,6 +45,10 @@ cx_status_t cx_coll_params_check(const cx_coll_params_t *p, cx_err_t *err)
         return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "max_channels",
                           "%u channels per collective; at most %d (CX_COLL_MAX_CH)", p->max_channels, CX_COLL_MAX_CH);
     }
+    if (p->proto >= CX_PROTO_COUNT) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "proto", "protocol %u is not one of 0..%d", p->proto,
+                          CX_PROTO_COUNT - 1);
+    }
     if (p->algo >= CX_ALGO_COUNT) {
         return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "algo", "algorithm %u is not one of 0..%d", p->algo,
                           CX_ALGO_COUNT - 1);
@@ -74,13 +78,73 @@ uint32_t cx_coll_ring_pos(uint32_t member, uint32_t g, uint32_t n, uint32_t c)
     return d * g + k;
 }
 
-void cx_coll_link(const cx_gpu_t *gpu, uint64_t a, uint64_t b, uint64_t payload, uint64_t *wire_p, cx_time_t *lat_p)
+/* Protocols in the simulation: the share of Simple's bandwidth (LL: a
+ * 4-byte flag per 8 bytes; LL128: 8 of 128 bytes, NVIDIA/nccl#281) and of
+ * Simple's step latency, NCCL's own ring step latencies relative to
+ * Simple's (src/graph/tuning.cc hwLat: NVLink .47 / 1.9 / 3.4 us, network
+ * 2.7 / 4.0 / 9.6 us).  Indexed by cx_coll_proto_t. */
+static const double cx_proto_bw[CX_PROTO_COUNT]     = {1.0, 0.5, 0.95, 1.0};
+static const double cx_proto_lat[2][CX_PROTO_COUNT] = {{1.0, 2.7 / 9.6, 4.0 / 9.6, 1.0},   /* network */
+                                                       {1.0, .47 / 3.4, 1.9 / 3.4, 1.0}};  /* NVLink */
+
+void cx_coll_link(const cx_coll_ctx_t *x, uint64_t a, uint64_t b, uint64_t payload, uint64_t *wire_p, cx_time_t *lat_p)
 {
+    const cx_gpu_t         *gpu   = x->gpu;
     const cx_coll_params_t *p     = &gpu->g->cfg.coll;
+    uint32_t                proto = x->run->proto < CX_PROTO_COUNT ? x->run->proto : CX_PROTO_SIMPLE;
     int                     intra = cx_gpus_domain(gpu->g, a) == cx_gpus_domain(gpu->g, b);
-    double                  eff   = intra ? p->nvlink_efficiency : p->net_efficiency;
+    double                  eff   = (intra ? p->nvlink_efficiency : p->net_efficiency) * cx_proto_bw[proto];
     *wire_p = (uint64_t)ceil((double)payload / (eff > 0 ? eff : 1.0));
-    if (lat_p != NULL) *lat_p = intra ? p->nvlink_step_latency : p->net_step_latency;
+    if (lat_p != NULL) {
+        cx_time_t base = intra ? p->nvlink_step_latency : p->net_step_latency;
+        *lat_p = proto == CX_PROTO_SIMPLE ? base : (cx_time_t)llround((double)base * cx_proto_lat[intra][proto]);
+    }
+}
+
+double cx_coll_port_bw(const cx_gpus_t *g, uint64_t j, int nvlink)
+{
+    cx_gpu_info_t  gi;
+    cx_port_info_t pi;
+    uint64_t       dev = cx_gpus_device(g, j);
+    int            port;
+    cx_topo_gpu_info(g->topo, dev, &gi);
+    port = nvlink ? gi.nvlink_port : gi.nic_port;
+    if (port < 0 || cx_topo_port(g->topo, dev, (uint32_t)port, &pi) != CX_OK) return 0;
+    return pi.bandwidth;
+}
+
+/* auto protocol, as NCCL's tuner (src/graph/tuning.cc) picks one: per
+ * protocol, time = NVLink steps x NVLink step latency + network steps x
+ * network step latency + bytes x steps / n / bandwidth, the bandwidth
+ * Simple's bus bandwidth (channels x link x efficiency) times the
+ * protocol's share; the least wins.  The latencies and shares are this
+ * model's (cx_proto_lat, cx_proto_bw, the configured step latencies), so
+ * the pick is the one the simulation then rewards; like NCCL, LL's NVLink
+ * steps cost 1.8x inside a multi-node collective.  NVLS runs Simple only.
+ * Every member computes it from the op and member 0's links: all agree. */
+static uint32_t cx_coll_tune_proto(const cx_gpu_t *gpu, const cx_op_t *op, uint32_t algo, uint32_t g, uint32_t C)
+{
+    const cx_coll_params_t *p = &gpu->g->cfg.coll;
+    uint32_t n = op->group_size, nodes = g >= n ? 1 : n / g, pr, best = CX_PROTO_SIMPLE;
+    int      ar = op->cls == CX_COLL_ALLREDUCE, rsag = op->cls == CX_COLL_REDUCESCATTER || op->cls == CX_COLL_ALLGATHER;
+    double   steps, inter, bus, best_t = 0;
+    if (algo == CX_ALGO_NVLS) return CX_PROTO_SIMPLE;
+    if (p->proto != CX_PROTO_AUTO) return p->proto;
+    steps = ar ? 2.0 * (n - 1) : rsag ? n - 1.0 : n;
+    inter = nodes <= 1 ? 0 : ar ? 2.0 * (nodes - 1) : rsag ? nodes - 1.0 : nodes;
+    bus   = nodes <= 1 ? p->nvlink_efficiency * cx_coll_port_bw(gpu->g, op->u.group_base, 1)
+                       : C * p->net_efficiency * cx_coll_port_bw(gpu->g, op->u.group_base, 0);
+    if (!(bus > 0)) return CX_PROTO_SIMPLE;
+    for (pr = CX_PROTO_LL; pr <= CX_PROTO_SIMPLE; pr++) {
+        double il = (double)p->nvlink_step_latency * cx_proto_lat[1][pr] * (nodes > 1 && pr == CX_PROTO_LL ? 1.8 : 1.0);
+        double nl = (double)p->net_step_latency * cx_proto_lat[0][pr];
+        double t  = ((steps - inter) * il + inter * nl) * 1e-12 + (double)op->bytes * steps / n / (bus * cx_proto_bw[pr]);
+        if (pr == CX_PROTO_LL || t < best_t) {
+            best   = pr;
+            best_t = t;
+        }
+    }
+    return best;
 }
 
 uint32_t cx_coll_per_domain(const cx_gpus_t *gs, const cx_op_t *op)
@@ -98,6 +162,14 @@ uint32_t cx_coll_per_domain(const cx_gpus_t *gs, const cx_op_t *op)
         }
     }
     return g;
+}
+
+uint32_t cx_coll_ring_channels(const cx_coll_params_t *p, uint32_t n, uint32_t g)
+{
+    uint32_t C = 1, cap = p->max_channels > 0 ? p->max_channels : CX_COLL_MAX_CH;
+    if (g > 1 && g < n) C = g;
+    else if (g == 1) C = 2;
+    return C > cap ? cap : C;
 }
 
 /* The CX_GROUP_ bit of a group of n > 1 members, g per domain. */
@@ -176,6 +248,7 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, const cx_o
     run->cur      = *op;
     run->n_phases = 1;
     run->def = run->ph = cx_coll_algo(CX_ALGO_RING);
+    run->proto    = CX_PROTO_SIMPLE;
     if (n <= 1) return;  /* nothing to exchange: completes at the first poll */
     if (me >= n) cx_fatal("GPU %llu: group index %u of %u", (unsigned long long)gpu->gpu, me, n);
     if (cx_coll_member(op, me) != gpu->gpu) {
@@ -186,8 +259,9 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, const cx_o
     nvls_ok = g == n && n > 2 && cx_topo_domain_nvswitch(gpu->g->topo, gpu->domain) != UINT64_MAX;
 
     algo      = cx_coll_choose(algo, op, g, nvls_ok);
-    run->algo = (uint8_t)algo;
-    run->def  = cx_coll_algo(algo);
+    run->algo  = (uint8_t)algo;
+    run->def   = cx_coll_algo(algo);
+    run->proto = (uint8_t)cx_coll_tune_proto(gpu, op, algo, g, cx_coll_ring_channels(p, n, g));
     if (run->def->start != NULL) run->def->start(&x, g);
     else cx_coll_phase_setup(&x, run->def);
 }

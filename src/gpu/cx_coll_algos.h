@@ -47,4 +47,20 @@
 #define CX_COLL_ALGO_MAP_NOCLI(_id)
 #define CX_COLL_ALGO_MAP(_id, _n, _cli, _h) CX_COLL_ALGO_MAP_##_cli(_id)
 
+/* NCCL's protocols (the one list of their names, as the algorithms'):
+ * X(ID, name, CLI, help): CX_PROTO_<ID>, --proto choice.  LL: 8-byte stores
+ * with a 4-byte flag, half the bandwidth, the lowest latency; LL128: 120 of
+ * every 128 bytes, ~95% of it, low latency on NVLink; Simple: the full
+ * bandwidth, the highest per-step latency (NVIDIA/nccl#281; docs/collectives.md). */
+#define CX_COLL_PROTO_LIST(X)                                                                           \
+    X(AUTO, auto, FIRST, "per collective as NCCL's tuner (size, steps, links)")                         \
+    X(LL, ll, CLI, "half the bandwidth, the lowest step latency")                                       \
+    X(LL128, ll128, CLI, "95% of the bandwidth, low step latency")                                      \
+    X(SIMPLE, simple, CLI, "the full bandwidth, the highest step latency")
+
+#define CX_COLL_PROTO_ENUM(_id, _n, _cli, _h) CX_PROTO_##_id,
+typedef enum { CX_COLL_PROTO_LIST(CX_COLL_PROTO_ENUM) CX_PROTO_COUNT } cx_coll_proto_t;
+#define CX_COLL_PROTO_CHOICES CX_COLL_PROTO_LIST(CX_COLL_ALGO_CHOICE)
+#define CX_COLL_PROTO_HELP    "collective protocol: " CX_COLL_PROTO_LIST(CX_COLL_ALGO_HELP_ROW)
+
 #endif

@@ -26,7 +26,7 @@ static void cx_coll_direct_setup(cx_coll_ctx_t *x)
     for (j = 1; j < n; j++) {
         uint32_t from = (me + n - j) % n;
         if (cx_coll_direct_piece(op, from) == 0) continue;
-        cx_coll_link(x->gpu, cx_coll_member(op, from), x->gpu->gpu, cx_coll_direct_piece(op, from), &w, NULL);
+        cx_coll_link(x, cx_coll_member(op, from), x->gpu->gpu, cx_coll_direct_piece(op, from), &w, NULL);
         run->recv_bytes += w;
     }
     run->n_recv = run->recv_bytes > 0;
@@ -41,7 +41,7 @@ static int cx_coll_direct_poll(cx_coll_ctx_t *x)
     for (j = 1; run->sent[0] < run->n_send && j < n; j++) {
         uint64_t  peer = cx_coll_member(op, (me + j) % n), w;
         cx_time_t lat;
-        cx_coll_link(gpu, gpu->gpu, peer, cx_coll_direct_piece(op, me), &w, &lat);
+        cx_coll_link(x, gpu->gpu, peer, cx_coll_direct_piece(op, me), &w, &lat);
         cx_coll_sent(run, cx_net_send_ex(x->eng, x->ent, cx_gpus_device(gpu->g, peer), w, op->tag, CX_COOKIE_COLL,
                                          lat, 0, 0));
     }

@@ -3,10 +3,24 @@
  * reduce-scatter inside each domain (NVLS where the NVSwitch has it, NCCL's
  * NVLS tree; else ring), all-reduce of the 1/g shard across domains among
  * the GPUs of one rail (ring for hier, double binary tree for tree), and
- * all-gather inside each domain.  The phases run one after the other (no
- * pipelining between them).
+ * all-gather inside each domain.
+ *
+ * Pipelined (issue 14 item 3), as NCCL's NVLS tree and CollNet chain run
+ * it: the buffer is cut into K <= 16 chunks and the three phases run as
+ * three lanes at once, lane s taking chunk
+ * k as soon as lane s-1 has finished it: while chunk k crosses the domains,
+ * chunk k+1 is reduced inside and chunk k-1 gathered.  Each lane is a run
+ * of its own (the phase's algorithm row polls it unchanged), allocated for
+ * the collective's life.  K is what an alpha-beta estimate of the three
+ * phases finds fastest: the pipeline costs the three phases of one chunk
+ * plus K - 1 times the slowest, and every chunk pays each phase's step
+ * latencies, so small buffers stay in one chunk, the sequential form.
  */
 #include "cx_coll_impl.h"
+
+#include <stdlib.h>
+
+#define CX_HIER_MAX_CHUNKS 16  /* 3 x 16 + 3 tags < 2^7 (cx_op_tag's spare bits) */
 
 /* Phase ph (0..2) of a hierarchical all-reduce of op over domains of g. */
 static void cx_coll_hier_phase(const cx_op_t *op, uint32_t g, uint32_t ph, cx_op_t *sub)
@@ -37,16 +51,101 @@ static const cx_coll_algo_def_t *cx_coll_hier_ph(const cx_coll_run_t *run, uint3
     return run->nvls_in ? &cx_coll_algo_nvls : &cx_coll_algo_ring;
 }
 
+/* Lane s (phase s) takes chunk lane->phase of the K: its sub-collective,
+ * with a tag of its own (1 + s + 3k in the spare bits) and set up. */
+static void cx_coll_hier_lane_setup(cx_coll_ctx_t *x, uint32_t s)
+{
+    cx_coll_run_t *run  = x->run, *lane = &run->lanes[s];
+    cx_coll_ctx_t  lx   = {x->eng, x->ent, x->gpu, lane};
+    uint32_t       k = lane->phase, K = run->chunks;
+    cx_op_t        chunk = *run->op;
+    chunk.bytes = run->op->bytes / K + (k < run->op->bytes % K ? 1 : 0);
+    cx_coll_hier_phase(&chunk, run->g, s, &lane->cur);
+    lane->cur.tag = run->op->tag | (uint64_t)(1 + s + 3 * k);
+    lane->proto   = run->proto;
+    lane->active  = 1;
+    cx_coll_phase_setup(&lx, cx_coll_hier_ph(run, s));
+}
+
+/* Advance the lanes; 1 when the last has gathered the last chunk. */
+static int cx_coll_hier_pipe_poll(cx_coll_ctx_t *x)
+{
+    cx_coll_run_t *run = x->run;
+    int            moved = 1;
+    uint32_t       s;
+    while (moved) {
+        moved = 0;
+        for (s = 0; s < 3; s++) {
+            cx_coll_run_t *lane = &run->lanes[s];
+            cx_coll_ctx_t  lx   = {x->eng, x->ent, x->gpu, lane};
+            if (lane->phase >= run->chunks) continue;
+            if (!lane->active) {
+                if (s > 0 && run->lanes[s - 1].phase <= lane->phase) continue;  /* chunk not here yet */
+                cx_coll_hier_lane_setup(x, s);
+            }
+            if (lane->cur.group_size > 1 && !lane->ph->poll(&lx)) continue;
+            lane->active = 0;
+            lane->phase++;
+            moved = 1;
+        }
+    }
+    if (run->lanes[2].phase < run->chunks) return 0;
+    free(run->lanes);
+    run->lanes = NULL;
+    return 1;
+}
+
+/* Runs the lanes (not in the table: a form of hier and tree). */
+static const cx_coll_algo_def_t cx_coll_hier_pipe = {
+    CX_ALGO_HIER, CX_KIND(CX_COLL_ALLREDUCE), CX_GROUP_RAILS, NULL, NULL, NULL, cx_coll_hier_pipe_poll,
+};
+
+/* Chunks K of the pipeline: the least estimated time (Simple's figures,
+ * member 0's links, so every member finds the same K). */
+static uint32_t cx_coll_hier_chunks(const cx_coll_ctx_t *x, uint32_t g)
+{
+    const cx_coll_run_t    *run = x->run;
+    const cx_coll_params_t *p   = &x->gpu->g->cfg.coll;
+    double   B = (double)run->op->bytes, m = (double)run->op->group_size / g;
+    double   nv  = (run->nvls_in ? p->nvls_rsag_efficiency : p->nvlink_efficiency) *
+                   cx_coll_port_bw(x->gpu->g, run->op->u.group_base, 1);
+    double   net = p->net_efficiency * cx_coll_port_bw(x->gpu->g, run->op->u.group_base, 0);
+    double   lnv = (double)p->nvlink_step_latency * 1e-12, lnet = (double)p->net_step_latency * 1e-12, best_t = 0;
+    uint32_t K, best = 1;
+    if (!(nv > 0) || !(net > 0)) return 1;
+    for (K = 1; K <= CX_HIER_MAX_CHUNKS; K++) {
+        double c    = B / K;
+        double t_in = run->nvls_in ? lnv + c / nv : (g - 1) * (lnv + c / g / nv);
+        double t_x  = 2 * (m - 1) * (lnet + c / g / (2 * m) / net);
+        double t    = 2 * t_in + t_x + (K - 1) * (t_in > t_x ? t_in : t_x);
+        if (K == 1 || t < best_t) {
+            best   = K;
+            best_t = t;
+        }
+    }
+    return best;
+}
+
 void cx_coll_hier_begin(cx_coll_ctx_t *x, uint32_t g, const cx_coll_algo_def_t *inner)
 {
     cx_coll_run_t *run = x->run;
     cx_gpu_t      *gpu = x->gpu;
+    uint32_t       K;
     run->n_phases = 3;
     run->inner    = (uint8_t)inner->id;
     run->g        = g;
     /* NVLS reduce-scatter / all-gather inside the domain where the
      * NVSwitch offers it (NCCL's NVLS tree), rings otherwise. */
     run->nvls_in = (uint8_t)(g > 2 && cx_topo_domain_nvswitch(gpu->g->topo, gpu->domain) != UINT64_MAX);
+    K            = cx_coll_hier_chunks(x, g);
+    if (K >= 2) {
+        run->chunks   = (uint8_t)K;
+        run->n_phases = 1;
+        run->lanes    = calloc(3, sizeof(*run->lanes));
+        if (run->lanes == NULL) cx_fatal("GPU %llu: out of memory for a pipelined all-reduce", (unsigned long long)gpu->gpu);
+        run->ph = &cx_coll_hier_pipe;
+        return;
+    }
     cx_coll_hier_phase(run->op, g, 0, &run->cur);
     cx_coll_phase_setup(x, cx_coll_hier_ph(run, 0));
 }

@@ -57,9 +57,17 @@ void cx_coll_phase_setup(cx_coll_ctx_t *x, const cx_coll_algo_def_t *def);
 /* Shared by the algorithms (cx_coll.c). */
 static inline uint64_t cx_ceil_div(uint64_t a, uint64_t b) { return b == 0 ? 0 : (a + b - 1) / b; }
 /* Wire bytes and step latency (lat_p may be NULL) of a hop from job GPU a
- * to b carrying payload bytes. */
-void     cx_coll_link(const cx_gpu_t *gpu, uint64_t a, uint64_t b, uint64_t payload, uint64_t *wire_p,
+ * to b carrying payload bytes, in the run's protocol. */
+void     cx_coll_link(const cx_coll_ctx_t *x, uint64_t a, uint64_t b, uint64_t payload, uint64_t *wire_p,
                       cx_time_t *lat_p);
+/* Ring channels over n members, g per domain: one per rail across domains,
+ * two flows per NIC with one member per domain (as NCCL), at most
+ * max_channels (0: CX_COLL_MAX_CH, the per-channel state's size;
+ * cx_coll_params_check refuses more). */
+uint32_t cx_coll_ring_channels(const cx_coll_params_t *p, uint32_t n, uint32_t g);
+/* Bandwidth (bytes/s) of job GPU j's NVLink port (nvlink) or first NIC; 0
+ * when it has none. */
+double   cx_coll_port_bw(const cx_gpus_t *g, uint64_t j, int nvlink);
 /* Members per NVLink domain of op's group (1 when not laid out evenly). */
 uint32_t cx_coll_per_domain(const cx_gpus_t *gs, const cx_op_t *op);
 /* A send whose last byte leaves at tx_end. */

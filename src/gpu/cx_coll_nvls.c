@@ -4,7 +4,10 @@
  * the result; reduce-scatter: the switch sends each reduced chunk to its
  * owner only; all-gather: each member's part is multicast
  * (cx_net_send_nvls).  Also the inside-domain phases of a hierarchical
- * all-reduce (cx_coll_hier.c).
+ * all-reduce (cx_coll_hier.c).  Reduce-scatter and all-gather run at their
+ * own efficiency (nvls_rsag_efficiency): an all-reduce's in-switch
+ * reduction with multicast back (nvls_efficiency, ~480 GB/s of bus
+ * bandwidth on H100) is not what either of them pays (issue 14 item 3).
  */
 #include "cx_coll_impl.h"
 
@@ -26,12 +29,12 @@ static void cx_coll_nvls_setup(cx_coll_ctx_t *x)
     run->send_delay = p->nvlink_step_latency;
     if (op->cls == CX_COLL_ALLGATHER) {
         run->nvls_mode  = CX_NET_FLAG_NVLS_MC;
-        run->send_bytes = (uint64_t)ceil((double)cx_ceil_div(bytes, n) / p->nvls_efficiency);
+        run->send_bytes = (uint64_t)ceil((double)cx_ceil_div(bytes, n) / p->nvls_rsag_efficiency);
         run->recv_bytes = run->send_bytes * n;
     } else if (op->cls == CX_COLL_REDUCESCATTER) {
         uint64_t csize = cx_net_get_config(x->gpu->g->net)->nvls_chunk_bytes, k, nk;
         run->nvls_mode  = CX_NET_FLAG_NVLS_RS;
-        run->send_bytes = (uint64_t)ceil((double)bytes / p->nvls_efficiency);
+        run->send_bytes = (uint64_t)ceil((double)bytes / p->nvls_rsag_efficiency);
         nk              = cx_ceil_div(run->send_bytes, csize);
         run->recv_bytes = 0;
         for (k = 0; k < nk; k++) {

@@ -29,7 +29,7 @@ static void cx_coll_pairwise_setup(cx_coll_ctx_t *x)
     run->n_send = n - 1;
     run->n_recv = 1;
     for (j = 1; j < n; j++) {
-        cx_coll_link(x->gpu, cx_coll_member(op, (me + n - j) % n), x->gpu->gpu, data, &w, NULL);
+        cx_coll_link(x, cx_coll_member(op, (me + n - j) % n), x->gpu->gpu, data, &w, NULL);
         run->recv_bytes += w;
     }
 }
@@ -45,7 +45,7 @@ static int cx_coll_pairwise_poll(cx_coll_ctx_t *x)
         for (j = 1; j < n; j++) {
             uint64_t  peer = cx_coll_member(op, (me + j) % n), w, via;
             cx_time_t lat;
-            cx_coll_link(gpu, gpu->gpu, peer, cx_ceil_div(op->bytes, n), &w, &lat);
+            cx_coll_link(x, gpu->gpu, peer, cx_ceil_div(op->bytes, n), &w, &lat);
             via = cx_coll_pxn_via(gpu, peer);
             if (via != gpu->gpu) {
                 /* PXN: over NVLink to the GPU of this domain on the peer's

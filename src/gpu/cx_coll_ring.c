@@ -15,16 +15,7 @@
  */
 #include "cx_coll_impl.h"
 
-/* Channels: one per rail across domains; two flows per NIC with one member
- * per domain, as NCCL; at most max_channels (0: CX_COLL_MAX_CH, the size of
- * the per-channel state; cx_coll_params_check refuses more). */
-static uint32_t cx_coll_ring_channels(const cx_coll_params_t *p, uint32_t n, uint32_t g)
-{
-    uint32_t C = 1, cap = p->max_channels > 0 ? p->max_channels : CX_COLL_MAX_CH;
-    if (g > 1 && g < n) C = g;
-    else if (g == 1) C = 2;
-    return C > cap ? cap : C;
-}
+#define CX_COLL_CHAIN_PIECE (UINT64_C(64) << 10)
 
 /* Steps per channel and payload per step. */
 static uint64_t cx_coll_ring_steps(cx_coll_run_t *run, uint32_t C)
@@ -48,9 +39,11 @@ static uint64_t cx_coll_ring_steps(cx_coll_run_t *run, uint32_t C)
     case CX_COLL_COUNT:
         break;
     }
-    /* Pipelined chain in pieces of <= 1 MiB per channel (at most 1024):
-     * filling the pipe costs (n - 1) pieces. */
-    pieces = cx_ceil_div(bytes, (uint64_t)C * CX_COLL_PIECE_BYTES);
+    /* Pipelined chain: filling the pipe costs (n - 1) pieces, so pieces of
+     * 64 KiB (at most 1024 per channel): a piece's step latency overlaps the
+     * sends queued before it, so small pieces cost little but events, and a
+     * long chain runs near the ring's speed (issue 14 item 3; was 1 MiB). */
+    pieces = cx_ceil_div(bytes, (uint64_t)C * CX_COLL_CHAIN_PIECE);
     if (pieces < 1) pieces = 1;
     if (pieces > 1024) pieces = 1024;
     run->dep    = 2;
@@ -76,10 +69,10 @@ static void cx_coll_ring_setup(cx_coll_ctx_t *x)
         uint64_t  w;
         cx_time_t lat;
         run->next_dev[ch] = cx_gpus_device(gpu->g, next);
-        cx_coll_link(gpu, gpu->gpu, next, data, &w, &lat);
+        cx_coll_link(x, gpu->gpu, next, data, &w, &lat);
         run->send_bytes_ch[ch] = w;
         run->delay_ch[ch]      = lat;
-        cx_coll_link(gpu, prev, gpu->gpu, data, &w, NULL);
+        cx_coll_link(x, prev, gpu->gpu, data, &w, NULL);
         run->recv_bytes_ch[ch] = w;
         if (run->dep == 2) {
             /* Broadcast starts at member 0; reduce ends there. */

@@ -54,18 +54,18 @@ static void cx_coll_tree_one(cx_coll_ctx_t *x, uint32_t t, uint64_t pieces, uint
     run->recv_bytes_ch[2 * t] = 0;
     for (k = 0; k < 2; k++) {
         if (c[k] < 0) continue;
-        cx_coll_link(gpu, cx_coll_member(op, (uint64_t)c[k]), gpu->gpu, data, &w, NULL);
+        cx_coll_link(x, cx_coll_member(op, (uint64_t)c[k]), gpu->gpu, data, &w, NULL);
         run->recv_bytes_ch[2 * t] += w;
     }
     run->n_recv_ch[2 * t] = run->tree_nchild[t] > 0 ? (uint32_t)pieces : 0;
     run->n_send_ch[2 * t] = par >= 0 ? (uint32_t)pieces : 0;
     if (par >= 0) {
-        cx_coll_link(gpu, gpu->gpu, cx_coll_member(op, (uint64_t)par), data, &w, &lat);
+        cx_coll_link(x, gpu->gpu, cx_coll_member(op, (uint64_t)par), data, &w, &lat);
         run->send_bytes_ch[2 * t] = w;
         run->delay_ch[2 * t]      = lat;
         run->next_dev[2 * t]      = cx_gpus_device(gpu->g, cx_coll_member(op, (uint64_t)par));
         /* Down: receive from the parent. */
-        cx_coll_link(gpu, cx_coll_member(op, (uint64_t)par), gpu->gpu, data, &w, NULL);
+        cx_coll_link(x, cx_coll_member(op, (uint64_t)par), gpu->gpu, data, &w, NULL);
         run->recv_bytes_ch[2 * t + 1] = w;
         run->n_recv_ch[2 * t + 1]     = (uint32_t)pieces;
     }
@@ -115,7 +115,7 @@ static int cx_coll_tree_down(cx_coll_ctx_t *x, uint32_t t)
             cx_time_t lat;
             if (run->tree_child[t][k] < 0) continue;
             peer = cx_coll_member(op, (uint64_t)run->tree_child[t][k]);
-            cx_coll_link(gpu, gpu->gpu, peer, run->tree_piece, &w, &lat);
+            cx_coll_link(x, gpu->gpu, peer, run->tree_piece, &w, &lat);
             cx_coll_sent(run, cx_net_send_ex(x->eng, x->ent, cx_gpus_device(gpu->g, peer), w, op->tag,
                                              CX_COOKIE_COLL | (dn << CX_COOKIE_CH_SHIFT) | piece, lat, 0, 0));
             run->sent[dn]++;

@@ -62,7 +62,7 @@ static cx_time_t cx_cb_compute(const void *ctx, const cx_gpu_type_t *gpu, const 
 }
 
 typedef struct cx_cb_obs {
-    uint32_t algo, channels;
+    uint32_t algo, channels, proto;
     int      seen;
 } cx_cb_obs_t;
 
@@ -72,6 +72,7 @@ static void cx_cb_observe(void *ctx, const cx_op_record_t *rec)
     if (rec->gpu == 0 && !o->seen) {
         o->algo     = rec->algo;
         o->channels = rec->channels;
+        o->proto    = rec->proto;
         o->seen     = 1;
     }
 }
@@ -159,13 +160,14 @@ cx_status_t cx_collbench_run(const cx_topo_t *topo, const cx_collbench_config_t 
             }
         }
         if (st == CX_OK) {
-            uint32_t ab[2], ab_max[2];
+            uint32_t ab[3], ab_max[3];
             cx_gpus_totals(gpus, &tot);
             last = tot.last_end;
             MPI_Allreduce(&last, &last_max, 1, MPI_INT64_T, MPI_MAX, comm);
             ab[0] = obs.seen ? obs.algo : 0;
             ab[1] = obs.seen ? obs.channels : 0;
-            MPI_Allreduce(ab, ab_max, 2, MPI_UINT32_T, MPI_MAX, comm);
+            ab[2] = obs.seen ? obs.proto : 0;
+            MPI_Allreduce(ab, ab_max, 3, MPI_UINT32_T, MPI_MAX, comm);
             if (n_rows == cap) {
                 size_t              ncap = cap ? cap * 2 : 32;
                 cx_collbench_row_t *nr   = realloc(rows, ncap * sizeof(*nr));
@@ -183,6 +185,7 @@ cx_status_t cx_collbench_run(const cx_topo_t *topo, const cx_collbench_config_t 
                 r->busbw_gbps   = r->algbw_gbps * cx_coll_busbw_factor(cfg->kind, cfg->gpus);
                 r->algo         = ab_max[0];
                 r->channels     = ab_max[1];
+                r->proto        = ab_max[2];
                 r->events       = es->events;
                 r->wall_seconds = es->wall_seconds;
                 r->digest       = es->digest;

@@ -28,6 +28,7 @@ typedef struct cx_collbench_row {
     double   busbw_gbps;
     uint32_t algo;         /* algorithm used (by GPU 0) */
     uint32_t channels;
+    uint32_t proto;        /* cx_coll_proto_t used (by GPU 0) */
     uint64_t events;
     double   wall_seconds;
     uint64_t digest;

@@ -37,10 +37,12 @@ void cx_coll_params_defaults(cx_coll_params_t *p)
     p->nvlink_efficiency   = CX_COLL_DEFAULT_NVLINK_EFF;
     p->net_efficiency      = CX_COLL_DEFAULT_NET_EFF;
     p->nvls_efficiency     = CX_COLL_DEFAULT_NVLS_EFF;
+    p->nvls_rsag_efficiency = CX_COLL_DEFAULT_NVLS_RSAG_EFF;
     p->nvlink_step_latency = CX_COLL_DEFAULT_NVLINK_LAT_NS * CX_PS_PER_NS;
     p->net_step_latency    = CX_COLL_DEFAULT_NET_LAT_NS * CX_PS_PER_NS;
     p->max_channels        = 0;
     p->algo                = 0;
+    p->proto               = 0;
     p->pxn                 = 1;
 }
 
@@ -64,6 +66,7 @@ static void cx_gpu_complete(cx_engine_t *eng, cx_gpu_t *gpu, int stream)
         rec.end      = now;
         rec.algo     = s->op.kind == CX_OP_COLLECTIVE ? s->coll.algo : 0;
         rec.channels = s->op.kind == CX_OP_COLLECTIVE ? s->coll.n_ch : 0;
+        rec.proto    = s->op.kind == CX_OP_COLLECTIVE ? s->coll.proto : 0;
         gpu->g->cfg.observer(gpu->g->cfg.observer_ctx, &rec);
     }
     if (s->op.kind == CX_OP_COMPUTE) gpu->busy_compute += now - s->start;

@@ -47,10 +47,13 @@ typedef struct cx_coll_params {
     double    nvlink_efficiency;   /* share of NVLink bandwidth a ring step achieves */
     double    net_efficiency;      /* share of NIC bandwidth across nodes */
     double    nvls_efficiency;     /* share of NVLink bandwidth with in-switch reduction */
+    double    nvls_rsag_efficiency; /* NVLS reduce-scatter / all-gather: their own share */
     cx_time_t nvlink_step_latency; /* software latency per ring step inside a domain */
     cx_time_t net_step_latency;    /* per step across nodes */
-    uint32_t  max_channels;        /* rings per collective across nodes (0 = one per rail) */
+    uint32_t  max_channels;        /* rings per collective across nodes (0 = one per rail, at most
+                                    * CX_COLL_MAX_CH = 8; more is refused) */
     uint32_t  algo;                /* cx_coll_algo_t override for every collective, 0 = op's hint */
+    uint32_t  proto;               /* cx_coll_proto_t for every collective, 0 = NCCL's tuner */
     int       pxn;                 /* all-to-all across rails via NVLink to the peer's rail (default 1) */
 } cx_coll_params_t;
 
@@ -58,6 +61,7 @@ typedef struct cx_coll_params {
 #define CX_COLL_DEFAULT_NVLINK_EFF    0.82
 #define CX_COLL_DEFAULT_NET_EFF       0.94
 #define CX_COLL_DEFAULT_NVLS_EFF      0.61
+#define CX_COLL_DEFAULT_NVLS_RSAG_EFF 0.82
 #define CX_COLL_DEFAULT_NVLINK_LAT_NS 1000
 #define CX_COLL_DEFAULT_NET_LAT_NS    3000
 void cx_coll_params_defaults(cx_coll_params_t *p);
@@ -69,6 +73,7 @@ typedef struct cx_op_record {
     cx_time_t start, end;
     uint32_t  algo;         /* COLLECTIVE: the algorithm used */
     uint32_t  channels;
+    uint32_t  proto;        /* COLLECTIVE: cx_coll_proto_t used */
 } cx_op_record_t;
 
 typedef void (*cx_op_observer_fn)(void *ctx, const cx_op_record_t *rec);

@@ -46,6 +46,8 @@ typedef struct cx_coll_run {
     uint8_t   nvls_in;     /* hierarchical: NVLS inside the domain */
     uint16_t  nvls_mode;   /* CX_NET_FLAG_NVLS, _RS or _MC */
     uint32_t  g;           /* members per domain (hierarchical) */
+    uint8_t   chunks;      /* pipelined hierarchical: chunks (lanes != NULL) */
+    struct cx_coll_run *lanes;  /* pipelined hierarchical: one run per phase (malloc'd) */
     /* Double binary tree: per tree, parent and children (member indices,
      * -1 = none), and the payload of one piece. */
     int64_t   tree_parent[2];
@@ -54,6 +56,7 @@ typedef struct cx_coll_run {
     uint64_t  tree_piece;
     uint8_t   active;
     uint8_t   algo;        /* cx_coll_algo_t actually used */
+    uint8_t   proto;       /* cx_coll_proto_t used (not AUTO) */
     uint8_t   n_ch;
     uint32_t  n_send;      /* send steps per channel */
     uint32_t  n_recv;      /* receive steps per channel */

@@ -22,9 +22,9 @@ COVERS = {"auto": ["allreduce", "alltoall"], "ring": ["allreduce", "reducescatte
           "direct": ["allgather", "broadcast"]}
 
 
-def run(np, *args):
+def run(np, *args, sizes=("--min-bytes", "64K", "--max-bytes", "4M", "--step-factor", "8")):
     cmd = [mpiexec, "--oversubscribe", "-np", str(np), colossim, "bench", "collective", "--format", "json",
-           "--min-bytes", "64K", "--max-bytes", "4M", "--step-factor", "8", *args]
+           *sizes, *args]
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600).stdout)
 
 
@@ -44,4 +44,17 @@ for algo in algos:
         print(f"{algo:7} {op:14} {gpus:>3} GPUs: ran {sorted(used)} digests {[r[1] for r in rows[0]]} "
               f"{'same' if same else 'DIFFER'} at 1/2/4 ranks")
         ok &= same and asked
+# The pipelined hierarchical all-reduce (lanes over chunks) and each
+# protocol forced.
+for args, sizes in ((("--algo", "hier"), ("--min-bytes", "64M", "--max-bytes", "256M", "--step-factor", "4")),
+                    (("--algo", "tree"), ("--min-bytes", "64M", "--max-bytes", "256M", "--step-factor", "4")),
+                    (("--proto", "ll"), ("--min-bytes", "1K", "--max-bytes", "1M", "--step-factor", "32")),
+                    (("--proto", "ll128"), ("--min-bytes", "1K", "--max-bytes", "1M", "--step-factor", "32")),
+                    (("--proto", "simple"), ("--min-bytes", "1K", "--max-bytes", "1M", "--step-factor", "32"))):
+    runs = [run(np, "--gpus", "64", *args, sizes=sizes) for np in (1, 2, 4)]
+    rows = [[(r["bytes"], r["digest"], r["time_us"], r["algo"], r["proto"]) for r in x["rows"]] for x in runs]
+    same = rows[0] == rows[1] == rows[2]
+    print(f"{' '.join(args):15} 64 GPUs: {[(r[3], r[4]) for r in rows[0]]} digests {[r[1] for r in rows[0]]} "
+          f"{'same' if same else 'DIFFER'} at 1/2/4 ranks")
+    ok &= same
 sys.exit(0 if ok else 1)
