@@ -226,305 +226,364 @@ static cx_status_t cx_cp_timeline(const char *path, const cx_campaign_params_t *
     return CX_OK;
 }
 
-static int cx_campaign_cli(int argc, char **argv)
-{
+/* One campaign: the options, the inputs read, the model and its results. */
+typedef struct cx_cp {
     cx_cp_opts_t         o;
-    cx_err_t             err;
     cx_cp_run_t          run, slow, ck;
-    cx_topo_t           *topo = NULL;
-    cx_workload_t       *w    = NULL;
+    cx_topo_t           *topo;
+    cx_workload_t       *w;
     cx_campaign_counts_t cnt;
     cx_campaign_params_t p;
     cx_campaign_result_t res;
     const cx_gpu_type_t *gt;
-    cx_gpu_info_t        g0;
-    double               params = 0, ckpt_bytes, young, daly, sweep[CX_CP_MAX_SWEEP], sweep_ettr[CX_CP_MAX_SWEEP];
-    double               sweep_good[CX_CP_MAX_SWEEP], sweep_lost[CX_CP_MAX_SWEEP], ref_ev[CX_FC_N], ref_n[CX_FC_N];
-    int                  n_sweep = 0, k, rc = 1, best = -1;
-    uint32_t             wl_iters = 0;
-    struct timespec      t0, t1;
-    double               wall_s;
+    double               params, ckpt_bytes, young, daly, wall_s;
+    double               sweep[CX_CP_MAX_SWEEP], sweep_ettr[CX_CP_MAX_SWEEP], sweep_good[CX_CP_MAX_SWEEP],
+                         sweep_lost[CX_CP_MAX_SWEEP];
+    int                  n_sweep, best;
+} cx_cp_t;
 
-    cx_err_clear(&err);
-    memset(&run, 0, sizeof(run));
-    memset(&slow, 0, sizeof(slow));
-    memset(&ck, 0, sizeof(ck));
-    cx_opt_defaults(cx_cp_table, CX_CP_NOPTS, &o, &err);
-    if (cx_opt_parse(cx_cp_table, CX_CP_NOPTS, argc, argv, &o, NULL, 0, NULL, &err) != CX_OK) {
-        cx_err_print(&err);
-        return 2;
+static void cx_cp_help(void)
+{
+    double rates[CX_FC_N], ref_ev[CX_FC_N], ref_n[CX_FC_N];
+    int    k;
+    printf("usage: colossim campaign [--summary RUN.json | --iteration-seconds S] [--topology FILE]\n"
+           "                         [--workload FILE] [options]\n\n"
+           "Monte-Carlo of a training campaign of days: the job trains at a per-iteration time from\n"
+           "a detailed run, checkpoints every --interval, and is interrupted by failures drawn from\n"
+           "per-component rates x the job's component counts in the topology, plus planned stops.\n"
+           "Each failure costs the work since the last durable checkpoint, then detection, restart\n"
+           "and reload.  Prints mean and spread over seeds of goodput, ETTR (training time kept /\n"
+           "wall time), interruptions per day and lost GPU-hours, and a checkpoint-interval sweep\n"
+           "beside the Young / Daly optimum.\n\n"
+           "Default rates per component per hour: Llama 3 405B's Table 5 (419 unexpected\n"
+           "interruptions in 54 days on 16,384 H100), each cause divided by the count of its\n"
+           "component in that job:\n");
+    cx_campaign_rates_default(rates);
+    cx_campaign_ref(ref_ev, ref_n);
+    for (k = 0; k < CX_FC_N; k++) {
+        printf("  %-9s %9.3e /h = %5.1f / (%6.0f x 1296 h)   %s\n", cx_fclass_name(k), rates[k], ref_ev[k], ref_n[k],
+               cx_fclass_causes(k));
     }
-    if (o.help) {
-        printf("usage: colossim campaign [--summary RUN.json | --iteration-seconds S] [--topology FILE]\n"
-               "                         [--workload FILE] [options]\n\n"
-               "Monte-Carlo of a training campaign of days: the job trains at a per-iteration time from\n"
-               "a detailed run, checkpoints every --interval, and is interrupted by failures drawn from\n"
-               "per-component rates x the job's component counts in the topology, plus planned stops.\n"
-               "Each failure costs the work since the last durable checkpoint, then detection, restart\n"
-               "and reload.  Prints mean and spread over seeds of goodput, ETTR (training time kept /\n"
-               "wall time), interruptions per day and lost GPU-hours, and a checkpoint-interval sweep\n"
-               "beside the Young / Daly optimum.\n\n"
-               "Default rates per component per hour: Llama 3 405B's Table 5 (419 unexpected\n"
-               "interruptions in 54 days on 16,384 H100), each cause divided by the count of its\n"
-               "component in that job:\n");
-        {
-            double rates[CX_FC_N];
-            cx_campaign_rates_default(rates);
-            cx_campaign_ref(ref_ev, ref_n);
-            for (k = 0; k < CX_FC_N; k++) {
-                printf("  %-9s %9.3e /h = %5.1f / (%6.0f x 1296 h)   %s\n", cx_fclass_name(k), rates[k], ref_ev[k],
-                       ref_n[k], cx_fclass_causes(k));
-            }
-        }
-        printf("\n");
-        cx_opt_help(stdout, cx_cp_table, CX_CP_NOPTS);
-        return 0;
-    }
+    printf("\n");
+    cx_opt_help(stdout, cx_cp_table, CX_CP_NOPTS);
+}
 
-    /* Inputs: the detailed runs, the workload, the topology. */
-    if (o.summary != NULL && cx_cp_read_summary(o.summary, "summary", &run, &err) != CX_OK) goto out_err;
-    if (o.slow_summary != NULL && cx_cp_read_summary(o.slow_summary, "slow-summary", &slow, &err) != CX_OK)
-        goto out_err;
-    if (o.ckpt_summary != NULL && cx_cp_read_summary(o.ckpt_summary, "checkpoint-summary", &ck, &err) != CX_OK)
-        goto out_err;
-    if (o.workload != NULL) {
-        if (cx_run_load_workload(o.workload, &w, &wl_iters, &err) != CX_OK) goto out_err;
-        cx_workload_params(w, &params, NULL);
+/* Inputs: the detailed runs, the workload, the topology; iteration time, GPUs, component counts. */
+static cx_status_t cx_cp_inputs(cx_cp_t *C, cx_err_t *err)
+{
+    const cx_cp_opts_t *o = &C->o;
+    cx_gpu_info_t       g0;
+    uint32_t            wl_iters = 0;
+    if (o->summary != NULL) CX_TRY(cx_cp_read_summary(o->summary, "summary", &C->run, err));
+    if (o->slow_summary != NULL) CX_TRY(cx_cp_read_summary(o->slow_summary, "slow-summary", &C->slow, err));
+    if (o->ckpt_summary != NULL) CX_TRY(cx_cp_read_summary(o->ckpt_summary, "checkpoint-summary", &C->ck, err));
+    if (o->workload != NULL) {
+        CX_TRY(cx_run_load_workload(o->workload, &C->w, &wl_iters, err));
+        cx_workload_params(C->w, &C->params, NULL);
     }
-    if (cx_run_load_topo(o.topology, &topo, &err) != CX_OK) goto out_err;
-    memset(&p, 0, sizeof(p));
-    p.healthy_iteration_s = o.iteration_s > 0 ? o.iteration_s : run.iteration_s;
-    p.iteration_s         = slow.iteration_s > 0 ? slow.iteration_s : p.healthy_iteration_s;
-    if (!(p.iteration_s > 0)) {
-        cx_err_set(&err, CX_ERR_INVALID, NULL, 0, "iteration-seconds",
-                   "give the iteration time: --summary RUN.json (colossim run --summary-json) or "
-                   "--iteration-seconds");
-        goto out_err;
-    }
-    cnt.gpus = o.gpus > 0 ? o.gpus : run.gpus > 0 ? run.gpus : w != NULL ? w->gpus : 0;
-    if (cnt.gpus == 0) {
-        cx_err_set(&err, CX_ERR_INVALID, NULL, 0, "gpus", "give the job's size: --gpus, --summary or --workload");
-        goto out_err;
-    }
-    if (w != NULL && w->gpus != cnt.gpus) {
-        cx_err_set(&err, CX_ERR_INVALID, o.workload, 0, "gpus", "the workload has %llu GPUs, the job %llu",
-                   (unsigned long long)w->gpus, (unsigned long long)cnt.gpus);
-        goto out_err;
-    }
-    if (cx_campaign_count(topo, cnt.gpus, o.hbm_stacks, &cnt, &err) != CX_OK) goto out_err;
-    cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &g0);
-    gt = cx_topo_gpu_type(topo, g0.gpu_type);
-    p.tokens_per_iteration = run.tokens > 0 ? run.tokens : w != NULL ? cx_workload_tokens_per_iteration(w) : 0;
+    CX_TRY(cx_run_load_topo(o->topology, &C->topo, err));
+    memset(&C->p, 0, sizeof(C->p));
+    C->p.healthy_iteration_s = o->iteration_s > 0 ? o->iteration_s : C->run.iteration_s;
+    C->p.iteration_s         = C->slow.iteration_s > 0 ? C->slow.iteration_s : C->p.healthy_iteration_s;
+    if (!(C->p.iteration_s > 0))
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "iteration-seconds",
+                          "give the iteration time: --summary RUN.json (colossim run --summary-json) or "
+                          "--iteration-seconds");
+    C->cnt.gpus = o->gpus > 0 ? o->gpus : C->run.gpus > 0 ? C->run.gpus : C->w != NULL ? C->w->gpus : 0;
+    if (C->cnt.gpus == 0)
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "gpus", "give the job's size: --gpus, --summary or --workload");
+    if (C->w != NULL && C->w->gpus != C->cnt.gpus)
+        return cx_err_set(err, CX_ERR_INVALID, o->workload, 0, "gpus", "the workload has %llu GPUs, the job %llu",
+                          (unsigned long long)C->w->gpus, (unsigned long long)C->cnt.gpus);
+    CX_TRY(cx_campaign_count(C->topo, C->cnt.gpus, o->hbm_stacks, &C->cnt, err));
+    cx_topo_gpu_info(C->topo, cx_topo_gpu_device(C->topo, 0), &g0);
+    C->gt                     = cx_topo_gpu_type(C->topo, g0.gpu_type);
+    C->p.tokens_per_iteration = C->run.tokens > 0 ? C->run.tokens
+                                : C->w != NULL    ? cx_workload_tokens_per_iteration(C->w)
+                                                  : 0;
+    return CX_OK;
+}
 
-    /* Failure model. */
-    cx_campaign_rates_default(p.rate_per_hour);
+/* Failure model: rates (defaults or --rate-*), planned stops, days, seeds. */
+static cx_status_t cx_cp_failures(cx_cp_t *C, cx_err_t *err)
+{
+    int k;
+    cx_campaign_rates_default(C->p.rate_per_hour);
     for (k = 0; k < CX_FC_N; k++) {
         char name[32];
-        if (o.rate[k] == NULL) continue;
+        if (C->o.rate[k] == NULL) continue;
         snprintf(name, sizeof(name), "rate-%s", cx_fclass_name(k));
-        if (cx_parse_double(o.rate[k], &p.rate_per_hour[k]) != CX_OK || p.rate_per_hour[k] < 0) {
-            cx_err_set(&err, CX_ERR_RANGE, NULL, 0, name, "'%s' is not a rate >= 0 per component per hour",
-                       o.rate[k]);
-            goto out_err;
-        }
+        if (cx_parse_double(C->o.rate[k], &C->p.rate_per_hour[k]) != CX_OK || C->p.rate_per_hour[k] < 0)
+            return cx_err_set(err, CX_ERR_RANGE, NULL, 0, name, "'%s' is not a rate >= 0 per component per hour",
+                              C->o.rate[k]);
     }
-    p.planned_per_day = o.planned_per_day;
-    p.days            = o.days;
-    p.seeds           = o.seeds;
-    p.seed            = o.seed;
-    p.mode            = o.mode;
+    C->p.planned_per_day = C->o.planned_per_day;
+    C->p.days            = C->o.days;
+    C->p.seeds           = C->o.seeds;
+    C->p.seed            = C->o.seed;
+    C->p.mode            = C->o.mode;
+    return CX_OK;
+}
 
-    /* Checkpoint cost. */
-    ckpt_bytes = o.ckpt_bytes > 0 ? (double)o.ckpt_bytes : params * o.bytes_per_param;
-    if (!(ckpt_bytes > 0) && o.ckpt_time == 0) {
-        cx_err_set(&err, CX_ERR_INVALID, NULL, 0, "checkpoint-bytes",
-                   "give the checkpoint size: --workload (from its parameters), --checkpoint-bytes or "
-                   "--checkpoint-time");
-        goto out_err;
-    }
-    if (o.mode == CX_CKPT_SYNC) {
+/* Checkpoint cost: stall, drain, detection, restart, reload. */
+static cx_status_t cx_cp_checkpoint(cx_cp_t *C, cx_err_t *err)
+{
+    const cx_cp_opts_t   *o = &C->o;
+    cx_campaign_params_t *p = &C->p;
+    double                ckpt_bytes;
+    ckpt_bytes = C->ckpt_bytes = o->ckpt_bytes > 0 ? (double)o->ckpt_bytes : C->params * o->bytes_per_param;
+    if (!(ckpt_bytes > 0) && o->ckpt_time == 0)
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "checkpoint-bytes",
+                          "give the checkpoint size: --workload (from its parameters), --checkpoint-bytes or "
+                          "--checkpoint-time");
+    if (o->mode == CX_CKPT_SYNC) {
         /* Through host memory: no faster than the host copy either. */
-        p.ckpt_stall_s = o.ckpt_time > 0 ? cx_time_to_s(o.ckpt_time)
-                                         : fmax(ckpt_bytes / (o.write_gbs * 1e9),
-                                                ckpt_bytes / (double)cnt.gpus / (o.host_copy_gbs * 1e9));
-        p.ckpt_drain_s = 0;
+        p->ckpt_stall_s = o->ckpt_time > 0 ? cx_time_to_s(o->ckpt_time)
+                                           : fmax(ckpt_bytes / (o->write_gbs * 1e9),
+                                                  ckpt_bytes / (double)C->cnt.gpus / (o->host_copy_gbs * 1e9));
+        p->ckpt_drain_s = 0;
     } else {
-        p.ckpt_stall_s = o.ckpt_time > 0 ? cx_time_to_s(o.ckpt_time)
-                                         : ckpt_bytes / (double)cnt.gpus / (o.host_copy_gbs * 1e9);
-        p.ckpt_drain_s = ckpt_bytes / (o.write_gbs * 1e9);
+        p->ckpt_stall_s = o->ckpt_time > 0 ? cx_time_to_s(o->ckpt_time)
+                                           : ckpt_bytes / (double)C->cnt.gpus / (o->host_copy_gbs * 1e9);
+        p->ckpt_drain_s = ckpt_bytes / (o->write_gbs * 1e9);
     }
-    if (o.ckpt_summary != NULL && o.ckpt_time == 0) {
+    if (o->ckpt_summary != NULL && o->ckpt_time == 0) {
         /* What the detailed run says a checkpoint costs the iteration. */
-        if (!(ck.iteration_s > p.healthy_iteration_s)) {
-            cx_err_set(&err, CX_ERR_INVALID, o.ckpt_summary, 0, "checkpoint-summary",
-                       "its iteration (%.6g s) is not longer than --summary's (%.6g s): not the same job "
-                       "checkpointing every iteration?", ck.iteration_s, p.healthy_iteration_s);
-            goto out_err;
-        }
-        p.ckpt_stall_s = ck.iteration_s - p.healthy_iteration_s;
+        if (!(C->ck.iteration_s > p->healthy_iteration_s))
+            return cx_err_set(err, CX_ERR_INVALID, o->ckpt_summary, 0, "checkpoint-summary",
+                              "its iteration (%.6g s) is not longer than --summary's (%.6g s): not the same job "
+                              "checkpointing every iteration?", C->ck.iteration_s, p->healthy_iteration_s);
+        p->ckpt_stall_s = C->ck.iteration_s - p->healthy_iteration_s;
     }
-    p.detect_s  = cx_time_to_s(o.detect);
-    p.restart_s = cx_time_to_s(o.restart);
-    p.reload_s  = o.reload > 0 ? cx_time_to_s(o.reload) : ckpt_bytes / (o.read_gbs * 1e9);
+    p->detect_s  = cx_time_to_s(o->detect);
+    p->restart_s = cx_time_to_s(o->restart);
+    p->reload_s  = o->reload > 0 ? cx_time_to_s(o->reload) : ckpt_bytes / (o->read_gbs * 1e9);
+    return CX_OK;
+}
 
-    /* The optimum interval, then the main campaign and the sweep. */
+/* The optimum interval, the interval run, the sweep's intervals; then the
+ * main campaign, the sweep and the timeline. */
+static cx_status_t cx_cp_simulate(cx_cp_t *C, cx_err_t *err)
+{
+    cx_campaign_params_t *p = &C->p;
+    struct timespec       t0, t1;
+    int                   k;
     {
-        double lam  = cx_campaign_total_rate(&p, &cnt) + p.planned_per_day / 24.0;
+        double lam  = cx_campaign_total_rate(p, &C->cnt) + p->planned_per_day / 24.0;
         double mtbf = lam > 0 ? 3600.0 / lam : 1e12;
-        young = cx_campaign_young(p.ckpt_stall_s, mtbf);
-        daly  = cx_campaign_daly(p.ckpt_stall_s, mtbf);
+        C->young    = cx_campaign_young(p->ckpt_stall_s, mtbf);
+        C->daly     = cx_campaign_daly(p->ckpt_stall_s, mtbf);
     }
-    p.interval_s = o.interval > 0 ? cx_time_to_s(o.interval) : (daly > 1.0 ? daly : 1.0);
-    if (p.mode == CX_CKPT_ASYNC && o.interval == 0 && p.interval_s < p.ckpt_drain_s) p.interval_s = p.ckpt_drain_s;
-    if (o.sweep != NULL && strcmp(o.sweep, "none") != 0) {
-        if (cx_cp_parse_sweep(o.sweep, sweep, &n_sweep, &err) != CX_OK) goto out_err;
-    } else if (o.sweep == NULL) {
+    p->interval_s = C->o.interval > 0 ? cx_time_to_s(C->o.interval) : (C->daly > 1.0 ? C->daly : 1.0);
+    if (p->mode == CX_CKPT_ASYNC && C->o.interval == 0 && p->interval_s < p->ckpt_drain_s) p->interval_s = p->ckpt_drain_s;
+    if (C->o.sweep != NULL && strcmp(C->o.sweep, "none") != 0) {
+        CX_TRY(cx_cp_parse_sweep(C->o.sweep, C->sweep, &C->n_sweep, err));
+    } else if (C->o.sweep == NULL) {
         static const double f[] = {0.125, 0.25, 0.5, 0.71, 1.0, 1.41, 2.0, 4.0, 8.0};
-        for (k = 0; k < (int)(sizeof(f) / sizeof(f[0])); k++) sweep[n_sweep++] = (daly > 1.0 ? daly : 1.0) * f[k];
+        for (k = 0; k < (int)(sizeof(f) / sizeof(f[0])); k++)
+            C->sweep[C->n_sweep++] = (C->daly > 1.0 ? C->daly : 1.0) * f[k];
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (cx_campaign_run(&p, &cnt, &res, &err) != CX_OK) goto out_err;
-    for (k = 0; k < n_sweep; k++) {
-        cx_campaign_params_t q = p;
+    CX_TRY(cx_campaign_run(p, &C->cnt, &C->res, err));
+    for (k = 0; k < C->n_sweep; k++) {
+        cx_campaign_params_t q = *p;
         cx_campaign_result_t rr;
-        q.interval_s = sweep[k];
-        if (cx_campaign_run(&q, &cnt, &rr, &err) != CX_OK) goto out_err;
-        sweep_ettr[k] = rr.ettr.mean;
-        sweep_good[k] = rr.goodput.mean;
-        sweep_lost[k] = rr.lost_gpu_hours.mean;
-        if (best < 0 || sweep_ettr[k] > sweep_ettr[best]) best = k;
+        q.interval_s = C->sweep[k];
+        CX_TRY(cx_campaign_run(&q, &C->cnt, &rr, err));
+        C->sweep_ettr[k] = rr.ettr.mean;
+        C->sweep_good[k] = rr.goodput.mean;
+        C->sweep_lost[k] = rr.lost_gpu_hours.mean;
+        if (C->best < 0 || C->sweep_ettr[k] > C->sweep_ettr[C->best]) C->best = k;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (o.timeline != NULL && cx_cp_timeline(o.timeline, &p, &cnt, &err) != CX_OK) goto out_err;
-    wall_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (C->o.timeline != NULL) CX_TRY(cx_cp_timeline(C->o.timeline, p, &C->cnt, err));
+    C->wall_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    return CX_OK;
+}
 
-    if (o.format == 1) {
-        json_object *j = json_object_new_object(), *comp = json_object_new_object(), *sw = json_object_new_array();
-        json_object_object_add(j, "workload", json_object_new_string(w != NULL ? w->name : run.workload));
-        json_object_object_add(j, "topology", json_object_new_string(cx_topo_name(topo)));
-        json_object_object_add(j, "gpu_type", json_object_new_string(gt->name));
-        json_object_object_add(j, "gpus", json_object_new_uint64(cnt.gpus));
-        json_object_object_add(j, "days", json_object_new_double(p.days));
-        json_object_object_add(j, "seeds", json_object_new_uint64(p.seeds));
-        json_object_object_add(j, "seed", json_object_new_uint64(p.seed));
-        json_object_object_add(j, "iteration_seconds", json_object_new_double(p.iteration_s));
-        json_object_object_add(j, "healthy_iteration_seconds", json_object_new_double(p.healthy_iteration_s));
-        json_object_object_add(j, "checkpoint", json_object_new_string(p.mode == CX_CKPT_SYNC ? "sync" : "async"));
-        json_object_object_add(j, "checkpoint_bytes", json_object_new_double(ckpt_bytes));
-        json_object_object_add(j, "checkpoint_stall_seconds", json_object_new_double(p.ckpt_stall_s));
-        json_object_object_add(j, "checkpoint_drain_seconds", json_object_new_double(p.ckpt_drain_s));
-        json_object_object_add(j, "detect_seconds", json_object_new_double(p.detect_s));
-        json_object_object_add(j, "restart_seconds", json_object_new_double(p.restart_s));
-        json_object_object_add(j, "reload_seconds", json_object_new_double(p.reload_s));
-        json_object_object_add(j, "planned_per_day_rate", json_object_new_double(p.planned_per_day));
-        json_object_object_add(j, "interval_seconds", json_object_new_double(p.interval_s));
-        json_object_object_add(j, "young_seconds", json_object_new_double(young));
-        json_object_object_add(j, "daly_seconds", json_object_new_double(daly));
-        json_object_object_add(j, "expected_interruptions_per_day", json_object_new_double(res.rate_per_hour * 24.0));
-        json_object_object_add(j, "mtbf_seconds", json_object_new_double(res.mtbf_s));
-        for (k = 0; k < CX_FC_N; k++) {
-            json_object *c = json_object_new_object();
-            json_object_object_add(c, "count", json_object_new_double(cnt.n[k]));
-            json_object_object_add(c, "rate_per_hour", json_object_new_double(p.rate_per_hour[k]));
-            json_object_object_add(c, "expected_per_day", json_object_new_double(p.rate_per_hour[k] * cnt.n[k] * 24.0));
-            json_object_object_add(c, "simulated_per_day", json_object_new_double(res.by_class_per_day[k]));
-            json_object_object_add(comp, cx_fclass_name(k), c);
-        }
-        json_object_object_add(j, "components", comp);
-        cx_cp_stat_json(j, "goodput", &res.goodput);
-        cx_cp_stat_json(j, "ettr", &res.ettr);
-        cx_cp_stat_json(j, "interruptions_per_day", &res.interruptions_per_day);
-        cx_cp_stat_json(j, "planned_per_day", &res.planned_per_day);
-        cx_cp_stat_json(j, "lost_gpu_hours", &res.lost_gpu_hours);
-        cx_cp_stat_json(j, "lost_work_gpu_hours", &res.lost_work_gpu_hours);
-        cx_cp_stat_json(j, "downtime_gpu_hours", &res.downtime_gpu_hours);
-        cx_cp_stat_json(j, "checkpoint_gpu_hours", &res.ckpt_gpu_hours);
-        if (p.tokens_per_iteration > 0) {
-            json_object_object_add(j, "goodput_tokens_per_second",
-                                   json_object_new_double(res.goodput.mean * p.tokens_per_iteration /
-                                                          p.healthy_iteration_s));
-        }
-        for (k = 0; k < n_sweep; k++) {
-            json_object *s = json_object_new_object();
-            json_object_object_add(s, "interval_seconds", json_object_new_double(sweep[k]));
-            json_object_object_add(s, "ettr", json_object_new_double(sweep_ettr[k]));
-            json_object_object_add(s, "goodput", json_object_new_double(sweep_good[k]));
-            json_object_object_add(s, "lost_gpu_hours", json_object_new_double(sweep_lost[k]));
-            json_object_array_add(sw, s);
-        }
-        json_object_object_add(j, "sweep", sw);
-        json_object_object_add(j, "wall_seconds", json_object_new_double(wall_s));
-        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(j);
-    } else {
-        char a[32], b[32], c[32], d[32];
-        printf("campaign: %s on %s, %llu x %s, %.1f days, %llu seeds, %s checkpoints\n",
-               w != NULL ? w->name : run.workload[0] ? run.workload : "job", cx_topo_name(topo),
-               (unsigned long long)cnt.gpus, gt->name, p.days, (unsigned long long)p.seeds,
-               p.mode == CX_CKPT_SYNC ? "sync" : "async");
-        printf("  iteration          %.4g s%s", p.iteration_s,
-               o.slow_summary != NULL ? " (with slowdowns)" : o.summary != NULL ? " (from the summary)" : "");
-        if (p.iteration_s != p.healthy_iteration_s) printf(", healthy %.4g s", p.healthy_iteration_s);
-        printf("\n");
-        cx_cp_print_time(a, sizeof(a), p.ckpt_stall_s);
-        cx_cp_print_time(b, sizeof(b), p.reload_s);
-        printf("  checkpoint         %.3g TB: stall %s%s%s", ckpt_bytes / 1e12, a,
-               p.mode == CX_CKPT_SYNC ? " (written while training waits)" : " (snapshot to host memory)",
-               o.ckpt_summary != NULL && o.ckpt_time == 0 ? ", from the detailed run" : "");
-        if (p.mode == CX_CKPT_ASYNC) {
-            cx_cp_print_time(c, sizeof(c), p.ckpt_drain_s);
-            printf(", drain %s", c);
-        }
-        printf(", reload %s\n", b);
-        cx_cp_print_time(a, sizeof(a), p.detect_s);
-        cx_cp_print_time(b, sizeof(b), p.restart_s);
-        printf("  per interruption   detect %s, restart %s, then reload; planned stops %.2f/day\n", a, b,
-               p.planned_per_day);
-        printf("  failure model      component     count   rate/h each   expected/day  simulated/day\n");
-        for (k = 0; k < CX_FC_N; k++) {
-            printf("                     %-9s %10.0f   %11.3e   %12.3f  %13.3f\n", cx_fclass_name(k), cnt.n[k],
-                   p.rate_per_hour[k], p.rate_per_hour[k] * cnt.n[k] * 24.0, res.by_class_per_day[k]);
-        }
-        cx_cp_print_time(a, sizeof(a), res.mtbf_s);
-        printf("                     total                                 %12.3f  %13.3f  (MTBF %s)\n",
-               res.rate_per_hour * 24.0, res.interruptions_per_day.mean, a);
-        cx_cp_print_time(a, sizeof(a), p.interval_s);
-        cx_cp_print_time(b, sizeof(b), young);
-        cx_cp_print_time(c, sizeof(c), daly);
-        printf("  interval           %s (%s; Young %s, Daly %s, over all interruptions incl. planned)\n", a,
-               o.interval > 0 ? "given" : "Daly's optimum", b, c);
-        printf("\n  %-26s %10s %10s %10s %10s %10s\n", "over seeds", "mean", "sd", "p5", "p50", "p95");
-        cx_cp_stat_line("goodput", &res.goodput, 100.0, "% of healthy throughput");
-        cx_cp_stat_line("ETTR", &res.ettr, 100.0, "% of wall time training kept");
-        cx_cp_stat_line("interruptions/day", &res.interruptions_per_day, 1.0, "unexpected");
-        cx_cp_stat_line("planned/day", &res.planned_per_day, 1.0, "");
-        cx_cp_stat_line("lost GPU-hours", &res.lost_gpu_hours, 1.0, "wall x GPUs - kept");
-        cx_cp_stat_line("  rolled back", &res.lost_work_gpu_hours, 1.0, "work since the last checkpoint");
-        cx_cp_stat_line("  down", &res.downtime_gpu_hours, 1.0, "detection, restart, reload");
-        cx_cp_stat_line("  checkpointing", &res.ckpt_gpu_hours, 1.0, "stalls");
-        if (p.tokens_per_iteration > 0) {
-            printf("  goodput tokens/s           %10.4g  (healthy %.4g)\n",
-                   res.goodput.mean * p.tokens_per_iteration / p.healthy_iteration_s,
-                   p.tokens_per_iteration / p.healthy_iteration_s);
-        }
-        if (n_sweep > 0) {
-            printf("\n  interval sweep (same seeds)   interval      ETTR   goodput  lost GPU-h\n");
-            for (k = 0; k < n_sweep; k++) {
-                cx_cp_print_time(d, sizeof(d), sweep[k]);
-                printf("                               %8s  %7.2f%%  %7.2f%%  %10.4g%s\n", d, 100.0 * sweep_ettr[k],
-                       100.0 * sweep_good[k], sweep_lost[k], k == best ? "  <- best" : "");
-            }
-        }
-        printf("\n  %llu campaigns x %d intervals in %.2f s\n", (unsigned long long)p.seeds, n_sweep + 1, wall_s);
+static void cx_cp_print_json(const cx_cp_t *C)
+{
+    const cx_campaign_params_t *p   = &C->p;
+    const cx_campaign_result_t *res = &C->res;
+    json_object *j = json_object_new_object(), *comp = json_object_new_object(), *sw = json_object_new_array();
+    int          k;
+    json_object_object_add(j, "workload", json_object_new_string(C->w != NULL ? C->w->name : C->run.workload));
+    json_object_object_add(j, "topology", json_object_new_string(cx_topo_name(C->topo)));
+    json_object_object_add(j, "gpu_type", json_object_new_string(C->gt->name));
+    json_object_object_add(j, "gpus", json_object_new_uint64(C->cnt.gpus));
+    json_object_object_add(j, "days", json_object_new_double(p->days));
+    json_object_object_add(j, "seeds", json_object_new_uint64(p->seeds));
+    json_object_object_add(j, "seed", json_object_new_uint64(p->seed));
+    json_object_object_add(j, "iteration_seconds", json_object_new_double(p->iteration_s));
+    json_object_object_add(j, "healthy_iteration_seconds", json_object_new_double(p->healthy_iteration_s));
+    json_object_object_add(j, "checkpoint", json_object_new_string(p->mode == CX_CKPT_SYNC ? "sync" : "async"));
+    json_object_object_add(j, "checkpoint_bytes", json_object_new_double(C->ckpt_bytes));
+    json_object_object_add(j, "checkpoint_stall_seconds", json_object_new_double(p->ckpt_stall_s));
+    json_object_object_add(j, "checkpoint_drain_seconds", json_object_new_double(p->ckpt_drain_s));
+    json_object_object_add(j, "detect_seconds", json_object_new_double(p->detect_s));
+    json_object_object_add(j, "restart_seconds", json_object_new_double(p->restart_s));
+    json_object_object_add(j, "reload_seconds", json_object_new_double(p->reload_s));
+    json_object_object_add(j, "planned_per_day_rate", json_object_new_double(p->planned_per_day));
+    json_object_object_add(j, "interval_seconds", json_object_new_double(p->interval_s));
+    json_object_object_add(j, "young_seconds", json_object_new_double(C->young));
+    json_object_object_add(j, "daly_seconds", json_object_new_double(C->daly));
+    json_object_object_add(j, "expected_interruptions_per_day", json_object_new_double(res->rate_per_hour * 24.0));
+    json_object_object_add(j, "mtbf_seconds", json_object_new_double(res->mtbf_s));
+    for (k = 0; k < CX_FC_N; k++) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "count", json_object_new_double(C->cnt.n[k]));
+        json_object_object_add(c, "rate_per_hour", json_object_new_double(p->rate_per_hour[k]));
+        json_object_object_add(c, "expected_per_day", json_object_new_double(p->rate_per_hour[k] * C->cnt.n[k] * 24.0));
+        json_object_object_add(c, "simulated_per_day", json_object_new_double(res->by_class_per_day[k]));
+        json_object_object_add(comp, cx_fclass_name(k), c);
     }
-    rc = 0;
-    goto out;
-out_err:
-    cx_err_print(&err);
-    rc = 1;
-out:
-    cx_workload_destroy(w);
-    cx_topo_destroy(topo);
+    json_object_object_add(j, "components", comp);
+    cx_cp_stat_json(j, "goodput", &res->goodput);
+    cx_cp_stat_json(j, "ettr", &res->ettr);
+    cx_cp_stat_json(j, "interruptions_per_day", &res->interruptions_per_day);
+    cx_cp_stat_json(j, "planned_per_day", &res->planned_per_day);
+    cx_cp_stat_json(j, "lost_gpu_hours", &res->lost_gpu_hours);
+    cx_cp_stat_json(j, "lost_work_gpu_hours", &res->lost_work_gpu_hours);
+    cx_cp_stat_json(j, "downtime_gpu_hours", &res->downtime_gpu_hours);
+    cx_cp_stat_json(j, "checkpoint_gpu_hours", &res->ckpt_gpu_hours);
+    if (p->tokens_per_iteration > 0) {
+        json_object_object_add(j, "goodput_tokens_per_second",
+                               json_object_new_double(res->goodput.mean * p->tokens_per_iteration /
+                                                      p->healthy_iteration_s));
+    }
+    for (k = 0; k < C->n_sweep; k++) {
+        json_object *s = json_object_new_object();
+        json_object_object_add(s, "interval_seconds", json_object_new_double(C->sweep[k]));
+        json_object_object_add(s, "ettr", json_object_new_double(C->sweep_ettr[k]));
+        json_object_object_add(s, "goodput", json_object_new_double(C->sweep_good[k]));
+        json_object_object_add(s, "lost_gpu_hours", json_object_new_double(C->sweep_lost[k]));
+        json_object_array_add(sw, s);
+    }
+    json_object_object_add(j, "sweep", sw);
+    json_object_object_add(j, "wall_seconds", json_object_new_double(C->wall_s));
+    printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+}
+
+/* Text: the job, checkpoint and interruption costs, the failure model and the interval. */
+static void cx_cp_print_model(const cx_cp_t *C)
+{
+    const cx_campaign_params_t *p = &C->p;
+    char                        a[32], b[32], c[32];
+    int                         k;
+    printf("campaign: %s on %s, %llu x %s, %.1f days, %llu seeds, %s checkpoints\n",
+           C->w != NULL ? C->w->name : C->run.workload[0] ? C->run.workload : "job", cx_topo_name(C->topo),
+           (unsigned long long)C->cnt.gpus, C->gt->name, p->days, (unsigned long long)p->seeds,
+           p->mode == CX_CKPT_SYNC ? "sync" : "async");
+    printf("  iteration          %.4g s%s", p->iteration_s,
+           C->o.slow_summary != NULL ? " (with slowdowns)" : C->o.summary != NULL ? " (from the summary)" : "");
+    if (p->iteration_s != p->healthy_iteration_s) printf(", healthy %.4g s", p->healthy_iteration_s);
+    printf("\n");
+    cx_cp_print_time(a, sizeof(a), p->ckpt_stall_s);
+    cx_cp_print_time(b, sizeof(b), p->reload_s);
+    printf("  checkpoint         %.3g TB: stall %s%s%s", C->ckpt_bytes / 1e12, a,
+           p->mode == CX_CKPT_SYNC ? " (written while training waits)" : " (snapshot to host memory)",
+           C->o.ckpt_summary != NULL && C->o.ckpt_time == 0 ? ", from the detailed run" : "");
+    if (p->mode == CX_CKPT_ASYNC) {
+        cx_cp_print_time(c, sizeof(c), p->ckpt_drain_s);
+        printf(", drain %s", c);
+    }
+    printf(", reload %s\n", b);
+    cx_cp_print_time(a, sizeof(a), p->detect_s);
+    cx_cp_print_time(b, sizeof(b), p->restart_s);
+    printf("  per interruption   detect %s, restart %s, then reload; planned stops %.2f/day\n", a, b,
+           p->planned_per_day);
+    printf("  failure model      component     count   rate/h each   expected/day  simulated/day\n");
+    for (k = 0; k < CX_FC_N; k++) {
+        printf("                     %-9s %10.0f   %11.3e   %12.3f  %13.3f\n", cx_fclass_name(k), C->cnt.n[k],
+               p->rate_per_hour[k], p->rate_per_hour[k] * C->cnt.n[k] * 24.0, C->res.by_class_per_day[k]);
+    }
+    cx_cp_print_time(a, sizeof(a), C->res.mtbf_s);
+    printf("                     total                                 %12.3f  %13.3f  (MTBF %s)\n",
+           C->res.rate_per_hour * 24.0, C->res.interruptions_per_day.mean, a);
+    cx_cp_print_time(a, sizeof(a), p->interval_s);
+    cx_cp_print_time(b, sizeof(b), C->young);
+    cx_cp_print_time(c, sizeof(c), C->daly);
+    printf("  interval           %s (%s; Young %s, Daly %s, over all interruptions incl. planned)\n", a,
+           C->o.interval > 0 ? "given" : "Daly's optimum", b, c);
+}
+
+/* Text: the figures over seeds and the interval sweep. */
+static void cx_cp_print_results(const cx_cp_t *C)
+{
+    const cx_campaign_params_t *p   = &C->p;
+    const cx_campaign_result_t *res = &C->res;
+    char                        d[32];
+    int                         k;
+    printf("\n  %-26s %10s %10s %10s %10s %10s\n", "over seeds", "mean", "sd", "p5", "p50", "p95");
+    cx_cp_stat_line("goodput", &res->goodput, 100.0, "% of healthy throughput");
+    cx_cp_stat_line("ETTR", &res->ettr, 100.0, "% of wall time training kept");
+    cx_cp_stat_line("interruptions/day", &res->interruptions_per_day, 1.0, "unexpected");
+    cx_cp_stat_line("planned/day", &res->planned_per_day, 1.0, "");
+    cx_cp_stat_line("lost GPU-hours", &res->lost_gpu_hours, 1.0, "wall x GPUs - kept");
+    cx_cp_stat_line("  rolled back", &res->lost_work_gpu_hours, 1.0, "work since the last checkpoint");
+    cx_cp_stat_line("  down", &res->downtime_gpu_hours, 1.0, "detection, restart, reload");
+    cx_cp_stat_line("  checkpointing", &res->ckpt_gpu_hours, 1.0, "stalls");
+    if (p->tokens_per_iteration > 0) {
+        printf("  goodput tokens/s           %10.4g  (healthy %.4g)\n",
+               res->goodput.mean * p->tokens_per_iteration / p->healthy_iteration_s,
+               p->tokens_per_iteration / p->healthy_iteration_s);
+    }
+    if (C->n_sweep > 0) {
+        printf("\n  interval sweep (same seeds)   interval      ETTR   goodput  lost GPU-h\n");
+        for (k = 0; k < C->n_sweep; k++) {
+            cx_cp_print_time(d, sizeof(d), C->sweep[k]);
+            printf("                               %8s  %7.2f%%  %7.2f%%  %10.4g%s\n", d, 100.0 * C->sweep_ettr[k],
+                   100.0 * C->sweep_good[k], C->sweep_lost[k], k == C->best ? "  <- best" : "");
+        }
+    }
+    printf("\n  %llu campaigns x %d intervals in %.2f s\n", (unsigned long long)p->seeds, C->n_sweep + 1, C->wall_s);
+}
+
+static int cx_campaign_cli(int argc, char **argv)
+{
+    cx_cp_t    *C = calloc(1, sizeof(*C));
+    cx_err_t    err;
+    cx_status_t st;
+    int         rc;
+
+    cx_err_clear(&err);
+    if (C == NULL) {
+        cx_err_set(&err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+        cx_err_print(&err);
+        return 1;
+    }
+    C->best = -1;
+    cx_opt_defaults(cx_cp_table, CX_CP_NOPTS, &C->o, &err);
+    if (cx_opt_parse(cx_cp_table, CX_CP_NOPTS, argc, argv, &C->o, NULL, 0, NULL, &err) != CX_OK) {
+        cx_err_print(&err);
+        free(C);
+        return 2;
+    }
+    if (C->o.help) {
+        cx_cp_help();
+        free(C);
+        return 0;
+    }
+    st = cx_cp_inputs(C, &err);
+    if (st == CX_OK) st = cx_cp_failures(C, &err);
+    if (st == CX_OK) st = cx_cp_checkpoint(C, &err);
+    if (st == CX_OK) st = cx_cp_simulate(C, &err);
+    if (st != CX_OK) {
+        cx_err_print(&err);
+        rc = 1;
+    } else {
+        if (C->o.format == 1) {
+            cx_cp_print_json(C);
+        } else {
+            cx_cp_print_model(C);
+            cx_cp_print_results(C);
+        }
+        rc = 0;
+    }
+    cx_workload_destroy(C->w);
+    cx_topo_destroy(C->topo);
+    free(C);
     return rc;
 }
 
