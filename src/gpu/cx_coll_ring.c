@@ -114,6 +114,12 @@ static int cx_coll_ring_poll(cx_coll_ctx_t *x)
                                                  0, CX_NET_SEND_SOLE));
                 run->sent[ch]++;
                 moved = 1;
+                /* A chain's head has every piece at once: one piece per
+                 * channel per pass, so the channels share its links piece
+                 * by piece instead of the last channel waiting for all the
+                 * others' pieces (then a long chain runs at the ring's
+                 * speed, not at the sum of its NVLink and NIC times). */
+                if (run->dep == 2 && run->n_recv_ch[ch] == 0) break;
             }
         }
     }
