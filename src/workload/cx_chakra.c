@@ -527,239 +527,302 @@ static uint64_t cx_ck_p2p_tag(cx_ck_occ_t **occ, size_t *n, size_t *cap, uint64_
     return CX_CK_TAG_P2P | ((t & 0x3FFFFFFFu) << 32) | ((*occ)[i].n++ & 0xFFFFFFFFu);
 }
 
-static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, const cx_ck_groups_t *gs,
-                                 const cx_chakra_opts_t *opt, cx_ck_out_t *o, cx_chakra_stats_t *stats, cx_err_t *err)
-{
-    size_t        n = g->n, i, j, done = 0;
-    cx_ck_idx_t  *idx   = malloc((n ? n : 1) * sizeof(*idx));
-    size_t       *indeg = calloc(n ? n : 1, sizeof(size_t)), *head = calloc(n + 1, sizeof(size_t)), *adj = NULL;
-    uint64_t     (*prov)[CX_NUM_STREAMS] = calloc(n ? n : 1, sizeof(*prov));
-    uint64_t      count[CX_NUM_STREAMS] = {0, 0, 0, 0}, waited[CX_NUM_STREAMS][CX_NUM_STREAMS];
-    uint64_t     *coll_seq = calloc(gs->n, sizeof(uint64_t));
-    cx_ck_heap_t  h = {NULL, 0};
-    cx_ck_occ_t  *occ_s = NULL, *occ_r = NULL;
-    size_t        n_os = 0, c_os = 0, n_or = 0, c_or = 0, n_edges = 0;
-    cx_status_t   st = CX_OK;
-    cx_op_t       op;
+/* One rank's conversion: the graph indexed, its edges, the ready heap and
+ * per stream the ops emitted and the waits already placed. */
+typedef struct cx_ck_conv {
+    const cx_ck_graph_t    *g;
+    uint64_t                rank;
+    const cx_ck_groups_t   *gs;
+    const cx_chakra_opts_t *opt;
+    cx_ck_out_t            *o;
+    cx_chakra_stats_t      *stats;
+    size_t                  n;
+    cx_ck_idx_t            *idx;
+    size_t                 *indeg, *head, *adj;
+    uint64_t (*prov)[CX_NUM_STREAMS];
+    uint64_t                count[CX_NUM_STREAMS], waited[CX_NUM_STREAMS][CX_NUM_STREAMS];
+    uint64_t               *coll_seq;
+    cx_ck_heap_t            h;
+    cx_ck_occ_t            *occ_s, *occ_r;
+    size_t                  n_os, c_os, n_or, c_or;
+} cx_ck_conv_t;
 
-    memset(waited, 0, sizeof(waited));
-    h.v = malloc((n ? n : 1) * sizeof(size_t));
-    if (idx == NULL || indeg == NULL || head == NULL || prov == NULL || h.v == NULL || coll_seq == NULL)
-        cx_fatal("out of memory");
+/* Dependency j of node x: its index (the file has it: checked by cx_ck_edges). */
+static uint64_t cx_ck_dep_id(const ChakraProtoMsg__Node *x, size_t j)
+{
+    return j < x->n_data_deps ? x->data_deps[j] : x->ctrl_deps[j - x->n_data_deps];
+}
+
+/* Node ids unique; dependents lists (CSR): for dependency d of node x, an edge d -> x. */
+static cx_status_t cx_ck_edges(cx_ck_conv_t *C, cx_err_t *err)
+{
+    const cx_ck_graph_t *g = C->g;
+    size_t               n = C->n, i, j, n_edges = 0, *fill;
     for (i = 0; i < n; i++) {
-        idx[i].id = g->nodes[i]->id;
-        idx[i].i  = i;
+        C->idx[i].id = g->nodes[i]->id;
+        C->idx[i].i  = i;
     }
-    qsort(idx, n, sizeof(*idx), cx_ck_idx_cmp);
+    qsort(C->idx, n, sizeof(*C->idx), cx_ck_idx_cmp);
     for (i = 1; i < n; i++)
-        if (idx[i].id == idx[i - 1].id)
+        if (C->idx[i].id == C->idx[i - 1].id)
             return cx_err_set(err, CX_ERR_INVALID, g->path, 0, "Node.id", "node id %llu appears twice",
-                              (unsigned long long)idx[i].id);
-    /* Dependents lists (CSR): for dependency d of node x, an edge d -> x. */
-    for (i = 0; i < n && st == CX_OK; i++) {
+                              (unsigned long long)C->idx[i].id);
+    for (i = 0; i < n; i++) {
         const ChakraProtoMsg__Node *x = g->nodes[i];
         for (j = 0; j < x->n_data_deps + x->n_ctrl_deps; j++) {
-            cx_ck_idx_t key = {j < x->n_data_deps ? x->data_deps[j] : x->ctrl_deps[j - x->n_data_deps], 0}, *hit;
-            hit = bsearch(&key, idx, n, sizeof(*idx), cx_ck_idx_cmp);
+            cx_ck_idx_t key = {cx_ck_dep_id(x, j), 0}, *hit;
+            hit = bsearch(&key, C->idx, n, sizeof(*C->idx), cx_ck_idx_cmp);
             if (hit == NULL) {
                 char field[64];
                 snprintf(field, sizeof(field), "node %llu.%s", (unsigned long long)x->id,
                          j < x->n_data_deps ? "data_deps" : "ctrl_deps");
-                st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "depends on node %llu, which is not in the file",
-                                (unsigned long long)key.id);
-                break;
+                return cx_err_set(err, CX_ERR_INVALID, g->path, 0, field,
+                                  "depends on node %llu, which is not in the file", (unsigned long long)key.id);
             }
-            head[hit->i + 1]++;
-            indeg[i]++;
+            C->head[hit->i + 1]++;
+            C->indeg[i]++;
             n_edges++;
         }
     }
-    if (st == CX_OK) {
-        size_t *fill = calloc(n + 1, sizeof(size_t));
-        adj          = malloc((n_edges ? n_edges : 1) * sizeof(size_t));
-        if (fill == NULL || adj == NULL) cx_fatal("out of memory");
-        for (i = 0; i < n; i++) head[i + 1] += head[i];
-        for (i = 0; i < n; i++) {
-            const ChakraProtoMsg__Node *x = g->nodes[i];
-            for (j = 0; j < x->n_data_deps + x->n_ctrl_deps; j++) {
-                cx_ck_idx_t key = {j < x->n_data_deps ? x->data_deps[j] : x->ctrl_deps[j - x->n_data_deps], 0};
-                cx_ck_idx_t *hit = bsearch(&key, idx, n, sizeof(*idx), cx_ck_idx_cmp);
-                adj[head[hit->i] + fill[hit->i]++] = i;
-            }
+    fill   = calloc(n + 1, sizeof(size_t));
+    C->adj = malloc((n_edges ? n_edges : 1) * sizeof(size_t));
+    if (fill == NULL || C->adj == NULL) cx_fatal("out of memory");
+    for (i = 0; i < n; i++) C->head[i + 1] += C->head[i];
+    for (i = 0; i < n; i++) {
+        const ChakraProtoMsg__Node *x = g->nodes[i];
+        for (j = 0; j < x->n_data_deps + x->n_ctrl_deps; j++) {
+            cx_ck_idx_t  key = {cx_ck_dep_id(x, j), 0};
+            cx_ck_idx_t *hit = bsearch(&key, C->idx, n, sizeof(*C->idx), cx_ck_idx_cmp);
+            C->adj[C->head[hit->i] + fill[hit->i]++] = i;
         }
-        free(fill);
     }
+    free(fill);
+    return CX_OK;
+}
+
+/* A compute node: a GEMM on the compute stream (a CPU op: none, *stream stays -1). */
+static cx_status_t cx_ck_comp(cx_ck_conv_t *C, const ChakraProtoMsg__Node *x, cx_op_t *op, int *stream, cx_err_t *err)
+{
+    double flops = 0, bytes = 0, is_cpu = 0;
+    int    has_ops;
+    if (cx_ck_num(x, "is_cpu_op", &is_cpu) > 0 && is_cpu != 0) return CX_OK;
+    *stream = CX_STREAM_COMPUTE;
+    cx_ck_op_init(op, CX_OP_COMPUTE, *stream);
+    op->cls = CX_CLS_GEMM;
+    has_ops = cx_ck_num(x, "num_ops", &flops) > 0;
+    if (cx_ck_num(x, "tensor_size", &bytes) <= 0) bytes = 0;
+    if (!has_ops) flops = 0;
+    if (x->duration_micros > 0 && (C->opt->durations == CX_CHAKRA_DUR_MEASURED || !has_ops)) {
+        /* Measured: replayed as that time on any GPU (FLOPs and bytes kept as labels). */
+        uint64_t us_max = (uint64_t)CX_OP_MAX_DURATION_PS / 1000000;
+        op->flags |= CX_OP_F_MEASURED;
+        op->u.duration_ps = (x->duration_micros < us_max ? x->duration_micros : us_max) * 1000000;
+        C->stats->measured++;
+    }
+    if (!(flops >= 0 && flops <= CX_OP_MAX_FLOPS) || !(bytes >= 0 && bytes <= (double)CX_OP_MAX_BYTES)) {
+        char field[64];
+        snprintf(field, sizeof(field), "node %llu", (unsigned long long)x->id);
+        return cx_err_set(err, CX_ERR_RANGE, C->g->path, 0, field,
+                          "%g FLOPs / %g bytes outside [0, %g] / [0, 2^40] per kernel", flops, bytes, CX_OP_MAX_FLOPS);
+    }
+    op->flops = flops;
+    op->bytes = (uint64_t)bytes;
+    C->stats->compute++;
+    return CX_OK;
+}
+
+/* The process group of a collective node (0: the whole job) and this rank's place in it. */
+static cx_status_t cx_ck_coll_group(const cx_ck_conv_t *C, const ChakraProtoMsg__Node *x, size_t *gid_p,
+                                    uint64_t *member, cx_err_t *err)
+{
+    const cx_ck_groups_t *gs = C->gs;
+    const char           *pg = cx_ck_str(x, "pg_name");
+    size_t                gid = 0;
+    char                  field[64];
+    snprintf(field, sizeof(field), "node %llu.pg_name", (unsigned long long)x->id);
+    if (gs->n > 1 && pg != NULL && pg[0] != '\0') {
+        for (gid = 1; gid < gs->n && strcmp(gs->g[gid].name, pg) != 0; gid++) {
+        }
+        if (gid == gs->n)
+            return cx_err_set(err, CX_ERR_INVALID, C->g->path, 0, field, "process group '%s' is not in %s", pg,
+                              gs->path);
+    }
+    if (!cx_ck_member(&gs->g[gid], C->rank, member))
+        return cx_err_set(err, CX_ERR_INVALID, C->g->path, 0, field, "rank %llu is not in process group '%s'",
+                          (unsigned long long)C->rank, gs->g[gid].name);
+    *gid_p = gid;
+    return CX_OK;
+}
+
+/* A collective node: on the TP stream, tagged per process group in file order. */
+static cx_status_t cx_ck_coll(cx_ck_conv_t *C, const ChakraProtoMsg__Node *x, cx_op_t *op, int *stream, cx_err_t *err)
+{
+    static const int kinds[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCE, CX_COLL_ALLGATHER, -1, -1,
+                                CX_COLL_BROADCAST, CX_COLL_ALLTOALL, CX_COLL_REDUCESCATTER, -1, CX_COLL_ALLREDUCE};
+    const cx_ck_groups_t *gs = C->gs;
+    cx_ck_out_t          *o  = C->o;
+    int                   kind;
+    size_t                gid = 0;
+    uint64_t              member = 0;
+    double                val = 0, bytes = 0;
+    CX_TRY(cx_ck_need(C->g, x, "comm_type", 0, 9, &val, err));
+    kind = kinds[(int)val];
+    if (kind < 0) {
+        char field[64];
+        snprintf(field, sizeof(field), "node %llu.comm_type", (unsigned long long)x->id);
+        return cx_err_set(err, CX_ERR_UNSUPPORTED, C->g->path, 0, field,
+                          "collective %d (GATHER, SCATTER, REDUCE_SCATTER_BLOCK) is not modelled", (int)val);
+    }
+    if ((int)val == 9)
+        bytes = 8; /* BARRIER: an 8-byte all-reduce */
+    else
+        CX_TRY(cx_ck_need(C->g, x, "comm_size", 0, (double)CX_OP_MAX_BYTES, &bytes, err));
+    CX_TRY(cx_ck_coll_group(C, x, &gid, &member, err));
+    *stream = CX_STREAM_TP;
+    cx_ck_op_init(op, CX_OP_COLLECTIVE, *stream);
+    op->cls          = (uint8_t)kind;
+    op->algo         = CX_ALGO_AUTO;
+    op->bytes        = (uint64_t)bytes;
+    op->u.group_base = gs->g[gid].base;
+    op->group_stride = (uint32_t)gs->g[gid].stride;
+    op->group_size   = (uint32_t)gs->g[gid].size;
+    op->group_index  = (uint32_t)member;
+    op->tag          = CX_CK_TAG_COLL | ((uint64_t)(gid & 0xFFFFF) << 40) | (C->coll_seq[gid]++ & 0xFFFFFFFFFFu);
+    o->coll          = cx_ck_grow(o->coll, &o->cap_coll, o->n_coll + 1, sizeof(*o->coll));
+    o->coll[o->n_coll].group = (uint32_t)gid;
+    o->coll[o->n_coll].kind  = (uint8_t)kind;
+    o->coll[o->n_coll].bytes = op->bytes;
+    o->coll[o->n_coll].node  = x->id;
+    o->n_coll++;
+    C->stats->collectives++;
+    return CX_OK;
+}
+
+/* A send or receive node: on the PP stream, with the colossim tag of its (peer, Chakra tag) occurrence. */
+static cx_status_t cx_ck_p2p(cx_ck_conv_t *C, const ChakraProtoMsg__Node *x, cx_op_t *op, int *stream, cx_err_t *err)
+{
+    int          send = x->type == CHAKRA_PROTO_MSG__NODE_TYPE__COMM_SEND_NODE;
+    double       peer, bytes = 0, tag = 0;
+    cx_ck_out_t *o = C->o;
+    char         field[64];
+    CX_TRY(cx_ck_need(C->g, x, send ? "comm_dst" : "comm_src", 0, (double)(C->gs->g[0].size - 1), &peer, err));
+    if ((uint64_t)peer == C->rank) {
+        snprintf(field, sizeof(field), "node %llu.%s", (unsigned long long)x->id, send ? "comm_dst" : "comm_src");
+        return cx_err_set(err, CX_ERR_INVALID, C->g->path, 0, field, "is this rank (%llu)", (unsigned long long)C->rank);
+    }
+    CX_TRY(cx_ck_need(C->g, x, "comm_size", 0, (double)CX_OP_MAX_BYTES, &bytes, err));
+    if (cx_ck_num(x, "comm_tag", &tag) > 0 && !(tag >= 0 && tag < 1073741824.0)) {
+        snprintf(field, sizeof(field), "node %llu.comm_tag", (unsigned long long)x->id);
+        return cx_err_set(err, CX_ERR_RANGE, C->g->path, 0, field, "%g is outside [0, 2^30)", tag);
+    }
+    *stream = CX_STREAM_PP;
+    cx_ck_op_init(op, send ? CX_OP_SEND : CX_OP_RECV, *stream);
+    op->u.peer = (uint64_t)peer;
+    op->bytes  = (uint64_t)bytes;
+    op->tag    = send ? cx_ck_p2p_tag(&C->occ_s, &C->n_os, &C->c_os, op->u.peer, (uint64_t)tag)
+                      : cx_ck_p2p_tag(&C->occ_r, &C->n_or, &C->c_or, op->u.peer, (uint64_t)tag);
+    if (send) {
+        cx_ck_p2p_t m = {C->rank, op->u.peer, op->tag, op->bytes};
+        o->p2p_send   = cx_ck_grow(o->p2p_send, &o->cap_send, o->n_send + 1, sizeof(m));
+        o->p2p_send[o->n_send++] = m;
+        C->stats->sends++;
+    } else {
+        cx_ck_p2p_t m = {op->u.peer, C->rank, op->tag, op->bytes};
+        o->p2p_recv   = cx_ck_grow(o->p2p_recv, &o->cap_recv, o->n_recv + 1, sizeof(m));
+        o->p2p_recv[o->n_recv++] = m;
+        C->stats->recvs++;
+    }
+    return CX_OK;
+}
+
+/* Node v's op (stream < 0: none) after the waits its dependencies need; it then provides its stream's count. */
+static void cx_ck_place(cx_ck_conv_t *C, size_t v, const uint64_t req[CX_NUM_STREAMS], int stream, const cx_op_t *op)
+{
+    int t;
+    if (stream < 0) {
+        /* Carries its dependencies through to its dependents. */
+        memcpy(C->prov[v], req, sizeof(C->prov[v]));
+        C->stats->skipped++;
+        return;
+    }
+    for (t = 0; t < CX_NUM_STREAMS; t++) {
+        cx_op_t w;
+        if (t == stream || req[t] <= C->waited[stream][t]) continue;
+        cx_ck_op_init(&w, CX_OP_WAIT, stream);
+        w.cls                = (uint8_t)t;
+        w.u.wait_count       = req[t];
+        C->waited[stream][t] = req[t];
+        cx_ck_emit(C->o, &w, C->count);
+        C->stats->waits++;
+    }
+    cx_ck_emit(C->o, op, C->count);
+    C->prov[v][stream] = C->count[stream];
+}
+
+/* The next ready node: what it needs (the most of each stream its dependencies provide), its op. */
+static cx_status_t cx_ck_node(cx_ck_conv_t *C, size_t v, cx_err_t *err)
+{
+    const ChakraProtoMsg__Node *x = C->g->nodes[v];
+    uint64_t                    req[CX_NUM_STREAMS] = {0, 0, 0, 0};
+    int                         stream = -1, t;
+    size_t                      j;
+    cx_op_t                     op;
+    cx_status_t                 st = CX_OK;
+    C->stats->nodes++;
+    for (j = 0; j < x->n_data_deps + x->n_ctrl_deps; j++) {
+        cx_ck_idx_t  key = {cx_ck_dep_id(x, j), 0};
+        cx_ck_idx_t *hit = bsearch(&key, C->idx, C->n, sizeof(*C->idx), cx_ck_idx_cmp);
+        for (t = 0; t < CX_NUM_STREAMS; t++)
+            if (C->prov[hit->i][t] > req[t]) req[t] = C->prov[hit->i][t];
+    }
+    switch ((int)x->type) {
+    case CHAKRA_PROTO_MSG__NODE_TYPE__COMP_NODE: st = cx_ck_comp(C, x, &op, &stream, err); break;
+    case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_COLL_NODE: st = cx_ck_coll(C, x, &op, &stream, err); break;
+    case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_SEND_NODE:
+    case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_RECV_NODE: st = cx_ck_p2p(C, x, &op, &stream, err); break;
+    default: /* metadata, memory load/store, others: no GPU work */ break;
+    }
+    if (st != CX_OK) return st;
+    cx_ck_place(C, v, req, stream, &op);
+    for (j = C->head[v]; j < C->head[v + 1]; j++)
+        if (--C->indeg[C->adj[j]] == 0) cx_ck_push(&C->h, C->g, C->adj[j]);
+    return CX_OK;
+}
+
+static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, const cx_ck_groups_t *gs,
+                                 const cx_chakra_opts_t *opt, cx_ck_out_t *o, cx_chakra_stats_t *stats, cx_err_t *err)
+{
+    cx_ck_conv_t C;
+    size_t       n = g->n, i, done = 0;
+    cx_status_t  st;
+    cx_op_t      op;
+
+    memset(&C, 0, sizeof(C));
+    C.g        = g;
+    C.rank     = rank;
+    C.gs       = gs;
+    C.opt      = opt;
+    C.o        = o;
+    C.stats    = stats;
+    C.n        = n;
+    C.idx      = malloc((n ? n : 1) * sizeof(*C.idx));
+    C.indeg    = calloc(n ? n : 1, sizeof(size_t));
+    C.head     = calloc(n + 1, sizeof(size_t));
+    C.prov     = calloc(n ? n : 1, sizeof(*C.prov));
+    C.coll_seq = calloc(gs->n, sizeof(uint64_t));
+    C.h.v      = malloc((n ? n : 1) * sizeof(size_t));
+    if (C.idx == NULL || C.indeg == NULL || C.head == NULL || C.prov == NULL || C.h.v == NULL || C.coll_seq == NULL)
+        cx_fatal("out of memory");
+    st = cx_ck_edges(&C, err);
     if (st == CX_OK) {
         cx_ck_op_init(&op, CX_OP_ITER_BEGIN, CX_STREAM_COMPUTE);
-        cx_ck_emit(o, &op, count);
+        cx_ck_emit(o, &op, C.count);
         for (i = 0; i < n; i++)
-            if (indeg[i] == 0) cx_ck_push(&h, g, i);
+            if (C.indeg[i] == 0) cx_ck_push(&C.h, g, i);
     }
-    while (st == CX_OK && h.n > 0) {
-        size_t                      v = cx_ck_pop(&h, g);
-        const ChakraProtoMsg__Node *x = g->nodes[v];
-        uint64_t                    req[CX_NUM_STREAMS] = {0, 0, 0, 0};
-        int                         stream = -1, t;
-        double                      val = 0, flops = 0, bytes = 0, is_cpu = 0;
+    while (st == CX_OK && C.h.n > 0) {
         done++;
-        stats->nodes++;
-        /* What this node needs: the most of each stream its dependencies provide. */
-        for (j = 0; j < x->n_data_deps + x->n_ctrl_deps; j++) {
-            cx_ck_idx_t key = {j < x->n_data_deps ? x->data_deps[j] : x->ctrl_deps[j - x->n_data_deps], 0};
-            cx_ck_idx_t *hit = bsearch(&key, idx, n, sizeof(*idx), cx_ck_idx_cmp);
-            for (t = 0; t < CX_NUM_STREAMS; t++)
-                if (prov[hit->i][t] > req[t]) req[t] = prov[hit->i][t];
-        }
-        switch ((int)x->type) {
-        case CHAKRA_PROTO_MSG__NODE_TYPE__COMP_NODE:
-            if (cx_ck_num(x, "is_cpu_op", &is_cpu) > 0 && is_cpu != 0) break;
-            stream = CX_STREAM_COMPUTE;
-            cx_ck_op_init(&op, CX_OP_COMPUTE, stream);
-            op.cls = CX_CLS_GEMM;
-            {
-                int has_ops = cx_ck_num(x, "num_ops", &flops) > 0;
-                if (cx_ck_num(x, "tensor_size", &bytes) <= 0) bytes = 0;
-                if (!has_ops) flops = 0;
-                if (x->duration_micros > 0 && (opt->durations == CX_CHAKRA_DUR_MEASURED || !has_ops)) {
-                    /* Measured: replayed as that time on any GPU (FLOPs and bytes kept as labels). */
-                    uint64_t us_max = (uint64_t)CX_OP_MAX_DURATION_PS / 1000000;
-                    op.flags |= CX_OP_F_MEASURED;
-                    op.u.duration_ps = (x->duration_micros < us_max ? x->duration_micros : us_max) * 1000000;
-                    stats->measured++;
-                }
-                if (!(flops >= 0 && flops <= CX_OP_MAX_FLOPS) || !(bytes >= 0 && bytes <= (double)CX_OP_MAX_BYTES)) {
-                    char field[64];
-                    snprintf(field, sizeof(field), "node %llu", (unsigned long long)x->id);
-                    st = cx_err_set(err, CX_ERR_RANGE, g->path, 0, field,
-                                    "%g FLOPs / %g bytes outside [0, %g] / [0, 2^40] per kernel", flops, bytes,
-                                    CX_OP_MAX_FLOPS);
-                    break;
-                }
-                op.flops = flops;
-                op.bytes = (uint64_t)bytes;
-            }
-            stats->compute++;
-            break;
-        case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_COLL_NODE: {
-            static const int kinds[] = {CX_COLL_ALLREDUCE, CX_COLL_REDUCE, CX_COLL_ALLGATHER, -1, -1,
-                                        CX_COLL_BROADCAST, CX_COLL_ALLTOALL, CX_COLL_REDUCESCATTER, -1, CX_COLL_ALLREDUCE};
-            int         kind;
-            size_t      gid = 0;
-            uint64_t    member = 0;
-            const char *pg = cx_ck_str(x, "pg_name");
-            st = cx_ck_need(g, x, "comm_type", 0, 9, &val, err);
-            if (st != CX_OK) break;
-            kind = kinds[(int)val];
-            if (kind < 0) {
-                char field[64];
-                snprintf(field, sizeof(field), "node %llu.comm_type", (unsigned long long)x->id);
-                st = cx_err_set(err, CX_ERR_UNSUPPORTED, g->path, 0, field,
-                                "collective %d (GATHER, SCATTER, REDUCE_SCATTER_BLOCK) is not modelled", (int)val);
-                break;
-            }
-            if ((int)val == 9) {
-                bytes = 8; /* BARRIER: an 8-byte all-reduce */
-            } else {
-                st = cx_ck_need(g, x, "comm_size", 0, (double)CX_OP_MAX_BYTES, &bytes, err);
-                if (st != CX_OK) break;
-            }
-            if (gs->n > 1 && pg != NULL && pg[0] != '\0') {
-                char field[64];
-                snprintf(field, sizeof(field), "node %llu.pg_name", (unsigned long long)x->id);
-                for (gid = 1; gid < gs->n && strcmp(gs->g[gid].name, pg) != 0; gid++) {
-                }
-                if (gid == gs->n) {
-                    st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "process group '%s' is not in %s", pg,
-                                    gs->path);
-                    break;
-                }
-            }
-            if (!cx_ck_member(&gs->g[gid], rank, &member)) {
-                char field[64];
-                snprintf(field, sizeof(field), "node %llu.pg_name", (unsigned long long)x->id);
-                st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "rank %llu is not in process group '%s'",
-                                (unsigned long long)rank, gs->g[gid].name);
-                break;
-            }
-            stream = CX_STREAM_TP;
-            cx_ck_op_init(&op, CX_OP_COLLECTIVE, stream);
-            op.cls          = (uint8_t)kind;
-            op.algo         = CX_ALGO_AUTO;
-            op.bytes        = (uint64_t)bytes;
-            op.u.group_base = gs->g[gid].base;
-            op.group_stride = (uint32_t)gs->g[gid].stride;
-            op.group_size   = (uint32_t)gs->g[gid].size;
-            op.group_index  = (uint32_t)member;
-            op.tag          = CX_CK_TAG_COLL | ((uint64_t)(gid & 0xFFFFF) << 40) | (coll_seq[gid]++ & 0xFFFFFFFFFFu);
-            o->coll         = cx_ck_grow(o->coll, &o->cap_coll, o->n_coll + 1, sizeof(*o->coll));
-            o->coll[o->n_coll].group = (uint32_t)gid;
-            o->coll[o->n_coll].kind  = (uint8_t)kind;
-            o->coll[o->n_coll].bytes = op.bytes;
-            o->coll[o->n_coll].node  = x->id;
-            o->n_coll++;
-            stats->collectives++;
-            break;
-        }
-        case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_SEND_NODE:
-        case CHAKRA_PROTO_MSG__NODE_TYPE__COMM_RECV_NODE: {
-            int    send = x->type == CHAKRA_PROTO_MSG__NODE_TYPE__COMM_SEND_NODE;
-            double peer, tag = 0;
-            st = cx_ck_need(g, x, send ? "comm_dst" : "comm_src", 0, (double)(gs->g[0].size - 1), &peer, err);
-            if (st == CX_OK && (uint64_t)peer == rank) {
-                char field[64];
-                snprintf(field, sizeof(field), "node %llu.%s", (unsigned long long)x->id, send ? "comm_dst" : "comm_src");
-                st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, field, "is this rank (%llu)", (unsigned long long)rank);
-            }
-            if (st == CX_OK) st = cx_ck_need(g, x, "comm_size", 0, (double)CX_OP_MAX_BYTES, &bytes, err);
-            if (st == CX_OK && cx_ck_num(x, "comm_tag", &tag) > 0 && !(tag >= 0 && tag < 1073741824.0)) {
-                char field[64];
-                snprintf(field, sizeof(field), "node %llu.comm_tag", (unsigned long long)x->id);
-                st = cx_err_set(err, CX_ERR_RANGE, g->path, 0, field, "%g is outside [0, 2^30)", tag);
-            }
-            if (st != CX_OK) break;
-            stream = CX_STREAM_PP;
-            cx_ck_op_init(&op, send ? CX_OP_SEND : CX_OP_RECV, stream);
-            op.u.peer = (uint64_t)peer;
-            op.bytes  = (uint64_t)bytes;
-            op.tag    = send ? cx_ck_p2p_tag(&occ_s, &n_os, &c_os, op.u.peer, (uint64_t)tag)
-                             : cx_ck_p2p_tag(&occ_r, &n_or, &c_or, op.u.peer, (uint64_t)tag);
-            if (send) {
-                cx_ck_p2p_t m = {rank, op.u.peer, op.tag, op.bytes};
-                o->p2p_send   = cx_ck_grow(o->p2p_send, &o->cap_send, o->n_send + 1, sizeof(m));
-                o->p2p_send[o->n_send++] = m;
-                stats->sends++;
-            } else {
-                cx_ck_p2p_t m = {op.u.peer, rank, op.tag, op.bytes};
-                o->p2p_recv   = cx_ck_grow(o->p2p_recv, &o->cap_recv, o->n_recv + 1, sizeof(m));
-                o->p2p_recv[o->n_recv++] = m;
-                stats->recvs++;
-            }
-            break;
-        }
-        default: /* metadata, memory load/store, others: no GPU work */
-            break;
-        }
-        if (st != CX_OK) break;
-        if (stream < 0) {
-            /* Carries its dependencies through to its dependents. */
-            memcpy(prov[v], req, sizeof(req));
-            stats->skipped++;
-        } else {
-            for (t = 0; t < CX_NUM_STREAMS; t++) {
-                cx_op_t w;
-                if (t == stream || req[t] <= waited[stream][t]) continue;
-                cx_ck_op_init(&w, CX_OP_WAIT, stream);
-                w.cls          = (uint8_t)t;
-                w.u.wait_count = req[t];
-                waited[stream][t] = req[t];
-                cx_ck_emit(o, &w, count);
-                stats->waits++;
-            }
-            cx_ck_emit(o, &op, count);
-            prov[v][stream] = count[stream];
-        }
-        for (j = head[v]; j < head[v + 1]; j++)
-            if (--indeg[adj[j]] == 0) cx_ck_push(&h, g, adj[j]);
+        st = cx_ck_node(&C, cx_ck_pop(&C.h, g), err);
     }
     if (st == CX_OK && done < n) {
         st = cx_err_set(err, CX_ERR_INVALID, g->path, 0, "data_deps", "a dependency cycle among %zu nodes", n - done);
@@ -767,24 +830,24 @@ static cx_status_t cx_ck_convert(const cx_ck_graph_t *g, uint64_t rank, const cx
     if (st == CX_OK) {
         int t;
         for (t = 1; t < CX_NUM_STREAMS; t++) {
-            if (count[t] == 0 || count[t] <= waited[CX_STREAM_COMPUTE][t]) continue;
+            if (C.count[t] == 0 || C.count[t] <= C.waited[CX_STREAM_COMPUTE][t]) continue;
             cx_ck_op_init(&op, CX_OP_WAIT, CX_STREAM_COMPUTE);
             op.cls          = (uint8_t)t;
-            op.u.wait_count = count[t];
-            cx_ck_emit(o, &op, count);
+            op.u.wait_count = C.count[t];
+            cx_ck_emit(o, &op, C.count);
         }
         cx_ck_op_init(&op, CX_OP_ITER_END, CX_STREAM_COMPUTE);
-        cx_ck_emit(o, &op, count);
+        cx_ck_emit(o, &op, C.count);
     }
-    free(idx);
-    free(indeg);
-    free(head);
-    free(adj);
-    free(prov);
-    free(h.v);
-    free(occ_s);
-    free(occ_r);
-    free(coll_seq);
+    free(C.idx);
+    free(C.indeg);
+    free(C.head);
+    free(C.adj);
+    free(C.prov);
+    free(C.h.v);
+    free(C.occ_s);
+    free(C.occ_r);
+    free(C.coll_seq);
     return st;
 }
 
@@ -817,16 +880,175 @@ static char *cx_ck_slurp(const char *path)
     return buf;
 }
 
+/* Each group's members issue its collectives alike, in the same order:
+ * rank r's against the group's first member's (kept as the reference). */
+static cx_status_t cx_ck_check_colls(cx_ck_groups_t *gs, size_t r, const cx_ck_out_t *o, const char *path, cx_err_t *err)
+{
+    size_t      k;
+    cx_status_t st = CX_OK;
+    for (k = 0; k < gs->n && st == CX_OK; k++) {
+        cx_ck_group_t *gr = &gs->g[k];
+        cx_ck_coll_t  *sub;
+        size_t         n_sub = 0, i;
+        if (!cx_ck_member(gr, r, NULL)) continue;
+        sub = malloc((o->n_coll ? o->n_coll : 1) * sizeof(*sub));
+        if (sub == NULL) cx_fatal("out of memory");
+        for (i = 0; i < o->n_coll; i++)
+            if (o->coll[i].group == k) sub[n_sub++] = o->coll[i];
+        if (gr->ref_rank < 0) {
+            gr->ref      = sub;
+            gr->n_ref    = n_sub;
+            gr->ref_rank = (int64_t)r;
+            continue;
+        }
+        for (i = 0; i < n_sub || i < gr->n_ref; i++) {
+            char field[CX_ERR_FIELD_MAX];
+            if (i < n_sub && i < gr->n_ref && sub[i].kind == gr->ref[i].kind && sub[i].bytes == gr->ref[i].bytes)
+                continue;
+            snprintf(field, sizeof(field), "collective #%zu of group '%.60s'", i, k == 0 ? "all ranks" : gr->name);
+            if (i >= n_sub || i >= gr->n_ref)
+                st = cx_err_set(err, CX_ERR_INVALID, path, 0, field,
+                                "this rank issues %zu collectives in the group, rank %lld %zu: every member must "
+                                "issue the same collectives in the same order", n_sub, (long long)gr->ref_rank,
+                                gr->n_ref);
+            else
+                st = cx_err_set(err, CX_ERR_INVALID, path, 0, field,
+                                "node %llu is %s of %llu bytes where rank %lld's (node %llu) is %s of %llu: every "
+                                "member must issue the same collectives in the same order",
+                                (unsigned long long)sub[i].node, cx_coll_kind_name(sub[i].kind),
+                                (unsigned long long)sub[i].bytes, (long long)gr->ref_rank,
+                                (unsigned long long)gr->ref[i].node, cx_coll_kind_name(gr->ref[i].kind),
+                                (unsigned long long)gr->ref[i].bytes);
+            break;
+        }
+        free(sub);
+    }
+    return st;
+}
+
+/* Every rank's sends and receives, to pair them after pass 1. */
+typedef struct cx_ck_msgs {
+    cx_ck_p2p_t *sends, *recvs;
+    size_t       n_s, c_s, n_r, c_r;
+} cx_ck_msgs_t;
+
+static void cx_ck_add_rank(cx_ck_msgs_t *m, const cx_ck_out_t *o, const cx_chakra_stats_t *s1, cx_chakra_stats_t *stats)
+{
+    m->sends = cx_ck_grow(m->sends, &m->c_s, m->n_s + o->n_send, sizeof(*m->sends));
+    m->recvs = cx_ck_grow(m->recvs, &m->c_r, m->n_r + o->n_recv, sizeof(*m->recvs));
+    if (o->n_send) memcpy(m->sends + m->n_s, o->p2p_send, o->n_send * sizeof(*m->sends));
+    if (o->n_recv) memcpy(m->recvs + m->n_r, o->p2p_recv, o->n_recv * sizeof(*m->recvs));
+    m->n_s += o->n_send;
+    m->n_r += o->n_recv;
+    stats->nodes += s1->nodes;
+    stats->compute += s1->compute;
+    stats->measured += s1->measured;
+    stats->collectives += s1->collectives;
+    stats->sends += s1->sends;
+    stats->recvs += s1->recvs;
+    stats->skipped += s1->skipped;
+    stats->waits += s1->waits;
+}
+
+/* Every send received, every receive sent: the first unmatched one named. */
+static cx_status_t cx_ck_check_p2p(cx_ck_msgs_t *m, const cx_ck_file_t *files, cx_err_t *err)
+{
+    size_t k;
+    qsort(m->sends, m->n_s, sizeof(*m->sends), cx_ck_p2p_cmp);
+    qsort(m->recvs, m->n_r, sizeof(*m->recvs), cx_ck_p2p_cmp);
+    for (k = 0; k < m->n_s || k < m->n_r; k++) {
+        const cx_ck_p2p_t *x;
+        int                is_send;
+        if (k < m->n_s && k < m->n_r && cx_ck_p2p_cmp(&m->sends[k], &m->recvs[k]) == 0) continue;
+        x = k < m->n_s && (k >= m->n_r || cx_ck_p2p_cmp(&m->sends[k], &m->recvs[k]) < 0) ? &m->sends[k] : &m->recvs[k];
+        is_send = x == &m->sends[k];
+        return cx_err_set(err, CX_ERR_INVALID, files[is_send ? x->src : x->dst].path, 0, "COMM_SEND/RECV",
+                          "a %s of %llu bytes %s rank %llu (tag %llu, message %llu) has no matching %s on rank %llu",
+                          is_send ? "send" : "receive", (unsigned long long)x->bytes, is_send ? "to" : "from",
+                          (unsigned long long)(is_send ? x->dst : x->src),
+                          (unsigned long long)((x->tag >> 32) & 0x3FFFFFFF), (unsigned long long)(x->tag & 0xFFFFFFFF),
+                          is_send ? "receive" : "send", (unsigned long long)(is_send ? x->dst : x->src));
+    }
+    return CX_OK;
+}
+
+/* Pass 1: convert every rank; collectives in the same order everywhere, every send received. */
+static cx_status_t cx_ck_pass1(const cx_ck_file_t *files, size_t nf, cx_ck_groups_t *gs, const cx_chakra_opts_t *opt,
+                               cx_chakra_stats_t *stats, cx_err_t *err)
+{
+    cx_ck_msgs_t m;
+    size_t       r;
+    cx_status_t  st = CX_OK;
+    memset(&m, 0, sizeof(m));
+    for (r = 0; r < nf && st == CX_OK; r++) {
+        cx_ck_graph_t     g;
+        cx_ck_out_t       o;
+        cx_chakra_stats_t s1;
+        memset(&o, 0, sizeof(o));
+        memset(&s1, 0, sizeof(s1));
+        st = cx_ck_read(files[r].path, &g, err);
+        if (st != CX_OK) break;
+        st = cx_ck_convert(&g, r, gs, opt, &o, &s1, err);
+        if (st == CX_OK) st = cx_ck_check_colls(gs, r, &o, files[r].path, err);
+        if (st == CX_OK) cx_ck_add_rank(&m, &o, &s1, stats);
+        cx_ck_out_free(&o);
+        cx_ck_graph_free(&g);
+    }
+    if (st == CX_OK) st = cx_ck_check_p2p(&m, files, err);
+    free(m.sends);
+    free(m.recvs);
+    return st;
+}
+
+/* Pass 2: the job directory: workload.yaml, one op file per rank, then replay.yaml. */
+static cx_status_t cx_ck_write_job(const char *et_dir, const char *workload_path, const char *out_dir,
+                                   const cx_ck_file_t *files, size_t nf, const cx_ck_groups_t *gs,
+                                   const cx_chakra_opts_t *opt, cx_err_t *err)
+{
+    char        path[4200], text[512], *wl_text;
+    size_t      r;
+    cx_status_t st = CX_OK;
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
+        return cx_err_set(err, CX_ERR_IO, out_dir, 0, "out", "cannot create the directory: %s", strerror(errno));
+    wl_text = cx_ck_slurp(workload_path);
+    if (wl_text == NULL) st = cx_err_set(err, CX_ERR_IO, workload_path, 0, NULL, "cannot read it again");
+    snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);
+    remove(path); /* a previous import's: the directory is a job only once this one is complete */
+    snprintf(path, sizeof(path), "%s/workload.yaml", out_dir);
+    if (st == CX_OK) st = cx_file_write_text(path, wl_text, err);
+    free(wl_text);
+    for (r = 0; r < nf && st == CX_OK; r++) {
+        cx_ck_graph_t     g;
+        cx_ck_out_t       o;
+        cx_chakra_stats_t s2;
+        memset(&o, 0, sizeof(o));
+        memset(&s2, 0, sizeof(s2));
+        st = cx_ck_read(files[r].path, &g, err);
+        if (st != CX_OK) break;
+        st = cx_ck_convert(&g, r, gs, opt, &o, &s2, err);
+        cx_replay_file_path(path, sizeof(path), out_dir, r);
+        if (st == CX_OK) st = cx_replay_write_ops(path, r, o.ops, o.n, err);
+        cx_ck_out_free(&o);
+        cx_ck_graph_free(&g);
+    }
+    if (st == CX_OK) {
+        snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);
+        snprintf(text, sizeof(text),
+                 "# Written by colossim chakra import from %s (Chakra ET): per-GPU op programs\n"
+                 "format: colossim-ops-v1\nworkload: workload.yaml\niterations: 1\ngpus: %zu\n",
+                 et_dir, nf);
+        st = cx_file_write_text(path, text, err);
+    }
+    return st;
+}
+
 cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, const char *out_dir,
                              const cx_chakra_opts_t *opt, cx_chakra_stats_t *stats, cx_err_t *err)
 {
     cx_ck_file_t  *files = NULL;
-    size_t         nf = 0, r, k;
-    cx_workload_t *w = NULL;
+    size_t         nf    = 0;
+    cx_workload_t *w     = NULL;
     cx_ck_groups_t gs;
-    cx_ck_p2p_t   *sends = NULL, *recvs = NULL;
-    size_t         n_s = 0, c_s = 0, n_r = 0, c_r = 0;
-    char          *wl_text = NULL;
     cx_status_t    st;
 
     memset(stats, 0, sizeof(*stats));
@@ -844,135 +1066,10 @@ cx_status_t cx_chakra_import(const char *et_dir, const char *workload_path, cons
                         "the workload has %llu GPUs, the Chakra trace %zu ranks: they must be equal",
                         (unsigned long long)w->gpus, nf);
     }
-    /* Pass 1: convert every rank; collectives in the same order everywhere,
-     * every send received. */
-    for (r = 0; r < nf && st == CX_OK; r++) {
-        cx_ck_graph_t     g;
-        cx_ck_out_t       o;
-        cx_chakra_stats_t s1;
-        memset(&o, 0, sizeof(o));
-        memset(&s1, 0, sizeof(s1));
-        st = cx_ck_read(files[r].path, &g, err);
-        if (st != CX_OK) break;
-        st = cx_ck_convert(&g, r, &gs, opt, &o, &s1, err);
-        /* Each group's members issue its collectives alike, in the same order. */
-        for (k = 0; k < gs.n && st == CX_OK; k++) {
-            cx_ck_group_t *gr = &gs.g[k];
-            cx_ck_coll_t  *sub;
-            size_t         n_sub = 0, i;
-            if (!cx_ck_member(gr, r, NULL)) continue;
-            sub = malloc((o.n_coll ? o.n_coll : 1) * sizeof(*sub));
-            if (sub == NULL) cx_fatal("out of memory");
-            for (i = 0; i < o.n_coll; i++)
-                if (o.coll[i].group == k) sub[n_sub++] = o.coll[i];
-            if (gr->ref_rank < 0) {
-                gr->ref      = sub;
-                gr->n_ref    = n_sub;
-                gr->ref_rank = (int64_t)r;
-                continue;
-            }
-            for (i = 0; i < n_sub || i < gr->n_ref; i++) {
-                char field[CX_ERR_FIELD_MAX];
-                if (i < n_sub && i < gr->n_ref && sub[i].kind == gr->ref[i].kind && sub[i].bytes == gr->ref[i].bytes)
-                    continue;
-                snprintf(field, sizeof(field), "collective #%zu of group '%.60s'", i, k == 0 ? "all ranks" : gr->name);
-                if (i >= n_sub || i >= gr->n_ref)
-                    st = cx_err_set(err, CX_ERR_INVALID, files[r].path, 0, field,
-                                    "this rank issues %zu collectives in the group, rank %lld %zu: every member must "
-                                    "issue the same collectives in the same order", n_sub, (long long)gr->ref_rank,
-                                    gr->n_ref);
-                else
-                    st = cx_err_set(err, CX_ERR_INVALID, files[r].path, 0, field,
-                                    "node %llu is %s of %llu bytes where rank %lld's (node %llu) is %s of %llu: every "
-                                    "member must issue the same collectives in the same order",
-                                    (unsigned long long)sub[i].node, cx_coll_kind_name(sub[i].kind),
-                                    (unsigned long long)sub[i].bytes, (long long)gr->ref_rank,
-                                    (unsigned long long)gr->ref[i].node, cx_coll_kind_name(gr->ref[i].kind),
-                                    (unsigned long long)gr->ref[i].bytes);
-                break;
-            }
-            free(sub);
-        }
-        if (st == CX_OK) {
-            sends = cx_ck_grow(sends, &c_s, n_s + o.n_send, sizeof(*sends));
-            recvs = cx_ck_grow(recvs, &c_r, n_r + o.n_recv, sizeof(*recvs));
-            if (o.n_send) memcpy(sends + n_s, o.p2p_send, o.n_send * sizeof(*sends));
-            if (o.n_recv) memcpy(recvs + n_r, o.p2p_recv, o.n_recv * sizeof(*recvs));
-            n_s += o.n_send;
-            n_r += o.n_recv;
-            stats->nodes += s1.nodes;
-            stats->compute += s1.compute;
-            stats->measured += s1.measured;
-            stats->collectives += s1.collectives;
-            stats->sends += s1.sends;
-            stats->recvs += s1.recvs;
-            stats->skipped += s1.skipped;
-            stats->waits += s1.waits;
-        }
-        cx_ck_out_free(&o);
-        cx_ck_graph_free(&g);
-    }
-    if (st == CX_OK) {
-        qsort(sends, n_s, sizeof(*sends), cx_ck_p2p_cmp);
-        qsort(recvs, n_r, sizeof(*recvs), cx_ck_p2p_cmp);
-        for (k = 0; k < n_s || k < n_r; k++) {
-            if (k < n_s && k < n_r && cx_ck_p2p_cmp(&sends[k], &recvs[k]) == 0) continue;
-            {
-                const cx_ck_p2p_t *m = k < n_s && (k >= n_r || cx_ck_p2p_cmp(&sends[k], &recvs[k]) < 0) ? &sends[k]
-                                                                                                         : &recvs[k];
-                int is_send = m == &sends[k];
-                st = cx_err_set(err, CX_ERR_INVALID, files[is_send ? m->src : m->dst].path, 0, "COMM_SEND/RECV",
-                                "a %s of %llu bytes %s rank %llu (tag %llu, message %llu) has no matching %s on rank %llu",
-                                is_send ? "send" : "receive", (unsigned long long)m->bytes, is_send ? "to" : "from",
-                                (unsigned long long)(is_send ? m->dst : m->src),
-                                (unsigned long long)((m->tag >> 32) & 0x3FFFFFFF),
-                                (unsigned long long)(m->tag & 0xFFFFFFFF), is_send ? "receive" : "send",
-                                (unsigned long long)(is_send ? m->dst : m->src));
-            }
-            break;
-        }
-    }
-    /* Pass 2: write the job. */
-    if (st == CX_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
-        st = cx_err_set(err, CX_ERR_IO, out_dir, 0, "out", "cannot create the directory: %s", strerror(errno));
-    if (st == CX_OK) {
-        char path[4200];
-        wl_text = cx_ck_slurp(workload_path);
-        if (wl_text == NULL) st = cx_err_set(err, CX_ERR_IO, workload_path, 0, NULL, "cannot read it again");
-        snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);
-        remove(path); /* a previous import's: the directory is a job only once this one is complete */
-        snprintf(path, sizeof(path), "%s/workload.yaml", out_dir);
-        if (st == CX_OK) st = cx_file_write_text(path, wl_text, err);
-    }
-    for (r = 0; r < nf && st == CX_OK; r++) {
-        cx_ck_graph_t     g;
-        cx_ck_out_t       o;
-        cx_chakra_stats_t s2;
-        char              path[4200];
-        memset(&o, 0, sizeof(o));
-        memset(&s2, 0, sizeof(s2));
-        st = cx_ck_read(files[r].path, &g, err);
-        if (st != CX_OK) break;
-        st = cx_ck_convert(&g, r, &gs, opt, &o, &s2, err);
-        cx_replay_file_path(path, sizeof(path), out_dir, r);
-        if (st == CX_OK) st = cx_replay_write_ops(path, r, o.ops, o.n, err);
-        cx_ck_out_free(&o);
-        cx_ck_graph_free(&g);
-    }
-    if (st == CX_OK) {
-        char path[4200], text[512];
-        snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);
-        snprintf(text, sizeof(text),
-                 "# Written by colossim chakra import from %s (Chakra ET): per-GPU op programs\n"
-                 "format: colossim-ops-v1\nworkload: workload.yaml\niterations: 1\ngpus: %zu\n",
-                 et_dir, nf);
-        st = cx_file_write_text(path, text, err);
-    }
-    free(wl_text);
+    if (st == CX_OK) st = cx_ck_pass1(files, nf, &gs, opt, stats, err);
+    if (st == CX_OK) st = cx_ck_write_job(et_dir, workload_path, out_dir, files, nf, &gs, opt, err);
     free(files);
     cx_ck_groups_free(&gs);
-    free(sends);
-    free(recvs);
     cx_workload_destroy(w);
     return st;
 }
