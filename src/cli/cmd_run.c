@@ -12,6 +12,7 @@
 #include "cx_cli_fabric.h"
 #include "cx_cmd.h"
 #include "cx_run.h"
+#include "cx_trace.h"
 #include "cx_util.h"
 
 typedef struct cx_run_opts {
@@ -211,6 +212,7 @@ int cx_cmd_run(int argc, char **argv)
     cfg.command_line  = cmdline;
     cfg.options_text  = opts;
     cx_engine_install_signal_handlers();
+    cx_trace_watch_stop_signals(); /* a stop signal also cuts a slow trace write short */
 
     if (cx_run(&cfg, MPI_COMM_WORLD, &s, &err) != CX_OK) {
         if (rank == 0) cx_err_print(&err);

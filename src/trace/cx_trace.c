@@ -23,6 +23,7 @@
 #include <hdf5.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,17 @@
  * the metadata HDF5 writes with it or at close (object headers, chunk index,
  * free-space info); also the least free space cx_trace_open asks for. */
 #define TRACE_RESERVE_MARGIN ((uint64_t)256 << 10)
+/* A write is cut in slices of whole chunks of about this many bytes of rows:
+ * the points where progress is reported and a stop signal is heard. */
+#define TRACE_SLICE_BYTES ((uint64_t)4 << 20)
+/* After a stop signal, seconds of writing before the rest is dropped;
+ * writes of at most this many bytes of rows (the summary tables) are kept. */
+#define TRACE_STOP_GRACE_S 1.0
+#define TRACE_STOP_KEEP_BYTES ((uint64_t)256 << 10)
+
+/* Set by cx_trace_watch_stop_signals' handler (SIGTERM, SIGUSR1). */
+static volatile sig_atomic_t trace_stop_seen = 0;
+static struct sigaction      trace_prev_term, trace_prev_usr1;
 
 struct cx_trace_table {
     cx_trace_t       *tr;
@@ -66,6 +78,7 @@ struct cx_trace_table {
     int               failed;      /* local: append ran out of memory */
     unsigned          broken;      /* writes where HDF5 fell back from collective I/O */
     unsigned          writes;      /* successful cx_trace_table_write calls with rows */
+    uint64_t          dropped;     /* rows not written: a stop signal came during a slow write */
 };
 
 struct cx_trace {
@@ -76,6 +89,10 @@ struct cx_trace {
     int               closing;     /* in cx_trace_close: failures are "at the end of the run" */
     unsigned          table_write; /* in a table write: that table's write number (1 = first) */
     uint64_t          reserved;    /* rank 0: bytes [0, reserved) of the file are allocated on disk */
+    double            progress_s;  /* rank 0: progress line period while writing (0 = none) */
+    double            progress_last;
+    double            stop_t0;     /* MPI_Wtime when a stop signal was first agreed on (0 = none) */
+    int               dropping;    /* agreed: past the grace after a stop, rows are dropped */
     char             *path;
     char             *partial;
     hid_t             file;
@@ -1091,7 +1108,8 @@ static cx_status_t trace_table_create(cx_trace_table_t *tbl, uint64_t total, cx_
             rows = TRACE_CHUNK_MIN_ROWS < cap ? TRACE_CHUNK_MIN_ROWS : cap;
         }
     }
-    chunk = rows;
+    chunk           = rows;
+    tbl->chunk_rows = rows; /* the slices of a write are whole chunks */
     space = H5Screate_simple(1, &dims, &maxdims);
     dcpl  = H5Pcreate(H5P_DATASET_CREATE);
     lcpl  = H5Pcreate(H5P_LINK_CREATE);
@@ -1140,15 +1158,15 @@ out:
     return st;
 }
 
-/* Collective: the extend + hyperslab write of one flush.  Local status of
- * the write; extension is agreed inside so no rank skips H5Dwrite alone. */
-static cx_status_t trace_table_put(cx_trace_table_t *tbl, uint64_t off, uint64_t total,
-                                   cx_err_t *err)
+/* Collective: the extend to new_size + this rank's hyperslab write of count
+ * rows from src at row `start` (count 0: none).  Local status of the write;
+ * extension is agreed inside so no rank skips H5Dwrite alone. */
+static cx_status_t trace_table_put(cx_trace_table_t *tbl, hsize_t new_size, hsize_t start, hsize_t count,
+                                   const unsigned char *src, cx_err_t *err)
 {
     cx_trace_t         *tr = tbl->tr;
     static const char   dummy[16];
-    hsize_t             new_size = tbl->written + total;
-    hsize_t             start = tbl->written + off, count = tbl->n_buf, one = 1;
+    hsize_t             one = 1;
     hid_t               fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID, dxpl;
     cx_status_t         st = CX_OK;
 
@@ -1183,7 +1201,7 @@ static cx_status_t trace_table_put(cx_trace_table_t *tbl, uint64_t off, uint64_t
     st = trace_agree(tr, st, err);
     if (st == CX_OK) {
         if (H5Dwrite(tbl->dset, tbl->mem_type, mspace, fspace, dxpl,
-                     count > 0 ? (const void *)tbl->buf : (const void *)dummy) < 0) {
+                     count > 0 ? (const void *)src : (const void *)dummy) < 0) {
             st = trace_h5_fail(err, tr, tbl->path);
         } else {
             /* The known-good path is collective; say so when HDF5 left it. */
@@ -1205,6 +1223,87 @@ static cx_status_t trace_table_put(cx_trace_table_t *tbl, uint64_t off, uint64_t
     }
     if (dxpl >= 0) {
         H5Pclose(dxpl);
+    }
+    return st;
+}
+
+/* Collective, between two slices of a write: has a stop signal reached some
+ * rank, and has rank 0 spent TRACE_STOP_GRACE_S writing since?  Then every
+ * rank drops what is left (tr->dropping), the same on all ranks. */
+static void trace_stop_check(cx_trace_t *tr)
+{
+    int mine[2], all[2];
+
+    mine[0] = trace_stop_seen != 0;
+    mine[1] = tr->rank == 0 && tr->stop_t0 > 0 && MPI_Wtime() - tr->stop_t0 >= TRACE_STOP_GRACE_S;
+    MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, tr->comm);
+    if (all[0] && tr->stop_t0 == 0) {
+        tr->stop_t0 = MPI_Wtime();
+    }
+    tr->dropping = all[1];
+}
+
+/* Rank 0, after a slice: a progress line when a write has lasted a period. */
+static void trace_progress(cx_trace_t *tr, const cx_trace_table_t *tbl, uint64_t done, uint64_t total,
+                           double t0)
+{
+    double now = MPI_Wtime();
+
+    if (tr->rank != 0 || tr->progress_s <= 0 || now - t0 < tr->progress_s ||
+        now - tr->progress_last < tr->progress_s) {
+        return;
+    }
+    tr->progress_last = now;
+    fprintf(stderr, "[trace] writing %s: %.1f of %.1f MB of rows (write %u of that table), %.0f s%s\n",
+            tbl->path, (double)(done * tbl->packed_size) / 1e6, (double)(total * tbl->packed_size) / 1e6,
+            tr->table_write, now - t0, tr->stop_t0 > 0 ? ", stopping" : "");
+}
+
+/*
+ * Collective: the rows of every rank, [W, W + total) in the file (this
+ * rank's at W + off), in slices of whole chunks (about TRACE_SLICE_BYTES of
+ * rows; a chunk is never split, so none is compressed twice), each with its
+ * room reserved on disk.  Between slices: a progress line, and the stop
+ * check: after a stop signal, writing goes on for TRACE_STOP_GRACE_S, then
+ * the rest of a write of more than TRACE_STOP_KEEP_BYTES is dropped (counted
+ * in tbl->dropped) so the run ends promptly on a slow disk.  Returns the
+ * agreed status; tbl->written is advanced.
+ */
+static cx_status_t trace_table_put_slices(cx_trace_table_t *tbl, uint64_t off, uint64_t total, cx_err_t *err)
+{
+    cx_trace_t *tr = tbl->tr;
+    uint64_t    w = tbl->written, pos = w, end, lo, hi, slice;
+    uint64_t    mine_lo = w + off, mine_hi = w + off + tbl->n_buf;
+    double      t0 = MPI_Wtime();
+    cx_status_t st = CX_OK;
+
+    slice = TRACE_SLICE_BYTES / ((uint64_t)tbl->chunk_rows * tbl->packed_size);
+    slice = (slice < 1 ? 1 : slice) * tbl->chunk_rows;
+    while (st == CX_OK && pos < w + total) {
+        trace_stop_check(tr);
+        if (tr->dropping && total * tbl->packed_size > TRACE_STOP_KEEP_BYTES) {
+            break;
+        }
+        end = (pos / slice + 1) * slice;
+        end = end < w + total ? end : w + total;
+        st  = trace_reserve(tr, (end - pos) * tbl->packed_size + ((end - pos) / tbl->chunk_rows + 1) * 128u,
+                            tbl->path, err);
+        if (st != CX_OK) {
+            break;
+        }
+        lo = pos > mine_lo ? pos : mine_lo;
+        hi = end < mine_hi ? end : mine_hi;
+        st = trace_table_put(tbl, end, lo, hi > lo ? hi - lo : 0,
+                             tbl->buf + (hi > lo ? (lo - mine_lo) * tbl->packed_size : 0), err);
+        st = trace_agree(tr, st, err);
+        if (st == CX_OK) {
+            pos          = end;
+            tbl->written = end;
+            trace_progress(tr, tbl, pos - w, total, t0);
+        }
+    }
+    if (st == CX_OK) {
+        tbl->dropped += w + total - pos;
     }
     return st;
 }
@@ -1254,21 +1353,19 @@ cx_status_t cx_trace_table_write(cx_trace_table_t *tbl, cx_err_t *err)
     trace_quiet_begin(&q);
     st = CX_OK;
     tr->table_write = tbl->writes + 1; /* for the message of a failed write */
-    st = trace_reserve(tr, total > UINT64_MAX / 2 / tbl->packed_size ? UINT64_MAX / 2
-                                                                      : total * tbl->packed_size + (total / TRACE_CHUNK_MIN_ROWS + 1) * 128u,
-                       tbl->path, err);
-    if (st == CX_OK && tbl->dset < 0) {
-        st = trace_table_create(tbl, total, err);
-        st = trace_agree(tr, st, err);
+    if (tbl->dset < 0) {
+        st = trace_reserve(tr, 0, tbl->path, err);
+        if (st == CX_OK) {
+            st = trace_table_create(tbl, total, err);
+            st = trace_agree(tr, st, err);
+        }
     }
     if (st == CX_OK && total > 0) {
-        st = trace_table_put(tbl, off, total, err);
-        st = trace_agree(tr, st, err);
+        st = trace_table_put_slices(tbl, off, total, err);
     }
     tr->table_write = 0;
     trace_quiet_end(&q);
     if (st == CX_OK) {
-        tbl->written += total;
         tbl->n_buf = 0;
         tbl->writes += total > 0;
     }
@@ -1460,6 +1557,7 @@ cx_status_t cx_trace_close(cx_trace_t *tr, int complete, cx_err_t *err)
 {
     cx_err_t          local_err;
     cx_trace_table_t *tbl;
+    uint64_t          dropped = 0;
     trace_quiet_t     q;
     cx_status_t       st = CX_OK;
 
@@ -1480,6 +1578,16 @@ cx_status_t cx_trace_close(cx_trace_t *tr, int complete, cx_err_t *err)
     }
     if (st == CX_OK) {
         st = cx_trace_meta_set_int64(tr, "complete", complete ? 1 : 0, err);
+    }
+    for (tbl = tr->tables; tbl != NULL; tbl = tbl->next) {
+        dropped += tbl->dropped; /* the same on every rank */
+    }
+    if (st == CX_OK && dropped > 0) {
+        if (tr->rank == 0) {
+            cx_warn("stopped while writing the trace: %llu rows not written, to end within %.0f s of the "
+                    "stop signal (/meta/trace_rows_dropped)", (unsigned long long)dropped, TRACE_STOP_GRACE_S);
+        }
+        st = cx_trace_meta_set_int64(tr, "trace_rows_dropped", (int64_t)dropped, err);
     }
 
     trace_quiet_begin(&q);
@@ -1526,6 +1634,51 @@ void cx_trace_abort(cx_trace_t *tr)
     }
     MPI_Barrier(tr->comm);
     trace_free(tr);
+}
+
+void cx_trace_set_progress(cx_trace_t *tr, double seconds)
+{
+    tr->progress_s = seconds > 0 ? seconds : 0;
+}
+
+/* Chained: the stop flag for the writer, then the handler that was there. */
+static void trace_on_stop_signal(int sig)
+{
+    const struct sigaction *prev = sig == SIGTERM ? &trace_prev_term : &trace_prev_usr1;
+
+    trace_stop_seen = 1;
+    if ((prev->sa_flags & SA_SIGINFO) != 0) {
+        if (prev->sa_sigaction != NULL) {
+            prev->sa_sigaction(sig, NULL, NULL);
+        }
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN && prev->sa_handler != NULL) {
+        prev->sa_handler(sig);
+    }
+}
+
+void cx_trace_watch_stop_signals(void)
+{
+    static int       done = 0;
+    struct sigaction sa, cur;
+
+    if (done) {
+        return;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = trace_on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    /* Only over a handler: a signal that kills the process keeps doing so. */
+    if (sigaction(SIGTERM, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) == 0 && cur.sa_handler != SIG_DFL &&
+        cur.sa_handler != SIG_IGN) {
+        trace_prev_term = cur;
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    if (sigaction(SIGUSR1, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) == 0 && cur.sa_handler != SIG_DFL &&
+        cur.sa_handler != SIG_IGN) {
+        trace_prev_usr1 = cur;
+        sigaction(SIGUSR1, &sa, NULL);
+    }
+    done = 1;
 }
 
 uint64_t cx_trace_estimate_bytes(size_t row_size, uint64_t rows)

@@ -131,7 +131,10 @@ cx_status_t cx_trace_table_append(cx_trace_table_t *tbl, const void *rows, size_
  * MPI_Allreduce the total; the dataset is created on the first call (also
  * when the total is 0: a valid empty dataset) and extended with H5Dset_extent
  * on later ones; each rank writes its hyperslab with H5FD_MPIO_COLLECTIVE
- * (a rank with no rows selects none).  Empties the buffer on success.
+ * (a rank with no rows selects none).  More than ~4 MB of rows go in slices
+ * of whole chunks (extend + collective H5Dwrite each, room reserved on disk
+ * for each): the points of the progress lines and of the stop check (see
+ * cx_trace_watch_stop_signals).  Empties the buffer on success.
  */
 cx_status_t cx_trace_table_write(cx_trace_table_t *tbl, cx_err_t *err);
 
@@ -181,6 +184,24 @@ cx_status_t cx_trace_close(cx_trace_t *tr, int complete, cx_err_t *err);
 /* Collective: drop buffers, close the file, rank 0 deletes PATH.partial.
  * PATH is never created.  tr is freed.  NULL is a no-op. */
 void cx_trace_abort(cx_trace_t *tr);
+
+/*
+ * Local: progress lines on rank 0 (stderr, "[trace] writing TABLE: X of Y MB
+ * of rows ...") every `seconds` while one write lasts longer than that
+ * (a slow disk); 0 (the default) = none.
+ */
+void cx_trace_set_progress(cx_trace_t *tr, double seconds);
+
+/*
+ * Once per process, after the run's own SIGTERM/SIGUSR1 handlers are in
+ * place: chain a handler in front of them that lets every trace hear a stop
+ * signal between the slices (about 4 MB of rows) of a write.  After a stop
+ * signal, writing goes on for 1 s, then the rows left are dropped: the close
+ * counts them in /meta/trace_rows_dropped and warns, so a stopped run ends
+ * within about a second of writing even on a slow disk.  A signal with no
+ * handler (default action) is left alone.
+ */
+void cx_trace_watch_stop_signals(void);
 
 /* Path of the final file ("run.h5"), and the file being written ("run.h5.partial"). */
 const char *cx_trace_path(const cx_trace_t *tr);

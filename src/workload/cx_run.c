@@ -338,6 +338,7 @@ static cx_status_t cx_run_open_trace(cx_run_state_t *r, cx_err_t *err)
     if (r->cfg->out == NULL || r->cfg->out[0] == '\0') return CX_OK;
     st = cx_trace_open(&r->tr, r->comm, r->cfg->out, err);
     if (st != CX_OK) return st;
+    cx_trace_set_progress(r->tr, r->cfg->progress_seconds); /* a slow disk: progress while writing */
     st = cx_run_trace_define(r->tr, r->cfg, r->net, &r->ctx, err);
     if (st == CX_OK) st = cx_run_faults_trace(r->tr, &r->ctx, r->rank, err);
     return st;

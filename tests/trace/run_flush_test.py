@@ -5,7 +5,9 @@ usage: run_flush_test.py MPIEXEC COLOSSIM COLOSSIM_ANALYZE WORKDIR
 At 2 and 4 ranks, under both Open MPI MPI-IO back ends: a links-level run with
 a small --trace-buffer (256K) appends to its tables many times during the run, and
 its trace has the same digest as the same run written once at the end (and
-as the 1-rank run).
+as the 1-rank run).  Writes of more than ~4 MB of rows go in slices of whole
+chunks: an ops-level run's 64 MB writes at 1, 2 and 4 ranks give the digest
+of its 256K writes.
 """
 import os
 import subprocess
@@ -24,10 +26,10 @@ def check(cond, what):
     ok &= bool(cond)
 
 
-def run(np, io, buf, name):
+def run(np, io, buf, name, level=("links", "2")):
     out = os.path.join(work, name)
     cmd = [mpiexec, "--oversubscribe", "--mca", "io", io, "-np", str(np), colossim, "run",
-           "--trace-level", "links", "--iterations", "2", "--progress", "0", "--out", out]
+           "--trace-level", level[0], "--iterations", level[1], "--progress", "0", "--out", out]
     if buf:
         cmd += ["--trace-buffer", buf]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -47,4 +49,16 @@ for np in (2, 4):
         dig, flushes = run(np, io, "256K", f"f{np}_{io}.h5")
         check(flushes > 5, f"np {np} {io}: 256K buffer appended {flushes} times during the run")
         check(dig == ref, f"np {np} {io}: digest {dig} equals the single-write run's {ref}")
+
+# A write of more than ~4 MB of rows goes in slices of whole chunks (progress and stop
+# points for a slow disk, issue 17): ops level, 10 iterations, the default 64 MB buffer
+# (72 MB of rows: 17+ slices, ranks writing parts of their rows or none in each) against
+# 256K writes (one slice each).
+ops = ("ops", "10")
+ref, _ = run(1, "ompio", "256K", "ops_ref.h5", ops)
+check(ref is not None, f"ops, 1 rank, 256K writes: digest {ref}")
+for np in (1, 2, 4):
+    for io in (("ompio", "romio321") if np > 1 else ("ompio",)):
+        dig, _ = run(np, io, None, f"ops{np}_{io}.h5", ops)
+        check(dig == ref, f"ops, np {np} {io}, sliced 64 MB writes: digest {dig} equals {ref}")
 sys.exit(0 if ok else 1)
