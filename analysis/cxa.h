@@ -83,6 +83,9 @@ void cxa_warn(const char *file, const char *fmt, ...) __attribute__((format(prin
  * error and returns -1 on failure. */
 int  cxa_open(cxa_file_t *f, const char *path);
 void cxa_close(cxa_file_t *f);
+/* cxa_open, then /meta/complete (1 when absent) and a warning line on
+ * stderr when the run stopped early.  CXA_EXIT_OK or CXA_EXIT_FILE. */
+int  cxa_open_run(cxa_file_t *f, const char *path, int64_t *complete);
 int  cxa_exists(const cxa_file_t *f, const char *path); /* link exists (intermediate groups too) */
 
 /* Open a table.  required: print "FILE: missing table PATH (...)" when
@@ -109,6 +112,9 @@ int  cxa_need_cols(const cxa_table_t *t, const char *const *names);
 int64_t  cxa_get_i64(const cxa_col_t *c, const void *row);
 uint64_t cxa_get_u64(const cxa_col_t *c, const void *row);
 double   cxa_get_f64(const cxa_col_t *c, const void *row);
+/* qsort comparison of doubles; nearest-rank percentile q of sorted v (0 when n = 0). */
+int    cxa_dcmp(const void *a, const void *b);
+double cxa_pct(const double *v, uint64_t n, double q);
 static inline const void *cxa_row(const cxa_table_t *t, const void *buf, uint64_t i)
 {
     return (const char *)buf + (size_t)i * t->row_size;
@@ -135,6 +141,10 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
  * line on stderr naming what is missing or extra.  Nothing when --help. */
 void cxa_usage_error(const char *cmd, const cxa_args_t *a, int need_out, const char *out_what);
 int cxa_parse_format(const char *s, cxa_format_t *fmt);
+/* --top N (N >= 1) and --max-mb M (M >= 0) when given (s != NULL): 0 ok,
+ * -1 after one error line. */
+int cxa_parse_top(const char *s, long *top);
+int cxa_parse_max_mb(const char *cmd, const char *s, double *mb);
 
 /* Names of op fields: src/gpu/cx_op.c's tables, compiled into the analyzer
  * (the one simulator source it takes; it links no other simulator code). */

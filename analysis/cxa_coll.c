@@ -23,22 +23,6 @@ typedef struct cxa_cgroup {
     double   q[3][5];     /* [time, busbw, size][p50 p90 p99 max mean] */
 } cxa_cgroup_t;
 
-static int cxa_dcmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double cxa_pct(const double *v, uint64_t n, double q)
-{
-    uint64_t i;
-    if (n == 0) return 0.0;
-    i = (uint64_t)ceil(q * (double)n);
-    if (i < 1) i = 1;
-    if (i > n) i = n;
-    return v[i - 1];
-}
-
 static void cxa_stats(double *v, uint64_t n, double *out)
 {
     double   s = 0;
@@ -203,9 +187,7 @@ int cxa_cmd_collectives(int argc, char **argv)
         return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
     }
     if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
-    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
-    cxa_meta_i64(&f, "complete", &complete);
-    if (!complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
+    if (cxa_open_run(&f, a.pos[0], &complete) != CXA_EXIT_OK) return CXA_EXIT_FILE;
     if ((buf = cxa_table_load(&f, CXA_T_COLL, CXA_LOAD_REQUIRED, need, &t)) == NULL) {
         cxa_close(&f);
         return CXA_EXIT_FILE;

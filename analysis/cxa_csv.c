@@ -233,14 +233,7 @@ int cxa_cmd_csv(int argc, char **argv)
 
     if (cxa_parse_args("export-csv", argc, argv, &a, "out table gpus max-mb force") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1 || a.out == NULL || a.table == NULL) return cxa_cx_usage(&a);
-    if (a.max_mb != NULL) {
-        char *end;
-        max_mb = strtod(a.max_mb, &end);
-        if (end == a.max_mb || *end != '\0' || max_mb < 0) {
-            cxa_error(NULL, "export-csv: --max-mb '%s': expected a size in MB >= 0 (0 = no limit)", a.max_mb);
-            return CXA_EXIT_USAGE;
-        }
-    }
+    if (cxa_parse_max_mb("export-csv", a.max_mb, &max_mb) != 0) return CXA_EXIT_USAGE;
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
     if (!cxa_exists(&f, a.table)) {
         cxa_error(f.path, "no table %s (tables: /summary/iterations, /summary/collectives; /ops/gpu_ops with "

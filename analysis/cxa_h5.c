@@ -4,6 +4,7 @@
 #include "cxa.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,32 +291,44 @@ int cxa_need_cols(const cxa_table_t *t, const char *const *names)
     return 0;
 }
 
-int64_t cxa_get_i64(const cxa_col_t *c, const void *row)
+/* The integer of an integer column as 64 bits, sign-extended when signed. */
+static uint64_t cxa_get_bits(const cxa_col_t *c, const void *row)
 {
     const unsigned char *p = (const unsigned char *)row + c->off;
-    if (c->cls == 'f') return (int64_t)cxa_get_f64(c, row);
-    if (c->cls == 'u') return (int64_t)cxa_get_u64(c, row);
+    int                  s = c->cls == 'i';
     switch (c->size) {
-    case 1: { int8_t v; memcpy(&v, p, 1); return v; }
-    case 2: { int16_t v; memcpy(&v, p, 2); return v; }
-    case 4: { int32_t v; memcpy(&v, p, 4); return v; }
-    case 8: { int64_t v; memcpy(&v, p, 8); return v; }
+    case 1: { uint8_t v; memcpy(&v, p, 1); return s ? (uint64_t)(int64_t)(int8_t)v : v; }
+    case 2: { uint16_t v; memcpy(&v, p, 2); return s ? (uint64_t)(int64_t)(int16_t)v : v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return s ? (uint64_t)(int64_t)(int32_t)v : v; }
+    case 8: { uint64_t v; memcpy(&v, p, 8); return v; }
     default: return 0;
     }
 }
 
+int64_t cxa_get_i64(const cxa_col_t *c, const void *row)
+{
+    return c->cls == 'f' ? (int64_t)cxa_get_f64(c, row) : (int64_t)cxa_get_bits(c, row);
+}
+
 uint64_t cxa_get_u64(const cxa_col_t *c, const void *row)
 {
-    const unsigned char *p = (const unsigned char *)row + c->off;
-    if (c->cls == 'f') return (uint64_t)cxa_get_f64(c, row);
-    if (c->cls == 'i') return (uint64_t)cxa_get_i64(c, row);  /* sign-extended */
-    switch (c->size) {
-    case 1: { uint8_t v; memcpy(&v, p, 1); return v; }
-    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
-    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
-    case 8: { uint64_t v; memcpy(&v, p, 8); return v; }
-    default: return 0;
-    }
+    return c->cls == 'f' ? (uint64_t)cxa_get_f64(c, row) : cxa_get_bits(c, row);
+}
+
+int cxa_dcmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double cxa_pct(const double *v, uint64_t n, double q)
+{
+    uint64_t i;
+    if (n == 0) return 0.0;
+    i = (uint64_t)ceil(q * (double)n);
+    if (i < 1) i = 1;
+    if (i > n) i = n;
+    return v[i - 1];
 }
 
 double cxa_get_f64(const cxa_col_t *c, const void *row)
@@ -404,6 +417,41 @@ char *cxa_meta_text(const cxa_file_t *f, const char *name)
     if (t >= 0) H5Tclose(t);
     H5Dclose(d);
     return buf;
+}
+
+/* ---- opening a run's trace; numeric options -------------------------- */
+
+int cxa_open_run(cxa_file_t *f, const char *path, int64_t *complete)
+{
+    *complete = 1;
+    if (cxa_open(f, path) != 0) return CXA_EXIT_FILE;
+    cxa_meta_i64(f, "complete", complete);
+    if (!*complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f->path);
+    return CXA_EXIT_OK;
+}
+
+int cxa_parse_top(const char *s, long *top)
+{
+    char *end;
+    if (s == NULL) return 0;
+    *top = strtol(s, &end, 10);
+    if (*end != '\0' || *top < 1) {
+        cxa_error(NULL, "--top '%s': expected a positive integer", s);
+        return -1;
+    }
+    return 0;
+}
+
+int cxa_parse_max_mb(const char *cmd, const char *s, double *mb)
+{
+    char *end;
+    if (s == NULL) return 0;
+    *mb = strtod(s, &end);
+    if (end == s || *end != '\0' || *mb < 0) {
+        cxa_error(NULL, "%s: --max-mb '%s': expected a size in MB >= 0 (0 = no limit)", cmd, s);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- names: the schema's labels (src/trace/cx_schema.c, compiled in) ---- */

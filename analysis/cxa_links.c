@@ -129,23 +129,6 @@ static int cxa_lbin_cmp(const void *a, const void *b)
     return x->bin < y->bin ? -1 : x->bin > y->bin;
 }
 
-static int cxa_ldcmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest rank of sorted v. */
-static double cxa_lpct(const double *v, uint64_t n, double q)
-{
-    uint64_t i;
-    if (n == 0) return 0.0;
-    i = (uint64_t)ceil(q * (double)n);
-    if (i < 1) i = 1;
-    if (i > n) i = n;
-    return v[i - 1];
-}
-
 typedef struct cxa_lstat {
     uint64_t n;
     double   p50, p90, p99, max, mean;
@@ -158,11 +141,11 @@ static void cxa_lstats(double *v, uint64_t n, cxa_lstat_t *s)
     memset(s, 0, sizeof(*s));
     s->n = n;
     if (n == 0) return;
-    qsort(v, (size_t)n, sizeof(double), cxa_ldcmp);
+    qsort(v, (size_t)n, sizeof(double), cxa_dcmp);
     for (i = 0; i < n; i++) sum += v[i];
-    s->p50  = cxa_lpct(v, n, 0.50);
-    s->p90  = cxa_lpct(v, n, 0.90);
-    s->p99  = cxa_lpct(v, n, 0.99);
+    s->p50  = cxa_pct(v, n, 0.50);
+    s->p90  = cxa_pct(v, n, 0.90);
+    s->p99  = cxa_pct(v, n, 0.99);
     s->max  = v[n - 1];
     s->mean = sum / (double)n;
 }
@@ -813,14 +796,7 @@ int cxa_cmd_links(int argc, char **argv)
     L.complete = 1;
     L.match    = 1;
     L.f        = &f;
-    if (a.top != NULL) {
-        char *end;
-        L.top = strtol(a.top, &end, 10);
-        if (*end != '\0' || L.top < 1) {
-            cxa_error(NULL, "--top '%s': expected a positive integer", a.top);
-            return CXA_EXIT_USAGE;
-        }
-    }
+    if (cxa_parse_top(a.top, &L.top) != 0) return CXA_EXIT_USAGE;
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
     if (!cxa_exists(&f, "/links")) {
         fprintf(stderr, "colossim-analyze: %s: trace has no /links data (run with --trace-level links)\n", f.path);

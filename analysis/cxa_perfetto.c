@@ -505,21 +505,11 @@ int cxa_cmd_perfetto(int argc, char **argv)
     if (cxa_parse_args("export-perfetto", argc, argv, &a, "out gpus no-collective-tracks max-mb force") != 0)
         return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1 || a.out == NULL) return cxa_pf_usage(&a);
-    if (a.max_mb != NULL) {
-        char *end;
-        max_mb = strtod(a.max_mb, &end);
-        if (end == a.max_mb || *end != '\0' || max_mb < 0) {
-            cxa_error(NULL, "export-perfetto: --max-mb '%s': expected a size in MB >= 0 (0 = no limit)", a.max_mb);
-            return CXA_EXIT_USAGE;
-        }
-    }
-    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
+    if (cxa_parse_max_mb("export-perfetto", a.max_mb, &max_mb) != 0) return CXA_EXIT_USAGE;
     memset(&p, 0, sizeof(p));
-    p.f        = &f;
-    p.a        = &a;
-    p.complete = 1;
-    cxa_meta_i64(&f, "complete", &p.complete);
-    if (!p.complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
+    p.f = &f;
+    p.a = &a;
+    if (cxa_open_run(&f, a.pos[0], &p.complete) != CXA_EXIT_OK) return CXA_EXIT_FILE;
     if (!cxa_exists(&f, CXA_T_OPS)) {
         cxa_error(f.path, "no %s table: the run was traced at level summary (use colossim run "
                           "--trace-level ops)", CXA_T_OPS);

@@ -462,17 +462,8 @@ int cxa_cmd_stragglers(int argc, char **argv)
     S.top      = 5;
     S.complete = 1;
     S.f        = &f;
-    if (a.top != NULL) {
-        char *end;
-        S.top = strtol(a.top, &end, 10);
-        if (*end != '\0' || S.top < 1) {
-            cxa_error(NULL, "--top '%s': expected a positive integer", a.top);
-            return CXA_EXIT_USAGE;
-        }
-    }
-    if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
-    cxa_meta_i64(&f, "complete", &S.complete);
-    if (!S.complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f.path);
+    if (cxa_parse_top(a.top, &S.top) != 0) return CXA_EXIT_USAGE;
+    if (cxa_open_run(&f, a.pos[0], &S.complete) != CXA_EXIT_OK) return CXA_EXIT_FILE;
     /* raw: iterations and times are checked by cxa_sg_check, with both times in the message */
     S.buf = cxa_table_load(&f, CXA_T_ITER, CXA_LOAD_REQUIRED | CXA_LOAD_RAW, need, &S.t);
     if (S.buf != NULL) {

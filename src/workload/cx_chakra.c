@@ -860,26 +860,6 @@ static void cx_ck_out_free(cx_ck_out_t *o)
     memset(o, 0, sizeof(*o));
 }
 
-static char *cx_ck_slurp(const char *path)
-{
-    FILE  *f = fopen(path, "rb");
-    char  *buf;
-    long   n;
-    if (f == NULL) return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    buf = malloc((size_t)n + 1);
-    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf != NULL) buf[n] = '\0';
-    return buf;
-}
-
 /* Each group's members issue its collectives alike, in the same order:
  * rank r's against the group's first member's (kept as the reference). */
 static cx_status_t cx_ck_check_colls(cx_ck_groups_t *gs, size_t r, const cx_ck_out_t *o, const char *path, cx_err_t *err)
@@ -972,6 +952,21 @@ static cx_status_t cx_ck_check_p2p(cx_ck_msgs_t *m, const cx_ck_file_t *files, c
     return CX_OK;
 }
 
+/* Rank r's trace converted into o (which the caller frees). */
+static cx_status_t cx_ck_rank(const char *path, size_t r, const cx_ck_groups_t *gs, const cx_chakra_opts_t *opt,
+                              cx_ck_out_t *o, cx_chakra_stats_t *s, cx_err_t *err)
+{
+    cx_ck_graph_t g;
+    memset(o, 0, sizeof(*o));
+    memset(s, 0, sizeof(*s));
+    CX_TRY(cx_ck_read(path, &g, err));
+    {
+        cx_status_t st = cx_ck_convert(&g, r, gs, opt, o, s, err);
+        cx_ck_graph_free(&g);
+        return st;
+    }
+}
+
 /* Pass 1: convert every rank; collectives in the same order everywhere, every send received. */
 static cx_status_t cx_ck_pass1(const cx_ck_file_t *files, size_t nf, cx_ck_groups_t *gs, const cx_chakra_opts_t *opt,
                                cx_chakra_stats_t *stats, cx_err_t *err)
@@ -981,18 +976,12 @@ static cx_status_t cx_ck_pass1(const cx_ck_file_t *files, size_t nf, cx_ck_group
     cx_status_t  st = CX_OK;
     memset(&m, 0, sizeof(m));
     for (r = 0; r < nf && st == CX_OK; r++) {
-        cx_ck_graph_t     g;
         cx_ck_out_t       o;
         cx_chakra_stats_t s1;
-        memset(&o, 0, sizeof(o));
-        memset(&s1, 0, sizeof(s1));
-        st = cx_ck_read(files[r].path, &g, err);
-        if (st != CX_OK) break;
-        st = cx_ck_convert(&g, r, gs, opt, &o, &s1, err);
+        st = cx_ck_rank(files[r].path, r, gs, opt, &o, &s1, err);
         if (st == CX_OK) st = cx_ck_check_colls(gs, r, &o, files[r].path, err);
         if (st == CX_OK) cx_ck_add_rank(&m, &o, &s1, stats);
         cx_ck_out_free(&o);
-        cx_ck_graph_free(&g);
     }
     if (st == CX_OK) st = cx_ck_check_p2p(&m, files, err);
     free(m.sends);
@@ -1005,31 +994,26 @@ static cx_status_t cx_ck_write_job(const char *et_dir, const char *workload_path
                                    const cx_ck_file_t *files, size_t nf, const cx_ck_groups_t *gs,
                                    const cx_chakra_opts_t *opt, cx_err_t *err)
 {
-    char        path[4200], text[512], *wl_text;
-    size_t      r;
+    char        path[4200], text[512], *wl_text = NULL;
+    size_t      r, len;
+    cx_err_t    e2;
     cx_status_t st = CX_OK;
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         return cx_err_set(err, CX_ERR_IO, out_dir, 0, "out", "cannot create the directory: %s", strerror(errno));
-    wl_text = cx_ck_slurp(workload_path);
-    if (wl_text == NULL) st = cx_err_set(err, CX_ERR_IO, workload_path, 0, NULL, "cannot read it again");
+    if (cx_file_read_all(workload_path, "workload file", 0, &wl_text, &len, &e2) != CX_OK)
+        st = cx_err_set(err, CX_ERR_IO, workload_path, 0, NULL, "cannot read it again");
     snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);
     remove(path); /* a previous import's: the directory is a job only once this one is complete */
     snprintf(path, sizeof(path), "%s/workload.yaml", out_dir);
     if (st == CX_OK) st = cx_file_write_text(path, wl_text, err);
     free(wl_text);
     for (r = 0; r < nf && st == CX_OK; r++) {
-        cx_ck_graph_t     g;
         cx_ck_out_t       o;
         cx_chakra_stats_t s2;
-        memset(&o, 0, sizeof(o));
-        memset(&s2, 0, sizeof(s2));
-        st = cx_ck_read(files[r].path, &g, err);
-        if (st != CX_OK) break;
-        st = cx_ck_convert(&g, r, gs, opt, &o, &s2, err);
+        st = cx_ck_rank(files[r].path, r, gs, opt, &o, &s2, err);
         cx_replay_file_path(path, sizeof(path), out_dir, r);
         if (st == CX_OK) st = cx_replay_write_ops(path, r, o.ops, o.n, err);
         cx_ck_out_free(&o);
-        cx_ck_graph_free(&g);
     }
     if (st == CX_OK) {
         snprintf(path, sizeof(path), "%s/replay.yaml", out_dir);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cx_collbench.h"
+#include "cx_file.h"
 #include "cx_schema.h"
 
 /* ---- trace rows ------------------------------------------------------- */
@@ -307,25 +308,14 @@ void cx_run_trace_ports(cx_run_ctx_t *c, cx_net_t *net)
 
 /* ---- /meta -------------------------------------------------------------- */
 
-/* Also used by `colossim gen` to copy the workload file. */
+/* An input file as given, NUL-terminated (NULL when unreadable); also used
+ * by `colossim gen` to copy the workload file. */
 char *cx_run_slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long  n;
-    if (f == NULL) return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    buf = malloc((size_t)n + 1);
-    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf != NULL) buf[n] = '\0';
-    fclose(f);
-    return buf;
+    char    *buf = NULL;
+    size_t   len;
+    cx_err_t e;
+    return cx_file_read_all(path, "input file", 0, &buf, &len, &e) == CX_OK ? buf : NULL;
 }
 
 static cx_status_t cx_run_write_meta(cx_trace_t *tr, const cx_run_config_t *cfg, const cx_run_summary_t *s,
