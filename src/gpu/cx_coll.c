@@ -22,7 +22,10 @@
 #include "cx_coll_impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define CX_COLL_P2P_LL_BYTES 16384u  /* NCCL_P2P_LL_THRESHOLD's default */
 
 _Static_assert(CX_COLL_MAX_CH <= CX_COOKIE_CH_MASK + 1, "channel numbers fit the cookie");
 
@@ -120,7 +123,9 @@ double cx_coll_port_bw(const cx_gpus_t *g, uint64_t j, int nvlink)
  * protocol's share; the least wins.  The latencies and shares are this
  * model's (cx_proto_lat, cx_proto_bw, the configured step latencies), so
  * the pick is the one the simulation then rewards; like NCCL, LL's NVLink
- * steps cost 1.8x inside a multi-node collective.  NVLS runs Simple only.
+ * steps cost 1.8x inside a multi-node collective.  NVLS runs Simple only;
+ * point-to-point pieces (all-to-all, direct) LL up to 16 KiB, as NCCL's
+ * NCCL_P2P_LL_THRESHOLD, Simple above.
  * Every member computes it from the op and member 0's links: all agree. */
 static uint32_t cx_coll_tune_proto(const cx_gpu_t *gpu, const cx_op_t *op, uint32_t algo, uint32_t g, uint32_t C)
 {
@@ -130,6 +135,11 @@ static uint32_t cx_coll_tune_proto(const cx_gpu_t *gpu, const cx_op_t *op, uint3
     double   steps, inter, bus, best_t = 0;
     if (algo == CX_ALGO_NVLS) return CX_PROTO_SIMPLE;
     if (p->proto != CX_PROTO_AUTO) return p->proto;
+    if (algo == CX_ALGO_PAIRWISE || algo == CX_ALGO_DIRECT) {
+        /* Point-to-point pieces: LL up to NCCL_P2P_LL_THRESHOLD (16 KiB). */
+        uint64_t piece = op->cls == CX_COLL_BROADCAST ? op->bytes : cx_ceil_div(op->bytes, n);
+        return piece <= CX_COLL_P2P_LL_BYTES ? CX_PROTO_LL : CX_PROTO_SIMPLE;
+    }
     steps = ar ? 2.0 * (n - 1) : rsag ? n - 1.0 : n;
     inter = nodes <= 1 ? 0 : ar ? 2.0 * (nodes - 1) : rsag ? nodes - 1.0 : nodes;
     bus   = nodes <= 1 ? p->nvlink_efficiency * cx_coll_port_bw(gpu->g, op->u.group_base, 1)
@@ -241,6 +251,7 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, const cx_o
     cx_coll_ctx_t           x  = {eng, ent, gpu, run};
     int                     nvls_ok;
 
+    cx_coll_release(run);
     memset(run, 0, sizeof(*run));
     run->active   = 1;
     run->n_ch     = 1;
@@ -282,6 +293,12 @@ int cx_coll_tx_clear(cx_coll_ctx_t *x)
         cx_engine_send(x->eng, x->ent, cx_engine_entity_id(x->eng, x->ent), run->tx_until, CX_GPU_EV_KICK, 0, NULL, 0);
     }
     return 0;
+}
+
+void cx_coll_release(cx_coll_run_t *run)
+{
+    free(run->lanes);
+    run->lanes = NULL;
 }
 
 int cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, cx_coll_run_t *run)

@@ -397,7 +397,13 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
 
 void cx_gpus_destroy(cx_gpus_t *g)
 {
+    uint64_t i;
+    int      s;
     if (g == NULL) return;
+    /* Collectives a stopped run left unfinished may hold memory. */
+    for (i = 0; g->gpus != NULL && i < g->n; i++) {
+        for (s = 0; s < CX_NUM_STREAMS; s++) cx_coll_release(&g->gpus[i].s[s].coll);
+    }
     free(g->src_arena);
     free(g->gpus);
     free(g);

@@ -123,6 +123,8 @@ int      cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src
  * progress in run (a stream's); advance it, 1 when it has completed. */
 void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, const cx_op_t *op, cx_coll_run_t *run);
 int  cx_coll_poll(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, cx_coll_run_t *run);
+/* Free what an unfinished collective holds (a pipelined one's lanes). */
+void cx_coll_release(cx_coll_run_t *run);
 /* 0, or an error naming the bad field of p (before any work). */
 cx_status_t cx_coll_params_check(const cx_coll_params_t *p, cx_err_t *err);
 

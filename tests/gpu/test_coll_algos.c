@@ -235,6 +235,10 @@ static void test_protocols(void **state)
         assert_true(l8.time_us > ll.time_us * 0.5 && l8.time_us < ll.time_us);
         assert_int_equal(au.proto, CX_PROTO_SIMPLE);
     }
+    /* All-to-all: LL while a peer's piece is at most 16 KiB (NCCL's
+     * NCCL_P2P_LL_THRESHOLD), Simple above. */
+    assert_int_equal(row_proto(CX_COLL_ALLTOALL, CX_ALGO_AUTO, CX_PROTO_AUTO, 64, UINT64_C(1) << 20).proto, CX_PROTO_LL);
+    assert_int_equal(row_proto(CX_COLL_ALLTOALL, CX_ALGO_AUTO, CX_PROTO_AUTO, 64, UINT64_C(2) << 20).proto, CX_PROTO_SIMPLE);
     /* NVLS has Simple only, whatever is asked. */
     assert_int_equal(row_proto(CX_COLL_ALLREDUCE, CX_ALGO_NVLS, CX_PROTO_LL, 8, 1 << 20).proto, CX_PROTO_SIMPLE);
 }
