@@ -141,6 +141,11 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
  * line on stderr naming what is missing or extra.  Nothing when --help. */
 void cxa_usage_error(const char *cmd, const cxa_args_t *a, int need_out, const char *out_what);
 int cxa_parse_format(const char *s, cxa_format_t *fmt);
+/* The start of a command taking one FILE: its options (allowed), the usage
+ * (on stdout for --help, else after the usage error on stderr) and
+ * --format.  -1: go on; else the exit status. */
+int cxa_cmd_start(const char *cmd, int argc, char **argv, const char *allowed, const char *usage, cxa_args_t *a,
+                  cxa_format_t *fmt);
 /* --top N (N >= 1) and --max-mb M (M >= 0) when given (s != NULL): 0 ok,
  * -1 after one error line. */
 int cxa_parse_top(const char *s, long *top);

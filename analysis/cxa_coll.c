@@ -177,16 +177,13 @@ int cxa_cmd_collectives(int argc, char **argv)
     int64_t          complete = 1;
     uint64_t         r;
 
-    if (cxa_parse_args("collectives", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
-    if (a.help || a.npos != 1) {
-        cxa_usage_error("collectives", &a, 0, NULL);
-        fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze collectives FILE [--format table|json|csv]\n"
-                "  per collective kind and algorithm: count, bytes, time (us) and bus bandwidth\n"
-                "  (GB/s, nccl-tests definition) percentiles p50/p90/p99/max (nearest rank).\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
-    }
-    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    rc = cxa_cmd_start("collectives", argc, argv, "format",
+                       "usage: colossim-analyze collectives FILE [--format table|json|csv]\n"
+                       "  per collective kind and algorithm: count, bytes, time (us) and bus bandwidth\n"
+                       "  (GB/s, nccl-tests definition) percentiles p50/p90/p99/max (nearest rank).\n",
+                       &a, &fmt);
+    if (rc >= 0) return rc;
+    rc = CXA_EXIT_OK;
     if (cxa_open_run(&f, a.pos[0], &complete) != CXA_EXIT_OK) return CXA_EXIT_FILE;
     if ((buf = cxa_table_load(&f, CXA_T_COLL, CXA_LOAD_REQUIRED, need, &t)) == NULL) {
         cxa_close(&f);

@@ -142,16 +142,13 @@ int cxa_cmd_digest(int argc, char **argv)
     uint64_t     d = 0, *rows, *hash;
     size_t       i;
     int          rc = CXA_EXIT_OK;
-    if (cxa_parse_args("digest", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
-    if (a.help || a.npos != 1) {
-        cxa_usage_error("digest", &a, 0, NULL);
-        fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze digest FILE [--format table|json]\n"
-                "  64-bit hash of every table outside /meta, independent of row order\n"
-                "  (equal for runs at any rank count).  Last line: 'digest HEX'.\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
-    }
-    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    rc = cxa_cmd_start("digest", argc, argv, "format",
+                       "usage: colossim-analyze digest FILE [--format table|json]\n"
+                       "  64-bit hash of every table outside /meta, independent of row order\n"
+                       "  (equal for runs at any rank count).  Last line: 'digest HEX'.\n",
+                       &a, &fmt);
+    if (rc >= 0) return rc;
+    rc = CXA_EXIT_OK;
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
     memset(&nm, 0, sizeof(nm));
     if (H5Ovisit(f.fid, H5_INDEX_NAME, H5_ITER_INC, cxa_visit, &nm) < 0) {

@@ -10,26 +10,29 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* "colossim-analyze: WHAT: FILE: message" on stderr. */
+static void cxa_vmessage(const char *what, const char *file, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "colossim-analyze: %s: ", what);
+    if (file != NULL) fprintf(stderr, "%s: ", file);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cxa_error(const char *file, const char *fmt, ...)
 {
     va_list ap;
-    fputs("colossim-analyze: error: ", stderr);
-    if (file != NULL) fprintf(stderr, "%s: ", file);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cxa_vmessage("error", file, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cxa_warn(const char *file, const char *fmt, ...)
 {
     va_list ap;
-    fputs("colossim-analyze: warning: ", stderr);
-    if (file != NULL) fprintf(stderr, "%s: ", file);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cxa_vmessage("warning", file, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cxa_open(cxa_file_t *f, const char *path)
@@ -428,6 +431,19 @@ int cxa_open_run(cxa_file_t *f, const char *path, int64_t *complete)
     cxa_meta_i64(f, "complete", complete);
     if (!*complete) fprintf(stderr, "colossim-analyze: %s: INCOMPLETE: run stopped early\n", f->path);
     return CXA_EXIT_OK;
+}
+
+int cxa_cmd_start(const char *cmd, int argc, char **argv, const char *allowed, const char *usage, cxa_args_t *a,
+                  cxa_format_t *fmt)
+{
+    if (cxa_parse_args(cmd, argc, argv, a, allowed) != 0) return CXA_EXIT_USAGE;
+    if (a->help || a->npos != 1) {
+        cxa_usage_error(cmd, a, 0, NULL);
+        fputs(usage, a->help ? stdout : stderr);
+        return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+    }
+    if (cxa_parse_format(a->format, fmt) != 0) return CXA_EXIT_USAGE;
+    return -1;
 }
 
 int cxa_parse_top(const char *s, long *top)

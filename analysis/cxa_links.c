@@ -509,20 +509,6 @@ typedef struct cxa_links {
     double        bin_s, span_s;
 } cxa_links_t;
 
-static int cxa_links_usage(const cxa_args_t *a)
-{
-    cxa_usage_error("links", a, 0, NULL);
-    fprintf(a->help ? stdout : stderr,
-            "usage: colossim-analyze links FILE [--top N] [--format table|json|csv]\n"
-            "  link utilisation of a run with --trace-level links: per link class and tier,\n"
-            "  p50/p90/p99/max of bytes / (bandwidth x bin) over the bins with traffic and of\n"
-            "  bytes / (bandwidth x run span) over the ports; the N hottest links (default 10);\n"
-            "  ECMP imbalance (max/mean bytes over a switch's up ports, and over parallel\n"
-            "  down links to one peer) per tier.  csv: the per class and tier table, one row\n"
-            "  each (bin_* and run_* utilisation columns).\n");
-    return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
-}
-
 /* Per port: sort its bins if needed, merge equal bins, count the spilled bins;
  * then every port's spilled bin utilisations (out) and run utilisation (runv). */
 static int cxa_links_spill(cxa_links_t *L)
@@ -788,9 +774,16 @@ int cxa_cmd_links(int argc, char **argv)
     cxa_links_t  L;
     int          rc;
 
-    if (cxa_parse_args("links", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
-    if (a.help || a.npos != 1) return cxa_links_usage(&a);
-    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    rc = cxa_cmd_start("links", argc, argv, "top format",
+                       "usage: colossim-analyze links FILE [--top N] [--format table|json|csv]\n"
+                       "  link utilisation of a run with --trace-level links: per link class and tier,\n"
+                       "  p50/p90/p99/max of bytes / (bandwidth x bin) over the bins with traffic and of\n"
+                       "  bytes / (bandwidth x run span) over the ports; the N hottest links (default 10);\n"
+                       "  ECMP imbalance (max/mean bytes over a switch's up ports, and over parallel\n"
+                       "  down links to one peer) per tier.  csv: the per class and tier table, one row\n"
+                       "  each (bin_* and run_* utilisation columns).\n",
+                       &a, &fmt);
+    if (rc >= 0) return rc;
     memset(&L, 0, sizeof(L));
     L.top      = 10;
     L.complete = 1;

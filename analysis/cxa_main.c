@@ -202,7 +202,16 @@ int cxa_cmd_power(int argc, char **argv); /* cxa_power.c */
 
 int main(int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } cmds[] = {{"summary", cxa_cmd_summary}, {"collectives", cxa_cmd_collectives}, {"digest", cxa_cmd_digest},
+                {"export-perfetto", cxa_cmd_perfetto}, {"export-csv", cxa_cmd_csv},
+                {"stragglers", cxa_cmd_stragglers}, {"diff", cxa_cmd_diff}, {"plot", cxa_cmd_plot},
+                {"links", cxa_cmd_links}, {"power", cxa_cmd_power}, {"faults", cxa_cmd_faults},
+                {"schema", cxa_cmd_schema}};
     const char *cmd;
+    size_t      i;
     if (argc < 2) {
         cxa_usage(stderr);
         return CXA_EXIT_USAGE;
@@ -216,18 +225,8 @@ int main(int argc, char **argv)
         printf("colossim-analyze %s (%s)\n", CX_VERSION_STRING, CX_GIT_REVISION);
         return CXA_EXIT_OK;
     }
-    if (strcmp(cmd, "summary") == 0) return cxa_cmd_summary(argc - 2, argv + 2);
-    if (strcmp(cmd, "collectives") == 0) return cxa_cmd_collectives(argc - 2, argv + 2);
-    if (strcmp(cmd, "digest") == 0) return cxa_cmd_digest(argc - 2, argv + 2);
-    if (strcmp(cmd, "export-perfetto") == 0) return cxa_cmd_perfetto(argc - 2, argv + 2);
-    if (strcmp(cmd, "export-csv") == 0) return cxa_cmd_csv(argc - 2, argv + 2);
-    if (strcmp(cmd, "stragglers") == 0) return cxa_cmd_stragglers(argc - 2, argv + 2);
-    if (strcmp(cmd, "diff") == 0) return cxa_cmd_diff(argc - 2, argv + 2);
-    if (strcmp(cmd, "plot") == 0) return cxa_cmd_plot(argc - 2, argv + 2);
-    if (strcmp(cmd, "links") == 0) return cxa_cmd_links(argc - 2, argv + 2);
-    if (strcmp(cmd, "power") == 0) return cxa_cmd_power(argc - 2, argv + 2);
-    if (strcmp(cmd, "faults") == 0) return cxa_cmd_faults(argc - 2, argv + 2);
-    if (strcmp(cmd, "schema") == 0) return cxa_cmd_schema(argc - 2, argv + 2);
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (strcmp(cmd, cmds[i].name) == 0) return cmds[i].run(argc - 2, argv + 2);
     cxa_error(NULL, "unknown command '%s'", cmd);
     cxa_usage(stderr);
     return CXA_EXIT_USAGE;

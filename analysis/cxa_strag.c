@@ -246,16 +246,6 @@ typedef struct cxa_sg {
     int         have_ops;
 } cxa_sg_t;
 
-static int cxa_sg_usage(const cxa_args_t *a)
-{
-    cxa_usage_error("stragglers", a, 0, NULL);
-    fprintf(a->help ? stdout : stderr,
-            "usage: colossim-analyze stragglers FILE [--top N] [--format table|json]\n"
-            "  per iteration the N GPUs that finished last, and (with /ops/gpu_ops) where the\n"
-            "  slowest and the fastest GPU spent their time.\n");
-    return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
-}
-
 /* Rows index per-iteration arrays: a hostile or corrupt iteration (2^32 - 1
  * wrapped k to 0 and overflowed the heap) or time is refused first.  The
  * highest iteration, or -1 after one error. */
@@ -455,9 +445,13 @@ int cxa_cmd_stragglers(int argc, char **argv)
     cxa_sg_t     S;
     int          rc = CXA_EXIT_FILE;
 
-    if (cxa_parse_args("stragglers", argc, argv, &a, "top format") != 0) return CXA_EXIT_USAGE;
-    if (a.help || a.npos != 1) return cxa_sg_usage(&a);
-    if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
+    rc = cxa_cmd_start("stragglers", argc, argv, "top format",
+                       "usage: colossim-analyze stragglers FILE [--top N] [--format table|json]\n"
+                       "  per iteration the N GPUs that finished last, and (with /ops/gpu_ops) where the\n"
+                       "  slowest and the fastest GPU spent their time.\n",
+                       &a, &fmt);
+    if (rc >= 0) return rc;
+    rc = CXA_EXIT_FILE;
     memset(&S, 0, sizeof(S));
     S.top      = 5;
     S.complete = 1;
