@@ -116,6 +116,37 @@ double cx_coll_port_bw(const cx_gpus_t *g, uint64_t j, int nvlink)
     return pi.bandwidth;
 }
 
+/* The tree: half the data (of the 1/g shard over domains of g) in P pieces
+ * of <= 1 MiB goes up and down 2 x depth links; the first piece pays every
+ * link's step latency and transfer, the other P - 1 follow it at the
+ * link's bandwidth: time = 2 depth (lat + piece / bw) + (P - 1) piece / bw
+ * per protocol, the least wins. */
+static uint32_t cx_coll_tune_tree(const cx_gpu_t *gpu, const cx_op_t *op, uint32_t g, uint32_t nodes)
+{
+    const cx_coll_params_t *p = &gpu->g->cfg.coll;
+    int      net   = nodes > 1;
+    uint64_t shard = g > 1 && g < op->group_size ? cx_ceil_div(op->bytes, g) : op->bytes;
+    uint64_t half  = cx_ceil_div(shard, 2), pieces = cx_ceil_div(half, CX_COLL_PIECE_BYTES);
+    double   bw    = (net ? p->net_efficiency : p->nvlink_efficiency) * cx_coll_port_bw(gpu->g, op->u.group_base, !net);
+    double   piece, depth = 1, best_t = 0;
+    uint32_t pr, best = CX_PROTO_SIMPLE, m = net ? nodes : op->group_size;
+    if (pieces < 1) pieces = 1;
+    if (pieces > 1024) pieces = 1024;
+    piece = (double)cx_ceil_div(half, pieces);
+    while ((1u << (uint32_t)depth) < m && depth < 31) depth++;
+    if (!(bw > 0)) return CX_PROTO_SIMPLE;
+    for (pr = CX_PROTO_LL; pr <= CX_PROTO_SIMPLE; pr++) {
+        double step = (double)(net ? p->net_step_latency : p->nvlink_step_latency) * cx_proto_lat[!net][pr] * 1e-12;
+        double tx   = piece / (bw * cx_proto_bw[pr]);
+        double t    = 2 * depth * (step + tx) + (double)(pieces - 1) * tx;
+        if (pr == CX_PROTO_LL || t < best_t) {
+            best   = pr;
+            best_t = t;
+        }
+    }
+    return best;
+}
+
 /* auto protocol, as NCCL's tuner (src/graph/tuning.cc) picks one: per
  * protocol, time = NVLink steps x NVLink step latency + network steps x
  * network step latency + bytes x steps / n / bandwidth, the bandwidth
@@ -140,6 +171,7 @@ static uint32_t cx_coll_tune_proto(const cx_gpu_t *gpu, const cx_op_t *op, uint3
         uint64_t piece = op->cls == CX_COLL_BROADCAST ? op->bytes : cx_ceil_div(op->bytes, n);
         return piece <= CX_COLL_P2P_LL_BYTES ? CX_PROTO_LL : CX_PROTO_SIMPLE;
     }
+    if (algo == CX_ALGO_TREE) return cx_coll_tune_tree(gpu, op, g, nodes);
     steps = ar ? 2.0 * (n - 1) : rsag ? n - 1.0 : n;
     inter = nodes <= 1 ? 0 : ar ? 2.0 * (nodes - 1) : rsag ? nodes - 1.0 : nodes;
     bus   = nodes <= 1 ? p->nvlink_efficiency * cx_coll_port_bw(gpu->g, op->u.group_base, 1)
