@@ -39,6 +39,11 @@ cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_pat
                         "is already a replay directory; give a workload YAML");
     }
     if (st == CX_OK) st = cx_workload_check_fit(w, cx_topo_num_gpus(topo), cx_run_domain_size(topo), err);
+    /* Before anything is written: only training programs are generated. */
+    if (st == CX_OK && w->kind != CX_WL_TRAINING) {
+        st = cx_err_set(err, CX_ERR_UNSUPPORTED, w->file, 0, "kind",
+                        "colossim gen writes training programs only; run an inference or RL workload directly");
+    }
     if (st != CX_OK) goto out;
     iters = iterations > 0 ? iterations : (w->iterations > 0 ? w->iterations : 1);
     if (rank == 0) {

@@ -246,6 +246,13 @@ def case_errors():
         ok = p.returncode != 0 and re.search(re.escape(path) + r":\d+:", msg) and field in msg and words in msg \
             and not os.path.exists(js)
         check(bool(ok), "bad%d refused: %s" % (i, msg[:200]))
+    # colossim gen writes training programs only, and says so before it
+    # creates anything.
+    gdir = os.path.join(WORK, "gen-infer")
+    p = subprocess.run([COLOSSIM, "gen", "--workload", os.path.join(SRC, "workloads", "infer-llama3-8b.yaml"),
+                        "--out", gdir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    check(p.returncode != 0 and "'kind'" in p.stdout and not os.path.exists(gdir),
+          "colossim gen refuses an inference workload before writing anything (%s)" % p.stdout.strip()[-160:])
 
 
 {"decode": case_decode, "ttft": case_ttft, "ranks": case_ranks, "rl": case_rl, "training": case_training,
