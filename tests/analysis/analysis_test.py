@@ -34,24 +34,13 @@ import subprocess
 import sys
 import time
 
+from cxa_test_util import empty_dir, fail, main, run
+
 MPIEXEC, COLOSSIM, ANALYZE, WORK, CASE = sys.argv[1:6]
 NPS = (1, 2, 4)
 SUMMARY_KEYS = ("iteration_seconds", "tokens_per_second", "tflops_per_gpu", "mfu",
                 "compute_share", "exposed_comm_share", "bubble_share",
                 "tokens_per_iteration", "model_flops_per_iteration", "first_iteration_seconds")
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def run(cmd, expect=0, **kw):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, **kw)
-    if expect is not None and p.returncode != expect:
-        fail("%s: exit %d (expected %d)\nstdout:\n%s\nstderr:\n%s" %
-             (" ".join(cmd), p.returncode, expect, p.stdout[-3000:], p.stderr[-3000:]))
-    return p
 
 
 def trace(np_):
@@ -194,9 +183,7 @@ def case_perfetto():
 def case_plot():
     need_traces()
     out = os.path.join(WORK, "plots")
-    if os.path.isdir(out):
-        for x in os.listdir(out):
-            os.remove(os.path.join(out, x))
+    empty_dir(out)
     run([ANALYZE, "plot", trace(1), "--out", out])
     for name in ("timeline.png", "breakdown.png", "coll_busbw.png"):
         p = os.path.join(out, name)
@@ -431,8 +418,4 @@ CASES = {"csv": case_csv, "diff": case_diff, "traces": case_traces, "digest": ca
          "absurd_times": case_absurd_times}
 
 if __name__ == "__main__":
-    if CASE not in CASES:
-        fail("unknown case " + CASE)
-    os.makedirs(WORK, exist_ok=True)
-    CASES[CASE]()
-    print("PASS")
+    main(CASES, CASE, WORK)

@@ -28,9 +28,9 @@ CASE:
 """
 import json
 import os
-import subprocess
 import sys
-import time
+
+from cxa_test_util import empty_dir, fail, main, run
 
 MPIEXEC, COLOSSIM, ANALYZE, WORK, TOPO, WORKLOAD, CASE = sys.argv[1:8]
 ITERS = "2"
@@ -39,21 +39,6 @@ SUMMARY_KEYS = ("iteration_seconds", "tokens_per_second", "tflops_per_gpu", "mfu
                 "tokens_per_iteration", "model_flops_per_iteration", "first_iteration_seconds")
 RUN_LINES = ("  iteration time", "  tokens/s", "  TFLOPs/GPU", "  MFU", "  time breakdown")
 TOL = 1.0001
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def run(cmd, expect=0, **kw):
-    t0 = time.time()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, **kw)
-    p.seconds = time.time() - t0
-    if expect is not None and p.returncode != expect:
-        fail("%s: exit %d (expected %d)\nstdout:\n%s\nstderr:\n%s" %
-             (" ".join(cmd), p.returncode, expect, p.stdout[-3000:], p.stderr[-3000:]))
-    return p
 
 
 def path(name):
@@ -228,9 +213,7 @@ def case_ecmp():
 def case_plot():
     need(SPRAY)
     out = path("k1024_plots")
-    if os.path.isdir(out):
-        for x in os.listdir(out):
-            os.remove(os.path.join(out, x))
+    empty_dir(out)
     p = run([ANALYZE, "plot", SPRAY, "--out", out])
     png = os.path.join(out, "links_heatmap.png")
     if not os.path.exists(png) or os.path.getsize(png) < 1000:
@@ -341,8 +324,4 @@ CASES = {"synthetic": case_synthetic, "traces": case_traces, "summary": case_sum
          "plot": case_plot, "errors": case_errors}
 
 if __name__ == "__main__":
-    if CASE not in CASES:
-        fail("unknown case " + CASE)
-    os.makedirs(WORK, exist_ok=True)
-    CASES[CASE]()
-    print("PASS")
+    main(CASES, CASE, WORK)

@@ -24,11 +24,12 @@ CASE:
 import json
 import os
 import struct
-import subprocess
 import sys
 
 import h5py
 import numpy as np
+
+from cxa_test_util import empty_dir, fail, run
 
 ANALYZE, WORK, CASE = sys.argv[1:4]
 TP, PP, DP = 8, 4, 128
@@ -53,19 +54,6 @@ PORTS = np.dtype([("dev", "<u8"), ("port", "<u4"), ("peer_dev", "<u8"), ("peer_p
 BINS = np.dtype([("dev", "<u8"), ("port", "<u4"), ("cls", "u1"), ("tier", "u1"), ("start_ps", "<i8"),
                  ("bytes", "<u8")])
 OPS_PER_GPU = 24
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def run(cmd, expect=0):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    if expect is not None and p.returncode != expect:
-        fail("%s: exit %d (expected %d)\nstdout:\n%s\nstderr:\n%s" %
-             (" ".join(cmd), p.returncode, expect, p.stdout[-3000:], p.stderr[-3000:]))
-    return p
 
 
 def make_trace():
@@ -141,9 +129,7 @@ def png_size(path):
 def case_plot():
     make_trace()
     out = os.path.join(WORK, "plots-4096")
-    if os.path.isdir(out):
-        for x in os.listdir(out):
-            os.remove(os.path.join(out, x))
+    empty_dir(out)
     for extra, expect_lines in (([], ("timeline.png", "breakdown.png", "coll_busbw.png", "links_heatmap.png")),
                                 (["--gpus", "0-%d" % (GPUS - 1)], ("timeline.png",))):
         r = run([ANALYZE, "plot", TRACE, "--out", out] + extra)

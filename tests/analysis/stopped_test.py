@@ -26,21 +26,11 @@ import signal
 import subprocess
 import sys
 
+from cxa_test_util import fail, run
+
 MPIEXEC, COLOSSIM, ANALYZE, WORK, TOPO, WL, CASE = sys.argv[1:8]
 FIGS = ("iteration_seconds", "tokens_per_second", "tflops_per_gpu", "mfu", "compute_share",
         "exposed_comm_share", "bubble_share", "first_iteration_seconds")
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def run(cmd, expect=0):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    if expect is not None and p.returncode != expect:
-        fail("%s: exit %d (expected %d)\n%s\n%s" % (" ".join(cmd), p.returncode, expect, p.stdout, p.stderr))
-    return p
 
 
 def stopped_run(name, np_, stop_after_sim_s):
