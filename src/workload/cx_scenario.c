@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cx_rng.h"
 #include "cx_yaml.h"
 
 void cx_scenario_destroy(cx_scenario_t *s)
@@ -38,72 +39,176 @@ static void cx_scen_resolve(char *out, size_t len, const char *base, const char 
     }
 }
 
-/* The job's placement into j->place: `first_gpu: N` (a contiguous block of
- * whole domains from GPU N) or `domains: [d, ...]` (one domain per D GPUs
- * of the job).  owner[d] = 1 + the job holding domain d (0: free). */
+/* `racks: [r, ...]`: whole racks (servers_per_rack x server GPUs each, a
+ * whole number of domains), their domains in order until the job is
+ * placed. */
+static cx_status_t cx_scen_place_racks(const cx_scenario_t *s, cx_scen_job_t *j, const cx_yaml_node_t *rl,
+                                       const cx_fabric_info_t *fi, cx_err_t *err)
+{
+    uint64_t    D = (uint64_t)fi->domain_gpus, R = s->rack_gpus, dpr, need, nracks, k = 0, i;
+    cx_status_t st;
+    if ((st = cx_yaml_expect(rl, CX_YAML_SEQ, err)) != CX_OK) return st;
+    if (R < D || R % D != 0) {
+        return cx_yaml_error(rl, CX_ERR_INVALID, err,
+                             "a rack of %llu GPUs is not a whole number of NVLink domains of %llu: use 'domains'",
+                             (unsigned long long)R, (unsigned long long)D);
+    }
+    dpr    = R / D;
+    need   = (j->n_blocks + dpr - 1) / dpr;
+    nracks = fi->gpus / R;
+    if (rl->n_children != need) {
+        return cx_yaml_error(rl, CX_ERR_INVALID, err,
+                             "%zu rack(s) listed; the job's %llu GPUs take %llu rack(s) of %llu GPUs", rl->n_children,
+                             (unsigned long long)j->w->gpus, (unsigned long long)need, (unsigned long long)R);
+    }
+    for (i = 0; i < need; i++) {
+        const cx_yaml_node_t *e = rl->children[i];
+        char                 *end;
+        unsigned long long    r, q;
+        if (e->kind != CX_YAML_SCALAR || e->scalar[0] < '0' || e->scalar[0] > '9')
+            return cx_yaml_error(e, CX_ERR_INVALID, err, "expected a rack index");
+        r = strtoull(e->scalar, &end, 10);
+        if (*end != '\0') return cx_yaml_error(e, CX_ERR_INVALID, err, "expected a rack index");
+        if (r >= nracks) {
+            return cx_yaml_error(e, CX_ERR_RANGE, err, "rack %llu does not exist (the fabric has %llu, 0..%llu)", r,
+                                 (unsigned long long)nracks, (unsigned long long)(nracks - 1));
+        }
+        for (q = 0; q < dpr && k < j->n_blocks; q++) j->place[k++] = (r * dpr + q) * D;
+    }
+    return CX_OK;
+}
+
+/* `scattered: {seed: S}`: free domains drawn at random (a fixed function of
+ * the seed and the job's index), as a busy scheduler leaves them, in
+ * ascending order. */
+static int cx_scen_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static cx_status_t cx_scen_place_scattered(cx_scen_job_t *j, uint32_t ji, const cx_yaml_node_t *sn,
+                                           const cx_fabric_info_t *fi, const uint32_t *owner, cx_err_t *err)
+{
+    static const char *const keys[] = {"seed", NULL};
+    uint64_t                 D = (uint64_t)fi->domain_gpus, ndom = fi->gpus / D, nfree = 0, d, i;
+    uint64_t                *pool;
+    int64_t                  seed = 1;
+    cx_status_t              st;
+    if ((st = cx_yaml_expect(sn, CX_YAML_MAP, err)) != CX_OK) return st;
+    if ((st = cx_yaml_check_keys(sn, keys, err)) != CX_OK) return st;
+    if ((st = cx_yaml_get_int(sn, "seed", 0, 0, INT64_MAX, &seed, err)) != CX_OK) return st;
+    pool = malloc((size_t)(ndom > 0 ? ndom : 1) * sizeof(*pool));
+    if (pool == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    for (d = 0; d < ndom; d++) {
+        if (owner[d] == 0) pool[nfree++] = d;
+    }
+    if (nfree < j->n_blocks) {
+        free(pool);
+        return cx_yaml_error(sn, CX_ERR_RANGE, err,
+                             "%llu NVLink domain(s) are free after the jobs above; this job needs %llu",
+                             (unsigned long long)nfree, (unsigned long long)j->n_blocks);
+    }
+    /* The first n_blocks of a seeded Fisher-Yates shuffle. */
+    for (i = 0; i < j->n_blocks; i++) {
+        uint64_t r = i + cx_rng_u64((uint64_t)seed, ji, i) % (nfree - i), t = pool[i];
+        pool[i]    = pool[r];
+        pool[r]    = t;
+    }
+    qsort(pool, (size_t)j->n_blocks, sizeof(*pool), cx_scen_u64_cmp);
+    for (i = 0; i < j->n_blocks; i++) j->place[i] = pool[i] * D;
+    free(pool);
+    return CX_OK;
+}
+
+/* `first_gpu: N`: a contiguous block of whole domains from GPU N. */
+static cx_status_t cx_scen_place_first(cx_scen_job_t *j, const cx_yaml_node_t *pn, const cx_yaml_node_t *fg,
+                                       const cx_fabric_info_t *fi, cx_err_t *err)
+{
+    uint64_t    D = (uint64_t)fi->domain_gpus, k;
+    int64_t     first;
+    cx_status_t st;
+    if ((st = cx_yaml_get_int(pn, "first_gpu", 1, 0, INT64_MAX, &first, err)) != CX_OK) return st;
+    if ((uint64_t)first % D != 0) {
+        return cx_yaml_error(fg, CX_ERR_INVALID, err,
+                             "GPU %lld does not start an NVLink domain: jobs take whole domains of %llu GPUs "
+                             "(try %llu)", (long long)first, (unsigned long long)D,
+                             (unsigned long long)((uint64_t)first / D * D));
+    }
+    if ((uint64_t)first + j->n_blocks * D > fi->gpus) {
+        return cx_yaml_error(fg, CX_ERR_RANGE, err,
+                             "GPUs %lld..%llu (%llu for the job's %llu) do not fit the fabric's %llu GPUs",
+                             (long long)first, (unsigned long long)((uint64_t)first + j->n_blocks * D - 1),
+                             (unsigned long long)(j->n_blocks * D), (unsigned long long)j->w->gpus,
+                             (unsigned long long)fi->gpus);
+    }
+    for (k = 0; k < j->n_blocks; k++) j->place[k] = (uint64_t)first + k * D;
+    return CX_OK;
+}
+
+/* `domains: [d, ...]`: one domain per D GPUs of the job. */
+static cx_status_t cx_scen_place_domains(cx_scen_job_t *j, const cx_yaml_node_t *dl, const cx_fabric_info_t *fi,
+                                         cx_err_t *err)
+{
+    uint64_t    D = (uint64_t)fi->domain_gpus, ndom = fi->gpus / D, k;
+    cx_status_t st;
+    if ((st = cx_yaml_expect(dl, CX_YAML_SEQ, err)) != CX_OK) return st;
+    if (dl->n_children != j->n_blocks) {
+        return cx_yaml_error(dl, CX_ERR_INVALID, err,
+                             "%zu domain(s) listed; the job's %llu GPUs take %llu NVLink domain(s) of %llu",
+                             dl->n_children, (unsigned long long)j->w->gpus, (unsigned long long)j->n_blocks,
+                             (unsigned long long)D);
+    }
+    for (k = 0; k < j->n_blocks; k++) {
+        const cx_yaml_node_t *e = dl->children[k];
+        char                 *end;
+        unsigned long long    d;
+        if (e->kind != CX_YAML_SCALAR || e->scalar[0] < '0' || e->scalar[0] > '9')
+            return cx_yaml_error(e, CX_ERR_INVALID, err, "expected an NVLink domain index");
+        d = strtoull(e->scalar, &end, 10);
+        if (*end != '\0') return cx_yaml_error(e, CX_ERR_INVALID, err, "expected an NVLink domain index");
+        if (d >= ndom) {
+            return cx_yaml_error(e, CX_ERR_RANGE, err, "domain %llu does not exist (the fabric has %llu, 0..%llu)",
+                                 d, (unsigned long long)ndom, (unsigned long long)(ndom - 1));
+        }
+        j->place[k] = (uint64_t)d * D;
+    }
+    return CX_OK;
+}
+
+/* The job's placement into j->place: exactly one of `first_gpu`, `domains`,
+ * `racks` or `scattered`.  owner[d] = 1 + the job holding domain d (0:
+ * free). */
 static cx_status_t cx_scen_place(const cx_scenario_t *s, cx_scen_job_t *j, uint32_t ji, const cx_yaml_node_t *pn,
                                  const cx_fabric_info_t *fi, uint32_t *owner, cx_err_t *err)
 {
-    static const char *const keys[] = {"first_gpu", "domains", NULL};
-    const cx_yaml_node_t    *fg = cx_yaml_get(pn, "first_gpu"), *dl = cx_yaml_get(pn, "domains"), *at;
-    uint64_t                 D = (uint64_t)fi->domain_gpus, ndom = fi->gpus / D, k;
+    static const char *const keys[] = {"first_gpu", "domains", "racks", "scattered", NULL};
+    const cx_yaml_node_t    *fg = cx_yaml_get(pn, "first_gpu"), *dl = cx_yaml_get(pn, "domains");
+    const cx_yaml_node_t    *rl = cx_yaml_get(pn, "racks"), *sn = cx_yaml_get(pn, "scattered"), *at;
+    uint64_t                 D = (uint64_t)fi->domain_gpus, k;
     cx_status_t              st;
 
     if ((st = cx_yaml_expect(pn, CX_YAML_MAP, err)) != CX_OK) return st;
     if ((st = cx_yaml_check_keys(pn, keys, err)) != CX_OK) return st;
-    if ((fg == NULL) == (dl == NULL))
-        return cx_yaml_error(pn, CX_ERR_INVALID, err, "give one of 'first_gpu: N' or 'domains: [d, ...]'");
+    if ((fg != NULL) + (dl != NULL) + (rl != NULL) + (sn != NULL) != 1)
+        return cx_yaml_error(pn, CX_ERR_INVALID, err,
+                             "give one of 'first_gpu: N', 'domains: [d, ...]', 'racks: [r, ...]' or "
+                             "'scattered: {seed: S}'");
     j->block    = D;
     j->n_blocks = (j->w->gpus + D - 1) / D;
     j->place    = calloc(j->n_blocks, sizeof(uint64_t));
     if (j->place == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    if (fg != NULL) {
-        int64_t first;
-        if ((st = cx_yaml_get_int(pn, "first_gpu", 1, 0, INT64_MAX, &first, err)) != CX_OK) return st;
-        if ((uint64_t)first % D != 0) {
-            return cx_yaml_error(fg, CX_ERR_INVALID, err,
-                                 "GPU %lld does not start an NVLink domain: jobs take whole domains of %llu GPUs "
-                                 "(try %llu)", (long long)first, (unsigned long long)D,
-                                 (unsigned long long)((uint64_t)first / D * D));
-        }
-        if ((uint64_t)first + j->n_blocks * D > fi->gpus) {
-            return cx_yaml_error(fg, CX_ERR_RANGE, err,
-                                 "GPUs %lld..%llu (%llu for the job's %llu) do not fit the fabric's %llu GPUs",
-                                 (long long)first, (unsigned long long)((uint64_t)first + j->n_blocks * D - 1),
-                                 (unsigned long long)(j->n_blocks * D), (unsigned long long)j->w->gpus,
-                                 (unsigned long long)fi->gpus);
-        }
-        for (k = 0; k < j->n_blocks; k++) j->place[k] = (uint64_t)first + k * D;
-        at = fg;
-    } else {
-        if ((st = cx_yaml_expect(dl, CX_YAML_SEQ, err)) != CX_OK) return st;
-        if (dl->n_children != j->n_blocks) {
-            return cx_yaml_error(dl, CX_ERR_INVALID, err,
-                                 "%zu domain(s) listed; the job's %llu GPUs take %llu NVLink domain(s) of %llu",
-                                 dl->n_children, (unsigned long long)j->w->gpus, (unsigned long long)j->n_blocks,
-                                 (unsigned long long)D);
-        }
-        for (k = 0; k < j->n_blocks; k++) {
-            const cx_yaml_node_t *e = dl->children[k];
-            char                 *end;
-            unsigned long long    d;
-            if (e->kind != CX_YAML_SCALAR || e->scalar[0] < '0' || e->scalar[0] > '9')
-                return cx_yaml_error(e, CX_ERR_INVALID, err, "expected an NVLink domain index");
-            d = strtoull(e->scalar, &end, 10);
-            if (*end != '\0') return cx_yaml_error(e, CX_ERR_INVALID, err, "expected an NVLink domain index");
-            if (d >= ndom) {
-                return cx_yaml_error(e, CX_ERR_RANGE, err, "domain %llu does not exist (the fabric has %llu, 0..%llu)",
-                                     d, (unsigned long long)ndom, (unsigned long long)(ndom - 1));
-            }
-            j->place[k] = (uint64_t)d * D;
-        }
-        at = dl;
-    }
+    at = fg != NULL ? fg : dl != NULL ? dl : rl != NULL ? rl : sn;
+    if (fg != NULL) st = cx_scen_place_first(j, pn, fg, fi, err);
+    else if (dl != NULL) st = cx_scen_place_domains(j, dl, fi, err);
+    else if (rl != NULL) st = cx_scen_place_racks(s, j, rl, fi, err);
+    else st = cx_scen_place_scattered(j, ji, sn, fi, owner, err);
+    if (st != CX_OK) return st;
     /* Overlaps, within the job and with the jobs before it. */
     for (k = 0; k < j->n_blocks; k++) {
         uint64_t d = j->place[k] / D;
         if (owner[d] != 0) {
-            const cx_yaml_node_t *e = dl != NULL ? dl->children[k] : at;
+            const cx_yaml_node_t *e = dl != NULL ? dl->children[k] : rl != NULL ? rl->children[k * D / s->rack_gpus] : at;
             if (owner[d] == ji + 1)
                 return cx_yaml_error(e, CX_ERR_INVALID, err, "NVLink domain %llu is listed twice", (unsigned long long)d);
             return cx_yaml_error(e, CX_ERR_INVALID, err,
@@ -212,6 +317,7 @@ cx_status_t cx_scenario_load(cx_scenario_t **s_p, const char *path, const cx_top
         st = cx_yaml_error(jobs, CX_ERR_INVALID, err, "the topology's first fabric has no NVLink domains");
         goto out;
     }
+    s->rack_gpus = (uint64_t)fi.server_gpus * cx_topo_fabric_servers_per_rack(topo, g0.fabric);
     s->jobs  = calloc(jobs->n_children, sizeof(cx_scen_job_t));
     owner    = calloc(fi.gpus / (uint64_t)fi.domain_gpus + 1, sizeof(uint32_t));
     if (s->jobs == NULL || owner == NULL) {

@@ -45,6 +45,7 @@ typedef struct cx_scenario {
     uint32_t       n;
     uint64_t       gpus;      /* GPUs of all jobs */
     uint64_t       span_gpus; /* 1 + the highest global GPU any job uses */
+    uint64_t       rack_gpus; /* GPUs per rack of the first fabric (placement by racks) */
 } cx_scenario_t;
 
 /* Parse a scenario file and resolve it against topo: load each job's

@@ -70,6 +70,9 @@ TWO = """scenario:
 
 def case_errors():
     job = "    - {name: a, workload: %s, placement: {first_gpu: 0}}\n" % SMALL
+    # BIG: 1,008 of colossus1-mini's 1,024 GPUs (the small job with more replicas)
+    global BIG
+    BIG = write("big.yaml", open(SMALL).read().replace("gpus: 64", "gpus: 1008").replace("dp: 4", "dp: 63").replace("global_batch_sequences: 32", "global_batch_sequences: 504"))
     bad = [
         # overlapping placements: the second job's line and field
         ("scenario:\n  jobs:\n" + job + "    - {name: b, workload: %s, placement: {domains: [7, 8, 9, 10, 11, 12, 13, 14]}}\n" % SMALL,
@@ -87,6 +90,18 @@ def case_errors():
         ("scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 0}, kind: rl}\n" % SMALL, 3, "kind", "unknown key"),
         ("scenario:\n  jobs:\n    - {workload: %s}\n" % SMALL, 3, "jobs[0]", "placement"),
         ("scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 0}, start: 3days}\n" % SMALL, 3, "start", ""),
+        # racks: the wrong count, a rack that does not exist, a rack another job holds
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {racks: [0, 1]}}\n" % SMALL, 3, "racks", "take 1 rack"),
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {racks: [99]}}\n" % SMALL, 3, "racks[0]", "does not exist"),
+        ("scenario:\n  jobs:\n" + job + "    - {name: b, workload: %s, placement: {racks: [0]}}\n" % SMALL,
+         4, "racks[0]", "already job 'a'"),
+        # scattered: unknown key; no room left; two placements at once
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {scattered: {seed: 1, spread: 2}}}\n" % SMALL, 3, "spread",
+         "unknown key"),
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 0}}\n" % BIG +
+         "    - {name: b, workload: %s, placement: {scattered: {seed: 1}}}\n" % SMALL, 4, "scattered", "are free"),
+        ("scenario:\n  jobs:\n    - {workload: %s, placement: {first_gpu: 0, racks: [0]}}\n" % SMALL, 3, "placement",
+         "give one of"),
         # a workload that is not there: named with the scenario's line
         ("scenario:\n  jobs:\n    - {workload: nowhere.yaml, placement: {first_gpu: 0}}\n", 0, "", "scenario.yaml:3"),
     ]
@@ -127,6 +142,17 @@ def case_single():
     scen = run(["--scenario", path, "--out", ""], ranks=2)
     check(digest(plain) is not None and digest(plain) == digest(scen),
           "one-job scenario at GPU 0: digest %s, plain run %s" % (digest(scen), digest(plain)))
+    # Rack 0 of colossus1-mini (8 servers of 8 GPUs) is GPUs 0..63: the same run again.
+    path = write("rack.yaml", "scenario:\n  jobs:\n    - {workload: %s, placement: {racks: [0]}, iterations: 2}\n" % SMALL)
+    rack = run(["--scenario", path, "--out", ""], ranks=2)
+    check(digest(rack) == digest(plain), "one-job scenario on rack 0: digest %s" % digest(rack))
+    # Scattered: the same seed gives the same domains (and digest) at 1 and 2 ranks, another seed others.
+    sc = "scenario:\n  jobs:\n    - {workload: %s, placement: {scattered: {seed: %d}}}\n"
+    d1 = digest(run(["--scenario", write("s1.yaml", sc % (SMALL, 1)), "--out", ""]))
+    d1b = digest(run(["--scenario", write("s1.yaml", sc % (SMALL, 1)), "--out", ""], ranks=2))
+    d2 = digest(run(["--scenario", write("s2.yaml", sc % (SMALL, 2)), "--out", ""]))
+    check(d1 is not None and d1 == d1b and d2 != d1 and d1 != digest(plain),
+          "scattered placement: seed 1 %s at 1 and %s at 2 ranks, seed 2 %s" % (d1, d1b, d2))
     m = re.search(r"iteration time\s+([\d.]+)", plain.stdout)
     check(m is not None and abs(float(m.group(1)) - list(jobs(scen).values())[0]) < 1e-9,
           "one-job scenario: the plain run's iteration time")
