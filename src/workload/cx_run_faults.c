@@ -7,6 +7,7 @@
  * trace's /faults table: what it hit, when, and what the job did about it.
  */
 #include "cx_run_internal.h"
+#include "cx_schema.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +21,8 @@ typedef struct cx_row_fault {
     uint8_t  kind, action, random, tier;
 } cx_row_fault_t;
 
-static const cx_trace_field_t cx_row_fault_fields[] = {
-    CX_TRACE_FIELD(cx_row_fault_t, at_ps, CX_TRACE_I64, "ps", "when the fault starts"),
-    CX_TRACE_FIELD(cx_row_fault_t, kind, CX_TRACE_U8, "", "0 gpu_slow 1 gpu_fail 2 link_degraded 3 link_down 4 nic_down 5 switch_down"),
-    CX_TRACE_FIELD(cx_row_fault_t, action, CX_TRACE_U8, "", "what the job did: 0 slowed 1 degraded 2 rerouted 3 job stopped 4 none (not on the job) 5 after the job stopped"),
-    CX_TRACE_FIELD(cx_row_fault_t, gpu, CX_TRACE_U64, "", "GPU hit (GPU faults, a GPU's NIC link); 2^64-1 = none"),
-    CX_TRACE_FIELD(cx_row_fault_t, dev, CX_TRACE_U64, "", "device hit: the GPU, the switch, or the link's first end (topology device id)"),
-    CX_TRACE_FIELD(cx_row_fault_t, port, CX_TRACE_U32, "", "links: port at dev; 2^32-1 = none"),
-    CX_TRACE_FIELD(cx_row_fault_t, peer_dev, CX_TRACE_U64, "", "links: the other end; 2^64-1 = none"),
-    CX_TRACE_FIELD(cx_row_fault_t, peer_port, CX_TRACE_U32, "", "links: port at peer_dev"),
-    CX_TRACE_FIELD(cx_row_fault_t, tier, CX_TRACE_U8, "", "switch_down: the switch's tier; links: tier of peer_dev (0 GPU/NVSwitch)"),
-    CX_TRACE_FIELD(cx_row_fault_t, factor, CX_TRACE_F64, "", "gpu_slow: kernel time factor; link_degraded: bandwidth share; else 1"),
-    CX_TRACE_FIELD(cx_row_fault_t, random, CX_TRACE_U8, "", "1: drawn from the file's random: rates"),
-    CX_TRACE_FIELD(cx_row_fault_t, line, CX_TRACE_I32, "", "line of the faults file that gave it"),
-};
+/* The columns: src/trace/cx_schema.h. */
+static const cx_trace_field_t cx_row_fault_fields[] = CX_SCHEMA_FIELDS(FAULTS, cx_row_fault_t);
 
 cx_status_t cx_run_faults_load(cx_run_ctx_t *c, const char *path, const cx_topo_t *topo, uint64_t job_gpus,
                                double est_seconds, uint64_t seed, cx_err_t *err)
@@ -140,9 +129,9 @@ cx_status_t cx_run_faults_trace(cx_trace_t *tr, cx_run_ctx_t *c, int rank, cx_er
     cx_status_t       st;
     size_t            i;
     if (c->faults == NULL || tr == NULL) return CX_OK;
-    st = cx_trace_table_define(tr, "/faults", cx_row_fault_fields,
+    st = cx_trace_table_define(tr, CX_SCHEMA_T_FAULTS, cx_row_fault_fields,
                                sizeof(cx_row_fault_fields) / sizeof(cx_row_fault_fields[0]), sizeof(cx_row_fault_t),
-                               "every injected fault: what it hit, when, and what the job did", &t, err);
+                               CX_SCHEMA_W_FAULTS, &t, err);
     if (st != CX_OK || rank != 0) return st;
     for (i = 0; i < c->faults->n && st == CX_OK; i++) {
         const cx_fault_t *f = &c->faults->f[i];
