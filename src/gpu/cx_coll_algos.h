@@ -26,7 +26,8 @@
     X(TREE, tree, CLI, "double binary tree (hierarchical inside domains)")                             \
     X(NVLS, nvls, CLI, "NVSwitch in-switch reduction inside one domain")                               \
     X(PAIRWISE, pairwise, NOCLI, "all-to-all")                                                         \
-    X(HIER, hier, CLI, "ring inside, ring across")                                                     \
+    X(HIER, hier, CLI, "reduce-scatter inside (NVLS where there is one), ring across, all-gather inside, "  \
+                        "pipelined over chunks")                                                       \
     X(DIRECT, direct, CLI, "all-gather and broadcast with every piece sent straight to every member")
 
 /* --algo: "auto|ring|...", its help, and choice index -> CX_ALGO_ id. */
