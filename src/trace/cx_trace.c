@@ -268,6 +268,9 @@ static cx_status_t trace_reserve_local(cx_trace_t *tr, uint64_t need, const char
     uint64_t       avail = UINT64_MAX, upto;
     int            fd, rc, e = 0;
 
+    if (getenv("CX_TRACE_TEST_NO_RESERVE") != NULL) {
+        return CX_OK; /* test hook: let HDF5 meet the full disk (hostile.full_disk_unreserved) */
+    }
     fd = open(tr->partial, O_WRONLY);
     if (fd < 0 || fstat(fd, &sb) != 0) {
         if (fd >= 0) {

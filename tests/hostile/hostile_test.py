@@ -636,6 +636,25 @@ def full_disk_end(c):
               r"/[a-z_/]+, at the end of the run; up to \d+ KiB more to write")
 
 
+@case
+def full_disk_unreserved(c):
+    """The fallback when a write fails anyway (no room reserved: the test hook
+    CX_TRACE_TEST_NO_RESERVE=1), 1 rank: HDF5's H5Dwrite fails, and H5Fclose failed on the
+    full disk, leaving a half-closed file that HDF5 closed again at MPI_Finalize: SIGSEGV in
+    H5F__close_cb.  Now the failed trace is truncated to 0 bytes before H5Fclose: exit 2, one
+    line.  (At 2+ ranks HDF5 itself hangs after a failed collective write: not run.)"""
+    os.environ["CX_TRACE_TEST_NO_RESERVE"] = "1"
+    try:
+        with Tmpfs(c, "2m") as fs:
+            res = c.run("run", "--out", os.path.join(fs.dir, "t.h5"), "--progress", "0", "--trace-level", "ops",
+                        "--iterations", "20", "--trace-buffer", "256K", timeout=120)
+            expect_error(res, r"t\.h5\.partial: cannot write the trace: No space left on device \("
+                              r"/[a-z_/]+, write \d+ of that table during the run; 0 KiB free\)", rc=2)
+            assert os.listdir(fs.dir) == [], f"left: {os.listdir(fs.dir)}"
+    finally:
+        del os.environ["CX_TRACE_TEST_NO_RESERVE"]
+
+
 # ---- a slow (NFS-like) disk (issue 17 item 4) ------------------------------------------------
 
 SLOW_BPS = 256 * 1024  # write bytes/s
