@@ -88,10 +88,33 @@ static void cx_coll_ring_setup(cx_coll_ctx_t *x)
     }
 }
 
+/* A chain's head has every piece at once.  Queued all at once, its pieces
+ * of one channel would hold its links while the pieces it forwards for the
+ * other channels wait behind them (the NVLink and NIC times then add up).
+ * So a head sends a channel's next piece only when the previous one is
+ * about to have left (its last byte leaves when the next one's step
+ * latency ends), as NCCL's few buffer slots per channel pace it; else it
+ * wakes itself then. */
+static int cx_coll_chain_head_ready(cx_coll_ctx_t *x, uint32_t ch)
+{
+    cx_coll_run_t *run = x->run;
+    cx_time_t      at  = run->tx_ch[ch] - run->delay_ch[ch];
+    cx_time_t      now = cx_engine_now(x->eng);
+    if (run->sent[ch] == 0 || at <= now) return 1;
+    /* One wake-up at a time: the earliest pending one looks at every
+     * channel again. */
+    if (run->head_wake <= now || run->head_wake > at) {
+        run->head_wake = at;
+        cx_engine_send(x->eng, x->ent, cx_engine_entity_id(x->eng, x->ent), at, CX_GPU_EV_KICK, 0, NULL, 0);
+    }
+    return 0;
+}
+
 static int cx_coll_ring_poll(cx_coll_ctx_t *x)
 {
     cx_coll_run_t *run = x->run;
     const cx_op_t *op  = &run->cur;
+    cx_time_t      tx;
     uint32_t       ch;
     int            moved = 1, done;
     while (moved) {
@@ -109,17 +132,14 @@ static int cx_coll_ring_poll(cx_coll_ctx_t *x)
                  * leaves a non-root member after it has arrived. */
                 if (run->dep == 1 && run->rcvd[ch] < st) break;
                 if (run->dep == 2 && run->n_recv_ch[ch] > 0 && run->rcvd[ch] <= st) break;
-                cx_coll_sent(run, cx_net_send_ex(x->eng, x->ent, run->next_dev[ch], run->send_bytes_ch[ch], op->tag,
-                                                 CX_COOKIE_COLL | (ch << CX_COOKIE_CH_SHIFT) | st, run->delay_ch[ch],
-                                                 0, CX_NET_SEND_SOLE));
+                if (run->dep == 2 && run->n_recv_ch[ch] == 0 && !cx_coll_chain_head_ready(x, ch)) break;
+                tx = cx_net_send_ex(x->eng, x->ent, run->next_dev[ch], run->send_bytes_ch[ch], op->tag,
+                                    CX_COOKIE_COLL | (ch << CX_COOKIE_CH_SHIFT) | st, run->delay_ch[ch], 0,
+                                    CX_NET_SEND_SOLE);
+                cx_coll_sent(run, tx);
+                run->tx_ch[ch] = tx;
                 run->sent[ch]++;
                 moved = 1;
-                /* A chain's head has every piece at once: one piece per
-                 * channel per pass, so the channels share its links piece
-                 * by piece instead of the last channel waiting for all the
-                 * others' pieces (then a long chain runs at the ring's
-                 * speed, not at the sum of its NVLink and NIC times). */
-                if (run->dep == 2 && run->n_recv_ch[ch] == 0) break;
             }
         }
     }

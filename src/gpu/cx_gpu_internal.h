@@ -73,6 +73,8 @@ typedef struct cx_coll_run {
     uint32_t  sent[CX_COLL_MAX_CH];
     uint32_t  rcvd[CX_COLL_MAX_CH];
     uint64_t  next_dev[CX_COLL_MAX_CH];  /* ring/chain: where sends go */
+    cx_time_t tx_ch[CX_COLL_MAX_CH];     /* chain head: when its last piece's last byte leaves */
+    cx_time_t head_wake;   /* chain head: a wake-up is scheduled then (if in the future) */
     cx_time_t tx_until;    /* when the last byte of the phase's sends so far leaves */
     cx_time_t kick_at;     /* a wake-up is scheduled at this time */
 } cx_coll_run_t;

@@ -256,11 +256,10 @@ static void test_nvls_rsag(void **state)
     assert_true(ag.busbw_gbps > 300 && ag.busbw_gbps < 330);
 }
 
-/* Broadcast and reduce pipelined in 64 KiB pieces, the head sending its
- * channels piece by piece: at 1 GiB inside one domain within 5% of the ring
- * all-gather's bus bandwidth; across 8 domains (64 GPUs) the broadcast
- * within 10% of the ring all-reduce's (was 48%: 187 against 376 GB/s), the
- * reduce within 25%. */
+/* Broadcast and reduce pipelined in 64 KiB pieces, each chain's head pacing
+ * its pieces to its links: at 1 GiB inside one domain within 5% of the ring
+ * all-gather's bus bandwidth; across 8 domains (64 GPUs) within 10% of the
+ * ring all-reduce's (was 47% and 52%: 177.6 and 196.9 against 375.7). */
 static void test_chain(void **state)
 {
     cx_collbench_row_t b, r, ag, ar;
@@ -274,7 +273,7 @@ static void test_chain(void **state)
     r  = row_proto(CX_COLL_REDUCE, CX_ALGO_RING, CX_PROTO_AUTO, 64, UINT64_C(1) << 30);
     ar = row_proto(CX_COLL_ALLREDUCE, CX_ALGO_RING, CX_PROTO_AUTO, 64, UINT64_C(1) << 30);
     assert_true(b.busbw_gbps > 0.90 * ar.busbw_gbps);
-    assert_true(r.busbw_gbps > 0.75 * ar.busbw_gbps);
+    assert_true(r.busbw_gbps > 0.90 * ar.busbw_gbps);
 }
 
 int main(int argc, char **argv)
