@@ -41,7 +41,8 @@
  * the trace: No space left on device (TABLE, write N of that table during the
  * run | at the end of the run | creating the trace file; ...)", the trace is
  * poisoned and PATH.partial removed.  So a write needs free space for one
- * flush of uncompressed rows (--trace-buffer) even though far less is written.
+ * slice (about 4 MB, at least one chunk) of uncompressed rows + 256 KiB, even
+ * though deflate leaves far less of it.
  */
 #ifndef CX_TRACE_H
 #define CX_TRACE_H
