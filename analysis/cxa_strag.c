@@ -141,28 +141,32 @@ static int cxa_profile(const cxa_file_t *f, uint32_t k, const uint64_t *slow, co
     return 0;
 }
 
+/* The 4 blocks with the most time (of n), " NAME X.XX ms" each. */
+static void cxa_print_top_blocks(FILE *out, const int64_t *block, int n)
+{
+    int64_t blk[CXA_NBLOCK > CXA_CP_NBLOCK ? CXA_NBLOCK : CXA_CP_NBLOCK];
+    int     i, shown;
+    memcpy(blk, block, (size_t)n * sizeof(blk[0]));
+    for (shown = 0; shown < 4; shown++) {
+        int best = -1;
+        for (i = 0; i < n; i++)
+            if (blk[i] > 0 && (best < 0 || blk[i] > blk[best])) best = i;
+        if (best < 0) break;
+        fprintf(out, " %s %.2f ms", cxa_block_name((unsigned)best), (double)blk[best] * 1e-9);
+        blk[best] = 0;
+    }
+}
+
 static void cxa_prof_print(const char *label, uint64_t gpu, const cxa_prof_t *p, FILE *out)
 {
     unsigned s, c;
-    int      i, shown;
     fprintf(out, "    %s GPU %llu (%llu ops): busy", label, (unsigned long long)gpu, (unsigned long long)p->ops);
     for (s = 0; s < CXA_NSTREAM; s++) fprintf(out, " %s %.2f ms%s", cxa_stream_name(s), (double)p->busy[s] * 1e-9, s + 1 < CXA_NSTREAM ? "," : "");
     fprintf(out, "\n      compute stream waits:");
     for (c = 0; c < CXA_NSTREAM; c++)
         if (p->wait[0][c] > 0) fprintf(out, " on %s %.2f ms", cxa_stream_name(c), (double)p->wait[0][c] * 1e-9);
     fprintf(out, "\n      top compute blocks:");
-    {
-        int64_t blk[CXA_NBLOCK];
-        memcpy(blk, p->block, sizeof(blk));
-        for (shown = 0; shown < 4; shown++) {
-            int best = -1;
-            for (i = 0; i < CXA_NBLOCK; i++)
-                if (blk[i] > 0 && (best < 0 || blk[i] > blk[best])) best = i;
-            if (best < 0) break;
-            fprintf(out, " %s %.2f ms", cxa_block_name((unsigned)best), (double)blk[best] * 1e-9);
-            blk[best] = 0;
-        }
-    }
+    cxa_print_top_blocks(out, p->block, CXA_NBLOCK);
     fprintf(out, "\n");
 }
 
@@ -194,23 +198,14 @@ static const char *const cxa_cp_names[CXA_CP_NCAT] = {"compute", "collective", "
 static void cxa_cpath_print(const cxa_cpath_t *cp, FILE *out)
 {
     int64_t len = cp->end_ps - cp->start_ps;
-    int     c, shown, i;
-    int64_t blk[CXA_CP_NBLOCK];
+    int     c;
     fprintf(out, "    critical path %.3f ms, ends on GPU %u, starts on GPU %u, %llu GPU hop(s):", (double)len * 1e-9,
             cp->end_gpu, cp->start_gpu, (unsigned long long)cp->gpu_hops);
     for (c = 0; c < CXA_CP_NCAT; c++)
         if (cp->cat[c] > 0)
             fprintf(out, " %s %.1f%%", cxa_cp_names[c], len > 0 ? 100.0 * (double)cp->cat[c] / (double)len : 0.0);
     fprintf(out, "\n      compute on the path:");
-    memcpy(blk, cp->block, sizeof(blk));
-    for (shown = 0; shown < 4; shown++) {
-        int best = -1;
-        for (i = 0; i < CXA_CP_NBLOCK; i++)
-            if (blk[i] > 0 && (best < 0 || blk[i] > blk[best])) best = i;
-        if (best < 0) break;
-        fprintf(out, " %s %.2f ms", cxa_block_name((unsigned)best), (double)blk[best] * 1e-9);
-        blk[best] = 0;
-    }
+    cxa_print_top_blocks(out, cp->block, CXA_CP_NBLOCK);
     fprintf(out, "\n");
 }
 
