@@ -299,7 +299,8 @@ void cx_coll_start(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, const cx_o
                  (unsigned long long)gpu->gpu, me, (unsigned long long)op->u.group_base, op->group_stride);
     }
     g       = cx_coll_per_domain(gpu->g, op);
-    nvls_ok = g == n && n > 2 && cx_topo_domain_nvswitch(gpu->g->topo, gpu->domain) != UINT64_MAX;
+    nvls_ok = g == n && n > 2 && cx_topo_domain_nvswitch(gpu->g->topo, gpu->domain) != UINT64_MAX &&
+              cx_topo_domain_nvls(gpu->g->topo, gpu->domain);
 
     algo      = cx_coll_choose(algo, op, g, nvls_ok);
     run->algo  = (uint8_t)algo;

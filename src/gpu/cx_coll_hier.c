@@ -136,7 +136,8 @@ void cx_coll_hier_begin(cx_coll_ctx_t *x, uint32_t g, const cx_coll_algo_def_t *
     run->g        = g;
     /* NVLS reduce-scatter / all-gather inside the domain where the
      * NVSwitch offers it (NCCL's NVLS tree), rings otherwise. */
-    run->nvls_in = (uint8_t)(g > 2 && cx_topo_domain_nvswitch(gpu->g->topo, gpu->domain) != UINT64_MAX);
+    run->nvls_in = (uint8_t)(g > 2 && cx_topo_domain_nvswitch(gpu->g->topo, gpu->domain) != UINT64_MAX &&
+                             cx_topo_domain_nvls(gpu->g->topo, gpu->domain));
     K            = cx_coll_hier_chunks(x, g);
     if (K >= 2) {
         run->chunks   = (uint8_t)K;

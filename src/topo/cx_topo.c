@@ -301,6 +301,19 @@ cx_status_t cx_topo_gpu_info(const cx_topo_t *t, uint64_t dev, cx_gpu_info_t *in
     return CX_OK;
 }
 
+int cx_topo_domain_nvls(const cx_topo_t *t, uint64_t domain)
+{
+    int i;
+    for (i = t->n_fabrics - 1; i >= 0; i--) {
+        const cx_fabric_t *f = &t->fab[i];
+        if (domain >= f->dom_base) {
+            if (f->ns == 0 || domain - f->dom_base >= f->ndom || f->nvswitch_type < 0) return 0;
+            return t->cat.switches[f->nvswitch_type].nvls;
+        }
+    }
+    return 0;
+}
+
 uint64_t cx_topo_domain_nvswitch(const cx_topo_t *t, uint64_t domain)
 {
     int i;

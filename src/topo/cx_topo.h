@@ -131,6 +131,9 @@ uint64_t      cx_topo_gpu_device(const cx_topo_t *t, uint64_t gpu);
 cx_status_t   cx_topo_gpu_info(const cx_topo_t *t, uint64_t dev, cx_gpu_info_t *info_p);
 /* Device id of the NVSwitch of a global NVLink domain, UINT64_MAX if none. */
 uint64_t      cx_topo_domain_nvswitch(const cx_topo_t *t, uint64_t domain);
+/* 1 if the domain's NVSwitch reduces and multicasts in the switch (NVLS:
+ * the catalog's `nvls:`, on unless false; A100's gen2 has none). */
+int           cx_topo_domain_nvls(const cx_topo_t *t, uint64_t domain);
 
 int                  cx_topo_num_gpu_types(const cx_topo_t *t);
 /* The catalog's default efficiencies (a GPU type's own: cx_topo_gpu_type()->eff). */

@@ -22,6 +22,7 @@ typedef struct cx_cat_switch {
     uint32_t radix;
     double   port_bw;
     int64_t  latency_ps;
+    int      nvls;       /* NVSwitch: in-switch reduction / multicast (gen3 on; gen2 none) */
 } cx_cat_switch_t;
 
 typedef struct cx_catalog {

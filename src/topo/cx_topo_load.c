@@ -203,7 +203,7 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
                                            "compute_efficiency", NULL};
     const cx_yaml_node_t    *effn;
     static const char *const nic_keys[] = {"name", "bandwidth", "latency", "notes", NULL};
-    static const char *const sw_keys[]  = {"name", "radix", "port_bandwidth", "latency", "notes",
+    static const char *const sw_keys[]  = {"name", "radix", "port_bandwidth", "latency", "nvls", "notes",
                                            NULL};
     static const char *const cab_keys[] = {"tier1", "tier2", "tier3", "tier4", NULL};
     const cx_yaml_node_t    *seq, *cab;
@@ -251,6 +251,8 @@ static cx_status_t cx_catalog_parse(cx_catalog_t *cat, const cx_yaml_node_t *roo
         cat->switches[i].radix = (uint32_t)radix;
         CX_TRY(cx_get_bw(g, "port_bandwidth", 1, CX_TOPO_BW_MIN, CX_TOPO_BW_MAX, &cat->switches[i].port_bw, err));
         CX_TRY(cx_get_lat(g, "latency", 1, CX_TOPO_DEV_LAT_MIN_PS, &cat->switches[i].latency_ps, err));
+        cat->switches[i].nvls = 1;
+        CX_TRY(cx_yaml_get_bool(g, "nvls", 0, &cat->switches[i].nvls, err));
     }
     cat->n_switches = (int)seq->n_children;
     for (tt = 0; tt <= CX_TOPO_MAX_TIERS; tt++) cat->cable_ps[tt] = 0;

@@ -87,7 +87,7 @@
 #define CX_SCHEMA_COLS_COLL(X, S) \
     X(S, gpu, U64, "", NONE, "the group's member 0 (whose view this row is)") \
     X(S, kind, U8, "", COLL_KIND, "0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce") \
-    X(S, algo, U8, "", COLL_ALGO, "1 ring 2 tree 3 nvls 4 pairwise 5 hier") \
+    X(S, algo, U8, "", COLL_ALGO, "1 ring 2 tree 3 nvls 4 pairwise 5 hier 6 direct") \
     X(S, channels, U8, "", NONE, "rings used") \
     X(S, stream, U8, "", STREAM, "stream of the collective") \
     X(S, phase, U8, "", PHASE, "0 none 1 fwd 2 bwd 3 recompute 4 optimizer") \
@@ -109,7 +109,7 @@
     X(S, stream, U8, "", STREAM, "0 compute, 1 TP/CP/EP comm, 2 DP comm, 3 PP send/recv") \
     X(S, kind, U8, "", OP_KIND, "0 compute 1 send 2 recv 3 collective 4 wait 5 iter_begin 6 iter_end") \
     X(S, cls, U8, "", NONE, "compute: 0 gemm 1 attention 2 elementwise 3 optimizer 4 checkpoint; collective: 0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce; wait: stream waited for") \
-    X(S, algo, U8, "", COLL_ALGO, "collective algorithm used: 1 ring 2 tree 3 nvls 4 pairwise 5 hier") \
+    X(S, algo, U8, "", COLL_ALGO, "collective algorithm used: 1 ring 2 tree 3 nvls 4 pairwise 5 hier 6 direct") \
     X(S, phase, U8, "", PHASE, "0 none 1 fwd 2 bwd 3 recompute 4 optimizer") \
     X(S, block, U8, "", BLOCK, "model block (cx_op_block_t, see SCHEMA.md)") \
     X(S, layer, U16, "", NONE, "layer, PP boundary or DP bucket; 65535 = none") \

@@ -268,7 +268,7 @@ static void cx_plan_coll(const cx_plan_ctx_t *x, const cx_op_t *op, cx_plan_cost
     if (n <= 1) return;
     g = cx_plan_per_domain(x, op);
     cx_plan_gpu(x, cx_plan_member(op, 0), &gi);
-    nvs     = cx_topo_domain_nvswitch(x->topo, gi.domain) != UINT64_MAX;
+    nvs     = cx_topo_domain_nvswitch(x->topo, gi.domain) != UINT64_MAX && cx_topo_domain_nvls(x->topo, gi.domain);
     nvls_ok = g == n && n > 2 && nvs;
     algo    = cx_coll_choose(algo, op, g, nvls_ok);
     if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && g > 1) {

@@ -125,5 +125,17 @@ check(p.returncode != 0 and len(errs) == 1 and
       and not os.path.exists(out) and not os.path.exists(out + ".partial"),
       "bad override refused: %s" % (errs[0] if errs else p.stderr.strip()))
 
+# A100's NVSwitch (gen2, `nvls: false`) has no in-switch reduction: auto
+# picks the ring there, NVLS on H100's.
+def algo_of(topo):
+    p = subprocess.run([COLOSSIM, "bench", "collective", "--topology", topo, "--gpus", "8", "--min-bytes", "1G",
+                        "--max-bytes", "1G", "--format", "csv"], capture_output=True, text=True, timeout=120)
+    rows = [l.split(",") for l in p.stdout.splitlines() if l and not l.startswith("#")]
+    return rows[1][rows[0].index("algo")] if len(rows) > 1 and "algo" in rows[0] else p.stdout + p.stderr
+
+
+check(algo_of(os.path.join(SRC, "topologies", "dgx-a100-4k.yaml")) == "ring" and
+      algo_of(os.path.join(SRC, "topologies", "colossus1-mini.yaml")) == "nvls",
+      "auto all-reduce: ring on A100's NVSwitch (no NVLS), nvls on H100's")
 print("PASS" if failed == 0 else "%d check(s) FAILED" % failed)
 sys.exit(1 if failed else 0)
