@@ -28,8 +28,7 @@
 #include "cx_replay.h"
 #include "cx_run_kind.h"
 #include "cx_traffic.h"
-
-static cx_status_t cx_run_agree_error(MPI_Comm comm, cx_status_t st, cx_err_t *err);
+#include "cx_agree.h"
 
 /* ---- inputs -------------------------------------------------------------- */
 
@@ -199,7 +198,7 @@ static cx_status_t cx_run_check_outputs(const cx_run_state_t *r, cx_err_t *err)
             }
         }
     }
-    return cx_run_agree_error(r->comm, st, err);
+    return cx_agree(r->comm, st, err);
 }
 
 /* Size the run, and the summary's figures known before it runs. */
@@ -365,22 +364,6 @@ static cx_status_t cx_run_replay_file_limit(const cx_run_state_t *r, cx_err_t *e
     return CX_OK;
 }
 
-/* Every rank fails with the message of the lowest rank that failed (rank 0
- * prints it): a replay file of rank 3's GPUs is named, not "another rank". */
-static cx_status_t cx_run_agree_error(MPI_Comm comm, cx_status_t st, cx_err_t *err)
-{
-    int      rank, first = INT32_MAX, mine;
-    cx_err_t e;
-    MPI_Comm_rank(comm, &rank);
-    mine = st != CX_OK ? rank : INT32_MAX;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
-    if (first == INT32_MAX) return CX_OK;
-    if (rank == first) e = *err;
-    MPI_Bcast(&e, (int)sizeof(e), MPI_BYTE, first, comm);
-    *err = e;
-    return e.status != CX_OK ? e.status : CX_ERR_INVALID;
-}
-
 /* The power model (src/power) and the GPUs, which start their programs. */
 static cx_status_t cx_run_build_gpus(cx_run_state_t *r, cx_err_t *err)
 {
@@ -419,7 +402,7 @@ static cx_status_t cx_run_build_gpus(cx_run_state_t *r, cx_err_t *err)
     if (st == CX_OK) st = cx_gpus_create(&r->gpus, r->eng, r->net, &gcfg, err);
     bad = st != CX_OK;
     MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, r->comm);
-    if (any_bad) st = cx_run_agree_error(r->comm, st, err);
+    if (any_bad) st = cx_agree(r->comm, st, err);
     return st;
 }
 
