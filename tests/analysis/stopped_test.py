@@ -95,7 +95,10 @@ def case_before1():
 
 
 def case_after1():
-    out, js, so, se = stopped_run("stopped-after1", 2, 0.21)
+    # Iterations of small-1024 end at 0.210, 0.420 and 0.630 s simulated:
+    # stop half-way through the second (0.21 was within 0.2 ms of the
+    # first's end, so a quiet machine could stop just before it).
+    out, js, so, se = stopped_run("stopped-after1", 2, 0.31)
     head = so.splitlines()[0]
     if "1 of 3 iteration(s) finished" not in head or "INCOMPLETE" not in head:
         fail("header does not say 1 of 3 iterations finished:\n" + so + se)
