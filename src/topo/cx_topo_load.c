@@ -364,29 +364,17 @@ static cx_status_t cx_fabric_gpus(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_no
     return CX_OK;
 }
 
-static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_node_t *fn,
-                                   cx_err_t *err)
+/* server: and nvlink: (GPUs per server and per NVLink domain, the NVSwitch);
+ * *nvsw_p: the NVSwitch's catalog index, -1 for none. */
+static cx_status_t cx_fabric_server(const cx_catalog_t *cat, cx_fabric_t *f, const cx_yaml_node_t *fn,
+                                    int *nvsw_p, cx_err_t *err)
 {
-    static const char *const fab_keys[] = {"name", "description", "gpus", "server", "nvlink",
-                                           "nic", "rail_optimized", "rails", "tiers", NULL};
     static const char *const srv_keys[] = {"gpus", "per_rack", "cpu_nics", "cpu_nic", NULL};
     static const char *const nvl_keys[] = {"domain_gpus", "switch", "latency", NULL};
-    static const char *const tier_keys[] = {"name", "switch", "radix", "down", "group", "up",
-                                            "oversubscription", "parallel_links",
-                                            "link_bandwidth", "cable_latency", "switch_latency",
-                                            NULL};
-    const cx_catalog_t      *cat = &t->cat;
-    const cx_yaml_node_t    *srv, *nvl, *tiers, *gpus_node = NULL;
-    const char              *name = "fabric";
+    const cx_yaml_node_t    *srv = cx_yaml_get(fn, "server"), *nvl = cx_yaml_get(fn, "nvlink");
     int64_t                  v;
-    int                      tt, T, nic = 0, nvsw = -1;
-    uint64_t                 ngpus = 0;
+    int                      nvsw = -1;
 
-    CX_TRY(cx_yaml_check_keys(fn, fab_keys, err));
-    CX_TRY(cx_yaml_get_string(fn, "name", 0, &name, err));
-    cx_copy_name(f->name, name);
-
-    srv = cx_yaml_get(fn, "server");
     if (srv == NULL) {
         return cx_err_set(err, CX_ERR_INVALID, cx_yaml_file(fn->doc), fn->line, fn->path,
                           "missing required field 'server'");
@@ -402,7 +390,6 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
     f->cpu_nics = (uint32_t)v;
 
     f->gpd = f->gps;
-    nvl    = cx_yaml_get(fn, "nvlink");
     if (nvl != NULL) {
         CX_TRY(cx_yaml_check_keys(nvl, nvl_keys, err));
         v = f->gps;
@@ -426,7 +413,222 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
                              cat->switches[nvsw].radix, cat->switches[nvsw].name);
     }
     f->nvswitch_type = nvsw;
+    *nvsw_p          = nvsw;
+    return CX_OK;
+}
 
+/* Tier 1, the leaf: 'down' ports (whole NVLink domains), room for 'up'. */
+static cx_status_t cx_fabric_leaf(cx_fabric_t *f, cx_tier_t *ti, const cx_yaml_node_t *tn,
+                                  const cx_cat_switch_t *sw, cx_err_t *err)
+{
+    int64_t v, up = 0;
+    if (cx_yaml_get(tn, "group") != NULL || cx_yaml_get(tn, "parallel_links") != NULL) {
+        return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                             "tier 1 (leaf) takes 'down', not 'group'/'parallel_links'");
+    }
+    CX_TRY(cx_yaml_get_int(tn, "down", 1, 1, CX_TOPO_MAX_ROUTE, &v, err));
+    ti->down = (uint32_t)v;
+    if (ti->down % f->kk != 0) {
+        return cx_yaml_error(cx_yaml_get(tn, "down"), CX_ERR_INVALID, err,
+                             "a leaf must serve whole NVLink domains: %u ports is not a "
+                             "multiple of %u (domain GPUs / rails)", ti->down, f->kk);
+    }
+    /* catch an over-radix leaf before the divisibility checks of later passes */
+    CX_TRY(cx_yaml_get_int(tn, "up", 0, 1, CX_TOPO_MAX_ROUTE, &up, err));
+    if ((int64_t)ti->down + up > (int64_t)ti->radix) {
+        return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                             "tier 1 switch needs %lld ports (%u down + %lld up) but "
+                             "%s has radix %u", (long long)ti->down + up, ti->down,
+                             (long long)up, sw->name, ti->radix);
+    }
+    f->U1              = ti->down / f->kk;
+    ti->m              = 1;
+    ti->w              = 1;
+    ti->leaves_per_blk = 1;
+    return CX_OK;
+}
+
+/* First pass over tier tt: switch, radix, latencies, down (leaf) or parallel
+ * links, bandwidth below. */
+static cx_status_t cx_fabric_tier(const cx_catalog_t *cat, cx_fabric_t *f, const cx_yaml_node_t *tn, int tt,
+                                  int nic, cx_err_t *err)
+{
+    static const char *const tier_keys[] = {"name", "switch", "radix", "down", "group", "up",
+                                            "oversubscription", "parallel_links",
+                                            "link_bandwidth", "cable_latency", "switch_latency",
+                                            NULL};
+    cx_tier_t             *ti = &f->tier[tt];
+    const cx_cat_switch_t *sw;
+    double                 bw;
+    int64_t                v;
+
+    CX_TRY(cx_yaml_check_keys(tn, tier_keys, err));
+    CX_TRY(cx_cat_lookup(tn, "switch", 1, cat->n_switches, sizeof(cx_cat_switch_t),
+                         cat->switches[0].name, "switch", &ti->sw_type, err));
+    sw = &cat->switches[ti->sw_type];
+    v  = sw->radix;
+    CX_TRY(cx_yaml_get_int(tn, "radix", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
+    ti->radix  = (uint32_t)v;
+    ti->sw_lat = sw->latency_ps;
+    CX_TRY(cx_get_lat(tn, "switch_latency", 0, CX_TOPO_DEV_LAT_MIN_PS, &ti->sw_lat, err));
+    ti->cable_below = cat->cable_ps[tt];
+    CX_TRY(cx_get_lat(tn, "cable_latency", 0, 0, &ti->cable_below, err));
+    if (tt == 1) {
+        bw = fmin(cat->nics[nic].bw, sw->port_bw);
+        CX_TRY(cx_fabric_leaf(f, ti, tn, sw, err));
+    } else {
+        bw = fmin(cat->switches[f->tier[tt - 1].sw_type].port_bw, sw->port_bw);
+        if (cx_yaml_get(tn, "down") != NULL) {
+            return cx_yaml_error(cx_yaml_get(tn, "down"), CX_ERR_INVALID, err,
+                                 "only tier 1 takes 'down'; tier %d uses 'group' "
+                                 "(children per block) x 'parallel_links'", tt);
+        }
+        v = 1;
+        CX_TRY(cx_yaml_get_int(tn, "parallel_links", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
+        ti->w = (uint32_t)v;
+    }
+    CX_TRY(cx_get_bw(tn, "link_bandwidth", 0, CX_TOPO_BW_MIN, CX_TOPO_BW_MAX, &bw, err));
+    ti->bw_below = bw;
+    return CX_OK;
+}
+
+/* Second pass over tier tt >= 2: its group (children per block; the top tier
+ * joins them all), down ports and blocks. */
+static cx_status_t cx_fabric_group(cx_fabric_t *f, const cx_yaml_node_t *tn, int tt, cx_err_t *err)
+{
+    cx_tier_t            *ti = &f->tier[tt];
+    const cx_tier_t      *ch = &f->tier[tt - 1];
+    const cx_yaml_node_t *gn = cx_yaml_get(tn, "group");
+    int64_t               g  = 0;
+
+    if (tt < f->T) {
+        CX_TRY(cx_yaml_get_int(tn, "group", 1, 1, CX_TOPO_MAX_ROUTE, &g, err));
+    } else {
+        g = (int64_t)ch->nblk;
+        if (gn != NULL) {
+            int64_t gg = 0;
+            CX_TRY(cx_yaml_get_int(tn, "group", 1, 1, CX_TOPO_MAX_ROUTE, &gg, err));
+            if (gg != g) {
+                return cx_yaml_error(gn, CX_ERR_INVALID, err,
+                                     "the top tier joins all %lld tier-%d blocks; group %lld "
+                                     "does not match the GPU count", (long long)g, tt - 1,
+                                     (long long)gg);
+            }
+        }
+    }
+    ti->nc = (uint64_t)g;
+    if (ch->nblk % ti->nc != 0) {
+        return cx_yaml_error(gn != NULL ? gn : tn, CX_ERR_INVALID, err,
+                             "%llu tier-%d blocks do not divide into groups of %llu",
+                             (unsigned long long)ch->nblk, tt - 1, (unsigned long long)ti->nc);
+    }
+    if (tt == 2 && ti->nc % f->R != 0) {
+        return cx_yaml_error(gn != NULL ? gn : tn, CX_ERR_INVALID, err,
+                             "a pod must hold whole leaf groups: %llu leaves is not a "
+                             "multiple of %u rails", (unsigned long long)ti->nc, f->R);
+    }
+    if ((uint64_t)ti->w * ti->nc > CX_TOPO_MAX_ROUTE) {
+        return cx_yaml_error(tn, CX_ERR_RANGE, err, "%llu down ports exceed the limit of %d",
+                             (unsigned long long)(ti->w * ti->nc), CX_TOPO_MAX_ROUTE);
+    }
+    ti->down           = (uint32_t)(ti->w * ti->nc);
+    ti->nblk           = ch->nblk / ti->nc;
+    ti->leaves_per_blk = ch->leaves_per_blk * ti->nc;
+    return CX_OK;
+}
+
+/* Third pass over tier tt: uplinks (none at the top), the planes of the
+ * tier above, the radix check. */
+static cx_status_t cx_fabric_uplinks(const cx_catalog_t *cat, cx_fabric_t *f, const cx_yaml_node_t *tn, int tt,
+                                     cx_err_t *err)
+{
+    cx_tier_t *ti = &f->tier[tt];
+    double     os = 0.0;
+    int64_t    v  = -1;
+    if (tt == f->T) {
+        if (cx_yaml_get(tn, "up") != NULL || cx_yaml_get(tn, "oversubscription") != NULL) {
+            return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                 "the top tier has no uplinks ('up'/'oversubscription')");
+        }
+        ti->up = 0;
+    } else {
+        cx_tier_t *pa = &f->tier[tt + 1];
+        CX_TRY(cx_yaml_get_int(tn, "up", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
+        CX_TRY(cx_yaml_get_double(tn, "oversubscription", 0, 0.01, 1000.0, &os, err));
+        if (v < 0 && os == 0.0) {
+            return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                 "tier %d needs 'up' (uplinks per switch) or "
+                                 "'oversubscription' (down:up bandwidth)", tt);
+        }
+        if (v < 0) {
+            v = llround((double)ti->down * ti->bw_below / (os * pa->bw_below));
+            if (v < 1) v = 1;
+        }
+        ti->up = (uint32_t)v;
+        if (ti->up % pa->w != 0) {
+            return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                                 "%u uplinks do not divide into bundles of %u parallel links "
+                                 "(tiers[%d].parallel_links)", ti->up, pa->w, tt);
+        }
+        pa->c = ti->up / pa->w;
+        pa->m = ti->m * pa->c;
+    }
+    if (ti->down + ti->up > ti->radix) {
+        return cx_yaml_error(tn, CX_ERR_INVALID, err,
+                             "tier %d switch needs %u ports (%u down + %u up) but %s has "
+                             "radix %u", tt, ti->down + ti->up, ti->down, ti->up,
+                             cat->switches[ti->sw_type].name, ti->radix);
+    }
+    return CX_OK;
+}
+
+/* Port latencies (transmitter's forwarding latency + the cable) and the
+ * layout blocks, once every tier is known. */
+static cx_status_t cx_fabric_layout(const cx_catalog_t *cat, cx_fabric_t *f, const cx_yaml_node_t *fn, int nic,
+                                    cx_err_t *err)
+{
+    int tt, T = f->T;
+    for (tt = 1; tt <= T; tt++) {
+        cx_tier_t *ti = &f->tier[tt];
+        ti->lat_down  = ti->sw_lat + ti->cable_below;
+        ti->lat_up    = tt < T ? ti->sw_lat + f->tier[tt + 1].cable_below : 0;
+    }
+    f->lat_nic = cat->nics[nic].latency_ps + f->tier[1].cable_below;
+
+    f->S[0]  = f->gpd + f->ns;
+    f->k[1]  = f->U1;
+    f->sw[1] = f->R;
+    for (tt = 2; tt <= T; tt++) {
+        f->k[tt]  = tt == 2 ? f->tier[2].nc / f->R : f->tier[tt].nc;
+        f->sw[tt] = f->tier[tt].m;
+    }
+    if (T == 1) f->k[1] = f->ndom;
+    for (tt = 1; tt < T; tt++) f->S[tt] = f->k[tt] * f->S[tt - 1] + f->sw[tt];
+    f->cnt[T] = 1;
+    for (tt = T; tt >= 1; tt--) f->cnt[tt - 1] = f->cnt[tt] * f->k[tt];
+    if (f->cnt[0] != f->ndom) {
+        return cx_yaml_error(fn, CX_ERR_INTERNAL, err, "layout does not cover the domains");
+    }
+    f->ndev = f->k[T] * f->S[T - 1] + f->sw[T];
+    return CX_OK;
+}
+
+static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_node_t *fn,
+                                   cx_err_t *err)
+{
+    static const char *const fab_keys[] = {"name", "description", "gpus", "server", "nvlink",
+                                           "nic", "rail_optimized", "rails", "tiers", NULL};
+    const cx_catalog_t      *cat = &t->cat;
+    const cx_yaml_node_t    *nvl, *tiers, *gpus_node = NULL;
+    const char              *name = "fabric";
+    int64_t                  v;
+    int                      tt, nic = 0, nvsw = -1;
+    uint64_t                 ngpus = 0;
+
+    CX_TRY(cx_yaml_check_keys(fn, fab_keys, err));
+    CX_TRY(cx_yaml_get_string(fn, "name", 0, &name, err));
+    cx_copy_name(f->name, name);
+    CX_TRY(cx_fabric_server(cat, f, fn, &nvsw, err));
     CX_TRY(cx_fabric_gpus(t, f, fn, &ngpus, &gpus_node, err));
     f->ngpus = ngpus;
     f->ndom  = ngpus / f->gpd;
@@ -451,6 +653,7 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
     f->nvl_bw      = cat->gpus[f->type_idx[0]].nvlink_bw;
     f->lat_nvl_gpu = cat->gpu_nvlink_latency_ps[f->type_idx[0]];
     f->lat_nvl_sw  = nvsw >= 0 ? cat->switches[nvsw].latency_ps : 0;
+    nvl            = cx_yaml_get(fn, "nvlink");
     if (nvl != NULL) CX_TRY(cx_get_lat(nvl, "latency", 0, CX_TOPO_DEV_LAT_MIN_PS, &f->lat_nvl_sw, err));
 
     tiers = cx_yaml_get(fn, "tiers");
@@ -462,67 +665,8 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
     if (tiers->n_children < 1 || tiers->n_children > CX_TOPO_MAX_TIERS) {
         return cx_yaml_error(tiers, CX_ERR_INVALID, err, "needs 1..%d tiers", CX_TOPO_MAX_TIERS);
     }
-    T    = (int)tiers->n_children;
-    f->T = T;
-
-    /* First pass: switch, radix, down/group, parallel links, bandwidth. */
-    for (tt = 1; tt <= T; tt++) {
-        const cx_yaml_node_t *tn = tiers->children[tt - 1];
-        cx_tier_t            *ti = &f->tier[tt];
-        const cx_cat_switch_t *sw;
-        double                 bw;
-        CX_TRY(cx_yaml_check_keys(tn, tier_keys, err));
-        CX_TRY(cx_cat_lookup(tn, "switch", 1, cat->n_switches, sizeof(cx_cat_switch_t),
-                             cat->switches[0].name, "switch", &ti->sw_type, err));
-        sw = &cat->switches[ti->sw_type];
-        v  = sw->radix;
-        CX_TRY(cx_yaml_get_int(tn, "radix", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
-        ti->radix  = (uint32_t)v;
-        ti->sw_lat = sw->latency_ps;
-        CX_TRY(cx_get_lat(tn, "switch_latency", 0, CX_TOPO_DEV_LAT_MIN_PS, &ti->sw_lat, err));
-        ti->cable_below = cat->cable_ps[tt];
-        CX_TRY(cx_get_lat(tn, "cable_latency", 0, 0, &ti->cable_below, err));
-        if (tt == 1) {
-            bw = fmin(cat->nics[nic].bw, sw->port_bw);
-            if (cx_yaml_get(tn, "group") != NULL || cx_yaml_get(tn, "parallel_links") != NULL) {
-                return cx_yaml_error(tn, CX_ERR_INVALID, err,
-                                     "tier 1 (leaf) takes 'down', not 'group'/'parallel_links'");
-            }
-            CX_TRY(cx_yaml_get_int(tn, "down", 1, 1, CX_TOPO_MAX_ROUTE, &v, err));
-            ti->down = (uint32_t)v;
-            if (ti->down % f->kk != 0) {
-                return cx_yaml_error(cx_yaml_get(tn, "down"), CX_ERR_INVALID, err,
-                                     "a leaf must serve whole NVLink domains: %u ports is not a "
-                                     "multiple of %u (domain GPUs / rails)", ti->down, f->kk);
-            }
-            {   /* catch an over-radix leaf before the divisibility checks below */
-                int64_t up = 0;
-                CX_TRY(cx_yaml_get_int(tn, "up", 0, 1, CX_TOPO_MAX_ROUTE, &up, err));
-                if ((int64_t)ti->down + up > (int64_t)ti->radix) {
-                    return cx_yaml_error(tn, CX_ERR_INVALID, err,
-                                         "tier 1 switch needs %lld ports (%u down + %lld up) but "
-                                         "%s has radix %u", (long long)ti->down + up, ti->down,
-                                         (long long)up, sw->name, ti->radix);
-                }
-            }
-            f->U1             = ti->down / f->kk;
-            ti->m             = 1;
-            ti->w             = 1;
-            ti->leaves_per_blk = 1;
-        } else {
-            bw = fmin(cat->switches[f->tier[tt - 1].sw_type].port_bw, sw->port_bw);
-            if (cx_yaml_get(tn, "down") != NULL) {
-                return cx_yaml_error(cx_yaml_get(tn, "down"), CX_ERR_INVALID, err,
-                                     "only tier 1 takes 'down'; tier %d uses 'group' "
-                                     "(children per block) x 'parallel_links'", tt);
-            }
-            v = 1;
-            CX_TRY(cx_yaml_get_int(tn, "parallel_links", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
-            ti->w = (uint32_t)v;
-        }
-        CX_TRY(cx_get_bw(tn, "link_bandwidth", 0, CX_TOPO_BW_MIN, CX_TOPO_BW_MAX, &bw, err));
-        ti->bw_below = bw;
-    }
+    f->T = (int)tiers->n_children;
+    for (tt = 1; tt <= f->T; tt++) CX_TRY(cx_fabric_tier(cat, f, tiers->children[tt - 1], tt, nic, err));
 
     /* Leaves. */
     if (f->ndom % f->U1 != 0) {
@@ -532,124 +676,15 @@ static cx_status_t cx_fabric_parse(cx_topo_t *t, cx_fabric_t *f, const cx_yaml_n
                              (unsigned long long)f->ndom, f->U1);
     }
     f->nleaves = f->ndom / f->U1 * f->R;
-    if (T == 1 && f->nleaves != 1) {
+    if (f->T == 1 && f->nleaves != 1) {
         return cx_yaml_error(tiers, CX_ERR_INVALID, err,
                              "one tier connects only one leaf, but this fabric needs %llu",
                              (unsigned long long)f->nleaves);
     }
-
-    /* Second pass: groups, uplinks, planes. */
     f->tier[1].nblk = f->nleaves;
-    for (tt = 2; tt <= T; tt++) {
-        const cx_yaml_node_t *tn  = tiers->children[tt - 1];
-        cx_tier_t            *ti  = &f->tier[tt];
-        cx_tier_t            *ch  = &f->tier[tt - 1];
-        uint64_t              nblk_child = ch->nblk;
-        int64_t               g = 0;
-        (void)nblk_child;
-        if (tt < T) {
-            CX_TRY(cx_yaml_get_int(tn, "group", 1, 1, CX_TOPO_MAX_ROUTE, &g, err));
-        } else {
-            g = (int64_t)ch->nblk;
-            if (cx_yaml_get(tn, "group") != NULL) {
-                int64_t gg = 0;
-                CX_TRY(cx_yaml_get_int(tn, "group", 1, 1, CX_TOPO_MAX_ROUTE, &gg, err));
-                if (gg != g) {
-                    return cx_yaml_error(cx_yaml_get(tn, "group"), CX_ERR_INVALID, err,
-                                         "the top tier joins all %lld tier-%d blocks; group %lld "
-                                         "does not match the GPU count", (long long)g, tt - 1,
-                                         (long long)gg);
-                }
-            }
-        }
-        ti->nc = (uint64_t)g;
-        if (ch->nblk % ti->nc != 0) {
-            return cx_yaml_error(cx_yaml_get(tn, "group") != NULL ? cx_yaml_get(tn, "group") : tn,
-                                 CX_ERR_INVALID, err,
-                                 "%llu tier-%d blocks do not divide into groups of %llu",
-                                 (unsigned long long)ch->nblk, tt - 1,
-                                 (unsigned long long)ti->nc);
-        }
-        if (tt == 2 && ti->nc % f->R != 0) {
-            return cx_yaml_error(cx_yaml_get(tn, "group") != NULL ? cx_yaml_get(tn, "group") : tn,
-                                 CX_ERR_INVALID, err,
-                                 "a pod must hold whole leaf groups: %llu leaves is not a "
-                                 "multiple of %u rails", (unsigned long long)ti->nc, f->R);
-        }
-        if ((uint64_t)ti->w * ti->nc > CX_TOPO_MAX_ROUTE) {
-            return cx_yaml_error(tn, CX_ERR_RANGE, err, "%llu down ports exceed the limit of %d",
-                                 (unsigned long long)(ti->w * ti->nc), CX_TOPO_MAX_ROUTE);
-        }
-        ti->down           = (uint32_t)(ti->w * ti->nc);
-        ti->nblk           = ch->nblk / ti->nc;
-        ti->leaves_per_blk = ch->leaves_per_blk * ti->nc;
-    }
-    /* Uplinks of every tier but the top; planes of the tier above. */
-    for (tt = 1; tt <= T; tt++) {
-        const cx_yaml_node_t *tn = tiers->children[tt - 1];
-        cx_tier_t            *ti = &f->tier[tt];
-        double                os = 0.0;
-        if (tt == T) {
-            if (cx_yaml_get(tn, "up") != NULL || cx_yaml_get(tn, "oversubscription") != NULL) {
-                return cx_yaml_error(tn, CX_ERR_INVALID, err,
-                                     "the top tier has no uplinks ('up'/'oversubscription')");
-            }
-            ti->up = 0;
-        } else {
-            cx_tier_t *pa = &f->tier[tt + 1];
-            v             = -1;
-            CX_TRY(cx_yaml_get_int(tn, "up", 0, 1, CX_TOPO_MAX_ROUTE, &v, err));
-            CX_TRY(cx_yaml_get_double(tn, "oversubscription", 0, 0.01, 1000.0, &os, err));
-            if (v < 0 && os == 0.0) {
-                return cx_yaml_error(tn, CX_ERR_INVALID, err,
-                                     "tier %d needs 'up' (uplinks per switch) or "
-                                     "'oversubscription' (down:up bandwidth)", tt);
-            }
-            if (v < 0) {
-                v = llround((double)ti->down * ti->bw_below / (os * pa->bw_below));
-                if (v < 1) v = 1;
-            }
-            ti->up = (uint32_t)v;
-            if (ti->up % pa->w != 0) {
-                return cx_yaml_error(tn, CX_ERR_INVALID, err,
-                                     "%u uplinks do not divide into bundles of %u parallel links "
-                                     "(tiers[%d].parallel_links)", ti->up, pa->w, tt);
-            }
-            pa->c = ti->up / pa->w;
-            pa->m = ti->m * pa->c;
-        }
-        if (ti->down + ti->up > ti->radix) {
-            return cx_yaml_error(tn, CX_ERR_INVALID, err,
-                                 "tier %d switch needs %u ports (%u down + %u up) but %s has "
-                                 "radix %u", tt, ti->down + ti->up, ti->down, ti->up,
-                                 cat->switches[ti->sw_type].name, ti->radix);
-        }
-    }
-    /* Port latencies: transmitter's forwarding latency + the cable. */
-    for (tt = 1; tt <= T; tt++) {
-        cx_tier_t *ti = &f->tier[tt];
-        ti->lat_down  = ti->sw_lat + ti->cable_below;
-        ti->lat_up    = tt < T ? ti->sw_lat + f->tier[tt + 1].cable_below : 0;
-    }
-    f->lat_nic = cat->nics[nic].latency_ps + f->tier[1].cable_below;
-
-    /* Layout blocks. */
-    f->S[0]  = f->gpd + f->ns;
-    f->k[1]  = f->U1;
-    f->sw[1] = f->R;
-    for (tt = 2; tt <= T; tt++) {
-        f->k[tt]  = tt == 2 ? f->tier[2].nc / f->R : f->tier[tt].nc;
-        f->sw[tt] = f->tier[tt].m;
-    }
-    if (T == 1) f->k[1] = f->ndom;
-    for (tt = 1; tt < T; tt++) f->S[tt] = f->k[tt] * f->S[tt - 1] + f->sw[tt];
-    f->cnt[T] = 1;
-    for (tt = T; tt >= 1; tt--) f->cnt[tt - 1] = f->cnt[tt] * f->k[tt];
-    if (f->cnt[0] != f->ndom) {
-        return cx_yaml_error(fn, CX_ERR_INTERNAL, err, "layout does not cover the domains");
-    }
-    f->ndev = f->k[T] * f->S[T - 1] + f->sw[T];
-    return CX_OK;
+    for (tt = 2; tt <= f->T; tt++) CX_TRY(cx_fabric_group(f, tiers->children[tt - 1], tt, err));
+    for (tt = 1; tt <= f->T; tt++) CX_TRY(cx_fabric_uplinks(cat, f, tiers->children[tt - 1], tt, err));
+    return cx_fabric_layout(cat, f, fn, nic, err);
 }
 
 /* --- site: (power and facility, src/power/cx_power.h) ---------------------- */
