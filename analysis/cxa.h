@@ -105,6 +105,25 @@ void *cxa_table_read_all(cxa_table_t *t);
 #define CXA_LOAD_REQUIRED 1
 #define CXA_LOAD_RAW      2
 void *cxa_table_load(const cxa_file_t *f, const char *path, int flags, const char *const *need, cxa_table_t *t);
+/* A table read in blocks of rows, for tables too large to hold whole:
+ *     cxa_blocks_t b;
+ *     if (cxa_blocks_init(&b, &t, 32u << 20) != 0) ...out of memory...
+ *     while ((rc = cxa_blocks_next(&b)) > 0)
+ *         for (r = 0; r < b.n; r++) ...cxa_row(&t, b.buf, r) is row b.start + r...
+ *     cxa_blocks_free(&b);  (rc < 0: a read error, printed) */
+typedef struct cxa_blocks {
+    cxa_table_t   *t;
+    unsigned char *buf;      /* one block of rows */
+    uint64_t       block;    /* rows per block: bytes / row size, at least 1, at most the table's rows */
+    uint64_t       start, n; /* after cxa_blocks_next: rows [start, start + n) are in buf */
+} cxa_blocks_t;
+/* Blocks of about `bytes` of t: 0 ok, -1 out of memory (no message: the
+ * caller says what it was loading; cxa_blocks_free is still safe). */
+int  cxa_blocks_init(cxa_blocks_t *b, cxa_table_t *t, size_t bytes);
+/* The next block into b->buf: 1 read, 0 no rows left, -1 read error
+ * (printed) or no buffer (cxa_blocks_init failed; nothing printed). */
+int  cxa_blocks_next(cxa_blocks_t *b);
+void cxa_blocks_free(cxa_blocks_t *b);
 const cxa_col_t *cxa_col(const cxa_table_t *t, const char *name);
 /* Check the named columns exist (NULL-terminated list); prints the first missing. */
 int  cxa_need_cols(const cxa_table_t *t, const char *const *names);

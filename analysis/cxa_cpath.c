@@ -73,8 +73,9 @@ cxa_ops_t *cxa_ops_load(const cxa_file_t *f, uint32_t gpus)
                                        "tag", "peer", NULL};
     cxa_table_t      t;
     cxa_ops_t       *o;
-    unsigned char   *buf;
-    uint64_t         start, block, i, k;
+    cxa_blocks_t     b;
+    uint64_t         i, k;
+    int              rc;
     const cxa_col_t *c[10];
     if (cxa_table_open(f, CXA_T_OPS, 1, &t) != 0) return NULL;
     t.raw = 1; /* corrupt rows are left out below */
@@ -85,32 +86,23 @@ cxa_ops_t *cxa_ops_load(const cxa_file_t *f, uint32_t gpus)
     for (i = 0; need[i] != NULL; i++) c[i] = cxa_col(&t, need[i]);
     c[9] = cxa_col(&t, "block");
     o    = calloc(1, sizeof(*o));
-    block = (uint64_t)(32u << 20) / (t.row_size ? t.row_size : 1);
-    if (block > t.rows) block = t.rows > 0 ? t.rows : 1;
-    buf = malloc((size_t)block * t.row_size + 1);
-    if (o == NULL || buf == NULL || (o->op = malloc((size_t)(t.rows ? t.rows : 1) * sizeof(cxa_op_t))) == NULL ||
+    rc   = cxa_blocks_init(&b, &t, 32u << 20);
+    if (o == NULL || rc != 0 || (o->op = malloc((size_t)(t.rows ? t.rows : 1) * sizeof(cxa_op_t))) == NULL ||
         (o->seg = calloc((size_t)gpus * 4 + 1, sizeof(uint64_t))) == NULL) {
         cxa_error(f->path, "out of memory loading %s for the critical path", CXA_T_OPS);
-        free(buf);
+        cxa_blocks_free(&b);
         cxa_ops_free(o);
         cxa_table_close(&t);
         return NULL;
     }
     o->n    = t.rows;
     o->gpus = gpus;
-    for (start = 0; start < t.rows; start += block) {
-        uint64_t n = t.rows - start < block ? t.rows - start : block;
-        long     r, nr = (long)n;
-        if (cxa_table_read(&t, start, n, buf) != 0) {
-            free(buf);
-            cxa_ops_free(o);
-            cxa_table_close(&t);
-            return NULL;
-        }
+    while ((rc = cxa_blocks_next(&b)) > 0) {
+        long r, nr = (long)b.n;
 #pragma omp parallel for schedule(static)
         for (r = 0; r < nr; r++) {
-            const void *row = cxa_row(&t, buf, (uint64_t)r);
-            cxa_op_t   *x   = &o->op[start + (uint64_t)r];
+            const void *row = cxa_row(&t, b.buf, (uint64_t)r);
+            cxa_op_t   *x   = &o->op[b.start + (uint64_t)r];
             x->gpu       = (uint32_t)cxa_get_u64(c[0], row);
             x->stream    = (uint8_t)(cxa_get_u64(c[1], row) & 3u);
             x->kind      = (uint8_t)cxa_get_u64(c[2], row);
@@ -129,8 +121,12 @@ cxa_ops_t *cxa_ops_load(const cxa_file_t *f, uint32_t gpus)
             }
         }
     }
-    free(buf);
+    cxa_blocks_free(&b);
     cxa_table_close(&t);
+    if (rc < 0) {
+        cxa_ops_free(o);
+        return NULL;
+    }
     qsort(o->op, (size_t)o->n, sizeof(cxa_op_t), cxa_op_cmp);
     /* Segments per (gpu, stream). */
     for (i = 0; i < o->n; i++) {

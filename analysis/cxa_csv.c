@@ -76,8 +76,7 @@ typedef struct cxa_cx {
     cxa_table_t       t;
     const cxa_col_t  *c_gpu;
     unsigned char    *mask;
-    void             *buf;
-    uint64_t          block;
+    cxa_blocks_t      b;
     int64_t           gpus;
 } cxa_cx_t;
 
@@ -118,10 +117,10 @@ static int cxa_cx_estimate(cxa_cx_t *X, double max_mb)
     for (k = 0; k < 8 && X->t.rows > 0; k++) {
         int      all = X->t.rows <= CXA_CSV_SAMPLE_ROWS;
         uint64_t at = all ? 0 : X->t.rows * (uint64_t)k / 8, n = all ? X->t.rows : CXA_CSV_SAMPLE_ROWS / 8, r;
-        if (n > X->block) n = X->block;
-        if (cxa_table_read(&X->t, at, n, X->buf) != 0) return CXA_EXIT_FILE;
+        if (n > X->b.block) n = X->b.block;
+        if (cxa_table_read(&X->t, at, n, X->b.buf) != 0) return CXA_EXIT_FILE;
         for (r = 0; r < n; r++) {
-            const void *row = cxa_row(&X->t, X->buf, r);
+            const void *row = cxa_row(&X->t, X->b.buf, r);
             int         w   = cxa_csv_row(NULL, &X->t, row);
             bytes_sample += w > 0 ? w : 0;
             sample++;
@@ -147,15 +146,13 @@ static int cxa_cx_estimate(cxa_cx_t *X, double max_mb)
 /* The header and the rows kept into fp: CXA_EXIT_OK or the exit code after one error. */
 static int cxa_cx_rows(cxa_cx_t *X, FILE *fp, uint64_t *written)
 {
-    uint64_t start;
-    int      k;
+    int k, more;
     for (k = 0; k < X->t.ncols; k++) fprintf(fp, "%s%s", k ? "," : "", X->t.cols[k].name);
     fputc('\n', fp);
-    for (start = 0; start < X->t.rows; start += X->block) {
-        uint64_t n = X->t.rows - start < X->block ? X->t.rows - start : X->block, r;
-        if (cxa_table_read(&X->t, start, n, X->buf) != 0) return CXA_EXIT_FILE;
-        for (r = 0; r < n; r++) {
-            const void *row = cxa_row(&X->t, X->buf, r);
+    while ((more = cxa_blocks_next(&X->b)) > 0) {
+        uint64_t r;
+        for (r = 0; r < X->b.n; r++) {
+            const void *row = cxa_row(&X->t, X->b.buf, r);
             if (!cxa_cx_keep(X, row)) continue;
             if (cxa_csv_row(fp, &X->t, row) < 0) {
                 cxa_error(X->a->out, "write failed (%s)", strerror(errno));
@@ -164,7 +161,7 @@ static int cxa_cx_rows(cxa_cx_t *X, FILE *fp, uint64_t *written)
             (*written)++;
         }
     }
-    return CXA_EXIT_OK;
+    return more < 0 ? CXA_EXIT_FILE : CXA_EXIT_OK;
 }
 
 /* Write OUT.partial, then rename it to OUT. */
@@ -212,10 +209,7 @@ static int cxa_cx_run(cxa_cx_t *X, double max_mb)
         rc = cxa_gpu_mask(X->f, X->a->gpus, &X->gpus, &X->mask);
         if (rc != CXA_EXIT_OK) return rc;
     }
-    X->block = X->t.row_size > 0 ? (uint64_t)(32u << 20) / X->t.row_size : 1;
-    if (X->block > X->t.rows) X->block = X->t.rows > 0 ? X->t.rows : 1;
-    X->buf = malloc((size_t)X->block * X->t.row_size + 1);
-    if (X->buf == NULL) {
+    if (cxa_blocks_init(&X->b, &X->t, 32u << 20) != 0) {
         cxa_error(X->f->path, "out of memory");
         return CXA_EXIT_FILE;
     }
@@ -251,7 +245,7 @@ int cxa_cmd_csv(int argc, char **argv)
     }
     X.t.raw = 1; /* a copy of the values as they are, absurd ones too */
     rc      = cxa_cx_run(&X, max_mb);
-    free(X.buf);
+    cxa_blocks_free(&X.b);
     free(X.mask);
     cxa_table_close(&X.t);
     cxa_close(&f);

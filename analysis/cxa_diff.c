@@ -294,8 +294,8 @@ static int cxa_coll_agg(const cxa_file_t *f, cxa_cagg_t *g)
 {
     static const char *const need[] = {"kind", "stream", "phase", "start_ps", "end_ps", "busbw_gbps", NULL};
     cxa_table_t              t;
-    uint64_t                 start, block;
-    void                    *buf;
+    cxa_blocks_t             b;
+    int                      rc;
     const cxa_col_t         *c_k, *c_st, *c_ph, *c_s, *c_e, *c_bw;
     memset(g, 0, sizeof(*g));
     if (!cxa_exists(f, CXA_T_COLL) || cxa_table_open(f, CXA_T_COLL, 0, &t) != 0) return -1;
@@ -309,13 +309,11 @@ static int cxa_coll_agg(const cxa_file_t *f, cxa_cagg_t *g)
     c_s   = cxa_col(&t, "start_ps");
     c_e   = cxa_col(&t, "end_ps");
     c_bw  = cxa_col(&t, "busbw_gbps");
-    block = t.row_size > 0 ? (uint64_t)(32u << 20) / t.row_size : 1;
-    buf   = malloc((size_t)block * t.row_size + 1);
-    for (start = 0; buf != NULL && start < t.rows; start += block) {
-        uint64_t n = t.rows - start < block ? t.rows - start : block, r;
-        if (cxa_table_read(&t, start, n, buf) != 0) break;
-        for (r = 0; r < n; r++) {
-            const void *row = cxa_row(&t, buf, r);
+    cxa_blocks_init(&b, &t, 32u << 20); /* out of memory: cxa_blocks_next fails */
+    while ((rc = cxa_blocks_next(&b)) > 0) {
+        uint64_t r;
+        for (r = 0; r < b.n; r++) {
+            const void *row = cxa_row(&t, b.buf, r);
             unsigned    k = (unsigned)cxa_get_u64(c_k, row), st = (unsigned)cxa_get_u64(c_st, row),
                      ph = (unsigned)cxa_get_u64(c_ph, row);
             double      dt = (double)(cxa_get_i64(c_e, row) - cxa_get_i64(c_s, row)) * 1e-12, bw = cxa_get_f64(c_bw, row);
@@ -331,8 +329,8 @@ static int cxa_coll_agg(const cxa_file_t *f, cxa_cagg_t *g)
             }
         }
     }
-    g->ok = buf != NULL && start >= t.rows;
-    free(buf);
+    g->ok = rc == 0;
+    cxa_blocks_free(&b);
     cxa_table_close(&t);
     return g->ok ? 0 : -1;
 }

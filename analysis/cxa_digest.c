@@ -92,32 +92,29 @@ static int cxa_strcmp(const void *a, const void *b)
 static int cxa_digest_table(const cxa_file_t *f, const char *path, uint64_t *rows_p, uint64_t *hash_p)
 {
     cxa_table_t    t;
-    unsigned char *buf;
-    uint64_t       sum = 0, start, block, name_h;
-    int            i;
+    cxa_blocks_t   b;
+    uint64_t       sum = 0, name_h;
+    int            i, rc;
     if (cxa_table_open(f, path, 1, &t) != 0) return -1;
     t.raw = 1; /* a hash of the values as they are, absurd ones too */
-    block = t.row_size > 0 ? (uint64_t)(64u << 20) / t.row_size : 1;
-    if (block < 1) block = 1;
-    if (block > t.rows) block = t.rows > 0 ? t.rows : 1;
-    buf = malloc((size_t)block * t.row_size + 1);
-    if (buf == NULL) {
+    if (cxa_blocks_init(&b, &t, 64u << 20) != 0) {
         cxa_error(f->path, "out of memory");
         cxa_table_close(&t);
         return -1;
     }
-    for (start = 0; start < t.rows; start += block) {
-        uint64_t n = t.rows - start < block ? t.rows - start : block, s = 0;
-        long     r, nr = (long)n;
-        size_t   rs = t.row_size;
-        if (cxa_table_read(&t, start, n, buf) != 0) {
-            free(buf);
-            cxa_table_close(&t);
-            return -1;
-        }
+    while ((rc = cxa_blocks_next(&b)) > 0) {
+        const unsigned char *buf = b.buf;
+        uint64_t             s = 0;
+        long                 r, nr = (long)b.n;
+        size_t               rs = t.row_size;
 #pragma omp parallel for reduction(+ : s) schedule(static)
         for (r = 0; r < nr; r++) s += cxa_row_hash(buf + (size_t)r * rs, rs);
         sum += s;
+    }
+    if (rc < 0) {
+        cxa_blocks_free(&b);
+        cxa_table_close(&t);
+        return -1;
     }
     name_h = cxa_fnv1a(0xcbf29ce484222325ULL, path, strlen(path));
     for (i = 0; i < t.ncols; i++) {
@@ -128,7 +125,7 @@ static int cxa_digest_table(const cxa_file_t *f, const char *path, uint64_t *row
     }
     *rows_p = t.rows;
     *hash_p = cxa_mix64(cxa_mix64(name_h) ^ sum ^ cxa_mix64(t.rows));
-    free(buf);
+    cxa_blocks_free(&b);
     cxa_table_close(&t);
     return 0;
 }

@@ -259,6 +259,33 @@ void *cxa_table_load(const cxa_file_t *f, const char *path, int flags, const cha
     return buf;
 }
 
+int cxa_blocks_init(cxa_blocks_t *b, cxa_table_t *t, size_t bytes)
+{
+    memset(b, 0, sizeof(*b));
+    b->t     = t;
+    b->block = t->row_size > 0 ? (uint64_t)bytes / t->row_size : 1;
+    if (b->block < 1) b->block = 1;
+    if (b->block > t->rows) b->block = t->rows > 0 ? t->rows : 1;
+    b->buf = malloc((size_t)b->block * t->row_size + 1);
+    return b->buf != NULL ? 0 : -1;
+}
+
+int cxa_blocks_next(cxa_blocks_t *b)
+{
+    if (b->buf == NULL) return -1;
+    b->start += b->n;
+    b->n = 0;
+    if (b->start >= b->t->rows) return 0;
+    b->n = b->t->rows - b->start < b->block ? b->t->rows - b->start : b->block;
+    return cxa_table_read(b->t, b->start, b->n, b->buf) != 0 ? -1 : 1;
+}
+
+void cxa_blocks_free(cxa_blocks_t *b)
+{
+    free(b->buf);
+    b->buf = NULL;
+}
+
 /* A column the analyzer needs (cxa_need_cols) must be one of the schema's
  * (src/trace/cx_schema.h): a name it does not know is a bug here, not a
  * trace problem. */
@@ -354,24 +381,25 @@ static hid_t cxa_meta_attr(const cxa_file_t *f, const char *name)
     return H5Aopen_by_name(f->fid, "meta", name, H5P_DEFAULT, H5P_DEFAULT);
 }
 
-int cxa_meta_i64(const cxa_file_t *f, const char *name, int64_t *v)
+/* A numeric /meta attribute converted to the native type `type` into *v. */
+static int cxa_meta_num(const cxa_file_t *f, const char *name, hid_t type, void *v)
 {
     hid_t  a = cxa_meta_attr(f, name);
     herr_t rc;
     if (a < 0) return -1;
-    rc = H5Aread(a, H5T_NATIVE_INT64, v);
+    rc = H5Aread(a, type, v);
     H5Aclose(a);
     return rc < 0 ? -1 : 0;
 }
 
+int cxa_meta_i64(const cxa_file_t *f, const char *name, int64_t *v)
+{
+    return cxa_meta_num(f, name, H5T_NATIVE_INT64, v);
+}
+
 int cxa_meta_f64(const cxa_file_t *f, const char *name, double *v)
 {
-    hid_t  a = cxa_meta_attr(f, name);
-    herr_t rc;
-    if (a < 0) return -1;
-    rc = H5Aread(a, H5T_NATIVE_DOUBLE, v);
-    H5Aclose(a);
-    return rc < 0 ? -1 : 0;
+    return cxa_meta_num(f, name, H5T_NATIVE_DOUBLE, v);
 }
 
 int cxa_meta_str(const cxa_file_t *f, const char *name, char *buf, size_t len)

@@ -260,12 +260,12 @@ static int cxa_read_bins(const cxa_file_t *f, cxa_lport_t *ports, uint64_t np, i
     static const char *const need[] = {"dev", "port", "start_ps", "bytes", NULL};
     cxa_table_t      t;
     cxa_lmap_t       map;
-    unsigned char   *buf = NULL;
+    cxa_blocks_t     blk = {0};
     uint32_t        *pidx = NULL;
     cxa_lbin_t      *tmp = NULL, *bins = NULL;
-    uint64_t        *fill = NULL, start, block, i, bad = UINT64_MAX;
+    uint64_t        *fill = NULL, i, bad = UINT64_MAX;
     int64_t          last = -1;
-    int              rc = -1;
+    int              rc = -1, more;
     const cxa_col_t *c_d, *c_p, *c_s, *c_b;
     if (cxa_table_open(f, CXA_T_BINS, 1, &t) != 0) return -1;
     memset(&map, 0, sizeof(map));
@@ -285,23 +285,20 @@ static int cxa_read_bins(const cxa_file_t *f, cxa_lport_t *ports, uint64_t np, i
             goto out;
         }
     }
-    block = t.row_size > 0 ? (uint64_t)(64u << 20) / t.row_size : 1;
-    if (block > t.rows) block = t.rows > 0 ? t.rows : 1;
-    buf  = malloc((size_t)block * t.row_size + 1);
+    more = cxa_blocks_init(&blk, &t, 64u << 20);
     tmp  = malloc(((size_t)t.rows + 1) * sizeof(cxa_lbin_t));
     pidx = malloc(((size_t)t.rows + 1) * sizeof(uint32_t));
     bins = malloc(((size_t)t.rows + 1) * sizeof(cxa_lbin_t));
     fill = calloc((size_t)np + 1, sizeof(uint64_t));
-    if (buf == NULL || tmp == NULL || pidx == NULL || bins == NULL || fill == NULL) {
+    if (more != 0 || tmp == NULL || pidx == NULL || bins == NULL || fill == NULL) {
         cxa_error(f->path, "out of memory (%llu bin rows)", (unsigned long long)t.rows);
         goto out;
     }
-    for (start = 0; start < t.rows; start += block) {
-        uint64_t n  = t.rows - start < block ? t.rows - start : block;
-        long     nr = (long)n, r;
-        uint64_t bad_loc = UINT64_MAX;
-        int64_t  last_loc = -1;
-        if (cxa_table_read(&t, start, n, buf) != 0) goto out;
+    while ((more = cxa_blocks_next(&blk)) > 0) {
+        const unsigned char *buf = blk.buf;
+        uint64_t             start = blk.start, bad_loc = UINT64_MAX;
+        long                 nr = (long)blk.n, r;
+        int64_t              last_loc = -1;
 #pragma omp parallel for schedule(static) reduction(min : bad_loc) reduction(max : last_loc)
         for (r = 0; r < nr; r++) {
             const void *row = cxa_row(&t, buf, (uint64_t)r);
@@ -322,10 +319,11 @@ static int cxa_read_bins(const cxa_file_t *f, cxa_lport_t *ports, uint64_t np, i
         if (bad_loc < bad) bad = bad_loc;
         if (last_loc > last) last = last_loc;
     }
+    if (more < 0) goto out;
     if (bad != UINT64_MAX) {
         const void *row;
-        if (cxa_table_read(&t, bad, 1, buf) != 0) goto out;
-        row = buf;
+        if (cxa_table_read(&t, bad, 1, blk.buf) != 0) goto out;
+        row = blk.buf;
         cxa_error(f->path, "%s row %llu (device %llu port %llu, start %lld ps): no such port in %s, or negative start",
                   CXA_T_BINS, (unsigned long long)bad, (unsigned long long)cxa_get_u64(c_d, row),
                   (unsigned long long)cxa_get_u64(c_p, row), (long long)cxa_get_i64(c_s, row), CXA_T_PORTS);
@@ -344,7 +342,7 @@ static int cxa_read_bins(const cxa_file_t *f, cxa_lport_t *ports, uint64_t np, i
     bins      = NULL;
     rc        = 0;
 out:
-    free(buf);
+    cxa_blocks_free(&blk);
     free(tmp);
     free(pidx);
     free(bins);

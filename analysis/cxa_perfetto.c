@@ -177,19 +177,18 @@ static void cxa_pf_count_coll(cxa_pf_t *p)
     {
         const cxa_col_t *k_b = cxa_col(&ct, "group_base"), *k_n = cxa_col(&ct, "group_size"),
                         *k_st = cxa_col(&ct, "group_stride");
-        uint64_t         cblock = ct.row_size > 0 ? (uint64_t)(32u << 20) / ct.row_size : 1, cs;
-        void            *cb = k_b && k_n && k_st ? malloc((size_t)cblock * ct.row_size + 1) : NULL;
+        cxa_blocks_t     b = {0};
         p->coll_rows = ct.rows;
-        for (cs = 0; cb != NULL && cs < ct.rows; cs += cblock) {
-            uint64_t n = ct.rows - cs < cblock ? ct.rows - cs : cblock, r;
-            if (cxa_table_read(&ct, cs, n, cb) != 0) break;
-            for (r = 0; r < n; r++) {
-                const void *row = cxa_row(&ct, cb, r);
+        if (k_b && k_n && k_st) cxa_blocks_init(&b, &ct, 32u << 20); /* else (or out of memory): no count */
+        while (cxa_blocks_next(&b) > 0) {
+            uint64_t r;
+            for (r = 0; r < b.n; r++) {
+                const void *row = cxa_row(&ct, b.buf, r);
                 if (cxa_pf_group_hit(p, cxa_get_u64(k_b, row), cxa_get_u64(k_n, row), cxa_get_u64(k_st, row)))
                     p->est_coll++;
             }
         }
-        free(cb);
+        cxa_blocks_free(&b);
     }
     cxa_table_close(&ct);
 }
@@ -308,25 +307,17 @@ static json_object *cxa_pf_event(const char *name, const char *cat, int64_t pid,
 static int cxa_pf_ops(cxa_pf_t *p, cxa_table_t *t)
 {
     const cxa_col_t *c[OP_NCOL];
-    unsigned char   *buf;
-    uint64_t         block, start;
-    int              i, rc = CXA_EXIT_OK;
+    cxa_blocks_t     b;
+    int              i, more;
     for (i = 0; i < OP_NCOL; i++) c[i] = cxa_col(t, cxa_pf_op_cols[i]);
-    block = t->row_size > 0 ? (uint64_t)(32u << 20) / t->row_size : 1;
-    if (block > t->rows) block = t->rows > 0 ? t->rows : 1;
-    buf = malloc((size_t)block * t->row_size + 1);
-    if (buf == NULL) {
+    if (cxa_blocks_init(&b, t, 32u << 20) != 0) {
         cxa_error(p->f->path, "out of memory");
         return CXA_EXIT_FILE;
     }
-    for (start = 0; rc == CXA_EXIT_OK && start < t->rows; start += block) {
-        uint64_t n = t->rows - start < block ? t->rows - start : block, r;
-        if (cxa_table_read(t, start, n, buf) != 0) {
-            rc = CXA_EXIT_FILE;
-            break;
-        }
-        for (r = 0; r < n; r++) {
-            const void  *row = cxa_row(t, buf, r);
+    while ((more = cxa_blocks_next(&b)) > 0) {
+        uint64_t r;
+        for (r = 0; r < b.n; r++) {
+            const void  *row = cxa_row(t, b.buf, r);
             uint64_t     gpu = cxa_get_u64(c[OP_GPU], row);
             unsigned     kind;
             json_object *o;
@@ -341,8 +332,8 @@ static int cxa_pf_ops(cxa_pf_t *p, cxa_table_t *t)
             p->n_ops++;
         }
     }
-    free(buf);
-    return rc;
+    cxa_blocks_free(&b);
+    return more < 0 ? CXA_EXIT_FILE : CXA_EXIT_OK;
 }
 
 /* The thread (track) of a communicator group, named on first sight; -1 when out of memory. */

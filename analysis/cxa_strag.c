@@ -58,8 +58,8 @@ static int cxa_profile(const cxa_file_t *f, uint32_t k, const uint64_t *slow, co
 {
     static const char *const need[] = {"gpu", "stream", "kind", "cls", "iteration", "start_ps", "end_ps", NULL};
     cxa_table_t      t;
-    unsigned char   *buf;
-    uint64_t         start, block;
+    cxa_blocks_t     bl;
+    int              rc;
     const cxa_col_t *c_g, *c_s, *c_k, *c_c, *c_i, *c_b, *c_e, *c_blk;
     if (cxa_table_open(f, CXA_T_OPS, 1, &t) != 0) return -1;
     t.raw = 1; /* a corrupt row's times are skipped below, not refused */
@@ -75,22 +75,14 @@ static int cxa_profile(const cxa_file_t *f, uint32_t k, const uint64_t *slow, co
     c_b   = cxa_col(&t, "start_ps");
     c_e   = cxa_col(&t, "end_ps");
     c_blk = cxa_col(&t, "block");
-    block = t.row_size > 0 ? (uint64_t)(64u << 20) / t.row_size : 1;
-    if (block > t.rows) block = t.rows > 0 ? t.rows : 1;
-    buf = malloc((size_t)block * t.row_size + 1);
-    if (buf == NULL) {
+    if (cxa_blocks_init(&bl, &t, 64u << 20) != 0) {
         cxa_error(f->path, "out of memory");
         cxa_table_close(&t);
         return -1;
     }
-    for (start = 0; start < t.rows; start += block) {
-        uint64_t n = t.rows - start < block ? t.rows - start : block;
-        long     nr = (long)n;
-        if (cxa_table_read(&t, start, n, buf) != 0) {
-            free(buf);
-            cxa_table_close(&t);
-            return -1;
-        }
+    while ((rc = cxa_blocks_next(&bl)) > 0) {
+        const unsigned char *buf = bl.buf;
+        long                 nr  = (long)bl.n;
 #pragma omp parallel
         {
             cxa_prof_t *loc = calloc((size_t)k * 2, sizeof(cxa_prof_t));
@@ -136,9 +128,9 @@ static int cxa_profile(const cxa_file_t *f, uint32_t k, const uint64_t *slow, co
             }
         }
     }
-    free(buf);
+    cxa_blocks_free(&bl);
     cxa_table_close(&t);
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 /* The 4 blocks with the most time (of n), " NAME X.XX ms" each. */
