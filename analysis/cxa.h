@@ -105,6 +105,9 @@ void *cxa_table_read_all(cxa_table_t *t);
 #define CXA_LOAD_REQUIRED 1
 #define CXA_LOAD_RAW      2
 void *cxa_table_load(const cxa_file_t *f, const char *path, int flags, const char *const *need, cxa_table_t *t);
+/* The same without reading rows (a table read in blocks): 0 with t open,
+ * -1 with t closed. */
+int cxa_table_open_need(const cxa_file_t *f, const char *path, int flags, const char *const *need, cxa_table_t *t);
 /* A table read in blocks of rows, for tables too large to hold whole:
  *     cxa_blocks_t b;
  *     if (cxa_blocks_init(&b, &t, 32u << 20) != 0) ...out of memory...

@@ -77,12 +77,8 @@ cxa_ops_t *cxa_ops_load(const cxa_file_t *f, uint32_t gpus)
     uint64_t         i, k;
     int              rc;
     const cxa_col_t *c[10];
-    if (cxa_table_open(f, CXA_T_OPS, 1, &t) != 0) return NULL;
-    t.raw = 1; /* corrupt rows are left out below */
-    if (cxa_need_cols(&t, need) != 0) {
-        cxa_table_close(&t);
-        return NULL;
-    }
+    /* raw: corrupt rows are left out below */
+    if (cxa_table_open_need(f, CXA_T_OPS, CXA_LOAD_REQUIRED | CXA_LOAD_RAW, need, &t) != 0) return NULL;
     for (i = 0; need[i] != NULL; i++) c[i] = cxa_col(&t, need[i]);
     c[9] = cxa_col(&t, "block");
     o    = calloc(1, sizeof(*o));

@@ -298,11 +298,7 @@ static int cxa_coll_agg(const cxa_file_t *f, cxa_cagg_t *g)
     int                      rc;
     const cxa_col_t         *c_k, *c_st, *c_ph, *c_s, *c_e, *c_bw;
     memset(g, 0, sizeof(*g));
-    if (!cxa_exists(f, CXA_T_COLL) || cxa_table_open(f, CXA_T_COLL, 0, &t) != 0) return -1;
-    if (cxa_need_cols(&t, need) != 0) {
-        cxa_table_close(&t);
-        return -1;
-    }
+    if (cxa_table_open_need(f, CXA_T_COLL, 0, need, &t) != 0) return -1;
     c_k   = cxa_col(&t, "kind");
     c_st  = cxa_col(&t, "stream");
     c_ph  = cxa_col(&t, "phase");

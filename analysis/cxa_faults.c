@@ -66,12 +66,7 @@ int cxa_cmd_faults(int argc, char **argv)
         cxa_close(&f);
         return CXA_EXIT_USAGE;
     }
-    if (cxa_table_open(&f, CXA_T_FAULTS, 1, &t) != 0) {
-        cxa_close(&f);
-        return CXA_EXIT_FILE;
-    }
-    if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
-        cxa_table_close(&t);
+    if ((buf = cxa_table_load(&f, CXA_T_FAULTS, CXA_LOAD_REQUIRED, need, &t)) == NULL) {
         cxa_close(&f);
         return CXA_EXIT_FILE;
     }
@@ -167,11 +162,7 @@ static int cxa_suspect_gpus(const cxa_file_t *f, FILE *out, json_object *jarr)
     uint64_t         r, g, maxg = 0;
     const cxa_col_t *c_g, *c_i, *c_b, *c_e, *c_c;
     int              found = 0;
-    if (cxa_table_open(f, CXA_T_ITER, 0, &t) != 0) return 0;
-    if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
-        cxa_table_close(&t);
-        return 0;
-    }
+    if ((buf = cxa_table_load(f, CXA_T_ITER, 0, need, &t)) == NULL) return 0;
     c_g = cxa_col(&t, "gpu");
     c_i = cxa_col(&t, "iteration");
     c_b = cxa_col(&t, "begin_ps");

@@ -247,15 +247,22 @@ void *cxa_table_read_all(cxa_table_t *t)
     return buf;
 }
 
+int cxa_table_open_need(const cxa_file_t *f, const char *path, int flags, const char *const *need, cxa_table_t *t)
+{
+    if (cxa_table_open(f, path, flags & CXA_LOAD_REQUIRED, t) != 0) return -1;
+    t->raw = (flags & CXA_LOAD_RAW) != 0;
+    if (need != NULL && cxa_need_cols(t, need) != 0) {
+        cxa_table_close(t);
+        return -1;
+    }
+    return 0;
+}
+
 void *cxa_table_load(const cxa_file_t *f, const char *path, int flags, const char *const *need, cxa_table_t *t)
 {
     void *buf;
-    if (cxa_table_open(f, path, flags & CXA_LOAD_REQUIRED, t) != 0) return NULL;
-    t->raw = (flags & CXA_LOAD_RAW) != 0;
-    if ((need != NULL && cxa_need_cols(t, need) != 0) || (buf = cxa_table_read_all(t)) == NULL) {
-        cxa_table_close(t);
-        return NULL;
-    }
+    if (cxa_table_open_need(f, path, flags, need, t) != 0) return NULL;
+    if ((buf = cxa_table_read_all(t)) == NULL) cxa_table_close(t);
     return buf;
 }
 

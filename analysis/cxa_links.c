@@ -204,11 +204,7 @@ static int cxa_read_ports(const cxa_file_t *f, cxa_lport_t **ports_out, uint64_t
     cxa_lport_t     *p;
     uint64_t         r;
     const cxa_col_t *c_d, *c_p, *c_pd, *c_pp, *c_c, *c_t, *c_bw, *c_b, *c_ch;
-    if (cxa_table_open(f, CXA_T_PORTS, 1, &t) != 0) return -1;
-    if (cxa_need_cols(&t, need) != 0 || (buf = cxa_table_read_all(&t)) == NULL) {
-        cxa_table_close(&t);
-        return -1;
-    }
+    if ((buf = cxa_table_load(f, CXA_T_PORTS, CXA_LOAD_REQUIRED, need, &t)) == NULL) return -1;
     c_d  = cxa_col(&t, "dev");
     c_p  = cxa_col(&t, "port");
     c_pd = cxa_col(&t, "peer_dev");
@@ -267,9 +263,8 @@ static int cxa_read_bins(const cxa_file_t *f, cxa_lport_t *ports, uint64_t np, i
     int64_t          last = -1;
     int              rc = -1, more;
     const cxa_col_t *c_d, *c_p, *c_s, *c_b;
-    if (cxa_table_open(f, CXA_T_BINS, 1, &t) != 0) return -1;
+    if (cxa_table_open_need(f, CXA_T_BINS, CXA_LOAD_REQUIRED, need, &t) != 0) return -1;
     memset(&map, 0, sizeof(map));
-    if (cxa_need_cols(&t, need) != 0) goto out;
     c_d = cxa_col(&t, "dev");
     c_p = cxa_col(&t, "port");
     c_s = cxa_col(&t, "start_ps");

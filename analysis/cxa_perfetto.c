@@ -507,11 +507,11 @@ int cxa_cmd_perfetto(int argc, char **argv)
         cxa_close(&f);
         return CXA_EXIT_USAGE;
     }
-    if (cxa_table_open(&f, CXA_T_OPS, 1, &t) != 0) {
+    if (cxa_table_open_need(&f, CXA_T_OPS, CXA_LOAD_REQUIRED, need, &t) != 0) {
         cxa_close(&f);
         return CXA_EXIT_FILE;
     }
-    rc = cxa_need_cols(&t, need) != 0 ? CXA_EXIT_FILE : cxa_pf_write(&p, &t, max_mb);
+    rc = cxa_pf_write(&p, &t, max_mb);
     free(p.mask);
     cxa_table_close(&t);
     cxa_close(&f);

@@ -207,8 +207,7 @@ static void cxa_pw_iters(cxa_pw_t *p, const cxa_file_t *f, json_object *jit)
     void       *irows;
     double      se = 0, sie = 0;
     uint64_t    k, niter = 0;
-    if (!cxa_exists(f, CXA_T_PW_ITER) || cxa_table_open(f, CXA_T_PW_ITER, 0, &ti) != 0) return;
-    if (cxa_need_cols(&ti, icols) == 0 && (irows = cxa_table_read_all(&ti)) != NULL) {
+    if ((irows = cxa_table_load(f, CXA_T_PW_ITER, 0, icols, &ti)) != NULL) {
         const cxa_col_t *c_i = cxa_col(&ti, "iteration"), *c_s = cxa_col(&ti, "swing_mw"),
                         *c_r = cxa_col(&ti, "max_ramp_mw_per_s"), *c_e = cxa_col(&ti, "facility_energy_j"),
                         *c_ie = cxa_col(&ti, "it_energy_j"), *c_p = cxa_col(&ti, "peak_it_mw"),

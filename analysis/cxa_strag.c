@@ -61,12 +61,8 @@ static int cxa_profile(const cxa_file_t *f, uint32_t k, const uint64_t *slow, co
     cxa_blocks_t     bl;
     int              rc;
     const cxa_col_t *c_g, *c_s, *c_k, *c_c, *c_i, *c_b, *c_e, *c_blk;
-    if (cxa_table_open(f, CXA_T_OPS, 1, &t) != 0) return -1;
-    t.raw = 1; /* a corrupt row's times are skipped below, not refused */
-    if (cxa_need_cols(&t, need) != 0) {
-        cxa_table_close(&t);
-        return -1;
-    }
+    /* raw: a corrupt row's times are skipped below, not refused */
+    if (cxa_table_open_need(f, CXA_T_OPS, CXA_LOAD_REQUIRED | CXA_LOAD_RAW, need, &t) != 0) return -1;
     c_g   = cxa_col(&t, "gpu");
     c_s   = cxa_col(&t, "stream");
     c_k   = cxa_col(&t, "kind");
