@@ -9,62 +9,9 @@
  * the pipelined chain at large sizes.  Runs as an MPI singleton.
  */
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <cmocka.h>
 
 #include "cx_coll_impl.h"
-#include "cx_collbench.h"
-
-static cx_topo_t *topo;
-
-static int setup(void **state)
-{
-    const char *text;
-    size_t      len;
-    cx_err_t    err;
-    (void)state;
-    cx_topo_default_yaml(&text, &len);
-    return cx_topo_load_string(&topo, "colossus1-mini", text, len, &err) == CX_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cx_topo_destroy(topo);
-    return 0;
-}
-
-static cx_status_t bench(int kind, uint32_t algo, uint64_t gpus, uint64_t bytes, cx_coll_params_t *p,
-                         cx_collbench_row_t *row, cx_err_t *err)
-{
-    cx_collbench_config_t cfg;
-    cx_collbench_row_t   *rows = NULL;
-    size_t                n = 0;
-    cx_status_t           st;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.kind        = kind;
-    cfg.gpus        = gpus;
-    cfg.min_bytes   = bytes;
-    cfg.max_bytes   = bytes;
-    cfg.step_factor = 2;
-    cfg.iters       = 1;
-    cx_net_config_defaults(&cfg.net);
-    cfg.coll      = *p;
-    cfg.coll.algo = algo;
-    st = cx_collbench_run(topo, &cfg, MPI_COMM_WORLD, &rows, &n, err);
-    if (st == CX_OK) {
-        assert_int_equal(n, 1);
-        *row = rows[0];
-    }
-    free(rows);
-    return st;
-}
+#include "cx_test_coll.h"
 
 static cx_collbench_row_t row_proto(int kind, uint32_t algo, uint32_t proto, uint64_t gpus, uint64_t bytes)
 {
@@ -73,7 +20,7 @@ static cx_collbench_row_t row_proto(int kind, uint32_t algo, uint32_t proto, uin
     cx_err_t           err;
     cx_coll_params_defaults(&p);
     p.proto = proto;
-    assert_int_equal(bench(kind, algo, gpus, bytes, &p, &r, &err), CX_OK);
+    assert_int_equal(cx_test_coll(kind, algo, gpus, bytes, &p, &r, &err), CX_OK);
     printf("  %-13s %-8s %5llu GPUs %10llu B proto %u->%u: %10.2f us  busbw %7.2f GB/s\n", cx_coll_kind_name(kind),
            cx_coll_algo_name((int)algo), (unsigned long long)gpus, (unsigned long long)bytes, proto, r.proto, r.time_us,
            r.busbw_gbps);
@@ -86,7 +33,7 @@ static double time_us(int kind, uint32_t algo, uint64_t gpus, uint64_t bytes, ui
     cx_collbench_row_t r;
     cx_err_t           err;
     cx_coll_params_defaults(&p);
-    assert_int_equal(bench(kind, algo, gpus, bytes, &p, &r, &err), CX_OK);
+    assert_int_equal(cx_test_coll(kind, algo, gpus, bytes, &p, &r, &err), CX_OK);
     if (used != NULL) *used = r.algo;
     printf("  %-13s %-8s %5llu GPUs %10llu B: %10.2f us  busbw %7.2f GB/s (%s)\n", cx_coll_kind_name(kind),
            cx_coll_algo_name((int)algo), (unsigned long long)gpus, (unsigned long long)bytes, r.time_us, r.busbw_gbps,
@@ -156,11 +103,11 @@ static void test_channels_checked(void **state)
     cx_coll_params_defaults(&p);
     p.max_channels = CX_COLL_MAX_CH + 1;
     memset(&err, 0, sizeof(err));
-    assert_int_not_equal(bench(CX_COLL_ALLREDUCE, CX_ALGO_RING, 16, 1 << 20, &p, &r, &err), CX_OK);
+    assert_int_not_equal(cx_test_coll(CX_COLL_ALLREDUCE, CX_ALGO_RING, 16, 1 << 20, &p, &r, &err), CX_OK);
     printf("  max_channels %u: %s: %s\n", p.max_channels, err.field, err.msg);
     assert_string_equal(err.field, "max_channels");
     p.max_channels = 2;
-    assert_int_equal(bench(CX_COLL_ALLREDUCE, CX_ALGO_RING, 16, 1 << 20, &p, &r, &err), CX_OK);
+    assert_int_equal(cx_test_coll(CX_COLL_ALLREDUCE, CX_ALGO_RING, 16, 1 << 20, &p, &r, &err), CX_OK);
     assert_int_equal(r.channels, 2);
 }
 
@@ -278,7 +225,6 @@ static void test_chain(void **state)
 
 int main(int argc, char **argv)
 {
-    int rc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_choose_covers),
@@ -289,8 +235,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nvls_rsag),
         cmocka_unit_test(test_chain),
     };
-    MPI_Init(&argc, &argv);
-    rc = cmocka_run_group_tests(tests, setup, teardown);
-    MPI_Finalize();
-    return rc;
+    return cx_test_run_mpi(&argc, &argv, tests, CX_TEST_COUNT(tests), cx_test_fabric_setup, cx_test_fabric_teardown);
 }

@@ -9,58 +9,15 @@
  * Runs as an MPI singleton.
  */
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 
-#include <cmocka.h>
-
-#include "cx_collbench.h"
-
-static cx_topo_t *topo;
-
-static int setup(void **state)
-{
-    const char *text;
-    size_t      len;
-    cx_err_t    err;
-    (void)state;
-    cx_topo_default_yaml(&text, &len);
-    return cx_topo_load_string(&topo, "colossus1-mini", text, len, &err) == CX_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cx_topo_destroy(topo);
-    return 0;
-}
+#include "cx_test_coll.h"
 
 static double run_ring(uint64_t gpus, uint64_t bytes, cx_coll_params_t *p)
 {
-    cx_collbench_config_t cfg;
-    cx_collbench_row_t   *rows = NULL;
-    size_t                n = 0;
-    cx_err_t              err;
-    double                t;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.kind        = CX_COLL_ALLREDUCE;
-    cfg.gpus        = gpus;
-    cfg.min_bytes   = bytes;
-    cfg.max_bytes   = bytes;
-    cfg.step_factor = 2;
-    cfg.iters       = 1;
-    cx_net_config_defaults(&cfg.net);
-    cfg.coll      = *p;
-    cfg.coll.algo = CX_ALGO_RING;
-    assert_int_equal(cx_collbench_run(topo, &cfg, MPI_COMM_WORLD, &rows, &n, &err), CX_OK);
-    assert_int_equal(n, 1);
-    t = rows[0].time_us * 1e-6;
-    free(rows);
-    return t;
+    cx_collbench_row_t row;
+    cx_err_t           err;
+    assert_int_equal(cx_test_coll(CX_COLL_ALLREDUCE, CX_ALGO_RING, gpus, bytes, p, &row, &err), CX_OK);
+    return row.time_us * 1e-6;
 }
 
 static void port_of(uint64_t gpu, int nvlink, double *bw, int64_t *lat)
@@ -137,13 +94,9 @@ static void test_ring_across_domains(void **state)
 
 int main(int argc, char **argv)
 {
-    int rc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ring_inside_domain),
         cmocka_unit_test(test_ring_across_domains),
     };
-    MPI_Init(&argc, &argv);
-    rc = cmocka_run_group_tests(tests, setup, teardown);
-    MPI_Finalize();
-    return rc;
+    return cx_test_run_mpi(&argc, &argv, tests, CX_TEST_COUNT(tests), cx_test_fabric_setup, cx_test_fabric_teardown);
 }

@@ -8,19 +8,11 @@
  * rails (spine), across pods (core).  Runs as an MPI singleton.
  */
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <cmocka.h>
 
 #include "cx_net.h"
+#include "cx_test_fabric.h"
 #include "cx_traffic.h"
 
-static cx_topo_t *topo;
 static cx_time_t  last_arrival;
 static uint64_t   bytes_arrived;
 static int        txdone_seen;
@@ -40,23 +32,6 @@ static void on_txdone(cx_engine_t *eng, cx_net_dev_t *gpu, const cx_net_txdone_t
 
 static const cx_handler_fn    gpu_handlers[] = {cx_net_handle_chunk, cx_net_handle_txdone};
 static const cx_entity_type_t gpu_type       = {"gpu", gpu_handlers, 2};
-
-static int setup(void **state)
-{
-    const char *text;
-    size_t      len;
-    cx_err_t    err;
-    (void)state;
-    cx_topo_default_yaml(&text, &len);
-    return cx_topo_load_string(&topo, "colossus1-mini", text, len, &err) == CX_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cx_topo_destroy(topo);
-    return 0;
-}
 
 /* Send `bytes` from GPU a to GPU b; return the arrival of the last byte. */
 static cx_time_t send_one(uint64_t a, uint64_t b, uint64_t bytes, const cx_net_config_t *cfg)
@@ -174,14 +149,10 @@ static void test_two_flows_share_a_link(void **state)
 
 int main(int argc, char **argv)
 {
-    int rc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_message_exact),
         cmocka_unit_test(test_small_chunks_same_time_shape),
         cmocka_unit_test(test_two_flows_share_a_link),
     };
-    MPI_Init(&argc, &argv);
-    rc = cmocka_run_group_tests(tests, setup, teardown);
-    MPI_Finalize();
-    return rc;
+    return cx_test_run_mpi(&argc, &argv, tests, CX_TEST_COUNT(tests), cx_test_fabric_setup, cx_test_fabric_teardown);
 }

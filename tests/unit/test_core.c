@@ -1,14 +1,7 @@
 /* Unit tests for the kernel on one rank (MPI singleton): event order with
  * ties, idle-time skipping, end time, per-entity random streams, stop. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-
 #include "cx_core.h"
+#include "cx_test.h"
 
 typedef struct rec {
     cx_time_t t[64];
@@ -158,7 +151,6 @@ static void test_bad_config(void **state)
 
 int main(int argc, char **argv)
 {
-    int rc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tie_order),
         cmocka_unit_test(test_idle_skip_and_end),
@@ -166,8 +158,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stop_request),
         cmocka_unit_test(test_bad_config),
     };
-    MPI_Init(&argc, &argv);
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    MPI_Finalize();
-    return rc;
+    return cx_test_run_mpi(&argc, &argv, tests, CX_TEST_COUNT(tests), NULL, NULL);
 }
