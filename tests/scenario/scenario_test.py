@@ -12,8 +12,11 @@ stand-in on colossus1-mini (well under a second a run).
 import json
 import os
 import re
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cxtest
+from cxtest import check, write
 
 MPI, BIN, ANA, SRC, WORK, CASE = sys.argv[1:7]
 TOPO = SRC + "/topologies/colossus1-mini.yaml"
@@ -22,27 +25,12 @@ RL = SRC + "/scenarios/rl-standin-64.yaml"
 BASE = ["--topology", TOPO, "--progress", "0", "--power-bin", "0"]
 os.makedirs(WORK, exist_ok=True)
 os.chdir(WORK)
-fails = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        fails.append(what)
-
-
-def write(name, text):
-    with open(name, "w") as f:
-        f.write(text)
-    return name
-
-
 def run(args, ranks=1, ok=True):
-    cmd = ([MPI, "--oversubscribe", "-np", str(ranks)] if ranks > 1 else []) + [BIN, "run"] + BASE + args
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if ok and p.returncode != 0:
-        raise SystemExit("run failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
-    return p
+    return cxtest.colossim_run(BIN, BASE + args, ranks, MPI if ranks > 1 else None, ok=ok)
+
+
+def analyze(*args):
+    return cxtest.run([ANA] + list(args), ok=False)
 
 
 def digest(p):
@@ -162,8 +150,7 @@ def case_single():
     p = run(["--scenario", path, "--out", "moved.h5"])
     j = jobs(p)
     check(len(j) == 1 and 0.15 < list(j.values())[0] < 0.3, "a job on scattered domains runs: %s" % j)
-    a = subprocess.run([ANA, "export-csv", "moved.h5", "--table", "/summary/iterations", "--out", "it.csv"],
-                       capture_output=True, text=True)
+    a = analyze("export-csv", "moved.h5", "--table", "/summary/iterations", "--out", "it.csv")
     rows = open("it.csv").read().splitlines() if a.returncode == 0 else []
     hdr = rows[0].split(",") if rows else []
     if rows:
@@ -186,7 +173,7 @@ def case_analyze():
     sj = json.load(open("two.json"))
     check(len(sj.get("jobs", [])) == 2 and sj["gpus"] == 128, "--summary-json: 2 jobs, 128 GPUs in all")
     for k, name in enumerate(("pre", "rl")):
-        a = subprocess.run([ANA, "summary", "two.h5", "--job", str(k), "--format", "json"], capture_output=True, text=True)
+        a = analyze("summary", "two.h5", "--job", str(k), "--format", "json")
         s = json.loads(a.stdout) if a.returncode == 0 else {}
         check(abs(s.get("iteration_seconds", -1) - j[name]) < 6e-5,
               "summary --job %d: %s s, the run printed %s s" % (k, s.get("iteration_seconds"), j[name]))
@@ -195,9 +182,9 @@ def case_analyze():
         for key in ("iteration_seconds", "mfu", "compute_share", "exposed_comm_share"):
             check(rj.get(key) == s.get(key), "summary --job %d %s = --summary-json's to the last bit (%r, %r)"
                   % (k, key, s.get(key), rj.get(key)))
-    a = subprocess.run([ANA, "summary", "two.h5"], capture_output=True, text=True)
+    a = analyze("summary", "two.h5")
     check(a.returncode != 0 and "--job" in a.stderr, "summary of a scenario trace asks for --job")
-    a = subprocess.run([ANA, "summary", "two.h5", "--job", "2"], capture_output=True, text=True)
+    a = analyze("summary", "two.h5", "--job", "2")
     check(a.returncode != 0 and "0..1" in a.stderr, "--job out of range refused")
 
 
@@ -270,5 +257,4 @@ def case_kinds():
 
 {"errors": case_errors, "ranks": case_ranks, "single": case_single, "analyze": case_analyze,
  "power": case_power, "kinds": case_kinds}[CASE]()
-print("FAIL: %d check(s)" % len(fails) if fails else "PASS")
-sys.exit(1 if fails else 0)
+cxtest.done()

@@ -6,37 +6,26 @@ usage: checkpoint_test.py COLOSSIM SOURCE_DIR WORKDIR
 """
 import json
 import os
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cxtest
+from cxtest import check
 
 BIN, SRC, WORK = sys.argv[1:4]
 os.makedirs(WORK, exist_ok=True)
 os.chdir(WORK)
-fails = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        fails.append(what)
-
 
 small = open(SRC + "/workloads/small.yaml").read()
 
 
 def job(name, extra):
-    with open(name, "w") as f:
-        f.write(small + extra)
-    return name
+    return cxtest.write(name, small + extra)
 
 
 def run(wl, tag):
-    p = subprocess.run([BIN, "run", "--workload", wl, "--iterations", "3", "--out", "", "--progress", "0",
-                        "--power-bin", "0", "--summary-json", tag + ".json"], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(p.stderr)
-    with open(tag + ".json") as f:
-        return json.load(f)
+    return cxtest.colossim_summary(BIN, ["--workload", wl, "--iterations", "3", "--out", "", "--progress", "0",
+                                         "--power-bin", "0"], tag + ".json")[0]
 
 
 base = run(SRC + "/workloads/small.yaml", "base")
@@ -47,8 +36,8 @@ a = run(job("async.yaml", "checkpoint:\n  every: 1\n  mode: async\n  storage_ban
             "  host_copy_bandwidth: 40GB/s\n"), "async")
 e = run(job("every3.yaml", "checkpoint:\n  every: 3\n  mode: sync\n  storage_bandwidth: 640GB/s\n"), "every3")
 # The model's parameters, from the campaign's reading of the same workload.
-c = subprocess.run([BIN, "campaign", "--workload", "sync.yaml", "--iteration-seconds", "1", "--seeds", "1",
-                    "--sweep", "none", "--format", "json"], capture_output=True, text=True)
+c = cxtest.run([BIN, "campaign", "--workload", "sync.yaml", "--iteration-seconds", "1", "--seeds", "1",
+                "--sweep", "none", "--format", "json"], ok=False)
 ckpt_bytes = json.loads(c.stdout)["checkpoint_bytes"]
 want_sync = ckpt_bytes / 640e9          # every GPU at its 1/64 share, in parallel
 want_async = ckpt_bytes / 64 / 40e9     # the copy to host memory only
@@ -66,10 +55,7 @@ for bad, field in (("checkpoint:\n  every: 0\n", "every"), ("checkpoint:\n  mode
                    ("checkpoint:\n  storage_bandwidth: -1GB/s\n", "storage_bandwidth"),
                    ("checkpoint:\n  often: 2\n", "often")):
     name = job("bad.yaml", bad)
-    p = subprocess.run([BIN, "run", "--workload", name, "--out", "", "--progress", "0"], capture_output=True, text=True)
+    p = cxtest.colossim_run(BIN, ["--workload", name, "--out", "", "--progress", "0"], ok=False)
     check(p.returncode == 2 and "bad.yaml:" in p.stderr and field in p.stderr, "%r refused: %s" % (
         bad.strip(), p.stderr.strip()))
-if fails:
-    print("%d check(s) failed" % len(fails))
-    sys.exit(1)
-print("PASS")
+cxtest.done()

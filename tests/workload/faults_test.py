@@ -13,33 +13,18 @@ import random
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cxtest
+from cxtest import check, write
+
 MPI, BIN, ANA, SRC, WORK, CASE = sys.argv[1:7]
 TOPO = SRC + "/topologies/colossus1-mini.yaml"
 JOB = SRC + "/tests/analysis/small-1024.yaml"
 BASE = ["--topology", TOPO, "--workload", JOB, "--progress", "0", "--power-bin", "0"]
 os.makedirs(WORK, exist_ok=True)
 os.chdir(WORK)
-fails = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        fails.append(what)
-
-
-def write(name, text):
-    with open(name, "w") as f:
-        f.write(text)
-    return name
-
-
 def run(args, ranks=1, ok=True):
-    cmd = ([MPI, "--oversubscribe", "-np", str(ranks)] if ranks > 1 else []) + [BIN, "run"] + args
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if ok and p.returncode != 0:
-        raise SystemExit("run failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
-    return p
+    return cxtest.colossim_run(BIN, args, ranks, MPI if ranks > 1 else None, ok=ok)
 
 
 def summary(name):
@@ -48,8 +33,7 @@ def summary(name):
 
 
 def analyze(*args):
-    p = subprocess.run([ANA] + list(args), capture_output=True, text=True)
-    return p
+    return cxtest.run([ANA] + list(args), ok=False)
 
 
 def case_errors():
@@ -215,7 +199,4 @@ def case_random():
 
 {"errors": case_errors, "ranks": case_ranks, "stragglers": case_stragglers, "stop": case_stop,
  "reroute": case_reroute, "random": case_random}[CASE]()
-if fails:
-    print("%d check(s) failed" % len(fails))
-    sys.exit(1)
-print("PASS")
+cxtest.done()

@@ -15,21 +15,17 @@ on the DGX A100 cluster (dgx-a100-4k):
   - a bad override (gemm_bf16: 1.5) stops `colossim run` before any work
     with one FILE:LINE: 'field' message and no trace.
 usage: gpu_types_test.py MPIEXEC COLOSSIM SOURCE_DIR WORK_DIR"""
-import json, os, re, shutil, subprocess, sys
+import os, re, shutil, sys
 
 import h5py
 import numpy
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cxtest
+from cxtest import check
+
 MPIEXEC, COLOSSIM, SRC, WORK = sys.argv[1:5]
 os.makedirs(WORK, exist_ok=True)
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failed += 1
 
 
 def catalog_dir(tag, edit=None):
@@ -49,19 +45,12 @@ def catalog_dir(tag, edit=None):
 
 
 def run(topo_dir, topo, tag, np=1, ops=False):
-    js = os.path.join(WORK, tag + ".json")
     out = os.path.join(WORK, tag + ".h5") if ops else ""
-    for p in (js, out):
-        if p and os.path.exists(p):
-            os.remove(p)
-    p = subprocess.run([MPIEXEC, "--oversubscribe", "-np", str(np), COLOSSIM, "run",
-                        "--topology", os.path.join(topo_dir, topo), "--out", out, "--summary-json", js,
-                        "--progress", "0"] + (["--trace-level", "ops"] if ops else []),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        print(p.stdout + p.stderr)
-        raise SystemExit("FAIL colossim run %s exited %d" % (tag, p.returncode))
-    return json.load(open(js)), out
+    cxtest.remove(out)
+    s, _ = cxtest.colossim_summary(COLOSSIM, ["--topology", os.path.join(topo_dir, topo), "--out", out, "--progress", "0"]
+                                   + (["--trace-level", "ops"] if ops else []), os.path.join(WORK, tag + ".json"),
+                                   np, MPIEXEC)
+    return s, out
 
 
 def gemm_check(h5, peak, share, hbm, what):
@@ -116,9 +105,8 @@ bad = catalog_dir("bad", lambda t: t.replace("compute_efficiency: {gemm_bf16: 0.
                                              "compute_efficiency: {gemm_bf16: 1.5, gemm_fp8: 0.65,", 1))
 line = [i + 1 for i, l in enumerate(open(os.path.join(bad, "hardware.yaml"))) if "gemm_bf16: 1.5" in l][0]
 out = os.path.join(WORK, "bad.h5")
-p = subprocess.run([MPIEXEC, "--oversubscribe", "-np", "2", COLOSSIM, "run", "--topology",
-                    os.path.join(bad, "dgx-a100-4k.yaml"), "--out", out, "--progress", "0"],
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+p = cxtest.colossim_run(COLOSSIM, ["--topology", os.path.join(bad, "dgx-a100-4k.yaml"), "--out", out, "--progress", "0"],
+                        2, MPIEXEC, ok=False)
 errs = [l for l in p.stderr.splitlines() if "error" in l]
 check(p.returncode != 0 and len(errs) == 1 and
       re.search(r"hardware\.yaml:%d: 'gpus\[\d+\]\.compute_efficiency\.gemm_bf16': .*outside" % line, errs[0]) is not None
@@ -128,8 +116,8 @@ check(p.returncode != 0 and len(errs) == 1 and
 # A100's NVSwitch (gen2, `nvls: false`) has no in-switch reduction: auto
 # picks the ring there, NVLS on H100's.
 def algo_of(topo):
-    p = subprocess.run([COLOSSIM, "bench", "collective", "--topology", topo, "--gpus", "8", "--min-bytes", "1G",
-                        "--max-bytes", "1G", "--format", "csv"], capture_output=True, text=True, timeout=120)
+    p = cxtest.run([COLOSSIM, "bench", "collective", "--topology", topo, "--gpus", "8", "--min-bytes", "1G",
+                    "--max-bytes", "1G", "--format", "csv"], ok=False, timeout=120)
     rows = [l.split(",") for l in p.stdout.splitlines() if l and not l.startswith("#")]
     return rows[1][rows[0].index("algo")] if len(rows) > 1 and "algo" in rows[0] else p.stdout + p.stderr
 
@@ -137,5 +125,4 @@ def algo_of(topo):
 check(algo_of(os.path.join(SRC, "topologies", "dgx-a100-4k.yaml")) == "ring" and
       algo_of(os.path.join(SRC, "topologies", "colossus1-mini.yaml")) == "nvls",
       "auto all-reduce: ring on A100's NVSwitch (no NVLS), nvls on H100's")
-print("PASS" if failed == 0 else "%d check(s) FAILED" % failed)
-sys.exit(1 if failed else 0)
+cxtest.done()

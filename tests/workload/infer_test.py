@@ -17,11 +17,14 @@ training a training file with `kind: training` runs as the same file without
          the key (same digest).
 errors   bad inputs: one FILE:LINE: 'field' message, exit 1, no summary written.
 usage: infer_test.py MPIEXEC COLOSSIM SOURCE_DIR WORK_DIR CASE"""
-import json, os, re, subprocess, sys
+import json, os, re, sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cxtest
+from cxtest import check
 
 MPIEXEC, COLOSSIM, SRC, WORK, CASE = sys.argv[1:6]
 os.makedirs(WORK, exist_ok=True)
-failed = 0
 
 MODEL = """model:
   name: llama3-8b-4layer
@@ -44,18 +47,8 @@ MOE = """model:
 """
 
 
-def check(ok, what):
-    global failed
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failed += 1
-
-
 def write(name, text):
-    path = os.path.join(WORK, name)
-    with open(path, "w") as fh:
-        fh.write(text)
-    return path
+    return cxtest.write(os.path.join(WORK, name), text)
 
 
 def infer_yaml(prompt, output, batch, count, mode="static", tp=1, dp=1, ep=1, model=MODEL):
@@ -67,17 +60,12 @@ def infer_yaml(prompt, output, batch, count, mode="static", tp=1, dp=1, ep=1, mo
 
 def run(path, np=1, extra=(), tag=None):
     tag = tag or os.path.basename(path) + "_np%d" % np
-    js = os.path.join(WORK, tag + ".json")
-    if os.path.exists(js):
-        os.remove(js)
-    p = subprocess.run([MPIEXEC, "--oversubscribe", "-np", str(np), COLOSSIM, "run", "--workload", path,
-                        "--out", "", "--summary-json", js, "--progress", "0", "--power-bin", "0"] + list(extra),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
-    if p.returncode != 0:
+    j, p = cxtest.colossim_summary(COLOSSIM, ["--workload", path, "--out", "", "--progress", "0", "--power-bin", "0"]
+                                   + list(extra), os.path.join(WORK, tag + ".json"), np, MPIEXEC, ok=False, merge=True,
+                                   timeout=900)
+    if j is None:
         print(p.stdout[-3000:])
-        return None, p
-    with open(js) as fh:
-        return json.load(fh), p
+    return j, p
 
 
 def hardware():
@@ -238,10 +226,9 @@ def case_errors():
     for i, (text, field, words) in enumerate(bad):
         path = write("bad%d.yaml" % i, text)
         js = os.path.join(WORK, "bad%d.json" % i)
-        if os.path.exists(js):
-            os.remove(js)
-        p = subprocess.run([COLOSSIM, "run", "--workload", path, "--out", "", "--summary-json", js],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+        cxtest.remove(js)
+        p = cxtest.colossim_run(COLOSSIM, ["--workload", path, "--out", "", "--summary-json", js], ok=False, merge=True,
+                                timeout=120)
         msg = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
         ok = p.returncode != 0 and re.search(re.escape(path) + r":\d+:", msg) and field in msg and words in msg \
             and not os.path.exists(js)
@@ -249,13 +236,12 @@ def case_errors():
     # colossim gen writes training programs only, and says so before it
     # creates anything.
     gdir = os.path.join(WORK, "gen-infer")
-    p = subprocess.run([COLOSSIM, "gen", "--workload", os.path.join(SRC, "workloads", "infer-llama3-8b.yaml"),
-                        "--out", gdir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    p = cxtest.run([COLOSSIM, "gen", "--workload", os.path.join(SRC, "workloads", "infer-llama3-8b.yaml"),
+                    "--out", gdir], ok=False, merge=True, timeout=120)
     check(p.returncode != 0 and "'kind'" in p.stdout and not os.path.exists(gdir),
           "colossim gen refuses an inference workload before writing anything (%s)" % p.stdout.strip()[-160:])
 
 
 {"decode": case_decode, "ttft": case_ttft, "ranks": case_ranks, "rl": case_rl, "training": case_training,
  "errors": case_errors}[CASE]()
-print("PASS" if failed == 0 else "FAILED %d" % failed)
-sys.exit(1 if failed else 0)
+cxtest.done()

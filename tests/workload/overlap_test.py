@@ -19,18 +19,14 @@ weight-gradient halves, the weight gradients after the stage's PP send: the
 same FLOPs in the ops (each GEMM's backward now two ops), a smaller pipeline
 bubble and a shorter iteration, identical at 1 and 2 ranks.
 usage: overlap_test.py MPIEXEC COLOSSIM SOURCE_DIR WORK_DIR"""
-import json, os, re, subprocess, sys
+import os, re, sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cxtest
+from cxtest import check
 
 MPIEXEC, COLOSSIM, SRC, WORK = sys.argv[1:5]
 os.makedirs(WORK, exist_ok=True)
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failed += 1
 
 
 def prefix(key):
@@ -50,26 +46,17 @@ def workload(k, key="tp_comm_overlap"):
 
 def run(k, np=1, key="tp_comm_overlap", iters=1, ops=False):
     tag = "%s%s_np%d_it%d" % (prefix(key), k, np, iters)
-    js = os.path.join(WORK, tag + ".json")
     out = os.path.join(WORK, tag + ".h5")
-    for p in (js, out):
-        if os.path.exists(p):
-            os.remove(p)
-    p = subprocess.run([MPIEXEC, "--oversubscribe", "-np", str(np), COLOSSIM, "run", "--workload", workload(k, key),
-                        "--iterations", str(iters), "--out", out, "--summary-json", js, "--progress", "0"]
-                       + (["--trace-level", "ops"] if ops else []),
-                       capture_output=True, text=True, timeout=600)
-    if p.returncode != 0:
-        print(p.stdout, p.stderr)
-        sys.exit("run with tp_comm_overlap %s at %d rank(s) failed" % (k, np))
-    r = json.load(open(js))
+    cxtest.remove(out)
+    r, _ = cxtest.colossim_summary(COLOSSIM, ["--workload", workload(k, key), "--iterations", str(iters), "--out", out,
+                                              "--progress", "0"] + (["--trace-level", "ops"] if ops else []),
+                                   os.path.join(WORK, tag + ".json"), np, MPIEXEC, timeout=600)
     r["trace"] = out
     return r
 
 
 def ops_per_gpu(k):
-    p = subprocess.run([COLOSSIM, "run", "--workload", workload(k), "--dry-run"], capture_output=True, text=True,
-                       timeout=120)
+    p = cxtest.colossim_run(COLOSSIM, ["--workload", workload(k), "--dry-run"], ok=False, timeout=120)
     m = re.search(r"ops per GPU (\d+)", p.stdout)
     if p.returncode != 0 or m is None:
         sys.exit("dry run failed: " + p.stdout + p.stderr)
@@ -101,8 +88,7 @@ check(n4 > n2 > n0 and (n4 - n0) == 3 * (n2 - n0),
       "ops per GPU %d -> %d (k 2) -> %d (k 4): 3(k - 1) more per pipelined GEMM" % (n0, n2, n4))
 
 for bad, field in (("17", "outside"), ("-1", "outside"), ("yes", "")):
-    p = subprocess.run([COLOSSIM, "run", "--workload", workload(bad), "--dry-run"], capture_output=True, text=True,
-                       timeout=60)
+    p = cxtest.colossim_run(COLOSSIM, ["--workload", workload(bad), "--dry-run"], ok=False, timeout=60)
     msg = (p.stdout + p.stderr).strip()
     check(p.returncode != 0 and re.search(r"small_k%s\.yaml:\d+: 'parallelism\.tp_comm_overlap'" % re.escape(bad), msg)
           is not None, "tp_comm_overlap %s refused: %s" % (bad, msg.splitlines()[-1] if msg else "(nothing)"))
@@ -154,5 +140,4 @@ check(z1["bubble_share"] < a0["bubble_share"] and z1["iteration_seconds"] < a0["
       (100 * a0["bubble_share"], 100 * z1["bubble_share"], a0["iteration_seconds"], z1["iteration_seconds"]))
 check(z1b["digest"] == z1["digest"], "zero_bubble: identical at 1 and 2 ranks (digest %s)" % z1["digest"])
 
-print("PASS" if failed == 0 else "%d check(s) failed" % failed)
-sys.exit(1 if failed else 0)
+cxtest.done()
