@@ -12,23 +12,33 @@
 
 #include "cx_test_coll.h"
 
-static double run_ring(uint64_t gpus, uint64_t bytes, cx_coll_params_t *p)
-{
-    cx_collbench_row_t row;
-    cx_err_t           err;
-    assert_int_equal(cx_test_coll(CX_COLL_ALLREDUCE, CX_ALGO_RING, gpus, bytes, p, &row, &err), CX_OK);
-    return row.time_us * 1e-6;
-}
-
-static void port_of(uint64_t gpu, int nvlink, double *bw, int64_t *lat)
+/* Bandwidth of GPU 0's NVLink (nvlink) or NIC port, and the path latency
+ * from GPU 0 to GPU b, from the topology. */
+static void hop_from_0(uint64_t b, int nvlink, double *bw, int64_t *path)
 {
     cx_gpu_info_t  gi;
     cx_port_info_t pi;
-    uint64_t       dev = cx_topo_gpu_device(topo, gpu);
+    uint64_t       dev = cx_topo_gpu_device(topo, 0);
+    int            hops;
     cx_topo_gpu_info(topo, dev, &gi);
     assert_int_equal(cx_topo_port(topo, dev, (uint32_t)(nvlink ? gi.nvlink_port : gi.nic_port), &pi), CX_OK);
-    *bw  = pi.bandwidth;
-    *lat = pi.latency_ps;
+    *bw = pi.bandwidth;
+    assert_int_equal(cx_topo_gpu_distance(topo, dev, cx_topo_gpu_device(topo, b), &hops, path), CX_OK);
+}
+
+/* The model's ring all-reduce of `bytes` over n GPUs against the formula's
+ * `want` seconds: within 2%. */
+static void check_ring(uint64_t n, uint64_t bytes, double want, cx_coll_params_t *p)
+{
+    cx_collbench_row_t row;
+    cx_err_t           err;
+    double             got, rel;
+    assert_int_equal(cx_test_coll(CX_COLL_ALLREDUCE, CX_ALGO_RING, n, bytes, p, &row, &err), CX_OK);
+    got = row.time_us * 1e-6;
+    rel = fabs(got - want) / want;
+    printf("  ring %llu GPUs, %llu MiB: model %.2f us, formula %.2f us (%.3f%%)\n", (unsigned long long)n,
+           (unsigned long long)(bytes >> 20), got * 1e6, want * 1e6, 100 * rel);
+    assert_true(rel < 0.02);
 }
 
 static void test_ring_inside_domain(void **state)
@@ -36,27 +46,18 @@ static void test_ring_inside_domain(void **state)
     static const uint64_t sizes[] = {UINT64_C(64) << 20, UINT64_C(256) << 20, UINT64_C(1) << 30};
     static const uint64_t groups[] = {2, 4, 8};
     cx_coll_params_t p;
+    double           bw;
+    int64_t          path;
     size_t           i, k;
     (void)state;
     cx_coll_params_defaults(&p);
+    hop_from_0(1, 1, &bw, &path);
     for (k = 0; k < 3; k++) {
         uint64_t n = groups[k];
-        double   bw;
-        int64_t  lat_unused, path;
-        int      hops;
-        port_of(0, 1, &bw, &lat_unused);
-        assert_int_equal(cx_topo_gpu_distance(topo, cx_topo_gpu_device(topo, 0), cx_topo_gpu_device(topo, 1),
-                                              &hops, &path), CX_OK);
         for (i = 0; i < 3; i++) {
             double D     = ceil(ceil((double)sizes[i] / (double)n) / p.nvlink_efficiency);
             double alpha = (double)(p.nvlink_step_latency + path) * 1e-12;
-            double want  = 2.0 * (double)(n - 1) * (alpha + D / bw);
-            double got   = run_ring(n, sizes[i], &p);
-            double rel   = fabs(got - want) / want;
-            printf("  ring %llu GPUs, %llu MiB: model %.2f us, formula %.2f us (%.3f%%)\n",
-                   (unsigned long long)n, (unsigned long long)(sizes[i] >> 20), got * 1e6, want * 1e6,
-                   100 * rel);
-            assert_true(rel < 0.02);
+            check_ring(n, sizes[i], 2.0 * (double)(n - 1) * (alpha + D / bw), &p);
         }
     }
 }
@@ -66,28 +67,19 @@ static void test_ring_across_domains(void **state)
     static const uint64_t sizes[] = {UINT64_C(256) << 20, UINT64_C(1) << 30, UINT64_C(4) << 30};
     static const uint64_t groups[] = {16, 32, 64};
     cx_coll_params_t p;
+    double           bw;
+    int64_t          path;
     size_t           i, k;
     (void)state;
     cx_coll_params_defaults(&p);
+    /* Same rail, next server: the inter-domain hop of a channel. */
+    hop_from_0(8, 0, &bw, &path);
     for (k = 0; k < 3; k++) {
-        uint64_t n = groups[k], C = 8;  /* one channel per rail */
-        double   bw;
-        int64_t  lat, path;
-        int      hops;
-        port_of(0, 0, &bw, &lat);
-        /* Same rail, next server: the inter-domain hop of a channel. */
-        assert_int_equal(cx_topo_gpu_distance(topo, cx_topo_gpu_device(topo, 0), cx_topo_gpu_device(topo, 8),
-                                              &hops, &path), CX_OK);
+        uint64_t n = groups[k], C = 8; /* one channel per rail */
         for (i = 0; i < 3; i++) {
             double D     = ceil(ceil((double)sizes[i] / (double)(n * C)) / p.net_efficiency);
             double alpha = (double)(p.net_step_latency + path) * 1e-12;
-            double want  = 2.0 * (double)(n - 1) * D / bw + alpha;
-            double got   = run_ring(n, sizes[i], &p);
-            double rel   = fabs(got - want) / want;
-            printf("  ring %llu GPUs, %llu MiB: model %.2f us, formula %.2f us (%.3f%%)\n",
-                   (unsigned long long)n, (unsigned long long)(sizes[i] >> 20), got * 1e6, want * 1e6,
-                   100 * rel);
-            assert_true(rel < 0.02);
+            check_ring(n, sizes[i], 2.0 * (double)(n - 1) * D / bw + alpha, &p);
         }
     }
 }
