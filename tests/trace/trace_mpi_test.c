@@ -117,6 +117,30 @@ static const char *config_text(void)
     return buf;
 }
 
+/* Define a table of bin rows (must succeed). */
+static cx_trace_table_t *define_bins(cx_trace_t *tr, const char *path, const char *doc)
+{
+    cx_trace_table_t *t = NULL;
+    cx_err_t          err;
+    cx_status_t       st = cx_trace_table_define(tr, path, bin_fields, NF(bin_fields), sizeof(bin_row_t), doc, &t, &err);
+    CHECK_OK(st, err);
+    return t;
+}
+
+/* Open OUTDIR/NAME (must succeed): the trace; its path into p, and the
+ * path of its .partial into pp. */
+static cx_trace_t *open_in(const char *outdir, const char *name, char *p, size_t np, char *pp, size_t npp)
+{
+    cx_err_t    err;
+    cx_trace_t *tr = NULL;
+    cx_status_t st;
+    snprintf(p, np, "%s/%s", outdir, name);
+    snprintf(pp, npp, "%s.partial", p);
+    st = cx_trace_open(&tr, MPI_COMM_WORLD, p, &err);
+    CHECK_OK(st, err);
+    return tr;
+}
+
 static void write_main(const char *path)
 {
     cx_err_t          err;
@@ -132,15 +156,9 @@ static void write_main(const char *path)
     st = cx_trace_table_define(tr, "/ops/gpu_ops", op_fields, NF(op_fields), sizeof(op_row_t),
                                "one row per GPU op", &ops, &err);
     CHECK_OK(st, err);
-    st = cx_trace_table_define(tr, "/links/bins", bin_fields, NF(bin_fields), sizeof(bin_row_t),
-                               "time-binned link utilisation", &bins, &err);
-    CHECK_OK(st, err);
-    st = cx_trace_table_define(tr, "/empty/never", bin_fields, NF(bin_fields), sizeof(bin_row_t),
-                               "defined, never written", &never, &err);
-    CHECK_OK(st, err);
-    st = cx_trace_table_define(tr, "/empty/zero", bin_fields, NF(bin_fields), sizeof(bin_row_t),
-                               "written with zero rows", &zero, &err);
-    CHECK_OK(st, err);
+    bins  = define_bins(tr, "/links/bins", "time-binned link utilisation");
+    never = define_bins(tr, "/empty/never", "defined, never written");
+    zero  = define_bins(tr, "/empty/zero", "written with zero rows");
     CHECK(cx_trace_table_packed_row_size(ops) == 8 + 4 + 2 + 1 + 8 + 12, "packed size %zu",
           cx_trace_table_packed_row_size(ops));
 
@@ -394,19 +412,12 @@ static void test_bad_dir(const char *outdir)
 static void test_abort(const char *outdir)
 {
     cx_err_t          err;
-    cx_trace_t       *tr = NULL;
-    cx_trace_table_t *bins;
     char              p[4096], pp[4200];
+    cx_trace_t       *tr   = open_in(outdir, "aborted.h5", p, sizeof(p), pp, sizeof(pp));
+    cx_trace_table_t *bins = define_bins(tr, "/links/bins", "x");
     bin_row_t         row;
     cx_status_t       st;
 
-    snprintf(p, sizeof(p), "%s/aborted.h5", outdir);
-    snprintf(pp, sizeof(pp), "%s.partial", p);
-    st = cx_trace_open(&tr, MPI_COMM_WORLD, p, &err);
-    CHECK_OK(st, err);
-    st = cx_trace_table_define(tr, "/links/bins", bin_fields, NF(bin_fields), sizeof(bin_row_t),
-                               "x", &bins, &err);
-    CHECK_OK(st, err);
     bin_make(&row, 0, g_rank, 0);
     cx_trace_table_append(bins, &row, 1);
     st = cx_trace_table_write(bins, &err);
@@ -418,14 +429,10 @@ static void test_abort(const char *outdir)
 static void test_stopped(const char *outdir)
 {
     cx_err_t    err;
-    cx_trace_t *tr = NULL;
     char        p[4096], pp[4200];
+    cx_trace_t *tr = open_in(outdir, "stopped.h5", p, sizeof(p), pp, sizeof(pp));
     cx_status_t st;
 
-    snprintf(p, sizeof(p), "%s/stopped.h5", outdir);
-    snprintf(pp, sizeof(pp), "%s.partial", p);
-    st = cx_trace_open(&tr, MPI_COMM_WORLD, p, &err);
-    CHECK_OK(st, err);
     st = cx_trace_close(tr, 0, &err);
     CHECK_OK(st, err);
     if (g_rank == 0) {
@@ -444,18 +451,11 @@ static void test_stopped(const char *outdir)
 static void test_mismatch(const char *outdir)
 {
     cx_err_t          err;
-    cx_trace_t       *tr = NULL;
-    cx_trace_table_t *bins;
     char              p[4096], pp[4200];
+    cx_trace_t       *tr   = open_in(outdir, "mismatch.h5", p, sizeof(p), pp, sizeof(pp));
+    cx_trace_table_t *bins = define_bins(tr, "/links/bins", g_rank == 0 ? "doc A" : "doc B");
     cx_status_t       st;
 
-    snprintf(p, sizeof(p), "%s/mismatch.h5", outdir);
-    snprintf(pp, sizeof(pp), "%s.partial", p);
-    st = cx_trace_open(&tr, MPI_COMM_WORLD, p, &err);
-    CHECK_OK(st, err);
-    st = cx_trace_table_define(tr, "/links/bins", bin_fields, NF(bin_fields), sizeof(bin_row_t),
-                               g_rank == 0 ? "doc A" : "doc B", &bins, &err);
-    CHECK_OK(st, err);
     st = cx_trace_table_write(bins, &err);
     CHECK(st == CX_ERR_INTERNAL, "mismatch not detected: %s", cx_status_string(st));
     st = cx_trace_meta_set_int64(tr, "x", 1, &err);
