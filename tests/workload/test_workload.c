@@ -24,19 +24,29 @@ static const char *const shipped[] = {
     "llama3-405b-16k.yaml", "llama3-405b-16k-cp16.yaml", "grok-1.yaml", "deepseek-v3.yaml",
     "gpt3-175b.yaml", "mixtral-8x22b.yaml", NULL};
 
+/* workloads/NAME, which must load (the error printed when it does not). */
+static cx_workload_t *load_shipped(const char *name)
+{
+    char           path[512];
+    cx_workload_t *w = NULL;
+    cx_err_t       err;
+    cx_status_t    st;
+    snprintf(path, sizeof(path), "%s/%s", CX_WORKLOADS_DIR, name);
+    cx_err_clear(&err);
+    st = cx_workload_load(&w, path, &err);
+    if (st != CX_OK) cx_err_print(&err);
+    assert_int_equal(st, CX_OK);
+    assert_non_null(w);
+    return w;
+}
+
 static void test_shipped_load(void **state)
 {
     int i;
     (void)state;
     for (i = 0; shipped[i] != NULL; i++) {
-        char           path[512];
-        cx_workload_t *w = NULL;
-        cx_err_t       err;
+        cx_workload_t *w = load_shipped(shipped[i]);
         double         tot, act;
-        snprintf(path, sizeof(path), "%s/%s", CX_WORKLOADS_DIR, shipped[i]);
-        cx_err_clear(&err);
-        if (cx_workload_load(&w, path, &err) != CX_OK) cx_err_print(&err);
-        assert_non_null(w);
         cx_workload_params(w, &tot, &act);
         printf("  %-26s gpus %6llu  params %.4gB (active %.4gB)  tokens/iter %.6g  model FLOPs/iter %.4e"
                "  exec %.4e  n_micro %u\n",
@@ -565,12 +575,9 @@ static void test_shipped_generate(void **state)
     int i;
     (void)state;
     for (i = 0; shipped[i] != NULL; i++) {
-        char           path[512];
-        cx_workload_t *w = NULL;
+        cx_workload_t *w = load_shipped(shipped[i]);
         cx_err_t       err;
         uint64_t       gpus[2], k;
-        snprintf(path, sizeof(path), "%s/%s", CX_WORKLOADS_DIR, shipped[i]);
-        assert_int_equal(cx_workload_load(&w, path, &err), CX_OK);
         gpus[0] = 0;
         gpus[1] = w->gpus - 1;
         for (k = 0; k < 2; k++) {
@@ -608,16 +615,13 @@ static void test_gen_state_small(void **state)
  * FLOPs of one GPU of Llama 3 405B without materialising anything. */
 static void test_405b(void **state)
 {
-    char           path[512];
-    cx_workload_t *w = NULL;
+    cx_workload_t *w = load_shipped("llama3-405b-8k.yaml");
     cx_err_t       err;
     cx_gen_t       g;
     cx_op_t        op;
     double         per_token, want, tot, act, flops = 0.0;
     uint64_t       n = 0;
     (void)state;
-    snprintf(path, sizeof(path), "%s/llama3-405b-8k.yaml", CX_WORKLOADS_DIR);
-    assert_int_equal(cx_workload_load(&w, path, &err), CX_OK);
     cx_workload_params(w, &tot, &act);
     /* 405B parameters (Llama 3): within 1%. */
     assert_true(tot > 405e9 * 0.99 && tot < 405e9 * 1.01);
@@ -646,13 +650,9 @@ static void test_405b(void **state)
 
 static void test_deepseek_active(void **state)
 {
-    char           path[512];
-    cx_workload_t *w = NULL;
-    cx_err_t       err;
+    cx_workload_t *w = load_shipped("deepseek-v3.yaml");
     double         tot, act;
     (void)state;
-    snprintf(path, sizeof(path), "%s/deepseek-v3.yaml", CX_WORKLOADS_DIR);
-    assert_int_equal(cx_workload_load(&w, path, &err), CX_OK);
     cx_workload_params(w, &tot, &act);
     /* 671B total includes the 14B MTP module we leave out; 37B active. */
     assert_true(tot > 640e9 && tot < 680e9);
