@@ -25,7 +25,7 @@ const cx_entity_type_t cx_gpu_entity_type = {"gpu", cx_gpu_handlers, CX_GPU_N_KI
 
 typedef struct cx_gpu_done_msg {
     uint32_t stream;
-    uint32_t pad;
+    uint32_t gen;     /* the stream's gen when sent (cx_gpu_stream_t) */
 } cx_gpu_done_msg_t;
 
 void cx_coll_params_defaults(cx_coll_params_t *p)
@@ -54,6 +54,8 @@ static cx_gpu_t *cx_gpu_of(cx_entity_t *ent)
     return d->upper;
 }
 
+static void cx_gpu_share_update(cx_engine_t *eng, cx_gpu_t *gpu);
+
 static void cx_gpu_complete(cx_engine_t *eng, cx_gpu_t *gpu, int stream)
 {
     cx_gpu_stream_t *s   = &gpu->s[stream];
@@ -75,6 +77,48 @@ static void cx_gpu_complete(cx_engine_t *eng, cx_gpu_t *gpu, int stream)
     s->state     = CX_S_FETCH;
     gpu->last_end = now;
     gpu->ops++;
+    if (s->op.kind == CX_OP_COLLECTIVE && s->op.flops > 0.0) cx_gpu_share_update(eng, gpu);
+}
+
+/* Full-speed work w at rate 1 - share: its duration (ceil), and the work
+ * done in d at that rate (round). */
+static cx_time_t cx_gpu_at_rate(cx_time_t w, double share)
+{
+    return share > 0.0 ? (cx_time_t)ceil((double)w / (1.0 - share)) : w;
+}
+
+static cx_time_t cx_gpu_work_in(cx_time_t d, double share)
+{
+    return share > 0.0 ? (cx_time_t)llround((double)d * (1.0 - share)) : d;
+}
+
+/* The SM share held by running collectives changed (one started or ended):
+ * re-time the running kernels (SM SHARING, cx_gpu.h). */
+static void cx_gpu_share_update(cx_engine_t *eng, cx_gpu_t *gpu)
+{
+    cx_entity_t *ent = cx_engine_entity(eng, gpu->dev->dev);
+    cx_time_t    now = cx_engine_now(eng);
+    double       sh  = 0.0;
+    int          st;
+    for (st = 0; st < CX_NUM_STREAMS; st++) {
+        const cx_gpu_stream_t *s = &gpu->s[st];
+        if (s->state == CX_S_RUN && s->op.kind == CX_OP_COLLECTIVE && s->op.flops > sh) sh = s->op.flops;
+    }
+    if (sh == gpu->comm_share) return;
+    for (st = 0; st < CX_NUM_STREAMS; st++) {
+        cx_gpu_stream_t  *s = &gpu->s[st];
+        cx_gpu_done_msg_t m;
+        cx_time_t         done;
+        if (s->state != CX_S_RUN || s->op.kind != CX_OP_COMPUTE) continue;
+        done         = cx_gpu_work_in(now - s->work_at, gpu->comm_share);
+        s->work_left = done < s->work_left ? s->work_left - done : 0;
+        s->work_at   = now;
+        m.stream     = (uint32_t)st;
+        m.gen        = ++s->gen;
+        cx_engine_send(eng, ent, gpu->dev->dev, now + cx_gpu_at_rate(s->work_left, sh), CX_GPU_EV_OP_DONE, 0,
+                       &m, sizeof(m));
+    }
+    gpu->comm_share = sh;
 }
 
 /* A kernel of `t` on this GPU at `now`, stretched by its slowdowns. */
@@ -123,11 +167,13 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
             return 1;
         case CX_OP_COMPUTE: {
             cx_time_t         t = g->cfg.compute_time(g->cfg.compute_ctx, gpu->type, op);
-            cx_gpu_done_msg_t m = {(uint32_t)stream, 0};
+            cx_gpu_done_msg_t m = {(uint32_t)stream, s->gen};
             s->start = cx_engine_now(eng);
             if (g->cfg.n_slow > 0) t = cx_gpu_slowed(g, gpu->gpu, s->start, t);
-            s->state = CX_S_RUN;
-            cx_engine_send(eng, ent, gpu->dev->dev, s->start + (t > 0 ? t : 0),
+            s->state     = CX_S_RUN;
+            s->work_left = t > 0 ? t : 0;
+            s->work_at   = s->start;
+            cx_engine_send(eng, ent, gpu->dev->dev, s->start + cx_gpu_at_rate(s->work_left, gpu->comm_share),
                            CX_GPU_EV_OP_DONE, 0, &m, sizeof(m));
             return 1;
         }
@@ -145,6 +191,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
             s->start = cx_engine_now(eng);
             s->state = CX_S_RUN;
             cx_coll_start(eng, ent, gpu, &s->op, &s->coll);
+            if (op->flops > 0.0) cx_gpu_share_update(eng, gpu);
             break;  /* polled below */
         default:
             cx_fatal("GPU %llu: unknown op kind %u", (unsigned long long)gpu->gpu, (unsigned)op->kind);
@@ -183,6 +230,7 @@ static void cx_gpu_handle_op_done(cx_engine_t *eng, cx_entity_t *self, const cx_
 {
     cx_gpu_t                *gpu = cx_gpu_of(self);
     const cx_gpu_done_msg_t *m   = CX_EVENT_CDATA(ev, cx_gpu_done_msg_t);
+    if (m->gen != gpu->s[m->stream].gen) return;  /* re-timed (SM sharing): a later event ends it */
     cx_gpu_complete(eng, gpu, (int)m->stream);
     cx_gpu_kick(eng, self, gpu);
 }

@@ -29,6 +29,13 @@ enum {
     CX_GPU_N_KINDS
 };
 
+/* SM SHARING.  A COLLECTIVE op with flops > 0 runs kernels that hold that
+ * share of the GPU's SMs (0 < flops < 1; DeepSeek-V3's all-to-all under
+ * DualPipe: 20 of 132 SMs): while it runs, COMPUTE kernels proceed at
+ * 1 - share of their speed (the largest share of the collectives running
+ * at once), re-timed whenever a collective starts or ends.  flops = 0 (what
+ * every collective carried before) changes nothing. */
+
 /* Op source: yields one stream's ops of one GPU in program order. */
 typedef struct cx_op_source {
     size_t state_size;

@@ -85,6 +85,11 @@ typedef struct cx_gpu_stream {
     cx_op_t       op;
     cx_time_t     start;
     uint64_t      completed;
+    /* A COMPUTE op under an SM-sharing collective (cx_gpu.h): its work left
+     * in full-speed ps as of work_at; gen numbers its OP_DONE event (one
+     * superseded by a change of rate is ignored). */
+    cx_time_t     work_left, work_at;
+    uint32_t      gen;
     uint8_t       state;
     void         *src;
     cx_coll_run_t coll;
@@ -101,6 +106,7 @@ typedef struct cx_gpu {
     cx_time_t            busy_compute;
     cx_time_t            last_end;
     uint64_t             ops;
+    double               comm_share;  /* SM share held by running collectives (cx_gpu.h) */
 } cx_gpu_t;
 
 struct cx_gpus {

@@ -155,8 +155,10 @@ cx_status_t cx_gen_init(cx_gen_t *g, const cx_workload_t *w, uint64_t gpu, uint3
  * (4 M2 items: every microbatch's forward and backward in each direction).
  * The reference runs some backward chunks as input- and weight-gradient
  * halves (its zero-bubble steps); here every backward is whole.  Item a's
- * kind and phase, and k = how many of that kind came before it. */
-static void dualpipe_item(uint32_t P, uint32_t h, uint32_t M2, uint32_t a, uint32_t *item_p, uint32_t *k_p)
+ * kind and phase, k = how many of that kind came before it, and its step
+ * (0..6) and position in the step's pattern. */
+static void dualpipe_item(uint32_t P, uint32_t h, uint32_t M2, uint32_t a, uint32_t *item_p, uint32_t *k_p,
+                          uint32_t *step_p, uint32_t *pos_p)
 {
     static const uint8_t pat[7][4] = {{0}, {0, 1}, {3, 1}, {0, 3, 1, 2}, {3, 1, 2}, {3, 2}, {2}};
     static const uint8_t len[7]    = {1, 2, 2, 4, 3, 2, 1};
@@ -177,6 +179,8 @@ static void dualpipe_item(uint32_t P, uint32_t h, uint32_t M2, uint32_t a, uint3
             for (j = 0; j < pos; j++) cnt[pat[s][j]]++;
             *item_p = pat[s][pos];
             *k_p    = cnt[pat[s][pos]];
+            *step_p = s;
+            *pos_p  = pos;
             return;
         }
         for (j = 0; j < len[s]; j++) cnt[pat[s][j]] += reps[s];
@@ -188,9 +192,9 @@ static void dualpipe_item(uint32_t P, uint32_t h, uint32_t M2, uint32_t a, uint3
 static void decode_dualpipe(cx_gen_t *g)
 {
     const cx_workload_t *w  = g->w;
-    uint32_t             P  = w->par.pp, M2 = w->d.n_micro / 2u, item, k;
+    uint32_t             P  = w->par.pp, M2 = w->d.n_micro / 2u, item, k, step, pos;
     uint32_t             h  = g->pp_i < P - 1u - g->pp_i ? g->pp_i : P - 1u - g->pp_i;
-    dualpipe_item(P, h, M2, g->action, &item, &k);
+    dualpipe_item(P, h, M2, g->action, &item, &k, &step, &pos);
     g->bwd   = (uint8_t)(item >= 2u);
     g->chunk = (item & 1u) ^ (g->pp_i >= P / 2u ? 1u : 0u);   /* phase -> direction */
     /* Microbatches 0..M2-1 enter at rank 0, M2..M-1 at the last rank. */
@@ -201,6 +205,20 @@ static void decode_dualpipe(cx_gen_t *g)
     g->layer_n     = cx_workload_vstage_layers(w, g->vs);
     g->layer_step  = 0;
     g->phase       = g->bwd ? CX_PHASE_BWD : CX_PHASE_FWD;
+}
+
+/* dualpipe_overlap: does action a begin a forward/backward pair that runs
+ * overlapped?  The reference schedule's overlapped pairs: F0 B1 and F1 B0
+ * of each main step [F0 B1 F1 B0], F1 B0 of each [B1 F1 B0] step (its
+ * `_forward_backward_chunk` calls). */
+static int dualpipe_pair_at(const cx_gen_t *g, uint32_t a)
+{
+    const cx_workload_t *w = g->w;
+    uint32_t             P = w->par.pp, M2 = w->d.n_micro / 2u, item, k, step, pos;
+    uint32_t             h = g->pp_i < P - 1u - g->pp_i ? g->pp_i : P - 1u - g->pp_i;
+    if (!w->par.dualpipe_overlap || a + 1u >= g->n_actions) return 0;
+    dualpipe_item(P, h, M2, a, &item, &k, &step, &pos);
+    return (step == 3u && (pos == 0u || pos == 2u)) || (step == 4u && pos == 1u);
 }
 
 static void decode_action(cx_gen_t *g)
@@ -245,6 +263,100 @@ static uint32_t cur_layer(const cx_gen_t *g)
     return g->bwd ? g->layer_first + g->layer_n - 1u - g->layer_step : g->layer_first + g->layer_step;
 }
 
+/* ---- DualPipe pairs ------------------------------------------------------- */
+
+static void lane_save(const cx_gen_t *g, cx_gen_lane_t *l)
+{
+    memcpy(l->mark, g->mark, sizeof(l->mark));
+    l->mb         = (uint16_t)g->mb;
+    l->layer_step = (uint16_t)g->layer_step;
+    l->entry      = g->entry;
+    l->sub        = g->sub;
+    l->chunk      = (uint8_t)g->chunk;
+    l->section    = g->section;
+    l->bwd        = g->bwd;
+    l->phase      = g->phase;
+    l->done       = 0;
+}
+
+/* (DualPipe only: the stage is the chunk's, the last microbatch of a
+ * direction the one before the other direction's first.) */
+static void lane_load(cx_gen_t *g, const cx_gen_lane_t *l)
+{
+    uint32_t M2 = g->w->d.n_micro / 2u;
+    memcpy(g->mark, l->mark, sizeof(g->mark));
+    g->mb          = l->mb;
+    g->layer_step  = l->layer_step;
+    g->entry       = l->entry;
+    g->sub         = l->sub;
+    g->chunk       = l->chunk;
+    g->section     = l->section;
+    g->bwd         = l->bwd;
+    g->phase       = l->phase;
+    g->vs          = chunk_vstage(g->w, g->pp_i, g->chunk);
+    g->layer_first = cx_workload_vstage_first_layer(g->w, g->vs);
+    g->layer_n     = cx_workload_vstage_layers(g->w, g->vs);
+    g->last_mb     = (uint8_t)(g->mb - g->chunk * M2 == M2 - 1u);
+}
+
+static void lane_swap(cx_gen_t *g)
+{
+    cx_gen_lane_t cur;
+    lane_save(g, &cur);
+    lane_load(g, &g->other);
+    g->other = cur;
+}
+
+/* Start action g->action: one chunk, or with dualpipe_overlap the pair it
+ * begins (the second chunk parked in g->other). */
+static void start_action(cx_gen_t *g)
+{
+    int s;
+    g->pair = (uint8_t)dualpipe_pair_at(g, g->action);
+    if (g->pair) {
+        g->action++;
+        decode_action(g);
+        g->section = S_PRE;
+        g->entry   = 0;
+        g->sub     = 0;
+        for (s = 0; s < CX_NUM_STREAMS; s++) g->mark[s] = g->count[s];
+        lane_save(g, &g->other);
+        g->action--;
+    }
+    decode_action(g);
+    g->section = S_PRE;
+    for (s = 0; s < CX_NUM_STREAMS; s++) g->mark[s] = g->count[s];
+}
+
+/* A chunk's part is done: the pair goes on with the other chunk, or the
+ * schedule with the next action. */
+static void end_chunk(cx_gen_t *g)
+{
+    if (g->pair && !g->other.done) {
+        lane_swap(g);
+        g->other.done = 1;
+        return;
+    }
+    g->action += g->pair ? 2u : 1u;
+    g->pair    = 0;
+    g->section = S_ACT_START;
+}
+
+/* In a pair, after op `sub` of entry e the other chunk takes over: after
+ * this chunk's all-to-all (its last collective) and its PP receive, so the
+ * kernels issued next are the other chunk's while this one's communication
+ * is in flight.  A TP / CP collective is a switch point too. */
+static int switch_after(const cx_gen_t *g, int e, unsigned sub)
+{
+    switch (e) {
+    case E_EP_DISPATCH: case E_EP_COMBINE: return sub == (g->w->model.max_nodes > 0 ? 2u : 1u);
+    case E_PP_RECV: return sub == 0u;
+    case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT: case E_CP_KV:
+        return sub == 1u;
+    default: return 0;
+    }
+}
+
 /* ---- op builders ----------------------------------------------------------- */
 
 static void label(const cx_gen_t *g, cx_op_t *op, uint32_t layer, uint32_t mb, uint32_t phase,
@@ -264,7 +376,7 @@ static void set_wait(const cx_gen_t *g, cx_op_t *op, uint32_t stream, uint32_t o
     op->kind         = CX_OP_WAIT;
     op->stream       = (uint8_t)stream;
     op->cls          = (uint8_t)on;
-    op->u.wait_count = g->count[on];
+    op->u.wait_count = g->pair ? g->mark[on] : g->count[on];
 }
 
 static void set_compute(cx_op_t *op, uint32_t cls, double flops, double bytes, int fp8)
@@ -451,7 +563,7 @@ static unsigned entry_nsub(const cx_gen_t *g, int e)
         return moe ? 0u : overlapped(g, tp_partner(e)) ? 3u * p->tp_comm_overlap + 1u : 1u;
     case E_MLP_ACT: return moe ? 0u : 1u;
     case E_ROUTER: case E_EXP_UP: case E_EXP_ACT: case E_EXP_DOWN: return moe ? 1u : 0u;
-    case E_EP_DISPATCH: case E_EP_COMBINE: return (moe && p->ep > 1) ? 3u : 0u;
+    case E_EP_DISPATCH: case E_EP_COMBINE: return (moe && p->ep > 1) ? (w->model.max_nodes > 0 ? 4u : 3u) : 0u;
     case E_SH_UP: case E_SH_ACT: case E_SH_DOWN: return (moe && w->model.shared_experts > 0) ? 1u : 0u;
     case E_DP_GRAD:
         return (g->phase == CX_PHASE_BWD && g->last_mb && (uint64_t)p->dp * p->cp > 1 &&
@@ -720,6 +832,39 @@ static void fill_compute(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
     }
 }
 
+/* The EP all-to-all under node-limited routing (moe.max_nodes), as
+ * DeepSeek-V3's dispatch runs it: a token crosses to each node it is routed
+ * to once, over the rail (the GPU of its own NVLink position there: a
+ * cross-node all-to-all among the EP group's GPUs of one rail, one per
+ * node, ep_node_bytes), and is forwarded inside that node over NVLink to
+ * the GPUs of its experts (an all-to-all among the node's EP ranks,
+ * ep_bytes = every copy); the combine (and the dispatch's backward) runs
+ * the other way.  Ops: WAIT(TP <- compute), the two all-to-alls,
+ * WAIT(compute <- TP).  The two run one after the other: DeepSeek's kernel
+ * forwards while it receives, so this is slower by the NVLink part.  The
+ * NVLink one's tag differs in bit 2 (the spare bits; EP blocks carry no
+ * tp_comm_overlap pieces). */
+static void fill_ep_nodes(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
+{
+    const cx_wl_derived_t *d   = &g->w->d;
+    const cx_parallel_t   *p   = &g->w->par;
+    uint32_t               s   = p->tp * p->cp, epn = d->ep_per_node;
+    uint32_t               node = g->ep_i / epn, loc = g->ep_i % epn;
+    uint64_t               base = g->gpu - (uint64_t)g->ep_i * s;
+    int                    to_experts = (e == E_EP_DISPATCH) == (g->phase != CX_PHASE_BWD);
+    if (sub == 0) {
+        set_wait(g, op, CX_STREAM_TP, CX_STREAM_COMPUTE);
+    } else if (sub == 3) {
+        set_wait(g, op, CX_STREAM_COMPUTE, CX_STREAM_TP);
+    } else if ((sub == 1) == to_experts) {  /* across nodes, along the rail */
+        set_coll(op, CX_STREAM_TP, CX_COLL_ALLTOALL, d->ep_node_bytes, base + (uint64_t)loc * s,
+                 epn * s, p->ep / epn, node);
+    } else {                                /* inside the node, over NVLink */
+        set_coll(op, CX_STREAM_TP, CX_COLL_ALLTOALL, d->ep_bytes, base + (uint64_t)node * epn * s, s, epn, loc);
+        op->tag |= (uint64_t)1u << 2;
+    }
+}
+
 /* Collectives of a layer (TP, CP, EP) and the gradient buckets (DP). */
 static void fill_comm(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
 {
@@ -744,8 +889,13 @@ static void fill_comm(const cx_gen_t *g, int e, unsigned sub, cx_op_t *op)
     case E_EP_DISPATCH:
     case E_EP_COMBINE:
         label(g, op, layer, g->mb, g->phase, e == E_EP_DISPATCH ? CX_BLK_EP_DISPATCH : CX_BLK_EP_COMBINE);
-        coll3(g, op, sub, CX_STREAM_TP, CX_COLL_ALLTOALL, d->ep_bytes,
-              g->gpu - (uint64_t)g->ep_i * tp * p->cp, tp * p->cp, p->ep, g->ep_i);
+        if (g->w->model.max_nodes > 0) fill_ep_nodes(g, e, sub, op);
+        else
+            coll3(g, op, sub, CX_STREAM_TP, CX_COLL_ALLTOALL, d->ep_bytes,
+                  g->gpu - (uint64_t)g->ep_i * tp * p->cp, tp * p->cp, p->ep, g->ep_i);
+        /* Overlapped in a DualPipe pair, the all-to-all's kernels hold a
+         * share of the SMs (the executor slows kernels beside it; cx_gpu.h). */
+        if (g->pair && op->kind == CX_OP_COLLECTIVE) op->flops = p->comm_sm_share;
         return;
     case E_DP_GRAD:
     case E_DP_GRAD_EXP:
@@ -900,8 +1050,11 @@ static uint32_t entry_stream(const cx_gen_t *g, int e, unsigned sub)
     switch (e) {
     case E_PP_RECV: return sub == 1 ? CX_STREAM_COMPUTE : CX_STREAM_PP;
     case E_PP_SEND: return CX_STREAM_PP;
+    case E_EP_DISPATCH: case E_EP_COMBINE:
+        if (g->w->model.max_nodes > 0) return sub == 3 ? CX_STREAM_COMPUTE : CX_STREAM_TP;
+        return sub == 2 ? CX_STREAM_COMPUTE : CX_STREAM_TP;
     case E_TP_ATTN_IN: case E_TP_ATTN_OUT: case E_TP_MLP_IN: case E_TP_MLP_OUT:
-    case E_CP_KV: case E_EP_DISPATCH: case E_EP_COMBINE:
+    case E_CP_KV:
         return sub == 2 ? CX_STREAM_COMPUTE : CX_STREAM_TP;
     case E_DP_GRAD: case E_DP_GRAD_EXP: case E_DP_GRAD_EMBED:
         return CX_STREAM_DP;
@@ -929,6 +1082,7 @@ static uint32_t entry_stream(const cx_gen_t *g, int e, unsigned sub)
 static int emit(cx_gen_t *g, cx_op_t *op)
 {
     g->count[op->stream]++;
+    g->mark[op->stream] = g->count[op->stream];
     g->n_ops++;
     return 1;
 }
@@ -968,8 +1122,7 @@ static int gen_next(cx_gen_t *g, cx_op_t *op, int want)
                 g->chunk   = 0;
                 g->section = S_OPT;
             } else {
-                decode_action(g);
-                g->section = S_PRE;
+                start_action(g);
             }
             continue;
         case S_PRE:
@@ -1037,8 +1190,7 @@ static int gen_next(cx_gen_t *g, cx_op_t *op, int want)
                     g->layer_step = 0;
                     g->phase      = CX_PHASE_BWD;
                 } else {
-                    g->action++;
-                    g->section = S_ACT_START;
+                    end_chunk(g);
                 }
             } else if (g->section == S_WGRAD) {
                 g->layer_step++;
@@ -1062,8 +1214,10 @@ static int gen_next(cx_gen_t *g, cx_op_t *op, int want)
             uint32_t st = entry_stream(g, e, g->sub);
             if (st != (uint32_t)want) {
                 g->count[st]++;
+                g->mark[st] = g->count[st];
                 g->n_ops++;
                 g->sub++;
+                if (g->pair && !g->other.done && switch_after(g, e, g->sub - 1u)) lane_swap(g);
                 continue;
             }
         }
@@ -1074,7 +1228,9 @@ static int gen_next(cx_gen_t *g, cx_op_t *op, int want)
                      (unsigned)op->stream, (unsigned)entry_stream(g, e, g->sub));
         }
         g->sub++;
-        return emit(g, op);
+        emit(g, op);
+        if (g->pair && !g->other.done && switch_after(g, e, g->sub - 1u)) lane_swap(g);
+        return 1;
     }
 }
 

@@ -26,6 +26,8 @@
  *       on the last microbatch of a chunk, a DP reduce-scatter (ZeRO-1) or
  *       all-reduce (ZeRO-0) of each gradient bucket as soon as it is ready,
  *       on the DP stream, overlapping the rest of the backward
+ *     DualPipe with dualpipe_overlap: the forward and backward of a pair
+ *     interleaved, switching chunk after each one's all-to-all / PP recv
  *   wait for the gradient reduces; optimizer step; parameter all-gather
  *   (ZeRO-1); wait for every stream; ITER_END
  * A layer forward: norm, [TP all-gather (SP)], QKV GEMM, [CP all-gather of
@@ -45,6 +47,16 @@
 #include "cx_status.h"
 #include "cx_workload.h"
 
+/* The cursor of one chunk (a forward or backward of one microbatch) when
+ * DualPipe's overlap runs two at once (cx_gen_t.pair): the one not being
+ * emitted waits here.  mark: this chunk's ops so far on each stream (its
+ * WAITs wait for its own ops, not the other chunk's). */
+typedef struct cx_gen_lane {
+    uint64_t mark[CX_NUM_STREAMS];
+    uint16_t mb, layer_step, entry, sub;  /* the stage and last_mb follow from chunk and mb */
+    uint8_t  chunk, section, bwd, phase, done;
+} cx_gen_lane_t;
+
 typedef struct cx_gen {
     const cx_workload_t *w;
     uint64_t gpu;
@@ -59,6 +71,14 @@ typedef struct cx_gen {
                                      * parameter all-gathers */
     uint16_t entry, sub;
     uint8_t  section, bwd, phase, last_mb;
+    /* dualpipe_overlap: a forward/backward pair in progress (pair = 1): the
+     * fields above are the chunk being emitted, `other` the other one; the
+     * generator switches between them after each chunk's all-to-all (and
+     * PP receive), so each chunk's kernels are issued while the other's
+     * communication is in flight (other.done: it has finished). */
+    uint64_t      mark[CX_NUM_STREAMS];
+    cx_gen_lane_t other;
+    uint8_t       pair;
 } cx_gen_t;
 
 /* Start the program of global GPU `gpu` (0..w->gpus-1) for `iterations`

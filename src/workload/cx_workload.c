@@ -173,6 +173,34 @@ static double gemm_bytes(double M, double K, double N, double e, double weight_c
     return e * (M * K + K * N * weight_copies) + 2.0 * M * N;
 }
 
+/* Node-limited routing: a token's top_k experts lie on at most M =
+ * max_nodes of the EP group's n nodes (x experts each).  With balanced
+ * routing (DeepSeek's auxiliary-loss-free balancing aims at it) the top_k
+ * are a uniform draw from the M nodes' M*x experts, so a node of the M gets
+ * none with probability C((M-1)x, k) / C(Mx, k), and the token reaches
+ * E = M (1 - C((M-1)x, k) / C(Mx, k)) nodes, each once (DeepSeek's dispatch
+ * sends a token once per node and forwards it over NVLink there).  The
+ * cross-node all-to-all then moves T*E hidden vectors per GPU (its rail
+ * peers, one per node, uniform: the own node's share stays home), the
+ * NVLink one inside the node the T*top_k copies (ep_bytes). */
+static void derive_nodes(cx_workload_t *w, double T)
+{
+    const cx_model_t *m = &w->model;
+    cx_wl_derived_t  *d = &w->d;
+    double            M, x, k, none = 1.0, i;
+    d->ep_node_bytes      = 0;
+    d->ep_per_node        = 0;
+    d->ep_nodes_per_token = 0.0;
+    if (m->experts == 0 || m->max_nodes == 0 || w->par.ep < 2) return;
+    d->ep_per_node = m->node_gpus / w->par.tp;
+    M = m->max_nodes;
+    x = (double)m->experts / (double)(w->par.ep / d->ep_per_node);
+    k = m->top_k;
+    for (i = 0; i < k; i++) none *= ((M - 1.0) * x - i > 0.0 ? ((M - 1.0) * x - i) / (M * x - i) : 0.0);
+    d->ep_nodes_per_token = M * (1.0 - none);
+    d->ep_node_bytes      = (uint64_t)llround(T * d->ep_nodes_per_token * m->hidden * 2.0);
+}
+
 static void derive(cx_workload_t *w)
 {
     const cx_model_t *m  = &w->model;
@@ -227,6 +255,7 @@ static void derive(cx_workload_t *w)
     d->cp_bytes = (uint64_t)llround(mb * seq * kvdim * 2.0);
     d->ep_bytes = (uint64_t)llround(T * m->top_k * h * 2.0);
     d->pp_bytes = (uint64_t)llround(d->tokens_sp * h * 2.0);
+    derive_nodes(w, T);
 
     att = qin + attn_out_params(m) + 2.0 * h;
     d->p_dense_layer      = (att + nm * h * m->ffn_hidden) / tp;
@@ -248,13 +277,14 @@ static const char *const ckpt_modes[] = {"sync", "async", NULL};
 static const char *const model_keys[] = {"name", "layers", "hidden", "ffn_hidden", "heads", "kv_heads",
                                          "head_dim", "vocab", "mlp", "moe", "mla", NULL};
 static const char *const moe_keys[] = {"experts", "top_k", "shared_experts", "ffn_hidden", "dense_layers",
-                                       "layer_freq", NULL};
+                                       "layer_freq", "max_nodes", "node_gpus", NULL};
 static const char *const mla_keys[] = {"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
                                        "qk_rope_head_dim", "v_head_dim", NULL};
 static const char *const par_keys[] = {"tp", "cp", "pp", "dp", "ep", "virtual_stages", "first_stage_layers",
                                        "last_stage_layers", "sequence_parallel", "zero_stage",
                                        "dp_bucket_bytes", "grad_reduce_dtype", "tp_comm_overlap",
-                                       "overlap_param_gather", "zero_bubble", "dualpipe", NULL};
+                                       "overlap_param_gather", "zero_bubble", "dualpipe", "dualpipe_overlap",
+                                       "comm_sm_share", NULL};
 static const char *const train_keys[] = {"seq_len", "global_batch_tokens", "global_batch_sequences",
                                          "micro_batch_size", "precision", "recompute", NULL};
 static const char *const mlp_names[]   = {"swiglu", "gelu", NULL};
@@ -326,6 +356,10 @@ static cx_status_t parse_model(cx_workload_t *w, const cx_yaml_node_t *mm, cx_er
         CX_TRY(get_u32(moe, "dense_layers", 0, 0, m->layers, &m->dense_layers, err));
         m->moe_layer_freq = 1;
         CX_TRY(get_u32(moe, "layer_freq", 0, 1, m->layers, &m->moe_layer_freq, err));
+        m->max_nodes = 0;
+        CX_TRY(get_u32(moe, "max_nodes", 0, 0, 65536, &m->max_nodes, err));
+        m->node_gpus = 8;
+        CX_TRY(get_u32(moe, "node_gpus", 0, 1, 1024, &m->node_gpus, err));
     }
     CX_TRY(require_map(mm, "mla", 0, &mla, err));
     if (mla != NULL) {
@@ -375,6 +409,20 @@ static cx_status_t parse_parallel(cx_workload_t *w, const cx_yaml_node_t *pm, cx
                              "DualPipe is its own schedule: it does not combine with %s",
                              p->virtual_stages > 1 ? "virtual_stages" : p->zero_bubble ? "zero_bubble"
                                                                        : "overlap_param_gather");
+    /* The overlap inside a DualPipe pair is on with DualPipe unless turned off. */
+    p->dualpipe_overlap = p->dualpipe;
+    CX_TRY(cx_yaml_get_bool(pm, "dualpipe_overlap", 0, &p->dualpipe_overlap, err));
+    if (p->dualpipe_overlap && !p->dualpipe)
+        return cx_yaml_error(node_or(pm, "dualpipe_overlap"), CX_ERR_INVALID, err,
+                             "dualpipe_overlap overlaps the chunks of a DualPipe pair: it needs dualpipe: true");
+    /* DeepSeek-V3 (section 3.2.2): 20 of the H800's 132 SMs run the
+     * all-to-all kernels. */
+    p->comm_sm_share = 20.0 / 132.0;
+    CX_TRY(cx_yaml_get_double(pm, "comm_sm_share", 0, 0.0, 0.9, &p->comm_sm_share, err));
+    if (cx_yaml_get(pm, "comm_sm_share") != NULL && !p->dualpipe_overlap)
+        return cx_yaml_error(node_or(pm, "comm_sm_share"), CX_ERR_INVALID, err,
+                             "comm_sm_share is the SM share of the all-to-all overlapped inside a DualPipe "
+                             "pair: it needs dualpipe_overlap");
     p->zero_stage = 1;
     {
         int64_t z = 1;
@@ -409,6 +457,39 @@ static cx_status_t parse_training(cx_workload_t *w, const cx_yaml_node_t *tm, ui
 }
 
 /* Combinations of values: checked after every field parsed. */
+/* Node-limited routing (moe.max_nodes): the EP group must span whole
+ * nodes of node_gpus GPUs (EP ranks are tp apart, cp is 1 with EP), at
+ * least two, and the max_nodes nodes must hold top_k experts. */
+static cx_status_t validate_nodes(const cx_workload_t *w, const cx_yaml_node_t *mm, cx_err_t *err)
+{
+    const cx_model_t     *m   = &w->model;
+    const cx_parallel_t  *p   = &w->par;
+    const cx_yaml_node_t *moe = mm != NULL ? cx_yaml_get(mm, "moe") : NULL;
+    uint32_t              epn, nodes;
+    if (m->experts == 0 || m->max_nodes == 0) return CX_OK;
+    if (p->ep < 2)
+        return cx_yaml_error(node_or(moe, "max_nodes"), CX_ERR_INVALID, err,
+                             "node-limited routing needs expert parallelism (ep is %u)", p->ep);
+    if (m->node_gpus % p->tp != 0 || m->node_gpus / p->tp > p->ep || p->ep % (m->node_gpus / p->tp) != 0)
+        return cx_yaml_error(node_or(moe, "node_gpus"), CX_ERR_INVALID, err,
+                             "nodes of %u GPUs do not split the EP group (ep %u, tp %u) into whole nodes",
+                             m->node_gpus, p->ep, p->tp);
+    epn   = m->node_gpus / p->tp;
+    nodes = p->ep / epn;
+    if (nodes < 2)
+        return cx_yaml_error(node_or(moe, "node_gpus"), CX_ERR_INVALID, err,
+                             "the EP group (%u ranks) fits in one node of %u GPUs: no token crosses nodes",
+                             p->ep, m->node_gpus);
+    if (m->max_nodes > nodes)
+        return cx_yaml_error(node_or(moe, "max_nodes"), CX_ERR_RANGE, err,
+                             "max_nodes %u is more than the %u nodes the EP group spans", m->max_nodes, nodes);
+    if ((uint64_t)m->max_nodes * (m->experts / nodes) < m->top_k)
+        return cx_yaml_error(node_or(moe, "max_nodes"), CX_ERR_INVALID, err,
+                             "%u nodes hold %u experts, fewer than top_k (%u)", m->max_nodes,
+                             m->max_nodes * (m->experts / nodes), m->top_k);
+    return CX_OK;
+}
+
 static cx_status_t validate(cx_workload_t *w, const cx_yaml_node_t *root, const cx_yaml_node_t *pm,
                             const cx_yaml_node_t *tm, uint64_t batch_tokens, cx_err_t *err)
 {
@@ -585,6 +666,7 @@ static cx_status_t load_doc(cx_workload_t *w, const cx_yaml_doc_t *doc, cx_err_t
     CX_TRY(parse_parallel(w, pm, err));
     CX_TRY(parse_training(w, tm, &batch_tokens, err));
     CX_TRY(validate(w, root, pm, tm, batch_tokens, err));
+    CX_TRY(validate_nodes(w, mm, err));
     CX_TRY(parse_checkpoint(w, cx_yaml_get(root, "checkpoint"), err));
     w->line_gpus = node_or(root, "gpus")->line;
     w->line_tp   = node_or(pm, "tp")->line;
@@ -617,6 +699,7 @@ cx_status_t cx_workload_load_training_node(cx_workload_t *w, const cx_yaml_node_
     CX_TRY(parse_parallel(w, pm, err));
     CX_TRY(parse_training(w, tm, &batch_tokens, err));
     CX_TRY(validate(w, sec, pm, tm, batch_tokens, err));
+    CX_TRY(validate_nodes(w, mm, err));
     CX_TRY(parse_checkpoint(w, NULL, err));
     w->line_gpus = node_or(sec, "gpus")->line;
     w->line_tp   = node_or(pm, "tp")->line;

@@ -36,6 +36,12 @@ typedef struct cx_model {
     uint32_t moe_ffn_hidden;      /* per expert (and per shared expert) */
     uint32_t dense_layers;        /* the first dense_layers layers are dense */
     uint32_t moe_layer_freq;      /* after those, every n-th layer is MoE (1 = all) */
+    /* Node-limited routing (DeepSeek-V3, arXiv 2412.19437 section 2.1.2):
+     * each token goes to experts on at most max_nodes nodes of node_gpus
+     * GPUs, sent across nodes once per node and forwarded over NVLink
+     * (cx_gen.c).  0 = off: tokens to top_k experts anywhere, one send
+     * each. */
+    uint32_t max_nodes, node_gpus;
     /* Multi-head latent attention (DeepSeek); q_lora_rank 0 = no q compression. */
     int      mla;
     uint32_t q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
@@ -60,6 +66,10 @@ typedef struct cx_parallel {
     int      dualpipe;            /* DeepSeek-V3's bidirectional schedule: PP rank r holds
                                    * stages r and pp-1-r, half the microbatches enter at each
                                    * end (cx_gen.c, DualPipe) */
+    int      dualpipe_overlap;    /* DualPipe: the forward and backward chunk of a pair run at
+                                   * once, each one's all-to-all behind the other's kernels */
+    double   comm_sm_share;       /* dualpipe_overlap: share of the SMs the all-to-all kernels
+                                   * hold while they run (kernels beside them slow down) */
 } cx_parallel_t;
 
 /* Per-GPU numbers derived at load time (see cx_workload.c). */
@@ -78,6 +88,13 @@ typedef struct cx_wl_derived {
              b_sh_act, b_embed, b_loss;
     /* communication payloads (bytes, NCCL size convention, cx_op.h) */
     uint64_t tp_bytes, cp_bytes, ep_bytes, pp_bytes;
+    /* node-limited routing (max_nodes > 0): the EP all-to-all as a cross-node
+     * one among the GPUs of one rail (ep_node_bytes: one copy per token and
+     * node it reaches) and an NVLink one inside the node (ep_bytes);
+     * ep_per_node EP ranks per node */
+    uint64_t ep_node_bytes;
+    uint32_t ep_per_node;
+    double   ep_nodes_per_token;  /* expected nodes a token reaches */
     /* parameters held by one GPU */
     double   p_dense_layer, p_moe_layer_dense, p_moe_layer_expert, p_embed, p_head;
     uint32_t grad_bytes;          /* 2 or 4 */
