@@ -162,6 +162,9 @@ int cxa_parse_args(const char *cmd, int argc, char **argv, cxa_args_t *a, const 
 /* Usage error of a command taking one FILE (and --out when need_out): one
  * line on stderr naming what is missing or extra.  Nothing when --help. */
 void cxa_usage_error(const char *cmd, const cxa_args_t *a, int need_out, const char *out_what);
+/* A command's usage (printf format): on stdout for --help, else (a usage
+ * error) on stderr.  Returns the exit status: CXA_EXIT_OK or CXA_EXIT_USAGE. */
+int cxa_usage_print(const cxa_args_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cxa_parse_format(const char *s, cxa_format_t *fmt);
 /* The start of a command taking one FILE: its options (allowed), the usage
  * (on stdout for --help, else after the usage error on stderr) and

@@ -85,7 +85,7 @@ static int cxa_cx_usage(const cxa_args_t *a)
     cxa_usage_error("export-csv", a, 1, "X.csv (where to write)");
     if (!a->help && a->npos == 1 && a->out != NULL && a->table == NULL)
         cxa_error(NULL, "export-csv: missing --table PATH (e.g. /ops/gpu_ops, /links/bins)");
-    fprintf(a->help ? stdout : stderr,
+    return cxa_usage_print(a,
             "usage: colossim-analyze export-csv FILE --table PATH --out X.csv [--gpus 0-7,16|all]\n"
             "                                   [--max-mb N] [--force]\n"
             "  one table of the trace as CSV: a header of its column names, one line per row,\n"
@@ -94,7 +94,6 @@ static int cxa_cx_usage(const cxa_args_t *a)
             "  --gpus keeps the rows of those GPUs (tables with a gpu column).  The size is\n"
             "  estimated first; above --max-mb (default %.0f; 0 = no limit) nothing is written\n"
             "  unless --force.\n", CXA_CSV_DEFAULT_MAX_MB);
-    return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
 }
 
 static int cxa_cx_keep(const cxa_cx_t *X, const void *row)

@@ -50,11 +50,9 @@ int cxa_cmd_faults(int argc, char **argv)
 
     if (cxa_parse_args("faults", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1) {
-        fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze faults FILE [--format table|json]\n"
-                "  the faults injected into the run (colossim run --faults): when, what they hit,\n"
-                "  and what the job did (slowed, degraded, rerouted, job stopped, ...).\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+        return cxa_usage_print(&a, "usage: colossim-analyze faults FILE [--format table|json]\n"
+                               "  the faults injected into the run (colossim run --faults): when, what they hit,\n"
+                               "  and what the job did (slowed, degraded, rerouted, job stopped, ...).\n");
     }
     if (cxa_parse_format(a.format, &fmt) != 0 || fmt == CXA_FMT_CSV) {
         cxa_error(NULL, "faults: --format table|json");

@@ -474,8 +474,7 @@ int cxa_cmd_start(const char *cmd, int argc, char **argv, const char *allowed, c
     if (cxa_parse_args(cmd, argc, argv, a, allowed) != 0) return CXA_EXIT_USAGE;
     if (a->help || a->npos != 1) {
         cxa_usage_error(cmd, a, 0, NULL);
-        fputs(usage, a->help ? stdout : stderr);
-        return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+        return cxa_usage_print(a, "%s", usage);
     }
     if (cxa_parse_format(a->format, fmt) != 0) return CXA_EXIT_USAGE;
     return -1;
@@ -650,6 +649,15 @@ void cxa_usage_error(const char *cmd, const cxa_args_t *a, int need_out, const c
         cxa_error(NULL, "%s: one FILE only (got '%s' and '%s')", cmd, a->pos[0], a->pos[1]);
     else if (need_out && a->out == NULL)
         cxa_error(NULL, "%s: missing --out %s", cmd, out_what != NULL ? out_what : "PATH");
+}
+
+int cxa_usage_print(const cxa_args_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(a->help ? stdout : stderr, fmt, ap);
+    va_end(ap);
+    return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
 }
 
 int cxa_parse_format(const char *s, cxa_format_t *fmt)

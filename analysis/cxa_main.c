@@ -99,10 +99,9 @@ static int cxa_cmd_schema(int argc, char **argv)
     if (cxa_parse_args("schema", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 0) {
         if (!a.help) cxa_error(NULL, "schema: takes no FILE (it prints the schema this colossim-analyze reads)");
-        fprintf(a.help ? stdout : stderr, "usage: colossim-analyze schema [--format table|json]\n"
-                "  the trace schema: every table's path, level and columns (type, unit, labels, doc),\n"
-                "  and the labels of enumerated columns; what every trace holds in /meta/schema.\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+        return cxa_usage_print(&a, "usage: colossim-analyze schema [--format table|json]\n"
+                               "  the trace schema: every table's path, level and columns (type, unit, labels, doc),\n"
+                               "  and the labels of enumerated columns; what every trace holds in /meta/schema.\n");
     }
     if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
     if (fmt == CXA_FMT_JSON) {
@@ -141,7 +140,7 @@ static int cxa_cmd_plot(int argc, char **argv)
     if (cxa_parse_args("plot", argc, argv, &a, "out gpus iteration") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 1 || a.out == NULL) {
         cxa_usage_error("plot", &a, 1, "DIR (where the PNGs go)");
-        fprintf(a.help ? stdout : stderr,
+        return cxa_usage_print(&a,
                 "usage: colossim-analyze plot FILE --out DIR [--gpus 0-7] [--iteration I]\n"
                 "  writes timeline.png (ops of the selected GPUs over one iteration; needs\n"
                 "  --trace-level ops), breakdown.png and coll_busbw.png into DIR, and\n"
@@ -153,7 +152,6 @@ static int cxa_cmd_plot(int argc, char **argv)
                 "  FILE may also be a campaign timeline (colossim campaign --timeline X.csv):\n"
                 "  campaign_timeline.png (progress, failures, restarts, checkpoints).\n",
                 CXA_PLOT_SCRIPT);
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
     }
     /* A campaign timeline (colossim campaign --timeline): cxa_faults.c. */
     if (cxa_is_campaign_csv(a.pos[0])) return cxa_plot_campaign(a.pos[0], a.out);

@@ -111,7 +111,7 @@ typedef struct cxa_pf {
 static int cxa_pf_usage(const cxa_args_t *a)
 {
     cxa_usage_error("export-perfetto", a, 1, "X.json (where to write)");
-    fprintf(a->help ? stdout : stderr,
+    return cxa_usage_print(a,
             "usage: colossim-analyze export-perfetto FILE --out X.json [--gpus 0-7,16|all]\n"
             "                                        [--max-mb N] [--force] [--no-collective-tracks]\n"
             "  Chrome trace-event JSON from /ops/gpu_ops (run with --trace-level ops):\n"
@@ -122,7 +122,6 @@ static int cxa_pf_usage(const cxa_args_t *a)
             "  op event); above --max-mb (default %.0f; 0 = no limit) nothing is written\n"
             "  unless --force.\n",
             CXA_PF_ALL_GPUS, CXA_PF_BYTES_PER_OP, CXA_PF_DEFAULT_MAX_MB);
-    return a->help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
 }
 
 /* The GPUs exported without --gpus: all up to CXA_PF_ALL_GPUS, else one

@@ -423,12 +423,10 @@ int cxa_cmd_summary(int argc, char **argv)
     }
     if (a.help || a.npos != 1) {
         cxa_usage_error("summary", &a, 0, NULL);
-        fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze summary FILE [--format table|json|csv] [--job N]\n"
-                "  iteration time, tokens/s, TFLOPs/GPU, MFU and the compute / exposed comm / bubble\n"
-                "  shares, recomputed from /summary/iterations and the /meta constants.\n"
-                "  --job N: job N of a scenario trace (colossim run --scenario), its GPUs only.\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+        return cxa_usage_print(&a, "usage: colossim-analyze summary FILE [--format table|json|csv] [--job N]\n"
+                               "  iteration time, tokens/s, TFLOPs/GPU, MFU and the compute / exposed comm / bubble\n"
+                               "  shares, recomputed from /summary/iterations and the /meta constants.\n"
+                               "  --job N: job N of a scenario trace (colossim run --scenario), its GPUs only.\n");
     }
     if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
@@ -475,13 +473,11 @@ int cxa_cmd_diff(int argc, char **argv)
     if (cxa_parse_args("diff", argc, argv, &a, "format") != 0) return CXA_EXIT_USAGE;
     if (a.help || a.npos != 2) {
         if (!a.help) cxa_error(NULL, "diff: %s", a.npos < 2 ? "needs two traces, A and B" : "two traces only, A and B");
-        fprintf(a.help ? stdout : stderr,
-                "usage: colossim-analyze diff A B [--format table|json|csv]\n"
-                "  first what differs in the two runs' configurations (topology, workload, GPUs,\n"
-                "  every option such as routing, algo or chunk size, and the lines of the stored\n"
-                "  topology and workload YAML only one side has); then collective time per class\n"
-                "  and per phase; then the summary figures side by side with B/A ratios.\n");
-        return a.help ? CXA_EXIT_OK : CXA_EXIT_USAGE;
+        return cxa_usage_print(&a, "usage: colossim-analyze diff A B [--format table|json|csv]\n"
+                               "  first what differs in the two runs' configurations (topology, workload, GPUs,\n"
+                               "  every option such as routing, algo or chunk size, and the lines of the stored\n"
+                               "  topology and workload YAML only one side has); then collective time per class\n"
+                               "  and per phase; then the summary figures side by side with B/A ratios.\n");
     }
     if (cxa_parse_format(a.format, &fmt) != 0) return CXA_EXIT_USAGE;
     for (i = 0; i < 2; i++) {
