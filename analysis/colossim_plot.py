@@ -90,9 +90,11 @@ def name_of(kind, v):
     return names[v] if 0 <= v < len(names) else str(v)
 
 
-def save(fig, path):
-    """Write the PNG under a temporary name, then rename: a full disk or an
-    unwritable directory leaves no partial PNG and says why."""
+def save(fig, out, name):
+    """Write the PNG out/name under a temporary name, then rename: a full disk
+    or an unwritable directory leaves no partial PNG and says why.  Closes
+    the figure; returns the path."""
+    path = os.path.join(out, name)
     tmp = path[:-4] + ".partial.png"
     try:
         fig.savefig(tmp, dpi=110)
@@ -105,6 +107,7 @@ def save(fig, path):
         fail(path, "cannot write (%s)" % (e.strerror or e))
     finally:
         plt.close(fig)
+    return path
 
 
 def scan(ds, fields):
@@ -202,10 +205,7 @@ def timeline(f, out, gpus, iteration, note=""):
     ax.legend(handles, [name_of("op_kind", k) for k in KIND_COLOURS], loc="upper right", fontsize=7, ncol=5)
     ax.set_title("ops timeline" + (" (%s)" % note if note else ""), fontsize=9)
     fig.tight_layout()
-    path = os.path.join(out, "timeline.png")
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return save(fig, out, "timeline.png")
 
 
 def breakdown(f, out, lay):
@@ -289,10 +289,7 @@ def breakdown(f, out, lay):
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    path = os.path.join(out, "breakdown.png")
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return save(fig, out, "breakdown.png")
 
 
 def coll_busbw(f, out):
@@ -336,10 +333,7 @@ def coll_busbw(f, out):
     ax.set_ylabel("bus bandwidth (GB/s)")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    path = os.path.join(out, "coll_busbw.png")
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return save(fig, out, "coll_busbw.png")
 
 
 
@@ -407,10 +401,7 @@ def links_heatmap(f, out, max_rows=MAX_PORT_ROWS, max_cols=MAX_TIME_COLS):
         bin_ps * 1e-9, "" if merge == 1 else " (%d bins per column, averaged)" % merge))
     fig.colorbar(im, ax=axes[:, 0].tolist(), label="utilisation (bytes / bandwidth x bin)", fraction=0.03)
     fig.suptitle("link utilisation per class over time")
-    path = os.path.join(out, "links_heatmap.png")
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return save(fig, out, "links_heatmap.png")
 
 
 def site_power(f, out):
@@ -465,10 +456,7 @@ def site_power(f, out):
     ax.set_ylabel("battery SoC")
     ax.set_xlabel("simulated time (s), bins of %.3g ms" % (int(meta.get("power_bin_ps", 0)) * 1e-9))
     fig.tight_layout()
-    path = os.path.join(out, "site_power.png")
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return save(fig, out, "site_power.png")
 
 
 def main():
