@@ -41,47 +41,50 @@ static void check_ring(uint64_t n, uint64_t bytes, double want, cx_coll_params_t
     assert_true(rel < 0.02);
 }
 
-static void test_ring_inside_domain(void **state)
+/* The ring all-reduce over each of the groups at each of the sizes against
+ * its formula: inside one NVLink domain (the hop to GPU 1: NVLink), or
+ * across domains (the hop to GPU 8, same rail, next server: the NIC; 8
+ * channels, one per rail). */
+static void check_rings(const uint64_t groups[3], const uint64_t sizes[3], int across)
 {
-    static const uint64_t sizes[] = {UINT64_C(64) << 20, UINT64_C(256) << 20, UINT64_C(1) << 30};
-    static const uint64_t groups[] = {2, 4, 8};
     cx_coll_params_t p;
     double           bw;
     int64_t          path;
     size_t           i, k;
-    (void)state;
     cx_coll_params_defaults(&p);
-    hop_from_0(1, 1, &bw, &path);
+    hop_from_0(across ? 8 : 1, !across, &bw, &path);
     for (k = 0; k < 3; k++) {
-        uint64_t n = groups[k];
+        uint64_t n = groups[k], C = 8;
         for (i = 0; i < 3; i++) {
-            double D     = ceil(ceil((double)sizes[i] / (double)n) / p.nvlink_efficiency);
-            double alpha = (double)(p.nvlink_step_latency + path) * 1e-12;
-            check_ring(n, sizes[i], 2.0 * (double)(n - 1) * (alpha + D / bw), &p);
+            double D, alpha, want;
+            if (!across) {
+                D     = ceil(ceil((double)sizes[i] / (double)n) / p.nvlink_efficiency);
+                alpha = (double)(p.nvlink_step_latency + path) * 1e-12;
+                want  = 2.0 * (double)(n - 1) * (alpha + D / bw);
+            } else {
+                D     = ceil(ceil((double)sizes[i] / (double)(n * C)) / p.net_efficiency);
+                alpha = (double)(p.net_step_latency + path) * 1e-12;
+                want  = 2.0 * (double)(n - 1) * D / bw + alpha;
+            }
+            check_ring(n, sizes[i], want, &p);
         }
     }
+}
+
+static void test_ring_inside_domain(void **state)
+{
+    static const uint64_t sizes[] = {UINT64_C(64) << 20, UINT64_C(256) << 20, UINT64_C(1) << 30};
+    static const uint64_t groups[] = {2, 4, 8};
+    (void)state;
+    check_rings(groups, sizes, 0);
 }
 
 static void test_ring_across_domains(void **state)
 {
     static const uint64_t sizes[] = {UINT64_C(256) << 20, UINT64_C(1) << 30, UINT64_C(4) << 30};
     static const uint64_t groups[] = {16, 32, 64};
-    cx_coll_params_t p;
-    double           bw;
-    int64_t          path;
-    size_t           i, k;
     (void)state;
-    cx_coll_params_defaults(&p);
-    /* Same rail, next server: the inter-domain hop of a channel. */
-    hop_from_0(8, 0, &bw, &path);
-    for (k = 0; k < 3; k++) {
-        uint64_t n = groups[k], C = 8; /* one channel per rail */
-        for (i = 0; i < 3; i++) {
-            double D     = ceil(ceil((double)sizes[i] / (double)(n * C)) / p.net_efficiency);
-            double alpha = (double)(p.net_step_latency + path) * 1e-12;
-            check_ring(n, sizes[i], 2.0 * (double)(n - 1) * D / bw + alpha, &p);
-        }
-    }
+    check_rings(groups, sizes, 1);
 }
 
 int main(int argc, char **argv)

@@ -225,21 +225,25 @@ static void write_main(const char *path)
 
 /* --- serial read-back on rank 0 ------------------------------------------ */
 
+/* A numeric attribute, converted to the native `type`, into *v (must read). */
+static void read_attr(hid_t obj, const char *name, hid_t type, void *v)
+{
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    CHECK(a >= 0 && H5Aread(a, type, v) >= 0, "attr %s", name);
+    H5Aclose(a);
+}
+
 static int64_t read_attr_i64(hid_t obj, const char *name)
 {
     int64_t v = 0;
-    hid_t   a = H5Aopen(obj, name, H5P_DEFAULT);
-    CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &v) >= 0, "attr %s", name);
-    H5Aclose(a);
+    read_attr(obj, name, H5T_NATIVE_INT64, &v);
     return v;
 }
 
 static double read_attr_f64(hid_t obj, const char *name)
 {
     double v = 0;
-    hid_t  a = H5Aopen(obj, name, H5P_DEFAULT);
-    CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0, "attr %s", name);
-    H5Aclose(a);
+    read_attr(obj, name, H5T_NATIVE_DOUBLE, &v);
     return v;
 }
 
