@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cx_core.h"
+#include "cx_bq_inl.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -57,7 +58,7 @@ struct cx_engine {
     uint64_t   window_threshold;
 
     cx_pool_t  pool;
-    cx_heap_t  heap;
+    cx_bq_t    q;          /* event queue (pops in (time, prio|src, seq) order) */
     cx_time_t  now;
     cx_time_t  window_end;
     int        running;
@@ -312,7 +313,7 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     cx_mem_advise_huge(eng->entities, (eng->local_count > 0 ? eng->local_count : 1) * sizeof(cx_entity_t));
 
     cx_pool_init(&eng->pool, sizeof(cx_event_t), 4096);
-    if (cx_heap_init(&eng->heap, 4096) != CX_OK) goto err_nomem;
+    if (cx_bq_init(&eng->q, CX_BQ_WIDTH_PS, CX_BQ_BUCKETS) != CX_OK) goto err_nomem;
     eng->send_slot = malloc((size_t)eng->nranks * sizeof(int));
     eng->reqs      = malloc((size_t)eng->nranks * sizeof(MPI_Request));
     if (eng->send_slot == NULL || eng->reqs == NULL) goto err_nomem;
@@ -357,7 +358,7 @@ void cx_engine_destroy(cx_engine_t *eng)
     free(eng->inbuf);
     free(eng->reqs);
     free(eng->send_slot);
-    cx_heap_destroy(&eng->heap);
+    cx_bq_destroy(&eng->q);
     cx_pool_destroy(&eng->pool);
     free(eng->entities);
     free(eng->range_first);
@@ -493,7 +494,7 @@ static inline void cx_engine_push(cx_engine_t *eng, cx_event_t *ev)
     it.k1  = ((uint64_t)ev->prio << 48) | ev->src;
     it.k2  = ev->seq;
     it.ptr = ev;
-    if (cx_heap_push(&eng->heap, &it) != CX_OK) cx_fatal("out of memory growing the event queue");
+    if (cx_bq_push(&eng->q, &it) != CX_OK) cx_fatal("out of memory growing the event queue");
 }
 
 void cx_event_send(cx_engine_t *eng, cx_event_t *ev)
@@ -555,15 +556,16 @@ static inline uint64_t cx_event_hash(const cx_event_t *ev)
 
 static void cx_engine_process_window(cx_engine_t *eng)
 {
-    cx_heap_item_t it;
-    while (eng->heap.size > 0 && eng->heap.items[0].k0 < eng->window_end) {
+    cx_heap_item_t        it = {0, 0, 0, NULL};
+    const cx_heap_item_t *top;
+    while ((top = cx_bq_top(&eng->q)) != NULL && top->k0 < eng->window_end) {
         cx_event_t  *ev;
         cx_entity_t *ent;
-        cx_heap_pop(&eng->heap, &it);
+        cx_bq_pop(&eng->q, &it);
         /* The next event is most likely cold: start loading it now. */
-        if (eng->heap.size > 0) {
-            __builtin_prefetch(eng->heap.items[0].ptr);
-            __builtin_prefetch((const char *)eng->heap.items[0].ptr + 64);
+        if (eng->q.near.size > 0) {
+            __builtin_prefetch(eng->q.near.items[0].ptr);
+            __builtin_prefetch((const char *)eng->q.near.items[0].ptr + 64);
         }
         ev       = it.ptr;
         eng->now = it.k0;
@@ -666,14 +668,15 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
 
 /* End a window: start its reduction and exchange the outboxes with the
  * neighbours meanwhile.  Every event pending after the exchange was in some
- * rank's heap or outbox before it, so the minimum over (heap, outbox) of
+ * rank's queue or outbox before it, so the minimum over (queue, outbox) of
  * every rank is the global next time, and the reduction need not wait for
  * the exchange. */
 static void cx_engine_sync_start(cx_engine_t *eng)
 {
-    int64_t *loc = eng->red_loc[eng->red_started % (uint64_t)eng->lag];
-    double   ts  = MPI_Wtime();
-    loc[0] = eng->heap.size > 0 ? eng->heap.items[0].k0 : CX_TIME_MAX;
+    int64_t              *loc = eng->red_loc[eng->red_started % (uint64_t)eng->lag];
+    double                ts  = MPI_Wtime();
+    const cx_heap_item_t *top = cx_bq_top(&eng->q);
+    loc[0] = top != NULL ? top->k0 : CX_TIME_MAX;
     if (eng->out_min < loc[0]) loc[0] = eng->out_min;
     eng->out_min = CX_TIME_MAX;
     loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;

@@ -107,4 +107,25 @@ static inline int cx_heap_pop(cx_heap_t *h, cx_heap_item_t *out)
     return 1;
 }
 
+/* Restore the order below index i (i's subtrees are heaps): Floyd's
+ * heapify calls it from the last parent down to 0. */
+static inline void cx_heap_sift_down(cx_heap_t *h, size_t i)
+{
+    cx_heap_item_t x = h->items[i];
+    size_t         n = h->size;
+    for (;;) {
+        size_t c = 4 * i + 1, best, j, end;
+        if (c >= n) break;
+        best = c;
+        end  = c + 4 < n ? c + 4 : n;
+        for (j = c + 1; j < end; j++) {
+            if (cx_heap_less(&h->items[j], &h->items[best])) best = j;
+        }
+        if (!cx_heap_less(&h->items[best], &x)) break;
+        h->items[i] = h->items[best];
+        i = best;
+    }
+    h->items[i] = x;
+}
+
 #endif

@@ -1,5 +1,6 @@
-/* Unit tests for util: 4-ary heap order and ties, pool reuse, counter RNG,
- * option table parsing and its error messages. */
+/* Unit tests for util: 4-ary heap order and ties, the bucketed event queue
+ * against the heap, pool reuse, counter RNG, option table parsing and its
+ * error messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "cx_bq_inl.h"
 #include "cx_util.h"
 
 static void test_heap_order_and_ties(void **state)
@@ -59,6 +61,78 @@ static void test_heap_tie_break_exact(void **state)
         assert_int_equal(it.k1, want_k1[i]);
         assert_int_equal(it.k2, want_k2[i]);
     }
+    cx_heap_destroy(&h);
+}
+
+/* The bucketed queue pops exactly the heap's order under a simulation's
+ * pattern (each pop schedules later items: at once, within a bucket, a few
+ * buckets ahead, beyond the horizon, far beyond it) with a small geometry so
+ * the buckets wrap, far items move in and empty stretches are jumped. */
+static void test_bq_matches_heap(void **state)
+{
+    cx_bq_t        q;
+    cx_heap_t      h;
+    cx_heap_item_t a, b;
+    cx_rng_t       r;
+    uint64_t       i, seq = 0, pops = 0, jumps = 0;
+    (void)state;
+    assert_int_equal(cx_bq_init(&q, 0, 64), CX_ERR_INVALID);
+    assert_int_equal(cx_bq_init(&q, 100, 100), CX_ERR_INVALID);
+    assert_int_equal(cx_bq_init(&q, 100, 64), CX_OK);
+    assert_int_equal(cx_heap_init(&h, 16), CX_OK);
+    cx_rng_init(&r, 7, 0);
+    assert_null(cx_bq_top(&q));
+    assert_false(cx_bq_pop(&q, &a));
+    for (i = 0; i < 300; i++) {
+        a.k0 = (int64_t)cx_rng_below(&r, 20000);
+        a.k1 = cx_rng_below(&r, 4);
+        a.k2 = seq++;
+        a.ptr = NULL;
+        assert_int_equal(cx_bq_push(&q, &a), CX_OK);
+        assert_int_equal(cx_heap_push(&h, &a), CX_OK);
+    }
+    while (h.size > 0) {
+        uint64_t k, n;
+        assert_int_equal(q.size, h.size);
+        assert_non_null(cx_bq_top(&q));
+        assert_int_equal(cx_bq_top(&q)->k0, h.items[0].k0);
+        assert_true(cx_bq_pop(&q, &a));
+        assert_true(cx_heap_pop(&h, &b));
+        assert_int_equal(a.k0, b.k0);
+        assert_int_equal(a.k1, b.k1);
+        assert_int_equal(a.k2, b.k2);
+        pops++;
+        if (pops > 200000) continue;          /* then drain */
+        n = cx_rng_below(&r, 4);              /* mean 1.5 children: grows, then drained */
+        for (k = 0; k < n; k++) {
+            uint64_t kind = cx_rng_below(&r, 16);
+            int64_t  d    = kind < 3    ? 0
+                            : kind < 9  ? (int64_t)cx_rng_below(&r, 100)
+                            : kind < 13 ? (int64_t)cx_rng_below(&r, 1000)
+                            : kind < 15 ? 6400 + (int64_t)cx_rng_below(&r, 20000)
+                                        : 1000000 + (int64_t)cx_rng_below(&r, 5000000);
+            jumps += kind == 15;
+            a.k0  = b.k0 + d;
+            a.k1  = cx_rng_below(&r, 4);
+            a.k2  = seq++;
+            assert_int_equal(cx_bq_push(&q, &a), CX_OK);
+            assert_int_equal(cx_heap_push(&h, &a), CX_OK);
+        }
+        if (h.size > 4000) pops = 200000;     /* bound the test */
+    }
+    assert_true(jumps > 0);
+    assert_int_equal(q.size, 0);
+    assert_null(cx_bq_top(&q));
+    /* Empty, then one item far ahead: the jump path alone. */
+    a.k0 = INT64_C(1) << 60;
+    a.k1 = 1;
+    a.k2 = 2;
+    assert_int_equal(cx_bq_push(&q, &a), CX_OK);
+    assert_true(cx_bq_pop(&q, &b));
+    assert_int_equal(b.k0, a.k0);
+    assert_int_equal(b.k2, 2);
+    assert_true(cx_bq_bytes(&q) > 0);
+    cx_bq_destroy(&q);
     cx_heap_destroy(&h);
 }
 
@@ -268,6 +342,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heap_order_and_ties),
         cmocka_unit_test(test_heap_tie_break_exact),
+        cmocka_unit_test(test_bq_matches_heap),
         cmocka_unit_test(test_pool_reuse),
         cmocka_unit_test(test_pool_growth),
         cmocka_unit_test(test_rng_reproducible_and_order_free),

@@ -1,0 +1,248 @@
+/*
+ * The event queue: a time-bucketed front end to the 4-ary heap that pops
+ * items in exactly the heap's order, (k0, k1, k2) lexicographic, but keeps
+ * the heap it pops from small.
+ *
+ * A run of a large job holds ~10^5-10^6 pending events: kernel ends
+ * milliseconds ahead and chunk arrivals a microsecond ahead.  In one heap of
+ * that size every pop sifts ~10 levels through tens of MB (a cache miss
+ * per level), and a profile of a 98k-GPU run put 20% of its time there.
+ * Here (a calendar queue in the style of Brown 1988, with the sorted part a
+ * heap):
+ *
+ *   near     a heap of every item with k0 < t0 (the items about to run);
+ *   buckets  nb unsorted arrays; bucket cur + j holds k0 in
+ *            [t0 + j*w, t0 + (j+1)*w): pushing appends (no comparison);
+ *   far      a heap of every item with k0 >= t0 + nb*w (long kernels).
+ *
+ * When near runs empty, the first non-empty bucket becomes the new near
+ * (copied and heapified in O(n)), t0 moves past it, and far items that now
+ * fall inside the horizon move into the freed buckets.  Every item in near
+ * is earlier than every item elsewhere, so the pop order is the heap's: the
+ * engine's results do not depend on w or nb, only its speed does.
+ */
+#ifndef CX_BQ_INL_H
+#define CX_BQ_INL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cx_heap_inl.h"
+#include "cx_log.h"
+
+/* Bucket width and count: 1 us x 16384 buckets = a 16 ms horizon. */
+#define CX_BQ_WIDTH_PS  INT64_C(1000000)
+#define CX_BQ_BUCKETS   16384u
+/* Buckets are lists of 512-byte blocks from one free list, so the memory
+ * held is the pending items plus at most one part-filled block per
+ * non-empty bucket, whatever the bursts. */
+#define CX_BQ_BLOCK_ITEMS 15u
+#define CX_BQ_SLAB_BLOCKS 128u
+
+typedef struct cx_bq_block {
+    struct cx_bq_block *next;
+    uint32_t            n, pad;
+    cx_heap_item_t      v[CX_BQ_BLOCK_ITEMS];
+} cx_bq_block_t;
+
+typedef struct cx_bq_bucket {
+    cx_bq_block_t *head, *tail;
+    size_t         n;
+} cx_bq_bucket_t;
+
+typedef struct cx_bq {
+    cx_heap_t       near, far;
+    cx_bq_bucket_t *b;       /* nb buckets, circular from cur */
+    uint64_t       *used;    /* one bit per physical bucket: n > 0 */
+    cx_bq_block_t  *free;    /* free blocks */
+    void          **slabs;   /* every block allocation, for destroy */
+    size_t          n_slabs, cap_slabs;
+    uint32_t        nb, cur;
+    int64_t         w, t0;
+    size_t          size;    /* items in near + buckets + far */
+} cx_bq_t;
+
+static inline cx_status_t cx_bq_init(cx_bq_t *q, int64_t width, uint32_t nb)
+{
+    memset(q, 0, sizeof(*q));
+    if (width <= 0 || nb < 64 || (nb & (nb - 1)) != 0) return CX_ERR_INVALID;
+    q->w    = width;
+    q->nb   = nb;
+    q->b    = calloc(nb, sizeof(*q->b));
+    q->used = calloc(nb / 64, sizeof(*q->used));
+    if (q->b == NULL || q->used == NULL || cx_heap_init(&q->near, 4096) != CX_OK ||
+        cx_heap_init(&q->far, 4096) != CX_OK) {
+        free(q->b);
+        free(q->used);
+        cx_heap_destroy(&q->near);
+        cx_heap_destroy(&q->far);
+        return CX_ERR_NOMEM;
+    }
+    return CX_OK;
+}
+
+static inline void cx_bq_destroy(cx_bq_t *q)
+{
+    size_t i;
+    for (i = 0; i < q->n_slabs; i++) free(q->slabs[i]);
+    free(q->slabs);
+    free(q->b);
+    free(q->used);
+    cx_heap_destroy(&q->near);
+    cx_heap_destroy(&q->far);
+    memset(q, 0, sizeof(*q));
+}
+
+/* Bytes held (for the memory figures). */
+static inline size_t cx_bq_bytes(const cx_bq_t *q)
+{
+    return (q->near.cap + q->far.cap) * sizeof(cx_heap_item_t) + q->nb * sizeof(*q->b) + q->nb / 8 +
+           q->n_slabs * CX_BQ_SLAB_BLOCKS * sizeof(cx_bq_block_t);
+}
+
+static inline cx_bq_block_t *cx_bq_block(cx_bq_t *q)
+{
+    cx_bq_block_t *blk = q->free;
+    if (blk == NULL) {
+        cx_bq_block_t *slab;
+        uint32_t       i;
+        if (q->n_slabs == q->cap_slabs) {
+            size_t ncap = q->cap_slabs ? q->cap_slabs * 2 : 64;
+            void **ns   = realloc(q->slabs, ncap * sizeof(*ns));
+            if (ns == NULL) return NULL;
+            q->slabs     = ns;
+            q->cap_slabs = ncap;
+        }
+        slab = malloc(CX_BQ_SLAB_BLOCKS * sizeof(*slab));
+        if (slab == NULL) return NULL;
+        q->slabs[q->n_slabs++] = slab;
+        for (i = 0; i < CX_BQ_SLAB_BLOCKS; i++) {
+            slab[i].next = q->free;
+            q->free      = &slab[i];
+        }
+        blk = q->free;
+    }
+    q->free   = blk->next;
+    blk->next = NULL;
+    blk->n    = 0;
+    return blk;
+}
+
+static inline cx_status_t cx_bq_append(cx_bq_t *q, uint32_t phys, const cx_heap_item_t *it)
+{
+    cx_bq_bucket_t *b = &q->b[phys];
+    if (b->tail == NULL || b->tail->n == CX_BQ_BLOCK_ITEMS) {
+        cx_bq_block_t *blk = cx_bq_block(q);
+        if (blk == NULL) return CX_ERR_NOMEM;
+        if (b->tail == NULL) b->head = blk;
+        else b->tail->next = blk;
+        b->tail = blk;
+    }
+    b->tail->v[b->tail->n++] = *it;
+    b->n++;
+    q->used[phys >> 6] |= UINT64_C(1) << (phys & 63);
+    return CX_OK;
+}
+
+static inline cx_status_t cx_bq_push(cx_bq_t *q, const cx_heap_item_t *it)
+{
+    cx_status_t st;
+    if (it->k0 < q->t0) {
+        st = cx_heap_push(&q->near, it);
+    } else {
+        uint64_t j = (uint64_t)(it->k0 - q->t0) / (uint64_t)q->w;
+        st = j < q->nb ? cx_bq_append(q, (uint32_t)((q->cur + j) & (q->nb - 1)), it) : cx_heap_push(&q->far, it);
+    }
+    if (st == CX_OK) q->size++;
+    return st;
+}
+
+/* Move the far items that fall before the horizon into their buckets. */
+static inline cx_status_t cx_bq_pull_far(cx_bq_t *q)
+{
+    uint64_t span = (uint64_t)q->nb * (uint64_t)q->w;
+    while (q->far.size > 0 && (uint64_t)(q->far.items[0].k0 - q->t0) < span) {
+        cx_heap_item_t it;
+        uint64_t       j;
+        cx_heap_pop(&q->far, &it);
+        j = (uint64_t)(it.k0 - q->t0) / (uint64_t)q->w;
+        if (cx_bq_append(q, (uint32_t)((q->cur + j) & (q->nb - 1)), &it) != CX_OK) return CX_ERR_NOMEM;
+    }
+    return CX_OK;
+}
+
+/* Buckets ahead of cur (logical index) up to the first used one; nb if none. */
+static inline uint32_t cx_bq_first_used(const cx_bq_t *q)
+{
+    uint32_t j = 0;
+    while (j < q->nb) {
+        uint32_t phys = (q->cur + j) & (q->nb - 1);
+        uint64_t word = q->used[phys >> 6] >> (phys & 63);
+        if (word != 0) {
+            j += (uint32_t)__builtin_ctzll(word);
+            return j < q->nb ? j : q->nb;
+        }
+        j += 64 - (phys & 63);
+    }
+    return q->nb;
+}
+
+/* near is empty and items are pending: make the earliest bucket the new near. */
+static inline cx_status_t cx_bq_refill(cx_bq_t *q)
+{
+    for (;;) {
+        uint32_t        j = cx_bq_first_used(q), phys;
+        cx_bq_bucket_t *b;
+        size_t          i;
+        if (j == q->nb) {
+            /* Only far items: restart the buckets at the earliest one. */
+            q->t0 = q->far.items[0].k0;
+            if (cx_bq_pull_far(q) != CX_OK) return CX_ERR_NOMEM;
+            continue;
+        }
+        phys = (q->cur + j) & (q->nb - 1);
+        b    = &q->b[phys];
+        while (q->near.cap < b->n) {
+            if (cx_heap_grow(&q->near) != CX_OK) return CX_ERR_NOMEM;
+        }
+        q->near.size = 0;
+        while (b->head != NULL) {
+            cx_bq_block_t *blk = b->head;
+            memcpy(q->near.items + q->near.size, blk->v, (size_t)blk->n * sizeof(*blk->v));
+            q->near.size += blk->n;
+            b->head   = blk->next;
+            blk->next = q->free;
+            q->free   = blk;
+        }
+        b->tail = NULL;
+        b->n    = 0;
+        for (i = q->near.size >= 2 ? (q->near.size - 2) / 4 + 1 : 0; i-- > 0;) cx_heap_sift_down(&q->near, i);
+        q->used[phys >> 6] &= ~(UINT64_C(1) << (phys & 63));
+        q->t0 += (int64_t)(j + 1) * q->w;
+        q->cur = (q->cur + j + 1) & (q->nb - 1);
+        return cx_bq_pull_far(q);
+    }
+}
+
+/* Earliest pending item, or NULL when empty.  May reorganise (not const);
+ * running out of memory while it does is fatal, as in a push. */
+static inline const cx_heap_item_t *cx_bq_top(cx_bq_t *q)
+{
+    if (q->near.size == 0) {
+        if (q->size == 0) return NULL;
+        if (cx_bq_refill(q) != CX_OK) cx_fatal("out of memory reorganising the event queue");
+    }
+    return &q->near.items[0];
+}
+
+/* Remove the earliest item into *out.  Returns 0 when empty. */
+static inline int cx_bq_pop(cx_bq_t *q, cx_heap_item_t *out)
+{
+    if (cx_bq_top(q) == NULL) return 0;
+    cx_heap_pop(&q->near, out);
+    q->size--;
+    return 1;
+}
+
+#endif
