@@ -87,6 +87,10 @@ void cxa_close(cxa_file_t *f);
  * stderr when the run stopped early.  CXA_EXIT_OK or CXA_EXIT_FILE. */
 int  cxa_open_run(cxa_file_t *f, const char *path, int64_t *complete);
 int  cxa_exists(const cxa_file_t *f, const char *path); /* link exists (intermediate groups too) */
+/* What a command cannot run without: 0 when path exists in f, else one
+ * error "FILE: message" (printf format: why it is absent), f closed, -1
+ * (the command exits with CXA_EXIT_USAGE: the data it needs is not there). */
+int  cxa_require(cxa_file_t *f, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Open a table.  required: print "FILE: missing table PATH (...)" when
  * absent.  Returns 0 ok, -1 absent or unreadable (error printed if required

@@ -228,13 +228,10 @@ int cxa_cmd_csv(int argc, char **argv)
     if (a.help || a.npos != 1 || a.out == NULL || a.table == NULL) return cxa_cx_usage(&a);
     if (cxa_parse_max_mb("export-csv", a.max_mb, &max_mb) != 0) return CXA_EXIT_USAGE;
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
-    if (!cxa_exists(&f, a.table)) {
-        cxa_error(f.path, "no table %s (tables: /summary/iterations, /summary/collectives; /ops/gpu_ops with "
-                          "--trace-level ops; /links/bins, /links/ports with links; /power/* with a power model)",
-                  a.table);
-        cxa_close(&f);
+    if (cxa_require(&f, a.table, "no table %s (tables: /summary/iterations, /summary/collectives; /ops/gpu_ops "
+                    "with --trace-level ops; /links/bins, /links/ports with links; /power/* with a power model)",
+                    a.table) != 0)
         return CXA_EXIT_USAGE;
-    }
     memset(&X, 0, sizeof(X));
     X.a = &a;
     X.f = &f;

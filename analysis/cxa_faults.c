@@ -59,11 +59,7 @@ int cxa_cmd_faults(int argc, char **argv)
         return CXA_EXIT_USAGE;
     }
     if (cxa_open(&f, a.pos[0]) != 0) return CXA_EXIT_FILE;
-    if (!cxa_exists(&f, CXA_T_FAULTS)) {
-        cxa_error(f.path, "no /faults table: the run had no --faults");
-        cxa_close(&f);
-        return CXA_EXIT_USAGE;
-    }
+    if (cxa_require(&f, CXA_T_FAULTS, "no /faults table: the run had no --faults") != 0) return CXA_EXIT_USAGE;
     if ((buf = cxa_table_load(&f, CXA_T_FAULTS, CXA_LOAD_REQUIRED, need, &t)) == NULL) {
         cxa_close(&f);
         return CXA_EXIT_FILE;

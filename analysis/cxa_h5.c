@@ -115,6 +115,17 @@ int cxa_exists(const cxa_file_t *f, const char *path)
     return 1;
 }
 
+int cxa_require(cxa_file_t *f, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    if (cxa_exists(f, path)) return 0;
+    va_start(ap, fmt);
+    cxa_vmessage("error", f->path, fmt, ap);
+    va_end(ap);
+    cxa_close(f);
+    return -1;
+}
+
 int cxa_table_open(const cxa_file_t *f, const char *path, int required, cxa_table_t *t)
 {
     hid_t    space;

@@ -500,12 +500,9 @@ int cxa_cmd_perfetto(int argc, char **argv)
     p.f = &f;
     p.a = &a;
     if (cxa_open_run(&f, a.pos[0], &p.complete) != CXA_EXIT_OK) return CXA_EXIT_FILE;
-    if (!cxa_exists(&f, CXA_T_OPS)) {
-        cxa_error(f.path, "no %s table: the run was traced at level summary (use colossim run "
-                          "--trace-level ops)", CXA_T_OPS);
-        cxa_close(&f);
+    if (cxa_require(&f, CXA_T_OPS, "no %s table: the run was traced at level summary (use colossim run "
+                    "--trace-level ops)", CXA_T_OPS) != 0)
         return CXA_EXIT_USAGE;
-    }
     if (cxa_table_open_need(&f, CXA_T_OPS, CXA_LOAD_REQUIRED, need, &t) != 0) {
         cxa_close(&f);
         return CXA_EXIT_FILE;

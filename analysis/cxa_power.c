@@ -376,11 +376,8 @@ int cxa_cmd_power(int argc, char **argv)
     rc         = cxa_pw_args(argc, argv, &p);
     if (rc != CXA_EXIT_OK) return rc < 0 ? CXA_EXIT_OK : rc;
     if (cxa_open(&f, p.path) != 0) return CXA_EXIT_FILE;
-    if (!cxa_exists(&f, CXA_T_PW_SITE)) {
-        cxa_error(p.path, "no /power tables (run colossim run with --power-bin > 0)");
-        cxa_close(&f);
+    if (cxa_require(&f, CXA_T_PW_SITE, "no /power tables (run colossim run with --power-bin > 0)") != 0)
         return CXA_EXIT_USAGE;
-    }
     rows = cxa_table_load(&f, CXA_T_PW_SITE, CXA_LOAD_REQUIRED, scols, &ts);
     if (rows == NULL) {
         cxa_close(&f);
