@@ -10,6 +10,7 @@
 #include "cx_net_faults.h"
 
 #include "cx_mem.h"
+#include "cx_schema.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -681,11 +682,14 @@ int cx_net_port_class(const cx_net_dev_t *d, const cx_net_port_t *p)
     return 5;
 }
 
+/* The trace schema's link class labels (header only: net links no trace code). */
+static const char *const cx_net_class_names[] = {CX_SCHEMA_LINK_CLASS_LABELS(CX_SCHEMA_LABEL_STR)};
+_Static_assert(sizeof(cx_net_class_names) / sizeof(cx_net_class_names[0]) == CX_NET_CLASSES,
+               "a link class label per class (cx_schema.h)");
+
 const char *cx_net_class_name(int cls)
 {
-    static const char *names[CX_NET_CLASSES] = {"gpu->nvswitch", "nvswitch->gpu", "nic->leaf",
-                                                "leaf->nic", "switch-up", "switch-down"};
-    return cls >= 0 && cls < CX_NET_CLASSES ? names[cls] : "?";
+    return cls >= 0 && cls < CX_NET_CLASSES ? cx_net_class_names[cls] : "?";
 }
 
 cx_status_t cx_net_set_faults(cx_net_t *net, const cx_net_fault_t *f, size_t n, cx_err_t *err)

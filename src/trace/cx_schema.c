@@ -21,14 +21,11 @@ CX_SCHEMA_TABLES(CX_SCHEMA_COLS_OF)
     {path, level, what, cx_schema_cols_##ID, sizeof(cx_schema_cols_##ID) / sizeof(cx_schema_cols_##ID[0])},
 static const cx_schema_table_t cx_schema_tabs[] = {CX_SCHEMA_TABLES(CX_SCHEMA_TABLE)};
 
-/* Labels the schema owns; the op enumerations come from cx_op.c. */
-static const char *const cx_schema_streams[]  = {"compute", "tp", "dp", "pp"};
-static const char *const cx_schema_link_cls[] = {"gpu->nvswitch", "nvswitch->gpu", "nic->leaf",
-                                                 "leaf->nic", "switch-up", "switch-down"};
-static const char *const cx_schema_fault_kinds[] = {"gpu_slow", "gpu_fail", "link_degraded",
-                                                    "link_down", "nic_down", "switch_down"};
-static const char *const cx_schema_fault_acts[]  = {"slowed", "degraded", "rerouted", "job stopped",
-                                                    "none (not on the job)", "after the job stopped"};
+/* Labels the schema owns (its lists, cx_schema.h); the op enumerations come from cx_op.c. */
+static const char *const cx_schema_streams[]     = {CX_SCHEMA_STREAM_LABELS(CX_SCHEMA_LABEL_STR)};
+static const char *const cx_schema_link_cls[]    = {CX_SCHEMA_LINK_CLASS_LABELS(CX_SCHEMA_LABEL_STR)};
+static const char *const cx_schema_fault_kinds[] = {CX_SCHEMA_FAULT_KIND_LABELS(CX_SCHEMA_LABEL_STR)};
+static const char *const cx_schema_fault_acts[]  = {CX_SCHEMA_FAULT_ACTION_LABELS(CX_SCHEMA_LABEL_STR)};
 
 #define CX_SCHEMA_LABEL_NAME(id, name) name,
 static const char *const cx_schema_label_names[] = {CX_SCHEMA_LABELS(CX_SCHEMA_LABEL_NAME)};

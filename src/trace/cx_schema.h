@@ -259,4 +259,21 @@ const char *cx_schema_label(int labels, unsigned value);     /* "?" out of range
  * malloc'd, NULL when out of memory. */
 char *cx_schema_text(void);
 
+/* ---- label lists the schema owns ----------------------------------------
+ * The op enumerations' names are src/gpu/cx_op.c's.  These are lists, not
+ * arrays, so that a module which cannot link cx_schema.c builds its own
+ * name table from the same text: the network's link classes (cx_net.c, a
+ * layer below the trace writer) and the faults file's kinds (cx_faults.c,
+ * where they are also the YAML keys):
+ *   static const char *const names[] = {CX_SCHEMA_LINK_CLASS_LABELS(CX_SCHEMA_LABEL_STR)};
+ * Each list is in the enumeration's order (value 0 first). */
+#define CX_SCHEMA_LABEL_STR(s) s,
+#define CX_SCHEMA_STREAM_LABELS(L) L("compute") L("tp") L("dp") L("pp")
+#define CX_SCHEMA_LINK_CLASS_LABELS(L) \
+    L("gpu->nvswitch") L("nvswitch->gpu") L("nic->leaf") L("leaf->nic") L("switch-up") L("switch-down")
+#define CX_SCHEMA_FAULT_KIND_LABELS(L) \
+    L("gpu_slow") L("gpu_fail") L("link_degraded") L("link_down") L("nic_down") L("switch_down")
+#define CX_SCHEMA_FAULT_ACTION_LABELS(L) \
+    L("slowed") L("degraded") L("rerouted") L("job stopped") L("none (not on the job)") L("after the job stopped")
+
 #endif

@@ -9,7 +9,7 @@
  * the hot path, repacked at append time to the file's packed layout (no
  * datatype conversion in H5Dwrite, which would break collective I/O on a
  * filtered dataset, and no padding garbage in the file), and every collective
- * step is followed by an agreement (MPI_Allreduce) so that one rank's failure
+ * step is followed by an agreement (cx_agree) so that one rank's failure
  * makes all ranks take the same branch instead of hanging in the next
  * collective.
  */
@@ -17,6 +17,7 @@
 
 #include "cx_trace.h"
 
+#include "cx_agree.h"
 #include "cx_log.h"
 #include "cx_version.h"
 
@@ -225,33 +226,17 @@ static cx_status_t trace_h5_fail(cx_err_t *err, const cx_trace_t *tr, const char
 }
 
 /*
- * The agreement after every collective step: if any rank failed, every rank
- * returns the status and message of the lowest failing rank, and the trace
- * is poisoned.  err must be non-NULL.
+ * The agreement after every collective step (cx_agree): if any rank failed,
+ * every rank returns the status and message of the lowest failing rank, and
+ * the trace is poisoned.  err must be non-NULL.
  */
 static cx_status_t trace_agree(cx_trace_t *tr, cx_status_t st, cx_err_t *err)
 {
-    int  mine = (st != CX_OK) ? tr->rank : tr->size;
-    int  first = tr->size;
-    int  code;
-    char msg[CX_ERR_MSG_MAX];
-
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, tr->comm);
-    if (first == tr->size) {
-        return CX_OK;
+    st = cx_agree(tr->comm, st, err);
+    if (st != CX_OK) {
+        tr->failed = 1;
     }
-    tr->failed = 1;
-    code = (int)st;
-    memset(msg, 0, sizeof(msg));
-    if (tr->rank == first) {
-        snprintf(msg, sizeof(msg), "%s", err->msg);
-    }
-    MPI_Bcast(&code, 1, MPI_INT, first, tr->comm);
-    MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, first, tr->comm);
-    if (tr->rank == first) {
-        return st;
-    }
-    return cx_err_set(err, (cx_status_t)code, tr->partial, 0, NULL, "on rank %d: %s", first, msg);
+    return st;
 }
 
 /*
@@ -483,20 +468,20 @@ static cx_status_t trace_bcast_string(cx_trace_t *tr, const char *s, char **out_
 {
     unsigned long long len = 0;
     char              *copy;
-    int                ok, all_ok;
+    cx_status_t        st = CX_OK;
 
     if (tr->rank == 0) {
         len = s != NULL ? strlen(s) : 0;
     }
     MPI_Bcast(&len, 1, MPI_UNSIGNED_LONG_LONG, 0, tr->comm);
-    copy   = malloc((size_t)len + 1);
-    ok     = copy != NULL;
-    all_ok = 0;
-    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, tr->comm);
-    if (!all_ok) {
+    copy = malloc((size_t)len + 1);
+    if (copy == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, tr->partial, 0, NULL, "out of memory for a %llu-byte meta string", len);
+    }
+    st = cx_agree(tr->comm, st, err);
+    if (st != CX_OK) {
         free(copy);
-        return cx_err_set(err, CX_ERR_NOMEM, tr->partial, 0, NULL,
-                          "out of memory for a %llu-byte meta string", len);
+        return st;
     }
     if (tr->rank == 0 && len > 0) {
         memcpy(copy, s, (size_t)len);
@@ -568,7 +553,6 @@ static cx_status_t trace_close_handles(cx_trace_t *tr, cx_err_t *err)
 {
     cx_trace_table_t *tbl;
     cx_status_t       st = CX_OK;
-    int               bad = 0, any_bad = 0;
 
     for (tbl = tr->tables; tbl != NULL; tbl = tbl->next) {
         if (tbl->dset >= 0) {
@@ -592,9 +576,7 @@ static cx_status_t trace_close_handles(cx_trace_t *tr, cx_err_t *err)
     if (tr->file >= 0 && !tr->failed && H5Fflush(tr->file, H5F_SCOPE_GLOBAL) < 0 && st == CX_OK) {
         st = trace_h5_fail(err, tr, "flushing the trace file");
     }
-    bad = st != CX_OK || tr->failed;
-    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, tr->comm);
-    if (any_bad) {
+    if (cx_agree_any(tr->comm, st != CX_OK || tr->failed)) {
         if (tr->rank == 0) {
             (void)truncate(tr->partial, 0); /* room for H5Fclose's metadata */
         }
@@ -1316,7 +1298,7 @@ cx_status_t cx_trace_table_write(cx_trace_table_t *tbl, cx_err_t *err)
     cx_err_t      local_err;
     cx_trace_t   *tr;
     trace_quiet_t q;
-    uint64_t      chk[3], agreed[3], n, off = 0, total = 0;
+    uint64_t      chk[2], agreed[2], n, off = 0, total = 0;
     cx_status_t   st;
 
     if (err == NULL) {
@@ -1334,17 +1316,18 @@ cx_status_t cx_trace_table_write(cx_trace_table_t *tbl, cx_err_t *err)
      * values iff some rank differs), and nobody ran out of memory. */
     chk[0] = tbl->hash;
     chk[1] = ~tbl->hash;
-    chk[2] = (uint64_t)tbl->failed;
-    MPI_Allreduce(chk, agreed, 3, MPI_UINT64_T, MPI_MAX, tr->comm);
+    MPI_Allreduce(chk, agreed, 2, MPI_UINT64_T, MPI_MAX, tr->comm);
     if (agreed[0] != chk[0] || agreed[1] != chk[1]) {
         tr->failed = 1;
         return cx_err_set(err, CX_ERR_INTERNAL, tr->partial, 0, tbl->path,
                           "table defined differently on different ranks");
     }
-    if (agreed[2] != 0) {
-        tr->failed = 1;
-        return cx_err_set(err, CX_ERR_NOMEM, tr->partial, 0, tbl->path,
-                          "a rank ran out of memory buffering rows");
+    st = tbl->failed ? cx_err_set(err, CX_ERR_NOMEM, tr->partial, 0, tbl->path,
+                                  "rank %d ran out of memory buffering rows", tr->rank)
+                     : CX_OK;
+    st = trace_agree(tr, st, err);
+    if (st != CX_OK) {
+        return st;
     }
     n = tbl->n_buf;
     MPI_Exscan(&n, &off, 1, MPI_UINT64_T, MPI_SUM, tr->comm);

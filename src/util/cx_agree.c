@@ -19,3 +19,10 @@ cx_status_t cx_agree(MPI_Comm comm, cx_status_t st, cx_err_t *err)
     *err = e;
     return e.status != CX_OK ? e.status : CX_ERR_INVALID;
 }
+
+int cx_agree_any(MPI_Comm comm, int bad)
+{
+    int mine = bad != 0, any = 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm);
+    return any;
+}

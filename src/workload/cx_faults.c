@@ -5,15 +5,17 @@
  * job decided once, here, so the run, the trace and the analysis agree.
  */
 #include "cx_faults.h"
+#include "cx_schema.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const cx_fault_kinds[] = {"gpu_slow", "gpu_fail", "link_degraded", "link_down",
-                                             "nic_down", "switch_down", NULL};
-static const char *const cx_fault_actions[] = {"slowed", "degraded", "rerouted", "job stopped",
-                                               "none (not on the job)", "after the job stopped"};
+/* The trace schema's labels (cx_schema.h); the kinds are the file's keys too. */
+static const char *const cx_fault_kinds[]   = {CX_SCHEMA_FAULT_KIND_LABELS(CX_SCHEMA_LABEL_STR) NULL};
+static const char *const cx_fault_actions[] = {CX_SCHEMA_FAULT_ACTION_LABELS(CX_SCHEMA_LABEL_STR)};
+_Static_assert(sizeof(cx_fault_kinds) / sizeof(cx_fault_kinds[0]) == CX_FAULT_NKINDS + 1, "fault kinds");
+_Static_assert(sizeof(cx_fault_actions) / sizeof(cx_fault_actions[0]) == CX_FACT_AFTER_STOP + 1, "fault actions");
 
 const char *cx_fault_kind_name(int kind)
 {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cx_agree.h"
 #include "cx_file.h"
 #include "cx_gen.h"
 #include "cx_replay.h"
@@ -25,7 +26,7 @@ cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_pat
     cx_topo_t     *topo = NULL;
     cx_workload_t *w    = NULL;
     char          *wl_text = NULL;
-    int            rank, nranks, bad = 0, any_bad = 0;
+    int            rank, nranks;
     uint32_t       iters, replay_iters = 0;
     uint64_t       g, lo, hi, mine = 0;
     cx_status_t    st;
@@ -67,12 +68,8 @@ cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_pat
             st = cx_file_write_text(path, wl_text, err);
         }
     }
-    bad = st != CX_OK;
-    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
-    if (any_bad) {
-        if (st == CX_OK) st = cx_err_set(err, CX_ERR_IO, dir, 0, "out", "rank 0 could not prepare the directory");
-        goto out;
-    }
+    st = cx_agree(comm, st, err); /* rank 0's directory, or its error on every rank */
+    if (st != CX_OK) goto out;
     /* Each rank writes a contiguous share of the GPUs. */
     lo = w->gpus * (uint64_t)rank / (uint64_t)nranks;
     hi = w->gpus * (uint64_t)(rank + 1) / (uint64_t)nranks;
@@ -84,9 +81,7 @@ cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_pat
         if (st == CX_OK) st = cx_replay_write_gen(path, &gen, err);
         if (st == CX_OK) mine++;
     }
-    bad = st != CX_OK;
-    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
-    if (any_bad && st == CX_OK) st = cx_err_set(err, CX_ERR_IO, dir, 0, "out", "another rank failed to write its files");
+    st = cx_agree(comm, st, err); /* the lowest failing rank's file is named */
     /* replay.yaml last: its presence marks a complete directory. */
     if (st == CX_OK && rank == 0) {
         char path[4096], text[256];
@@ -97,9 +92,7 @@ cx_status_t cx_gen_write_dir(const char *topology_path, const char *workload_pat
                  iters, (unsigned long long)w->gpus);
         st = cx_file_write_text(path, text, err);
     }
-    bad = st != CX_OK;
-    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
-    if (any_bad && st == CX_OK) st = cx_err_set(err, CX_ERR_IO, dir, 0, "out", "rank 0 failed to finish the directory");
+    st = cx_agree(comm, st, err);
     MPI_Allreduce(&mine, n_files_p, 1, MPI_UINT64_T, MPI_SUM, comm);
 out:
     free(wl_text);

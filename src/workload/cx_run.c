@@ -349,14 +349,13 @@ static cx_status_t cx_run_replay_file_limit(const cx_run_state_t *r, cx_err_t *e
 {
     struct rlimit rl;
     uint64_t      need = r->ctx.gpu_n * CX_NUM_STREAMS + 64;
-    int           bad = 0, any_bad = 0;
+    int           bad = 0;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
         rl.rlim_cur = need <= rl.rlim_max ? need : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
         bad = rl.rlim_cur < need;
     }
-    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, r->comm);
-    if (any_bad) {
+    if (cx_agree_any(r->comm, bad)) {
         return cx_err_set(err, CX_ERR_RANGE, r->cfg->workload_path, 0, NULL,
                           "replaying needs %llu open files per rank (4 per GPU); raise 'ulimit -n' "
                           "or use more ranks", (unsigned long long)need);
@@ -369,7 +368,6 @@ static cx_status_t cx_run_build_gpus(cx_run_state_t *r, cx_err_t *err)
 {
     cx_gpu_config_t gcfg;
     cx_status_t     st;
-    int             bad, any_bad = 0;
 
     /* Power hook: binned GPU state -> rack / site power (src/power). */
     if (r->cfg->power_bin_ps > 0) {
@@ -400,10 +398,7 @@ static cx_status_t cx_run_build_gpus(cx_run_state_t *r, cx_err_t *err)
         if (st == CX_OK) cx_kind_run_hook(r->kind, &gcfg);
     }
     if (st == CX_OK) st = cx_gpus_create(&r->gpus, r->eng, r->net, &gcfg, err);
-    bad = st != CX_OK;
-    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, r->comm);
-    if (any_bad) st = cx_agree(r->comm, st, err);
-    return st;
+    return cx_agree(r->comm, st, err);
 }
 
 /* Run to the end or a stop signal; then the port table, and the check that

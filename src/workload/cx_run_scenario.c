@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cx_agree.h"
 #include "cx_file.h"
 #include "cx_run_kind.h"
 #include "cx_scenario.h"
+#include "cx_schema.h"
 #include "cx_traffic.h"
 
 #define CX_NFIELDS(_f) (sizeof(_f) / sizeof((_f)[0]))
@@ -41,22 +43,9 @@ typedef struct cx_row_jgpu {
     uint32_t job, pad;
 } cx_row_jgpu_t;
 
-static const cx_trace_field_t cx_row_job_fields[] = {
-    CX_TRACE_FIELD(cx_row_job_t, job, CX_TRACE_U32, "", "job index, in the scenario file's order"),
-    CX_TRACE_FIELD(cx_row_job_t, gpus, CX_TRACE_U64, "", "GPUs of the job"),
-    CX_TRACE_FIELD(cx_row_job_t, iterations, CX_TRACE_U32, "", "iterations the job runs"),
-    CX_TRACE_FIELD(cx_row_job_t, start_ps, CX_TRACE_I64, "ps", "when its programs start"),
-    CX_TRACE_FIELD(cx_row_job_t, tokens_per_iteration, CX_TRACE_F64, "", "tokens per iteration"),
-    CX_TRACE_FIELD(cx_row_job_t, model_flops_per_iteration, CX_TRACE_F64, "FLOP", "causal attention as half"),
-    CX_TRACE_FIELD(cx_row_job_t, model_flops_noncausal_per_iteration, CX_TRACE_F64, "FLOP", "attention in full"),
-    CX_TRACE_FIELD(cx_row_job_t, peak_flops_per_gpu, CX_TRACE_F64, "FLOP/s", "dense BF16 of its GPU type"),
-};
-
-static const cx_trace_field_t cx_row_jgpu_fields[] = {
-    CX_TRACE_FIELD(cx_row_jgpu_t, gpu, CX_TRACE_U64, "", "global GPU index (the gpu column of every table)"),
-    CX_TRACE_FIELD(cx_row_jgpu_t, job, CX_TRACE_U32, "", "the job it runs"),
-    CX_TRACE_FIELD(cx_row_jgpu_t, job_gpu, CX_TRACE_U64, "", "its index in the job (what peer and group_base name)"),
-};
+/* The columns: src/trace/cx_schema.h. */
+static const cx_trace_field_t cx_row_job_fields[]  = CX_SCHEMA_FIELDS(JOBS, cx_row_job_t);
+static const cx_trace_field_t cx_row_jgpu_fields[] = CX_SCHEMA_FIELDS(JGPUS, cx_row_jgpu_t);
 
 /* As cx_run.c: simulated time within int64 picoseconds with a margin of 4
  * for the plan's estimate. */
@@ -79,22 +68,6 @@ typedef struct cx_scen_run {
     double                 events;  /* the plans' events, all jobs (progress) */
     cx_power_t            *power;   /* all jobs' GPUs, NULL with --power-bin 0 */
 } cx_scen_run_t;
-
-/* Rank 0's verdict for every rank. */
-static cx_status_t cx_scen_agree(MPI_Comm comm, cx_status_t st, cx_err_t *err)
-{
-    cx_err_t e;
-    int      rank;
-    MPI_Comm_rank(comm, &rank);
-    if (rank == 0) {
-        e        = *err;
-        e.status = st;
-    }
-    MPI_Bcast(&e, (int)sizeof(e), MPI_BYTE, 0, comm);
-    if (e.status == CX_OK) return CX_OK;
-    *err = e;
-    return e.status;
-}
 
 /* Options a scenario does not take (yet): refused before the file is read. */
 static cx_status_t cx_scen_check_options(const cx_run_config_t *cfg, cx_err_t *err)
@@ -145,7 +118,7 @@ static cx_status_t cx_scen_check(const cx_scen_run_t *r, cx_err_t *err)
         }
         free(inputs);
     }
-    return cx_scen_agree(r->comm, st, err);
+    return cx_agree(r->comm, st, err);
 }
 
 /* Each job's plan (cx_plan_estimate, as if it ran alone): the run must end
@@ -283,12 +256,11 @@ static cx_status_t cx_scen_open_trace(cx_scen_run_t *r, cx_err_t *err)
     st = cx_trace_open(&r->tr, r->comm, r->cfg->out, err);
     if (st == CX_OK) st = cx_run_trace_define(r->tr, r->cfg, r->net, &r->ctx[0], err);
     if (st == CX_OK)
-        st = cx_trace_table_define(r->tr, "/scenario/jobs", cx_row_job_fields, CX_NFIELDS(cx_row_job_fields),
-                                   sizeof(cx_row_job_t), "one row per job of the scenario", &r->t_jobs, err);
+        st = cx_trace_table_define(r->tr, CX_SCHEMA_T_JOBS, cx_row_job_fields, CX_NFIELDS(cx_row_job_fields),
+                                   sizeof(cx_row_job_t), CX_SCHEMA_W_JOBS, &r->t_jobs, err);
     if (st == CX_OK)
-        st = cx_trace_table_define(r->tr, "/scenario/gpus", cx_row_jgpu_fields, CX_NFIELDS(cx_row_jgpu_fields),
-                                   sizeof(cx_row_jgpu_t), "one row per GPU of a job: the job it ran",
-                                   &r->t_jgpus, err);
+        st = cx_trace_table_define(r->tr, CX_SCHEMA_T_JGPUS, cx_row_jgpu_fields, CX_NFIELDS(cx_row_jgpu_fields),
+                                   sizeof(cx_row_jgpu_t), CX_SCHEMA_W_JGPUS, &r->t_jgpus, err);
     for (j = 1; j < r->sc->n; j++) {
         r->ctx[j].t_ops  = r->ctx[0].t_ops;
         r->ctx[j].t_iter = r->ctx[0].t_iter;
@@ -305,7 +277,6 @@ static cx_status_t cx_scen_build_gpus(cx_scen_run_t *r, cx_err_t *err)
 {
     uint32_t    j;
     cx_status_t st = CX_OK;
-    int         bad, any_bad = 0;
     for (j = 0; j < r->sc->n && st == CX_OK; j++) {
         const cx_scen_job_t *job = &r->sc->jobs[j];
         cx_gpu_config_t      gcfg;
@@ -327,10 +298,7 @@ static cx_status_t cx_scen_build_gpus(cx_scen_run_t *r, cx_err_t *err)
         }
         st = cx_gpus_create(&r->gpus[j], r->eng, r->net, &gcfg, err);
     }
-    bad = st != CX_OK;
-    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, r->comm);
-    if (any_bad && st == CX_OK) st = cx_err_set(err, CX_ERR_INVALID, NULL, 0, NULL, "GPU set-up failed on another rank");
-    return st;
+    return cx_agree(r->comm, st, err);
 }
 
 /* Rank 0: the /scenario rows. */
