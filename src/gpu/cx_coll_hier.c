@@ -20,8 +20,6 @@
 
 #include <stdlib.h>
 
-#define CX_HIER_MAX_CHUNKS 16  /* 3 x 16 + 3 tags < 2^7 (cx_op_tag's spare bits) */
-
 /* Phase ph (0..2) of a hierarchical all-reduce of op over domains of g. */
 static void cx_coll_hier_phase(const cx_op_t *op, uint32_t g, uint32_t ph, cx_op_t *sub)
 {
@@ -65,6 +63,8 @@ static void cx_coll_hier_lane_setup(cx_coll_ctx_t *x, uint32_t s)
     lane->proto   = run->proto;
     lane->active  = 1;
     cx_coll_phase_setup(&lx, cx_coll_hier_ph(run, s));
+    /* NVLS's latency once per collective (NCCL's NVLS tree: intraLat once). */
+    if (s == 0 && k == 0 && run->nvls_in) lane->send_delay = CX_COLL_NVLS_LATENCY;
 }
 
 /* Advance the lanes; 1 when the last has gathered the last chunk. */
@@ -100,45 +100,24 @@ static const cx_coll_algo_def_t cx_coll_hier_pipe = {
     CX_ALGO_HIER, CX_KIND(CX_COLL_ALLREDUCE), CX_GROUP_RAILS, NULL, NULL, NULL, cx_coll_hier_pipe_poll,
 };
 
-/* Chunks K of the pipeline: the least estimated time (Simple's figures,
- * member 0's links, so every member finds the same K). */
-static uint32_t cx_coll_hier_chunks(const cx_coll_ctx_t *x, uint32_t g)
-{
-    const cx_coll_run_t    *run = x->run;
-    const cx_coll_params_t *p   = &x->gpu->g->cfg.coll;
-    double   B = (double)run->op->bytes, m = (double)run->op->group_size / g;
-    double   nv  = (run->nvls_in ? p->nvls_rsag_efficiency : p->nvlink_efficiency) *
-                   cx_coll_port_bw(x->gpu->g, run->op->u.group_base, 1);
-    double   net = p->net_efficiency * cx_coll_port_bw(x->gpu->g, run->op->u.group_base, 0);
-    double   lnv = (double)p->nvlink_step_latency * 1e-12, lnet = (double)p->net_step_latency * 1e-12, best_t = 0;
-    uint32_t K, best = 1;
-    if (!(nv > 0) || !(net > 0)) return 1;
-    for (K = 1; K <= CX_HIER_MAX_CHUNKS; K++) {
-        double c    = B / K;
-        double t_in = run->nvls_in ? lnv + c / nv : (g - 1) * (lnv + c / g / nv);
-        double t_x  = 2 * (m - 1) * (lnet + c / g / (2 * m) / net);
-        double t    = 2 * t_in + t_x + (K - 1) * (t_in > t_x ? t_in : t_x);
-        if (K == 1 || t < best_t) {
-            best   = K;
-            best_t = t;
-        }
-    }
-    return best;
-}
-
 void cx_coll_hier_begin(cx_coll_ctx_t *x, uint32_t g, const cx_coll_algo_def_t *inner)
 {
     cx_coll_run_t *run = x->run;
     cx_gpu_t      *gpu = x->gpu;
+    cx_coll_links_t l;
     uint32_t       K;
     run->n_phases = 3;
     run->inner    = (uint8_t)inner->id;
     run->g        = g;
     /* NVLS reduce-scatter / all-gather inside the domain where the
-     * NVSwitch offers it (NCCL's NVLS tree), rings otherwise. */
-    run->nvls_in = (uint8_t)(g > 2 && cx_topo_domain_nvswitch(gpu->g->topo, gpu->domain) != UINT64_MAX &&
+     * NVSwitch offers it (NCCL's NVLS tree), rings otherwise and under the
+     * tree (NCCL's tree chains inside a node: no NVLS latency to pay). */
+    run->nvls_in = (uint8_t)(inner->id != CX_ALGO_TREE && g > 2 && cx_topo_domain_nvswitch(gpu->g->topo, gpu->domain) != UINT64_MAX &&
                              cx_topo_domain_nvls(gpu->g->topo, gpu->domain));
-    K            = cx_coll_hier_chunks(x, g);
+    cx_coll_links(gpu->g, run->op, g, &l);
+    /* K: the least estimated time (Simple's figures, member 0's links, so
+     * every member finds the same K). */
+    K            = cx_coll_hier_chunks(&gpu->g->cfg.coll, &l, run->op->bytes, run->op->group_size, g, run->nvls_in);
     if (K >= 2) {
         run->chunks   = (uint8_t)K;
         run->n_phases = 1;
@@ -149,6 +128,7 @@ void cx_coll_hier_begin(cx_coll_ctx_t *x, uint32_t g, const cx_coll_algo_def_t *
     }
     cx_coll_hier_phase(run->op, g, 0, &run->cur);
     cx_coll_phase_setup(x, cx_coll_hier_ph(run, 0));
+    if (run->nvls_in) run->send_delay = CX_COLL_NVLS_LATENCY;
 }
 
 void cx_coll_hier_next(cx_coll_ctx_t *x)

@@ -8,7 +8,14 @@
 #ifndef CX_COLL_IMPL_H
 #define CX_COLL_IMPL_H
 
+#include "cx_coll_tune.h"
 #include "cx_gpu_internal.h"
+
+/* Pipelined hierarchical all-reduce: at most this many chunks (3 x 16 + 3
+ * tags < 2^7, cx_op_tag's spare bits). */
+#define CX_COLL_HIER_MAX_CHUNKS 16
+/* Point-to-point pieces run LL up to this (NCCL_P2P_LL_THRESHOLD's default). */
+#define CX_COLL_P2P_LL_BYTES 16384u
 
 /* Group shapes an algorithm may cover (one bit each; exactly one holds for
  * a group of more than one member; g = members per NVLink domain). */
@@ -65,9 +72,8 @@ void     cx_coll_link(const cx_coll_ctx_t *x, uint64_t a, uint64_t b, uint64_t p
  * max_channels (0: CX_COLL_MAX_CH, the per-channel state's size;
  * cx_coll_params_check refuses more). */
 uint32_t cx_coll_ring_channels(const cx_coll_params_t *p, uint32_t n, uint32_t g);
-/* Bandwidth (bytes/s) of job GPU j's NVLink port (nvlink) or first NIC; 0
- * when it has none. */
-double   cx_coll_port_bw(const cx_gpus_t *g, uint64_t j, int nvlink);
+/* The tuner's view of op's links (member 0's; g members per domain). */
+void     cx_coll_links(const cx_gpus_t *gs, const cx_op_t *op, uint32_t g, cx_coll_links_t *l_p);
 /* Members per NVLink domain of op's group (1 when not laid out evenly). */
 uint32_t cx_coll_per_domain(const cx_gpus_t *gs, const cx_op_t *op);
 /* A send whose last byte leaves at tx_end. */

@@ -26,7 +26,10 @@ static void cx_coll_nvls_setup(cx_coll_ctx_t *x)
      * only.  All-gather: each member's part up, multicast down. */
     run->n_send     = 1;
     run->n_recv     = 1;
-    run->send_delay = p->nvlink_step_latency;
+    /* A collective of its own pays NVLS's latency (CX_COLL_NVLS_LATENCY,
+     * NCCL's); a phase of a hierarchical one the step latency (its first
+     * chunk pays NVLS's, cx_coll_hier.c). */
+    run->send_delay = run->def == &cx_coll_algo_nvls ? CX_COLL_NVLS_LATENCY : p->nvlink_step_latency;
     if (op->cls == CX_COLL_ALLGATHER) {
         run->nvls_mode  = CX_NET_FLAG_NVLS_MC;
         run->send_bytes = (uint64_t)ceil((double)cx_ceil_div(bytes, n) / p->nvls_rsag_efficiency);

@@ -15,8 +15,6 @@
  */
 #include "cx_coll_impl.h"
 
-#define CX_COLL_CHAIN_PIECE (UINT64_C(64) << 10)
-
 /* Steps per channel and payload per step. */
 static uint64_t cx_coll_ring_steps(cx_coll_run_t *run, uint32_t C)
 {
@@ -43,7 +41,7 @@ static uint64_t cx_coll_ring_steps(cx_coll_run_t *run, uint32_t C)
      * 64 KiB (at most 1024 per channel): a piece's step latency overlaps the
      * sends queued before it, so small pieces cost little but events, and a
      * long chain runs near the ring's speed (issue 14 item 3; was 1 MiB). */
-    pieces = cx_ceil_div(bytes, (uint64_t)C * CX_COLL_CHAIN_PIECE);
+    pieces = cx_ceil_div(bytes, (uint64_t)C * CX_COLL_CHAIN_PIECE_BYTES);
     if (pieces < 1) pieces = 1;
     if (pieces > 1024) pieces = 1024;
     run->dep    = 2;

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cx_coll_tune.h"
 #include "cx_gen.h"
 #include "cx_heap_inl.h"
 #include "cx_replay.h"
@@ -62,6 +63,7 @@ typedef struct cx_plan_ctx {
     const cx_coll_params_t *coll;
     uint64_t                gpd;      /* GPUs per NVLink domain (domain = gpu / gpd), 0 = irregular */
     uint64_t                gpd_gpus; /* ... for GPUs below this */
+    double                  pbw;      /* the collective's protocol: share of Simple's bandwidth */
     cx_plan_memo_t         *memo;
 } cx_plan_ctx_t;
 
@@ -131,7 +133,7 @@ static double cx_plan_msg(const cx_plan_ctx_t *x, uint64_t a, uint64_t b, uint64
     same = ga.domain == gb.domain;
     nvl  = same && ga.nvlink_port >= 0;
     if (payload_eff) {
-        double eff = same ? x->coll->nvlink_efficiency : x->coll->net_efficiency;
+        double eff = (same ? x->coll->nvlink_efficiency : x->coll->net_efficiency) * x->pbw;
         wire = (uint64_t)ceil((double)wire / (eff > 0 ? eff : 1.0));
     }
     if (!nvl) {
@@ -164,10 +166,15 @@ static void cx_plan_ring(const cx_plan_ctx_t *x, const cx_op_t *op, uint32_t g, 
         steps = op->cls == CX_COLL_ALLREDUCE ? 2u * (n - 1) : n - 1u;
         data  = cx_plan_div(op->bytes, (uint64_t)n * C);
     } else {
-        steps = cx_plan_div(op->bytes, (uint64_t)C * CX_COLL_PIECE_BYTES);
+        steps = cx_plan_div(op->bytes, (uint64_t)C * CX_COLL_CHAIN_PIECE_BYTES);
         steps = steps < 1 ? 1 : steps > 1024 ? 1024 : steps;
         data  = cx_plan_div(op->bytes, steps * C);
         chain = 1;
+        /* A chain's head paces its pieces with self wake-ups (cx_coll_ring.c):
+         * about one per piece, per channel where each channel has its own
+         * head (reduce), one for all channels where member 0 heads them all
+         * (broadcast). */
+        c->other += (double)steps * (op->cls == CX_COLL_REDUCE ? C : 1) / n;
     }
     for (ch = 0; ch < C; ch++) {
         uint32_t root = cx_coll_ring_pos(0, g, n, ch);
@@ -208,9 +215,10 @@ static void cx_plan_tree(const cx_plan_ctx_t *x, const cx_op_t *op, cx_plan_cost
  * (reduce-scatter), or each member's chunk to every member (all-gather). */
 static void cx_plan_nvls(const cx_plan_ctx_t *x, const cx_op_t *op, cx_plan_cost_t *c)
 {
-    double   eff = x->coll->nvls_efficiency > 0 ? x->coll->nvls_efficiency : 1.0, n = op->group_size;
+    double   eff = op->cls == CX_COLL_ALLREDUCE ? x->coll->nvls_efficiency : x->coll->nvls_rsag_efficiency;
+    double   n   = op->group_size;
     uint64_t up  = op->cls == CX_COLL_ALLGATHER ? cx_plan_div(op->bytes, op->group_size) : op->bytes;
-    double   k   = ceil(ceil((double)up / eff) / (double)x->net->nvls_chunk_bytes);
+    double   k   = ceil(ceil((double)up / (eff > 0 ? eff : 1.0)) / (double)x->net->nvls_chunk_bytes);
     if (k < 1) k = 1;
     c->sw += k;
     c->gpu += op->cls == CX_COLL_ALLGATHER ? k * n : op->cls == CX_COLL_REDUCESCATTER ? k / n : k;
@@ -238,7 +246,8 @@ static void cx_plan_pairwise(const cx_plan_ctx_t *x, const cx_op_t *op, cx_plan_
             }
             if (via != a) {
                 /* Wire bytes of the a -> b link class, over NVLink then the NIC. */
-                uint64_t w = (uint64_t)ceil((double)data / (x->coll->net_efficiency > 0 ? x->coll->net_efficiency : 1));
+                double   e = x->coll->net_efficiency * x->pbw;
+                uint64_t w = (uint64_t)ceil((double)data / (e > 0 ? e : 1));
                 c->pending += cx_plan_msg(x, a, via, w, 0, 0, 1.0 / n, c) / n;
                 cx_plan_msg(x, via, b, w, 0, 0, 1.0 / n, c);
             } else {
@@ -258,38 +267,54 @@ static void cx_plan_setup(const cx_plan_ctx_t *x, const cx_op_t *op, uint32_t g,
     else cx_plan_ring(x, op, g, c);
 }
 
-/* A collective as cx_coll_start runs it: NCCL-like choice of algorithm,
- * hierarchical all-reduce in three phases. */
+/* The hierarchical all-reduce (hier, or tree over domains of g > 1) as
+ * cx_coll_hier.c runs it: K chunks (cx_coll_hier_chunks), each reduced
+ * inside (NVLS where the domain has it, else a ring), all-reduced across
+ * among one rail's GPUs (inner: ring or tree), gathered inside. */
+static void cx_plan_hier(const cx_plan_ctx_t *x, const cx_op_t *op, uint32_t g, uint32_t algo,
+                         const cx_coll_links_t *l, cx_plan_cost_t *c)
+{
+    uint32_t       n = op->group_size, in = algo != CX_ALGO_TREE && g > 2 && l->nvs ? CX_ALGO_NVLS : CX_ALGO_RING;
+    uint32_t       K = cx_coll_hier_chunks(x->coll, l, op->bytes, n, g, in == CX_ALGO_NVLS);
+    cx_op_t        sub = *op;
+    cx_plan_cost_t one;
+    memset(&one, 0, sizeof(one));
+    sub.bytes      = cx_plan_div(op->bytes, K);
+    sub.group_size = g;
+    sub.cls        = CX_COLL_REDUCESCATTER;
+    cx_plan_setup(x, &sub, g, in, &one);
+    sub.cls = CX_COLL_ALLGATHER;
+    cx_plan_setup(x, &sub, g, in, &one);
+    sub.bytes        = cx_plan_div(cx_plan_div(op->bytes, K), g);
+    sub.cls          = CX_COLL_ALLREDUCE;
+    sub.group_stride = op->group_stride * g;
+    sub.group_size   = n / g;
+    cx_plan_setup(x, &sub, cx_plan_per_domain(x, &sub), algo == CX_ALGO_TREE ? CX_ALGO_TREE : CX_ALGO_RING, &one);
+    c->gpu += one.gpu * K;
+    c->sw += one.sw * K;
+    c->tx += one.tx * K;
+    c->other += one.other * K;
+    c->pending += one.pending;  /* three lanes: a chunk each in flight */
+    c->nvls |= one.nvls;
+}
+
+/* A collective as cx_coll_start runs it: the algorithm and protocol the
+ * engine's tuner picks from member 0's links (cx_coll_pick), hierarchical
+ * all-reduces in pipelined phases. */
 static void cx_plan_coll(const cx_plan_ctx_t *x, const cx_op_t *op, cx_plan_cost_t *c)
 {
-    uint32_t      n = op->group_size, g, algo = x->coll->algo != 0 ? x->coll->algo : op->algo;
-    int           nvls_ok, nvs;
-    cx_gpu_info_t gi;
+    uint32_t        n = op->group_size, g, algo = x->coll->algo != 0 ? x->coll->algo : op->algo, proto;
+    cx_coll_links_t l;
+    cx_plan_ctx_t   y = *x;
     if (n <= 1) return;
     g = cx_plan_per_domain(x, op);
-    cx_plan_gpu(x, cx_plan_member(op, 0), &gi);
-    nvs     = cx_topo_domain_nvswitch(x->topo, gi.domain) != UINT64_MAX && cx_topo_domain_nvls(x->topo, gi.domain);
-    nvls_ok = g == n && n > 2 && nvs;
-    algo    = cx_coll_choose(algo, op, g, nvls_ok);
-    if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && g > 1) {
-        /* Reduce-scatter in the domain, all-reduce of the 1/g shard across
-         * domains among one rail's GPUs, all-gather in the domain. */
-        cx_op_t  sub   = *op;
-        uint32_t inner = algo == CX_ALGO_TREE ? CX_ALGO_TREE : CX_ALGO_RING, in = g > 2 && nvs ? CX_ALGO_NVLS : CX_ALGO_RING;
-        sub.group_size = g;
-        sub.cls        = CX_COLL_REDUCESCATTER;
-        cx_plan_setup(x, &sub, g, in, c);
-        sub.cls = CX_COLL_ALLGATHER;
-        cx_plan_setup(x, &sub, g, in, c);
-        sub              = *op;
-        sub.cls          = CX_COLL_ALLREDUCE;
-        sub.bytes        = cx_plan_div(op->bytes, g);
-        sub.group_stride = op->group_stride * g;
-        sub.group_size   = n / g;
-        cx_plan_setup(x, &sub, cx_plan_per_domain(x, &sub), inner, c);
-        return;
-    }
-    cx_plan_setup(x, op, g, algo, c);
+    cx_coll_links_of(x->topo, cx_topo_gpu_device(x->topo, cx_plan_member(op, 0)),
+                     g > 1 ? cx_topo_gpu_device(x->topo, cx_plan_member(op, 1)) : UINT64_MAX,
+                     g < n ? cx_topo_gpu_device(x->topo, cx_plan_member(op, g)) : UINT64_MAX, &l);
+    algo  = cx_coll_pick(x->coll, &l, algo, op, g, &proto);
+    y.pbw = cx_coll_proto_bw[proto];
+    if ((algo == CX_ALGO_TREE || algo == CX_ALGO_HIER) && g > 1) cx_plan_hier(&y, op, g, algo, &l, c);
+    else cx_plan_setup(&y, op, g, algo, c);
 }
 
 /* cx_plan_coll through a small cache: a program repeats the same
@@ -452,6 +477,7 @@ static cx_status_t cx_run_estimate(const cx_topo_t *topo, const cx_workload_t *w
     x.topo = topo;
     x.net  = &cfg->net;
     x.coll = &cfg->coll;
+    x.pbw  = 1.0;
     x.memo = calloc(CX_PLAN_MEMO, sizeof(*x.memo));
     if (x.memo == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
     cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &g0);
