@@ -45,15 +45,11 @@ static const cx_opt_t cx_phold_opt_table[] = {
      "probability an event goes to a uniformly random LP"},
     {"start-events", CX_OPT_UINT, offsetof(cx_phold_opts_t, start_events), "1", 0, 1e6, NULL, "K",
      "initial events per LP"},
-    {"seed", CX_OPT_UINT, offsetof(cx_phold_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S",
-     "random seed"},
-    {"format", CX_OPT_ENUM, offsetof(cx_phold_opts_t, format), "text", 0, 0, "text|json", NULL,
-     "output format"},
-    {"progress", CX_OPT_DOUBLE, offsetof(cx_phold_opts_t, progress), "5", 0, 1e6, NULL, "SEC",
-     "progress line period on rank 0 (0 = off)"},
-    {"help", CX_OPT_FLAG, offsetof(cx_phold_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+    CX_CLI_OPT_SEED(cx_phold_opts_t, "random seed"),
+    CX_CLI_OPT_FORMAT(cx_phold_opts_t, "text|json", "output format"),
+    CX_CLI_OPT_PROGRESS(cx_phold_opts_t),
+    CX_CLI_OPT_HELP(cx_phold_opts_t),
 };
-#define CX_NOPTS(_t) (sizeof(_t) / sizeof((_t)[0]))
 
 int cx_cmd_bench_phold(int argc, char **argv)
 {
@@ -62,24 +58,14 @@ int cx_cmd_bench_phold(int argc, char **argv)
     cx_engine_stats_t s;
     cx_err_t          err;
     int               rank = cx_cli_rank();
+    int               rc   = cx_cli_options(cx_phold_opt_table, CX_NOPTS(cx_phold_opt_table), argc, argv, &o,
+                                            "usage: colossim bench phold [options]\n\n"
+                                            "PHOLD: each LP starts with K events; each event schedules one new event at\n"
+                                            "now + L + Exp(M - L), to a uniformly random LP with probability P, else to\n"
+                                            "itself.  Time is integer picoseconds; bare numbers are seconds.\n\n");
 
+    if (rc != CX_CLI_GO) return rc;
     cx_err_clear(&err);
-    cx_opt_defaults(cx_phold_opt_table, CX_NOPTS(cx_phold_opt_table), &o, &err);
-    if (cx_opt_parse(cx_phold_opt_table, CX_NOPTS(cx_phold_opt_table), argc, argv, &o, NULL, 0,
-                     NULL, &err) != CX_OK) {
-        if (rank == 0) cx_err_print(&err);
-        return 2;
-    }
-    if (o.help) {
-        if (rank == 0) {
-            printf("usage: colossim bench phold [options]\n\n"
-                   "PHOLD: each LP starts with K events; each event schedules one new event at\n"
-                   "now + L + Exp(M - L), to a uniformly random LP with probability P, else to\n"
-                   "itself.  Time is integer picoseconds; bare numbers are seconds.\n\n");
-            cx_opt_help(stdout, cx_phold_opt_table, CX_NOPTS(cx_phold_opt_table));
-        }
-        return 0;
-    }
     cfg.lps              = o.lps;
     cfg.end              = o.end;
     cfg.mean             = o.mean;
@@ -156,8 +142,7 @@ typedef struct cx_traffic_opts {
 } cx_traffic_opts_t;
 
 static const cx_opt_t cx_traffic_opt_table[] = {
-    {"topology", CX_OPT_STRING, offsetof(cx_traffic_opts_t, topology), NULL, 0, 0, NULL, "FILE",
-     "topology YAML (default: embedded colossus1-mini)"},
+    CX_CLI_OPT_TOPOLOGY(cx_traffic_opts_t),
     {"pattern", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, pattern), "permutation", 0, 0,
      CX_PATTERN_CHOICES, NULL, "who sends to whom"},
     {"bytes", CX_OPT_BYTES, offsetof(cx_traffic_opts_t, bytes), "64M", 1, 1e15, NULL, "B",
@@ -165,13 +150,11 @@ static const cx_opt_t cx_traffic_opt_table[] = {
     {"gpus", CX_OPT_UINT, offsetof(cx_traffic_opts_t, gpus), "0", 0, 1e9, NULL, "N",
      "use the first N GPUs in topology order (0 = all)"},
     CX_CLI_NET_OPTS(cx_traffic_opts_t, net, CX_NET_ROUTING_CHUNK_BYTES),
-    {"seed", CX_OPT_UINT, offsetof(cx_traffic_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S",
-     "random seed (permutation, tie breaks)"},
-    {"format", CX_OPT_ENUM, offsetof(cx_traffic_opts_t, format), "text", 0, 0, "text|json|csv", NULL,
-     "output format (csv: one row per link class, the run's figures repeated)"},
-    {"progress", CX_OPT_DOUBLE, offsetof(cx_traffic_opts_t, progress), "5", 0, 1e6, NULL, "SEC",
-     "progress line period on rank 0 (0 = off)"},
-    {"help", CX_OPT_FLAG, offsetof(cx_traffic_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+    CX_CLI_OPT_SEED(cx_traffic_opts_t, "random seed (permutation, tie breaks)"),
+    CX_CLI_OPT_FORMAT(cx_traffic_opts_t, "text|json|csv",
+                      "output format (csv: one row per link class, the run's figures repeated)"),
+    CX_CLI_OPT_PROGRESS(cx_traffic_opts_t),
+    CX_CLI_OPT_HELP(cx_traffic_opts_t),
 };
 
 static int cx_cmd_bench_traffic(int argc, char **argv)
@@ -184,24 +167,14 @@ static int cx_cmd_bench_traffic(int argc, char **argv)
     int                 rank = cx_cli_rank(), c;
     char                dig[24];
 
+    c = cx_cli_options(cx_traffic_opt_table, CX_NOPTS(cx_traffic_opt_table), argc, argv, &o,
+                       "usage: colossim bench traffic [options]\n\n"
+                       "Every GPU of the set sends at t = 0: permutation (to a seeded random other GPU),\n"
+                       "alltoall (to every other GPU), ring (to the next GPU), incast (all to GPU 0).\n"
+                       "throughput_fraction = delivered bytes / last delivery time / (senders x per-GPU\n"
+                       "scale-out injection bandwidth).\n\n");
+    if (c != CX_CLI_GO) return c;
     cx_err_clear(&err);
-    cx_opt_defaults(cx_traffic_opt_table, CX_NOPTS(cx_traffic_opt_table), &o, &err);
-    if (cx_opt_parse(cx_traffic_opt_table, CX_NOPTS(cx_traffic_opt_table), argc, argv, &o, NULL, 0,
-                     NULL, &err) != CX_OK) {
-        if (rank == 0) cx_err_print(&err);
-        return 2;
-    }
-    if (o.help) {
-        if (rank == 0) {
-            printf("usage: colossim bench traffic [options]\n\n"
-                   "Every GPU of the set sends at t = 0: permutation (to a seeded random other GPU),\n"
-                   "alltoall (to every other GPU), ring (to the next GPU), incast (all to GPU 0).\n"
-                   "throughput_fraction = delivered bytes / last delivery time / (senders x per-GPU\n"
-                   "scale-out injection bandwidth).\n\n");
-            cx_opt_help(stdout, cx_traffic_opt_table, CX_NOPTS(cx_traffic_opt_table));
-        }
-        return 0;
-    }
     if (cx_cli_load_topo(o.topology, &topo, &err) != CX_OK) {
         if (rank == 0) cx_err_print(&err);
         return 2;
@@ -316,8 +289,7 @@ typedef struct cx_coll_opts {
 } cx_coll_opts_t;
 
 static const cx_opt_t cx_coll_opt_table[] = {
-    {"topology", CX_OPT_STRING, offsetof(cx_coll_opts_t, topology), NULL, 0, 0, NULL, "FILE",
-     "topology YAML (default: embedded colossus1-mini)"},
+    CX_CLI_OPT_TOPOLOGY(cx_coll_opts_t),
     {"op", CX_OPT_ENUM, offsetof(cx_coll_opts_t, op), "allreduce", 0, 0,
      "allreduce|reducescatter|allgather|alltoall|broadcast|reduce", NULL, "collective (broadcast from / reduce to GPU 0)"},
     {"gpus", CX_OPT_UINT, offsetof(cx_coll_opts_t, gpus), "8", 1, 1e9, NULL, "N",
@@ -334,9 +306,9 @@ static const cx_opt_t cx_coll_opt_table[] = {
      "accepted for nccl-tests' -c; no data moves, so #wrong is 0 and not applicable"},
     CX_CLI_NET_OPTS(cx_coll_opts_t, net, CX_NET_DEFAULT_CHUNK_BYTES),
     CX_CLI_COLL_OPTS(cx_coll_opts_t, coll),
-    {"seed", CX_OPT_UINT, offsetof(cx_coll_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
-    {"format", CX_OPT_ENUM, offsetof(cx_coll_opts_t, format), "text", 0, 0, "text|json|csv", NULL, "output format"},
-    {"help", CX_OPT_FLAG, offsetof(cx_coll_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+    CX_CLI_OPT_SEED(cx_coll_opts_t, "random seed"),
+    CX_CLI_OPT_FORMAT(cx_coll_opts_t, "text|json|csv", "output format"),
+    CX_CLI_OPT_HELP(cx_coll_opts_t),
 };
 
 static const char *cx_algo_label(uint32_t algo)
@@ -418,38 +390,27 @@ static int cx_cmd_bench_collective(int argc, char **argv)
     size_t                n_rows = 0, i;
     cx_topo_t            *topo = NULL;
     cx_err_t              err;
-    int                   rank = cx_cli_rank(), nargc;
+    int                   rank = cx_cli_rank(), nargc, rc;
     double                bus_sum = 0.0, wall = 0.0;
     char                **nargv;
-    cx_status_t           st;
 
-    cx_err_clear(&err);
-    cx_opt_defaults(cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table), &o, &err);
     if (cx_bench_nccl_argv(argc, argv, &nargc, &nargv) != 0) return 2;
-    st = cx_opt_parse(cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table), nargc, nargv, &o, NULL, 0, NULL, &err);
+    rc = cx_cli_options(cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table), nargc, nargv, &o,
+                       "usage: colossim bench collective [options]\n"
+                       "       colossim bench collective -b 8 -e 1G -f 2 -g 64   (nccl-tests flags)\n\n"
+                       "One collective per size on the first N GPUs, all starting together; prints the\n"
+                       "nccl-tests columns.  busbw = algbw x 2(n-1)/n (allreduce), (n-1)/n (allgather,\n"
+                       "reducescatter, alltoall), 1 (broadcast).  Sizes follow nccl-tests: allgather is\n"
+                       "the gathered output, reducescatter the input, alltoall what one GPU sends.\n\n"
+                       "nccl-tests flags: -b min bytes, -e max bytes, -f step factor, -g GPUs (here the\n"
+                       "total, not per thread), -n iterations, -w warm-up iterations, -c check; values as\n"
+                       "nccl-tests writes them (8, 128K, 1M, 4G).  The table has its header, the\n"
+                       "out-of-place and in-place column pairs (equal: the model moves the same bytes\n"
+                       "either way), #wrong (0: no data moves, so nothing to validate) and its footers;\n"
+                       "colossim's own columns (algo, channels, events, proto) follow.\n\n");
     free(nargv);
-    if (st != CX_OK) {
-        if (rank == 0) cx_err_print(&err);
-        return 2;
-    }
-    if (o.help) {
-        if (rank == 0) {
-            printf("usage: colossim bench collective [options]\n"
-                   "       colossim bench collective -b 8 -e 1G -f 2 -g 64   (nccl-tests flags)\n\n"
-                   "One collective per size on the first N GPUs, all starting together; prints the\n"
-                   "nccl-tests columns.  busbw = algbw x 2(n-1)/n (allreduce), (n-1)/n (allgather,\n"
-                   "reducescatter, alltoall), 1 (broadcast).  Sizes follow nccl-tests: allgather is\n"
-                   "the gathered output, reducescatter the input, alltoall what one GPU sends.\n\n"
-                   "nccl-tests flags: -b min bytes, -e max bytes, -f step factor, -g GPUs (here the\n"
-                   "total, not per thread), -n iterations, -w warm-up iterations, -c check; values as\n"
-                   "nccl-tests writes them (8, 128K, 1M, 4G).  The table has its header, the\n"
-                   "out-of-place and in-place column pairs (equal: the model moves the same bytes\n"
-                   "either way), #wrong (0: no data moves, so nothing to validate) and its footers;\n"
-                   "colossim's own columns (algo, channels, events, proto) follow.\n\n");
-            cx_opt_help(stdout, cx_coll_opt_table, CX_NOPTS(cx_coll_opt_table));
-        }
-        return 0;
-    }
+    if (rc != CX_CLI_GO) return rc;
+    cx_err_clear(&err);
     if (cx_cli_load_topo(o.topology, &topo, &err) != CX_OK) {
         if (rank == 0) cx_err_print(&err);
         return 2;

@@ -91,7 +91,7 @@ static const cx_opt_t cx_cp_table[] = {
     {"days", CX_OPT_DOUBLE, offsetof(cx_cp_opts_t, days), "54", 1e-3, 3650, NULL, "D", "campaign length"},
     {"seeds", CX_OPT_UINT, offsetof(cx_cp_opts_t, seeds), "1000", 1, 1e6, NULL, "N",
      "campaigns simulated (mean and spread over them)"},
-    {"seed", CX_OPT_UINT, offsetof(cx_cp_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
+    CX_CLI_OPT_SEED(cx_cp_opts_t, "random seed"),
     CX_CP_RATE_OPT(CX_FC_GPU, "gpu", "GPU"),
     CX_CP_RATE_OPT(CX_FC_HBM, "hbm", "HBM stack"),
     CX_CP_RATE_OPT(CX_FC_SOFTWARE, "software", "GPU process"),
@@ -106,10 +106,10 @@ static const cx_opt_t cx_cp_table[] = {
     {"timeline", CX_OPT_STRING, offsetof(cx_cp_opts_t, timeline), NULL, 0, 0, NULL, "FILE",
      "write the first seed's campaign as CSV (t_hours, event, cause, kept_hours, done_hours): checkpoints, "
      "failures, restarts, planned stops; analysis/campaign_timeline.py draws it"},
-    {"format", CX_OPT_ENUM, offsetof(cx_cp_opts_t, format), "text", 0, 0, "text|json", NULL, "output format"},
-    {"help", CX_OPT_FLAG, offsetof(cx_cp_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+    CX_CLI_OPT_FORMAT(cx_cp_opts_t, "text|json", "output format"),
+    CX_CLI_OPT_HELP(cx_cp_opts_t),
 };
-#define CX_CP_NOPTS (sizeof(cx_cp_table) / sizeof(cx_cp_table[0]))
+#define CX_CP_NOPTS CX_NOPTS(cx_cp_table)
 #define CX_CP_MAX_SWEEP 32
 
 /* What a detailed run's summary JSON tells the campaign. */
@@ -554,11 +554,10 @@ static int cx_campaign_cli(int argc, char **argv)
         return 1;
     }
     C->best = -1;
-    cx_opt_defaults(cx_cp_table, CX_CP_NOPTS, &C->o, &err);
-    if (cx_opt_parse(cx_cp_table, CX_CP_NOPTS, argc, argv, &C->o, NULL, 0, NULL, &err) != CX_OK) {
-        cx_err_print(&err);
+    rc = cx_cli_options(cx_cp_table, CX_CP_NOPTS, argc, argv, &C->o, NULL); /* its help: cx_cp_help */
+    if (rc != CX_CLI_GO) {
         free(C);
-        return 2;
+        return rc;
     }
     if (C->o.help) {
         cx_cp_help();

@@ -28,9 +28,8 @@ static const cx_opt_t cx_chakra_opt_table[] = {
      "process groups, JSON {\"PG_NAME\": [ranks], ...}: a collective's pg_name picks its group (default: all ranks)"},
     {"durations", CX_OPT_ENUM, offsetof(cx_chakra_cli_t, durations), "measured", 0, 0, "measured|roofline", NULL,
      "a compute node's duration_micros wins over its num_ops (measured), or only when it has none (roofline)"},
-    {"help", CX_OPT_FLAG, offsetof(cx_chakra_cli_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+    CX_CLI_OPT_HELP(cx_chakra_cli_t),
 };
-#define CX_NOPTS(_t) (sizeof(_t) / sizeof((_t)[0]))
 
 static void cx_chakra_usage(FILE *out)
 {
@@ -72,13 +71,11 @@ int cx_cmd_chakra(int argc, char **argv)
         cx_chakra_usage(stderr);
         return 2;
     }
+    /* --help was answered above: no usage text here. */
+    i = cx_cli_options_pos(cx_chakra_opt_table, CX_NOPTS(cx_chakra_opt_table), argc - 1, argv + 1, &o, NULL, pos, 2,
+                           &npos);
+    if (i != CX_CLI_GO) return i;
     cx_err_clear(&err);
-    cx_opt_defaults(cx_chakra_opt_table, CX_NOPTS(cx_chakra_opt_table), &o, &err);
-    if (cx_opt_parse(cx_chakra_opt_table, CX_NOPTS(cx_chakra_opt_table), argc - 1, argv + 1, &o, pos, 2, &npos,
-                     &err) != CX_OK) {
-        cx_err_print(&err);
-        return 2;
-    }
     if (npos != 1 || o.out == NULL || o.out[0] == '\0' || o.workload == NULL || o.workload[0] == '\0') {
         fprintf(stderr, "colossim: error: chakra import: %s\n",
                 npos == 0 ? "missing ET_DIR (a directory of Chakra ET files, one per rank)"

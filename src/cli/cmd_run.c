@@ -39,10 +39,8 @@ typedef struct cx_run_opts {
 } cx_run_opts_t;
 
 static const cx_opt_t cx_run_opt_table[] = {
-    {"topology", CX_OPT_STRING, offsetof(cx_run_opts_t, topology), NULL, 0, 0, NULL, "FILE",
-     "topology YAML (default: embedded colossus1-mini)"},
-    {"workload", CX_OPT_STRING, offsetof(cx_run_opts_t, workload), NULL, 0, 0, NULL, "FILE",
-     "workload YAML (default: embedded small job)"},
+    CX_CLI_OPT_TOPOLOGY(cx_run_opts_t),
+    CX_CLI_OPT_WORKLOAD(cx_run_opts_t),
     {"iterations", CX_OPT_UINT, offsetof(cx_run_opts_t, iterations), "0", 0, 1e6, NULL, "N",
      "training iterations (0 = the workload's)"},
     {"out", CX_OPT_STRING, offsetof(cx_run_opts_t, out), "run.h5", 0, 0, NULL, "FILE",
@@ -65,9 +63,8 @@ static const cx_opt_t cx_run_opt_table[] = {
      "several jobs at once on the fabric, each with its workload, placement and start (scenarios/README.md)"},
     CX_CLI_NET_OPTS(cx_run_opts_t, net, CX_NET_DEFAULT_CHUNK_BYTES),
     CX_CLI_COLL_OPTS(cx_run_opts_t, coll),
-    {"seed", CX_OPT_UINT, offsetof(cx_run_opts_t, seed), "1", CX_OPT_UNBOUNDED, NULL, "S", "random seed"},
-    {"progress", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, progress), "5", 0, 1e6, NULL, "SEC",
-     "progress line period on rank 0 (0 = off)"},
+    CX_CLI_OPT_SEED(cx_run_opts_t, "random seed"),
+    CX_CLI_OPT_PROGRESS(cx_run_opts_t),
     {"dry-run", CX_OPT_FLAG, offsetof(cx_run_opts_t, dry_run), NULL, 0, 0, NULL, NULL,
      "print the plan (GPUs, entities, events, memory, trace size) and stop"},
     {"ranks", CX_OPT_STRING, offsetof(cx_run_opts_t, ranks), NULL, 0, 0, NULL, "LIST",
@@ -92,9 +89,8 @@ static const cx_opt_t cx_run_opt_table[] = {
      "wall-time model: windows a reduction runs behind across nodes (the engine's COLOSSIM_SYNC_LAG)"},
     {"model-node-ranks", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.node_ranks), CX_CLI_STR(CX_SCALE_NODE_RANKS),
      1, 1e6, NULL, "N", "wall-time model: ranks per node (up to this many, reductions are not lagged)"},
-    {"help", CX_OPT_FLAG, offsetof(cx_run_opts_t, help), NULL, 0, 0, NULL, NULL, "this help"},
+    CX_CLI_OPT_HELP(cx_run_opts_t),
 };
-#define CX_NOPTS(_t) (sizeof(_t) / sizeof((_t)[0]))
 
 static char *cx_run_join_args(int argc, char **argv)
 {
@@ -153,24 +149,16 @@ int cx_cmd_run(int argc, char **argv)
     int              rank = cx_cli_rank(), rc = 0;
     char            *cmdline, *opts;
 
+    rc = cx_cli_options(cx_run_opt_table, CX_NOPTS(cx_run_opt_table), argc, argv, &o,
+                        "usage: [mpirun -np N] colossim run [options]\n\n"
+                        "Replays a training workload (model + parallelism) across a modeled fabric and\n"
+                        "prints iteration time, tokens/s, TFLOPs/GPU, MFU and where the time went.\n"
+                        "With no options: the embedded default job on the embedded colossus1-mini slice.\n"
+                        "SIGTERM or SIGUSR1 stops at the end of the current window and writes the trace\n"
+                        "flagged incomplete (exit status 3).\n\n");
+    if (rc != CX_CLI_GO) return rc;
+    rc = 0;
     cx_err_clear(&err);
-    cx_opt_defaults(cx_run_opt_table, CX_NOPTS(cx_run_opt_table), &o, &err);
-    if (cx_opt_parse(cx_run_opt_table, CX_NOPTS(cx_run_opt_table), argc, argv, &o, NULL, 0, NULL, &err) != CX_OK) {
-        if (rank == 0) cx_err_print(&err);
-        return 2;
-    }
-    if (o.help) {
-        if (rank == 0) {
-            printf("usage: [mpirun -np N] colossim run [options]\n\n"
-                   "Replays a training workload (model + parallelism) across a modeled fabric and\n"
-                   "prints iteration time, tokens/s, TFLOPs/GPU, MFU and where the time went.\n"
-                   "With no options: the embedded default job on the embedded colossus1-mini slice.\n"
-                   "SIGTERM or SIGUSR1 stops at the end of the current window and writes the trace\n"
-                   "flagged incomplete (exit status 3).\n\n");
-            cx_opt_help(stdout, cx_run_opt_table, CX_NOPTS(cx_run_opt_table));
-        }
-        return 0;
-    }
     memset(&cfg, 0, sizeof(cfg));
     cfg.topology_path    = o.topology;
     cfg.workload_path    = o.workload;
