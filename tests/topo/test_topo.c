@@ -127,15 +127,33 @@ static void check_partition(const cx_topo_t *t, int nranks)
     free(cut);
 }
 
+/* load, and its summary into *s. */
+static cx_topo_t *load_summary(const char *file, cx_topo_summary_t *s)
+{
+    cx_topo_t *t = load(file);
+    cx_topo_summary(t, s);
+    return t;
+}
+
+/* What holds in every topology: link symmetry (when links), the routes of
+ * every stride-th GPU pair, and a partition into each rank count of parts
+ * (0 ends the list). */
+static void check_all(const cx_topo_t *t, const cx_topo_summary_t *s, int links, uint64_t stride, const int *parts)
+{
+    if (links) check_links(t, s);
+    check_routes(t, s, stride);
+    for (; *parts != 0; parts++) check_partition(t, *parts);
+}
+
 static void test_colossus1_mini(void **state)
 {
-    cx_topo_t        *t = load("colossus1-mini.yaml");
+    static const int  parts[] = {1, 2, 3, 7, 128, 0};
     cx_topo_summary_t s;
+    cx_topo_t        *t = load_summary("colossus1-mini.yaml", &s);
     cx_err_t          err;
     uint64_t          first[130], dev, first_core = UINT64_MAX;
     int64_t           la;
     (void)state;
-    cx_topo_summary(t, &s);
     /* 1024 GPUs; leaves: 128 servers / 16 per leaf group x 8 rails = 64;
      * spines: 4 pods x 16 = 64; cores: 16 planes x 16/4 = 64. */
     assert_true(s.gpus == 1024 && s.servers == 128 && s.racks == 16);
@@ -150,13 +168,7 @@ static void test_colossus1_mini(void **state)
     assert_int_equal(s.diameter_hops, 6);
     assert_int_equal(s.min_latency_ps, 550000);
     assert_true(s.gpus_by_type[0] == 1024);
-    check_links(t, &s);
-    check_routes(t, &s, 1);
-    check_partition(t, 1);
-    check_partition(t, 2);
-    check_partition(t, 3);
-    check_partition(t, 7);
-    check_partition(t, 128);
+    check_all(t, &s, 1, 1, parts);
     assert_int_equal(cx_topo_partition(t, 129, first, &la, NULL, NULL, &err), CX_ERR_INVALID);
     /* core switches are spread, not all at the end */
     for (dev = 0; dev < s.devices; dev++) {
@@ -189,28 +201,25 @@ static void test_colossus1_mini(void **state)
 
 static void test_colossus2_mini(void **state)
 {
-    cx_topo_t        *t = load("colossus2-mini.yaml");
+    static const int  parts[] = {1, 4, 0};
     cx_topo_summary_t s;
+    cx_topo_t        *t = load_summary("colossus2-mini.yaml", &s);
     (void)state;
-    cx_topo_summary(t, &s);
     assert_true(s.gpus == 288 && s.nvlink_domains == 4 && s.racks == 4 && s.servers == 72);
     assert_true(s.switches_by_tier[1] == 36 && s.switches_by_tier[2] == 8);
     assert_true(s.injection_bw == 100e9);
     assert_true(s.bisection_bw == 144 * 100e9);
     assert_int_equal(s.diameter_hops, 4);
-    check_links(t, &s);
-    check_routes(t, &s, 1);
-    check_partition(t, 1);
-    check_partition(t, 4);
+    check_all(t, &s, 1, 1, parts);
     cx_topo_destroy(t);
 }
 
 static void test_llama3(void **state)
 {
-    cx_topo_t        *t = load("llama3-24k.yaml");
+    static const int  parts[] = {16, 0};
     cx_topo_summary_t s;
+    cx_topo_t        *t = load_summary("llama3-24k.yaml", &s);
     (void)state;
-    cx_topo_summary(t, &s);
     /* 24,576 GPUs / 16 per ToR = 1,536 ToRs; 8 pods x 16 cluster switches;
      * 16 planes x 28/7 aggregation switches. */
     assert_true(s.gpus == 24576 && s.servers == 3072 && s.nvlink_domains == 3072);
@@ -221,36 +230,32 @@ static void test_llama3(void **state)
     assert_true(s.oversubscription[1] == 1.0);
     assert_true(s.oversubscription[2] > 6.85 && s.oversubscription[2] < 6.86);
     assert_int_equal(s.diameter_hops, 6);
-    check_links(t, &s);
-    check_routes(t, &s, 997);
-    check_partition(t, 16);
+    check_all(t, &s, 1, 997, parts);
     cx_topo_destroy(t);
 }
 
 static void test_big_ones(void **state)
 {
     static const char *const files[] = {"colossus1-hall.yaml", "colossus1.yaml", "colossus2.yaml"};
+    static const int         parts[] = {64, 0};
     size_t                   i;
     (void)state;
     for (i = 0; i < 3; i++) {
-        cx_topo_t        *t = load(files[i]);
         cx_topo_summary_t s;
-        cx_topo_summary(t, &s);
-        check_routes(t, &s, s.gpus / 7 + 1);
-        check_partition(t, 64);
+        cx_topo_t        *t = load_summary(files[i], &s);
+        check_all(t, &s, 0, s.gpus / 7 + 1, parts);
         cx_topo_destroy(t);
     }
 }
 
 static void test_multi_fabric(void **state)
 {
-    cx_topo_t        *t = load("colossus1.yaml");
     cx_topo_summary_t s;
+    cx_topo_t        *t = load_summary("colossus1.yaml", &s);
     uint32_t          outs[CX_TOPO_MAX_ROUTE], n;
     int               hops;
     int64_t           lat;
     (void)state;
-    cx_topo_summary(t, &s);
     assert_int_equal(cx_topo_num_fabrics(t), 2);
     assert_true(s.gpus == 196608 + 31104);
     assert_true(s.gpus_by_type[0] == 98304 && s.gpus_by_type[1] == 98304 && s.gpus_by_type[3] == 31104);
