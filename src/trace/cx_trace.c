@@ -225,6 +225,31 @@ static cx_status_t trace_h5_fail(cx_err_t *err, const cx_trace_t *tr, const char
     return cx_err_set(err, CX_ERR_IO, file, 0, NULL, "%s failed", what);
 }
 
+/* Close an HDF5 id a step opened, whatever its kind (< 0: never opened). */
+static void trace_h5_close(hid_t id)
+{
+    if (id < 0) {
+        return;
+    }
+    switch (H5Iget_type(id)) {
+    case H5I_DATASET:
+        H5Dclose(id);
+        break;
+    case H5I_DATASPACE:
+        H5Sclose(id);
+        break;
+    case H5I_DATATYPE:
+        H5Tclose(id);
+        break;
+    case H5I_GENPROP_LST:
+        H5Pclose(id);
+        break;
+    default:
+        H5Idec_ref(id);
+        break;
+    }
+}
+
 /*
  * The agreement after every collective step (cx_agree): if any rank failed,
  * every rank returns the status and message of the lowest failing rank, and
@@ -453,12 +478,8 @@ static cx_status_t trace_attr_strings(cx_trace_t *tr, hid_t obj, const char *nam
     } else {
         st = trace_attr_write(tr, obj, name, type, space, buf, err);
     }
-    if (space >= 0) {
-        H5Sclose(space);
-    }
-    if (type >= 0) {
-        H5Tclose(type);
-    }
+    trace_h5_close(space);
+    trace_h5_close(type);
     free(buf);
     return st;
 }
@@ -774,9 +795,7 @@ err_close:
     }
     MPI_Barrier(tr->comm);
 err_fapl:
-    if (fapl >= 0) {
-        H5Pclose(fapl);
-    }
+    trace_h5_close(fapl);
 err_free:
     trace_quiet_end(&q);
     trace_free(tr);
@@ -1131,15 +1150,9 @@ static cx_status_t trace_table_create(cx_trace_table_t *tbl, uint64_t total, cx_
     }
     free(strs);
 out:
-    if (lcpl >= 0) {
-        H5Pclose(lcpl);
-    }
-    if (dcpl >= 0) {
-        H5Pclose(dcpl);
-    }
-    if (space >= 0) {
-        H5Sclose(space);
-    }
+    trace_h5_close(lcpl);
+    trace_h5_close(dcpl);
+    trace_h5_close(space);
     return st;
 }
 
@@ -1200,15 +1213,9 @@ static cx_status_t trace_table_put(cx_trace_table_t *tbl, hsize_t new_size, hsiz
             }
         }
     }
-    if (mspace >= 0) {
-        H5Sclose(mspace);
-    }
-    if (fspace >= 0) {
-        H5Sclose(fspace);
-    }
-    if (dxpl >= 0) {
-        H5Pclose(dxpl);
-    }
+    trace_h5_close(mspace);
+    trace_h5_close(fspace);
+    trace_h5_close(dxpl);
     return st;
 }
 
@@ -1516,21 +1523,11 @@ cx_status_t cx_trace_meta_set_text(cx_trace_t *tr, const char *name, const char 
         st = CX_ERR_IO;
     }
 out:
-    if (dset >= 0) {
-        H5Dclose(dset);
-    }
-    if (dxpl >= 0) {
-        H5Pclose(dxpl);
-    }
-    if (mspace >= 0) {
-        H5Sclose(mspace);
-    }
-    if (space >= 0) {
-        H5Sclose(space);
-    }
-    if (type >= 0) {
-        H5Tclose(type);
-    }
+    trace_h5_close(dset);
+    trace_h5_close(dxpl);
+    trace_h5_close(mspace);
+    trace_h5_close(space);
+    trace_h5_close(type);
     trace_quiet_end(&q);
     free(v);
     free(ct);

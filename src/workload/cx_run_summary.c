@@ -148,6 +148,18 @@ void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
     cx_engine_stats_print(&s->engine, out);
 }
 
+/* The power summary in the JSON: its fields, each under its own name (keys in
+ * analysis/SCHEMA.md, /power). */
+#define CX_PW_SUMMARY_JSON(X) \
+    X(uint64, job_gpus) X(uint64, site_gpus) X(boolean, extrapolated) X(double, site_scale) \
+    X(double, bin_seconds) X(double, mean_it_mw) X(double, peak_it_mw) X(double, mean_facility_mw) \
+    X(double, peak_facility_mw) X(double, site_mean_facility_mw) X(double, site_peak_facility_mw) \
+    X(double, swing_mw) X(double, site_swing_mw) X(double, max_ramp_mw_per_s) \
+    X(double, site_max_ramp_mw_per_s) X(double, energy_j_per_iteration) X(double, energy_j_per_token) \
+    X(double, it_energy_j_per_token) X(double, battery_cycles) X(uint64, violations) \
+    X(uint64, overlap_truncated)
+#define CX_PW_JSON_ADD(_type, _f) json_object_object_add(o, #_f, json_object_new_##_type(pw->_f));
+
 /* The summary's JSON object (without a scenario's jobs). */
 static json_object *cx_run_summary_json(const cx_run_summary_t *s)
 {
@@ -192,27 +204,7 @@ static json_object *cx_run_summary_json(const cx_run_summary_t *s)
     if (s->has_power && s->iterations > 0) { /* power hook: keys documented in analysis/SCHEMA.md (/power) */
         const cx_power_summary_t *pw = &s->power;
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "job_gpus", json_object_new_uint64(pw->job_gpus));
-        json_object_object_add(o, "site_gpus", json_object_new_uint64(pw->site_gpus));
-        json_object_object_add(o, "extrapolated", json_object_new_boolean(pw->extrapolated));
-        json_object_object_add(o, "site_scale", json_object_new_double(pw->site_scale));
-        json_object_object_add(o, "bin_seconds", json_object_new_double(pw->bin_seconds));
-        json_object_object_add(o, "mean_it_mw", json_object_new_double(pw->mean_it_mw));
-        json_object_object_add(o, "peak_it_mw", json_object_new_double(pw->peak_it_mw));
-        json_object_object_add(o, "mean_facility_mw", json_object_new_double(pw->mean_facility_mw));
-        json_object_object_add(o, "peak_facility_mw", json_object_new_double(pw->peak_facility_mw));
-        json_object_object_add(o, "site_mean_facility_mw", json_object_new_double(pw->site_mean_facility_mw));
-        json_object_object_add(o, "site_peak_facility_mw", json_object_new_double(pw->site_peak_facility_mw));
-        json_object_object_add(o, "swing_mw", json_object_new_double(pw->swing_mw));
-        json_object_object_add(o, "site_swing_mw", json_object_new_double(pw->site_swing_mw));
-        json_object_object_add(o, "max_ramp_mw_per_s", json_object_new_double(pw->max_ramp_mw_per_s));
-        json_object_object_add(o, "site_max_ramp_mw_per_s", json_object_new_double(pw->site_max_ramp_mw_per_s));
-        json_object_object_add(o, "energy_j_per_iteration", json_object_new_double(pw->energy_j_per_iteration));
-        json_object_object_add(o, "energy_j_per_token", json_object_new_double(pw->energy_j_per_token));
-        json_object_object_add(o, "it_energy_j_per_token", json_object_new_double(pw->it_energy_j_per_token));
-        json_object_object_add(o, "battery_cycles", json_object_new_double(pw->battery_cycles));
-        json_object_object_add(o, "violations", json_object_new_uint64(pw->violations));
-        json_object_object_add(o, "overlap_truncated", json_object_new_uint64(pw->overlap_truncated));
+        CX_PW_SUMMARY_JSON(CX_PW_JSON_ADD)
         json_object_object_add(j, "power", o);
     }
     return j;
