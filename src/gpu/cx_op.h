@@ -154,6 +154,8 @@ const char *cx_op_kind_name(int kind);
 const char *cx_op_class_name(int cls);
 const char *cx_coll_kind_name(int kind);
 const char *cx_coll_algo_name(int algo);
+/* The protocol's --proto name (cx_coll_proto_t: auto ll ll128 simple). */
+const char *cx_coll_proto_name(int proto);
 const char *cx_phase_name(int phase);
 const char *cx_block_name(int block);
 

@@ -68,6 +68,7 @@ unsigned cx_schema_label_count(int labels)
     case CX_SCHEMA_L_OP_CLASS: return CX_CLS_COUNT;
     case CX_SCHEMA_L_COLL_KIND: return CX_COLL_COUNT;
     case CX_SCHEMA_L_COLL_ALGO: return CX_ALGO_COUNT;
+    case CX_SCHEMA_L_COLL_PROTO: return CX_PROTO_COUNT;
     case CX_SCHEMA_L_PHASE: return CX_PHASE_COUNT;
     case CX_SCHEMA_L_BLOCK: return CX_BLK_COUNT;
     case CX_SCHEMA_L_LINK_CLASS: return CX_SCHEMA_N(cx_schema_link_cls);
@@ -86,6 +87,7 @@ const char *cx_schema_label(int labels, unsigned v)
     case CX_SCHEMA_L_OP_CLASS: return cx_op_class_name((int)v);
     case CX_SCHEMA_L_COLL_KIND: return cx_coll_kind_name((int)v);
     case CX_SCHEMA_L_COLL_ALGO: return cx_coll_algo_name((int)v);
+    case CX_SCHEMA_L_COLL_PROTO: return cx_coll_proto_name((int)v);
     case CX_SCHEMA_L_PHASE: return cx_phase_name((int)v);
     case CX_SCHEMA_L_BLOCK: return cx_block_name((int)v);
     case CX_SCHEMA_L_LINK_CLASS: return cx_schema_link_cls[v];

@@ -69,6 +69,7 @@
     L(OP_CLASS, "op_class")          \
     L(COLL_KIND, "coll_kind")        \
     L(COLL_ALGO, "coll_algo")        \
+    L(COLL_PROTO, "coll_proto")      \
     L(PHASE, "phase")                \
     L(BLOCK, "block")                \
     L(LINK_CLASS, "link_class")      \
@@ -88,6 +89,7 @@
     X(S, gpu, U64, "", NONE, "the group's member 0 (whose view this row is)") \
     X(S, kind, U8, "", COLL_KIND, "0 allreduce 1 reducescatter 2 allgather 3 alltoall 4 broadcast 5 reduce") \
     X(S, algo, U8, "", COLL_ALGO, "1 ring 2 tree 3 nvls 4 pairwise 5 hier 6 direct") \
+    X(S, proto, U8, "", COLL_PROTO, "protocol used: 1 ll 2 ll128 3 simple") \
     X(S, channels, U8, "", NONE, "rings used") \
     X(S, stream, U8, "", STREAM, "stream of the collective") \
     X(S, phase, U8, "", PHASE, "0 none 1 fwd 2 bwd 3 recompute 4 optimizer") \

@@ -51,7 +51,7 @@ typedef struct cx_row_coll {
     double   busbw_gbps;
     uint32_t group_size, group_stride, iteration, microbatch;
     uint16_t layer;
-    uint8_t  kind, algo, channels, stream, phase, block;
+    uint8_t  kind, algo, proto, channels, stream, phase, block;
 } cx_row_coll_t;
 
 typedef struct cx_row_bin {

@@ -151,6 +151,7 @@ void cx_run_observe(void *vctx, const cx_op_record_t *rec)
             r.gpu          = gg;
             r.kind         = op->cls;
             r.algo         = (uint8_t)rec->algo;
+            r.proto        = (uint8_t)rec->proto;
             r.channels     = (uint8_t)rec->channels;
             r.stream       = op->stream;
             r.phase        = op->phase;
