@@ -298,33 +298,36 @@ static void expect_error(const char *text, int line, const char *field, const ch
 
 static void test_errors(void **state)
 {
-    char buf[2048];
+    /* HEAD with the GPU count and these tiers: the line, field and words of the error. */
+    static const struct {
+        const char *count, *tiers;
+        int         line;
+        const char *field, *msg;
+    } bad[] = {
+        {"1600", "      - {switch: SN5600-400G, down: 100, up: 100}\n      - {switch: SN5600-400G}\n", 9,
+         "fabrics[0].tiers[0]", "radix 128"},
+        {"1000", "      - {switch: SN5600-400G, down: 16, up: 16}\n      - {switch: SN5600-400G}\n", 3,
+         "fabrics[0].gpus", "whole leaf groups"},
+        {"1024", "      - {switch: SN5600-400G, down: 16, up: 16}\n      - {switch: SN5600-400G, group: 12, up: 16}\n"
+                 "      - {switch: SN5600-400G}\n", 10, "fabrics[0].tiers[1].group", "do not divide"},
+        {"1024", "      - {switch: SN5600-400G, down: 16, up: 16}\n      - {switch: SN9999}\n", 10,
+         "fabrics[0].tiers[1].switch", "unknown switch"},
+        {"1024", "      - {switch: SN5600-400G, down: 16, up: 16}\n      - {switch: SN5600-400G, parallel_links: 3}\n", 9,
+         "fabrics[0].tiers[0]", "parallel links"},
+        {"1020", "      - {switch: SN5600-400G, down: 16, up: 16}\n      - {switch: SN5600-400G}\n", 3,
+         "fabrics[0].gpus[0].count", "NVLink domains"},
+        {"1024", "      - {switch: SN5600-400G, down: 16, up: 16, speed: 1}\n", 9, "fabrics[0].tiers[0].speed",
+         "unknown key"},
+        {"1024", "      - {switch: SN5600-400G, down: 16, up: 16, link_bandwidth: -400Gbps}\n"
+                 "      - {switch: SN5600-400G}\n", 9, "fabrics[0].tiers[0].link_bandwidth", "is not a bandwidth"},
+    };
+    char   buf[2048];
+    size_t i;
     (void)state;
-    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 100, up: 100}\n"
-                                    "      - {switch: SN5600-400G}\n", "1600");
-    expect_error(buf, 9, "fabrics[0].tiers[0]", "radix 128");
-    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16}\n"
-                                    "      - {switch: SN5600-400G}\n", "1000");
-    expect_error(buf, 3, "fabrics[0].gpus", "whole leaf groups");
-    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16}\n"
-                                    "      - {switch: SN5600-400G, group: 12, up: 16}\n"
-                                    "      - {switch: SN5600-400G}\n", "1024");
-    expect_error(buf, 10, "fabrics[0].tiers[1].group", "do not divide");
-    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16}\n"
-                                    "      - {switch: SN9999}\n", "1024");
-    expect_error(buf, 10, "fabrics[0].tiers[1].switch", "unknown switch");
-    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16}\n"
-                                    "      - {switch: SN5600-400G, parallel_links: 3}\n", "1024");
-    expect_error(buf, 9, "fabrics[0].tiers[0]", "parallel links");
-    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16}\n"
-                                    "      - {switch: SN5600-400G}\n", "1020");
-    expect_error(buf, 3, "fabrics[0].gpus[0].count", "NVLink domains");
-    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16, speed: 1}\n",
-             "1024");
-    expect_error(buf, 9, "fabrics[0].tiers[0].speed", "unknown key");
-    snprintf(buf, sizeof(buf), HEAD "      - {switch: SN5600-400G, down: 16, up: 16, link_bandwidth: -400Gbps}\n"
-                                    "      - {switch: SN5600-400G}\n", "1024");
-    expect_error(buf, 9, "fabrics[0].tiers[0].link_bandwidth", "is not a bandwidth");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(buf, sizeof(buf), HEAD "%s", bad[i].count, bad[i].tiers);
+        expect_error(buf, bad[i].line, bad[i].field, bad[i].msg);
+    }
     snprintf(buf, sizeof(buf), "fabrics:\n  - name: f\n    gpus: [{type: H900, count: 1024}]\n"
                                "    server: {gpus: 8}\n    nvlink: {domain_gpus: 8, switch: NVSwitch-gen3}\n"
                                "    nic: ConnectX-7\n    rail_optimized: true\n    tiers:\n"
