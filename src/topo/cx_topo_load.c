@@ -699,50 +699,87 @@ uint32_t cx_topo_fabric_cpu_nics(const cx_topo_t *t, int fabric)
     return fabric >= 0 && fabric < t->n_fabrics ? t->fab[fabric].cpu_nics : 0;
 }
 
-/* Optional sub-map of site:, checked against its keys; NULL when absent. */
-static cx_status_t cx_site_sub(const cx_yaml_node_t *site, const char *key, const char *const *keys,
+/* The site: section's numbers (all optional, -1 = not given): its sub-map,
+ * key, bounds and field, in file order; a sub-map takes exactly these keys
+ * (turbines also 'units', dispatch its two times, both parsed apart). */
+typedef struct cx_site_num {
+    const char *sub, *key;
+    double      lo, hi;
+    size_t      off;
+} cx_site_num_t;
+
+#define CX_SITE_NUM(_sub, _key, _lo, _hi, _f) {_sub, _key, _lo, _hi, offsetof(cx_site_t, _f)}
+static const cx_site_num_t cx_site_nums[] = {
+    CX_SITE_NUM("gpu_power", "compute", 0.0, 2.0, gpu_compute),
+    CX_SITE_NUM("gpu_power", "memory", 0.0, 2.0, gpu_memory),
+    CX_SITE_NUM("gpu_power", "comm", 0.0, 2.0, gpu_comm),
+    CX_SITE_NUM("gpu_power", "idle", 0.0, 2.0, gpu_idle),
+    CX_SITE_NUM("gpu_power", "floor", 0.0, 2.0, gpu_floor),
+    CX_SITE_NUM("it", "nic_w", 0.0, 1e4, nic_w),
+    CX_SITE_NUM("it", "switch_w", 0.0, 1e5, switch_w),
+    CX_SITE_NUM("it", "nvswitch_w_per_gpu", 0.0, 1e4, nvswitch_w_per_gpu),
+    CX_SITE_NUM("it", "cpu_w_per_server", 0.0, 1e5, cpu_w_per_server),
+    CX_SITE_NUM("it", "other_w_per_server", 0.0, 1e5, other_w_per_server),
+    CX_SITE_NUM("it", "rack_w", 0.0, 1e6, rack_w),
+    CX_SITE_NUM("cooling", "cop", 0.1, 100.0, cooling_cop),
+    CX_SITE_NUM("cooling", "pue", 1.0, 5.0, pue),
+    CX_SITE_NUM("cooling", "chillers_mw", 0.0, 1e6, chillers_mw),
+    CX_SITE_NUM("cooling", "distribution_loss", 0.0, 0.5, distribution_loss),
+    CX_SITE_NUM("grid", "mw", 0.0, 1e6, grid_mw),
+    CX_SITE_NUM("grid", "ramp_mw_per_s", 0.0, 1e9, grid_ramp_mw_per_s),
+    CX_SITE_NUM("turbines", "mw_each", 0.0, 1e4, turbine_mw_each),
+    CX_SITE_NUM("turbines", "ramp_mw_per_s_each", 0.0, 1e6, turbine_ramp_mw_per_s_each),
+    CX_SITE_NUM("turbines", "min_load", 0.0, 1.0, turbine_min_load),
+    CX_SITE_NUM("battery", "mw", 0.0, 1e6, battery_mw),
+    CX_SITE_NUM("battery", "mwh", 0.0, 1e7, battery_mwh),
+    CX_SITE_NUM("battery", "round_trip_efficiency", 0.01, 1.0, battery_rte),
+    CX_SITE_NUM("battery", "soc_min", 0.0, 1.0, battery_soc_min),
+    CX_SITE_NUM("battery", "soc_max", 0.0, 1.0, battery_soc_max),
+    CX_SITE_NUM("battery", "soc_initial", 0.0, 1.0, battery_soc_initial),
+};
+#undef CX_SITE_NUM
+#define CX_SITE_NNUMS (sizeof(cx_site_nums) / sizeof(cx_site_nums[0]))
+
+/* Optional sub-map `sub` of site: with the keys of its numbers (after
+ * `first`, when not NULL), its numbers read into s; *sub_p NULL when absent. */
+static cx_status_t cx_site_sub(cx_site_t *s, const cx_yaml_node_t *site, const char *sub, const char *first,
                                const cx_yaml_node_t **sub_p, cx_err_t *err)
 {
-    const cx_yaml_node_t *n = cx_yaml_get(site, key);
+    const cx_yaml_node_t *n = cx_yaml_get(site, sub);
+    const char           *keys[CX_SITE_NNUMS + 2];
+    size_t                i, k = 0;
     *sub_p = NULL;
     if (n == NULL) return CX_OK;
+    if (first != NULL) keys[k++] = first;
+    for (i = 0; i < CX_SITE_NNUMS; i++)
+        if (strcmp(cx_site_nums[i].sub, sub) == 0) keys[k++] = cx_site_nums[i].key;
+    keys[k] = NULL;
     CX_TRY(cx_yaml_expect(n, CX_YAML_MAP, err));
     CX_TRY(cx_yaml_check_keys(n, keys, err));
     *sub_p = n;
+    if (first != NULL) CX_TRY(cx_yaml_get_int(n, first, 0, 0, 100000, &s->turbine_units, err));
+    for (i = 0; i < CX_SITE_NNUMS; i++) {
+        const cx_site_num_t *f = &cx_site_nums[i];
+        if (strcmp(f->sub, sub) == 0)
+            CX_TRY(cx_yaml_get_double(n, f->key, 0, f->lo, f->hi, (double *)((char *)s + f->off), err));
+    }
     return CX_OK;
 }
-
-#define CX_SITE_D(_map, _key, _lo, _hi, _dst) \
-    do { if ((_map) != NULL) CX_TRY(cx_yaml_get_double((_map), (_key), 0, (_lo), (_hi), &(_dst), err)); } while (0)
 
 static cx_status_t cx_site_parse(cx_site_t *s, const cx_yaml_node_t *root, cx_err_t *err)
 {
     static const char *const site_keys[] = {"name", "gpus", "gpu_power", "it", "cooling", "grid",
                                             "turbines", "battery", "dispatch", "notes", NULL};
-    static const char *const gpu_keys[]  = {"compute", "memory", "comm", "idle", "floor", NULL};
-    static const char *const it_keys[]   = {"nic_w", "switch_w", "nvswitch_w_per_gpu", "cpu_w_per_server",
-                                            "other_w_per_server", "rack_w", NULL};
-    static const char *const cool_keys[] = {"cop", "pue", "chillers_mw", "distribution_loss", NULL};
-    static const char *const grid_keys[] = {"mw", "ramp_mw_per_s", NULL};
-    static const char *const turb_keys[] = {"units", "mw_each", "ramp_mw_per_s_each", "min_load", NULL};
-    static const char *const bat_keys[]  = {"mw", "mwh", "round_trip_efficiency", "soc_min", "soc_max",
-                                            "soc_initial", NULL};
     static const char *const dis_keys[]  = {"smoothing", "recharge", NULL};
     const cx_yaml_node_t *n = cx_yaml_get(root, "site"), *m;
     const char           *name = NULL;
     int64_t               v;
-    double               *all[] = {&s->gpu_compute, &s->gpu_memory, &s->gpu_comm, &s->gpu_idle, &s->gpu_floor,
-                                   &s->nic_w, &s->switch_w, &s->nvswitch_w_per_gpu, &s->cpu_w_per_server,
-                                   &s->other_w_per_server, &s->rack_w, &s->cooling_cop, &s->pue,
-                                   &s->chillers_mw, &s->distribution_loss, &s->grid_mw, &s->grid_ramp_mw_per_s,
-                                   &s->turbine_mw_each, &s->turbine_ramp_mw_per_s_each, &s->turbine_min_load,
-                                   &s->battery_mw, &s->battery_mwh, &s->battery_rte, &s->battery_soc_min,
-                                   &s->battery_soc_max, &s->battery_soc_initial, &s->smoothing_s,
-                                   &s->recharge_s};
     size_t                i;
 
     memset(s, 0, sizeof(*s));
-    for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) *all[i] = -1.0;
+    for (i = 0; i < CX_SITE_NNUMS; i++) *(double *)((char *)s + cx_site_nums[i].off) = -1.0;
+    s->smoothing_s   = -1.0;
+    s->recharge_s    = -1.0;
     s->turbine_units = -1;
     if (n == NULL) return CX_OK;
     CX_TRY(cx_yaml_expect(n, CX_YAML_MAP, err));
@@ -753,48 +790,23 @@ static cx_status_t cx_site_parse(cx_site_t *s, const cx_yaml_node_t *root, cx_er
     v = 0;
     CX_TRY(cx_yaml_get_int(n, "gpus", 0, 0, INT64_C(1) << 40, &v, err));
     s->gpus = (uint64_t)v;
-    CX_TRY(cx_site_sub(n, "gpu_power", gpu_keys, &m, err));
-    CX_SITE_D(m, "compute", 0.0, 2.0, s->gpu_compute);
-    CX_SITE_D(m, "memory", 0.0, 2.0, s->gpu_memory);
-    CX_SITE_D(m, "comm", 0.0, 2.0, s->gpu_comm);
-    CX_SITE_D(m, "idle", 0.0, 2.0, s->gpu_idle);
-    CX_SITE_D(m, "floor", 0.0, 2.0, s->gpu_floor);
-    CX_TRY(cx_site_sub(n, "it", it_keys, &m, err));
-    CX_SITE_D(m, "nic_w", 0.0, 1e4, s->nic_w);
-    CX_SITE_D(m, "switch_w", 0.0, 1e5, s->switch_w);
-    CX_SITE_D(m, "nvswitch_w_per_gpu", 0.0, 1e4, s->nvswitch_w_per_gpu);
-    CX_SITE_D(m, "cpu_w_per_server", 0.0, 1e5, s->cpu_w_per_server);
-    CX_SITE_D(m, "other_w_per_server", 0.0, 1e5, s->other_w_per_server);
-    CX_SITE_D(m, "rack_w", 0.0, 1e6, s->rack_w);
-    CX_TRY(cx_site_sub(n, "cooling", cool_keys, &m, err));
-    CX_SITE_D(m, "cop", 0.1, 100.0, s->cooling_cop);
-    CX_SITE_D(m, "pue", 1.0, 5.0, s->pue);
-    CX_SITE_D(m, "chillers_mw", 0.0, 1e6, s->chillers_mw);
-    CX_SITE_D(m, "distribution_loss", 0.0, 0.5, s->distribution_loss);
+    CX_TRY(cx_site_sub(s, n, "gpu_power", NULL, &m, err));
+    CX_TRY(cx_site_sub(s, n, "it", NULL, &m, err));
+    CX_TRY(cx_site_sub(s, n, "cooling", NULL, &m, err));
     if (m != NULL && cx_yaml_get(m, "cop") != NULL && cx_yaml_get(m, "pue") != NULL) {
         return cx_yaml_error(cx_yaml_get(m, "pue"), CX_ERR_INVALID, err, "give either cop or pue, not both");
     }
-    CX_TRY(cx_site_sub(n, "grid", grid_keys, &m, err));
-    CX_SITE_D(m, "mw", 0.0, 1e6, s->grid_mw);
-    CX_SITE_D(m, "ramp_mw_per_s", 0.0, 1e9, s->grid_ramp_mw_per_s);
-    CX_TRY(cx_site_sub(n, "turbines", turb_keys, &m, err));
-    if (m != NULL) CX_TRY(cx_yaml_get_int(m, "units", 0, 0, 100000, &s->turbine_units, err));
-    CX_SITE_D(m, "mw_each", 0.0, 1e4, s->turbine_mw_each);
-    CX_SITE_D(m, "ramp_mw_per_s_each", 0.0, 1e6, s->turbine_ramp_mw_per_s_each);
-    CX_SITE_D(m, "min_load", 0.0, 1.0, s->turbine_min_load);
-    CX_TRY(cx_site_sub(n, "battery", bat_keys, &m, err));
-    CX_SITE_D(m, "mw", 0.0, 1e6, s->battery_mw);
-    CX_SITE_D(m, "mwh", 0.0, 1e7, s->battery_mwh);
-    CX_SITE_D(m, "round_trip_efficiency", 0.01, 1.0, s->battery_rte);
-    CX_SITE_D(m, "soc_min", 0.0, 1.0, s->battery_soc_min);
-    CX_SITE_D(m, "soc_max", 0.0, 1.0, s->battery_soc_max);
-    CX_SITE_D(m, "soc_initial", 0.0, 1.0, s->battery_soc_initial);
+    CX_TRY(cx_site_sub(s, n, "grid", NULL, &m, err));
+    CX_TRY(cx_site_sub(s, n, "turbines", "units", &m, err));
+    CX_TRY(cx_site_sub(s, n, "battery", NULL, &m, err));
     if (s->battery_soc_min >= 0 && s->battery_soc_max >= 0 && s->battery_soc_min >= s->battery_soc_max) {
         return cx_yaml_error(cx_yaml_get(m, "soc_max"), CX_ERR_INVALID, err, "must be above soc_min");
     }
-    CX_TRY(cx_site_sub(n, "dispatch", dis_keys, &m, err));
+    m = cx_yaml_get(n, "dispatch");
     if (m != NULL) {
         int64_t ps = -1;
+        CX_TRY(cx_yaml_expect(m, CX_YAML_MAP, err));
+        CX_TRY(cx_yaml_check_keys(m, dis_keys, err));
         CX_TRY(cx_yaml_get_time_ps(m, "smoothing", 0, &ps, err));
         if (ps >= 0) s->smoothing_s = (double)ps * 1e-12;
         ps = -1;
@@ -803,7 +815,6 @@ static cx_status_t cx_site_parse(cx_site_t *s, const cx_yaml_node_t *root, cx_er
     }
     return CX_OK;
 }
-#undef CX_SITE_D
 
 static cx_status_t cx_topo_parse(cx_topo_t *t, const cx_yaml_node_t *root, const char *file,
                                  cx_err_t *err)

@@ -52,22 +52,31 @@ static uint64_t sample_tag(uint32_t step)
     return cx_op_tag(step, 0xFFFFu, 0xFFFu, CX_PHASE_NONE, CX_BLK_SYNC);
 }
 
+/* An op of RL step `step` with the labels every RL op sets (no microbatch);
+ * the caller adds what its kind carries. */
+static cx_op_t rl_op(int kind, int stream, int cls, int phase, int block, uint16_t layer, uint32_t step)
+{
+    cx_op_t op;
+    memset(&op, 0, sizeof(op));
+    op.kind       = (uint8_t)kind;
+    op.stream     = (uint8_t)stream;
+    op.cls        = (uint8_t)cls;
+    op.phase      = (uint8_t)phase;
+    op.block      = (uint8_t)block;
+    op.layer      = layer;
+    op.microbatch = CX_OP_NO_MB;
+    op.iteration  = step;
+    return op;
+}
+
 /* Weights broadcast number q of trainer step `step` between trainer t and
  * rollout j (job GPU T + j), as member `index`. */
 static void bcast(const cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t *counts, uint32_t step, uint64_t t,
                   uint64_t j, uint32_t q, uint32_t index)
 {
-    const cx_wl_rl_t *r = c->w->rl;
-    cx_op_t           op;
-    memset(&op, 0, sizeof(op));
-    op.kind        = CX_OP_COLLECTIVE;
-    op.stream      = CX_STREAM_DP;
-    op.cls         = CX_COLL_BROADCAST;
-    op.phase       = CX_PHASE_OPT;
-    op.block       = CX_BLK_DP_PARAM;
-    op.layer       = (uint16_t)(CX_RL_LAYER + q);
-    op.microbatch  = CX_OP_NO_MB;
-    op.iteration   = step;
+    const cx_wl_rl_t *r  = c->w->rl;
+    cx_op_t           op = rl_op(CX_OP_COLLECTIVE, CX_STREAM_DP, CX_COLL_BROADCAST, CX_PHASE_OPT, CX_BLK_DP_PARAM,
+                                 (uint16_t)(CX_RL_LAYER + q), step);
     op.bytes       = r->weights_bytes;
     op.u.group_base = t;
     if (r->n_train < r->n_roll) {
@@ -84,15 +93,7 @@ static void bcast(const cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t *
 
 static void p2p(cx_op_t *ops, uint32_t *n, uint64_t *counts, int kind, uint32_t step, uint64_t peer, uint64_t bytes)
 {
-    cx_op_t op;
-    memset(&op, 0, sizeof(op));
-    op.kind       = (uint8_t)kind;
-    op.stream     = CX_STREAM_PP;
-    op.phase      = CX_PHASE_NONE;
-    op.block      = CX_BLK_SYNC;
-    op.layer      = CX_OP_NO_LAYER;
-    op.microbatch = CX_OP_NO_MB;
-    op.iteration  = step;
+    cx_op_t op = rl_op(kind, CX_STREAM_PP, 0, CX_PHASE_NONE, CX_BLK_SYNC, CX_OP_NO_LAYER, step);
     op.bytes      = bytes;
     op.u.peer     = peer;
     op.tag        = sample_tag(step);
@@ -150,39 +151,23 @@ static int trainer_unit(cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t *
 
 static void marker(cx_op_t *ops, uint32_t *n, uint64_t *counts, int kind, uint32_t step)
 {
-    cx_op_t op;
-    memset(&op, 0, sizeof(op));
-    op.kind       = (uint8_t)kind;
-    op.stream     = CX_STREAM_COMPUTE;
-    op.layer      = CX_OP_NO_LAYER;
-    op.microbatch = CX_OP_NO_MB;
-    op.iteration  = step;
-    ops[(*n)++]   = op;
-    counts[CX_STREAM_COMPUTE]++;
+    cx_op_t op = rl_op(kind, CX_STREAM_COMPUTE, 0, CX_PHASE_NONE, CX_BLK_NONE, CX_OP_NO_LAYER, step);
+    cx_infer_emit(ops, n, counts, &op);
 }
 
 static void reward(const cx_rl_cursor_t *c, cx_op_t *ops, uint32_t *n, uint64_t *counts)
 {
     const cx_wl_rl_t *r       = c->w->rl;
     double            samples = (double)r->rollout.requests / (double)r->n_roll;
-    cx_op_t           op;
-    memset(&op, 0, sizeof(op));
-    op.kind       = CX_OP_COMPUTE;
-    op.stream     = CX_STREAM_COMPUTE;
-    op.cls        = CX_CLS_GEMM;
-    op.phase      = CX_PHASE_NONE;
-    op.block      = CX_BLK_LOSS;
-    op.layer      = CX_OP_NO_LAYER;
-    op.microbatch = CX_OP_NO_MB;
-    op.iteration  = c->step;
+    cx_op_t           op = rl_op(CX_OP_COMPUTE, CX_STREAM_COMPUTE, CX_CLS_GEMM, CX_PHASE_NONE, CX_BLK_LOSS,
+                                 CX_OP_NO_LAYER, c->step);
     if (r->reward_seconds > 0) {
         op.flags |= CX_OP_F_MEASURED;
         op.u.duration_ps = (uint64_t)llround(r->reward_seconds * samples * 1e12);
     } else {
         op.flops = r->reward_flops * samples;
     }
-    ops[(*n)++] = op;
-    counts[CX_STREAM_COMPUTE]++;
+    cx_infer_emit(ops, n, counts, &op);
 }
 
 /* The weights of trainer step s, received by rollout GPU j. */
