@@ -48,6 +48,12 @@ static inline double cx_time_to_s(cx_time_t t) { return (double)t * 1e-12; }
  * cx_engine_config_t.sync_lag).  1 = classic YAWNS. */
 #define CX_ENGINE_SYNC_LAG     4
 #define CX_ENGINE_SYNC_LAG_MAX 64
+/* The sparse exchange pays off (when the reduction is not riding the
+ * messages anyway) once a rank has more than this many neighbours per round
+ * of the reduction (log2 R): with a reduction round of ~3 us and a further
+ * message of ~0.5 us on InfiniBand or RoCE [U: typical figures], N - 1
+ * messages cost what the (then unhidden) reduction does at N ~ 6 log2 R. */
+#define CX_ENGINE_SPARSE_FACTOR 6
 /* Lookaheads whose windows a one-rank run can count. */
 #define CX_ENGINE_MAX_PROBES   32
 

@@ -90,6 +90,13 @@ struct cx_engine {
      * starts with this rank's reduction values (slot 0 of its outbox), so
      * every rank reduces what it receives and no collective runs. */
     int          piggy;
+    /* Sparse exchange (NBX, Hoefler et al. 2010): each window sends only
+     * the non-empty outboxes (MPI_Issend), receives whatever comes, and a
+     * reduction entered once this rank's sends are matched serves as the
+     * barrier: when it completes every message of the window has been
+     * received.  One collective per window instead of one message per
+     * neighbour: for hundreds of ranks, whose neighbours number hundreds. */
+    int          nbx;
     size_t       ob_base;      /* 1 when slot 0 of each outbox is that header */
     MPI_Request  red_req[CX_ENGINE_SYNC_LAG_MAX];
 
@@ -375,7 +382,7 @@ static cx_status_t cx_engine_pick_piggy(cx_engine_t *eng, int want, cx_err_t *er
     int i;
     eng->piggy   = want;
     /* The exchange itself waits for every neighbour: nothing to hide. */
-    eng->lag = want ? 1 : eng->lag_picked;
+    eng->lag = want || eng->nbx ? 1 : eng->lag_picked;
     eng->ob_base = want ? 1 : 0;
     for (i = 0; i < eng->n_send && want; i++) {
         eng->out[i].buf = malloc(256 * sizeof(cx_event_t));
@@ -383,6 +390,49 @@ static cx_status_t cx_engine_pick_piggy(cx_engine_t *eng, int want, cx_err_t *er
         eng->out[i].cap = 256;
         eng->out[i].n   = 1;
     }
+    return CX_OK;
+}
+
+/* Dense (one message per neighbour per window) or sparse (NBX) exchange:
+ * $COLOSSIM_SYNC_EXCHANGE = dense | sparse | auto (default).  auto is
+ * sparse when some rank has more than CX_ENGINE_SPARSE_FACTOR x log2 R
+ * neighbours, the neighbours do not form a full mesh (where the reduction
+ * rides the messages) and no lag was asked for; sparse reduces every
+ * window, so it cannot lag.  Either way the windows and results are the
+ * same: the choice is speed only.  Agrees *want (piggy-back) and the mode
+ * over all ranks.  Collective, also when st is an error. */
+static cx_status_t cx_engine_pick_exchange(cx_engine_t *eng, cx_status_t st, int nbrs, int *want, cx_err_t *err)
+{
+    const char *env = getenv("COLOSSIM_SYNC_EXCHANGE");
+    int         mode = 0, a[5], rounds = 0;
+    if (env != NULL && env[0] != '\0' && strcmp(env, "auto") != 0) {
+        mode = strcmp(env, "dense") == 0 ? 1 : strcmp(env, "sparse") == 0 ? 2 : -1;
+        if (mode < 0 && st == CX_OK) {
+            st = cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_SYNC_EXCHANGE",
+                            "must be dense, sparse or auto, not '%s'", env);
+        } else if (mode == 2 && eng->lag_explicit && eng->lag_picked > 1 && st == CX_OK) {
+            st = cx_err_set(err, CX_ERR_INVALID, NULL, 0, "COLOSSIM_SYNC_EXCHANGE",
+                            "the sparse exchange reduces every window: it cannot lag (COLOSSIM_SYNC_LAG %d)",
+                            eng->lag_picked);
+        }
+    }
+    a[0] = -*want;
+    a[1] = nbrs;
+    a[2] = mode;
+    a[3] = -mode;
+    a[4] = st != CX_OK;
+    MPI_Allreduce(MPI_IN_PLACE, a, 5, MPI_INT, MPI_MAX, eng->comm);
+    if (st != CX_OK) return st;
+    if (a[4]) return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_SYNC_EXCHANGE", "rejected on another rank");
+    if (a[2] != -a[3]) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "COLOSSIM_SYNC_EXCHANGE",
+                          "ranks disagree on the exchange: set it the same everywhere");
+    }
+    *want = -a[0];
+    while ((1 << rounds) < eng->nranks) rounds++;
+    eng->nbx = eng->nranks > 1 &&
+               (mode == 2 || (mode == 0 && !*want && !eng->lag_explicit && a[1] > CX_ENGINE_SPARSE_FACTOR * rounds));
+    if (eng->nbx) *want = 0;
     return CX_OK;
 }
 
@@ -416,7 +466,7 @@ cx_status_t cx_engine_set_neighbors(cx_engine_t *eng, const int *ranks, int n, c
         }
         want = st == CX_OK && eng->nranks > 1 && (eng->lag_picked == 1 || !eng->lag_explicit) && ns == eng->nranks - 1 &&
                nr == eng->nranks - 1 && !(env != NULL && strcmp(env, "0") == 0);
-        MPI_Allreduce(MPI_IN_PLACE, &want, 1, MPI_INT, MPI_MIN, eng->comm);
+        st = cx_engine_pick_exchange(eng, st, ns > nr ? ns : nr, &want, err);
     }
     if (st != CX_OK) goto out;
 
@@ -591,48 +641,97 @@ static void cx_engine_process_window(cx_engine_t *eng)
     }
 }
 
-/* Exchange the outboxes; with piggy-backed reductions, fold each
- * neighbour's header (slot 0) into glob. */
+/* Receive one matched window message; with piggy-backed reductions fold
+ * its header (slot 0) into glob. */
+static void cx_engine_recv_msg(cx_engine_t *eng, MPI_Message *msg, MPI_Status *status, int64_t *glob)
+{
+    int    bytes;
+    size_t n, k;
+    MPI_Get_count(status, MPI_BYTE, &bytes);
+    n = (size_t)bytes / sizeof(cx_event_t);
+    if (n > eng->in_cap) {
+        cx_event_t *nb = realloc(eng->inbuf, n * sizeof(*nb));
+        if (nb == NULL) cx_fatal("out of memory receiving %zu events", n);
+        eng->inbuf  = nb;
+        eng->in_cap = n;
+    }
+    MPI_Mrecv(eng->inbuf, bytes, MPI_BYTE, msg, MPI_STATUS_IGNORE);
+    if (eng->piggy) {
+        int64_t hdr[CX_RED_N];
+        int     one = 1;
+        if (n < 1) cx_fatal("window message from rank %d has no reduction header", status->MPI_SOURCE);
+        memcpy(hdr, &eng->inbuf[0], sizeof(hdr));
+        cx_engine_reduce_fn(hdr, glob, &one, NULL);
+    }
+    for (k = eng->ob_base; k < n; k++) {
+        cx_event_t *ev = cx_pool_get(&eng->pool);
+        if (ev == NULL) cx_fatal("out of memory for received events");
+        *ev = eng->inbuf[k];
+        cx_engine_push(eng, ev);
+    }
+}
+
+static void cx_engine_send_outbox(cx_engine_t *eng, int i, int sync, MPI_Request *req)
+{
+    size_t bytes = eng->out[i].n * sizeof(cx_event_t);
+    if (bytes > (size_t)INT_MAX) cx_fatal("window outbox of %zu bytes exceeds one MPI message", bytes);
+    (sync ? MPI_Issend : MPI_Isend)(eng->out[i].buf, (int)bytes, MPI_BYTE, eng->send_ranks[i], CX_EXCHANGE_TAG,
+                                    eng->comm, req);
+}
+
+/* Exchange the outboxes: one message to and from every neighbour; with
+ * piggy-backed reductions, fold each neighbour's header into glob. */
 static void cx_engine_exchange(cx_engine_t *eng, int64_t *glob)
 {
     int i;
-    for (i = 0; i < eng->n_send; i++) {
-        size_t bytes = eng->out[i].n * sizeof(cx_event_t);
-        if (bytes > (size_t)INT_MAX) cx_fatal("window outbox of %zu bytes exceeds one MPI message", bytes);
-        MPI_Isend(eng->out[i].buf, (int)bytes, MPI_BYTE, eng->send_ranks[i], CX_EXCHANGE_TAG,
-                  eng->comm, &eng->reqs[i]);
-    }
+    for (i = 0; i < eng->n_send; i++) cx_engine_send_outbox(eng, i, 0, &eng->reqs[i]);
     for (i = 0; i < eng->n_recv; i++) {
         MPI_Message msg;
         MPI_Status  status;
-        int         bytes;
-        size_t      n, k;
         MPI_Mprobe(eng->recv_ranks[i], CX_EXCHANGE_TAG, eng->comm, &msg, &status);
-        MPI_Get_count(&status, MPI_BYTE, &bytes);
-        n = (size_t)bytes / sizeof(cx_event_t);
-        if (n > eng->in_cap) {
-            cx_event_t *nb = realloc(eng->inbuf, n * sizeof(*nb));
-            if (nb == NULL) cx_fatal("out of memory receiving %zu events", n);
-            eng->inbuf  = nb;
-            eng->in_cap = n;
-        }
-        MPI_Mrecv(eng->inbuf, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
-        if (eng->piggy) {
-            int64_t hdr[CX_RED_N];
-            int     one = 1;
-            if (n < 1) cx_fatal("window message from rank %d has no reduction header", eng->recv_ranks[i]);
-            memcpy(hdr, &eng->inbuf[0], sizeof(hdr));
-            cx_engine_reduce_fn(hdr, glob, &one, NULL);
-        }
-        for (k = eng->ob_base; k < n; k++) {
-            cx_event_t *ev = cx_pool_get(&eng->pool);
-            if (ev == NULL) cx_fatal("out of memory for received events");
-            *ev = eng->inbuf[k];
-            cx_engine_push(eng, ev);
-        }
+        cx_engine_recv_msg(eng, &msg, &status, glob);
     }
     MPI_Waitall(eng->n_send, eng->reqs, MPI_STATUSES_IGNORE);
     for (i = 0; i < eng->n_send; i++) eng->out[i].n = eng->ob_base;
+}
+
+/* Receive every window message that has come in so far (any sender). */
+static void cx_engine_recv_any(cx_engine_t *eng)
+{
+    for (;;) {
+        MPI_Message msg;
+        MPI_Status  status;
+        int         flag = 0;
+        MPI_Improbe(MPI_ANY_SOURCE, CX_EXCHANGE_TAG, eng->comm, &flag, &msg, &status);
+        if (!flag) return;
+        cx_engine_recv_msg(eng, &msg, &status, NULL);
+    }
+}
+
+/* The sparse exchange (see nbx): send the non-empty outboxes, receive
+ * until they are matched, then reduce loc into glob while receiving; when
+ * the reduction completes every rank's sends were matched, so every message
+ * of this window is in.  A neighbour that is already past the reduction may
+ * send its next window's events meanwhile: they are later than this
+ * window's end and simply wait in the queue. */
+static void cx_engine_exchange_sparse(cx_engine_t *eng, const int64_t *loc, int64_t *glob)
+{
+    MPI_Request red;
+    int         i, n = 0, done = 0;
+    for (i = 0; i < eng->n_send; i++) {
+        if (eng->out[i].n > 0) cx_engine_send_outbox(eng, i, 1, &eng->reqs[n++]);
+    }
+    while (!done) {
+        cx_engine_recv_any(eng);
+        MPI_Testall(n, eng->reqs, &done, MPI_STATUSES_IGNORE);
+    }
+    MPI_Iallreduce(loc, glob, 1, eng->red_type, eng->red_op, eng->comm, &red);
+    done = 0;
+    while (!done) {
+        cx_engine_recv_any(eng);
+        MPI_Test(&red, &done, MPI_STATUS_IGNORE);
+    }
+    for (i = 0; i < eng->n_send; i++) eng->out[i].n = 0;
 }
 
 static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_events,
@@ -684,7 +783,11 @@ static void cx_engine_sync_start(cx_engine_t *eng)
     loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : (int64_t)eng->n_events;
     loc[4] = eng->window_pending != NULL ? (int64_t)(eng->window_pending(eng->window_ctx) >> 1) : 0;
     eng->red_wend[eng->red_started % (uint64_t)eng->lag] = eng->window_end;
-    if (eng->piggy) {
+    if (eng->nbx) {
+        eng->red_req[eng->red_started % (uint64_t)eng->lag] = MPI_REQUEST_NULL;
+        cx_engine_exchange_sparse(eng, loc, eng->red_glob[eng->red_started % (uint64_t)eng->lag]);
+        eng->red_started++;
+    } else if (eng->piggy) {
         int64_t *glob = eng->red_glob[eng->red_started % (uint64_t)eng->lag];
         int      i;
         memcpy(glob, loc, CX_RED_N * sizeof(*loc));

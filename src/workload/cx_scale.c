@@ -17,6 +17,12 @@
  *                                                    w = window_us + x(R) + the events'
  *                                                    work per window, and W(R) grows by
  *                                                    CX_SCALE_LAG_EXTRA
+ *   sync(R) = window_us + p2p_us + allreduce(R)      the sparse exchange (the engine's
+ *           + min(N(R) - 1, X(R) / W(R)) * msg_us    choice when N(R) > 6 log2 R and not
+ *                                                    every rank neighbours every other):
+ *                                                    only non-empty messages (at most one
+ *                                                    per remote event), the reduction as
+ *                                                    the window's barrier, not hidden
  *
  * E_max(R)     estimated events x the busiest rank's share of the job's
  *              partition weight (cx_topo_partition_job);
@@ -119,10 +125,14 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
         double node = p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS;
         double ar   = p->allreduce_us * ceil(log2((double)ranks));
         double w    = p->window_us + p->p2p_us + (row->neighbours > 1 ? (row->neighbours - 1) * p->msg_us : 0.0);
-        row->lag    = ranks > 1 && (double)ranks > node && !row->piggy
+        row->sparse = ranks > 1 && !row->piggy && row->neighbours > CX_ENGINE_SPARSE_FACTOR * (int)ceil(log2((double)ranks));
+        row->lag    = ranks > 1 && (double)ranks > node && !row->piggy && !row->sparse
                           ? (p->sync_lag > 0 ? p->sync_lag : CX_ENGINE_SYNC_LAG) : 1.0;
         if (row->piggy) {
             row->window_sync_us = w;
+        } else if (row->sparse) {
+            double msgs = row->windows > 0 ? fmin(row->neighbours - 1.0, row->remote_max / row->windows) : 0.0;
+            row->window_sync_us = p->window_us + p->p2p_us + fmax(0.0, msgs) * p->msg_us + ar;
         } else if (row->lag > 1) {
             double work = row->windows > 0 ? row->events_max / row->windows * row->event_ns * 1e-3 : 0.0;
             row->windows *= 1.0 + CX_SCALE_LAG_EXTRA;
@@ -160,19 +170,20 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
                      "beyond %.0f MiB),\n  %.3g us per window; target network: allreduce %.3g us x log2(ranks), "
                      "neighbour exchange %.3g us\n  + %.3g us per further neighbour, %.3g ns per remote event; "
                      "reductions used %.0f windows late\n  beyond %.0f ranks (one node) unless every rank "
-                     "neighbours every other (nbrs *: the reduction rides the exchange)\n",
+                     "neighbours every other (nbrs *: the reduction rides the exchange)\n  or the sparse exchange "
+                     "runs (nbrs s: more than %d log2 R neighbours; non-empty messages only, reduced every window)\n",
                 p->measured ? "scaling model from this run (the events, the cost of one at this rank's memory and "
                               "each rank count's\n  windows at its lookahead measured here; the rest modelled)"
                             : "scaling model (a model, not a measurement)",
                 events, busy_s, p->event_ns, p->event_ns_doubling, CX_SCALE_CACHE_MIB, p->window_us,
                 p->allreduce_us, p->p2p_us, p->msg_us, p->remote_ns, p->sync_lag > 0 ? p->sync_lag : (double)CX_ENGINE_SYNC_LAG,
-                p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS);
+                p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS, CX_ENGINE_SPARSE_FACTOR);
         fprintf(out, "  %6s %11s %12s %9s %5s %12s %9s %10s %10s %10s\n", "ranks", "lookahead", "events/rank",
                 "MiB/rank", "nbrs", "windows", "ev/window", "events s", "sync s", "wall s");
         for (i = 0; i < n; i++) {
             const cx_scale_row_t *r = &rows[i];
             fprintf(out, "  %6d %8.3f us %12.3g %9.0f %4d%s %12.0f %9.0f %10.1f %10.1f %10.1f\n", r->ranks,
-                    r->lookahead_us, r->events_max, r->mem_mib, r->neighbours, r->piggy ? "*" : " ", r->windows,
+                    r->lookahead_us, r->events_max, r->mem_mib, r->neighbours, r->piggy ? "*" : r->sparse ? "s" : " ", r->windows,
                     r->windows > 0 ? r->events_max / r->windows : 0.0, r->event_s, r->sync_s + r->remote_s,
                     r->wall_s);
         }
