@@ -10,6 +10,10 @@
  * progress), the work done and the hook's backlog.  The reduction of window
  * k is used at the end of window k + lag - 1 (lag 1: at once); the next
  * window ends at max(this end, that minimum) + L, so idle time is skipped.
+ * Two variants of the exchange give the same windows: where every rank
+ * neighbours every other, the reduction values ride the messages and no
+ * collective runs (piggy); with many neighbours, only non-empty messages go
+ * out and the reduction is the window's barrier (nbx, the sparse exchange).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cx_core.h"
