@@ -87,6 +87,15 @@ double cx_campaign_hbm_stacks(const cx_gpu_type_t *gt)
     return s >= 1.0 ? s : 1.0;
 }
 
+/* Port p of switch dev an uplink?  Then *q_p: its parent's index in the fabric. */
+static int cx_cp_parent(const cx_topo_t *t, const cx_fabric_info_t *fi, uint64_t dev, uint32_t p, uint64_t *q_p)
+{
+    cx_port_info_t pi;
+    if (cx_topo_port(t, dev, p, &pi) != CX_OK || pi.role != CX_PORT_UP) return 0;
+    *q_p = pi.peer_device - fi->first_device;
+    return 1;
+}
+
 /* ---- component counts ------------------------------------------------------
  * A switch counts when some path between two of the job's GPUs can cross it:
  * it has job GPUs below it and either job GPUs elsewhere (traffic leaves
@@ -143,7 +152,7 @@ cx_status_t cx_campaign_count(const cx_topo_t *t, uint64_t gpus, double hbm_stac
     /* Tier by tier: a switch's below-count flows to each distinct parent. */
     for (tier = 1; tier <= fi.tiers; tier++) {
         for (d = 0; d < fi.n_devices; d++) {
-            uint64_t dev = fi.first_device + d;
+            uint64_t dev = fi.first_device + d, q;
             uint32_t p, np;
             int      used;
             if (cx_topo_device_kind(t, dev) != CX_DEV_SWITCH || cx_topo_device_tier(t, dev) != tier) continue;
@@ -152,10 +161,7 @@ cx_status_t cx_campaign_count(const cx_topo_t *t, uint64_t gpus, double hbm_stac
             if (used) switches += 1.0;
             np = cx_topo_num_ports(t, dev);
             for (p = 0; p < np; p++) {
-                cx_port_info_t pi;
-                uint64_t       q;
-                if (cx_topo_port(t, dev, p, &pi) != CX_OK || pi.role != CX_PORT_UP) continue;
-                q = pi.peer_device - fi.first_device;
+                if (!cx_cp_parent(t, &fi, dev, p, &q)) continue;
                 if (last[q] != d) {
                     last[q] = d;
                     below[q] += below[d];
@@ -166,16 +172,13 @@ cx_status_t cx_campaign_count(const cx_topo_t *t, uint64_t gpus, double hbm_stac
         /* Links between used switches of this tier and the next are counted
          * from below once the parents' figures are known. */
         for (d = 0; d < fi.n_devices && tier < fi.tiers; d++) {
-            uint64_t dev = fi.first_device + d;
+            uint64_t dev = fi.first_device + d, q;
             uint32_t p, np;
             if (cx_topo_device_kind(t, dev) != CX_DEV_SWITCH || cx_topo_device_tier(t, dev) != tier) continue;
             if (below[d] == 0 || !(below[d] < total || kids[d] >= 2)) continue;
             np = cx_topo_num_ports(t, dev);
             for (p = 0; p < np; p++) {
-                cx_port_info_t pi;
-                uint64_t       q;
-                if (cx_topo_port(t, dev, p, &pi) != CX_OK || pi.role != CX_PORT_UP) continue;
-                q = pi.peer_device - fi.first_device;
+                if (!cx_cp_parent(t, &fi, dev, p, &q)) continue;
                 /* The parent is used unless all the job is below one of its
                  * children, which this child then holds entirely. */
                 if (below[q] < total || kids[q] >= 2) links += 1.0;

@@ -227,7 +227,7 @@ static cx_status_t cx_run_plan(cx_run_state_t *r, cx_err_t *err)
 #define CX_RUN_MAX_SIM_PS     ((double)(INT64_C(1) << 61))
 #define CX_RUN_MAX_POWER_BINS 1e7
 
-static cx_status_t cx_run_check_totals(const cx_run_state_t *r, cx_err_t *err)
+static cx_status_t cx_run_check_totals(cx_run_state_t *r, cx_err_t *err)
 {
     const cx_run_config_t *cfg = r->cfg;
     double                 ps  = r->est.seconds * 1e12;
@@ -248,7 +248,7 @@ static cx_status_t cx_run_check_totals(const cx_run_state_t *r, cx_err_t *err)
 }
 
 /* Refuse a trace over --trace-max-gb; say where the trace goes. */
-static cx_status_t cx_run_check_trace_size(const cx_run_state_t *r, cx_err_t *err)
+static cx_status_t cx_run_check_trace_size(cx_run_state_t *r, cx_err_t *err)
 {
     const cx_run_config_t *cfg = r->cfg;
     if (cfg->trace_max_gb > 0 && (double)r->est.trace_bytes > cfg->trace_max_gb * 1e9) {
@@ -315,14 +315,20 @@ static cx_status_t cx_run_build(cx_run_state_t *r, cx_err_t *err)
         if (gi.gpu_index < lo) lo = gi.gpu_index;
         if (gi.gpu_index > hi) hi = gi.gpu_index;
     }
+    return cx_run_ctx_alloc(c, lo, hi, err);
+}
+
+cx_status_t cx_run_ctx_alloc(cx_run_ctx_t *c, uint64_t lo, uint64_t hi, cx_err_t *err)
+{
+    uint32_t i;
     c->gpu_lo         = lo == UINT64_MAX ? 0 : lo;
     c->gpu_n          = lo == UINT64_MAX ? 0 : hi - lo + 1;
     c->acc            = calloc(c->gpu_n > 0 ? c->gpu_n : 1, sizeof(cx_run_acc_t));
-    c->iter_begin_min = malloc(r->iters * sizeof(cx_time_t));
-    c->iter_end_max   = malloc(r->iters * sizeof(cx_time_t));
+    c->iter_begin_min = malloc(c->iterations * sizeof(cx_time_t));
+    c->iter_end_max   = malloc(c->iterations * sizeof(cx_time_t));
     if (c->acc == NULL || c->iter_begin_min == NULL || c->iter_end_max == NULL)
         return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    for (i = 0; i < r->iters; i++) {
+    for (i = 0; i < c->iterations; i++) {
         c->iter_begin_min[i] = CX_TIME_MAX;
         c->iter_end_max[i]   = 0;
     }
@@ -532,10 +538,17 @@ static cx_status_t cx_run_scale_measured(cx_run_state_t *r, cx_err_t *err)
                           r->est.seconds * CX_SCALE_BUSY, cfg->scale_ranks, mem, cfg->n_scale_ranks, &p, err);
 }
 
+/* The phases of a run after its plan, in order; the first that fails ends it. */
+typedef cx_status_t (*cx_run_phase_t)(cx_run_state_t *r, cx_err_t *err);
+
 cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *sum, cx_err_t *err)
 {
+    static const cx_run_phase_t phases[] = {cx_run_check_totals, cx_run_check_trace_size, cx_run_build,
+                                            cx_run_open_trace,   cx_run_build_gpus,       cx_run_execute,
+                                            cx_run_finish,       cx_run_write};
     cx_run_state_t r;
     cx_status_t    st;
+    size_t         i;
 
     memset(sum, 0, sizeof(*sum));
     memset(&r, 0, sizeof(r));
@@ -562,21 +575,7 @@ cx_status_t cx_run(const cx_run_config_t *cfg, MPI_Comm comm, cx_run_summary_t *
         if (st == CX_OK && cfg->n_scale_ranks > 0) st = cx_run_scale_model(&r, err);
         goto out;
     }
-    st = cx_run_check_totals(&r, err);
-    if (st != CX_OK) goto out;
-    st = cx_run_check_trace_size(&r, err);
-    if (st != CX_OK) goto out;
-    st = cx_run_build(&r, err);
-    if (st != CX_OK) goto out;
-    st = cx_run_open_trace(&r, err);
-    if (st != CX_OK) goto out;
-    st = cx_run_build_gpus(&r, err);
-    if (st != CX_OK) goto out;
-    st = cx_run_execute(&r, err);
-    if (st != CX_OK) goto out;
-    st = cx_run_finish(&r, err);
-    if (st != CX_OK) goto out;
-    st = cx_run_write(&r, err);
+    for (i = 0; i < sizeof(phases) / sizeof(phases[0]) && st == CX_OK; i++) st = phases[i](&r, err);
     if (st == CX_OK && cfg->n_scale_ranks > 0) st = cx_run_scale_measured(&r, err);
 out:
     cx_run_release(&r);

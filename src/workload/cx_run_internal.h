@@ -149,6 +149,9 @@ cx_status_t cx_run_load_workload(const char *path, cx_workload_t **w_p, uint32_t
                                  cx_err_t *err);
 /* GPUs per NVLink domain of the fabric the job starts in. */
 uint32_t    cx_run_domain_size(const cx_topo_t *topo);
+/* A job's accumulators on this rank: its GPUs lo..hi (lo UINT64_MAX: none
+ * here) and the per-iteration extremes of c->iterations iterations. */
+cx_status_t cx_run_ctx_alloc(cx_run_ctx_t *c, uint64_t lo, uint64_t hi, cx_err_t *err);
 
 /* ---- trace (cx_run_trace.c) ------------------------------------------- */
 

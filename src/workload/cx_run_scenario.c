@@ -162,8 +162,6 @@ static cx_status_t cx_scen_ctx(cx_scen_run_t *r, uint32_t j, cx_err_t *err)
     const cx_scen_job_t *job = &r->sc->jobs[j];
     cx_run_ctx_t        *c   = &r->ctx[j];
     uint64_t             d, first = cx_net_local_first(r->net), lo = UINT64_MAX, hi = 0, k;
-    uint32_t             i;
-    unsigned char       *mine = NULL;
 
     c->w           = job->w;
     c->iterations  = job->iterations;
@@ -179,25 +177,11 @@ static cx_status_t cx_scen_ctx(cx_scen_run_t *r, uint32_t j, cx_err_t *err)
             if (k * job->block + g > hi) hi = k * job->block + g;
         }
     }
-    c->gpu_lo         = lo == UINT64_MAX ? 0 : lo;
-    c->gpu_n          = lo == UINT64_MAX ? 0 : hi - lo + 1;
-    c->acc            = calloc(c->gpu_n > 0 ? c->gpu_n : 1, sizeof(cx_run_acc_t));
-    c->iter_begin_min = malloc(c->iterations * sizeof(cx_time_t));
-    c->iter_end_max   = malloc(c->iterations * sizeof(cx_time_t));
-    mine              = calloc(c->gpu_n > 0 ? c->gpu_n : 1, 1);
-    if (c->acc == NULL || c->iter_begin_min == NULL || c->iter_end_max == NULL || mine == NULL) {
-        free(mine);
-        return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    }
+    CX_TRY(cx_run_ctx_alloc(c, lo, hi, err));
+    /* GPUs in lo..hi on other ranks: nothing to wait for here. */
     for (k = 0; k < c->gpu_n; k++) {
         d = cx_topo_gpu_device(r->topo, cx_scen_global(job, c->gpu_lo + k));
-        mine[k] = d >= first && d < first + cx_net_local_count(r->net);
-        if (!mine[k]) c->acc[k].done_iters = UINT32_MAX;
-    }
-    free(mine);
-    for (i = 0; i < c->iterations; i++) {
-        c->iter_begin_min[i] = CX_TIME_MAX;
-        c->iter_end_max[i]   = 0;
+        if (d < first || d >= first + cx_net_local_count(r->net)) c->acc[k].done_iters = UINT32_MAX;
     }
     return CX_OK;
 }
