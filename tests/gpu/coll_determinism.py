@@ -57,4 +57,16 @@ for args, sizes in ((("--algo", "hier"), ("--min-bytes", "64M", "--max-bytes", "
     print(f"{' '.join(args):15} 64 GPUs: {[(r[3], r[4]) for r in rows[0]]} digests {[r[1] for r in rows[0]]} "
           f"{'same' if same else 'DIFFER'} at 1/2/4 ranks")
     ok &= same
+# auto's picks by the model's estimate (src/gpu/cx_coll_tune.c): the same at
+# 1, 2 and 4 ranks, and the algorithm the estimate names: hier at 64 GPUs
+# from 1 GiB, the ring then NVLS (its 23 us latency paid off) in one domain.
+for gpus, sizes, want in (("64", ("--min-bytes", "1G", "--max-bytes", "2G"), ["hier", "hier"]),
+                          ("8", ("--min-bytes", "4M", "--max-bytes", "16M", "--step-factor", "4"), ["ring", "nvls"])):
+    runs = [run(np, "--gpus", gpus, sizes=sizes) for np in (1, 2, 4)]
+    rows = [[(r["bytes"], r["digest"], r["time_us"], r["algo"], r["proto"]) for r in x["rows"]] for x in runs]
+    same = rows[0] == rows[1] == rows[2]
+    picked = [r[3] for r in rows[0]]
+    print(f"auto {gpus:>2} GPUs: {picked} (want {want}) digests {[r[1] for r in rows[0]]} "
+          f"{'same' if same else 'DIFFER'} at 1/2/4 ranks")
+    ok &= same and picked == want
 sys.exit(0 if ok else 1)
