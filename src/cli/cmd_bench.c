@@ -316,12 +316,9 @@ static const char *cx_algo_label(uint32_t algo)
     return algo == CX_ALGO_AUTO || algo >= CX_ALGO_COUNT ? "-" : cx_coll_algo_name((int)algo);
 }
 
-#define CX_PROTO_NAME(_id, _n, _cli, _h) #_n,
-static const char *const cx_proto_names[CX_PROTO_COUNT] = {CX_COLL_PROTO_LIST(CX_PROTO_NAME)};
-
 static const char *cx_proto_label(uint32_t proto)
 {
-    return proto == CX_PROTO_AUTO || proto >= CX_PROTO_COUNT ? "-" : cx_proto_names[proto];
+    return proto == CX_PROTO_AUTO || proto >= CX_PROTO_COUNT ? "-" : cx_coll_proto_name((int)proto);
 }
 
 /* nccl-tests' short flags, as all_reduce_perf takes them ("-b 8", "-b8"),

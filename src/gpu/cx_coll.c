@@ -2,9 +2,10 @@
  * Collectives as NCCL runs them, expanded into point-to-point steps over net.
  *
  * This file is the engine's driver: the table of algorithms (one row per
- * line of cx_coll_algos.h, each a cx_coll_algo_def_t in cx_coll_<name>.c),
- * the tuner that picks one when asked for auto, and start / poll, which run
- * a collective through its row phase by phase.  The algorithms:
+ * line of cx_coll_algos.h, each a cx_coll_algo_def_t in cx_coll_<name>.c)
+ * and start / poll, which run a collective through its row phase by phase;
+ * the tuner that picks the algorithm and protocol (auto) is cx_coll_tune.c.
+ * The algorithms:
  *   ring      cx_coll_ring.c     rail-aligned rings; chain for broadcast/reduce
  *   tree      cx_coll_tree.c     NCCL's double binary tree (flat, or as the
  *                                cross-domain phase of a hierarchical one)
@@ -28,7 +29,7 @@
 
 _Static_assert(CX_COLL_MAX_CH <= CX_COOKIE_CH_MASK + 1, "channel numbers fit the cookie");
 
-/* auto is the tuner (cx_coll_tune), not an algorithm that runs. */
+/* auto is the tuner (cx_coll_tune.c), not an algorithm that runs. */
 const cx_coll_algo_def_t cx_coll_algo_auto = {CX_ALGO_AUTO, 0, 0, NULL, NULL, NULL, NULL};
 
 #define CX_COLL_ALGO_ROW(_id, _n, _cli, _h) &cx_coll_algo_##_n,
