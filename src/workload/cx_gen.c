@@ -2,10 +2,13 @@
  * The generator as a state machine: sections (begin, schedule slots with
  * pre / layer / post parts, optimizer, end), each a fixed list of template
  * entries; an entry expands into 0..3 ops (a GEMM and its TP collective
- * under tp_comm_overlap into 3k + 1) (0 when it does not apply to this
+ * under tp_comm_overlap into 3k + 1, the expert all-to-all under
+ * node-limited routing into 4) (0 when it does not apply to this
  * configuration or GPU: no CP, no MoE in this layer, not the last stage...).
  * All quantities come from the workload's derived per-GPU numbers, so an op
  * costs a few branches and multiplications and the state is a few counters.
+ * DualPipe's overlapped pairs keep a second chunk's counters (cx_gen_lane_t)
+ * and alternate between the two at each communication op.
  */
 #include "cx_gen.h"
 #include "cx_log.h"
