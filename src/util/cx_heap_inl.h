@@ -81,32 +81,6 @@ static inline const cx_heap_item_t *cx_heap_top(const cx_heap_t *h)
     return h->size > 0 ? &h->items[0] : NULL;
 }
 
-/* Remove the minimum into *out.  Returns 0 when empty. */
-static inline int cx_heap_pop(cx_heap_t *h, cx_heap_item_t *out)
-{
-    cx_heap_item_t last;
-    size_t         i = 0, n;
-    if (h->size == 0) return 0;
-    *out = h->items[0];
-    n    = --h->size;
-    if (n == 0) return 1;
-    last = h->items[n];
-    for (;;) {
-        size_t c = 4 * i + 1, best, j, end;
-        if (c >= n) break;
-        best = c;
-        end  = c + 4 < n ? c + 4 : n;
-        for (j = c + 1; j < end; j++) {
-            if (cx_heap_less(&h->items[j], &h->items[best])) best = j;
-        }
-        if (!cx_heap_less(&h->items[best], &last)) break;
-        h->items[i] = h->items[best];
-        i = best;
-    }
-    h->items[i] = last;
-    return 1;
-}
-
 /* Restore the order below index i (i's subtrees are heaps): Floyd's
  * heapify calls it from the last parent down to 0. */
 static inline void cx_heap_sift_down(cx_heap_t *h, size_t i)
@@ -126,6 +100,20 @@ static inline void cx_heap_sift_down(cx_heap_t *h, size_t i)
         i = best;
     }
     h->items[i] = x;
+}
+
+/* Remove the minimum into *out.  Returns 0 when empty.  The last item
+ * moves to the root and sinks (cx_heap_sift_down). */
+static inline int cx_heap_pop(cx_heap_t *h, cx_heap_item_t *out)
+{
+    size_t n;
+    if (h->size == 0) return 0;
+    *out = h->items[0];
+    n    = --h->size;
+    if (n == 0) return 1;
+    h->items[0] = h->items[n];
+    cx_heap_sift_down(h, 0);
+    return 1;
 }
 
 #endif
