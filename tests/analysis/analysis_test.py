@@ -34,7 +34,8 @@ import subprocess
 import sys
 import time
 
-from cxa_test_util import empty_dir, fail, main, run
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cxtest import empty_dir, fail, main, run
 
 MPIEXEC, COLOSSIM, ANALYZE, WORK, CASE = sys.argv[1:6]
 NPS = (1, 2, 4)

@@ -30,7 +30,8 @@ import json
 import os
 import sys
 
-from cxa_test_util import empty_dir, fail, main, run
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cxtest import empty_dir, fail, main, run
 
 MPIEXEC, COLOSSIM, ANALYZE, WORK, TOPO, WORKLOAD, CASE = sys.argv[1:8]
 ITERS = "2"

@@ -29,7 +29,8 @@ import sys
 import h5py
 import numpy as np
 
-from cxa_test_util import empty_dir, fail, run
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cxtest import empty_dir, fail, run
 
 ANALYZE, WORK, CASE = sys.argv[1:4]
 TP, PP, DP = 8, 4, 128

@@ -26,7 +26,8 @@ import signal
 import subprocess
 import sys
 
-from cxa_test_util import fail, run
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cxtest import fail, run
 
 MPIEXEC, COLOSSIM, ANALYZE, WORK, TOPO, WL, CASE = sys.argv[1:8]
 FIGS = ("iteration_seconds", "tokens_per_second", "tflops_per_gpu", "mfu", "compute_share",

@@ -26,11 +26,11 @@ BASE = ["--topology", TOPO, "--progress", "0", "--power-bin", "0"]
 os.makedirs(WORK, exist_ok=True)
 os.chdir(WORK)
 def run(args, ranks=1, ok=True):
-    return cxtest.colossim_run(BIN, BASE + args, ranks, MPI if ranks > 1 else None, ok=ok)
+    return cxtest.colossim_run(BIN, BASE + args, ranks, MPI if ranks > 1 else None, expect=0 if ok else None)
 
 
 def analyze(*args):
-    return cxtest.run([ANA] + list(args), ok=False)
+    return cxtest.run([ANA] + list(args), expect=None)
 
 
 def digest(p):

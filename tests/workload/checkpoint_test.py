@@ -37,7 +37,7 @@ a = run(job("async.yaml", "checkpoint:\n  every: 1\n  mode: async\n  storage_ban
 e = run(job("every3.yaml", "checkpoint:\n  every: 3\n  mode: sync\n  storage_bandwidth: 640GB/s\n"), "every3")
 # The model's parameters, from the campaign's reading of the same workload.
 c = cxtest.run([BIN, "campaign", "--workload", "sync.yaml", "--iteration-seconds", "1", "--seeds", "1",
-                "--sweep", "none", "--format", "json"], ok=False)
+                "--sweep", "none", "--format", "json"], expect=None)
 ckpt_bytes = json.loads(c.stdout)["checkpoint_bytes"]
 want_sync = ckpt_bytes / 640e9          # every GPU at its 1/64 share, in parallel
 want_async = ckpt_bytes / 64 / 40e9     # the copy to host memory only
@@ -55,7 +55,7 @@ for bad, field in (("checkpoint:\n  every: 0\n", "every"), ("checkpoint:\n  mode
                    ("checkpoint:\n  storage_bandwidth: -1GB/s\n", "storage_bandwidth"),
                    ("checkpoint:\n  often: 2\n", "often")):
     name = job("bad.yaml", bad)
-    p = cxtest.colossim_run(BIN, ["--workload", name, "--out", "", "--progress", "0"], ok=False)
+    p = cxtest.colossim_run(BIN, ["--workload", name, "--out", "", "--progress", "0"], expect=None)
     check(p.returncode == 2 and "bad.yaml:" in p.stderr and field in p.stderr, "%r refused: %s" % (
         bad.strip(), p.stderr.strip()))
 cxtest.done()

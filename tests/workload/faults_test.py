@@ -24,7 +24,7 @@ BASE = ["--topology", TOPO, "--workload", JOB, "--progress", "0", "--power-bin",
 os.makedirs(WORK, exist_ok=True)
 os.chdir(WORK)
 def run(args, ranks=1, ok=True):
-    return cxtest.colossim_run(BIN, args, ranks, MPI if ranks > 1 else None, ok=ok)
+    return cxtest.colossim_run(BIN, args, ranks, MPI if ranks > 1 else None, expect=0 if ok else None)
 
 
 def summary(name):
@@ -33,7 +33,7 @@ def summary(name):
 
 
 def analyze(*args):
-    return cxtest.run([ANA] + list(args), ok=False)
+    return cxtest.run([ANA] + list(args), expect=None)
 
 
 def case_errors():

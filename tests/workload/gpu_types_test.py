@@ -106,7 +106,7 @@ bad = catalog_dir("bad", lambda t: t.replace("compute_efficiency: {gemm_bf16: 0.
 line = [i + 1 for i, l in enumerate(open(os.path.join(bad, "hardware.yaml"))) if "gemm_bf16: 1.5" in l][0]
 out = os.path.join(WORK, "bad.h5")
 p = cxtest.colossim_run(COLOSSIM, ["--topology", os.path.join(bad, "dgx-a100-4k.yaml"), "--out", out, "--progress", "0"],
-                        2, MPIEXEC, ok=False)
+                        2, MPIEXEC, expect=None)
 errs = [l for l in p.stderr.splitlines() if "error" in l]
 check(p.returncode != 0 and len(errs) == 1 and
       re.search(r"hardware\.yaml:%d: 'gpus\[\d+\]\.compute_efficiency\.gemm_bf16': .*outside" % line, errs[0]) is not None
@@ -117,7 +117,7 @@ check(p.returncode != 0 and len(errs) == 1 and
 # picks the ring there, NVLS on H100's.
 def algo_of(topo):
     p = cxtest.run([COLOSSIM, "bench", "collective", "--topology", topo, "--gpus", "8", "--min-bytes", "1G",
-                    "--max-bytes", "1G", "--format", "csv"], ok=False, timeout=120)
+                    "--max-bytes", "1G", "--format", "csv"], expect=None, timeout=120)
     rows = [l.split(",") for l in p.stdout.splitlines() if l and not l.startswith("#")]
     return rows[1][rows[0].index("algo")] if len(rows) > 1 and "algo" in rows[0] else p.stdout + p.stderr
 

@@ -61,7 +61,7 @@ def infer_yaml(prompt, output, batch, count, mode="static", tp=1, dp=1, ep=1, mo
 def run(path, np=1, extra=(), tag=None):
     tag = tag or os.path.basename(path) + "_np%d" % np
     j, p = cxtest.colossim_summary(COLOSSIM, ["--workload", path, "--out", "", "--progress", "0", "--power-bin", "0"]
-                                   + list(extra), os.path.join(WORK, tag + ".json"), np, MPIEXEC, ok=False, merge=True,
+                                   + list(extra), os.path.join(WORK, tag + ".json"), np, MPIEXEC, expect=None, merge=True,
                                    timeout=900)
     if j is None:
         print(p.stdout[-3000:])
@@ -227,7 +227,7 @@ def case_errors():
         path = write("bad%d.yaml" % i, text)
         js = os.path.join(WORK, "bad%d.json" % i)
         cxtest.remove(js)
-        p = cxtest.colossim_run(COLOSSIM, ["--workload", path, "--out", "", "--summary-json", js], ok=False, merge=True,
+        p = cxtest.colossim_run(COLOSSIM, ["--workload", path, "--out", "", "--summary-json", js], expect=None, merge=True,
                                 timeout=120)
         msg = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
         ok = p.returncode != 0 and re.search(re.escape(path) + r":\d+:", msg) and field in msg and words in msg \
@@ -237,7 +237,7 @@ def case_errors():
     # creates anything.
     gdir = os.path.join(WORK, "gen-infer")
     p = cxtest.run([COLOSSIM, "gen", "--workload", os.path.join(SRC, "workloads", "infer-llama3-8b.yaml"),
-                    "--out", gdir], ok=False, merge=True, timeout=120)
+                    "--out", gdir], expect=None, merge=True, timeout=120)
     check(p.returncode != 0 and "'kind'" in p.stdout and not os.path.exists(gdir),
           "colossim gen refuses an inference workload before writing anything (%s)" % p.stdout.strip()[-160:])
 

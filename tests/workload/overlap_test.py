@@ -56,7 +56,7 @@ def run(k, np=1, key="tp_comm_overlap", iters=1, ops=False):
 
 
 def ops_per_gpu(k):
-    p = cxtest.colossim_run(COLOSSIM, ["--workload", workload(k), "--dry-run"], ok=False, timeout=120)
+    p = cxtest.colossim_run(COLOSSIM, ["--workload", workload(k), "--dry-run"], expect=None, timeout=120)
     m = re.search(r"ops per GPU (\d+)", p.stdout)
     if p.returncode != 0 or m is None:
         sys.exit("dry run failed: " + p.stdout + p.stderr)
@@ -88,7 +88,7 @@ check(n4 > n2 > n0 and (n4 - n0) == 3 * (n2 - n0),
       "ops per GPU %d -> %d (k 2) -> %d (k 4): 3(k - 1) more per pipelined GEMM" % (n0, n2, n4))
 
 for bad, field in (("17", "outside"), ("-1", "outside"), ("yes", "")):
-    p = cxtest.colossim_run(COLOSSIM, ["--workload", workload(bad), "--dry-run"], ok=False, timeout=60)
+    p = cxtest.colossim_run(COLOSSIM, ["--workload", workload(bad), "--dry-run"], expect=None, timeout=60)
     msg = (p.stdout + p.stderr).strip()
     check(p.returncode != 0 and re.search(r"small_k%s\.yaml:\d+: 'parallelism\.tp_comm_overlap'" % re.escape(bad), msg)
           is not None, "tp_comm_overlap %s refused: %s" % (bad, msg.splitlines()[-1] if msg else "(nothing)"))
