@@ -107,15 +107,9 @@ static char *cx_run_join_args(int argc, char **argv)
     return s;
 }
 
-static char *cx_run_dump_options(const cx_run_opts_t *o)
+static void cx_run_dump_options(FILE *out, const void *o)
 {
-    char  *buf = NULL;
-    size_t len = 0;
-    FILE  *f   = open_memstream(&buf, &len);
-    if (f == NULL) return NULL;
-    cx_opt_dump(f, cx_run_opt_table, CX_NOPTS(cx_run_opt_table), o);
-    fclose(f);
-    return buf;
+    cx_opt_dump(out, cx_run_opt_table, CX_NOPTS(cx_run_opt_table), o);
 }
 
 /* "1,2,16,1024" -> rank counts (each 1 .. 2^20). */
@@ -196,7 +190,7 @@ int cx_cmd_run(int argc, char **argv)
     cx_cli_net_apply(&o.net, &cfg.net);
     cx_cli_coll_apply(&o.coll, &cfg.coll);
     cmdline           = cx_run_join_args(argc, argv);
-    opts              = cx_run_dump_options(&o);
+    opts              = cx_file_capture(cx_run_dump_options, &o);
     cfg.command_line  = cmdline;
     cfg.options_text  = opts;
     cx_engine_install_signal_handlers();

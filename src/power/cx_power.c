@@ -7,6 +7,7 @@
 #include "cx_power.h"
 
 #include "cx_agree.h"
+#include "cx_file.h"
 #include "cx_schema.h"
 
 #include <math.h>
@@ -326,15 +327,9 @@ static double cx_pw_energy(const double *mw, uint64_t nb, cx_time_t w, cx_time_t
     return e;
 }
 
-static char *cx_pw_params_text(const cx_power_params_t *par)
+static void cx_pw_params_print_to(FILE *out, const void *par)
 {
-    char  *buf = NULL;
-    size_t len = 0;
-    FILE  *f   = open_memstream(&buf, &len);
-    if (f == NULL) return NULL;
-    cx_power_params_print(par, f);
-    fclose(f);
-    return buf;
+    cx_power_params_print(par, out);
 }
 
 /* cx_power_finish's state: the reduced integers and the figures every rank computes from them. */
@@ -640,7 +635,7 @@ static cx_status_t cx_pw_fin_meta(const cx_pw_fin_t *F, cx_trace_t *tr, double t
 {
     const cx_power_params_t *par = F->par;
     cx_status_t              st  = CX_OK;
-    char                    *txt = cx_pw_params_text(par);
+    char                    *txt = cx_file_capture(cx_pw_params_print_to, par);
 #define CX_M(_call) do { if (st == CX_OK) st = (_call); } while (0)
     CX_M(cx_trace_meta_set_text(tr, "power_params", txt != NULL ? txt : "", "text/plain", err));
     free(txt);

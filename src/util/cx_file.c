@@ -179,3 +179,14 @@ cx_status_t cx_file_write_text(const char *path, const char *text, cx_err_t *err
     }
     return CX_OK;
 }
+
+char *cx_file_capture(void (*print)(FILE *out, const void *ctx), const void *ctx)
+{
+    char  *buf = NULL;
+    size_t len = 0;
+    FILE  *f   = open_memstream(&buf, &len);
+    if (f == NULL) return NULL;
+    print(f, ctx);
+    fclose(f);
+    return buf;
+}

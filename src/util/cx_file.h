@@ -44,6 +44,10 @@ cx_status_t cx_file_write_text(const char *path, const char *text, cx_err_t *err
 /* Is `path` the same file as `other` (both exist; same device and inode)? */
 int cx_file_same(const char *path, const char *other);
 
+/* What print writes to a FILE, as a malloc'd string (NULL: out of memory):
+ * a text printed for the terminal kept for a trace's /meta too. */
+char *cx_file_capture(void (*print)(FILE *out, const void *ctx), const void *ctx);
+
 /* Flags of cx_file_check_output. */
 #define CX_FILE_PROBE 0x1 /* create and remove "PATH.probe-PID" to prove the directory takes a file */
 #define CX_FILE_MPIIO 0x2 /* written through MPI-IO: at most CX_FILE_OUT_PATH_MAX characters */

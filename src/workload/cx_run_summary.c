@@ -160,6 +160,12 @@ void cx_run_summary_print(const cx_run_summary_t *s, FILE *out)
     X(uint64, overlap_truncated)
 #define CX_PW_JSON_ADD(_type, _f) json_object_object_add(o, #_f, json_object_new_##_type(pw->_f));
 
+/* The figures of a run that has finished an iteration, each under its own
+ * name (null in the JSON when none did). */
+#define CX_SUMMARY_FIGS(X)                                                                             \
+    X(iteration_seconds) X(tokens_per_second) X(tflops_per_gpu) X(mfu) X(mfu_noncausal) X(compute_share) \
+    X(exposed_comm_share) X(bubble_share)
+
 /* The summary's JSON object (without a scenario's jobs). */
 static json_object *cx_run_summary_json(const cx_run_summary_t *s)
 {
@@ -175,18 +181,11 @@ static json_object *cx_run_summary_json(const cx_run_summary_t *s)
     json_object_object_add(j, "complete", json_object_new_boolean(s->complete));
     json_object_object_add(j, "stopped", json_object_new_boolean(!s->complete));
     /* No iteration finished: the figures are null, not zeros. */
-#define CX_J_FIG(_k, _v) json_object_object_add(j, _k, s->iterations > 0 ? json_object_new_double(_v) : NULL)
-    CX_J_FIG("iteration_seconds", s->iteration_seconds);
-    CX_J_FIG("tokens_per_second", s->tokens_per_second);
-    CX_J_FIG("tflops_per_gpu", s->tflops_per_gpu);
-    CX_J_FIG("mfu", s->mfu);
-    CX_J_FIG("mfu_noncausal", s->mfu_noncausal);
-    CX_J_FIG("compute_share", s->compute_share);
-    CX_J_FIG("exposed_comm_share", s->exposed_comm_share);
-    CX_J_FIG("bubble_share", s->bubble_share);
+#define CX_J_FIG(_f) json_object_object_add(j, #_f, s->iterations > 0 ? json_object_new_double(s->_f) : NULL);
+    CX_SUMMARY_FIGS(CX_J_FIG)
     json_object_object_add(j, "tokens_per_iteration", json_object_new_double(s->tokens_per_iteration));
     json_object_object_add(j, "model_flops_per_iteration", json_object_new_double(s->model_flops_per_iteration));
-    CX_J_FIG("first_iteration_seconds", s->first_iteration_seconds);
+    CX_J_FIG(first_iteration_seconds)
 #undef CX_J_FIG
     json_object_object_add(j, "ops", json_object_new_uint64(s->ops));
     json_object_object_add(j, "ranks", json_object_new_int(s->engine.ranks));
