@@ -890,6 +890,16 @@ def analyze_mutants(c):
     assert p.returncode == 0, "a mutant crashed or hung colossim-analyze"
 
 
+@case
+def gen_rank_fails(c):
+    """colossim gen on 2 ranks where only rank 1 cannot write (GPU 63's file is a directory): rank 0
+    prints rank 1's own error (cx_agree), not 'another rank failed', and replay.yaml is not written."""
+    d = c.path("rp")
+    os.makedirs(os.path.join(d, "gpu-000063.ops.partial"))
+    expect_error(c.run("gen", "--out", d, np=2), r"rp/gpu-000063\.ops\.partial: cannot create: Is a directory", rc=2)
+    assert not os.path.exists(os.path.join(d, "replay.yaml")), "replay.yaml written after a failure"
+
+
 def main():
     if sys.argv[1:] == ["--list"]:
         print(";".join(CASES))
