@@ -56,6 +56,8 @@ static cx_gpu_t *cx_gpu_of(cx_entity_t *ent)
 
 static void cx_gpu_share_update(cx_engine_t *eng, cx_gpu_t *gpu);
 
+_Static_assert(CX_NUM_STREAMS <= 4, "cx_gpu_t.parked holds two bits per stream in one byte");
+
 static void cx_gpu_complete(cx_engine_t *eng, cx_gpu_t *gpu, int stream)
 {
     cx_gpu_stream_t *s   = &gpu->s[stream];
@@ -75,6 +77,7 @@ static void cx_gpu_complete(cx_engine_t *eng, cx_gpu_t *gpu, int stream)
     s->coll.active = 0;
     s->completed++;
     s->state     = CX_S_FETCH;
+    gpu->parked  = (uint8_t)(gpu->parked & 0x0Fu & ~(1u << stream));
     gpu->last_end = now;
     gpu->ops++;
     if (s->op.kind == CX_OP_COLLECTIVE && s->op.flops > 0.0) cx_gpu_share_update(eng, gpu);
@@ -147,6 +150,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
     if (s->state == CX_S_FETCH) {
         if (!g->cfg.source.next(s->src, &s->op)) {
             s->state = CX_S_END;
+            gpu->parked |= (uint8_t)(1u << stream);
             return 0;
         }
         s->start = cx_engine_now(eng);
@@ -157,7 +161,10 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
         switch ((cx_op_kind_t)op->kind) {
         case CX_OP_WAIT:
             if (op->cls >= CX_NUM_STREAMS) cx_fatal("WAIT on stream %u", (unsigned)op->cls);
-            if (gpu->s[op->cls].completed < op->u.wait_count) return 0;
+            if (gpu->s[op->cls].completed < op->u.wait_count) {
+                gpu->parked |= (uint8_t)(0x10u << stream);
+                return 0;
+            }
             cx_gpu_complete(eng, gpu, stream);  /* duration: time blocked */
             return 1;
         case CX_OP_ITER_BEGIN:
@@ -171,6 +178,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
             s->start = cx_engine_now(eng);
             if (g->cfg.n_slow > 0) t = cx_gpu_slowed(g, gpu->gpu, s->start, t);
             s->state     = CX_S_RUN;
+            gpu->parked |= (uint8_t)(1u << stream);
             s->work_left = t > 0 ? t : 0;
             s->work_at   = s->start;
             cx_engine_send(eng, ent, gpu->dev->dev, s->start + cx_gpu_at_rate(s->work_left, gpu->comm_share),
@@ -180,6 +188,7 @@ static int cx_gpu_step(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu, int st
         case CX_OP_SEND:
             s->start = cx_engine_now(eng);
             s->state = CX_S_RUN;
+            gpu->parked |= (uint8_t)(1u << stream);
             cx_net_send(eng, ent, cx_gpus_device(g, op->u.peer), op->bytes, op->tag,
                         (uint32_t)stream, 0);
             return 1;
@@ -221,7 +230,7 @@ static void cx_gpu_kick(cx_engine_t *eng, cx_entity_t *ent, cx_gpu_t *gpu)
         int st;
         moved = 0;
         for (st = 0; st < CX_NUM_STREAMS; st++) {
-            while (cx_gpu_step(eng, ent, gpu, st)) moved = 1;
+            while (!(gpu->parked & (0x11u << st)) && cx_gpu_step(eng, ent, gpu, st)) moved = 1;
         }
     } while (moved);
 }

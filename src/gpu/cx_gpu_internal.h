@@ -101,6 +101,12 @@ typedef struct cx_gpu {
     uint64_t             gpu;       /* the job's GPU index (global without a placement) */
     uint64_t             domain;
     const cx_gpu_type_t *type;
+    /* Streams a kick need not look at (their step would return 0 and change
+     * nothing), kept in this first cache line so that a kick touches only
+     * the streams that may move: bit k, stream k runs a kernel or a send
+     * (its own event ends it) or has ended; bit 4 + k, stream k waits for
+     * another stream's completion count (any completion clears these). */
+    uint8_t              parked;
     cx_gpu_stream_t      s[CX_NUM_STREAMS];
     cx_mail_t            mail[CX_MAILBOX_CAP];
     cx_time_t            busy_compute;

@@ -219,6 +219,9 @@ static inline cx_status_t cx_bq_refill(cx_bq_t *q)
         b->n    = 0;
         for (i = q->near.size >= 2 ? (q->near.size - 2) / 4 + 1 : 0; i-- > 0;) cx_heap_sift_down(&q->near, i);
         q->used[phys >> 6] &= ~(UINT64_C(1) << (phys & 63));
+        /* The items' data will be read one after the other, each a cache
+         * miss when read: start all the loads now, so they overlap. */
+        for (i = 0; i < q->near.size; i++) __builtin_prefetch(q->near.items[i].ptr);
         q->t0 += (int64_t)(j + 1) * q->w;
         q->cur = (q->cur + j + 1) & (q->nb - 1);
         return cx_bq_pull_far(q);
