@@ -460,6 +460,7 @@ void cx_gpus_destroy(cx_gpus_t *g)
     /* Collectives a stopped run left unfinished may hold memory. */
     for (i = 0; g->gpus != NULL && i < g->n; i++) {
         for (s = 0; s < CX_NUM_STREAMS; s++) cx_coll_release(&g->gpus[i].s[s].coll);
+        cx_mail_release(&g->gpus[i]);
     }
     free(g->src_arena);
     free(g->gpus);

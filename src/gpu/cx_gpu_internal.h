@@ -107,8 +107,11 @@ typedef struct cx_gpu {
      * (its own event ends it) or has ended; bit 4 + k, stream k waits for
      * another stream's completion count (any completion clears these). */
     uint8_t              parked;
+    uint32_t             n_spill;   /* mailbox entries beyond the table (cx_mail.c) */
     cx_gpu_stream_t      s[CX_NUM_STREAMS];
     cx_mail_t            mail[CX_MAILBOX_CAP];
+    cx_mail_t           *spill;
+    uint32_t             cap_spill;
     cx_time_t            busy_compute;
     cx_time_t            last_end;
     uint64_t             ops;
@@ -132,6 +135,8 @@ struct cx_gpus {
 void     cx_mail_add(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes);
 /* Take `bytes` out of the entry; 1 on success (entry had at least that much). */
 int      cx_mail_take(cx_gpu_t *gpu, uint64_t tag, uint32_t cookie, uint64_t src, uint64_t bytes);
+/* Free the spilled entries (cx_gpus_destroy). */
+void     cx_mail_release(cx_gpu_t *gpu);
 
 /* Collective engine (cx_coll.c): start collective op on this GPU with its
  * progress in run (a stream's); advance it, 1 when it has completed. */
