@@ -51,15 +51,7 @@ struct cx_engine {
     cx_time_t  lookahead;
     cx_time_t  end_time;
     uint64_t   seed;
-    double     progress_seconds;
-    const char *progress_label;
-    int64_t  (*progress_work)(void *ctx);
-    void      *progress_ctx;
-    int64_t    progress_work_total;
-    uint64_t (*window_pending)(void *ctx);
-    int      (*window_hook)(void *ctx);
-    void      *window_ctx;
-    uint64_t   window_threshold;
+    cx_engine_config_t cfg;   /* as given (progress, window hook); progress_label set */
 
     cx_pool_t  pool;
     cx_bq_t    q;          /* event queue (pops in (time, prio|src, seq) order) */
@@ -267,15 +259,8 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
     if (eng->nranks == 1 && eng->lookahead < CX_ENGINE_SOLO_WINDOW) eng->lookahead = CX_ENGINE_SOLO_WINDOW;
     eng->end_time         = cfg->end_time > 0 ? cfg->end_time : CX_TIME_MAX;
     eng->seed             = cfg->seed;
-    eng->progress_seconds = cfg->progress_seconds;
-    eng->progress_label   = cfg->progress_label != NULL ? cfg->progress_label : "sim";
-    eng->progress_work    = cfg->progress_work;
-    eng->progress_ctx     = cfg->progress_ctx;
-    eng->progress_work_total = cfg->progress_work_total;
-    eng->window_pending   = cfg->window_pending;
-    eng->window_hook      = cfg->window_hook;
-    eng->window_ctx       = cfg->window_ctx;
-    eng->window_threshold = cfg->window_threshold;
+    eng->cfg              = *cfg;
+    if (eng->cfg.progress_label == NULL) eng->cfg.progress_label = "sim";
     eng->red_type         = MPI_DATATYPE_NULL;
     eng->red_op           = MPI_OP_NULL;
     eng->out_min          = CX_TIME_MAX;
@@ -744,10 +729,10 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
     int    tty  = isatty(STDERR_FILENO);
     double rate = elapsed > 0 ? (double)global_events / elapsed : 0.0;
     char   eta[64];
-    if (eng->progress_work_total > 0 && !final) {
+    if (eng->cfg.progress_work_total > 0 && !final) {
         /* The total is an estimate: past it, say "finishing" rather than
          * a share above 100%. */
-        double frac = (double)work / (double)eng->progress_work_total;
+        double frac = (double)work / (double)eng->cfg.progress_work_total;
         if (frac > 0 && frac < 0.995) {
             snprintf(eta, sizeof(eta), "%5.1f%% done  ETA %.0f s", 100.0 * frac,
                      elapsed * (1.0 - frac) / frac);
@@ -763,7 +748,7 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
         snprintf(eta, sizeof(eta), "%s", final ? (eng->stats.stopped ? "stopped" : "done") : "");
     }
     fprintf(stderr, "%s[%s] sim %.6f s  events %llu  %.3g ev/s  wall %.1f s  %s%s",
-            tty ? "\r" : "", eng->progress_label, cx_time_to_s(T > eng->end_time ? eng->end_time : T),
+            tty ? "\r" : "", eng->cfg.progress_label, cx_time_to_s(T > eng->end_time ? eng->end_time : T),
             (unsigned long long)global_events, rate, elapsed, eta, tty ? "   " : "\n");
     if (tty && final) fputc('\n', stderr);
     fflush(stderr);
@@ -784,8 +769,10 @@ static void cx_engine_sync_start(cx_engine_t *eng)
     eng->out_min = CX_TIME_MAX;
     loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;
     loc[2] = (int64_t)eng->n_events;
-    loc[3] = eng->progress_work != NULL ? eng->progress_work(eng->progress_ctx) : (int64_t)eng->n_events;
-    loc[4] = eng->window_pending != NULL ? (int64_t)(eng->window_pending(eng->window_ctx) >> 1) : 0;
+    loc[3] = eng->cfg.progress_work != NULL ? eng->cfg.progress_work(eng->cfg.progress_ctx)
+                                            : (int64_t)eng->n_events;
+    loc[4] = eng->cfg.window_pending != NULL ? (int64_t)(eng->cfg.window_pending(eng->cfg.window_ctx) >> 1)
+                                             : 0;
     eng->red_wend[eng->red_started % (uint64_t)eng->lag] = eng->window_end;
     if (eng->nbx) {
         eng->red_req[eng->red_started % (uint64_t)eng->lag] = MPI_REQUEST_NULL;
@@ -850,9 +837,9 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
     for (;;) {
         if (glob != NULL) {
             /* A reduction came in: the same one on every rank. */
-            if (eng->rank == 0 && eng->progress_seconds > 0) {
+            if (eng->rank == 0 && eng->cfg.progress_seconds > 0) {
                 double now = MPI_Wtime();
-                if (now - last_print >= eng->progress_seconds) {
+                if (now - last_print >= eng->cfg.progress_seconds) {
                     cx_engine_progress(eng, eng->window_end, (uint64_t)glob[2], glob[3], now - t0, 0);
                     last_print = now;
                     printed    = 1;
@@ -863,8 +850,8 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
                 break;
             }
             /* Halved so the backlog fits the signed reduction. */
-            if (eng->window_hook != NULL && (uint64_t)glob[4] >= eng->window_threshold / 2 &&
-                eng->window_hook(eng->window_ctx) != 0) {
+            if (eng->cfg.window_hook != NULL && (uint64_t)glob[4] >= eng->cfg.window_threshold / 2 &&
+                eng->cfg.window_hook(eng->cfg.window_ctx) != 0) {
                 eng->stop_req = 1;
             }
             /* Every event pending now is at or after both the last window's
