@@ -1381,12 +1381,18 @@ cx_status_t cx_trace_table_write_if_over(cx_trace_table_t *tbl, size_t max_rows,
 
 /* --- meta ---------------------------------------------------------------- */
 
-static cx_status_t trace_meta_check(cx_trace_t *tr, const char *name, cx_err_t *err)
+/* The start of every /meta setter: *err_p the caller's err, or local when
+ * it gave none; then a usable trace and a good name. */
+static cx_status_t trace_meta_begin(cx_trace_t *tr, const char *name, cx_err_t **err_p, cx_err_t *local)
 {
-    cx_status_t st = trace_check_usable(tr, "cx_trace_meta_set", err);
+    cx_status_t st;
 
+    if (*err_p == NULL) {
+        *err_p = local;
+    }
+    st = trace_check_usable(tr, "cx_trace_meta_set", *err_p);
     if (st == CX_OK && (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL)) {
-        st = cx_err_set(err, CX_ERR_INVALID, NULL, 0, name, "bad /meta name");
+        st = cx_err_set(*err_p, CX_ERR_INVALID, NULL, 0, name, "bad /meta name");
     }
     return st;
 }
@@ -1399,10 +1405,7 @@ cx_status_t cx_trace_meta_set_string(cx_trace_t *tr, const char *name, const cha
     char         *v = NULL;
     cx_status_t   st;
 
-    if (err == NULL) {
-        err = &local_err;
-    }
-    st = trace_meta_check(tr, name, err);
+    st = trace_meta_begin(tr, name, &err, &local_err);
     if (st != CX_OK) {
         return st;
     }
@@ -1425,10 +1428,7 @@ static cx_status_t trace_meta_set_scalar(cx_trace_t *tr, const char *name, MPI_D
     trace_quiet_t q;
     cx_status_t   st;
 
-    if (err == NULL) {
-        err = &local_err;
-    }
-    st = trace_meta_check(tr, name, err);
+    st = trace_meta_begin(tr, name, &err, &local_err);
     if (st != CX_OK) {
         return st;
     }
@@ -1461,10 +1461,7 @@ cx_status_t cx_trace_meta_set_text(cx_trace_t *tr, const char *name, const char 
     htri_t        ex;
     cx_status_t   st;
 
-    if (err == NULL) {
-        err = &local_err;
-    }
-    st = trace_meta_check(tr, name, err);
+    st = trace_meta_begin(tr, name, &err, &local_err);
     if (st != CX_OK) {
         return st;
     }
