@@ -30,12 +30,13 @@
 
 #include "cx_heap_inl.h"
 #include "cx_log.h"
+#include "cx_pool.h"
 
 /* Bucket width and count: 1 us x 16384 buckets = a 16 ms horizon. */
 #define CX_BQ_WIDTH_PS  INT64_C(1000000)
 #define CX_BQ_BUCKETS   16384u
-/* Buckets are lists of 512-byte blocks from one free list, so the memory
- * held is the pending items plus at most one part-filled block per
+/* Buckets are lists of 512-byte blocks from one pool (cx_pool), so the
+ * memory held is the pending items plus at most one part-filled block per
  * non-empty bucket, whatever the bursts. */
 #define CX_BQ_BLOCK_ITEMS 15u
 #define CX_BQ_SLAB_BLOCKS 128u
@@ -55,9 +56,7 @@ typedef struct cx_bq {
     cx_heap_t       near, far;
     cx_bq_bucket_t *b;       /* nb buckets, circular from cur */
     uint64_t       *used;    /* one bit per physical bucket: n > 0 */
-    cx_bq_block_t  *free;    /* free blocks */
-    void          **slabs;   /* every block allocation, for destroy */
-    size_t          n_slabs, cap_slabs;
+    cx_pool_t       blocks;  /* the buckets' blocks */
     uint32_t        nb, cur;
     int64_t         w, t0;
     size_t          size;    /* items in near + buckets + far */
@@ -72,7 +71,8 @@ static inline cx_status_t cx_bq_init(cx_bq_t *q, int64_t width, uint32_t nb)
     q->b    = calloc(nb, sizeof(*q->b));
     q->used = calloc(nb / 64, sizeof(*q->used));
     if (q->b == NULL || q->used == NULL || cx_heap_init(&q->near, 4096) != CX_OK ||
-        cx_heap_init(&q->far, 4096) != CX_OK) {
+        cx_heap_init(&q->far, 4096) != CX_OK ||
+        cx_pool_init(&q->blocks, sizeof(cx_bq_block_t), CX_BQ_SLAB_BLOCKS) != CX_OK) {
         free(q->b);
         free(q->used);
         cx_heap_destroy(&q->near);
@@ -84,9 +84,7 @@ static inline cx_status_t cx_bq_init(cx_bq_t *q, int64_t width, uint32_t nb)
 
 static inline void cx_bq_destroy(cx_bq_t *q)
 {
-    size_t i;
-    for (i = 0; i < q->n_slabs; i++) free(q->slabs[i]);
-    free(q->slabs);
+    cx_pool_destroy(&q->blocks);
     free(q->b);
     free(q->used);
     cx_heap_destroy(&q->near);
@@ -98,43 +96,17 @@ static inline void cx_bq_destroy(cx_bq_t *q)
 static inline size_t cx_bq_bytes(const cx_bq_t *q)
 {
     return (q->near.cap + q->far.cap) * sizeof(cx_heap_item_t) + q->nb * sizeof(*q->b) + q->nb / 8 +
-           q->n_slabs * CX_BQ_SLAB_BLOCKS * sizeof(cx_bq_block_t);
-}
-
-static inline cx_bq_block_t *cx_bq_block(cx_bq_t *q)
-{
-    cx_bq_block_t *blk = q->free;
-    if (blk == NULL) {
-        cx_bq_block_t *slab;
-        uint32_t       i;
-        if (q->n_slabs == q->cap_slabs) {
-            size_t ncap = q->cap_slabs ? q->cap_slabs * 2 : 64;
-            void **ns   = realloc(q->slabs, ncap * sizeof(*ns));
-            if (ns == NULL) return NULL;
-            q->slabs     = ns;
-            q->cap_slabs = ncap;
-        }
-        slab = malloc(CX_BQ_SLAB_BLOCKS * sizeof(*slab));
-        if (slab == NULL) return NULL;
-        q->slabs[q->n_slabs++] = slab;
-        for (i = 0; i < CX_BQ_SLAB_BLOCKS; i++) {
-            slab[i].next = q->free;
-            q->free      = &slab[i];
-        }
-        blk = q->free;
-    }
-    q->free   = blk->next;
-    blk->next = NULL;
-    blk->n    = 0;
-    return blk;
+           q->blocks.total * q->blocks.obj_size;
 }
 
 static inline cx_status_t cx_bq_append(cx_bq_t *q, uint32_t phys, const cx_heap_item_t *it)
 {
     cx_bq_bucket_t *b = &q->b[phys];
     if (b->tail == NULL || b->tail->n == CX_BQ_BLOCK_ITEMS) {
-        cx_bq_block_t *blk = cx_bq_block(q);
+        cx_bq_block_t *blk = cx_pool_get(&q->blocks);
         if (blk == NULL) return CX_ERR_NOMEM;
+        blk->next = NULL;
+        blk->n    = 0;
         if (b->tail == NULL) b->head = blk;
         else b->tail->next = blk;
         b->tail = blk;
@@ -211,9 +183,8 @@ static inline cx_status_t cx_bq_refill(cx_bq_t *q)
             cx_bq_block_t *blk = b->head;
             memcpy(q->near.items + q->near.size, blk->v, (size_t)blk->n * sizeof(*blk->v));
             q->near.size += blk->n;
-            b->head   = blk->next;
-            blk->next = q->free;
-            q->free   = blk;
+            b->head = blk->next;
+            cx_pool_put(&q->blocks, blk);
         }
         b->tail = NULL;
         b->n    = 0;
