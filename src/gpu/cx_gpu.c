@@ -107,6 +107,7 @@ static void cx_gpu_share_update(cx_engine_t *eng, cx_gpu_t *gpu)
         const cx_gpu_stream_t *s = &gpu->s[st];
         if (s->state == CX_S_RUN && s->op.kind == CX_OP_COLLECTIVE && s->op.flops > sh) sh = s->op.flops;
     }
+    if (sh > CX_GPU_MAX_SM_SHARE) sh = CX_GPU_MAX_SM_SHARE;  /* a replay's collective may carry any flops */
     if (sh == gpu->comm_share) return;
     for (st = 0; st < CX_NUM_STREAMS; st++) {
         cx_gpu_stream_t  *s = &gpu->s[st];

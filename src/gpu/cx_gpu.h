@@ -33,8 +33,10 @@ enum {
  * share of the GPU's SMs (0 < flops < 1; DeepSeek-V3's all-to-all under
  * DualPipe: 20 of 132 SMs): while it runs, COMPUTE kernels proceed at
  * 1 - share of their speed (the largest share of the collectives running
- * at once), re-timed whenever a collective starts or ends.  flops = 0 (what
- * every collective carried before) changes nothing. */
+ * at once, at most CX_GPU_MAX_SM_SHARE), re-timed whenever a collective
+ * starts or ends.  flops = 0 (what every collective carried before)
+ * changes nothing. */
+#define CX_GPU_MAX_SM_SHARE 0.9
 
 /* Op source: yields one stream's ops of one GPU in program order. */
 typedef struct cx_op_source {
