@@ -7,57 +7,17 @@
  * hierarchical all-reduce where the model says it is faster than the ring.
  */
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <cmocka.h>
 
 #include "cx_coll_impl.h"
-#include "cx_collbench.h"
-
-static cx_topo_t *topo;
-
-static int setup(void **state)
-{
-    const char *text;
-    size_t      len;
-    cx_err_t    err;
-    (void)state;
-    cx_topo_default_yaml(&text, &len);
-    return cx_topo_load_string(&topo, "colossus1-mini", text, len, &err) == CX_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cx_topo_destroy(topo);
-    return 0;
-}
+#include "cx_test_coll.h"
 
 static cx_collbench_row_t row(int kind, uint32_t algo, uint64_t gpus, uint64_t bytes)
 {
-    cx_collbench_config_t cfg;
-    cx_collbench_row_t   *rows = NULL, r;
-    size_t                n = 0;
-    cx_err_t              err;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.kind        = kind;
-    cfg.gpus        = gpus;
-    cfg.min_bytes   = bytes;
-    cfg.max_bytes   = bytes;
-    cfg.step_factor = 2;
-    cfg.iters       = 1;
-    cx_net_config_defaults(&cfg.net);
-    cx_coll_params_defaults(&cfg.coll);
-    cfg.coll.algo = algo;
-    assert_int_equal(cx_collbench_run(topo, &cfg, MPI_COMM_WORLD, &rows, &n, &err), CX_OK);
-    assert_int_equal(n, 1);
-    r = rows[0];
-    free(rows);
+    cx_coll_params_t   p;
+    cx_collbench_row_t r;
+    cx_err_t           err;
+    cx_coll_params_defaults(&p);
+    assert_int_equal(cx_test_coll(kind, algo, gpus, bytes, &p, &r, &err), CX_OK);
     printf("  %-13s %-6s %5llu GPUs %11llu B: %10.2f us busbw %7.2f GB/s (%s, proto %u)\n", cx_coll_kind_name(kind),
            cx_coll_algo_name((int)algo), (unsigned long long)gpus, (unsigned long long)bytes, r.time_us, r.busbw_gbps,
            cx_coll_algo_name((int)r.algo), r.proto);
@@ -175,14 +135,10 @@ static void test_hier_picked(void **state)
 
 int main(int argc, char **argv)
 {
-    int rc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auto_follows_model),
         cmocka_unit_test(test_nvls_latency),
         cmocka_unit_test(test_hier_picked),
     };
-    MPI_Init(&argc, &argv);
-    rc = cmocka_run_group_tests(tests, setup, teardown);
-    MPI_Finalize();
-    return rc;
+    return cx_test_run_mpi(&argc, &argv, tests, CX_TEST_COUNT(tests), cx_test_fabric_setup, cx_test_fabric_teardown);
 }
