@@ -33,7 +33,7 @@
 
 #include "cx_coll_tune.h"
 #include "cx_gen.h"
-#include "cx_heap_inl.h"
+#include "cx_bq_inl.h"
 #include "cx_replay.h"
 
 #define CX_PLAN_MIB       1048576.0
@@ -664,16 +664,20 @@ static void cx_plan_ranks(const cx_topo_t *topo, const cx_workload_t *w, const c
 }
 
 /* Bytes of the engine's event pool (blocks of 4096 events doubling up to
- * 65536, all touched when carved) and heap (doubling from 4096 items). */
+ * 65536, all touched when carved) and queue (cx_bq_inl.h: the buckets'
+ * heads and bitmap, their blocks of CX_BQ_BLOCK_ITEMS items carved
+ * CX_BQ_SLAB_BLOCKS at a time, and the near and far heaps at their initial
+ * 4096 items: a bucket holds 1 us of events). */
 static double cx_plan_queue_bytes(double pending)
 {
-    double cap = 0.0, blk = 4096.0, heap = 4096.0;
+    double cap = 0.0, blk = 4096.0, slabs;
     while (cap < pending) {
         cap += blk;
         if (blk < 65536.0) blk *= 2.0;
     }
-    while (heap < pending) heap *= 2.0;
-    return cap * CX_EVENT_SIZE + heap * (double)sizeof(cx_heap_item_t);
+    slabs = ceil(pending / CX_BQ_BLOCK_ITEMS / CX_BQ_SLAB_BLOCKS);
+    return cap * CX_EVENT_SIZE + slabs * CX_BQ_SLAB_BLOCKS * (double)sizeof(cx_bq_block_t) +
+           CX_BQ_BUCKETS * ((double)sizeof(cx_bq_bucket_t) + 1.0 / 8.0) + 2.0 * 4096.0 * (double)sizeof(cx_heap_item_t);
 }
 
 typedef struct cx_plan_mem {
