@@ -614,35 +614,43 @@ cx_status_t cx_yaml_get_enum(const cx_yaml_node_t *map, const char *key, int req
     return cx_yaml_error(n, CX_ERR_INVALID, err, "'%s' is not one of: %s", n->scalar, list);
 }
 
+/* A key's scalar through parse, stored in *out (size bytes) only when it
+ * parses: the getters of values with units.  what: "'X' is not WHAT". */
+typedef cx_status_t (*cx_yaml_parse_fn)(const char *s, void *out);
+
+static cx_status_t cx_yaml_get_parsed(const cx_yaml_node_t *map, const char *key, int required,
+                                      cx_yaml_parse_fn parse, void *out, size_t size, const char *what,
+                                      cx_err_t *err)
+{
+    const cx_yaml_node_t *n;
+    union {
+        uint64_t u;
+        int64_t  i;
+        double   d;
+    } v;
+    cx_status_t st = cx_yaml_scalar_of(map, key, required, &n, err);
+    if (st != CX_OK || n == NULL) return st;
+    if (parse(n->scalar, &v) != CX_OK) return cx_yaml_error(n, CX_ERR_INVALID, err, "'%s' is not %s", n->scalar, what);
+    memcpy(out, &v, size);
+    return CX_OK;
+}
+
+static cx_status_t cx_yaml_parse_bytes_v(const char *s, void *out) { return cx_parse_bytes(s, out); }
+static cx_status_t cx_yaml_parse_time_v(const char *s, void *out) { return cx_parse_time_ps(s, out); }
+static cx_status_t cx_yaml_parse_bw_v(const char *s, void *out) { return cx_yaml_parse_bandwidth(s, out); }
+
 cx_status_t cx_yaml_get_bytes(const cx_yaml_node_t *map, const char *key, int required,
                               uint64_t *out, cx_err_t *err)
 {
-    const cx_yaml_node_t *n;
-    uint64_t              v;
-    cx_status_t           st = cx_yaml_scalar_of(map, key, required, &n, err);
-    if (st != CX_OK || n == NULL) return st;
-    if (cx_parse_bytes(n->scalar, &v) != CX_OK) {
-        return cx_yaml_error(n, CX_ERR_INVALID, err,
-                             "'%s' is not a byte size (e.g. 4096, 64K, 80GB, 1GiB)", n->scalar);
-    }
-    *out = v;
-    return CX_OK;
+    return cx_yaml_get_parsed(map, key, required, cx_yaml_parse_bytes_v, out, sizeof(*out),
+                              "a byte size (e.g. 4096, 64K, 80GB, 1GiB)", err);
 }
 
 cx_status_t cx_yaml_get_time_ps(const cx_yaml_node_t *map, const char *key, int required,
                                 int64_t *out, cx_err_t *err)
 {
-    const cx_yaml_node_t *n;
-    int64_t               v;
-    cx_status_t           st = cx_yaml_scalar_of(map, key, required, &n, err);
-    if (st != CX_OK || n == NULL) return st;
-    if (cx_parse_time_ps(n->scalar, &v) != CX_OK) {
-        return cx_yaml_error(n, CX_ERR_INVALID, err,
-                             "'%s' is not a time (e.g. 600ns, 1.5us, 2ms; bare number = seconds)",
-                             n->scalar);
-    }
-    *out = v;
-    return CX_OK;
+    return cx_yaml_get_parsed(map, key, required, cx_yaml_parse_time_v, out, sizeof(*out),
+                              "a time (e.g. 600ns, 1.5us, 2ms; bare number = seconds)", err);
 }
 
 cx_status_t cx_yaml_parse_bandwidth(const char *s, double *bytes_per_s)
@@ -677,15 +685,6 @@ cx_status_t cx_yaml_parse_bandwidth(const char *s, double *bytes_per_s)
 cx_status_t cx_yaml_get_bandwidth(const cx_yaml_node_t *map, const char *key, int required,
                                   double *bytes_per_s, cx_err_t *err)
 {
-    const cx_yaml_node_t *n;
-    double                v;
-    cx_status_t           st = cx_yaml_scalar_of(map, key, required, &n, err);
-    if (st != CX_OK || n == NULL) return st;
-    if (cx_yaml_parse_bandwidth(n->scalar, &v) != CX_OK) {
-        return cx_yaml_error(n, CX_ERR_INVALID, err,
-                             "'%s' is not a bandwidth (e.g. 400Gbps, 400 Gb/s, 50GB/s, 1.6Tbps)",
-                             n->scalar);
-    }
-    *bytes_per_s = v;
-    return CX_OK;
+    return cx_yaml_get_parsed(map, key, required, cx_yaml_parse_bw_v, bytes_per_s, sizeof(*bytes_per_s),
+                              "a bandwidth (e.g. 400Gbps, 400 Gb/s, 50GB/s, 1.6Tbps)", err);
 }
