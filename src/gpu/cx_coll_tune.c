@@ -162,7 +162,7 @@ double cx_coll_predict(const cx_coll_params_t *p, const cx_coll_links_t *l, uint
 {
     uint32_t n = op->group_size, pr = proto < CX_PROTO_COUNT && proto != CX_PROTO_AUTO ? proto : CX_PROTO_SIMPLE;
     if (n <= 1) return 0;
-    switch (algo) {
+    switch ((cx_coll_algo_t)algo) {
     case CX_ALGO_RING:
         return cx_tune_ring(p, l, op->cls, op->bytes, n, g, pr, 0);
     case CX_ALGO_TREE:
@@ -183,9 +183,13 @@ double cx_coll_predict(const cx_coll_params_t *p, const cx_coll_links_t *l, uint
         return (double)(g >= n ? l->nvlink_hop : l->net_hop) * CX_PS +
                (double)op->bytes * (n - 1) / n / (bw * cx_coll_proto_bw[pr]);
     }
-    default:
-        return HUGE_VAL;  /* direct: only when asked */
+    case CX_ALGO_DIRECT:
+        return HUGE_VAL;  /* only when asked */
+    case CX_ALGO_AUTO:
+    case CX_ALGO_COUNT:
+        break;
     }
+    return HUGE_VAL;
 }
 
 /* auto protocol, as NCCL's tuner picks one: per protocol, time = steps x

@@ -367,12 +367,34 @@ static uint32_t cx_net_rr_next(cx_net_dev_t *d, const cx_net_chunk_t *c, cx_time
     return r->next++;
 }
 
-/* Pick one of n equal-cost ports. */
+/* Adaptive: the earliest free port; among those within adaptive_slack_bytes
+ * of serialization of it, the first in the flow's round-robin order. */
+static uint32_t cx_net_pick_adaptive(cx_net_dev_t *d, const uint32_t *ports, uint32_t n, const cx_net_chunk_t *c,
+                                     cx_time_t now)
+{
+    uint32_t  i, start, best;
+    cx_time_t best_t = d->ports[ports[0]].busy_until, slack;
+    for (i = 1; i < n; i++) {
+        if (d->ports[ports[i]].busy_until < best_t) best_t = d->ports[ports[i]].busy_until;
+    }
+    slack = (cx_time_t)((double)d->net->cfg.adaptive_slack_bytes * d->ports[ports[0]].ps_per_byte);
+    start = cx_net_rr_next(d, c, now) % n;
+    best  = ports[start];
+    for (i = 0; i < n; i++) {
+        uint32_t q = ports[(start + i) % n];
+        if (d->ports[q].busy_until <= best_t + slack) {
+            best = q;
+            break;
+        }
+    }
+    return best;
+}
+
+/* Pick one of n equal-cost ports (no default: a new routing mode must be
+ * handled here, -Wswitch says where). */
 static uint32_t cx_net_pick(cx_net_dev_t *d, const uint32_t *ports, uint32_t n, const cx_net_chunk_t *c,
                             cx_time_t now)
 {
-    uint32_t  i, start, best;
-    cx_time_t best_t, slack;
     if (n == 1) return ports[0];
     switch (d->net->cfg.routing) {
     case CX_ROUTE_ECMP:
@@ -380,25 +402,10 @@ static uint32_t cx_net_pick(cx_net_dev_t *d, const uint32_t *ports, uint32_t n, 
     case CX_ROUTE_SPRAY:
         return ports[cx_net_rr_next(d, c, now) % n];
     case CX_ROUTE_ADAPTIVE:
-    default:
-        /* Earliest free port; among those within adaptive_slack_bytes of
-         * serialization of it, the first in the flow's round-robin order. */
-        best_t = d->ports[ports[0]].busy_until;
-        for (i = 1; i < n; i++) {
-            if (d->ports[ports[i]].busy_until < best_t) best_t = d->ports[ports[i]].busy_until;
-        }
-        slack = (cx_time_t)((double)d->net->cfg.adaptive_slack_bytes * d->ports[ports[0]].ps_per_byte);
-        start = cx_net_rr_next(d, c, now) % n;
-        best  = ports[start];
-        for (i = 0; i < n; i++) {
-            uint32_t q = ports[(start + i) % n];
-            if (d->ports[q].busy_until <= best_t + slack) {
-                best = q;
-                break;
-            }
-        }
-        return best;
+        return cx_net_pick_adaptive(d, ports, n, c, now);
     }
+    cx_fatal("routing mode %d unknown", (int)d->net->cfg.routing);
+    return ports[0];
 }
 
 static void cx_net_forward(cx_engine_t *eng, cx_entity_t *self, cx_net_dev_t *d, const cx_net_chunk_t *c)
