@@ -38,6 +38,8 @@
  * parts); reduce-scatter: the input (all members' parts); all-to-all: all
  * bytes one member sends (its own part included).  SEND / RECV: the message.
  * COMPUTE: bytes = HBM traffic, flops = floating point operations.
+ * COLLECTIVE: flops = the share of the GPU's SMs it holds while it runs
+ * (0: none; at most CX_GPU_MAX_SM_SHARE, see cx_gpu.h SM SHARING).
  */
 #ifndef CX_OP_H
 #define CX_OP_H
@@ -123,7 +125,7 @@ typedef struct cx_op {
     uint32_t microbatch;   /* label; CX_OP_NO_MB */
     uint32_t iteration;    /* label */
     uint64_t bytes;        /* payload or HBM bytes */
-    double   flops;        /* COMPUTE */
+    double   flops;        /* COMPUTE; COLLECTIVE: SM share (see above) */
     union {
         uint64_t peer;       /* SEND / RECV: global GPU of the other side */
         uint64_t group_base; /* COLLECTIVE */

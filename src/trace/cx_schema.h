@@ -120,7 +120,7 @@
     X(S, start_ps, I64, "ps", NONE, "op start (simulated time)") \
     X(S, end_ps, I64, "ps", NONE, "op end (simulated time)") \
     X(S, bytes, U64, "bytes", NONE, "payload (comm) or HBM traffic (compute)") \
-    X(S, flops, F64, "FLOP", NONE, "floating point operations (compute)") \
+    X(S, flops, F64, "FLOP", NONE, "floating point operations (compute); a collective: the SM share it holds (0..0.9)") \
     X(S, tag, U64, "", NONE, "matching tag of send/recv/collective") \
     X(S, peer, U64, "", NONE, "send/recv: peer GPU; collective: group base GPU; wait: op count waited for") \
     X(S, group_size, U32, "", NONE, "collective group size") \
