@@ -46,17 +46,6 @@ static inline uint64_t cxa_row_hash(const unsigned char *p, size_t len)
     return cxa_mix64(h ^ (uint64_t)len);
 }
 
-static uint64_t cxa_fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    size_t               i;
-    for (i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 typedef struct cxa_names {
     char **v;
     size_t n, cap;
@@ -116,12 +105,12 @@ static int cxa_digest_table(const cxa_file_t *f, const char *path, uint64_t *row
         cxa_table_close(&t);
         return -1;
     }
-    name_h = cxa_fnv1a(0xcbf29ce484222325ULL, path, strlen(path));
+    name_h = cx_schema_fnv1a(CX_SCHEMA_FNV_BASIS, path, strlen(path));
     for (i = 0; i < t.ncols; i++) {
         uint64_t sz = t.cols[i].size;
-        name_h      = cxa_fnv1a(name_h, t.cols[i].name, strlen(t.cols[i].name) + 1);
-        name_h      = cxa_fnv1a(name_h, &sz, sizeof(sz));
-        name_h      = cxa_fnv1a(name_h, &t.cols[i].cls, 1);
+        name_h      = cx_schema_fnv1a(name_h, t.cols[i].name, strlen(t.cols[i].name) + 1);
+        name_h      = cx_schema_fnv1a(name_h, &sz, sizeof(sz));
+        name_h      = cx_schema_fnv1a(name_h, &t.cols[i].cls, 1);
     }
     *rows_p = t.rows;
     *hash_p = cxa_mix64(cxa_mix64(name_h) ^ sum ^ cxa_mix64(t.rows));

@@ -19,6 +19,7 @@
 #define CX_SCHEMA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CX_SCHEMA_T_ITER     "/summary/iterations"
 #define CX_SCHEMA_T_COLL     "/summary/collectives"
@@ -277,5 +278,20 @@ char *cx_schema_text(void);
     L("gpu_slow") L("gpu_fail") L("link_degraded") L("link_down") L("nic_down") L("switch_down")
 #define CX_SCHEMA_FAULT_ACTION_LABELS(L) \
     L("slowed") L("degraded") L("rerouted") L("job stopped") L("none (not on the job)") L("after the job stopped")
+
+/* FNV-1a (64-bit) over n bytes from h: the hash the writer agrees table
+ * definitions with across ranks and colossim-analyze digests tables'
+ * layouts with (start from CX_SCHEMA_FNV_BASIS). */
+#define CX_SCHEMA_FNV_BASIS 0xcbf29ce484222325ULL
+static inline uint64_t cx_schema_fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    size_t               i;
+    for (i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
 
 #endif

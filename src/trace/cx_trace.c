@@ -19,6 +19,7 @@
 
 #include "cx_agree.h"
 #include "cx_log.h"
+#include "cx_schema.h"
 #include "cx_version.h"
 
 #include <hdf5.h>
@@ -345,21 +346,9 @@ static cx_status_t trace_reserve(cx_trace_t *tr, uint64_t need, const char *what
     return trace_agree(tr, st, err);
 }
 
-static uint64_t trace_fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    size_t               i;
-
-    for (i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static uint64_t trace_fnv_str(uint64_t h, const char *s)
 {
-    return trace_fnv(h, s, strlen(s) + 1);
+    return cx_schema_fnv1a(h, s, strlen(s) + 1);
 }
 
 static hid_t trace_native_type(cx_trace_type_t t, size_t *size_p)
@@ -937,7 +926,7 @@ cx_status_t cx_trace_table_define(cx_trace_t *tr, const char *dset_path,
         goto err_nomem;
     }
     h = trace_fnv_str(h, dset_path);
-    h = trace_fnv(h, &row_size, sizeof(row_size));
+    h = cx_schema_fnv1a(h, &row_size, sizeof(row_size));
     tbl->identity = 1;
     for (i = 0; i < n_fields; i++) {
         cx_trace_field_t *f = &tbl->fields[i];
@@ -954,9 +943,9 @@ cx_status_t cx_trace_table_define(cx_trace_t *tr, const char *dset_path,
         }
         off += f->size;
         h = trace_fnv_str(h, f->name);
-        h = trace_fnv(h, &f->type, sizeof(f->type));
-        h = trace_fnv(h, &f->offset, sizeof(f->offset));
-        h = trace_fnv(h, &f->size, sizeof(f->size));
+        h = cx_schema_fnv1a(h, &f->type, sizeof(f->type));
+        h = cx_schema_fnv1a(h, &f->offset, sizeof(f->offset));
+        h = cx_schema_fnv1a(h, &f->size, sizeof(f->size));
         h = trace_fnv_str(h, f->units);
         h = trace_fnv_str(h, f->doc);
     }
