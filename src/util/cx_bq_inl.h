@@ -32,9 +32,20 @@
 #include "cx_log.h"
 #include "cx_pool.h"
 
-/* Bucket width and count: 1 us x 16384 buckets = a 16 ms horizon. */
+/* Bucket width and count: 1 us x 16384 buckets = a 16 ms horizon to start
+ * with.  The width adapts to the events' density (a calendar queue's
+ * resize): every CX_BQ_ADAPT_REFILLS refills, if a bucket held fewer than
+ * CX_BQ_ITEMS_LO items on average the width grows 8x (a PHOLD with delays
+ * of a second would otherwise find one event per bucket, every pop a
+ * refill); above CX_BQ_ITEMS_HI it shrinks 8x.  The order never depends on
+ * the width. */
 #define CX_BQ_WIDTH_PS  INT64_C(1000000)
 #define CX_BQ_BUCKETS   16384u
+#define CX_BQ_ADAPT_REFILLS 64u
+#define CX_BQ_ITEMS_LO  16u
+#define CX_BQ_ITEMS_HI  4096u
+#define CX_BQ_WIDTH_MIN INT64_C(1024)
+#define CX_BQ_WIDTH_MAX (INT64_C(1) << 46)
 /* Buckets are lists of 512-byte blocks from one pool (cx_pool), so the
  * memory held is the pending items plus at most one part-filled block per
  * non-empty bucket, whatever the bursts. */
@@ -60,6 +71,7 @@ typedef struct cx_bq {
     uint32_t        nb, cur;
     int64_t         w, t0;
     size_t          size;    /* items in near + buckets + far */
+    uint64_t        refills, refilled;  /* since the last width check */
 } cx_bq_t;
 
 static inline cx_status_t cx_bq_init(cx_bq_t *q, int64_t width, uint32_t nb)
@@ -160,6 +172,45 @@ static inline uint32_t cx_bq_first_used(const cx_bq_t *q)
     return q->nb;
 }
 
+/* A new bucket width: every bucketed item goes back to far and the buckets
+ * restart at t0 (near, all earlier than t0, is untouched). */
+static inline cx_status_t cx_bq_rewidth(cx_bq_t *q, int64_t w)
+{
+    uint32_t i, k;
+    for (i = 0; i < q->nb; i++) {
+        cx_bq_bucket_t *b = &q->b[i];
+        while (b->head != NULL) {
+            cx_bq_block_t *blk = b->head;
+            for (k = 0; k < blk->n; k++) {
+                if (cx_heap_push(&q->far, &blk->v[k]) != CX_OK) return CX_ERR_NOMEM;
+            }
+            b->head = blk->next;
+            cx_pool_put(&q->blocks, blk);
+        }
+        b->tail = NULL;
+        b->n    = 0;
+    }
+    memset(q->used, 0, (q->nb / 64) * sizeof(*q->used));
+    q->w   = w;
+    q->cur = 0;
+    return cx_bq_pull_far(q);
+}
+
+/* Count a refill of n items; every CX_BQ_ADAPT_REFILLS, adapt the width. */
+static inline cx_status_t cx_bq_adapt(cx_bq_t *q, size_t n)
+{
+    uint64_t avg;
+    int64_t  w = q->w;
+    q->refilled += n;
+    if (++q->refills < CX_BQ_ADAPT_REFILLS) return CX_OK;
+    avg         = q->refilled / q->refills;
+    q->refills  = 0;
+    q->refilled = 0;
+    if (avg < CX_BQ_ITEMS_LO && w <= CX_BQ_WIDTH_MAX / 8) w *= 8;
+    else if (avg > CX_BQ_ITEMS_HI && w >= CX_BQ_WIDTH_MIN * 8) w /= 8;
+    return w != q->w ? cx_bq_rewidth(q, w) : CX_OK;
+}
+
 /* near is empty and items are pending: make the earliest bucket the new near. */
 static inline cx_status_t cx_bq_refill(cx_bq_t *q)
 {
@@ -195,7 +246,8 @@ static inline cx_status_t cx_bq_refill(cx_bq_t *q)
         for (i = 0; i < q->near.size; i++) __builtin_prefetch(q->near.items[i].ptr);
         q->t0 += (int64_t)(j + 1) * q->w;
         q->cur = (q->cur + j + 1) & (q->nb - 1);
-        return cx_bq_pull_far(q);
+        if (cx_bq_pull_far(q) != CX_OK) return CX_ERR_NOMEM;
+        return cx_bq_adapt(q, q->near.size);
     }
 }
 

@@ -74,7 +74,8 @@ static void test_bq_matches_heap(void **state)
     cx_heap_t      h;
     cx_heap_item_t a, b;
     cx_rng_t       r;
-    uint64_t       i, seq = 0, pops = 0, jumps = 0;
+    uint64_t       i, seq = 0, pops = 0, jumps = 0, grew = 0;
+    int64_t        w;
     (void)state;
     assert_int_equal(cx_bq_init(&q, 0, 64), CX_ERR_INVALID);
     assert_int_equal(cx_bq_init(&q, 100, 100), CX_ERR_INVALID);
@@ -93,6 +94,7 @@ static void test_bq_matches_heap(void **state)
     }
     while (h.size > 0) {
         uint64_t k, n;
+        w = q.w;
         assert_int_equal(q.size, h.size);
         assert_non_null(cx_bq_top(&q));
         assert_int_equal(cx_bq_top(&q)->k0, h.items[0].k0);
@@ -101,6 +103,7 @@ static void test_bq_matches_heap(void **state)
         assert_int_equal(a.k0, b.k0);
         assert_int_equal(a.k1, b.k1);
         assert_int_equal(a.k2, b.k2);
+        grew += q.w > w;
         pops++;
         if (pops > 200000) continue;          /* then drain */
         n = cx_rng_below(&r, 4);              /* mean 1.5 children: grows, then drained */
@@ -121,6 +124,7 @@ static void test_bq_matches_heap(void **state)
         if (h.size > 4000) pops = 200000;     /* bound the test */
     }
     assert_true(jumps > 0);
+    assert_true(grew > 0);    /* sparse stretches widened the buckets */
     assert_int_equal(q.size, 0);
     assert_null(cx_bq_top(&q));
     /* Empty, then one item far ahead: the jump path alone. */
@@ -134,6 +138,37 @@ static void test_bq_matches_heap(void **state)
     assert_true(cx_bq_bytes(&q) > 0);
     cx_bq_destroy(&q);
     cx_heap_destroy(&h);
+}
+
+/* Crowded buckets narrow: CX_BQ_ADAPT_REFILLS buckets of more than
+ * CX_BQ_ITEMS_HI items each, popped in order, leave the width 8x smaller. */
+static void test_bq_narrows(void **state)
+{
+    const int64_t  w0 = INT64_C(1) << 20;
+    const uint64_t per = CX_BQ_ITEMS_HI + 4;
+    cx_bq_t        q;
+    cx_heap_item_t a, prev;
+    uint64_t       r, i, n = 0;
+    (void)state;
+    assert_int_equal(cx_bq_init(&q, w0, 64), CX_OK);
+    for (r = 0; r < CX_BQ_ADAPT_REFILLS; r++) {
+        for (i = 0; i < per; i++) {
+            a.k0  = (int64_t)r * w0 + (int64_t)((i * 7919) % per);
+            a.k1  = 0;
+            a.k2  = n++;
+            a.ptr = NULL;
+            assert_int_equal(cx_bq_push(&q, &a), CX_OK);
+        }
+    }
+    assert_true(cx_bq_pop(&q, &prev));
+    for (i = 1; i < n; i++) {
+        assert_true(cx_bq_pop(&q, &a));
+        assert_true(cx_heap_less(&prev, &a));
+        prev = a;
+    }
+    assert_int_equal(q.w, w0 / 8);
+    assert_false(cx_bq_pop(&q, &a));
+    cx_bq_destroy(&q);
 }
 
 static void test_pool_reuse(void **state)
@@ -343,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_heap_order_and_ties),
         cmocka_unit_test(test_heap_tie_break_exact),
         cmocka_unit_test(test_bq_matches_heap),
+        cmocka_unit_test(test_bq_narrows),
         cmocka_unit_test(test_pool_reuse),
         cmocka_unit_test(test_pool_growth),
         cmocka_unit_test(test_rng_reproducible_and_order_free),
