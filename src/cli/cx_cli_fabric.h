@@ -48,6 +48,11 @@ typedef struct cx_cli_coll_opts {
      4294967295.0, NULL, "B", "chunk size inside an NVLink domain (0 = whole message, exact in a "     \
      "non-blocking NVSwitch)"}
 
+/* A collective efficiency: a share of a link's bandwidth in [0.01, 1]. */
+#define CX_CLI_EFF_OPT(_type, _m, _name, _field, _def, _help)                                          \
+    {_name, CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, _field), CX_CLI_STR(_def), 0.01, 1, \
+     NULL, "E", _help}
+
 #define CX_CLI_COLL_OPTS(_type, _m)                                                                    \
     {"algo", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, algo), "auto", 0, 0,                \
      CX_COLL_ALGO_CHOICES, NULL, CX_COLL_ALGO_HELP},                                                    \
@@ -55,18 +60,14 @@ typedef struct cx_cli_coll_opts {
      CX_COLL_PROTO_CHOICES, NULL, CX_COLL_PROTO_HELP},                                                  \
     {"pxn", CX_OPT_ENUM, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, pxn), "on", 0, 0, "on|off", NULL,      \
      "all-to-all across rails through NVLink to the peer's rail GPU first (NCCL PXN)"},               \
-    {"nvlink-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvlink_eff),         \
-     CX_CLI_STR(CX_COLL_DEFAULT_NVLINK_EFF), 0.01, 1, NULL, "E",                                       \
-     "share of NVLink bandwidth a ring step reaches (NCCL protocol overhead)"},                       \
-    {"net-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, net_eff),               \
-     CX_CLI_STR(CX_COLL_DEFAULT_NET_EFF), 0.01, 1, NULL, "E",                                          \
-     "share of NIC bandwidth a step across nodes reaches"},                                           \
-    {"nvls-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvls_eff),             \
-     CX_CLI_STR(CX_COLL_DEFAULT_NVLS_EFF), 0.01, 1, NULL, "E",                                         \
-     "share of NVLink bandwidth with in-switch reduction (NVLS)"},                                    \
-    {"nvls-rsag-efficiency", CX_OPT_DOUBLE, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvls_rsag_eff),   \
-     CX_CLI_STR(CX_COLL_DEFAULT_NVLS_RSAG_EFF), 0.01, 1, NULL, "E",                                    \
-     "share of NVLink bandwidth of an NVLS reduce-scatter or all-gather"},                             \
+    CX_CLI_EFF_OPT(_type, _m, "nvlink-efficiency", nvlink_eff, CX_COLL_DEFAULT_NVLINK_EFF,             \
+                   "share of NVLink bandwidth a ring step reaches (NCCL protocol overhead)"),          \
+    CX_CLI_EFF_OPT(_type, _m, "net-efficiency", net_eff, CX_COLL_DEFAULT_NET_EFF,                      \
+                   "share of NIC bandwidth a step across nodes reaches"),                             \
+    CX_CLI_EFF_OPT(_type, _m, "nvls-efficiency", nvls_eff, CX_COLL_DEFAULT_NVLS_EFF,                   \
+                   "share of NVLink bandwidth with in-switch reduction (NVLS)"),                      \
+    CX_CLI_EFF_OPT(_type, _m, "nvls-rsag-efficiency", nvls_rsag_eff, CX_COLL_DEFAULT_NVLS_RSAG_EFF,    \
+                   "share of NVLink bandwidth of an NVLS reduce-scatter or all-gather"),               \
     {"nvlink-step-latency", CX_OPT_TIME, CX_CLI_OFF(_type, _m, cx_cli_coll_opts_t, nvlink_lat),         \
      CX_CLI_STR(CX_COLL_DEFAULT_NVLINK_LAT_NS) "ns", 0, 1e15, NULL, "T",                               \
      "software latency per collective step inside a domain"},                                         \

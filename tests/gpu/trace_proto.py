@@ -16,15 +16,12 @@ import tempfile
 import h5py
 import numpy
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cxtest  # noqa: E402
+from cxtest import check  # noqa: E402
+
 mpiexec, colossim, analyze = sys.argv[1], sys.argv[2], sys.argv[3]
 tmp = tempfile.mkdtemp(prefix="cx-proto-")
-ok = True
-
-
-def check(cond, what):
-    global ok
-    print(("ok   " if cond else "FAIL ") + what)
-    ok &= bool(cond)
 
 
 def run(np, name, *args):
@@ -58,4 +55,4 @@ for r in a1:
     k = (names[int(r["kind"])], algos[int(r["algo"])], labels[int(r["proto"])])
     want[k] = want.get(k, 0) + 1
 check(got == sorted(k + (n,) for k, n in want.items()), f"analyze collectives groups by protocol: {got}")
-sys.exit(0 if ok else 1)
+cxtest.done()

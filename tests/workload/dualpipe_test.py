@@ -255,6 +255,16 @@ for nodes in (0, 2):
     check(d[1] == d[2] == d[4], "MoE, overlap, max_nodes %d (2 iterations): digest %s at 1, %s at 2, %s at 4 ranks"
           % (nodes, d[1], d[2], d[4]))
 
+def check_refused(tag, path, field):
+    """colossim run on workload path exits non-zero with one 'TAG.yaml:LINE: 'FIELD': ' message."""
+    line = [i + 1 for i, l in enumerate(open(path)) if (field + ":") in l][0]
+    p = subprocess.run([COLOSSIM, "run", "--workload", path, "--out", "", "--progress", "0"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err = p.stderr.strip()
+    check(p.returncode != 0 and re.search(r"%s\.yaml:%d: '[^']*%s': " % (tag, line, field), err) is not None,
+          "%s refused: %s" % (tag, err))
+
+
 # Refused: odd pp, with virtual stages / zero_bubble, too few microbatches.
 for tag, edits, field in (
         ("bad_overlap", [("  zero_stage: 1\n", "  zero_stage: 1\n  dualpipe_overlap: true\n")], "dualpipe_overlap"),
@@ -269,12 +279,7 @@ for tag, edits, field in (
     except AssertionError:
         check(False, "%s: could not build the workload" % tag)
         continue
-    line = [i + 1 for i, l in enumerate(open(path)) if (field + ":") in l][0]
-    p = subprocess.run([COLOSSIM, "run", "--workload", path, "--out", "", "--progress", "0"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    err = p.stderr.strip()
-    check(p.returncode != 0 and re.search(r"%s\.yaml:%d: '[^']*%s': " % (tag, line, field), err) is not None,
-          "%s refused: %s" % (tag, err))
+    check_refused(tag, path, field)
 # moe.max_nodes: more nodes than the EP group spans, nodes that do not tile
 # it, too few experts in max_nodes nodes, no EP.
 for tag, old, new, field in (
@@ -287,12 +292,7 @@ for tag, old, new, field in (
     t = open(text).read()
     assert old in t, old
     open(text, "w").write(t.replace(old, new))
-    line = [i + 1 for i, l in enumerate(open(text)) if (field + ":") in l][0]
-    p = subprocess.run([COLOSSIM, "run", "--workload", text, "--out", "", "--progress", "0"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    err = p.stderr.strip()
-    check(p.returncode != 0 and re.search(r"%s\.yaml:%d: '[^']*%s': " % (tag, line, field), err) is not None,
-          "%s refused: %s" % (tag, err))
+    check_refused(tag, text, field)
 
 print("PASS" if failed == 0 else "%d check(s) FAILED" % failed)
 sys.exit(1 if failed else 0)
