@@ -11,8 +11,9 @@
  * heap):
  *
  *   near     a heap of every item with k0 < t0 (the items about to run);
- *   buckets  nb unsorted arrays; bucket cur + j holds k0 in
+ *   buckets  nb unsorted lists of blocks; bucket cur + j holds k0 in
  *            [t0 + j*w, t0 + (j+1)*w): pushing appends (no comparison);
+ *            the width w adapts to the events' density (see below);
  *   far      a heap of every item with k0 >= t0 + nb*w (long kernels).
  *
  * When near runs empty, the first non-empty bucket becomes the new near
