@@ -169,10 +169,13 @@ typedef struct cx_engine_stats {
     uint64_t  events;            /* committed events, all ranks */
     uint64_t  windows;
     uint64_t  remote_events;     /* events that crossed ranks */
+    uint64_t  events_rank_min;   /* least events one rank committed */
+    uint64_t  events_rank_max;   /* most events one rank committed: max x ranks / events is the imbalance */
     uint64_t  digest;            /* order-independent hash of every committed (time, dst, src, seq) */
     cx_time_t last_event_time;   /* time of the last committed event */
     double    wall_seconds;      /* max over ranks of run wall time */
     double    sync_share;        /* mean over ranks of (exchange + reduction) / wall */
+    double    sync_share_min, sync_share_max; /* the least and most of one rank */
     uint64_t  peak_rss_min, peak_rss_max, peak_rss_sum;  /* bytes */
     uint64_t  peak_pending_max;  /* max over ranks of events pending at once */
     int       stopped;           /* 1 if a stop request ended the run early */

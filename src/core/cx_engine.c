@@ -894,6 +894,10 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         MPI_Allreduce(&rss, &s->peak_rss_min, 1, MPI_UINT64_T, MPI_MIN, eng->comm);
         MPI_Allreduce(&rss, &s->peak_rss_max, 1, MPI_UINT64_T, MPI_MAX, eng->comm);
         MPI_Allreduce(&rss, &s->peak_rss_sum, 1, MPI_UINT64_T, MPI_SUM, eng->comm);
+        MPI_Allreduce(&d_in[1], &s->sync_share_min, 1, MPI_DOUBLE, MPI_MIN, eng->comm);
+        MPI_Allreduce(&d_in[1], &s->sync_share_max, 1, MPI_DOUBLE, MPI_MAX, eng->comm);
+        MPI_Allreduce(&eng->n_events, &s->events_rank_min, 1, MPI_UINT64_T, MPI_MIN, eng->comm);
+        MPI_Allreduce(&eng->n_events, &s->events_rank_max, 1, MPI_UINT64_T, MPI_MAX, eng->comm);
         s->ranks            = eng->nranks;
         s->events           = u_sum[0];
         s->remote_events    = u_sum[1];
@@ -926,4 +930,13 @@ void cx_engine_stats_print(const cx_engine_stats_t *s, FILE *out)
             (double)s->peak_rss_min / mib, (double)s->peak_rss_sum / mib / s->ranks,
             (double)s->peak_rss_max / mib, (unsigned long long)s->peak_pending_max,
             (unsigned long long)s->digest, s->stopped ? " (stopped early)" : "");
+    if (s->ranks > 1) {
+        /* The busiest rank sets the pace: the others wait for it at every
+         * window's end, which the sync share above counts. */
+        fprintf(out, "engine: events per rank min %llu / max %llu (imbalance: max %.3f x the mean), "
+                     "sync per rank min %.1f%% / max %.1f%%\n",
+                (unsigned long long)s->events_rank_min, (unsigned long long)s->events_rank_max,
+                s->events ? (double)s->events_rank_max * s->ranks / (double)s->events : 0.0,
+                100.0 * s->sync_share_min, 100.0 * s->sync_share_max);
+    }
 }
