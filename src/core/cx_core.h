@@ -114,6 +114,13 @@ typedef struct cx_engine_config {
     /* Partition: rank r owns ids [range_first[r], range_first[r+1]).  nranks+1
      * entries, range_first[0] = 0, last = n_entities.  NULL = even blocks. */
     const uint64_t *range_first;
+    /* Or any partition in segments (n_seg > 0; range_first is then unused):
+     * segment k is ids [seg_first[k], seg_first[k+1]), owned by seg_rank[k];
+     * seg_first[0] = 0, seg_first[n_seg] = n_entities.  A rank's entities
+     * are numbered 0..local_count-1 in id order (cx_engine_local_index). */
+    uint64_t        n_seg;
+    const uint64_t *seg_first;
+    const int      *seg_rank;
     cx_time_t lookahead;         /* > 0: minimum delay of any cross-rank event */
     cx_time_t end_time;          /* process events with time < end_time */
     uint64_t  seed;
@@ -171,6 +178,7 @@ typedef struct cx_engine_stats {
     uint64_t  remote_events;     /* events that crossed ranks */
     uint64_t  events_rank_min;   /* least events one rank committed */
     uint64_t  events_rank_max;   /* most events one rank committed: max x ranks / events is the imbalance */
+    uint64_t  segments;          /* partition segments (cyclic); 0 = one range per rank */
     uint64_t  digest;            /* order-independent hash of every committed (time, dst, src, seq) */
     cx_time_t last_event_time;   /* time of the last committed event */
     double    wall_seconds;      /* max over ranks of run wall time */
@@ -191,8 +199,11 @@ int       cx_engine_rank(const cx_engine_t *eng);
 int       cx_engine_nranks(const cx_engine_t *eng);
 MPI_Comm  cx_engine_comm(const cx_engine_t *eng);
 uint64_t  cx_engine_seed(const cx_engine_t *eng);
-cx_eid_t  cx_engine_local_first(const cx_engine_t *eng);
 uint64_t  cx_engine_local_count(const cx_engine_t *eng);
+/* The i-th local entity's id (ids ascending), and the local index of an id
+ * (UINT64_MAX when another rank owns it): inline below. */
+static inline cx_eid_t cx_engine_local_id(const cx_engine_t *eng, uint64_t i);
+static inline uint64_t cx_engine_local_index(const cx_engine_t *eng, cx_eid_t id);
 /* Rank owning id (O(log ranks)). */
 int       cx_engine_owner(const cx_engine_t *eng, cx_eid_t id);
 /* Current simulated time: the time of the event being handled. */
@@ -243,13 +254,28 @@ void cx_engine_stats_print(const cx_engine_stats_t *s, FILE *out);
 
 /* ---- inline ---- */
 struct cx_engine_pub {  /* the leading part of cx_engine visible to inlines */
-    cx_eid_t     local_first;
-    cx_entity_t *entities;
+    cx_eid_t        local_first;  /* contiguous partition: ids local_first + i */
+    cx_entity_t    *entities;
+    uint64_t        local_count;
+    uint64_t        n_entities;
+    const cx_eid_t *local_ids;    /* segments: the local ids, ascending (else NULL) */
+    const uint32_t *lidx;         /* segments: id -> local index or UINT32_MAX (else NULL) */
 };
+static inline cx_eid_t cx_engine_local_id(const cx_engine_t *eng, uint64_t i)
+{
+    const struct cx_engine_pub *p = (const struct cx_engine_pub *)(const void *)eng;
+    return p->local_ids != NULL ? p->local_ids[i] : p->local_first + i;
+}
+static inline uint64_t cx_engine_local_index(const cx_engine_t *eng, cx_eid_t id)
+{
+    const struct cx_engine_pub *p = (const struct cx_engine_pub *)(const void *)eng;
+    if (p->lidx == NULL) return id - p->local_first < p->local_count ? id - p->local_first : UINT64_MAX;
+    return id < p->n_entities && p->lidx[id] != UINT32_MAX ? p->lidx[id] : UINT64_MAX;
+}
 static inline cx_eid_t cx_engine_entity_id(const cx_engine_t *eng, const cx_entity_t *e)
 {
     const struct cx_engine_pub *p = (const struct cx_engine_pub *)(const void *)eng;
-    return p->local_first + (cx_eid_t)(e - p->entities);
+    return cx_engine_local_id(eng, (uint64_t)(e - p->entities));
 }
 
 #endif

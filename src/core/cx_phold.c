@@ -66,11 +66,11 @@ cx_status_t cx_phold_run(const cx_phold_config_t *cfg, MPI_Comm comm, cx_engine_
     if (st != CX_OK) return st;
 
     for (i = 0; i < cx_engine_local_count(eng); i++) {
-        cx_eid_t id = cx_engine_local_first(eng) + i;
+        cx_eid_t id = cx_engine_local_id(eng, i);
         cx_engine_set_entity(eng, id, &cx_phold_type, &ctx);
     }
     for (i = 0; i < cx_engine_local_count(eng); i++) {
-        cx_eid_t     id = cx_engine_local_first(eng) + i;
+        cx_eid_t     id = cx_engine_local_id(eng, i);
         cx_entity_t *e  = cx_engine_entity(eng, id);
         for (k = 0; k < cfg->start_events; k++) {
             cx_event_send(eng, cx_event_new(eng, e, id, cx_phold_delay(eng, e, &ctx), 0, 0));

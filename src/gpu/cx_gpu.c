@@ -381,7 +381,7 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
 {
     cx_gpus_t       *g;
     const cx_topo_t *topo = cx_net_topo(net);
-    uint64_t         first = cx_net_local_first(net), count = cx_net_local_count(net), i, k = 0;
+    uint64_t         count = cx_net_local_count(net), i, k = 0;
     uint64_t        *rev = NULL;
     size_t           ss = (cfg->source.state_size + 15u) & ~(size_t)15u;
     cx_status_t      st;
@@ -402,7 +402,7 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
         return st;
     }
     for (i = 0; i < count; i++) {
-        if (cx_gpus_job_index(g, rev, first + i) != UINT64_MAX) g->n++;
+        if (cx_gpus_job_index(g, rev, cx_net_local_dev_at(net, i)->dev) != UINT64_MAX) g->n++;
     }
     g->gpus      = calloc(g->n > 0 ? g->n : 1, sizeof(cx_gpu_t));
     g->src_arena = calloc((g->n > 0 ? g->n : 1) * CX_NUM_STREAMS, ss > 0 ? ss : 16);
@@ -416,7 +416,7 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
                           (unsigned long long)n);
     }
     for (i = 0; i < count; i++) {
-        uint64_t      dev = first + i, j = cx_gpus_job_index(g, rev, dev);
+        uint64_t      dev = cx_net_local_dev_at(net, i)->dev, j = cx_gpus_job_index(g, rev, dev);
         cx_gpu_info_t gi;
         cx_gpu_t     *gpu;
         int           s;
@@ -424,7 +424,7 @@ cx_status_t cx_gpus_create(cx_gpus_t **g_p, cx_engine_t *eng, cx_net_t *net,
         cx_topo_gpu_info(topo, dev, &gi);
         gpu         = &g->gpus[k];
         gpu->g      = g;
-        gpu->dev    = cx_net_local_dev(net, dev);
+        gpu->dev    = cx_net_local_dev_at(net, i);
         gpu->gpu    = j;
         gpu->domain = gi.domain;
         gpu->type   = cx_topo_gpu_type(topo, gi.gpu_type);

@@ -51,8 +51,7 @@ struct cx_net {
     cx_engine_t      *eng;
     const cx_topo_t  *topo;
     cx_net_config_t   cfg;
-    uint64_t          first;     /* first local device */
-    uint64_t          count;     /* local devices */
+    uint64_t          count;     /* local devices (in id order: cx_engine_local_id) */
     cx_net_dev_t     *devs;
     cx_net_port_t    *ports;     /* all local ports, devs[i].ports points inside */
     cx_nvls_slot_t   *nvls;      /* nvls_slots per local NVSwitch */
@@ -93,13 +92,13 @@ void cx_net_config_defaults(cx_net_config_t *cfg)
 
 const cx_topo_t *cx_net_topo(const cx_net_t *net) { return net->topo; }
 const cx_net_config_t *cx_net_get_config(const cx_net_t *net) { return &net->cfg; }
-uint64_t cx_net_local_first(const cx_net_t *net) { return net->first; }
 uint64_t cx_net_local_count(const cx_net_t *net) { return net->count; }
+cx_net_dev_t *cx_net_local_dev_at(cx_net_t *net, uint64_t i) { return &net->devs[i]; }
 
 cx_net_dev_t *cx_net_local_dev(cx_net_t *net, uint64_t dev)
 {
-    if (dev < net->first || dev - net->first >= net->count) return NULL;
-    return &net->devs[dev - net->first];
+    uint64_t i = cx_engine_local_index(net->eng, dev);
+    return i != UINT64_MAX ? &net->devs[i] : NULL;
 }
 
 /* Where a GPU's NVLink domain lies, so that routes inside it need no topo
@@ -150,15 +149,15 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
     net->topo      = topo;
     net->cfg       = *cfg;
     if (net->cfg.nvlink_chunk_bytes == 0) net->cfg.nvlink_chunk_bytes = UINT32_MAX;
-    net->first     = cx_engine_local_first(eng);
     net->count     = cx_engine_local_count(eng);
     net->on_recv   = on_recv;
     net->on_txdone = on_txdone;
 
     for (i = 0; i < net->count; i++) {
-        n_ports += cx_topo_num_ports(topo, net->first + i);
-        if (cx_topo_device_kind(topo, net->first + i) == CX_DEV_NVSWITCH) n_nvs++;
-        if (cx_topo_device_kind(topo, net->first + i) == CX_DEV_SWITCH) n_sw++;
+        uint64_t dev = cx_engine_local_id(eng, i);
+        n_ports += cx_topo_num_ports(topo, dev);
+        if (cx_topo_device_kind(topo, dev) == CX_DEV_NVSWITCH) n_nvs++;
+        if (cx_topo_device_kind(topo, dev) == CX_DEV_SWITCH) n_sw++;
     }
     net->devs  = calloc(net->count > 0 ? net->count : 1, sizeof(*net->devs));
     net->ports = calloc(n_ports > 0 ? n_ports : 1, sizeof(*net->ports));
@@ -166,8 +165,8 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
     cx_mem_advise_huge(net->ports, (n_ports > 0 ? n_ports : 1) * sizeof(*net->ports));
     net->nvls_slots = CX_NVLS_SLOTS_MIN;
     for (i = 0; i < net->count; i++) {
-        if (cx_topo_device_kind(topo, net->first + i) == CX_DEV_NVSWITCH) {
-            uint32_t k = cx_nvls_slots_for(cx_topo_num_ports(topo, net->first + i));
+        if (cx_topo_device_kind(topo, cx_engine_local_id(eng, i)) == CX_DEV_NVSWITCH) {
+            uint32_t k = cx_nvls_slots_for(cx_topo_num_ports(topo, cx_engine_local_id(eng, i)));
             if (k > net->nvls_slots) net->nvls_slots = k;
         }
     }
@@ -182,7 +181,7 @@ cx_status_t cx_net_create(cx_net_t **net_p, cx_engine_t *eng, const cx_topo_t *t
         cx_net_dev_t *d = &net->devs[i];
         uint32_t      p;
         d->net     = net;
-        d->dev     = net->first + i;
+        d->dev     = cx_engine_local_id(eng, i);
         d->n_ports = cx_topo_num_ports(topo, d->dev);
         d->ports   = &net->ports[pi];
         d->kind    = (uint16_t)cx_topo_device_kind(topo, d->dev);

@@ -206,8 +206,9 @@ const cx_topo_t *cx_net_topo(const cx_net_t *net);
 /* The effective configuration (NVLink whole-message chunking resolved). */
 const cx_net_config_t *cx_net_get_config(const cx_net_t *net);
 cx_net_dev_t    *cx_net_local_dev(cx_net_t *net, uint64_t dev);
-uint64_t         cx_net_local_first(const cx_net_t *net);
+/* Local devices: count, and the i-th in id order (0 <= i < count). */
 uint64_t         cx_net_local_count(const cx_net_t *net);
+cx_net_dev_t    *cx_net_local_dev_at(cx_net_t *net, uint64_t i);
 
 /* Time-binned link bytes: every chunk's bytes count in the bin of the time
  * its tail leaves the port; when a port moves on to a later bin, the closed

@@ -5,29 +5,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* $COLOSSIM_PARTITION = contiguous | cyclic | auto (default): how the
+ * devices are dealt to ranks (cx_topo_part_make).  Every rank reads the
+ * same environment under mpirun; results do not depend on it. */
+cx_status_t cx_net_pick_partition(int *mode, cx_err_t *err)
+{
+    const char *env = getenv("COLOSSIM_PARTITION");
+    *mode           = CX_PART_AUTO;
+    if (env == NULL || *env == '\0' || strcmp(env, "auto") == 0) return CX_OK;
+    if (strcmp(env, "contiguous") == 0) *mode = CX_PART_CONTIGUOUS;
+    else if (strcmp(env, "cyclic") == 0) *mode = CX_PART_CYCLIC;
+    else {
+        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_PARTITION",
+                          "'%s' is not contiguous, cyclic or auto", env);
+    }
+    return CX_OK;
+}
+
 cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uint64_t job_gpus,
                                  MPI_Comm comm, const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
                                  cx_err_t *err)
 {
     cx_engine_config_t ecfg = *tmpl;
     cx_engine_t       *eng  = NULL;
-    uint64_t          *first;
+    cx_topo_part_t     part;
     int64_t            la = 0;
-    int                nranks, rank, i, n_nb = 0;
+    int                nranks, rank, i, n_nb = 0, mode;
     int               *nb_flag = NULL, *nb = NULL;
     cx_status_t        st;
 
     MPI_Comm_size(comm, &nranks);
     MPI_Comm_rank(comm, &rank);
-    first = malloc((size_t)(nranks + 1) * sizeof(uint64_t));
-    if (first == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    st = cx_topo_partition_job(topo, nranks, job_gpus > 0 ? job_gpus : UINT64_MAX, first, &la, NULL, NULL, err);
+    memset(&part, 0, sizeof(part));
+    st = cx_net_pick_partition(&mode, err);
+    if (st == CX_OK) st = cx_topo_part_make(topo, nranks, job_gpus > 0 ? job_gpus : UINT64_MAX, mode, &part, err);
     if (st != CX_OK) goto out;
+    la = part.lookahead_ps;
     /* One rank: no cut link; the window length then only paces progress. */
     if (la == INT64_MAX || la <= 0) la = CX_PS_PER_US;
     ecfg.comm             = comm;
     ecfg.n_entities       = cx_topo_num_devices(topo);
-    ecfg.range_first      = first;
+    ecfg.range_first      = NULL;
+    ecfg.n_seg            = part.nseg;
+    ecfg.seg_first        = part.seg_first;
+    ecfg.seg_rank         = part.seg_rank;
+    if (!part.cyclic) {
+        /* Contiguous: one segment per rank, the engine's plain ranges. */
+        ecfg.range_first = part.seg_first;
+        ecfg.n_seg       = 0;
+    }
     ecfg.lookahead        = la;
     if (ecfg.end_time <= 0) ecfg.end_time = CX_TIME_MAX;
     if (rank != 0) ecfg.progress_seconds = 0.0;
@@ -41,7 +67,7 @@ cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uin
         st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
         goto out;
     }
-    cx_topo_rank_neighbours(topo, first, nranks, rank, nb_flag);
+    cx_topo_part_neighbours(topo, &part, rank, nb_flag);
     for (i = 0; i < nranks; i++) {
         if (nb_flag[i] && i != rank) nb[n_nb++] = i;
     }
@@ -49,7 +75,7 @@ cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uin
 out:
     free(nb_flag);
     free(nb);
-    free(first);
+    cx_topo_part_free(&part);
     if (st != CX_OK) {
         cx_engine_destroy(eng);
         return st;
@@ -139,7 +165,7 @@ typedef struct cx_traffic_run_state {
     cx_traffic_gpu_t          *gs;
     uint64_t                  *perm;
     cx_topo_summary_t          sum;
-    uint64_t                   n, first, count, n_local_recv;
+    uint64_t                   n, count, n_local_recv;
     int                        rank, nranks;
 } cx_traffic_run_state_t;
 
@@ -150,16 +176,18 @@ static void cx_traffic_start(cx_traffic_run_state_t *S)
     const cx_topo_t           *topo = S->topo;
     uint64_t                   i, n = S->n, ring_step;
     for (i = 0; i < n; i++) {
-        uint64_t      dev = cx_topo_gpu_device(topo, i);
-        cx_net_dev_t *d   = cx_net_local_dev(S->net, dev);
+        uint64_t          dev = cx_topo_gpu_device(topo, i);
+        cx_net_dev_t     *d   = cx_net_local_dev(S->net, dev);
+        cx_traffic_gpu_t *gs;
         if (d == NULL) continue;
-        d->upper = &S->gs[dev - S->first];
+        gs       = &S->gs[cx_engine_local_index(S->eng, dev)];
+        d->upper = gs;
         switch (cfg->pattern) {
-        case CX_PAT_PERMUTATION: case CX_PAT_RING: S->gs[dev - S->first].expected = cfg->bytes; break;
-        case CX_PAT_ALLTOALL: S->gs[dev - S->first].expected = cfg->bytes * (n - 1); break;
-        case CX_PAT_INCAST: S->gs[dev - S->first].expected = i == 0 ? cfg->bytes * (n - 1) : 0; break;
+        case CX_PAT_PERMUTATION: case CX_PAT_RING: gs->expected = cfg->bytes; break;
+        case CX_PAT_ALLTOALL: gs->expected = cfg->bytes * (n - 1); break;
+        case CX_PAT_INCAST: gs->expected = i == 0 ? cfg->bytes * (n - 1) : 0; break;
         }
-        if (S->gs[dev - S->first].expected > 0) S->n_local_recv++;
+        if (gs->expected > 0) S->n_local_recv++;
     }
     /* Ring: to the same local GPU of the next NVLink domain (rail-aligned),
      * or the next GPU when the set is one domain. */
@@ -207,7 +235,7 @@ static cx_status_t cx_traffic_completions(cx_traffic_run_state_t *S, cx_traffic_
     for (i = 0; i < S->count; i++) {
         if (S->gs[i].expected == 0) continue;
         if (S->gs[i].received != S->gs[i].expected) {
-            cx_fatal("GPU device %llu received %llu of %llu bytes", (unsigned long long)(S->first + i),
+            cx_fatal("GPU device %llu received %llu of %llu bytes", (unsigned long long)cx_engine_local_id(S->eng, i),
                      (unsigned long long)S->gs[i].received, (unsigned long long)S->gs[i].expected);
         }
         done_local[k++] = S->gs[i].done;
@@ -283,7 +311,7 @@ static void cx_traffic_link_use(const cx_traffic_run_state_t *S, cx_traffic_resu
     memset(loc_sum, 0, sizeof(loc_sum));
     memset(loc_max, 0, sizeof(loc_max));
     for (i = 0; i < S->count; i++) {
-        cx_net_dev_t *d = cx_net_local_dev(S->net, S->first + i);
+        cx_net_dev_t *d = cx_net_local_dev_at(S->net, i);
         uint32_t      p;
         for (p = 0; p < d->n_ports; p++) {
             cx_net_port_t *pp = &d->ports[p];
@@ -314,7 +342,6 @@ static cx_status_t cx_traffic_build(cx_traffic_run_state_t *S, cx_err_t *err)
     const cx_traffic_config_t *cfg = S->cfg;
     CX_TRY(cx_net_create(&S->net, S->eng, S->topo, &cfg->net, &cx_traffic_gpu_type, cx_traffic_on_recv,
                          cx_traffic_on_txdone, err));
-    S->first = cx_net_local_first(S->net);
     S->count = cx_net_local_count(S->net);
     S->gs    = calloc(S->count > 0 ? S->count : 1, sizeof(*S->gs));
     if (S->gs == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");

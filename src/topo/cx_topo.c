@@ -664,3 +664,195 @@ cx_status_t cx_topo_fabric_info(const cx_topo_t *t, int fabric, cx_fabric_info_t
     }
     return CX_OK;
 }
+
+/* --- partition by segments (contiguous or cyclic) -------------------------- */
+
+#define CX_PART_CLASSES (CX_TOPO_MAX_TIERS + 3)
+
+/* The unit of the cyclic partition starting at dev, its length, and its
+ * class within its fabric: 0 a leaf block (or, in a one-tier fabric, a
+ * domain) running the job, 1 one without it, 2 + tier a switch outside the
+ * leaf blocks. */
+static uint64_t cx_part_unit(const cx_topo_t *t, uint64_t dev, uint64_t job_gpus, int *cls)
+{
+    const cx_fabric_t *f = cx_fabric_of(t, dev);
+    cx_dec_t           d;
+    cx_decode(f, dev - f->base, &d);
+    if (d.kind == CX_DEV_SWITCH) {
+        *cls = (int)(f - t->fab) * CX_PART_CLASSES + 2 + d.tier;
+        return 1;
+    }
+    /* A domain's first device: units are whole, so d.index starts a leaf
+     * block where the fabric has them (k[1] domains, then the leaves). */
+    *cls = (int)(f - t->fab) * CX_PART_CLASSES + (f->gpu_base + d.index * f->gpd < job_gpus ? 0 : 1);
+    return f->T >= 2 ? f->S[1] : f->S[0];
+}
+
+int cx_topo_part_owner(const cx_topo_part_t *p, uint64_t dev)
+{
+    uint64_t lo = 0, hi = p->nseg - 1;
+    while (lo < hi) {
+        uint64_t mid = (lo + hi + 1) / 2;
+        if (p->seg_first[mid] <= dev) lo = mid; else hi = mid - 1;
+    }
+    return p->seg_rank[lo];
+}
+
+void cx_topo_part_free(cx_topo_part_t *p)
+{
+    free(p->seg_first);
+    free(p->seg_rank);
+    p->seg_first = NULL;
+    p->seg_rank  = NULL;
+    p->nseg      = 0;
+}
+
+static cx_status_t cx_part_alloc(cx_topo_part_t *p, uint64_t nseg, cx_err_t *err)
+{
+    p->seg_first = malloc((size_t)(nseg + 1) * sizeof(uint64_t));
+    p->seg_rank  = malloc((size_t)(nseg > 0 ? nseg : 1) * sizeof(int));
+    if (p->seg_first == NULL || p->seg_rank == NULL) {
+        cx_topo_part_free(p);
+        return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory for the partition");
+    }
+    return CX_OK;
+}
+
+/* Deal the units round robin, one count per class; nseg and the segments
+ * when seg_rank is set (a first pass only counts). */
+static uint64_t cx_part_deal(const cx_topo_t *t, int nranks, uint64_t job_gpus, cx_topo_part_t *p,
+                             uint64_t *job_units)
+{
+    uint64_t next[CX_TOPO_MAX_FABRICS * CX_PART_CLASSES];
+    uint64_t dev, n = 0;
+    int      last = -1;
+    memset(next, 0, sizeof(next));
+    *job_units = 0;
+    for (dev = 0; dev < t->ndev;) {
+        int      cls, r;
+        uint64_t len = cx_part_unit(t, dev, job_gpus, &cls);
+        r            = (int)(next[cls]++ % (uint64_t)nranks);
+        if (cls % CX_PART_CLASSES == 0) (*job_units)++;
+        if (r != last) {
+            if (p->seg_rank != NULL) {
+                p->seg_first[n] = dev;
+                p->seg_rank[n]  = r;
+            }
+            n++;
+            last = r;
+        }
+        dev += len;
+    }
+    if (p->seg_rank != NULL) p->seg_first[n] = t->ndev;
+    return n;
+}
+
+static void cx_part_lookahead(const cx_topo_t *t, cx_topo_part_t *p)
+{
+    uint64_t k, dev;
+    p->lookahead_ps = INT64_MAX;
+    for (k = 0; k < p->nseg; k++) {
+        for (dev = p->seg_first[k]; dev < p->seg_first[k + 1]; dev++) {
+            uint32_t q, np = cx_topo_num_ports(t, dev);
+            for (q = 0; q < np; q++) {
+                cx_port_info_t pi;
+                if (cx_topo_port(t, dev, q, &pi) != CX_OK) continue;
+                if (pi.latency_ps < p->lookahead_ps && cx_topo_part_owner(p, pi.peer_device) != p->seg_rank[k]) {
+                    p->lookahead_ps = pi.latency_ps;
+                }
+            }
+        }
+    }
+}
+
+cx_status_t cx_topo_part_make(const cx_topo_t *t, int nranks, uint64_t job_gpus, int mode, cx_topo_part_t *p,
+                              cx_err_t *err)
+{
+    uint64_t    job_units = 0, nseg;
+    cx_status_t st;
+    int         r;
+    memset(p, 0, sizeof(*p));
+    p->nranks       = nranks;
+    p->lookahead_ps = INT64_MAX;
+    if (nranks < 1 || (uint64_t)nranks > t->ndom) {
+        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "ranks",
+                          "%d ranks for %llu NVLink domains: need 1..%llu (a domain never "
+                          "straddles ranks)", nranks, (unsigned long long)t->ndom,
+                          (unsigned long long)t->ndom);
+    }
+    if (mode != CX_PART_CONTIGUOUS && nranks > 1) {
+        nseg = cx_part_deal(t, nranks, job_gpus, p, &job_units);
+        if (mode == CX_PART_CYCLIC ||
+            (nranks <= CX_PART_CYCLIC_MAX_RANKS && job_units >= 2 * (uint64_t)nranks)) {
+            CX_TRY(cx_part_alloc(p, nseg, err));
+            p->nseg   = cx_part_deal(t, nranks, job_gpus, p, &job_units);
+            p->cyclic = 1;
+            cx_part_lookahead(t, p);
+            return CX_OK;
+        }
+    }
+    CX_TRY(cx_part_alloc(p, (uint64_t)nranks, err));
+    st = cx_topo_partition_job(t, nranks, job_gpus, p->seg_first, &p->lookahead_ps, NULL, NULL, err);
+    if (st != CX_OK) {
+        cx_topo_part_free(p);
+        return st;
+    }
+    p->nseg = (uint64_t)nranks;
+    for (r = 0; r < nranks; r++) p->seg_rank[r] = r;
+    return CX_OK;
+}
+
+int cx_topo_part_neighbours(const cx_topo_t *t, const cx_topo_part_t *p, int rank, int *flag)
+{
+    uint64_t k, dev;
+    int      n = 0;
+    for (k = 0; k < p->nseg; k++) {
+        if (p->seg_rank[k] != rank) continue;
+        for (dev = p->seg_first[k]; dev < p->seg_first[k + 1]; dev++) {
+            uint32_t q, np = cx_topo_num_ports(t, dev);
+            for (q = 0; q < np; q++) {
+                cx_port_info_t pi;
+                int            o;
+                if (cx_topo_port(t, dev, q, &pi) != CX_OK) continue;
+                o = cx_topo_part_owner(p, pi.peer_device);
+                if (o != rank && !flag[o]) {
+                    flag[o] = 1;
+                    n++;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+void cx_topo_part_counts(const cx_topo_t *t, const cx_topo_part_t *p, uint64_t job_gpus, uint64_t *cut_links,
+                        uint64_t *weight)
+{
+    uint64_t k, dev;
+    if (cut_links != NULL) memset(cut_links, 0, (size_t)p->nranks * sizeof(*cut_links));
+    if (weight != NULL) memset(weight, 0, (size_t)p->nranks * sizeof(*weight));
+    for (k = 0; k < p->nseg; k++) {
+        int r = p->seg_rank[k];
+        for (dev = p->seg_first[k]; dev < p->seg_first[k + 1]; dev++) {
+            const cx_fabric_t *f = cx_fabric_of(t, dev);
+            cx_dec_t           d;
+            uint32_t           q, np;
+            cx_decode(f, dev - f->base, &d);
+            if (weight != NULL) {
+                /* A domain weighs once, at its first device. */
+                if (d.kind == CX_DEV_SWITCH) weight[r] += CX_W_SWITCH;
+                else if (d.local == 0) {
+                    weight[r] += f->gpu_base + d.index * f->gpd < job_gpus ? CX_W_GPU * f->gpd + CX_W_NVSWITCH * f->ns
+                                                                          : CX_W_SWITCH;
+                }
+            }
+            if (cut_links == NULL) continue;
+            np = cx_ports_of(f, &d);
+            for (q = 0; q < np; q++) {
+                cx_port_info_t pi;
+                if (cx_port_of(f, &d, q, &pi) != CX_OK) continue;
+                if (cx_topo_part_owner(p, pi.peer_device) != r) cut_links[r]++;
+            }
+        }
+    }
+}

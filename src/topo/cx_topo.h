@@ -208,6 +208,42 @@ cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
 cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_gpus, uint64_t *first,
                                   int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
                                   cx_err_t *err);
+/* A partition of the devices over ranks as segments of consecutive devices,
+ * each owned by one rank.  Contiguous: one segment per rank, as
+ * cx_topo_partition_job.  Cyclic: the fabric's units (a leaf block: its
+ * NVLink domains and leaf switches; a switch above the leaves) are dealt
+ * round robin, each kind of unit on its own count (leaf blocks running the
+ * job, leaf blocks without it, switches of each tier), so every rank holds
+ * an equal share of every kind spread over the whole job.  Neighbouring
+ * leaf blocks run neighbouring GPUs of the job, which are busy at the same
+ * moments: dealt apart, each window's work is shared, where contiguous
+ * ranges give each rank whole pipeline stages that are busy at different
+ * moments.  Cuts stay above the leaves, so the lookahead is that of the
+ * leaf uplinks. */
+enum { CX_PART_CONTIGUOUS = 0, CX_PART_CYCLIC = 1, CX_PART_AUTO = 2 };
+/* Auto picks cyclic from 2 ranks up to this many (where every rank
+ * neighbours every other anyway), and when there are at least two leaf
+ * blocks of the job per rank. */
+#define CX_PART_CYCLIC_MAX_RANKS 8
+typedef struct cx_topo_part {
+    int       nranks;
+    int       cyclic;        /* 1 when the units were dealt round robin */
+    uint64_t  nseg;
+    uint64_t *seg_first;     /* nseg + 1 entries; seg_first[nseg] = devices */
+    int      *seg_rank;      /* nseg entries */
+    int64_t   lookahead_ps;  /* least latency of a cut link; INT64_MAX if none */
+} cx_topo_part_t;
+/* mode: CX_PART_*.  Free with cx_topo_part_free (also after an error). */
+cx_status_t cx_topo_part_make(const cx_topo_t *t, int nranks, uint64_t job_gpus, int mode, cx_topo_part_t *p,
+                              cx_err_t *err);
+void        cx_topo_part_free(cx_topo_part_t *p);
+int         cx_topo_part_owner(const cx_topo_part_t *p, uint64_t dev);
+/* Per rank (nranks entries each, optional): the ports whose peer is on
+ * another rank, and the partition weight (as cx_topo_partition_job). */
+void        cx_topo_part_counts(const cx_topo_t *t, const cx_topo_part_t *p, uint64_t job_gpus, uint64_t *cut_links,
+                               uint64_t *weight);
+/* As cx_topo_rank_neighbours, under a partition of segments. */
+int         cx_topo_part_neighbours(const cx_topo_t *t, const cx_topo_part_t *p, int rank, int *flag);
 /* Rank owning dev under a partition (binary search in first[]). */
 int cx_topo_rank_of(const uint64_t *first, int nranks, uint64_t dev);
 /* Neighbours of `rank` under a partition: the ranks owning the far end of

@@ -35,6 +35,7 @@
 #include "cx_gen.h"
 #include "cx_bq_inl.h"
 #include "cx_replay.h"
+#include "cx_traffic.h"
 
 #define CX_PLAN_MIB       1048576.0
 #define CX_PLAN_MAX_CH    8      /* CX_COLL_MAX_CH (src/gpu): rings per collective */
@@ -632,22 +633,29 @@ cx_status_t cx_plan_estimate(const cx_workload_t *w, uint32_t iters, const cx_ru
 /* What one rank holds under the partition, and the events its GPUs cause. */
 typedef struct cx_plan_rank {
     uint64_t devs, ports, switches, nvswitches, gpus, job_gpus;
+    uint64_t gpu_lo, gpu_hi;  /* the first and last job GPU here (the run's accumulators span them) */
     double   events, pending;
+    double   tables;          /* a cyclic partition's owner and index tables (bytes) */
 } cx_plan_rank_t;
 
 /* One pass over the devices (the dry run only). */
 static void cx_plan_ranks(const cx_topo_t *topo, const cx_workload_t *w, const cx_run_estimate_t *e,
-                          const uint64_t *first, int nranks, cx_plan_rank_t *rk)
+                          const cx_topo_part_t *part, cx_plan_rank_t *rk)
 {
     uint64_t d, nd = cx_topo_num_devices(topo), gps = w->gpus / (w->par.pp > 0 ? w->par.pp : 1);
     uint32_t pp = w->par.pp > 0 ? w->par.pp : 1;
-    int      r  = 0;
+    int      r, nranks = part->nranks;
     memset(rk, 0, (size_t)nranks * sizeof(*rk));
+    for (r = 0; r < nranks; r++) {
+        rk[r].gpu_lo = UINT64_MAX;
+        rk[r].tables = part->cyclic ? (double)nd * 8.0 : 0.0;
+    }
     for (d = 0; d < nd; d++) {
         cx_dev_kind_t kind = cx_topo_device_kind(topo, d);
         cx_gpu_info_t gi;
-        while (r + 1 < nranks && d >= first[r + 1]) r++;
+        r = cx_topo_part_owner(part, d);
         rk[r].devs++;
+        if (part->cyclic) rk[r].tables += 8.0;
         rk[r].ports += cx_topo_num_ports(topo, d);
         if (kind == CX_DEV_SWITCH) rk[r].switches++;
         else if (kind == CX_DEV_NVSWITCH) rk[r].nvswitches++;
@@ -657,6 +665,8 @@ static void cx_plan_ranks(const cx_topo_t *topo, const cx_workload_t *w, const c
         if (gi.gpu_index < w->gpus && gps > 0 && e->samples > 0) {
             uint64_t i = (gi.gpu_index / gps) * e->samples / pp;
             rk[r].job_gpus++;
+            if (gi.gpu_index < rk[r].gpu_lo) rk[r].gpu_lo = gi.gpu_index;
+            rk[r].gpu_hi = gi.gpu_index;
             rk[r].events += e->sample_events[i < e->samples ? i : e->samples - 1];
             rk[r].pending += e->sample_pending[i < e->samples ? i : e->samples - 1];
         }
@@ -692,8 +702,11 @@ static void cx_plan_memory(const cx_topo_t *topo, const cx_workload_t *w, const 
     const cx_run_config_t *cfg   = e->cfg;
     double                 share = rk->gpus > 0 ? (double)rk->job_gpus / (double)rk->gpus : 0.0;
     double                 jg    = (double)rk->job_gpus;
+    /* The accumulators and power lists span the first to the last job GPU
+     * here: the job GPUs themselves when the partition is contiguous. */
+    double                 span  = rk->job_gpus > 0 ? (double)(rk->gpu_hi - rk->gpu_lo + 1) : 0.0;
     memset(m, 0, sizeof(*m));
-    m->process = CX_PLAN_PROCESS_BYTES;
+    m->process = CX_PLAN_PROCESS_BYTES + rk->tables;
     /* net/ and core/: a device, its entity and ports; the switches' flow
      * tables and NVSwitches' NVLS slots are touched where the job runs. */
     m->fabric = (double)rk->devs * (double)(sizeof(cx_net_dev_t) + sizeof(cx_entity_t)) +
@@ -701,8 +714,8 @@ static void cx_plan_memory(const cx_topo_t *topo, const cx_workload_t *w, const 
                 (double)rk->switches * share * CX_NET_RR_SLOTS * CX_PLAN_RR_ENTRY_BYTES +
                 (e->nvls ? (double)rk->nvswitches * share * CX_PLAN_NVLS_BYTES : 0.0);
     /* gpu/: the GPU, an op source per stream; the run's accumulators. */
-    m->gpus  = jg * (CX_PLAN_GPU_STATE_BYTES + CX_NUM_STREAMS * (double)((sizeof(cx_gen_t) + 15u) & ~(size_t)15u) +
-                    (double)sizeof(cx_run_acc_t));
+    m->gpus  = jg * (CX_PLAN_GPU_STATE_BYTES + CX_NUM_STREAMS * (double)((sizeof(cx_gen_t) + 15u) & ~(size_t)15u)) +
+               span * (double)sizeof(cx_run_acc_t);
     m->queue = cx_plan_queue_bytes(rk->pending);
     if (cfg->power_bin_ps > 0 && rk->job_gpus > 0) {
         cx_power_params_t par;
@@ -710,11 +723,11 @@ static void cx_plan_memory(const cx_topo_t *topo, const cx_workload_t *w, const 
         double            bins = ceil(e->seconds * 1e12 / (double)cfg->power_bin_ps), cap = 256.0, racks;
         cx_topo_gpu_info(topo, cx_topo_gpu_device(topo, 0), &g0);
         cx_power_params_init(&par, topo, g0.fabric);
-        racks = ceil(jg / (double)(par.server_gpus > 0 ? par.server_gpus : 1) /
+        racks = ceil(span / (double)(par.server_gpus > 0 ? par.server_gpus : 1) /
                      (double)(par.servers_per_rack > 0 ? par.servers_per_rack : 1));
         while (cap < bins) cap *= 2.0;
         /* Interval lists per GPU, and (bin, local rack, state) sums. */
-        m->power = jg * (2.0 * (CX_POWER_RING * 16.0 + 16.0) + 4.0) + cap * racks * 3.0 * 8.0;
+        m->power = span * (2.0 * (CX_POWER_RING * 16.0 + 16.0) + 4.0) + cap * racks * 3.0 * 8.0;
         /* After the run: the job-wide sums, and rank 0's /power rows. */
         m->end = bins * (double)cx_plan_job_racks(topo, w) *
                  (3.0 * 8.0 + (rank == 0 && cfg->out != NULL && cfg->out[0] != '\0' ? CX_PLAN_PW_RACK_ROW : 0.0));
@@ -736,30 +749,40 @@ static void cx_plan_memory(const cx_topo_t *topo, const cx_workload_t *w, const 
     m->end += m->peak;
 }
 
+/* The partition a run at nranks would use (cx_net_engine_create). */
+static cx_status_t cx_plan_part(const cx_topo_t *topo, const cx_workload_t *w, int nranks, cx_topo_part_t *part,
+                                cx_err_t *err)
+{
+    int mode;
+    memset(part, 0, sizeof(*part));
+    CX_TRY(cx_net_pick_partition(&mode, err));
+    return cx_topo_part_make(topo, nranks, w->gpus, mode, part, err);
+}
+
 cx_status_t cx_plan_rank_peak(const cx_topo_t *topo, const cx_workload_t *w, const cx_run_estimate_t *e,
                               int nranks, double *peak, cx_err_t *err)
 {
-    uint64_t       *first = malloc((size_t)(nranks + 1) * sizeof(uint64_t));
-    cx_plan_rank_t *rk    = calloc((size_t)nranks, sizeof(*rk));
-    int64_t         la    = 0;
+    cx_plan_rank_t *rk = calloc((size_t)nranks, sizeof(*rk));
+    cx_topo_part_t  part;
     cx_status_t     st;
     int             r;
     *peak = 0.0;
-    if (first == NULL || rk == NULL) {
+    memset(&part, 0, sizeof(part));
+    if (rk == NULL) {
         st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
     } else {
-        st = cx_topo_partition_job(topo, nranks, w->gpus, first, &la, NULL, NULL, err);
+        st = cx_plan_part(topo, w, nranks, &part, err);
     }
     if (st == CX_OK) {
-        cx_plan_ranks(topo, w, e, first, nranks, rk);
+        cx_plan_ranks(topo, w, e, &part, rk);
         for (r = 0; r < nranks; r++) {
             cx_plan_mem_t m;
             cx_plan_memory(topo, w, e, &rk[r], r, &m);
             if (m.peak > *peak) *peak = m.peak;
         }
     }
+    cx_topo_part_free(&part);
     free(rk);
-    free(first);
     return st;
 }
 
@@ -828,27 +851,23 @@ cx_status_t cx_plan_print(const cx_topo_t *topo, const cx_workload_t *w, const c
 {
     cx_topo_summary_t ts;
     cx_plan_rank_t   *rk = NULL;
+    cx_topo_part_t    part;
     int               rank, nranks;
-    uint64_t         *first;
     int64_t           lookahead = 0;
     cx_status_t       st;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
     cx_topo_summary(topo, &ts);
-    first = malloc((size_t)(nranks + 1) * sizeof(uint64_t));
-    rk    = calloc((size_t)nranks, sizeof(*rk));
-    if (first == NULL || rk == NULL) {
-        free(first);
-        free(rk);
-        return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    }
-    st = cx_topo_partition_job(topo, nranks, w->gpus, first, &lookahead, NULL, NULL, err);
+    rk = calloc((size_t)nranks, sizeof(*rk));
+    if (rk == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
+    st        = cx_plan_part(topo, w, nranks, &part, err);
+    lookahead = part.lookahead_ps;
     if (st == CX_OK && rank == 0) {
         const char *out = e->cfg->out;
         char        raw[32], file[32];
         printf("plan: %s on %s (%s), %llu of %llu GPUs, %u iteration(s)\n", w->name, cx_topo_name(topo),
                gt->name, (unsigned long long)w->gpus, (unsigned long long)ts.gpus, iters);
-        cx_plan_ranks(topo, w, e, first, nranks, rk);
+        cx_plan_ranks(topo, w, e, &part, rk);
         cx_plan_print_ranks(topo, w, e, rk, nranks, lookahead == INT64_MAX ? 0.0 : (double)lookahead * 1e-6);
         printf("  trace level %s: %llu rows, about %s uncompressed, a file of up to about %s%s\n",
                cx_run_level_name(trace_level), (unsigned long long)e->trace_rows,
@@ -857,6 +876,6 @@ cx_status_t cx_plan_print(const cx_topo_t *topo, const cx_workload_t *w, const c
                out == NULL || out[0] == '\0' ? " (not written: --out \"\")" : "");
     }
     free(rk);
-    free(first);
+    cx_topo_part_free(&part);
     return st;
 }

@@ -308,14 +308,24 @@ static cx_status_t cx_run_build(cx_run_state_t *r, cx_err_t *err)
     c->w          = r->w;
     c->iterations = r->iters;
     c->level      = r->cfg->trace_level;
-    for (d = cx_net_local_first(r->net); d < cx_net_local_first(r->net) + cx_net_local_count(r->net); d++) {
+    for (d = 0; d < cx_net_local_count(r->net); d++) {
         cx_gpu_info_t gi;
-        if (cx_topo_device_kind(r->topo, d) != CX_DEV_GPU) continue;
-        cx_topo_gpu_info(r->topo, d, &gi);
+        uint64_t      dev = cx_net_local_dev_at(r->net, d)->dev;
+        if (cx_topo_device_kind(r->topo, dev) != CX_DEV_GPU) continue;
+        cx_topo_gpu_info(r->topo, dev, &gi);
+        if (gi.gpu_index >= r->w->gpus) continue;
         if (gi.gpu_index < lo) lo = gi.gpu_index;
         if (gi.gpu_index > hi) hi = gi.gpu_index;
     }
-    return cx_run_ctx_alloc(c, lo, hi, err);
+    st = cx_run_ctx_alloc(c, lo, hi, err);
+    /* GPUs in lo..hi on other ranks (a cyclic partition): nothing to wait
+     * for here, as in a scenario. */
+    for (d = 0; d < c->gpu_n && st == CX_OK; d++) {
+        if (cx_net_local_dev(r->net, cx_topo_gpu_device(r->topo, c->gpu_lo + d)) == NULL) {
+            c->acc[d].done_iters = UINT32_MAX;
+        }
+    }
+    return st;
 }
 
 cx_status_t cx_run_ctx_alloc(cx_run_ctx_t *c, uint64_t lo, uint64_t hi, cx_err_t *err)

@@ -161,7 +161,7 @@ static cx_status_t cx_scen_ctx(cx_scen_run_t *r, uint32_t j, cx_err_t *err)
 {
     const cx_scen_job_t *job = &r->sc->jobs[j];
     cx_run_ctx_t        *c   = &r->ctx[j];
-    uint64_t             d, first = cx_net_local_first(r->net), lo = UINT64_MAX, hi = 0, k;
+    uint64_t             d, lo = UINT64_MAX, hi = 0, k;
 
     c->w           = job->w;
     c->iterations  = job->iterations;
@@ -172,7 +172,7 @@ static cx_status_t cx_scen_ctx(cx_scen_run_t *r, uint32_t j, cx_err_t *err)
         uint64_t g;
         for (g = 0; g < job->block && k * job->block + g < job->w->gpus; g++) {
             d = cx_topo_gpu_device(r->topo, job->place[k] + g);
-            if (d < first || d >= first + cx_net_local_count(r->net)) continue;
+            if (cx_net_local_dev(r->net, d) == NULL) continue;
             if (k * job->block + g < lo) lo = k * job->block + g;
             if (k * job->block + g > hi) hi = k * job->block + g;
         }
@@ -181,7 +181,7 @@ static cx_status_t cx_scen_ctx(cx_scen_run_t *r, uint32_t j, cx_err_t *err)
     /* GPUs in lo..hi on other ranks: nothing to wait for here. */
     for (k = 0; k < c->gpu_n; k++) {
         d = cx_topo_gpu_device(r->topo, cx_scen_global(job, c->gpu_lo + k));
-        if (d < first || d >= first + cx_net_local_count(r->net)) c->acc[k].done_iters = UINT32_MAX;
+        if (cx_net_local_dev(r->net, d) == NULL) c->acc[k].done_iters = UINT32_MAX;
     }
     return CX_OK;
 }
@@ -214,13 +214,13 @@ static cx_status_t cx_scen_build(cx_scen_run_t *r, cx_err_t *err)
     if (st != CX_OK) return st;
     for (j = 0; j < r->sc->n && st == CX_OK; j++) st = cx_scen_ctx(r, j, err);
     if (st == CX_OK && r->cfg->power_bin_ps > 0) {
-        /* This rank's GPUs of the span, by global index (contiguous: the
-         * partition follows device order). */
+        /* This rank's GPUs of the span, by global index: the range from the
+         * first to the last (others' GPUs inside it record nothing here). */
         cx_power_config_t pc;
-        uint64_t          g, d, first = cx_net_local_first(r->net), lo = UINT64_MAX, hi = 0;
+        uint64_t          g, d, lo = UINT64_MAX, hi = 0;
         for (g = 0; g < r->sc->span_gpus; g++) {
             d = cx_topo_gpu_device(r->topo, g);
-            if (d < first || d >= first + cx_net_local_count(r->net)) continue;
+            if (cx_net_local_dev(r->net, d) == NULL) continue;
             if (g < lo) lo = g;
             hi = g + 1;
         }

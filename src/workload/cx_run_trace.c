@@ -280,10 +280,11 @@ int cx_run_trace_flush(void *vctx)
 
 void cx_run_trace_ports(cx_run_ctx_t *c, cx_net_t *net)
 {
-    uint64_t d;
+    uint64_t i;
     cx_net_flush_link_bins(net);
-    for (d = cx_net_local_first(net); d < cx_net_local_first(net) + cx_net_local_count(net); d++) {
-        cx_net_dev_t *nd = cx_net_local_dev(net, d);
+    for (i = 0; i < cx_net_local_count(net); i++) {
+        cx_net_dev_t *nd = cx_net_local_dev_at(net, i);
+        uint64_t      d  = nd->dev;
         uint32_t      p;
         for (p = 0; p < nd->n_ports; p++) {
             cx_net_port_t *pp = &nd->ports[p];

@@ -51,20 +51,29 @@
 #include "cx_scale.h"
 
 #include "cx_core.h"
+#include "cx_traffic.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The partition the engine would use at this rank count. */
+static cx_status_t cx_scale_part(const cx_topo_t *topo, uint64_t job_gpus, int ranks, cx_topo_part_t *part,
+                                 cx_err_t *err)
+{
+    int mode;
+    memset(part, 0, sizeof(*part));
+    CX_TRY(cx_net_pick_partition(&mode, err));
+    return cx_topo_part_make(topo, ranks, job_gpus, mode, part, err);
+}
+
 cx_status_t cx_scale_lookahead(const cx_topo_t *topo, uint64_t job_gpus, int ranks, int64_t *la_ps, cx_err_t *err)
 {
-    uint64_t   *first = malloc((size_t)(ranks + 1) * sizeof(uint64_t));
-    int64_t     la    = 0;
-    cx_status_t st;
-    if (first == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    st = cx_topo_partition_job(topo, ranks, job_gpus, first, &la, NULL, NULL, err);
-    free(first);
+    cx_topo_part_t part;
+    cx_status_t    st = cx_scale_part(topo, job_gpus, ranks, &part, err);
+    int64_t        la = part.lookahead_ps;
+    cx_topo_part_free(&part);
     *la_ps = ranks > 1 && la != INT64_MAX && la > 0 ? la : CX_ENGINE_SOLO_WINDOW;
     return st;
 }
@@ -73,7 +82,7 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
                              int ranks, double mem_bytes, double windows, const cx_scale_params_t *p,
                              cx_scale_row_t *row, cx_err_t *err)
 {
-    uint64_t   *first  = malloc((size_t)(ranks + 1) * sizeof(uint64_t));
+    cx_topo_part_t part;
     uint64_t   *cut    = malloc((size_t)ranks * sizeof(uint64_t));
     uint64_t   *weight = malloc((size_t)ranks * sizeof(uint64_t));
     int64_t     la     = 0;
@@ -83,13 +92,17 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
     int         r;
 
     memset(row, 0, sizeof(*row));
+    memset(&part, 0, sizeof(part));
     row->ranks = ranks;
-    if (first == NULL || cut == NULL || weight == NULL) {
+    if (cut == NULL || weight == NULL) {
         st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
         goto out;
     }
-    st = cx_topo_partition_job(topo, ranks, job_gpus, first, &la, cut, weight, err);
+    st = cx_scale_part(topo, job_gpus, ranks, &part, err);
     if (st != CX_OK) goto out;
+    la = part.lookahead_ps;
+    row->cyclic = part.cyclic;
+    cx_topo_part_counts(topo, &part, job_gpus, cut, weight);
     for (r = 0; r < ranks; r++) {
         wsum += weight[r];
         if (weight[r] > wmax) wmax = weight[r];
@@ -105,7 +118,7 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
         for (r = 0; r < ranks; r++) {
             int d;
             memset(flag, 0, (size_t)ranks * sizeof(int));
-            d = cx_topo_rank_neighbours(topo, first, ranks, r, flag);
+            d = cx_topo_part_neighbours(topo, &part, r, flag);
             if (d > row->neighbours) row->neighbours = d;
             if (d < dmin) dmin = d;
         }
@@ -145,7 +158,7 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
     row->remote_s = row->remote_max * p->remote_ns * 1e-9;
     row->wall_s   = row->event_s + row->sync_s + row->remote_s;
 out:
-    free(first);
+    cx_topo_part_free(&part);
     free(cut);
     free(weight);
     return st;
@@ -171,7 +184,8 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
                      "neighbour exchange %.3g us\n  + %.3g us per further neighbour, %.3g ns per remote event; "
                      "reductions used %.0f windows late\n  beyond %.0f ranks (one node) unless every rank "
                      "neighbours every other (nbrs *: the reduction rides the exchange)\n  or the sparse exchange "
-                     "runs (nbrs s: more than %d log2 R neighbours; non-empty messages only, reduced every window)\n",
+                     "runs (nbrs s: more than %d log2 R neighbours; non-empty messages only, reduced every window);\n"
+                     "  ranks c: the cyclic partition (leaf blocks dealt round robin; COLOSSIM_PARTITION)\n",
                 p->measured ? "scaling model from this run (the events, the cost of one at this rank's memory and "
                               "each rank count's\n  windows at its lookahead measured here; the rest modelled)"
                             : "scaling model (a model, not a measurement)",
@@ -182,7 +196,8 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
                 "MiB/rank", "nbrs", "windows", "ev/window", "events s", "sync s", "wall s");
         for (i = 0; i < n; i++) {
             const cx_scale_row_t *r = &rows[i];
-            fprintf(out, "  %6d %8.3f us %12.3g %9.0f %4d%s %12.0f %9.0f %10.1f %10.1f %10.1f\n", r->ranks,
+            fprintf(out, "  %5d%s %8.3f us %12.3g %9.0f %4d%s %12.0f %9.0f %10.1f %10.1f %10.1f\n", r->ranks,
+                    r->cyclic ? "c" : " ",
                     r->lookahead_us, r->events_max, r->mem_mib, r->neighbours, r->piggy ? "*" : r->sparse ? "s" : " ", r->windows,
                     r->windows > 0 ? r->events_max / r->windows : 0.0, r->event_s, r->sync_s + r->remote_s,
                     r->wall_s);

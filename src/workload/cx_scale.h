@@ -58,6 +58,7 @@ typedef struct cx_scale_row {
     int    neighbours;      /* most neighbours of any rank (ranks across a cut link) */
     int    piggy;           /* every rank neighbours every other: reductions ride the exchange */
     int    sparse;          /* the engine would pick the sparse (NBX) exchange */
+    int    cyclic;          /* the engine would deal leaf blocks round robin (cx_topo_part_make) */
     double lag;             /* the reduction lag the engine would use */
     double window_sync_us;  /* synchronisation per window */
     double remote_max;      /* remote events of the busiest rank */
