@@ -76,7 +76,7 @@ static const cx_opt_t cx_run_opt_table[] = {
      CX_CLI_STR(CX_SCALE_EVENT_NS_DOUBLING), 0, 1e6, NULL, "NS",
      "wall-time model: added cost per event for every doubling of a rank's memory beyond that"},
     {"model-window-us", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.window_us), CX_CLI_STR(CX_SCALE_WINDOW_US), 0,
-     1e6, NULL, "US", "wall-time model: fixed cost of one window (software, imbalance)"},
+     1e6, NULL, "US", "wall-time model: fixed cost of one window besides the exchange (software); waiting for the slowest rank is modelled apart"},
     {"model-allreduce-us", CX_OPT_DOUBLE, offsetof(cx_run_opts_t, model.allreduce_us),
      CX_CLI_STR(CX_SCALE_ALLREDUCE_US), 0, 1e6, NULL, "US",
      "wall-time model: latency of one stage of a small allreduce on the target network (x log2 ranks)"},

@@ -8,6 +8,10 @@
  *           + W(R) * sync(R)                         one window at a time
  *           + X(R) * remote_ns                       events packed and sent across ranks
  *
+ *   every sync(R) below also has imb(R): the ranks waiting for the slowest,
+ *   a share of a window's event work (E_max(R) / W(R) x event_ns): 0.10
+ *   with the cyclic partition, 0.50 with contiguous ranges (cx_scale.h)
+ *
  *   x(R)    = p2p_us + (N(R) - 1) * msg_us           the neighbour exchange: N(R) messages
  *   sync(R) = window_us + x(R)                       every rank neighbours every other:
  *                                                    the reduction rides the exchange
@@ -45,7 +49,8 @@
  *              reach, plus event_ns_doubling per doubling beyond
  *              CX_SCALE_CACHE_MIB (fitted on ranks of 182 and 745 MiB,
  *              see cx_scale.h);
- * event_ns and window_us are this machine's costs (see slurm/README.md);
+ * event_ns, window_us and the imbalance shares are this machine's costs
+ * (see slurm/README.md);
  * allreduce_us and p2p_us describe the target network.
  */
 #include "cx_scale.h"
@@ -134,6 +139,11 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
     row->mem_mib  = mem_bytes / 1048576.0;
     row->event_ns = p->event_ns + p->event_ns_doubling * fmax(0.0, log2(row->mem_mib / CX_SCALE_CACHE_MIB));
     row->event_s  = row->events_max * row->event_ns * 1e-9;
+    /* Waiting for the slowest rank: a share of each window's event work. */
+    row->imbalance_us = ranks > 1 && row->windows > 0
+                            ? (row->cyclic ? CX_SCALE_IMB_CYCLIC : CX_SCALE_IMB_CONTIGUOUS) * row->events_max /
+                                  row->windows * row->event_ns * 1e-3
+                            : 0.0;
     {
         double node = p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS;
         double ar   = p->allreduce_us * ceil(log2((double)ranks));
@@ -154,6 +164,7 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
             row->window_sync_us = ranks > 1 ? w + ar : p->window_us;
         }
     }
+    row->window_sync_us += row->imbalance_us;
     row->sync_s   = row->windows * row->window_sync_us * 1e-6;
     row->remote_s = row->remote_max * p->remote_ns * 1e-9;
     row->wall_s   = row->event_s + row->sync_s + row->remote_s;
@@ -180,7 +191,8 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
     if (st == CX_OK && out != NULL) {
         fprintf(out, "%s: %.3g events, %.3g s of simulated time "
                      "with events;\n  this machine: %.3g ns per event (+%.3g per doubling of a rank's memory "
-                     "beyond %.0f MiB),\n  %.3g us per window; target network: allreduce %.3g us x log2(ranks), "
+                     "beyond %.0f MiB),\n  %.3g us per window, ranks waiting for the slowest %.2f (ranks c) or %.2f of "
+                     "a window's event work;\n  target network: allreduce %.3g us x log2(ranks), "
                      "neighbour exchange %.3g us\n  + %.3g us per further neighbour, %.3g ns per remote event; "
                      "reductions used %.0f windows late\n  beyond %.0f ranks (one node) unless every rank "
                      "neighbours every other (nbrs *: the reduction rides the exchange)\n  or the sparse exchange "
@@ -190,6 +202,7 @@ cx_status_t cx_scale_print(FILE *out, const cx_topo_t *topo, uint64_t job_gpus, 
                               "each rank count's\n  windows at its lookahead measured here; the rest modelled)"
                             : "scaling model (a model, not a measurement)",
                 events, busy_s, p->event_ns, p->event_ns_doubling, CX_SCALE_CACHE_MIB, p->window_us,
+                CX_SCALE_IMB_CYCLIC, CX_SCALE_IMB_CONTIGUOUS,
                 p->allreduce_us, p->p2p_us, p->msg_us, p->remote_ns, p->sync_lag > 0 ? p->sync_lag : (double)CX_ENGINE_SYNC_LAG,
                 p->node_ranks > 0 ? p->node_ranks : CX_SCALE_NODE_RANKS, CX_ENGINE_SPARSE_FACTOR);
         fprintf(out, "  %6s %11s %12s %9s %5s %12s %9s %10s %10s %10s\n", "ranks", "lookahead", "events/rank",

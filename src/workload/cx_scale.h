@@ -10,15 +10,24 @@
  * "Sizing"), and a target network's (InfiniBand / RoCE class). */
 /* Per committed event, one rank per core: CX_SCALE_EVENT_NS while a rank's
  * memory stays within CX_SCALE_CACHE_MIB (the event queue and ports in
- * cache), plus CX_SCALE_EVENT_NS_DOUBLING for every doubling beyond it
- * (368 ns at 182 MiB: Llama 3 405B 16k at 2 ranks; 636 ns at 745 MiB: the
- * Colossus 2 slice).  A window: 11 us at 2 ranks of this machine (the same
- * 16k run: 57 s of synchronisation over 5.0 M windows), its shared-memory
- * reduction and exchange included. */
-#define CX_SCALE_EVENT_NS          250.0
+ * cache), plus CX_SCALE_EVENT_NS_DOUBLING for every doubling beyond it,
+ * at the memory the plan estimates.  Fitted with the doubling kept at 90
+ * (session 19: 368 ns at 182 MiB, 636 ns at 745 MiB) on three runs of the
+ * calendar queue and the cyclic partition: Llama 3 405B 16k at 1 rank (334
+ * ns per event, plan 277 MiB) and 2 ranks (324 ns, 212 MiB), and the 98k
+ * job at 2 ranks (478 ns, 665 MiB); the fit is within 5% of each. */
+#define CX_SCALE_EVENT_NS          130.0
 #define CX_SCALE_EVENT_NS_DOUBLING 90.0
 #define CX_SCALE_CACHE_MIB         50.0
-#define CX_SCALE_WINDOW_US    11.0   /* per window: queue checks, exchange software, imbalance */
+#define CX_SCALE_WINDOW_US    0.5    /* per window: queue checks and software besides the exchange */
+/* Ranks wait for the slowest at every window's end: on average this share
+ * of a window's event work (the busiest rank's events per window x their
+ * cost) per window.  Measured on the 16k job at 2 ranks (sync per window
+ * less window and exchange costs, over 13.5 us of work per window): 3.8 us
+ * a window with the cyclic partition, 9.2 us with contiguous ranges, which
+ * give each rank whole pipeline stages (slurm/README.md, The partition). */
+#define CX_SCALE_IMB_CYCLIC     0.10
+#define CX_SCALE_IMB_CONTIGUOUS 0.50
 #define CX_SCALE_ALLREDUCE_US 3.0    /* per recursive-doubling stage of a small allreduce */
 #define CX_SCALE_P2P_US       2.0    /* one neighbour exchange (small messages) */
 #define CX_SCALE_REMOTE_NS    100.0  /* packing, copying and unpacking a remote event */
@@ -58,6 +67,7 @@ typedef struct cx_scale_row {
     int    neighbours;      /* most neighbours of any rank (ranks across a cut link) */
     int    piggy;           /* every rank neighbours every other: reductions ride the exchange */
     int    sparse;          /* the engine would pick the sparse (NBX) exchange */
+    double imbalance_us;    /* waiting for the slowest rank, per window */
     int    cyclic;          /* the engine would deal leaf blocks round robin (cx_topo_part_make) */
     double lag;             /* the reduction lag the engine would use */
     double window_sync_us;  /* synchronisation per window */
