@@ -409,6 +409,8 @@ cx_status_t cx_run_replay_check(const cx_run_ctx_t *c, cx_err_t *err)
     for (gpu = c->gpu_lo; gpu < end && st == CX_OK; gpu++) {
         char         path[4096];
         cx_replay_t *r = NULL;
+        /* Another rank's GPU inside this rank's span (a cyclic partition). */
+        if (c->acc[gpu - c->gpu_lo].done_iters == UINT32_MAX) continue;
         cx_replay_file_path(path, sizeof(path), c->replay_dir, gpu);
         st = cx_replay_open(&r, path, err);
         if (st == CX_OK) st = cx_replay_check(r, gpu, c->w->gpus, c->iterations, err);

@@ -364,8 +364,12 @@ static cx_status_t cx_run_open_trace(cx_run_state_t *r, cx_err_t *err)
 static cx_status_t cx_run_replay_file_limit(const cx_run_state_t *r, cx_err_t *err)
 {
     struct rlimit rl;
-    uint64_t      need = r->ctx.gpu_n * CX_NUM_STREAMS + 64;
+    uint64_t      need = 64, i;
     int           bad = 0;
+    /* This rank's job GPUs (a cyclic partition spreads them over the span). */
+    for (i = 0; i < r->ctx.gpu_n; i++) {
+        if (r->ctx.acc[i].done_iters != UINT32_MAX) need += CX_NUM_STREAMS;
+    }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
         rl.rlim_cur = need <= rl.rlim_max ? need : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
