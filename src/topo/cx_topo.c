@@ -518,26 +518,6 @@ int cx_topo_rank_of(const uint64_t *first, int nranks, uint64_t dev)
     return lo;
 }
 
-int cx_topo_rank_neighbours(const cx_topo_t *t, const uint64_t *first, int nranks, int rank, int *flag)
-{
-    uint64_t dev;
-    int      n = 0;
-    for (dev = first[rank]; dev < first[rank + 1]; dev++) {
-        uint32_t p, np = cx_topo_num_ports(t, dev);
-        for (p = 0; p < np; p++) {
-            cx_port_info_t info;
-            int            q;
-            if (cx_topo_port(t, dev, p, &info) != CX_OK) continue;
-            q = cx_topo_rank_of(first, nranks, info.peer_device);
-            if (q != rank && !flag[q]) {
-                flag[q] = 1;
-                n++;
-            }
-        }
-    }
-    return n;
-}
-
 cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
                               int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
                               cx_err_t *err)

@@ -242,13 +242,11 @@ int         cx_topo_part_owner(const cx_topo_part_t *p, uint64_t dev);
  * another rank, and the partition weight (as cx_topo_partition_job). */
 void        cx_topo_part_counts(const cx_topo_t *t, const cx_topo_part_t *p, uint64_t job_gpus, uint64_t *cut_links,
                                uint64_t *weight);
-/* As cx_topo_rank_neighbours, under a partition of segments. */
+/* Neighbours of `rank`: the ranks owning the far end of one of its links.
+ * flag[0..nranks-1] is set to 1 for each (not for rank itself); returns
+ * how many. */
 int         cx_topo_part_neighbours(const cx_topo_t *t, const cx_topo_part_t *p, int rank, int *flag);
 /* Rank owning dev under a partition (binary search in first[]). */
 int cx_topo_rank_of(const uint64_t *first, int nranks, uint64_t dev);
-/* Neighbours of `rank` under a partition: the ranks owning the far end of
- * one of its links.  flag[0..nranks-1] is set to 1 for each (not for rank
- * itself); returns how many. */
-int cx_topo_rank_neighbours(const cx_topo_t *t, const uint64_t *first, int nranks, int rank, int *flag);
 
 #endif

@@ -127,6 +127,54 @@ static void check_partition(const cx_topo_t *t, int nranks)
     free(cut);
 }
 
+/* The cyclic partition (leaf blocks dealt round robin): segments cover the
+ * devices in order; a domain, a server and a leaf switch with the servers
+ * below it stay on one rank; every rank owns devices; lookahead > 0.
+ * Returns the lookahead. */
+static int64_t check_partition_cyclic(const cx_topo_t *t, int nranks)
+{
+    cx_topo_part_t p;
+    uint64_t       g, k, dev, ng = cx_topo_num_gpus(t), nd = cx_topo_num_devices(t);
+    uint64_t      *owned = calloc((size_t)nranks, sizeof(uint64_t));
+    int64_t        la;
+    int            r;
+    cx_err_t       err;
+    assert_int_equal(cx_topo_part_make(t, nranks, UINT64_MAX, CX_PART_CYCLIC, &p, &err), CX_OK);
+    assert_true(p.cyclic && p.nseg >= (uint64_t)nranks && p.seg_first[0] == 0 && p.seg_first[p.nseg] == nd);
+    for (k = 0; k < p.nseg; k++) {
+        assert_true(p.seg_first[k] < p.seg_first[k + 1]);
+        assert_true(p.seg_rank[k] >= 0 && p.seg_rank[k] < nranks);
+        if (k > 0) assert_true(p.seg_rank[k] != p.seg_rank[k - 1]); /* merged */
+        owned[p.seg_rank[k]] += p.seg_first[k + 1] - p.seg_first[k];
+    }
+    for (r = 0; r < nranks; r++) assert_true(owned[r] > 0);
+    for (g = 0; g < ng; g++) {
+        cx_gpu_info_t gi;
+        uint64_t      nvs;
+        dev = cx_topo_gpu_device(t, g);
+        assert_int_equal(cx_topo_gpu_info(t, dev, &gi), CX_OK);
+        nvs = cx_topo_domain_nvswitch(t, gi.domain);
+        if (nvs != UINT64_MAX) assert_int_equal(cx_topo_part_owner(&p, dev), cx_topo_part_owner(&p, nvs));
+        if (g > 0 && gi.local != 0) {
+            assert_int_equal(cx_topo_part_owner(&p, dev), cx_topo_part_owner(&p, cx_topo_gpu_device(t, g - 1)));
+        }
+    }
+    for (dev = 0; dev < nd; dev++) {
+        cx_port_info_t pi;
+        /* A leaf's first port leads down to a GPU of its own block. */
+        if (cx_topo_device_kind(t, dev) != CX_DEV_SWITCH || cx_topo_device_tier(t, dev) != 1) continue;
+        assert_int_equal(cx_topo_port(t, dev, 0, &pi), CX_OK);
+        if (cx_topo_device_kind(t, pi.peer_device) == CX_DEV_GPU) {
+            assert_int_equal(cx_topo_part_owner(&p, dev), cx_topo_part_owner(&p, pi.peer_device));
+        }
+    }
+    la = p.lookahead_ps;
+    assert_true(la > 0 && la < INT64_MAX);
+    cx_topo_part_free(&p);
+    free(owned);
+    return la;
+}
+
 /* load, and its summary into *s. */
 static cx_topo_t *load_summary(const char *file, cx_topo_summary_t *s)
 {
@@ -142,7 +190,10 @@ static void check_all(const cx_topo_t *t, const cx_topo_summary_t *s, int links,
 {
     if (links) check_links(t, s);
     check_routes(t, s, stride);
-    for (; *parts != 0; parts++) check_partition(t, *parts);
+    for (; *parts != 0; parts++) {
+        check_partition(t, *parts);
+        if (*parts > 1 && *parts <= 16) check_partition_cyclic(t, *parts);
+    }
 }
 
 static void test_colossus1_mini(void **state)
@@ -231,6 +282,11 @@ static void test_llama3(void **state)
     assert_true(s.oversubscription[2] > 6.85 && s.oversubscription[2] < 6.86);
     assert_int_equal(s.diameter_hops, 6);
     check_all(t, &s, 1, 997, parts);
+    /* Cyclic at 2 and 4 ranks cuts only ToR uplinks: the ToR's forwarding
+     * latency (Generic-400G, 700 ns) + the tier-2 cable (150 ns), where
+     * contiguous ranges at 4 cut between a ToR and its servers (715 ns). */
+    assert_int_equal(check_partition_cyclic(t, 2), 850000);
+    assert_int_equal(check_partition_cyclic(t, 4), 850000);
     cx_topo_destroy(t);
 }
 
