@@ -29,7 +29,8 @@
  *                                                    the window's barrier, not hidden
  *
  * E_max(R)     estimated events x the busiest rank's share of the job's
- *              partition weight (cx_topo_partition_job);
+ *              partition weight, under the partition the engine would use
+ *              (cx_topo_part_make: cyclic from 2 to 8 ranks);
  * W(R)         windows: the simulated time during which events exist divided
  *              by the lookahead the partition gives (its shortest cut link);
  *              on one rank a window is CX_ENGINE_SOLO_WINDOW long;
