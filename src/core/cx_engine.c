@@ -596,8 +596,7 @@ void cx_event_send(cx_engine_t *eng, cx_event_t *ev)
     cx_outbox_t *ob;
     int          owner, slot;
 
-    if (eng->lidx == NULL ? ev->dst - eng->local_first < eng->local_count
-                          : ev->dst < eng->n_entities && eng->lidx[ev->dst] != UINT32_MAX) {
+    if (cx_engine_local_index(eng, ev->dst) != UINT64_MAX) {
         cx_engine_push(eng, ev);
         return;
     }
@@ -664,7 +663,7 @@ static void cx_engine_process_window(cx_engine_t *eng)
         }
         ev       = it.ptr;
         eng->now = it.k0;
-        ent      = &eng->entities[eng->lidx == NULL ? ev->dst - eng->local_first : eng->lidx[ev->dst]];
+        ent      = &eng->entities[cx_engine_local_index(eng, ev->dst)];
         if (ent->type == NULL || ev->kind >= ent->type->n_handlers) {
             cx_fatal("entity %llu has no handler for event kind %u", (unsigned long long)ev->dst,
                      (unsigned)ev->kind);
