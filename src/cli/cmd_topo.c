@@ -24,7 +24,7 @@ typedef struct {
 
 static const cx_opt_t cx_topo_opts[] = {
     {"ranks", CX_OPT_INT, offsetof(cx_topo_cfg_t, ranks), "0", 0, 1e9, NULL, "N",
-     "also show the partition over N ranks"},
+     "also show the partition a run on N ranks uses (job on every GPU; $COLOSSIM_PARTITION)"},
     {"format", CX_OPT_ENUM, offsetof(cx_topo_cfg_t, format), "text", CX_OPT_UNBOUNDED,
      "text|json", NULL, "output format"},
     {"help", CX_OPT_FLAG, offsetof(cx_topo_cfg_t, help), NULL, CX_OPT_UNBOUNDED, NULL, NULL,
@@ -33,9 +33,11 @@ static const cx_opt_t cx_topo_opts[] = {
 #define CX_TOPO_NOPTS (sizeof(cx_topo_opts) / sizeof(cx_topo_opts[0]))
 
 typedef struct {
-    int      nranks;
-    uint64_t dev_min, dev_max, w_min, w_max, cut_min, cut_max, cut_total;
-    int64_t  lookahead_ps;
+    int         nranks;
+    const char *mode;      /* "contiguous" or "cyclic" */
+    uint64_t    segments;
+    uint64_t    dev_min, dev_max, w_min, w_max, cut_min, cut_max, cut_total, nb_min, nb_max;
+    int64_t     lookahead_ps;
 } cx_part_stats_t;
 
 /* 1234567 -> "1,234,567" */
@@ -76,39 +78,56 @@ static const char *cx_lat(int64_t ps, char *buf, size_t len)
     return buf;
 }
 
+/* The partition a run of a job on every GPU would use at nranks (the mode
+ * $COLOSSIM_PARTITION asks for, auto by default, as `colossim run`). */
 static cx_status_t cx_topo_part_stats(const cx_topo_t *t, int nranks, cx_part_stats_t *ps,
                                       cx_err_t *err)
 {
-    uint64_t   *first = calloc((size_t)nranks + 1, sizeof(*first));
-    uint64_t   *cut   = calloc((size_t)nranks, sizeof(*cut));
-    uint64_t   *w     = calloc((size_t)nranks, sizeof(*w));
-    cx_status_t st    = CX_ERR_NOMEM;
-    int         r;
-    if (first == NULL || cut == NULL || w == NULL) {
-        cx_err_set(err, st, NULL, 0, NULL, "out of memory");
+    cx_topo_part_t part;
+    uint64_t      *cut  = calloc((size_t)nranks, sizeof(*cut));
+    uint64_t      *w    = calloc((size_t)nranks, sizeof(*w));
+    int           *flag = calloc((size_t)nranks, sizeof(*flag));
+    cx_status_t    st;
+    int            r;
+    memset(&part, 0, sizeof(part));
+    if (cut == NULL || w == NULL || flag == NULL) {
+        st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
         goto out;
     }
-    st = cx_topo_partition(t, nranks, first, &ps->lookahead_ps, cut, w, err);
+    st = cx_topo_part_make_env(t, nranks, 0, &part, err);
     if (st != CX_OK) goto out;
-    ps->nranks    = nranks;
-    ps->dev_min   = UINT64_MAX;
-    ps->w_min     = UINT64_MAX;
-    ps->cut_min   = UINT64_MAX;
-    ps->dev_max   = ps->w_max = ps->cut_max = ps->cut_total = 0;
+    cx_topo_part_counts(t, &part, UINT64_MAX, cut, w);
+    ps->nranks       = nranks;
+    ps->mode         = cx_topo_part_mode_name(&part);
+    ps->segments     = part.nseg;
+    ps->lookahead_ps = part.lookahead_ps;
+    ps->dev_min = ps->w_min = ps->cut_min = ps->nb_min = UINT64_MAX;
+    ps->dev_max = ps->w_max = ps->cut_max = ps->cut_total = ps->nb_max = 0;
     for (r = 0; r < nranks; r++) {
-        uint64_t n = first[r + 1] - first[r];
-        if (n < ps->dev_min) ps->dev_min = n;
-        if (n > ps->dev_max) ps->dev_max = n;
+        uint64_t nb;
+        memset(flag, 0, (size_t)nranks * sizeof(*flag));
+        nb = (uint64_t)cx_topo_part_neighbours(t, &part, r, flag);
+        if (nb < ps->nb_min) ps->nb_min = nb;
+        if (nb > ps->nb_max) ps->nb_max = nb;
         if (w[r] < ps->w_min) ps->w_min = w[r];
         if (w[r] > ps->w_max) ps->w_max = w[r];
         if (cut[r] < ps->cut_min) ps->cut_min = cut[r];
         if (cut[r] > ps->cut_max) ps->cut_max = cut[r];
         ps->cut_total += cut[r];
     }
+    /* Devices per rank: the segments' lengths summed per owner (cut[] is
+     * reused as the sum). */
+    memset(cut, 0, (size_t)nranks * sizeof(*cut));
+    for (r = 0; (uint64_t)r < part.nseg; r++) cut[part.seg_rank[r]] += part.seg_first[r + 1] - part.seg_first[r];
+    for (r = 0; r < nranks; r++) {
+        if (cut[r] < ps->dev_min) ps->dev_min = cut[r];
+        if (cut[r] > ps->dev_max) ps->dev_max = cut[r];
+    }
 out:
-    free(first);
+    cx_topo_part_free(&part);
     free(cut);
     free(w);
+    free(flag);
     return st;
 }
 
@@ -172,7 +191,12 @@ static void cx_topo_print_text(FILE *out, const cx_topo_t *t, const cx_topo_summ
         }
     }
     if (ps != NULL) {
-        fprintf(out, "partition          %d ranks\n", ps->nranks);
+        if (ps->segments > (uint64_t)ps->nranks) {
+            fprintf(out, "partition          %d ranks, cyclic: leaf blocks dealt round robin (%s segments)\n",
+                    ps->nranks, cx_grp(ps->segments, a, sizeof(a)));
+        } else {
+            fprintf(out, "partition          %d ranks, %s ranges\n", ps->nranks, ps->mode);
+        }
         fprintf(out, "  devices/rank     min %s, max %s\n", cx_grp(ps->dev_min, a, sizeof(a)),
                 cx_grp(ps->dev_max, b, sizeof(b)));
         fprintf(out, "  weight/rank      min %s, max %s\n", cx_grp(ps->w_min, a, sizeof(a)),
@@ -180,6 +204,8 @@ static void cx_topo_print_text(FILE *out, const cx_topo_t *t, const cx_topo_summ
         fprintf(out, "  cut links/rank   min %s, max %s (total %s)\n",
                 cx_grp(ps->cut_min, a, sizeof(a)), cx_grp(ps->cut_max, b, sizeof(b)),
                 cx_grp(ps->cut_total, c, sizeof(c)));
+        fprintf(out, "  neighbours/rank  min %s, max %s\n", cx_grp(ps->nb_min, a, sizeof(a)),
+                cx_grp(ps->nb_max, b, sizeof(b)));
         if (ps->lookahead_ps == INT64_MAX) {
             fprintf(out, "  lookahead        none (no cut links)\n");
         } else {
@@ -260,6 +286,8 @@ static void cx_topo_print_json(FILE *out, const cx_topo_t *t, const cx_topo_summ
     if (ps != NULL) {
         json_object *p = json_object_new_object();
         json_object_object_add(p, "ranks", json_object_new_int(ps->nranks));
+        json_object_object_add(p, "mode", json_object_new_string(ps->mode));
+        cx_json_u64(p, "segments", ps->segments);
         cx_json_u64(p, "devices_min", ps->dev_min);
         cx_json_u64(p, "devices_max", ps->dev_max);
         cx_json_u64(p, "weight_min", ps->w_min);
@@ -267,6 +295,8 @@ static void cx_topo_print_json(FILE *out, const cx_topo_t *t, const cx_topo_summ
         cx_json_u64(p, "cut_links_min", ps->cut_min);
         cx_json_u64(p, "cut_links_max", ps->cut_max);
         cx_json_u64(p, "cut_links_total", ps->cut_total);
+        cx_json_u64(p, "neighbours_min", ps->nb_min);
+        cx_json_u64(p, "neighbours_max", ps->nb_max);
         json_object_object_add(p, "lookahead_ps", ps->lookahead_ps == INT64_MAX
                                                       ? NULL
                                                       : json_object_new_int64(ps->lookahead_ps));

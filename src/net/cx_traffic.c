@@ -8,20 +8,6 @@
 /* $COLOSSIM_PARTITION = contiguous | cyclic | auto (default): how the
  * devices are dealt to ranks (cx_topo_part_make).  Every rank reads the
  * same environment under mpirun; results do not depend on it. */
-cx_status_t cx_net_pick_partition(int *mode, cx_err_t *err)
-{
-    const char *env = getenv("COLOSSIM_PARTITION");
-    *mode           = CX_PART_AUTO;
-    if (env == NULL || *env == '\0' || strcmp(env, "auto") == 0) return CX_OK;
-    if (strcmp(env, "contiguous") == 0) *mode = CX_PART_CONTIGUOUS;
-    else if (strcmp(env, "cyclic") == 0) *mode = CX_PART_CYCLIC;
-    else {
-        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_PARTITION",
-                          "'%s' is not contiguous, cyclic or auto", env);
-    }
-    return CX_OK;
-}
-
 cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uint64_t job_gpus,
                                  MPI_Comm comm, const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
                                  cx_err_t *err)
@@ -30,15 +16,14 @@ cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uin
     cx_engine_t       *eng  = NULL;
     cx_topo_part_t     part;
     int64_t            la = 0;
-    int                nranks, rank, i, n_nb = 0, mode;
+    int                nranks, rank, i, n_nb = 0;
     int               *nb_flag = NULL, *nb = NULL;
     cx_status_t        st;
 
     MPI_Comm_size(comm, &nranks);
     MPI_Comm_rank(comm, &rank);
     memset(&part, 0, sizeof(part));
-    st = cx_net_pick_partition(&mode, err);
-    if (st == CX_OK) st = cx_topo_part_make(topo, nranks, job_gpus > 0 ? job_gpus : UINT64_MAX, mode, &part, err);
+    st = cx_topo_part_make_env(topo, nranks, job_gpus, &part, err);
     if (st != CX_OK) goto out;
     la = part.lookahead_ps;
     /* One rank: no cut link; the window length then only paces progress. */

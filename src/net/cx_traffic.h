@@ -53,9 +53,6 @@ cx_status_t cx_traffic_run(const cx_topo_t *topo, const cx_traffic_config_t *cfg
  * here; progress is printed by rank 0 only).  The partition balances the
  * GPUs 0..job_gpus-1 that run something (0 = all).  lookahead_ps_p receives
  * the lookahead. */
-/* The partition mode $COLOSSIM_PARTITION asks for (CX_PART_*; auto when
- * unset); CX_ERR_RANGE naming the variable for any other value. */
-cx_status_t cx_net_pick_partition(int *mode, cx_err_t *err);
 cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uint64_t job_gpus,
                                  MPI_Comm comm, const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
                                  cx_err_t *err);

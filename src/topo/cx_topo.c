@@ -782,6 +782,25 @@ cx_status_t cx_topo_part_make(const cx_topo_t *t, int nranks, uint64_t job_gpus,
     return CX_OK;
 }
 
+cx_status_t cx_topo_part_make_env(const cx_topo_t *t, int nranks, uint64_t job_gpus, cx_topo_part_t *p,
+                                  cx_err_t *err)
+{
+    const char *env  = getenv("COLOSSIM_PARTITION");
+    int         mode = CX_PART_AUTO;
+    memset(p, 0, sizeof(*p));
+    if (env != NULL && *env != '\0' && strcmp(env, "auto") != 0) {
+        if (strcmp(env, "contiguous") == 0) mode = CX_PART_CONTIGUOUS;
+        else if (strcmp(env, "cyclic") == 0) mode = CX_PART_CYCLIC;
+        else {
+            return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_PARTITION",
+                              "'%s' is not contiguous, cyclic or auto", env);
+        }
+    }
+    return cx_topo_part_make(t, nranks, job_gpus > 0 ? job_gpus : UINT64_MAX, mode, p, err);
+}
+
+const char *cx_topo_part_mode_name(const cx_topo_part_t *p) { return p->cyclic ? "cyclic" : "contiguous"; }
+
 int cx_topo_part_neighbours(const cx_topo_t *t, const cx_topo_part_t *p, int rank, int *flag)
 {
     uint64_t k, dev;

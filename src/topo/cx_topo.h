@@ -236,6 +236,13 @@ typedef struct cx_topo_part {
 /* mode: CX_PART_*.  Free with cx_topo_part_free (also after an error). */
 cx_status_t cx_topo_part_make(const cx_topo_t *t, int nranks, uint64_t job_gpus, int mode, cx_topo_part_t *p,
                               cx_err_t *err);
+/* The partition a run uses: the mode $COLOSSIM_PARTITION asks for
+ * (contiguous|cyclic|auto; auto when unset or empty), the same on every
+ * rank.  Any other value is CX_ERR_RANGE naming the variable, before
+ * anything is built.  job_gpus 0 = every GPU. */
+cx_status_t cx_topo_part_make_env(const cx_topo_t *t, int nranks, uint64_t job_gpus, cx_topo_part_t *p,
+                                  cx_err_t *err);
+const char *cx_topo_part_mode_name(const cx_topo_part_t *p);
 void        cx_topo_part_free(cx_topo_part_t *p);
 int         cx_topo_part_owner(const cx_topo_part_t *p, uint64_t dev);
 /* Per rank (nranks entries each, optional): the ports whose peer is on

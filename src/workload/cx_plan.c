@@ -753,10 +753,7 @@ static void cx_plan_memory(const cx_topo_t *topo, const cx_workload_t *w, const 
 static cx_status_t cx_plan_part(const cx_topo_t *topo, const cx_workload_t *w, int nranks, cx_topo_part_t *part,
                                 cx_err_t *err)
 {
-    int mode;
-    memset(part, 0, sizeof(*part));
-    CX_TRY(cx_net_pick_partition(&mode, err));
-    return cx_topo_part_make(topo, nranks, w->gpus, mode, part, err);
+    return cx_topo_part_make_env(topo, nranks, w->gpus, part, err);
 }
 
 cx_status_t cx_plan_rank_peak(const cx_topo_t *topo, const cx_workload_t *w, const cx_run_estimate_t *e,

@@ -68,10 +68,7 @@
 static cx_status_t cx_scale_part(const cx_topo_t *topo, uint64_t job_gpus, int ranks, cx_topo_part_t *part,
                                  cx_err_t *err)
 {
-    int mode;
-    memset(part, 0, sizeof(*part));
-    CX_TRY(cx_net_pick_partition(&mode, err));
-    return cx_topo_part_make(topo, ranks, job_gpus, mode, part, err);
+    return cx_topo_part_make_env(topo, ranks, job_gpus, part, err);
 }
 
 cx_status_t cx_scale_lookahead(const cx_topo_t *topo, uint64_t job_gpus, int ranks, int64_t *la_ps, cx_err_t *err)
