@@ -187,9 +187,6 @@ typedef struct cx_engine_stats {
     uint64_t  peak_rss_min, peak_rss_max, peak_rss_sum;  /* bytes */
     uint64_t  peak_pending_max;  /* max over ranks of events pending at once */
     int       stopped;           /* 1 if a stop request ended the run early */
-    int       pipelined;         /* some rank ran pipelined windows (cx_engine_set_far) */
-    cx_time_t far_shift;         /* the far entities' shift (least over those ranks) */
-    uint64_t  far_events;        /* events of far entities, run while the window's messages travel */
     uint64_t  probe_windows[CX_ENGINE_MAX_PROBES]; /* see cx_engine_config_t.probe_lookahead */
 } cx_engine_stats_t;
 
@@ -223,25 +220,6 @@ static inline cx_eid_t cx_engine_entity_id(const cx_engine_t *eng, const cx_enti
  * the receive side is derived collectively.  Default: every rank.
  * Collective; call before run. */
 cx_status_t cx_engine_set_neighbors(cx_engine_t *eng, const int *ranks, int n, cx_err_t *err);
-
-/* Pipelined windows.  far[i] = 1 marks local entity i as far from every
- * cut link: no link of it crosses ranks.  A window then runs in two
- * phases: the near entities' events before the window's end E (they make
- * every event that crosses ranks), the window's messages go out, and the
- * far entities' events before E + shift run while those messages travel
- * and the other ranks finish; then the messages are received.  Exact (the
- * same events in the same order per entity, so the same results) when
- *   - an event from a near entity to a far one is at least `shift` later,
- *   - an event from a far entity to a near one is at least lookahead -
- *     shift later,
- *   - no far entity sends to another rank, and a handler touches no state
- *     of an entity of the other class (an NVLink domain is one class);
- * the engine checks the first three on every event and aborts naming the
- * event otherwise.  With shift 0 the windows are those of the plain
- * engine.  shift < 0, one rank, the sparse exchange, or
- * $COLOSSIM_PIPELINE=0: not pipelined.  Call before any event is sent;
- * far is copied.  CX_ERR_RANGE for a bad $COLOSSIM_PIPELINE. */
-cx_status_t cx_engine_set_far(cx_engine_t *eng, const uint8_t *far, cx_time_t shift, cx_err_t *err);
 
 /* Allocate an event from `src` to `dst` at absolute time `time` (>= now).
  * Fill its payload, then cx_event_send.  Never returns NULL (aborts on OOM). */

@@ -14,17 +14,6 @@
  * neighbours every other, the reduction values ride the messages and no
  * collective runs (piggy); with many neighbours, only non-empty messages go
  * out and the reduction is the window's barrier (nbx, the sparse exchange).
- *
- * Pipelined windows (cx_engine_set_far, not with the sparse exchange): the
- * entities with no cut link (GPUs and their NVLink domains when leaf blocks
- * are dealt) keep their events in a second queue.  A window handles the
- * near entities' events, sends its messages, handles the far entities'
- * events while they travel and the other ranks finish, then receives.
- * Every event that crosses ranks comes from a near entity, and a far
- * entity's events reach near ones only after the window's end, so the
- * messages are complete before the far phase; the minimum they carry counts
- * the window's end for far events not yet run (exact when the last
- * reduction showed idle time: then the far phase runs before sending).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cx_core.h"
@@ -37,12 +26,10 @@
 #include <unistd.h>
 
 #define CX_EXCHANGE_TAG 7301
-#define CX_TIME_MIN     INT64_MIN
 
 /* Reduction over {next time: min, stop: max, events: sum, work: sum,
- * hook backlog: max, pipelined: the idle time after the previous window
- * (min)}. */
-#define CX_RED_N 6
+ * hook backlog: max}. */
+#define CX_RED_N 5
 
 typedef struct cx_outbox {
     cx_event_t *buf;
@@ -71,14 +58,6 @@ struct cx_engine {
 
     cx_pool_t  pool;
     cx_bq_t    q;          /* event queue (pops in (time, prio|src, seq) order) */
-    /* Pipelined windows (cx_engine_set_far): the far entities' events. */
-    cx_bq_t    qf;
-    uint8_t   *far;        /* per local entity; NULL = not pipelined */
-    cx_time_t  shift;
-    cx_time_t  n_floor;    /* in the far phase: the window's end, else CX_TIME_MIN */
-    cx_time_t  f_floor;    /* far events are processed up to here */
-    int        far_phase;
-    uint64_t   n_far;
     cx_time_t  now;
     cx_time_t  window_end;
     int        running;
@@ -106,8 +85,6 @@ struct cx_engine {
     int64_t      red_glob[CX_ENGINE_SYNC_LAG_MAX][CX_RED_N];
     cx_time_t    red_wend[CX_ENGINE_SYNC_LAG_MAX];  /* window end when started */
     int          sparse;       /* the last reduction used showed idle time */
-    cx_time_t    idle_gap;     /* pipelined: exact time from the last window's end to the next event here */
-    int          idle_hint;    /* pipelined: the previous window was followed by idle time */
     /* Full mesh with lag 1: each window's message to every other rank
      * starts with this rank's reduction values (slot 0 of its outbox), so
      * every rank reduces what it receives and no collective runs. */
@@ -172,7 +149,6 @@ static void cx_engine_reduce_fn(void *in, void *inout, int *len, MPI_Datatype *d
         b[2] += a[2];
         b[3] += a[3];
         if (a[4] > b[4]) b[4] = a[4];
-        if (a[5] < b[5]) b[5] = a[5];
     }
 }
 
@@ -386,9 +362,6 @@ cx_status_t cx_engine_create(cx_engine_t **eng_p, const cx_engine_config_t *cfg,
 
     cx_pool_init(&eng->pool, sizeof(cx_event_t), 4096);
     if (cx_bq_init(&eng->q, CX_BQ_WIDTH_PS, CX_BQ_BUCKETS) != CX_OK) goto err_nomem;
-    eng->n_floor  = CX_TIME_MIN;
-    eng->f_floor  = CX_TIME_MIN;
-    eng->idle_gap = CX_TIME_MAX;
     eng->send_slot = malloc((size_t)eng->nranks * sizeof(int));
     eng->reqs      = malloc((size_t)eng->nranks * sizeof(MPI_Request));
     if (eng->send_slot == NULL || eng->reqs == NULL) goto err_nomem;
@@ -434,8 +407,6 @@ void cx_engine_destroy(cx_engine_t *eng)
     free(eng->reqs);
     free(eng->send_slot);
     cx_bq_destroy(&eng->q);
-    if (eng->far != NULL) cx_bq_destroy(&eng->qf);
-    free(eng->far);
     cx_pool_destroy(&eng->pool);
     free(eng->entities);
     free(eng->range_first);
@@ -571,31 +542,6 @@ out:
     return st;
 }
 
-cx_status_t cx_engine_set_far(cx_engine_t *eng, const uint8_t *far, cx_time_t shift, cx_err_t *err)
-{
-    const char *env = getenv("COLOSSIM_PIPELINE");
-    uint64_t    i, n = 0;
-    if (env != NULL && *env != '\0' && strcmp(env, "0") != 0 && strcmp(env, "1") != 0) {
-        return cx_err_set(err, CX_ERR_RANGE, NULL, 0, "COLOSSIM_PIPELINE", "'%s' is not 0 or 1", env);
-    }
-    if (eng->pool.in_use > 0 || eng->far != NULL) {
-        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, NULL,
-                          "internal: far entities are set once, before any event is sent");
-    }
-    if (shift < 0 || eng->nranks < 2 || eng->nbx || (env != NULL && strcmp(env, "0") == 0)) return CX_OK;
-    for (i = 0; i < eng->local_count; i++) n += far[i] != 0;
-    if (n == 0) return CX_OK;
-    eng->far = malloc(eng->local_count);
-    if (eng->far == NULL || cx_bq_init(&eng->qf, CX_BQ_WIDTH_PS, CX_BQ_BUCKETS) != CX_OK) {
-        free(eng->far);
-        eng->far = NULL;
-        return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory for pipelined windows");
-    }
-    memcpy(eng->far, far, eng->local_count);
-    eng->shift = shift;
-    return CX_OK;
-}
-
 void cx_engine_set_entity(cx_engine_t *eng, cx_eid_t id, const cx_entity_type_t *type, void *state)
 {
     cx_entity_t *e = cx_engine_entity(eng, id);
@@ -635,49 +581,24 @@ cx_event_t *cx_event_new(cx_engine_t *eng, cx_entity_t *src, cx_eid_t dst, cx_ti
     return ev;
 }
 
-static void cx_engine_pipe_violation(const cx_engine_t *eng, const cx_event_t *ev, const char *what,
-                                      cx_time_t floor)
-{
-    cx_fatal("pipelined window violated: event from entity %llu to %s entity %llu at %lld ps, before %lld ps "
-             "(shift %lld ps, lookahead %lld ps; run with COLOSSIM_PIPELINE=0)",
-             (unsigned long long)ev->src, what, (unsigned long long)ev->dst, (long long)ev->time,
-             (long long)floor, (long long)eng->shift, (long long)eng->lookahead);
-}
-
-/* Queue an event of local entity li: the far entities' queue when
- * pipelined, checking that it does not precede what its class has run. */
-static inline void cx_engine_push(cx_engine_t *eng, cx_event_t *ev, uint64_t li)
+static inline void cx_engine_push(cx_engine_t *eng, cx_event_t *ev)
 {
     cx_heap_item_t it;
-    cx_bq_t       *q = &eng->q;
     it.k0  = ev->time;
     it.k1  = ((uint64_t)ev->prio << 48) | ev->src;
     it.k2  = ev->seq;
     it.ptr = ev;
-    if (eng->far != NULL) {
-        if (eng->far[li]) {
-            if (ev->time < eng->f_floor) cx_engine_pipe_violation(eng, ev, "far", eng->f_floor);
-            q = &eng->qf;
-        } else if (ev->time < eng->n_floor) {
-            cx_engine_pipe_violation(eng, ev, "near", eng->n_floor);
-        }
-    }
-    if (cx_bq_push(q, &it) != CX_OK) cx_fatal("out of memory growing the event queue");
+    if (cx_bq_push(&eng->q, &it) != CX_OK) cx_fatal("out of memory growing the event queue");
 }
 
 void cx_event_send(cx_engine_t *eng, cx_event_t *ev)
 {
     cx_outbox_t *ob;
     int          owner, slot;
-    uint64_t     li = cx_engine_local_index(eng, ev->dst);
 
-    if (li != UINT64_MAX) {
-        cx_engine_push(eng, ev, li);
+    if (cx_engine_local_index(eng, ev->dst) != UINT64_MAX) {
+        cx_engine_push(eng, ev);
         return;
-    }
-    if (eng->far_phase) {
-        cx_fatal("pipelined window violated: far entity %llu sends to entity %llu on another rank "
-                 "(run with COLOSSIM_PIPELINE=0)", (unsigned long long)ev->src, (unsigned long long)ev->dst);
     }
     if (ev->dst >= eng->n_entities) {
         cx_fatal("event to unknown entity %llu (of %llu)", (unsigned long long)ev->dst,
@@ -727,20 +648,18 @@ static inline uint64_t cx_event_hash(const cx_event_t *ev)
     return h;
 }
 
-/* Handle every event of queue q before `end`, in order; returns how many. */
-static uint64_t cx_engine_process(cx_engine_t *eng, cx_bq_t *q, cx_time_t end)
+static void cx_engine_process_window(cx_engine_t *eng)
 {
     cx_heap_item_t        it = {0, 0, 0, NULL};
     const cx_heap_item_t *top;
-    uint64_t              n0 = eng->n_events;
-    while ((top = cx_bq_top(q)) != NULL && top->k0 < end) {
+    while ((top = cx_bq_top(&eng->q)) != NULL && top->k0 < eng->window_end) {
         cx_event_t  *ev;
         cx_entity_t *ent;
-        cx_bq_pop(q, &it);
+        cx_bq_pop(&eng->q, &it);
         /* The next event is most likely cold: start loading it now. */
-        if (q->near.size > 0) {
-            __builtin_prefetch(q->near.items[0].ptr);
-            __builtin_prefetch((const char *)q->near.items[0].ptr + 64);
+        if (eng->q.near.size > 0) {
+            __builtin_prefetch(eng->q.near.items[0].ptr);
+            __builtin_prefetch((const char *)eng->q.near.items[0].ptr + 64);
         }
         ev       = it.ptr;
         eng->now = it.k0;
@@ -761,37 +680,17 @@ static uint64_t cx_engine_process(cx_engine_t *eng, cx_bq_t *q, cx_time_t end)
         }
         eng->digest += cx_event_hash(ev);
         eng->n_events++;
-        eng->last_time = ev->time > eng->last_time ? ev->time : eng->last_time;
+        eng->last_time = ev->time;
         cx_pool_put(&eng->pool, ev);
     }
-    return eng->n_events - n0;
-}
-
-/* The far phase of a pipelined window: the far entities' events before
- * the window's end + shift, while its messages travel. */
-static void cx_engine_far_phase(cx_engine_t *eng, int overlapped)
-{
-    cx_time_t end;
-    uint64_t  n;
-    if (eng->far == NULL) return;
-    end = eng->window_end > CX_TIME_MAX - eng->shift ? CX_TIME_MAX : eng->window_end + eng->shift;
-    if (end > eng->end_time) end = eng->end_time;
-    eng->n_floor   = eng->window_end;
-    eng->far_phase = 1;
-    n = cx_engine_process(eng, &eng->qf, end);
-    if (overlapped) eng->n_far += n;
-    eng->far_phase = 0;
-    eng->n_floor   = CX_TIME_MIN;
-    if (end > eng->f_floor) eng->f_floor = end;
 }
 
 /* Receive one matched window message; with piggy-backed reductions fold
  * its header (slot 0) into glob. */
 static void cx_engine_recv_msg(cx_engine_t *eng, MPI_Message *msg, MPI_Status *status, int64_t *glob)
 {
-    int      bytes;
-    size_t   n, k;
-    uint64_t li;
+    int    bytes;
+    size_t n, k;
     MPI_Get_count(status, MPI_BYTE, &bytes);
     n = (size_t)bytes / sizeof(cx_event_t);
     if (n > eng->in_cap) {
@@ -812,12 +711,7 @@ static void cx_engine_recv_msg(cx_engine_t *eng, MPI_Message *msg, MPI_Status *s
         cx_event_t *ev = cx_pool_get(&eng->pool);
         if (ev == NULL) cx_fatal("out of memory for received events");
         *ev = eng->inbuf[k];
-        li  = cx_engine_local_index(eng, ev->dst);
-        if (li == UINT64_MAX) {
-            cx_fatal("window message from rank %d holds an event for entity %llu, not on rank %d",
-                     status->MPI_SOURCE, (unsigned long long)ev->dst, eng->rank);
-        }
-        cx_engine_push(eng, ev, li);
+        cx_engine_push(eng, ev);
     }
 }
 
@@ -831,17 +725,10 @@ static void cx_engine_send_outbox(cx_engine_t *eng, int i, int sync, MPI_Request
 
 /* Exchange the outboxes: one message to and from every neighbour; with
  * piggy-backed reductions, fold each neighbour's header into glob. */
-static void cx_engine_exchange(cx_engine_t *eng, int64_t *glob, double *sync)
+static void cx_engine_exchange(cx_engine_t *eng, int64_t *glob)
 {
-    int    i;
-    double ts;
+    int i;
     for (i = 0; i < eng->n_send; i++) cx_engine_send_outbox(eng, i, 0, &eng->reqs[i]);
-    /* Pipelined: the far entities run now, while the messages travel. */
-    if (eng->far != NULL) {
-        ts = MPI_Wtime();
-        cx_engine_far_phase(eng, 1);
-        *sync -= MPI_Wtime() - ts;
-    }
     for (i = 0; i < eng->n_recv; i++) {
         MPI_Message msg;
         MPI_Status  status;
@@ -850,14 +737,6 @@ static void cx_engine_exchange(cx_engine_t *eng, int64_t *glob, double *sync)
     }
     MPI_Waitall(eng->n_send, eng->reqs, MPI_STATUSES_IGNORE);
     for (i = 0; i < eng->n_send; i++) eng->out[i].n = eng->ob_base;
-    if (eng->far != NULL) {
-        /* Every event pending anywhere is in some rank's queues now: the
-         * exact idle time after this window, for the next reduction. */
-        const cx_heap_item_t *a = cx_bq_top(&eng->q), *b = cx_bq_top(&eng->qf);
-        cx_time_t             m = a != NULL ? a->k0 : CX_TIME_MAX;
-        if (b != NULL && b->k0 - eng->shift < m) m = b->k0 - eng->shift;
-        eng->idle_gap = m == CX_TIME_MAX ? CX_TIME_MAX : m - eng->window_end;
-    }
 }
 
 /* Receive every window message that has come in so far (any sender). */
@@ -938,25 +817,10 @@ static void cx_engine_progress(cx_engine_t *eng, cx_time_t T, uint64_t global_ev
 static void cx_engine_sync_start(cx_engine_t *eng)
 {
     int64_t              *loc = eng->red_loc[eng->red_started % (uint64_t)eng->lag];
-    double                ts;
-    const cx_heap_item_t *top;
-    /* In an idle stretch, the far phase runs before the messages go, so
-     * the minimum they carry is exact and idle time is skipped at once;
-     * in a busy one (windows back to back anyway) it runs while they
-     * travel. */
-    if (eng->far != NULL && (eng->sparse || eng->idle_hint)) cx_engine_far_phase(eng, 0);
-    ts  = MPI_Wtime();
-    top = cx_bq_top(&eng->q);
+    double                ts  = MPI_Wtime();
+    const cx_heap_item_t *top = cx_bq_top(&eng->q);
     loc[0] = top != NULL ? top->k0 : CX_TIME_MAX;
     if (eng->out_min < loc[0]) loc[0] = eng->out_min;
-    if (eng->far != NULL && (top = cx_bq_top(&eng->qf)) != NULL) {
-        /* The far phase has yet to run: what it makes for near entities
-         * comes at or after the window's end (cx_engine_set_far), what
-         * stays pending for far ones at or after its own time - shift. */
-        cx_time_t f = top->k0 - eng->shift;
-        if (f < eng->window_end) f = eng->window_end;
-        if (f < loc[0]) loc[0] = f;
-    }
     eng->out_min = CX_TIME_MAX;
     loc[1] = (eng->stop_req || cx_stop_signal) ? 1 : 0;
     loc[2] = (int64_t)eng->n_events;
@@ -964,7 +828,6 @@ static void cx_engine_sync_start(cx_engine_t *eng)
                                             : (int64_t)eng->n_events;
     loc[4] = eng->cfg.window_pending != NULL ? (int64_t)(eng->cfg.window_pending(eng->cfg.window_ctx) >> 1)
                                              : 0;
-    loc[5] = eng->idle_gap;
     eng->red_wend[eng->red_started % (uint64_t)eng->lag] = eng->window_end;
     if (eng->nbx) {
         eng->red_req[eng->red_started % (uint64_t)eng->lag] = MPI_REQUEST_NULL;
@@ -977,12 +840,12 @@ static void cx_engine_sync_start(cx_engine_t *eng)
         for (i = 0; i < eng->n_send; i++) memcpy(&eng->out[i].buf[0], loc, CX_RED_N * sizeof(*loc));
         eng->red_req[eng->red_started % (uint64_t)eng->lag] = MPI_REQUEST_NULL;
         eng->red_started++;
-        cx_engine_exchange(eng, glob, &eng->sync_seconds);
+        cx_engine_exchange(eng, glob);
     } else {
         MPI_Iallreduce(loc, eng->red_glob[eng->red_started % (uint64_t)eng->lag], 1, eng->red_type,
                        eng->red_op, eng->comm, &eng->red_req[eng->red_started % (uint64_t)eng->lag]);
         eng->red_started++;
-        cx_engine_exchange(eng, NULL, &eng->sync_seconds);
+        cx_engine_exchange(eng, NULL);
     }
     eng->sync_seconds += MPI_Wtime() - ts;
 }
@@ -1007,7 +870,6 @@ static const int64_t *cx_engine_sync_result(cx_engine_t *eng, int drain)
         glob = eng->red_glob[n % (uint64_t)eng->lag];
     } while ((drain || eng->sparse) && eng->red_used < eng->red_started);
     eng->sparse = glob[0] == CX_TIME_MAX || glob[0] - eng->red_wend[n % (uint64_t)eng->lag] >= eng->lookahead;
-    eng->idle_hint = glob[5] >= eng->lookahead;
     eng->sync_seconds += MPI_Wtime() - ts;
     return glob;
 }
@@ -1055,7 +917,7 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         if (T >= eng->end_time || T == CX_TIME_MAX) break;
         eng->window_end = (T > CX_TIME_MAX - eng->lookahead) ? CX_TIME_MAX : T + eng->lookahead;
         if (eng->window_end > eng->end_time) eng->window_end = eng->end_time;
-        cx_engine_process(eng, &eng->q, eng->window_end);
+        cx_engine_process_window(eng);
         eng->windows++;
         cx_engine_sync_start(eng);
         glob = cx_engine_sync_result(eng, 0);
@@ -1067,8 +929,7 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
 
     {
         double   wall = MPI_Wtime() - t0;
-        uint64_t u_sum[4], u_in[4];
-        int64_t  sh_in[2], sh_out[2];
+        uint64_t u_sum[3], u_in[3];
         int64_t  i_in[2], i_max[2];
         double   d_in[2], d_out[2];
         uint64_t rss = cx_mem_peak_rss();
@@ -1077,12 +938,7 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         u_in[0] = eng->n_events;
         u_in[1] = eng->n_remote;
         u_in[2] = eng->digest;
-        u_in[3] = eng->n_far;
-        MPI_Allreduce(u_in, u_sum, 4, MPI_UINT64_T, MPI_SUM, eng->comm);
-        /* The least shift of a pipelined rank (-max of -shift), and whether any is. */
-        sh_in[0] = eng->far != NULL ? -eng->shift : INT64_MIN + 1;
-        sh_in[1] = eng->far != NULL;
-        MPI_Allreduce(sh_in, sh_out, 2, MPI_INT64_T, MPI_MAX, eng->comm);
+        MPI_Allreduce(u_in, u_sum, 3, MPI_UINT64_T, MPI_SUM, eng->comm);
         i_in[0] = eng->last_time;
         i_in[1] = (int64_t)eng->pool.peak_in_use;
         MPI_Allreduce(i_in, i_max, 2, MPI_INT64_T, MPI_MAX, eng->comm);
@@ -1101,9 +957,6 @@ cx_status_t cx_engine_run(cx_engine_t *eng, cx_err_t *err)
         s->events           = u_sum[0];
         s->remote_events    = u_sum[1];
         s->digest           = u_sum[2];
-        s->far_events       = u_sum[3];
-        s->pipelined        = (int)sh_out[1];
-        s->far_shift        = sh_out[1] ? -sh_out[0] : 0;
         s->windows          = eng->windows;
         memcpy(s->probe_windows, eng->probe_win, sizeof(s->probe_windows));
         s->last_event_time  = i_max[0];
@@ -1143,11 +996,5 @@ void cx_engine_stats_print(const cx_engine_stats_t *s, FILE *out)
                 (unsigned long long)s->events_rank_min, (unsigned long long)s->events_rank_max,
                 s->events ? (double)s->events_rank_max * s->ranks / (double)s->events : 0.0,
                 100.0 * s->sync_share_min, 100.0 * s->sync_share_max);
-        if (s->pipelined) {
-            fprintf(out, "engine: pipelined windows: %.1f%% of events (GPUs and NVLink domains away from the cut) "
-                         "ran while the window's messages travelled (shift %.3f us)\n",
-                    s->events ? 100.0 * (double)s->far_events / (double)s->events : 0.0,
-                    (double)s->far_shift * 1e-6);
-        }
     }
 }

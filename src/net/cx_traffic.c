@@ -8,77 +8,6 @@
 /* $COLOSSIM_PARTITION = contiguous | cyclic | auto (default): how the
  * devices are dealt to ranks (cx_topo_part_make).  Every rank reads the
  * same environment under mpirun; results do not depend on it. */
-/* Pipelined windows (cx_engine_set_far): a local device is far when none
- * of its links crosses ranks, and an NVLink domain is far only as a whole
- * (a GPU's handler books its NVSwitch's port).  The shift is what the
- * lookahead lacks on a far device's link to a near one; pipelined only when
- * every link from a near device to a far one has at least that. */
-static cx_status_t cx_net_pipeline(cx_engine_t *eng, const cx_topo_t *topo, const cx_topo_part_t *part, int rank,
-                                   int64_t la, cx_err_t *err)
-{
-    uint64_t    n = cx_engine_local_count(eng), i;
-    uint8_t    *far;
-    int64_t     d_nf = INT64_MAX, d_fn = INT64_MAX, shift;
-    cx_status_t st;
-    if (cx_engine_nranks(eng) < 2 || n == 0) return CX_OK;
-    far = malloc(n);
-    if (far == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    for (i = 0; i < n; i++) {
-        uint64_t dev = cx_engine_local_id(eng, i);
-        uint32_t q, np = cx_topo_num_ports(topo, dev);
-        far[i] = 1;
-        for (q = 0; q < np && far[i]; q++) {
-            cx_port_info_t pi;
-            if (cx_topo_port(topo, dev, q, &pi) == CX_OK && cx_topo_part_owner(part, pi.peer_device) != rank) {
-                far[i] = 0;
-            }
-        }
-    }
-    /* A near GPU makes its NVSwitch near, a near NVSwitch its GPUs. */
-    for (i = 0; i < n; i++) {
-        uint64_t      dev = cx_engine_local_id(eng, i), j;
-        cx_gpu_info_t gi;
-        cx_port_info_t pi;
-        if (far[i] || cx_topo_device_kind(topo, dev) != CX_DEV_GPU) continue;
-        if (cx_topo_gpu_info(topo, dev, &gi) != CX_OK || gi.nvlink_port < 0 ||
-            cx_topo_port(topo, dev, (uint32_t)gi.nvlink_port, &pi) != CX_OK) continue;
-        j = cx_engine_local_index(eng, pi.peer_device);
-        if (j != UINT64_MAX) far[j] = 0;
-    }
-    for (i = 0; i < n; i++) {
-        uint64_t      dev = cx_engine_local_id(eng, i), j;
-        cx_gpu_info_t gi;
-        cx_port_info_t pi;
-        if (!far[i] || cx_topo_device_kind(topo, dev) != CX_DEV_GPU) continue;
-        if (cx_topo_gpu_info(topo, dev, &gi) != CX_OK || gi.nvlink_port < 0 ||
-            cx_topo_port(topo, dev, (uint32_t)gi.nvlink_port, &pi) != CX_OK) continue;
-        j = cx_engine_local_index(eng, pi.peer_device);
-        if (j != UINT64_MAX && !far[j]) far[i] = 0;
-    }
-    for (i = 0; i < n; i++) {
-        uint64_t dev = cx_engine_local_id(eng, i);
-        uint32_t q, np = cx_topo_num_ports(topo, dev);
-        for (q = 0; q < np; q++) {
-            cx_port_info_t pi;
-            uint64_t       j;
-            if (cx_topo_port(topo, dev, q, &pi) != CX_OK) continue;
-            j = cx_engine_local_index(eng, pi.peer_device);
-            if (j == UINT64_MAX || far[j] == far[i]) continue;
-            if (far[i]) d_fn = pi.latency_ps < d_fn ? pi.latency_ps : d_fn;
-            else d_nf = pi.latency_ps < d_nf ? pi.latency_ps : d_nf;
-        }
-    }
-    /* The least shift that keeps a far device's events to near ones out
-     * of the window: windows stay as they are without pipelining when a
-     * far device's links to near ones are at least the lookahead long
-     * (a GPU's NIC: 1 us; the ToR's uplink: 0.85 us). */
-    shift = d_fn == INT64_MAX || d_fn >= la ? 0 : la - d_fn;
-    if (d_nf != INT64_MAX && shift > d_nf) shift = -1;
-    st = cx_engine_set_far(eng, far, shift, err);
-    free(far);
-    return st;
-}
-
 cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uint64_t job_gpus,
                                  MPI_Comm comm, const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
                                  cx_err_t *err)
@@ -128,7 +57,6 @@ cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uin
         if (nb_flag[i] && i != rank) nb[n_nb++] = i;
     }
     st = cx_engine_set_neighbors(eng, nb, n_nb, err);
-    if (st == CX_OK) st = cx_net_pipeline(eng, topo, &part, rank, la, err);
 out:
     free(nb_flag);
     free(nb);

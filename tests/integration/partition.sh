@@ -6,10 +6,7 @@
 # ranges; and cyclic with the sparse exchange.  Cyclic must deal the job's
 # work evenly (imbalance <= 1.05, where contiguous ranges put this small job
 # on one rank) and cross ranks (remote events).  A bad value is refused before
-# anything is written.  Pipelined windows (the far entities' events run
-# while the window's messages travel) change no result either: the default
-# runs pipelined, COLOSSIM_PIPELINE=0 does not, and a lagged reduction
-# (COLOSSIM_SYNC_LAG=4: no piggy-backing) runs pipelined on its own path.
+# anything is written.
 # usage: partition.sh MPIEXEC COLOSSIM COLOSSIM_ANALYZE SOURCE_DIR
 set -eu
 mpiexec=$1; colossim=$2; analyze=$3; src=$4
@@ -17,10 +14,9 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 sed -e 's/^gpus: 64/gpus: 128/' -e 's/^  dp: 4/  dp: 8/' -e 's/^name: small/name: small-128/' \
     "$src/workloads/small.yaml" > "$tmp/w.yaml"
 grep -q "^gpus: 128" "$tmp/w.yaml" && grep -q "^  dp: 8" "$tmp/w.yaml" || { echo "workload edit failed"; exit 1; }
-run() {  # name np partition [exchange [pipeline [sync lag]]]
-    COLOSSIM_PARTITION=$3 COLOSSIM_SYNC_EXCHANGE=${4:-} COLOSSIM_PIPELINE=${5:-} COLOSSIM_SYNC_LAG=${6:-} \
-        timeout 300 "$mpiexec" --oversubscribe -x COLOSSIM_PARTITION -x COLOSSIM_SYNC_EXCHANGE \
-        -x COLOSSIM_PIPELINE -x COLOSSIM_SYNC_LAG -np "$2" "$colossim" run \
+run() {  # name np partition [exchange]
+    COLOSSIM_PARTITION=$3 COLOSSIM_SYNC_EXCHANGE=${4:-} timeout 300 "$mpiexec" --oversubscribe \
+        -x COLOSSIM_PARTITION -x COLOSSIM_SYNC_EXCHANGE -np "$2" "$colossim" run \
         --topology "$src/topologies/llama3-24k.yaml" --workload "$tmp/w.yaml" \
         --trace-level ops --progress 0 --out "$tmp/$1.h5" > "$tmp/$1.log" 2>&1 || { cat "$tmp/$1.log"; exit 1; }
     eng=$(sed -n 's/.*digest \([0-9a-f]*\).*/\1/p' "$tmp/$1.log" | tail -1)
@@ -28,8 +24,7 @@ run() {  # name np partition [exchange [pipeline [sync lag]]]
     part=$(sed -n 's/.*engine: partition \([a-z]*\).*/\1/p' "$tmp/$1.log")
     imb=$(sed -n 's/.*imbalance: max \([0-9.]*\) x.*/\1/p' "$tmp/$1.log")
     remote=$(sed -n 's/.*remote \([0-9.]*\)%.*/\1/p' "$tmp/$1.log")
-    far=$(sed -n 's/.*pipelined windows: \([0-9.]*\)%.*/\1/p' "$tmp/$1.log")
-    echo "$1: partition ${part:-none} imbalance ${imb:-1} remote $remote% pipelined ${far:-no} engine $eng trace $tr"
+    echo "$1: partition ${part:-none} imbalance ${imb:-1} remote $remote% engine $eng trace $tr"
     [ -n "$eng" ] && [ -n "$tr" ] || { cat "$tmp/$1.log"; echo "$1: no digest"; exit 1; }
     echo "$eng $tr" > "$tmp/$1.dig"
     if [ "$2" -gt 1 ]; then
@@ -39,14 +34,6 @@ run() {  # name np partition [exchange [pipeline [sync lag]]]
             awk -v r="$remote" 'BEGIN { exit !(r > 0) }' || { echo "$1: no event crossed ranks"; exit 1; }
             awk -v i="$imb" 'BEGIN { exit !(i <= 1.05) }' || { echo "$1: cyclic left imbalance $imb"; exit 1; }
         fi
-        # Pipelined windows: by default wherever leaf blocks are dealt
-        # (GPUs and NVLink domains hold no cut link), never with the sparse
-        # exchange or COLOSSIM_PIPELINE=0.
-        if [ "$want" = cyclic ] && [ -z "${4:-}" ] && [ "${5:-}" != 0 ]; then
-            awk -v f="${far:-0}" 'BEGIN { exit !(f > 0) }' || { echo "$1: no event ran pipelined"; exit 1; }
-        elif [ -n "${4:-}" ] || [ "${5:-}" = 0 ]; then
-            [ -z "$far" ] || { echo "$1: pipelined where it must not be"; exit 1; }
-        fi
     fi
 }
 run np1 1 auto
@@ -54,9 +41,7 @@ for np in 2 4; do
     run "np${np}_auto" $np auto
     run "np${np}_contiguous" $np contiguous
     run "np${np}_cyclic_sparse" $np cyclic sparse
-    run "np${np}_unpiped" $np auto "" 0
-    run "np${np}_lag" $np auto "" "" 4
-    for v in auto contiguous cyclic_sparse unpiped lag; do
+    for v in auto contiguous cyclic_sparse; do
         cmp -s "$tmp/np1.dig" "$tmp/np${np}_$v.dig" || { echo "np $np $v differs from 1 rank"; exit 1; }
     done
 done
@@ -68,12 +53,4 @@ fi
 grep -q "COLOSSIM_PARTITION.*contiguous, cyclic or auto" "$tmp/bad.log" || { cat "$tmp/bad.log"; echo "no clear message"; exit 1; }
 [ "$(grep -c "error:" "$tmp/bad.log")" -eq 1 ] || { cat "$tmp/bad.log"; echo "not exactly one error line"; exit 1; }
 [ ! -e "$tmp/bad.h5" ] || { echo "a refused run left bad.h5"; exit 1; }
-if COLOSSIM_PIPELINE=yes "$mpiexec" --oversubscribe -x COLOSSIM_PIPELINE -np 2 "$colossim" run \
-        --out "$tmp/bad2.h5" > "$tmp/bad2.log" 2>&1; then
-    echo "COLOSSIM_PIPELINE=yes was accepted"; exit 1
-fi
-grep -q "COLOSSIM_PIPELINE.*not 0 or 1" "$tmp/bad2.log" || { cat "$tmp/bad2.log"; echo "no clear message"; exit 1; }
-[ "$(grep -c "error:" "$tmp/bad2.log")" -eq 1 ] || { cat "$tmp/bad2.log"; echo "not exactly one error line"; exit 1; }
-[ ! -e "$tmp/bad2.h5" ] || { echo "a refused run left bad2.h5"; exit 1; }
-echo "identical under contiguous and cyclic partitions, pipelined or not, lagged or not, at 1, 2 and 4 ranks;"
-echo "a bad partition or pipeline setting refused"
+echo "identical under contiguous and cyclic partitions at 1, 2 and 4 ranks; a bad partition refused"
