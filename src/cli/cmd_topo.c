@@ -191,7 +191,7 @@ static void cx_topo_print_text(FILE *out, const cx_topo_t *t, const cx_topo_summ
         }
     }
     if (ps != NULL) {
-        if (ps->segments > (uint64_t)ps->nranks) {
+        if (strcmp(ps->mode, "cyclic") == 0) {
             fprintf(out, "partition          %d ranks, cyclic: leaf blocks dealt round robin (%s segments)\n",
                     ps->nranks, cx_grp(ps->segments, a, sizeof(a)));
         } else {

@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* $COLOSSIM_PARTITION = contiguous | cyclic | auto (default): how the
- * devices are dealt to ranks (cx_topo_part_make).  Every rank reads the
- * same environment under mpirun; results do not depend on it. */
+/* The partition is the one $COLOSSIM_PARTITION asks for
+ * (cx_topo_part_make_env), the same plan and model use. */
 cx_status_t cx_net_engine_create(cx_engine_t **eng_p, const cx_topo_t *topo, uint64_t job_gpus,
                                  MPI_Comm comm, const cx_engine_config_t *tmpl, int64_t *lookahead_ps_p,
                                  cx_err_t *err)

@@ -749,13 +749,6 @@ static void cx_plan_memory(const cx_topo_t *topo, const cx_workload_t *w, const 
     m->end += m->peak;
 }
 
-/* The partition a run at nranks would use (cx_net_engine_create). */
-static cx_status_t cx_plan_part(const cx_topo_t *topo, const cx_workload_t *w, int nranks, cx_topo_part_t *part,
-                                cx_err_t *err)
-{
-    return cx_topo_part_make_env(topo, nranks, w->gpus, part, err);
-}
-
 cx_status_t cx_plan_rank_peak(const cx_topo_t *topo, const cx_workload_t *w, const cx_run_estimate_t *e,
                               int nranks, double *peak, cx_err_t *err)
 {
@@ -768,7 +761,7 @@ cx_status_t cx_plan_rank_peak(const cx_topo_t *topo, const cx_workload_t *w, con
     if (rk == NULL) {
         st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
     } else {
-        st = cx_plan_part(topo, w, nranks, &part, err);
+        st = cx_topo_part_make_env(topo, nranks, w->gpus, &part, err);
     }
     if (st == CX_OK) {
         cx_plan_ranks(topo, w, e, &part, rk);
@@ -857,7 +850,7 @@ cx_status_t cx_plan_print(const cx_topo_t *topo, const cx_workload_t *w, const c
     cx_topo_summary(topo, &ts);
     rk = calloc((size_t)nranks, sizeof(*rk));
     if (rk == NULL) return cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
-    st        = cx_plan_part(topo, w, nranks, &part, err);
+    st        = cx_topo_part_make_env(topo, nranks, w->gpus, &part, err);
     lookahead = part.lookahead_ps;
     if (st == CX_OK && rank == 0) {
         const char *out = e->cfg->out;

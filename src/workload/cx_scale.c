@@ -64,17 +64,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The partition the engine would use at this rank count. */
-static cx_status_t cx_scale_part(const cx_topo_t *topo, uint64_t job_gpus, int ranks, cx_topo_part_t *part,
-                                 cx_err_t *err)
-{
-    return cx_topo_part_make_env(topo, ranks, job_gpus, part, err);
-}
-
 cx_status_t cx_scale_lookahead(const cx_topo_t *topo, uint64_t job_gpus, int ranks, int64_t *la_ps, cx_err_t *err)
 {
     cx_topo_part_t part;
-    cx_status_t    st = cx_scale_part(topo, job_gpus, ranks, &part, err);
+    cx_status_t    st = cx_topo_part_make_env(topo, ranks, job_gpus, &part, err);
     int64_t        la = part.lookahead_ps;
     cx_topo_part_free(&part);
     *la_ps = ranks > 1 && la != INT64_MAX && la > 0 ? la : CX_ENGINE_SOLO_WINDOW;
@@ -101,7 +94,7 @@ cx_status_t cx_scale_predict(const cx_topo_t *topo, uint64_t job_gpus, double ev
         st = cx_err_set(err, CX_ERR_NOMEM, NULL, 0, NULL, "out of memory");
         goto out;
     }
-    st = cx_scale_part(topo, job_gpus, ranks, &part, err);
+    st = cx_topo_part_make_env(topo, ranks, job_gpus, &part, err);
     if (st != CX_OK) goto out;
     la = part.lookahead_ps;
     row->cyclic = part.cyclic;
