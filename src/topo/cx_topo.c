@@ -508,37 +508,16 @@ void cx_topo_summary(const cx_topo_t *t, cx_topo_summary_t *s)
 #define CX_W_NVSWITCH 4
 #define CX_W_SWITCH   1
 
-int cx_topo_rank_of(const uint64_t *first, int nranks, uint64_t dev)
-{
-    int lo = 0, hi = nranks - 1;
-    while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (first[mid] <= dev) lo = mid; else hi = mid - 1;
-    }
-    return lo;
-}
-
-cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
-                              int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
-                              cx_err_t *err)
-{
-    return cx_topo_partition_job(t, nranks, UINT64_MAX, first, lookahead_ps, cut_links, weight, err);
-}
-
-cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_gpus, uint64_t *first,
-                                  int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
-                                  cx_err_t *err)
+/* Contiguous ranges balanced by weight (cx_topo.h, cx_topo_part_make):
+ * first[0..nranks], and the least latency of a cut link.  1 <= nranks <=
+ * NVLink domains (checked by the caller). */
+static void cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_gpus, uint64_t *first,
+                                  int64_t *lookahead_ps)
 {
     uint64_t total = 0, cum = 0, dev, units_left = 0;
     int      r = 0, i;
     int64_t  la = INT64_MAX;
 
-    if (nranks < 1 || (uint64_t)nranks > t->ndom) {
-        return cx_err_set(err, CX_ERR_INVALID, NULL, 0, "ranks",
-                          "%d ranks for %llu NVLink domains: need 1..%llu (a domain never "
-                          "straddles ranks)", nranks, (unsigned long long)t->ndom,
-                          (unsigned long long)t->ndom);
-    }
     for (i = 0; i < t->n_fabrics; i++) {
         const cx_fabric_t *f = &t->fab[i];
         uint64_t           nsw = f->ndev - f->ndom * (f->gpd + f->ns), dm;
@@ -551,7 +530,6 @@ cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_g
         total += CX_W_SWITCH * nsw;
         units_left += f->ndom + nsw;
     }
-    if (weight != NULL) memset(weight, 0, (size_t)nranks * sizeof(*weight));
     first[0] = 0;
     /* Walk units (a domain, or one switch) in device order; cut after a unit
      * when the rank has reached its share of the weight, or when the units
@@ -577,7 +555,6 @@ cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_g
             }
         }
         cum += w;
-        if (weight != NULL) weight[r] += w;
         dev += len;
         units_left--;
         if (r < nranks - 1) {
@@ -590,7 +567,6 @@ cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_g
     while (r < nranks - 1) first[++r] = t->ndev; /* cannot happen with nranks <= domains */
     first[nranks] = t->ndev;
 
-    if (cut_links != NULL) memset(cut_links, 0, (size_t)nranks * sizeof(*cut_links));
     for (r = 0; r < nranks; r++) {
         for (dev = first[r]; dev < first[r + 1]; dev++) {
             const cx_fabric_t *f = cx_fabric_of(t, dev);
@@ -602,13 +578,11 @@ cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_g
                 cx_port_info_t pi;
                 if (cx_port_of(f, &d, p, &pi) != CX_OK) continue;
                 if (pi.peer_device >= first[r] && pi.peer_device < first[r + 1]) continue;
-                if (cut_links != NULL) cut_links[r]++;
                 if (pi.latency_ps < la) la = pi.latency_ps;
             }
         }
     }
     *lookahead_ps = la;
-    return CX_OK;
 }
 
 int cx_topo_gpus_one_fabric(const cx_topo_t *t, uint64_t n)
@@ -749,7 +723,6 @@ cx_status_t cx_topo_part_make(const cx_topo_t *t, int nranks, uint64_t job_gpus,
                               cx_err_t *err)
 {
     uint64_t    job_units = 0, nseg;
-    cx_status_t st;
     int         r;
     memset(p, 0, sizeof(*p));
     p->nranks       = nranks;
@@ -772,11 +745,7 @@ cx_status_t cx_topo_part_make(const cx_topo_t *t, int nranks, uint64_t job_gpus,
         }
     }
     CX_TRY(cx_part_alloc(p, (uint64_t)nranks, err));
-    st = cx_topo_partition_job(t, nranks, job_gpus, p->seg_first, &p->lookahead_ps, NULL, NULL, err);
-    if (st != CX_OK) {
-        cx_topo_part_free(p);
-        return st;
-    }
+    cx_topo_partition_job(t, nranks, job_gpus, p->seg_first, &p->lookahead_ps);
     p->nseg = (uint64_t)nranks;
     for (r = 0; r < nranks; r++) p->seg_rank[r] = r;
     return CX_OK;

@@ -192,25 +192,11 @@ const cx_site_t *cx_topo_site(const cx_topo_t *t);
 uint32_t cx_topo_fabric_servers_per_rack(const cx_topo_t *t, int fabric);
 uint32_t cx_topo_fabric_cpu_nics(const cx_topo_t *t, int fabric);
 
-/* Partition devices 0..n-1 over nranks ranks: first[r]..first[r+1]-1 is rank
- * r's contiguous range (first[] has nranks+1 entries).  Balanced by weight
- * (GPU 4, NVSwitch 4, Ethernet switch 1); cuts only between NVLink domains or
- * next to Ethernet switches, so a domain and a server's NIC ports stay on
- * one rank.  lookahead = minimum latency of any cut link (INT64_MAX if none);
- * cut_links (optional, nranks entries) = ports of rank r whose peer is on
- * another rank; weight (optional, nranks entries).  CX_ERR_INVALID if
- * nranks < 1 or nranks > NVLink domains. */
-cx_status_t cx_topo_partition(const cx_topo_t *t, int nranks, uint64_t *first,
-                              int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
-                              cx_err_t *err);
-/* The same for a job on GPUs 0..job_gpus-1: domains of other GPUs weigh
- * as little as a switch (they hold entities but see no events). */
-cx_status_t cx_topo_partition_job(const cx_topo_t *t, int nranks, uint64_t job_gpus, uint64_t *first,
-                                  int64_t *lookahead_ps, uint64_t *cut_links, uint64_t *weight,
-                                  cx_err_t *err);
 /* A partition of the devices over ranks as segments of consecutive devices,
- * each owned by one rank.  Contiguous: one segment per rank, as
- * cx_topo_partition_job.  Cyclic: the fabric's units (a leaf block: its
+ * each owned by one rank.  Contiguous: one segment per rank, balanced by
+ * weight (a job GPU 4, its NVSwitch 4, an Ethernet switch or a domain
+ * outside the job 1), cut only between NVLink domains or next to Ethernet
+ * switches, so a domain and a server's NIC ports stay on one rank.  Cyclic: the fabric's units (a leaf block: its
  * NVLink domains and leaf switches; a switch above the leaves) are dealt
  * round robin, each kind of unit on its own count (leaf blocks running the
  * job, leaf blocks without it, switches of each tier), so every rank holds
@@ -233,7 +219,8 @@ typedef struct cx_topo_part {
     int      *seg_rank;      /* nseg entries */
     int64_t   lookahead_ps;  /* least latency of a cut link; INT64_MAX if none */
 } cx_topo_part_t;
-/* mode: CX_PART_*.  Free with cx_topo_part_free (also after an error). */
+/* mode: CX_PART_*.  CX_ERR_INVALID if nranks < 1 or nranks > NVLink
+ * domains.  Free with cx_topo_part_free (also after an error). */
 cx_status_t cx_topo_part_make(const cx_topo_t *t, int nranks, uint64_t job_gpus, int mode, cx_topo_part_t *p,
                               cx_err_t *err);
 /* The partition a run uses: the mode $COLOSSIM_PARTITION asks for
@@ -246,14 +233,12 @@ const char *cx_topo_part_mode_name(const cx_topo_part_t *p);
 void        cx_topo_part_free(cx_topo_part_t *p);
 int         cx_topo_part_owner(const cx_topo_part_t *p, uint64_t dev);
 /* Per rank (nranks entries each, optional): the ports whose peer is on
- * another rank, and the partition weight (as cx_topo_partition_job). */
+ * another rank, and the partition weight (as contiguous ranges balance it). */
 void        cx_topo_part_counts(const cx_topo_t *t, const cx_topo_part_t *p, uint64_t job_gpus, uint64_t *cut_links,
                                uint64_t *weight);
 /* Neighbours of `rank`: the ranks owning the far end of one of its links.
  * flag[0..nranks-1] is set to 1 for each (not for rank itself); returns
  * how many. */
 int         cx_topo_part_neighbours(const cx_topo_t *t, const cx_topo_part_t *p, int rank, int *flag);
-/* Rank owning dev under a partition (binary search in first[]). */
-int cx_topo_rank_of(const uint64_t *first, int nranks, uint64_t dev);
 
 #endif

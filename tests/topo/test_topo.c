@@ -99,32 +99,28 @@ static void check_routes(const cx_topo_t *t, const cx_topo_summary_t *s, uint64_
 /* Partition: contiguous, domains and NIC ports never straddle, lookahead > 0. */
 static void check_partition(const cx_topo_t *t, int nranks)
 {
-    uint64_t *first = calloc((size_t)nranks + 1, sizeof(uint64_t));
-    uint64_t *cut   = calloc((size_t)nranks, sizeof(uint64_t));
-    uint64_t  g, ng = cx_topo_num_gpus(t);
-    int64_t   la = 0;
-    int       r;
-    cx_err_t  err;
-    assert_int_equal(cx_topo_partition(t, nranks, first, &la, cut, NULL, &err), CX_OK);
-    assert_true(first[0] == 0 && first[nranks] == cx_topo_num_devices(t));
-    for (r = 0; r < nranks; r++) assert_true(first[r] < first[r + 1]);
-    if (nranks > 1) assert_true(la > 0 && la < INT64_MAX);
+    cx_topo_part_t p;
+    uint64_t       g, ng = cx_topo_num_gpus(t);
+    int            r;
+    cx_err_t       err;
+    assert_int_equal(cx_topo_part_make(t, nranks, UINT64_MAX, CX_PART_CONTIGUOUS, &p, &err), CX_OK);
+    assert_true(!p.cyclic && p.nseg == (uint64_t)nranks);
+    assert_true(p.seg_first[0] == 0 && p.seg_first[nranks] == cx_topo_num_devices(t));
+    for (r = 0; r < nranks; r++) assert_true(p.seg_rank[r] == r && p.seg_first[r] < p.seg_first[r + 1]);
+    if (nranks > 1) assert_true(p.lookahead_ps > 0 && p.lookahead_ps < INT64_MAX);
     for (g = 0; g < ng; g++) {
         uint64_t      dev = cx_topo_gpu_device(t, g);
         cx_gpu_info_t gi;
         uint64_t      nvs;
         assert_int_equal(cx_topo_gpu_info(t, dev, &gi), CX_OK);
         nvs = cx_topo_domain_nvswitch(t, gi.domain);
-        if (nvs != UINT64_MAX) {
-            assert_int_equal(cx_topo_rank_of(first, nranks, dev), cx_topo_rank_of(first, nranks, nvs));
-        }
+        if (nvs != UINT64_MAX) assert_int_equal(cx_topo_part_owner(&p, dev), cx_topo_part_owner(&p, nvs));
         if (g > 0 && gi.local != 0) { /* same server as the previous GPU */
             uint64_t prev = cx_topo_gpu_device(t, g - 1);
-            assert_int_equal(cx_topo_rank_of(first, nranks, dev), cx_topo_rank_of(first, nranks, prev));
+            assert_int_equal(cx_topo_part_owner(&p, dev), cx_topo_part_owner(&p, prev));
         }
     }
-    free(first);
-    free(cut);
+    cx_topo_part_free(&p);
 }
 
 /* The cyclic partition (leaf blocks dealt round robin): segments cover the
@@ -202,8 +198,7 @@ static void test_colossus1_mini(void **state)
     cx_topo_summary_t s;
     cx_topo_t        *t = load_summary("colossus1-mini.yaml", &s);
     cx_err_t          err;
-    uint64_t          first[130], dev, first_core = UINT64_MAX;
-    int64_t           la;
+    uint64_t          dev, first_core = UINT64_MAX;
     (void)state;
     /* 1024 GPUs; leaves: 128 servers / 16 per leaf group x 8 rails = 64;
      * spines: 4 pods x 16 = 64; cores: 16 planes x 16/4 = 64. */
@@ -220,7 +215,11 @@ static void test_colossus1_mini(void **state)
     assert_int_equal(s.min_latency_ps, 550000);
     assert_true(s.gpus_by_type[0] == 1024);
     check_all(t, &s, 1, 1, parts);
-    assert_int_equal(cx_topo_partition(t, 129, first, &la, NULL, NULL, &err), CX_ERR_INVALID);
+    {
+        cx_topo_part_t p;
+        assert_int_equal(cx_topo_part_make(t, 129, UINT64_MAX, CX_PART_CONTIGUOUS, &p, &err), CX_ERR_INVALID);
+        cx_topo_part_free(&p);
+    }
     /* core switches are spread, not all at the end */
     for (dev = 0; dev < s.devices; dev++) {
         if (cx_topo_device_kind(t, dev) == CX_DEV_SWITCH && cx_topo_device_tier(t, dev) == 3) {
